@@ -1,0 +1,90 @@
+# hypheap top-level driver.
+#
+#   make run     boot the guest under QEMU and show what it runs (the demo)
+#   make test    build everything and run every test through CTest
+#   make bench   benchmarks only (CTest label "bench")
+#
+# Artifacts go to build/ (in the repository, ignored by git); the kernel build
+# goes to a cache outside it (HYPHEAP_CACHE, default ~/.cache/hypheap), keyed by
+# kernel version and config fragment hash, so a warm run compiles no kernel.
+
+.DEFAULT_GOAL := all
+PUBLIC_GOALS := all test run bench kernel modules guest hyp initramfs host checkpatch
+
+# The first pass only makes sure the Debian packages are there, then re-enters
+# make: the second pass may then ask the toolchain and dpkg for paths.
+ifeq ($(HYPHEAP_DEPS_CHECKED),)
+
+$(PUBLIC_GOALS):
+	@tools/deps.sh
+	@$(MAKE) --no-print-directory HYPHEAP_DEPS_CHECKED=1 $@
+
+clean:
+	rm -rf build
+
+.PHONY: $(PUBLIC_GOALS) clean
+
+else
+
+JOBS ?= $(shell nproc)
+BUILD := $(CURDIR)/build
+KERNEL_SRC := $(shell tools/kernel.sh src)
+KERNEL_BUILD := $(shell tools/kernel.sh dir)
+KERNEL_IMAGE := $(KERNEL_BUILD)/arch/arm64/boot/Image
+INITRAMFS := $(BUILD)/initramfs.cpio.gz
+HYP_IMAGE := $(BUILD)/el2/hyp/arch/arm64/hypheap-hyp.bin
+CMAKE_QUIET := -DCMAKE_RULE_MESSAGES=OFF --no-warn-unused-cli
+
+all: host initramfs hyp
+
+kernel:
+	@tools/kernel.sh build | sed 's/^/kernel release: /'
+
+modules: kernel
+	@$(MAKE) --no-print-directory -C kernel -j$(JOBS) \
+		KERNEL_SRC=$(KERNEL_SRC) KERNEL_BUILD=$(KERNEL_BUILD)
+
+checkpatch: kernel
+	@$(MAKE) --no-print-directory -C kernel checkpatch \
+		KERNEL_SRC=$(KERNEL_SRC) KERNEL_BUILD=$(KERNEL_BUILD)
+
+guest:
+	@cmake -S . -B $(BUILD)/guest -DCMAKE_BUILD_TYPE=Release $(CMAKE_QUIET) \
+		-DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/aarch64-linux.cmake >/dev/null
+	@cmake --build $(BUILD)/guest -j$(JOBS)
+
+hyp:
+	@cmake -S . -B $(BUILD)/el2 -DCMAKE_BUILD_TYPE=Release $(CMAKE_QUIET) \
+		-DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/aarch64-el2.cmake >/dev/null
+	@cmake --build $(BUILD)/el2 -j$(JOBS)
+
+# Every module and every guest program goes in; the scenario's kernel command
+# line picks what runs (docs/testing.md).
+initramfs: modules guest
+	@tools/mkinitramfs.sh $(INITRAMFS) $(BUILD)/guest/init \
+		$(foreach m,$(wildcard kernel/*.ko),--module $(m)) \
+		$(foreach p,$(wildcard $(BUILD)/guest/hh-*),--program $(p))
+
+host:
+	@cmake -S . -B $(BUILD)/host -DCMAKE_BUILD_TYPE=Debug $(CMAKE_QUIET) \
+		-DHYPHEAP_KERNEL_SRC=$(KERNEL_SRC) \
+		-DHYPHEAP_KERNEL_BUILD=$(KERNEL_BUILD) \
+		-DHYPHEAP_KERNEL_IMAGE=$(KERNEL_IMAGE) \
+		-DHYPHEAP_INITRAMFS=$(INITRAMFS) \
+		-DHYPHEAP_HYP_IMAGE=$(HYP_IMAGE) >/dev/null
+	@cmake --build $(BUILD)/host -j$(JOBS)
+
+test: all
+	@cd $(BUILD)/host && ctest --output-on-failure -j$(JOBS) -LE bench
+
+bench: all
+	@cd $(BUILD)/host && ctest --output-on-failure -V -L bench
+
+run: initramfs
+	@tools/qemu-run --name run --echo --kernel $(KERNEL_IMAGE) \
+		--initrd $(INITRAMFS) --log $(BUILD)/logs/run.log \
+		--append "hypheap_load=hypheap.ko hypheap_run=hh-sysinfo"
+
+.PHONY: $(PUBLIC_GOALS)
+
+endif
