@@ -12,7 +12,7 @@ PACKAGES=(
 	# emulator (qemu-system-aarch64)
 	qemu-system-arm
 	# kernel source and what building it needs
-	linux-source-6.1 xz-utils bc flex bison libssl-dev libelf-dev cpio kmod rsync
+	linux-source-6.1 xz-utils patch bc flex bison libssl-dev libelf-dev cpio kmod rsync
 	# device trees
 	device-tree-compiler
 	# host C++: build, tests, sanitizers, fuzzing, benchmarks

@@ -6,14 +6,15 @@
 #   tools/kernel.sh build   build if the cache has no finished build, then
 #                           print the kernel release
 #
-# The source is Debian's linux-source-6.1 package, unpacked once per package
-# version. The build is keyed by package version, fragment hash and cross
-# compiler version, so a warm run costs no compile and a changed fragment
-# never reuses a stale .config.
+# The source is Debian's linux-source-6.1 package with configs/kernel/patches/
+# applied, unpacked once per package version and patch set. The build is keyed
+# by package version, fragment, patches and cross compiler version, so a warm
+# run costs no compile and a changed fragment never reuses a stale .config.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 fragment=$top/configs/kernel/hypheap.config
+patches=("$top"/configs/kernel/patches/*.patch)
 cache=${HYPHEAP_CACHE:-$HOME/.cache/hypheap}
 tarball=/usr/src/linux-source-6.1.tar.xz
 cross=${CROSS_COMPILE:-aarch64-linux-gnu-}
@@ -21,8 +22,9 @@ jobs=${JOBS:-$(($(nproc) + 1))}
 
 pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
 ccver=$("${cross}gcc" -dumpfullversion)
-key=$(cat "$fragment" "$0" <(echo "$pkgver $ccver") | sha256sum | cut -c1-12)
-src=$cache/linux-source-$pkgver
+patch_key=$(cat "${patches[@]}" | sha256sum | cut -c1-8)
+key=$(cat "$fragment" "$0" "${patches[@]}" <(echo "$pkgver $ccver") | sha256sum | cut -c1-12)
+src=$cache/linux-source-$pkgver-$patch_key
 out=$cache/linux-build-$pkgver-$key
 kmake=(make -s -C "$src" O="$out" ARCH=arm64 CROSS_COMPILE="$cross")
 
@@ -32,6 +34,11 @@ unpack_source() {
 	local tmp
 	tmp=$(mktemp -d "$cache/.unpack.XXXXXX")
 	tar -xJf "$tarball" -C "$tmp" --strip-components=1
+	local p
+	for p in "${patches[@]}"; do
+		echo "kernel: applying $(basename "$p")"
+		patch -s -p1 -d "$tmp" <"$p"
+	done
 	rm -rf "$src"
 	mv "$tmp" "$src"
 	touch "$src/.unpacked"

@@ -1,0 +1,254 @@
+// Boot of the primary CPU (from QEMU) and of secondary CPUs (from PSCI
+// CPU_ON), up to the first entry into the host.
+#include <libfdt.h>
+
+#include "../../boot/host_dtb.h"
+#include "../../boot/layout.h"
+#include "../../boot/platform.h"
+#include "boot_params.h"
+#include "cache.h"
+#include "core_glue.h"
+#include "cpu.h"
+#include "fatal.h"
+#include "host_el2.h"
+#include "log.h"
+#include "mmu.h"
+#include "platform_config.h"
+#include "psci.h"
+#include "sysreg.h"
+
+extern "C" char __hyp_image_start[], __hyp_text_end[], __hyp_rodata_end[], __hyp_image_end[];
+
+namespace hyp::arm64 {
+
+namespace {
+
+using boot::BootStatus;
+using boot::make_range;
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kStage1PoolSize = 16 * kPage;
+
+// How the hyp carve-out is cut up.
+struct HypCarveout {
+  MemRange stage1;  // EL2 stage-1 tables
+  MemRange percpu;  // PerCpu[kMaxCpus]
+  MemRange stacks;  // kMaxCpus EL2 stacks
+  MemRange pool;    // the rest: the core's page pool
+};
+
+boot::PlatformInfo g_platform;
+boot::Layout g_layout;
+HostStage2 g_host_stage2;
+
+void check(BootStatus status, const char* step) {
+  if (status != BootStatus::kOk) {
+    panic("boot: %s failed: %s", step, boot::status_name(status));
+  }
+}
+
+HypCarveout split_carveout(const MemRange& carveout) {
+  const uint64_t percpu_size = boot::align_up(sizeof(PerCpu) * kMaxCpus, kPage);
+  const uint64_t stacks_size = HYP_STACK_SIZE * kMaxCpus;
+  const uint64_t base = carveout.base.value();
+  HypCarveout c;
+  c.stage1 = make_range(base, kStage1PoolSize);
+  c.percpu = make_range(c.stage1.end().value(), percpu_size);
+  c.stacks = make_range(c.percpu.end().value(), stacks_size);
+  const uint64_t used = kStage1PoolSize + percpu_size + stacks_size;
+  if (used >= carveout.size) {
+    panic("boot: hyp carve-out of %lx bytes is too small (need > %lx)", carveout.size, used);
+  }
+  c.pool = make_range(c.stacks.end().value(), carveout.size - used);
+  return c;
+}
+
+void log_platform(const boot::PlatformInfo& p) {
+  for (size_t i = 0; i < p.ram_count; ++i) {
+    log("RAM bank %zu: %lx-%lx", i, p.ram[i].base.value(), p.ram[i].end().value());
+  }
+  log("DTB %lx (%lu bytes), initrd %lx-%lx, console PL011 %lx, GICD %lx GICR %lx, %zu CPUs",
+      p.dtb.base.value(), p.dtb.size, p.initrd.base.value(), p.initrd.end().value(),
+      p.uart.base.value(), p.gic_dist.base.value(), p.gic_redist.base.value(), p.cpu_count);
+}
+
+void log_layout(const boot::Layout& l) {
+  auto line = [](const char* what, const MemRange& r) {
+    log("  %-14s %lx-%lx", what, r.base.value(), r.end().value());
+  };
+  log("memory layout:");
+  line("hyp image", l.hyp_image);
+  line("hyp carve-out", l.hyp_carveout);
+  line("secure VM", l.secure_vm);
+  line("host DTB", l.host_dtb);
+  line("host kernel", l.host_kernel);
+}
+
+// Maps [r.base, r.end()) minus `hole` (the image window, mapped separately).
+BootStatus map_ram_around(El2PageTables& pt, const MemRange& r, const MemRange& hole) {
+  if (!boot::intersects(r, hole)) {
+    return pt.map(r, MemKind::kNormalRw);
+  }
+  if (r.base < hole.base) {
+    if (BootStatus s = pt.map(make_range(r.base.value(), hole.base.value() - r.base.value()),
+                              MemKind::kNormalRw);
+        s != BootStatus::kOk) {
+      return s;
+    }
+  }
+  if (hole.end() < r.end()) {
+    return pt.map(make_range(hole.end().value(), r.end().value() - hole.end().value()),
+                  MemKind::kNormalRw);
+  }
+  return BootStatus::kOk;
+}
+
+MemRange span(const char* from, const char* to) {
+  return make_range(reinterpret_cast<uintptr_t>(from), static_cast<uint64_t>(to - from));
+}
+
+// All RAM read-write and never executable; the image with W^X per section;
+// and only the devices the hyp itself drives.
+MmuRegs build_stage1(const HypCarveout& carve) {
+  El2PageTables pt(carve.stage1);
+  const boot::Layout& l = g_layout;
+  for (size_t i = 0; i < g_platform.ram_count; ++i) {
+    check(map_ram_around(pt, g_platform.ram[i], l.hyp_image), "stage-1 map of RAM");
+  }
+  check(pt.map(span(__hyp_image_start, __hyp_text_end), MemKind::kNormalCode), "map text");
+  check(pt.map(span(__hyp_text_end, __hyp_rodata_end), MemKind::kNormalReadOnly), "map rodata");
+  check(pt.map(span(__hyp_rodata_end, __hyp_image_end), MemKind::kNormalRw), "map data");
+  check(pt.map(g_platform.uart, MemKind::kDevice), "map UART");
+  invalidate_dcache_to_poc(reinterpret_cast<void*>(carve.stage1.base.value()), carve.stage1.size);
+  log("EL2 stage-1: %lu table pages", pt.pool_used().size / kPage);
+  return pt.registers();
+}
+
+PerCpu& setup_cpus(const HypCarveout& carve) {
+  auto* percpu = reinterpret_cast<PerCpu*>(carve.percpu.base.value());
+  const size_t count = g_platform.cpu_count < kMaxCpus ? g_platform.cpu_count : kMaxCpus;
+  if (g_platform.cpu_count > kMaxCpus) {
+    log("DTB lists %zu CPUs, the hyp supports %zu: the rest stay off", g_platform.cpu_count,
+        kMaxCpus);
+  }
+  CpuTable& cpus = cpu_table();
+  cpus.init(percpu, g_platform.cpu_mpidr, count);
+  for (size_t i = 0; i < count; ++i) {
+    PerCpu& cpu = cpus.cpu(i);
+    cpu.stack_top = carve.stacks.base.value() + (i + 1) * HYP_STACK_SIZE;
+    hyp_boot_params.stack_top[i] = cpu.stack_top;
+    hyp_boot_params.percpu[i] = reinterpret_cast<uint64_t>(&cpu);
+  }
+  PerCpu* self = cpus.find(read_mpidr_el1());
+  if (!self) {
+    panic("boot CPU MPIDR %lx is not in the DTB", read_mpidr_el1());
+  }
+  write_tpidr_el2(reinterpret_cast<uint64_t>(self));
+  return *self;
+}
+
+void build_host_dtb() {
+  static constexpr boot::HeapDesc kHeaps[] = {
+      {"heap-secure-video", "protected,secure-video", {{HYPHEAP_VMID_SECURE_0, 0x6}}, 1},
+      {"heap-trusted-ui", "protected,trusted-ui", {{HYPHEAP_VMID_SECURE_1, 0x6}}, 1},
+      {"heap-secure-video-record",
+       "protected,secure-video-record",
+       {{HYPHEAP_VMID_SECURE_0, 0x6}},
+       1},
+  };
+  const boot::ServiceDesc service{
+      .conduit = "hvc",
+      .host_vmid = HYPHEAP_VMID_HOST,
+      .abi_version = HYPHEAP_ABI_VERSION_MAJOR,
+      .heaps = kHeaps,
+      .heap_count = sizeof(kHeaps) / sizeof(kHeaps[0]),
+  };
+  const boot::NoMapRegion hidden[] = {
+      {"hypheap-hyp-image", g_layout.hyp_image},
+      {"hypheap-hyp", g_layout.hyp_carveout},
+      {"hypheap-secure-vm", g_layout.secure_vm},
+  };
+  void* buf = reinterpret_cast<void*>(g_layout.host_dtb.base.value());
+  const auto* orig = reinterpret_cast<const void*>(g_platform.dtb.base.value());
+  const BootStatus status = boot::build_host_dtb(orig, buf, g_layout.host_dtb.size, hidden,
+                                                 sizeof(hidden) / sizeof(hidden[0]), service);
+  if (status != BootStatus::kOk) {
+    panic("boot: host DTB failed: %s (libfdt: %s)", boot::status_name(status),
+          boot::host_dtb_last_error());
+  }
+  log("host DTB at %lx: %u bytes", g_layout.host_dtb.base.value(), fdt_totalsize(buf));
+  // Linux reads it with its MMU and caches off.
+  clean_dcache_to_poc(buf, fdt_totalsize(buf));
+}
+
+// A load from an address the EL2 stage-1 leaves unmapped: takes the
+// "EL2h sync" vector, which must print FATAL and power QEMU off.
+void crash_on_purpose() {
+  log("hypheap.el2_crash_test: faulting at EL2 on purpose");
+  const uint64_t unmapped = 1ull << 38;
+  (void)*reinterpret_cast<volatile uint64_t*>(unmapped);
+}
+
+}  // namespace
+
+extern "C" [[noreturn]] void hyp_primary_main(uint64_t dtb) {
+  const boot::DtbCompatibles compat{.uart = PLATFORM_UART_COMPATIBLE,
+                                    .gic = PLATFORM_GIC_COMPATIBLE};
+  if (boot::read_platform(reinterpret_cast<const void*>(dtb), compat, &g_platform) !=
+      BootStatus::kOk) {
+    psci_system_off();  // no console without a DTB: nothing to print on
+  }
+  console_init(g_platform.uart.base.value());
+  log("hypheap EL2 hypervisor, boot CPU MPIDR %lx, EL%lu", read_mpidr_el1() & kMpidrAffinityMask,
+      read_current_el());
+  log_platform(g_platform);
+
+  MemRange kernel;
+  check(boot::host_kernel_range(HOST_KERNEL_ADDR, reinterpret_cast<const void*>(HOST_KERNEL_ADDR),
+                                &kernel),
+        "host kernel header");
+  const boot::LayoutPolicy policy{.hyp_image_window = HYP_IMAGE_WINDOW,
+                                  .hyp_carveout_size = HYP_CARVEOUT_SIZE,
+                                  .secure_vm_size = SECURE_VM_CARVEOUT_SIZE,
+                                  .host_dtb_region_size = HOST_DTB_REGION_SIZE,
+                                  .align = CARVEOUT_ALIGN};
+  check(boot::plan_layout(g_platform, policy, make_range(HYP_LOAD_ADDR, HYP_IMAGE_WINDOW), kernel,
+                          &g_layout),
+        "memory layout");
+  log_layout(g_layout);
+
+  const HypCarveout carve = split_carveout(g_layout.hyp_carveout);
+  __builtin_memset(reinterpret_cast<void*>(carve.stage1.base.value()), 0,
+                   carve.pool.base.value() - carve.stage1.base.value());
+  hyp_boot_params.mmu = build_stage1(carve);
+  hyp_mmu_enable(&hyp_boot_params.mmu);
+  console_enable_locking();
+  if (g_platform.el2_crash_test) {
+    crash_on_purpose();
+  }
+
+  PerCpu& self = setup_cpus(carve);
+  check(core_glue_init(g_layout, g_platform, carve.pool, &g_host_stage2), "core init");
+  // Secondaries read these with their MMU off.
+  clean_dcache_to_poc(&hyp_boot_params, sizeof(hyp_boot_params));
+
+  build_host_dtb();
+  configure_el2_for_host(g_host_stage2);
+  cpu_table().set_power(self, CpuPower::kOn);
+  log("entering host at %lx (EL1, DTB %lx, stage-2 %s)", uint64_t{HOST_KERNEL_ADDR},
+      g_layout.host_dtb.base.value(), g_host_stage2.vttbr ? "on" : "off");
+  hyp_enter_host(HOST_KERNEL_ADDR, g_layout.host_dtb.base.value(), self.stack_top);
+}
+
+extern "C" [[noreturn]] void hyp_secondary_main(uint64_t index) {
+  PerCpu& cpu = this_cpu();
+  if (cpu.index != index || cpu_table().power(cpu) != CpuPower::kOnPending) {
+    panic("cpu%lu started without a pending CPU_ON", index);
+  }
+  configure_el2_for_host(g_host_stage2);
+  cpu_table().set_power(cpu, CpuPower::kOn);
+  log("cpu%u (MPIDR %lx) up, entering host at %lx", cpu.index, cpu.mpidr, cpu.host_entry);
+  hyp_enter_host(cpu.host_entry, cpu.host_context, cpu.stack_top);
+}
+
+}  // namespace hyp::arm64

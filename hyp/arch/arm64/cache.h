@@ -1,0 +1,40 @@
+// Data-cache maintenance by VA for the boot path: data written with caches on
+// that a CPU (or the host) later reads with its MMU off must be cleaned to the
+// Point of Coherency first (Arm ARM D7.5.9). QEMU TCG models no caches, so
+// mistakes here never show in a test: these calls are needed by construction.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace hyp::arm64 {
+
+inline size_t dcache_line_size() {
+  uint64_t ctr;
+  asm volatile("mrs %0, ctr_el0" : "=r"(ctr));
+  return size_t{4} << ((ctr >> 16) & 0xf);  // CTR_EL0.DminLine, log2 of words
+}
+
+inline void clean_dcache_to_poc(const void* start, size_t size) {
+  const size_t line = dcache_line_size();
+  uintptr_t p = reinterpret_cast<uintptr_t>(start) & ~(line - 1);
+  const uintptr_t end = reinterpret_cast<uintptr_t>(start) + size;
+  for (; p < end; p += line) {
+    asm volatile("dc cvac, %0" : : "r"(p) : "memory");
+  }
+  asm volatile("dsb sy" ::: "memory");
+}
+
+// Discards any line for [start, start + size): used on memory written with
+// the MMU off, so no stale line from before can shadow it once caches are on.
+inline void invalidate_dcache_to_poc(const void* start, size_t size) {
+  const size_t line = dcache_line_size();
+  uintptr_t p = reinterpret_cast<uintptr_t>(start) & ~(line - 1);
+  const uintptr_t end = reinterpret_cast<uintptr_t>(start) + size;
+  for (; p < end; p += line) {
+    asm volatile("dc ivac, %0" : : "r"(p) : "memory");
+  }
+  asm volatile("dsb sy" ::: "memory");
+}
+
+}  // namespace hyp::arm64

@@ -1,0 +1,154 @@
+#include "core_glue.h"
+
+#if HYPHEAP_EL2_WITH_CORE
+
+#include <new>
+
+#include "core/hyp.h"
+#include "core/lock.h"
+#include "core/pgtable.h"
+#include "cpu.h"
+#include "log.h"
+#include "sysreg.h"
+
+namespace hyp::arm64 {
+
+namespace {
+
+// The core object is large (per-CPU descriptor buffers), so it lives in the
+// hyp carve-out, constructed in place at boot, not in the image's bss.
+Hyp* g_core = nullptr;
+
+constexpr unsigned kIpaBits = 39;  // host and secure VMs: IPA == PA, RAM below 512 GiB
+
+// ID_AA64MMFR0_EL1.PARange (Arm ARM D17.2.64) as a number of bits.
+unsigned pa_bits() {
+  static constexpr unsigned kBits[] = {32, 36, 40, 42, 44, 48, 52};
+  const uint64_t parange = read_id_aa64mmfr0_el1() & 0xf;
+  return parange < 7 ? kBits[parange] : 48;
+}
+
+// Everything of the IPA space that is not RAM is MMIO the host keeps
+// (identity, device memory): the GIC, the UART, virtio, PCIe windows...
+size_t mmio_complement(const boot::PlatformInfo& info, MemRange* out, size_t max) {
+  size_t n = 0;
+  uint64_t cursor = 0;
+  // RAM banks from the DTB are usually sorted; sort a copy to be sure.
+  MemRange ram[boot::kMaxRamBanks];
+  for (size_t i = 0; i < info.ram_count; ++i) {
+    size_t j = i;
+    for (; j > 0 && ram[j - 1].base > info.ram[i].base; --j) {
+      ram[j] = ram[j - 1];
+    }
+    ram[j] = info.ram[i];
+  }
+  for (size_t i = 0; i <= info.ram_count && n < max; ++i) {
+    const uint64_t next = i < info.ram_count ? ram[i].base.value() : (1ull << kIpaBits);
+    if (next > cursor) {
+      out[n++] = boot::make_range(cursor, next - cursor);
+    }
+    if (i < info.ram_count) {
+      cursor = ram[i].end().value();
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+boot::BootStatus core_glue_init(const boot::Layout& layout, const boot::PlatformInfo& info,
+                                MemRange pool, HostStage2* out) {
+  // Hyp object first, page-aligned, then the table pool.
+  const uint64_t object_size = boot::align_up(sizeof(Hyp), kPageSize);
+  if (object_size >= pool.size) {
+    return boot::BootStatus::kNoSpace;
+  }
+  g_core = new (reinterpret_cast<void*>(pool.base.value())) Hyp();
+  const MemRange tables =
+      boot::make_range(pool.base.value() + object_size, pool.size - object_size);
+
+  static constexpr VmId kSecureVms[] = {VmId(HYPHEAP_VMID_SECURE_0), VmId(HYPHEAP_VMID_SECURE_1)};
+  // The secure-VM carve-out is split evenly between the secure VMs.
+  const uint64_t share = boot::align_down(layout.secure_vm.size / 2, 2ull << 20);
+  const Carveout carveouts[] = {
+      {layout.hyp_image, kVmidHyp},
+      {layout.hyp_carveout, kVmidHyp},
+      {boot::make_range(layout.secure_vm.base.value(), share), kSecureVms[0]},
+      {boot::make_range(layout.secure_vm.base.value() + share, layout.secure_vm.size - share),
+       kSecureVms[1]},
+  };
+  MemRange mmio[boot::kMaxRamBanks + 1];
+  const size_t nr_mmio = mmio_complement(info, mmio, sizeof(mmio) / sizeof(mmio[0]));
+  const PlatformDesc desc{
+      .ram = {info.ram, info.ram_count},
+      .carveouts = carveouts,
+      .mmio = {mmio, nr_mmio},
+      .secure_vms = kSecureVms,
+      .table_pool = tables,
+      .ipa_bits = kIpaBits,
+  };
+  if (Status s = g_core->init(desc); s != Status::kOk) {
+    log("core init failed: status %ld", static_cast<int64_t>(s));
+    return boot::BootStatus::kBadDtb;
+  }
+  out->vttbr = g_core->host().s2.vttbr();
+  out->vtcr = vtcr_for(kIpaBits, pa_bits());
+  log("core: host stage-2 root %lx (VTTBR %lx), %zu of %zu table pages used",
+      g_core->host().s2.hw().root.value(), out->vttbr, g_core->pool().used_pages(),
+      g_core->pool().total_pages());
+  return boot::BootStatus::kOk;
+}
+
+bool core_glue_hypercall(GuestRegs& regs, Conduit) {
+  const SmcccArgs args{{regs.x[0], regs.x[1], regs.x[2], regs.x[3]}};
+  const SmcccResult r = g_core->handle_smccc(this_cpu().index, args);
+  if (static_cast<int64_t>(r.x[0]) == HYPHEAP_ERR_NOT_SUPPORTED) {
+    return false;
+  }
+  for (int i = 0; i < 4; ++i) {
+    regs.x[i] = r.x[i];
+  }
+  return true;
+}
+
+bool core_glue_host_access_allowed(Ipa ipa, bool write) {
+  const Vm& host = g_core->host();
+  LockGuard guard(host.lock);
+  const Leaf leaf = host.s2.lookup(ipa);
+  return leaf.valid() && (!write || leaf.perms().w());
+}
+
+VmId core_glue_page_owner(Ipa ipa) {
+  QueryResult q;
+  const PhysAddr pa = pa_identity(Ipa(ipa.value() & ~(kPageSize - 1)));
+  if (g_core->mem_query(pa, 1, &q) != Status::kOk || q.owners == 0) {
+    return VmId(0);
+  }
+  // Lowest owner bit: the page's owner (or one of the sharers).
+  return VmId(static_cast<uint32_t>(__builtin_ctzll(q.owners)));
+}
+
+}  // namespace hyp::arm64
+
+#else
+// Built before hyp/core links at EL2 (HYPHEAP_EL2_WITH_CORE=0): the host
+// runs without a stage-2 (HCR_EL2.VM clear) and no vendor-hyp call exists.
+// This is a boot-path bring-up state, not a security boundary.
+namespace hyp::arm64 {
+
+boot::BootStatus core_glue_init(const boot::Layout&, const boot::PlatformInfo&, MemRange,
+                                HostStage2* out) {
+  *out = HostStage2{};
+  return boot::BootStatus::kOk;
+}
+
+bool core_glue_hypercall(GuestRegs&, Conduit) {
+  return false;
+}
+
+VmId core_glue_page_owner(Ipa) {
+  return VmId(0);
+}
+
+}  // namespace hyp::arm64
+#endif

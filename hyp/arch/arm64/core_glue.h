@@ -1,0 +1,38 @@
+// The seam between the arm64 arch code and the hyp core (hyp/core): the only
+// file pair that knows both. Everything ownership-related is the core's.
+#pragma once
+
+#include <stdint.h>
+
+#include "../../boot/layout.h"
+#include "../../boot/platform.h"
+#include "core/types.h"
+#include "frame.h"
+#include "smccc.h"
+
+namespace hyp::arm64 {
+
+struct HostStage2 {
+  uint64_t vttbr = 0;  // 0: no stage-2 (HCR_EL2.VM stays clear)
+  uint64_t vtcr = 0;
+};
+
+// Hands the core its pool and the machine's memory map; the core builds the
+// host's stage-2 (identity map of RAM and MMIO minus the hidden carve-outs)
+// and the secure VM domain.
+boot::BootStatus core_glue_init(const boot::Layout& layout, const boot::PlatformInfo& info,
+                                MemRange pool, HostStage2* out);
+
+// A vendor-hyp SMCCC call (owner 6). Returns false if the core does not
+// implement this function id; results are in regs.x[0..3] otherwise.
+bool core_glue_hypercall(GuestRegs& regs, Conduit conduit);
+
+// True if the host's stage-2 now lets it make this access: the fault raced
+// with a change the core made on another CPU (break-before-make leaves the
+// entry invalid for a moment), and the access only needs to be retried.
+bool core_glue_host_access_allowed(Ipa ipa, bool write);
+
+// The owner the core records for the page at ipa (for the fault log).
+VmId core_glue_page_owner(Ipa ipa);
+
+}  // namespace hyp::arm64

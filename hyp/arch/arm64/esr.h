@@ -1,0 +1,88 @@
+// Typed decoding of the Exception Syndrome Register (Arm ARM D17.2.37).
+#pragma once
+
+#include <stdint.h>
+
+namespace hyp::arm64 {
+
+// ESR_ELx.EC values the hyp distinguishes (Arm ARM D17.2.37, table "EC").
+enum class ExceptionClass : uint8_t {
+  kUnknown = 0x00,
+  kWfx = 0x01,
+  kFpAccess = 0x07,
+  kIllegalState = 0x0e,
+  kSvc64 = 0x15,
+  kHvc64 = 0x16,
+  kSmc64 = 0x17,
+  kSysReg = 0x18,
+  kInstructionAbortLowerEl = 0x20,
+  kInstructionAbortSameEl = 0x21,
+  kPcAlignment = 0x22,
+  kDataAbortLowerEl = 0x24,
+  kDataAbortSameEl = 0x25,
+  kSpAlignment = 0x26,
+  kSError = 0x2f,
+  kBrk = 0x3c,
+};
+
+class Esr {
+ public:
+  explicit constexpr Esr(uint64_t value) : value_(value) {}
+
+  constexpr uint64_t value() const { return value_; }
+  constexpr ExceptionClass exception_class() const {
+    return static_cast<ExceptionClass>((value_ >> 26) & 0x3f);
+  }
+  // IL: 32-bit instruction (always 1 for the traps the hyp handles).
+  constexpr bool il() const { return (value_ >> 25) & 1; }
+  constexpr uint32_t iss() const { return value_ & 0x1ffffff; }
+
+  static constexpr uint64_t kIl = 1ull << 25;
+  static constexpr uint64_t make(ExceptionClass ec, uint32_t iss) {
+    return (static_cast<uint64_t>(ec) << 26) | kIl | (iss & 0x1ffffff);
+  }
+
+ private:
+  uint64_t value_;
+};
+
+// Fault status codes of data/instruction aborts (Arm ARM D17.2.37, DFSC/IFSC).
+namespace fsc {
+inline constexpr uint32_t kTranslationFaultL3 = 0x07;
+inline constexpr uint32_t kPermissionFaultL3 = 0x0f;
+inline constexpr uint32_t kSyncExternalAbort = 0x10;
+// Translation faults at levels 0-3 are 0x04..0x07, access flag 0x08..0x0b,
+// permission 0x0c..0x0f.
+constexpr bool is_translation(uint32_t code) {
+  return (code & 0x3c) == 0x04;
+}
+constexpr bool is_access_flag(uint32_t code) {
+  return (code & 0x3c) == 0x08;
+}
+constexpr bool is_permission(uint32_t code) {
+  return (code & 0x3c) == 0x0c;
+}
+}  // namespace fsc
+
+// ISS of a data or instruction abort (Arm ARM D17.2.37, "ISS encoding for an
+// exception from a Data Abort").
+class AbortIss {
+ public:
+  explicit constexpr AbortIss(uint32_t iss) : iss_(iss) {}
+
+  constexpr uint32_t fault_status() const { return iss_ & 0x3f; }
+  constexpr bool write() const { return (iss_ >> 6) & 1; }              // WnR
+  constexpr bool stage1_walk() const { return (iss_ >> 7) & 1; }        // S1PTW
+  constexpr bool cache_maintenance() const { return (iss_ >> 8) & 1; }  // CM
+  constexpr bool far_not_valid() const { return (iss_ >> 10) & 1; }     // FnV
+
+ private:
+  uint32_t iss_;
+};
+
+// HPFAR_EL2.FIPA holds IPA[47:12] in bits [43:4] (Arm ARM D17.2.51).
+constexpr uint64_t ipa_from_hpfar(uint64_t hpfar, uint64_t far) {
+  return ((hpfar & 0xffffffffff0ull) << 8) | (far & 0xfff);
+}
+
+}  // namespace hyp::arm64

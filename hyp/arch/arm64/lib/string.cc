@@ -1,0 +1,105 @@
+// The C string and memory functions a freestanding image must provide: the
+// compiler emits calls to memcpy/memset/memmove/memcmp on its own, and libfdt
+// calls the rest. Built with -fno-tree-loop-distribute-patterns so these loops
+// are never turned back into calls to themselves.
+#include <stddef.h>
+#include <stdint.h>
+
+extern "C" {
+
+void* memcpy(void* __restrict dst, const void* __restrict src, size_t n) {
+  auto* d = static_cast<unsigned char*>(dst);
+  const auto* s = static_cast<const unsigned char*>(src);
+  while (n--) {
+    *d++ = *s++;
+  }
+  return dst;
+}
+
+void* memmove(void* dst, const void* src, size_t n) {
+  auto* d = static_cast<unsigned char*>(dst);
+  const auto* s = static_cast<const unsigned char*>(src);
+  if (d == s || n == 0) {
+    return dst;
+  }
+  if (d < s || d >= s + n) {
+    while (n--) {
+      *d++ = *s++;
+    }
+  } else {
+    // Overlap with the destination above the source: copy backwards.
+    d += n;
+    s += n;
+    while (n--) {
+      *--d = *--s;
+    }
+  }
+  return dst;
+}
+
+void* memset(void* dst, int c, size_t n) {
+  auto* d = static_cast<unsigned char*>(dst);
+  while (n--) {
+    *d++ = static_cast<unsigned char>(c);
+  }
+  return dst;
+}
+
+int memcmp(const void* a, const void* b, size_t n) {
+  const auto* x = static_cast<const unsigned char*>(a);
+  const auto* y = static_cast<const unsigned char*>(b);
+  for (; n; --n, ++x, ++y) {
+    if (*x != *y) {
+      return *x < *y ? -1 : 1;
+    }
+  }
+  return 0;
+}
+
+void* memchr(const void* s, int c, size_t n) {
+  const auto* p = static_cast<const unsigned char*>(s);
+  for (; n; --n, ++p) {
+    if (*p == static_cast<unsigned char>(c)) {
+      return const_cast<unsigned char*>(p);
+    }
+  }
+  return nullptr;
+}
+
+size_t strlen(const char* s) {
+  size_t n = 0;
+  while (s[n]) {
+    ++n;
+  }
+  return n;
+}
+
+size_t strnlen(const char* s, size_t max) {
+  size_t n = 0;
+  while (n < max && s[n]) {
+    ++n;
+  }
+  return n;
+}
+
+int strcmp(const char* a, const char* b) {
+  while (*a && *a == *b) {
+    ++a;
+    ++b;
+  }
+  return static_cast<unsigned char>(*a) - static_cast<unsigned char>(*b);
+}
+
+char* strrchr(const char* s, int c) {
+  const char* last = nullptr;
+  for (;; ++s) {
+    if (*s == static_cast<char>(c)) {
+      last = s;
+    }
+    if (!*s) {
+      return const_cast<char*>(last);
+    }
+  }
+}
+
+}  // extern "C"

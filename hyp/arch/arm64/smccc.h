@@ -1,0 +1,41 @@
+// SMC Calling Convention (Arm DEN 0028, SMCCC v1.1): function-ID decoding,
+// the calls the hyp answers itself, and the conduit to QEMU's firmware.
+#pragma once
+
+#include <stdint.h>
+
+#include "frame.h"
+
+namespace hyp::arm64 {
+
+namespace smccc {
+inline constexpr uint32_t kVersion = 0x80000000;
+inline constexpr uint32_t kArchFeatures = 0x80000001;
+inline constexpr uint32_t kVersion1_1 = 0x10001;
+inline constexpr int64_t kNotSupported = -1;
+
+// Function ID fields (SMCCC 2.5).
+constexpr bool is_fast(uint32_t fid) {
+  return fid >> 31;
+}
+constexpr uint32_t owner(uint32_t fid) {
+  return (fid >> 24) & 0x3f;
+}
+inline constexpr uint32_t kOwnerArch = 0;
+inline constexpr uint32_t kOwnerStandardSecure = 4;  // PSCI lives here
+inline constexpr uint32_t kOwnerVendorHyp = 6;
+}  // namespace smccc
+
+struct FirmwareResult {
+  uint64_t x0, x1, x2, x3;
+};
+
+// Issues `smc #0` at EL2: QEMU's emulated PSCI answers it (no EL3 here).
+FirmwareResult call_firmware(uint64_t fid, uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 = 0);
+
+enum class Conduit { kHvc, kSmc };
+
+// Dispatches one SMCCC call from the host; results go to regs.x[0..3].
+void handle_smccc(GuestRegs& regs, Conduit conduit);
+
+}  // namespace hyp::arm64

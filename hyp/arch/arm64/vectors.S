@@ -1,0 +1,97 @@
+// The EL2 exception vector table (Arm ARM D1.10.2): 16 entries of 0x80
+// bytes, 2 KiB aligned. Exceptions from the host save its x0-x30 on the EL2
+// stack as a GuestRegs frame (frame.h), call C++, and restore them on return.
+// The hyp is built with -mgeneral-regs-only, so the host's FP/SIMD state is
+// never touched and needs no saving.
+
+#define FRAME_SIZE 256
+
+.macro save_frame
+	sub sp, sp, #FRAME_SIZE
+	stp x0, x1, [sp, #16 * 0]
+	stp x2, x3, [sp, #16 * 1]
+	stp x4, x5, [sp, #16 * 2]
+	stp x6, x7, [sp, #16 * 3]
+	stp x8, x9, [sp, #16 * 4]
+	stp x10, x11, [sp, #16 * 5]
+	stp x12, x13, [sp, #16 * 6]
+	stp x14, x15, [sp, #16 * 7]
+	stp x16, x17, [sp, #16 * 8]
+	stp x18, x19, [sp, #16 * 9]
+	stp x20, x21, [sp, #16 * 10]
+	stp x22, x23, [sp, #16 * 11]
+	stp x24, x25, [sp, #16 * 12]
+	stp x26, x27, [sp, #16 * 13]
+	stp x28, x29, [sp, #16 * 14]
+	str x30, [sp, #16 * 15]
+.endm
+
+.macro restore_frame
+	ldp x0, x1, [sp, #16 * 0]
+	ldp x2, x3, [sp, #16 * 1]
+	ldp x4, x5, [sp, #16 * 2]
+	ldp x6, x7, [sp, #16 * 3]
+	ldp x8, x9, [sp, #16 * 4]
+	ldp x10, x11, [sp, #16 * 5]
+	ldp x12, x13, [sp, #16 * 6]
+	ldp x14, x15, [sp, #16 * 7]
+	ldp x16, x17, [sp, #16 * 8]
+	ldp x18, x19, [sp, #16 * 9]
+	ldp x20, x21, [sp, #16 * 10]
+	ldp x22, x23, [sp, #16 * 11]
+	ldp x24, x25, [sp, #16 * 12]
+	ldp x26, x27, [sp, #16 * 13]
+	ldp x28, x29, [sp, #16 * 14]
+	ldr x30, [sp, #16 * 15]
+	add sp, sp, #FRAME_SIZE
+.endm
+
+.macro unexpected kind
+	.balign 0x80
+	save_frame
+	mov x0, #\kind
+	mov x1, sp
+	b hyp_unexpected_common
+.endm
+
+	.text
+	.balign 0x800
+	.global hyp_vectors
+hyp_vectors:
+	// Current EL with SP_EL0: the hyp never runs on SP_EL0.
+	unexpected 0
+	unexpected 1
+	unexpected 2
+	unexpected 3
+	// Current EL with SP_EL2: a hyp bug.
+	unexpected 4
+	unexpected 5
+	unexpected 6
+	unexpected 7
+	// Lower EL, AArch64: the host.
+	.balign 0x80
+	save_frame
+	mov x0, sp
+	bl hyp_handle_lower_sync
+	b hyp_return_to_host
+	unexpected 9
+	unexpected 10
+	unexpected 11
+	// Lower EL, AArch32: HCR_EL2.RW makes EL1 AArch64, and EL0 AArch32
+	// exceptions go to EL1, so none of these can happen.
+	unexpected 12
+	unexpected 13
+	unexpected 14
+	unexpected 15
+
+hyp_return_to_host:
+	restore_frame
+	eret
+	// No speculation past the eret (Spectre-style straight-line speculation).
+	dsb nsh
+	isb
+
+hyp_unexpected_common:
+	bl hyp_handle_unexpected_vector
+1:	wfi
+	b 1b

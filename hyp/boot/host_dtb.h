@@ -1,0 +1,48 @@
+// The DTB handed to the host: QEMU's blob, plus no-map reservations for what
+// the host must never touch, plus the /firmware/hypheap service node that the
+// kernel driver probes (contract: docs/dt-binding.md).
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "range.h"
+#include "status.h"
+
+namespace hyp::boot {
+
+struct NoMapRegion {
+  const char* name;  // node name without unit address, e.g. "hypheap-hyp"
+  MemRange range;
+};
+
+struct VmPerm {
+  uint32_t vmid;
+  uint32_t perms;
+};
+
+inline constexpr size_t kMaxHeapVmPerms = 4;
+
+struct HeapDesc {
+  const char* node;       // e.g. "heap-secure-video"
+  const char* heap_name;  // e.g. "protected,secure-video"
+  VmPerm vmperms[kMaxHeapVmPerms];
+  size_t vmperm_count;
+};
+
+struct ServiceDesc {
+  const char* conduit;  // "hvc" or "smc"
+  uint32_t host_vmid;
+  uint32_t abi_version;
+  const HeapDesc* heaps;
+  size_t heap_count;
+};
+
+// Copies `orig` into buf (size bytes), adds the nodes and packs the result.
+BootStatus build_host_dtb(const void* orig, void* buf, size_t size, const NoMapRegion* regions,
+                          size_t region_count, const ServiceDesc& service);
+
+// libfdt's description of the last failure of build_host_dtb().
+const char* host_dtb_last_error();
+
+}  // namespace hyp::boot

@@ -1,0 +1,46 @@
+// What the hyp learns about the machine from the DTB QEMU hands it.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "range.h"
+#include "status.h"
+
+namespace hyp::boot {
+
+inline constexpr size_t kMaxRamBanks = 8;
+inline constexpr size_t kMaxDtbCpus = 8;
+inline constexpr size_t kMaxReserved = 16;
+
+enum class PsciConduit { kNone, kSmc, kHvc };
+
+struct PlatformInfo {
+  MemRange dtb;  // the blob itself (base, totalsize)
+  MemRange ram[kMaxRamBanks];
+  size_t ram_count = 0;
+  MemRange initrd;  // empty if /chosen names none
+  MemRange uart;    // the console PL011 (stdout-path, else the first PL011)
+  MemRange gic_dist;
+  MemRange gic_redist;
+  PsciConduit psci = PsciConduit::kNone;
+  uint64_t cpu_mpidr[kMaxDtbCpus] = {};
+  size_t cpu_count = 0;
+  // "hypheap.el2_crash_test" on /chosen/bootargs: the hyp faults on purpose
+  // once its console is up, to prove the fatal path (tests of the launcher).
+  bool el2_crash_test = false;
+  // /memreserve/ entries and static /reserved-memory regions.
+  MemRange reserved[kMaxReserved];
+  size_t reserved_count = 0;
+};
+
+struct DtbCompatibles {
+  const char* uart;
+  const char* gic;
+};
+
+// Reads everything above from the blob at dtb. Fails if the blob is not a
+// valid FDT or has no /memory, no CPUs or no UART.
+BootStatus read_platform(const void* dtb, const DtbCompatibles& compat, PlatformInfo* out);
+
+}  // namespace hyp::boot

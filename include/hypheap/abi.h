@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
+/*
+ * hypheap hypercall ABI, shared by the EL2 hypervisor (hyp/, freestanding C++20) and the
+ * Linux driver (kernel/, C). docs/abi.md is the prose version of this header.
+ *
+ * Everything here is little-endian, fixed width and explicitly padded; the static asserts at
+ * the end pin the layout so a change on one side breaks the build of both.
+ */
+#ifndef HYPHEAP_ABI_H
+#define HYPHEAP_ABI_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
+#include <stdint.h>
+#endif
+
+/* Bumped on any incompatible change; also the DT property hypheap,abi-version. */
+#define HYPHEAP_ABI_VERSION_MAJOR 1
+#define HYPHEAP_ABI_VERSION_MINOR 0
+
+/*
+ * SMCCC function ids. The hypheap calls are SMC64 fast calls in the vendor-specific
+ * hypervisor service range (owner 6); the two 0x8600FFxx ids are the standard vendor-hyp
+ * queries every SMCCC service answers (SMC32 fast calls).
+ *
+ * MEM_ASSIGN  in:  x1 = physical address of the descriptor (page aligned),
+ *                  x2 = descriptor length in bytes
+ *             out: x0 = status, x1 = new source-VM bitmap on success (0 on error)
+ * MEM_QUERY   in:  x1 = physical address (page aligned), x2 = number of 4 KiB pages (> 0)
+ *             out: x0 = status, x1 = owner bitmap of the first page, x2 = its
+ *                  HYPHEAP_STATE_* word, x3 = number of leading pages (<= x2 in) that share
+ *                  exactly that owner bitmap and state word
+ * STATS       in:  x1 = HYPHEAP_STAT_* index
+ *             out: x0 = status, x1 = value
+ * UID         out: x0..x3 = HYPHEAP_UID_0..3
+ * REVISION    out: x0 = HYPHEAP_ABI_VERSION_MAJOR, x1 = HYPHEAP_ABI_VERSION_MINOR
+ */
+#define HYPHEAP_FN_MEM_ASSIGN 0xC6000001U
+#define HYPHEAP_FN_MEM_QUERY 0xC6000002U
+#define HYPHEAP_FN_STATS 0xC6000003U
+#define HYPHEAP_FN_VENDOR_HYP_UID 0x8600FF01U
+#define HYPHEAP_FN_VENDOR_HYP_REVISION 0x8600FF03U
+
+/*
+ * UUID 63a82090-2c60-47d3-906b-c031a5bd3f95, packed as SMCCC (and Linux's
+ * ARM_SMCCC_VENDOR_HYP_UID_*_REG_*) expect: bytes 0..3 of the UUID little-endian in w0, etc.
+ */
+#define HYPHEAP_UID_0 0x9020a863U
+#define HYPHEAP_UID_1 0xd347602cU
+#define HYPHEAP_UID_2 0x31c06b90U
+#define HYPHEAP_UID_3 0x953fbda5U
+
+/*
+ * Status, returned in x0 as a signed 64-bit value. -1 is SMCCC's NOT_SUPPORTED and only
+ * ever means "unknown function id"; every other failure cause has its own code so the
+ * driver (and a human reading a log) knows exactly what was refused.
+ */
+#define HYPHEAP_OK 0
+#define HYPHEAP_ERR_NOT_SUPPORTED (-1)   /* unknown function id */
+#define HYPHEAP_ERR_BAD_VERSION (-2)     /* descriptor version word is not HYPHEAP_DESC_VERSION */
+#define HYPHEAP_ERR_DESC_ALIGN (-3)      /* descriptor address not page aligned */
+#define HYPHEAP_ERR_DESC_NOT_HOST (-4)   /* descriptor not entirely in host-accessible RAM */
+#define HYPHEAP_ERR_DESC_LEN (-5)        /* length too small/large or != size implied by counts */
+#define HYPHEAP_ERR_DESC_RESERVED (-6)   /* nonzero flags or reserved field */
+#define HYPHEAP_ERR_RANGE_UNALIGNED (-7) /* range address or size not 4 KiB aligned */
+#define HYPHEAP_ERR_RANGE_SIZE (-8)      /* zero size, or address + size overflows */
+#define HYPHEAP_ERR_OUTSIDE_RAM (-9)     /* range (or query) not inside one RAM bank */
+#define HYPHEAP_ERR_PROTECTED (-10)      /* range touches hypervisor or secure-VM carve-out */
+#define HYPHEAP_ERR_OVERLAP (-11)        /* two ranges of one descriptor overlap/duplicate */
+#define HYPHEAP_ERR_STATE (-12)          /* a page is not in the state srcvm claims */
+#define HYPHEAP_ERR_UNKNOWN_VMID (-13)   /* vmid (dest or srcvm bit) is not a known VM */
+#define HYPHEAP_ERR_PERMS (-14)          /* perms zero, unknown bits, or not allowed here */
+#define HYPHEAP_ERR_DEST_SET (-15)       /* dest count/duplicates/transition not supported */
+#define HYPHEAP_ERR_NO_MEMORY (-16)      /* hypervisor is out of stage-2 table pages */
+#define HYPHEAP_ERR_BUSY (-17)           /* the secure VM holds (pins) a page of the range */
+#define HYPHEAP_ERR_STAT_INDEX (-18)     /* STATS index out of range */
+
+/*
+ * VM ids. Each fits a bit of the 64-bit srcvm bitmap (HYPHEAP_VMID_BIT). The host (HLOS)
+ * keeps Qualcomm's value 3; the secure VMs are 10 and 11. The hypervisor has an owner id
+ * too, but it only shows up in MEM_QUERY answers: it is never a valid destination or source.
+ */
+#define HYPHEAP_VMID_HYP 1U
+#define HYPHEAP_VMID_HOST 3U
+#define HYPHEAP_VMID_HLOS HYPHEAP_VMID_HOST
+#define HYPHEAP_VMID_SECURE_0 10U
+#define HYPHEAP_VMID_SECURE_1 11U
+#define HYPHEAP_VMID_LIMIT 64U /* every vmid is < this */
+#define HYPHEAP_VMID_BIT(vmid) (1ULL << (vmid))
+
+/* Permissions, as qcom_scm_vmperm. A destination's perms must be nonzero. */
+#define HYPHEAP_PERM_X 0x1U
+#define HYPHEAP_PERM_W 0x2U
+#define HYPHEAP_PERM_R 0x4U
+#define HYPHEAP_PERM_RWX 0x7U
+
+/* MEM_QUERY state word (x2): low byte is the sharing state, upper bits are flags. */
+#define HYPHEAP_STATE_EXCLUSIVE 0x1U /* one owner (the host, a secure VM or the hyp) */
+#define HYPHEAP_STATE_SHARED 0x2U    /* the host shares it with the secure VM in the bitmap */
+#define HYPHEAP_STATE_MASK 0xffU
+#define HYPHEAP_STATE_F_PINNED 0x100U /* the secure VM holds it: reclaim would be BUSY */
+
+/* STATS indices (x1 of HYPHEAP_FN_STATS). Counters are totals since boot unless noted. */
+#define HYPHEAP_STAT_ASSIGN_CALLS 0      /* MEM_ASSIGN calls, successful or not */
+#define HYPHEAP_STAT_ASSIGN_FAILED 1     /* MEM_ASSIGN calls answered with an error */
+#define HYPHEAP_STAT_PAGES_LENT 2        /* now: pages exclusively owned by secure VMs via assign */
+#define HYPHEAP_STAT_PAGES_SHARED 3      /* now: pages the host shares with a secure VM */
+#define HYPHEAP_STAT_PAGES_RECLAIMED 4   /* pages given back to the host */
+#define HYPHEAP_STAT_PAGES_SCRUBBED 5    /* pages zeroed on reclaim */
+#define HYPHEAP_STAT_BLOCK_SPLITS 6      /* block entries replaced by a table */
+#define HYPHEAP_STAT_BLOCK_MERGES 7      /* tables folded back into a block entry */
+#define HYPHEAP_STAT_TABLE_PAGES_USED 8  /* now: stage-2 table pages in use */
+#define HYPHEAP_STAT_TABLE_PAGES_FREE 9  /* now: stage-2 table pages left in the pool */
+#define HYPHEAP_STAT_COUNT 10
+
+/*
+ * MEM_ASSIGN descriptor, placed by the host in physically contiguous memory it owns:
+ *
+ *   struct hypheap_assign_hdr   header
+ *   struct hypheap_vmperm       dests[nr_dests]
+ *   struct hypheap_mem_range    ranges[nr_ranges]
+ *
+ * The length passed in x2 must be exactly HYPHEAP_DESC_SIZE(nr_dests, nr_ranges) and at
+ * most HYPHEAP_DESC_MAX_SIZE. The hypervisor copies the whole descriptor before reading
+ * any of it, so changing it during the call has no effect.
+ *
+ * srcvm is the bitmap of the current owners of every page of every range (qcom_scm
+ * semantics): {host} to lend or share, {secure VM} or {host, secure VM} to reclaim.
+ * Destination sets: {secure VM} = lend, {host, secure VM} = share, {host} with perms RWX =
+ * reclaim. On success x1 returns the bitmap of the destinations, to pass as srcvm later.
+ */
+#define HYPHEAP_DESC_VERSION 0x48480001U /* "HH" magic in the top half, version 1 below */
+#define HYPHEAP_DESC_MAX_SIZE 65536U
+#define HYPHEAP_DESC_MAX_DESTS 8U
+#define HYPHEAP_PAGE_SIZE 4096U
+
+struct hypheap_assign_hdr {
+	uint32_t version;   /* HYPHEAP_DESC_VERSION */
+	uint16_t nr_dests;  /* 1..HYPHEAP_DESC_MAX_DESTS */
+	uint16_t flags;     /* must be 0 */
+	uint32_t nr_ranges; /* >= 1 */
+	uint32_t reserved;  /* must be 0 */
+	uint64_t srcvm;     /* bitmap of current owners */
+};
+
+struct hypheap_vmperm {
+	uint32_t vmid;
+	uint32_t perms; /* HYPHEAP_PERM_* */
+};
+
+struct hypheap_mem_range {
+	uint64_t addr; /* physical address, 4 KiB aligned */
+	uint64_t size; /* bytes, 4 KiB multiple, nonzero */
+};
+
+#define HYPHEAP_DESC_SIZE(nr_dests, nr_ranges)                                       \
+	(sizeof(struct hypheap_assign_hdr) + (nr_dests) * sizeof(struct hypheap_vmperm) + \
+	 (nr_ranges) * sizeof(struct hypheap_mem_range))
+
+/* With one destination (the common lend), a descriptor carries up to 4094 ranges. */
+#define HYPHEAP_DESC_MAX_RANGES(nr_dests)                                                 \
+	((HYPHEAP_DESC_MAX_SIZE - sizeof(struct hypheap_assign_hdr) -                     \
+	  (nr_dests) * sizeof(struct hypheap_vmperm)) / sizeof(struct hypheap_mem_range))
+
+#ifdef __cplusplus
+#define HYPHEAP_ABI_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define HYPHEAP_ABI_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
+HYPHEAP_ABI_ASSERT(sizeof(struct hypheap_assign_hdr) == 24, "assign header is 24 bytes");
+HYPHEAP_ABI_ASSERT(__builtin_offsetof(struct hypheap_assign_hdr, version) == 0, "version @0");
+HYPHEAP_ABI_ASSERT(__builtin_offsetof(struct hypheap_assign_hdr, nr_dests) == 4, "nr_dests @4");
+HYPHEAP_ABI_ASSERT(__builtin_offsetof(struct hypheap_assign_hdr, flags) == 6, "flags @6");
+HYPHEAP_ABI_ASSERT(__builtin_offsetof(struct hypheap_assign_hdr, nr_ranges) == 8, "ranges @8");
+HYPHEAP_ABI_ASSERT(__builtin_offsetof(struct hypheap_assign_hdr, reserved) == 12, "rsvd @12");
+HYPHEAP_ABI_ASSERT(__builtin_offsetof(struct hypheap_assign_hdr, srcvm) == 16, "srcvm @16");
+HYPHEAP_ABI_ASSERT(sizeof(struct hypheap_vmperm) == 8, "vmperm is 8 bytes");
+HYPHEAP_ABI_ASSERT(__builtin_offsetof(struct hypheap_vmperm, perms) == 4, "perms @4");
+HYPHEAP_ABI_ASSERT(sizeof(struct hypheap_mem_range) == 16, "mem_range is 16 bytes");
+HYPHEAP_ABI_ASSERT(__builtin_offsetof(struct hypheap_mem_range, size) == 8, "size @8");
+HYPHEAP_ABI_ASSERT(HYPHEAP_DESC_MAX_RANGES(1) == 4094, "one-dest descriptor capacity");
+HYPHEAP_ABI_ASSERT(HYPHEAP_VMID_SECURE_1 < HYPHEAP_VMID_LIMIT, "vmids fit the bitmap");
+
+#endif /* HYPHEAP_ABI_H */

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hypheap backends: the reference counted provider object, and the hyp
+ * backend, which takes pages from the page allocator and assigns them to
+ * the heap's VMs through a conduit to the hypervisor.
+ */
+
+#include <kunit/visibility.h>
+#include <linux/dma-mapping.h>
+#include <linux/err.h>
+#include <linux/gfp.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/scatterlist.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+
+#include "hypheap_priv.h"
+
+/**
+ * hypheap_backend_init() - set up a backend with one reference
+ * @be: backend, embedded in the provider's own structure
+ * @ops: its operations
+ * @name: shown in debugfs, not copied
+ * @priv: provider data
+ */
+void hypheap_backend_init(struct hypheap_backend *be,
+			  const struct hypheap_backend_ops *ops,
+			  const char *name, void *priv)
+{
+	be->ops = ops;
+	be->name = name;
+	be->priv = priv;
+	kref_init(&be->ref);
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_backend_init);
+
+/**
+ * hypheap_backend_get() - take a reference
+ * @be: backend
+ */
+void hypheap_backend_get(struct hypheap_backend *be)
+{
+	kref_get(&be->ref);
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_backend_get);
+
+static void hypheap_backend_release(struct kref *ref)
+{
+	struct hypheap_backend *be = container_of(ref, struct hypheap_backend,
+						  ref);
+
+	be->ops->destroy(be);
+}
+
+/**
+ * hypheap_backend_put() - drop a reference; the last one destroys it
+ * @be: backend
+ */
+void hypheap_backend_put(struct hypheap_backend *be)
+{
+	kref_put(&be->ref, hypheap_backend_release);
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_backend_put);
+
+/* ---- the hyp backend ---- */
+
+/**
+ * struct hypheap_hyp_backend - pages from the kernel, owners from the hyp
+ * @be: the backend
+ * @dev: device whose streaming DMA mapping cleans pages to PoC
+ * @conduit: the hypervisor
+ * @host: the host VM with full access, destination of reclaim
+ */
+struct hypheap_hyp_backend {
+	struct hypheap_backend be;
+	struct device *dev;
+	struct hypheap_conduit *conduit;
+	struct hypheap_vmperm host;
+};
+
+/*
+ * Largest blocks first: 2 MiB, 64 KiB, then single pages. Blocks let the
+ * hypervisor change ownership with block mappings instead of splitting its
+ * stage-2 tables. (Written as shifts: get_order() is not a constant.)
+ */
+static const unsigned int hypheap_orders[] = {
+	21 - PAGE_SHIFT, 16 - PAGE_SHIFT, 0,
+};
+
+static struct page *hypheap_alloc_largest(size_t size, unsigned int max)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(hypheap_orders); i++) {
+		unsigned int order = hypheap_orders[i];
+		gfp_t gfp = GFP_KERNEL | __GFP_ZERO;
+		struct page *page;
+
+		if (size < (PAGE_SIZE << order) || order > max)
+			continue;
+		if (order)
+			gfp = (gfp | __GFP_NOWARN | __GFP_NORETRY | __GFP_COMP) &
+			      ~__GFP_RECLAIM;
+		page = alloc_pages(gfp, order);
+		if (page)
+			return page;
+	}
+	return NULL;
+}
+
+static void hypheap_hyp_free(struct hypheap_backend *be,
+			     struct hypheap_buffer *buf)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sgtable_sg(&buf->sgt, sg, i)
+		__free_pages(sg_page(sg), get_order(sg->length));
+	sg_free_table(&buf->sgt);
+}
+
+static int hypheap_hyp_alloc(struct hypheap_backend *be,
+			     struct hypheap_buffer *buf)
+{
+	struct hypheap_hyp_backend *hb = be->priv;
+	unsigned int max = hypheap_orders[0], n = 0;
+	size_t left = buf->len;
+	struct scatterlist *sg;
+	struct page *page, *tmp;
+	LIST_HEAD(pages);
+	int ret;
+
+	while (left) {
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto err_pages;
+		}
+		page = hypheap_alloc_largest(left, max);
+		if (!page) {
+			ret = -ENOMEM;
+			goto err_pages;
+		}
+		list_add_tail(&page->lru, &pages);
+		left -= page_size(page);
+		max = compound_order(page);
+		n++;
+	}
+
+	ret = sg_alloc_table(&buf->sgt, n, GFP_KERNEL);
+	if (ret)
+		goto err_pages;
+	sg = buf->sgt.sgl;
+	list_for_each_entry_safe(page, tmp, &pages, lru) {
+		sg_set_page(sg, page, page_size(page), 0);
+		sg = sg_next(sg);
+		list_del(&page->lru);
+	}
+
+	/*
+	 * The pages are zeroed; clean them to the point of coherency so no
+	 * dirty line is written back over them once they belong to another
+	 * VM. The streaming DMA API does that for a non-coherent device.
+	 */
+	ret = dma_map_sgtable(hb->dev, &buf->sgt, DMA_TO_DEVICE, 0);
+	if (ret) {
+		hypheap_hyp_free(be, buf);
+		return ret;
+	}
+	dma_unmap_sgtable(hb->dev, &buf->sgt, DMA_TO_DEVICE,
+			  DMA_ATTR_SKIP_CPU_SYNC);
+	return 0;
+
+err_pages:
+	list_for_each_entry_safe(page, tmp, &pages, lru)
+		__free_pages(page, compound_order(page));
+	return ret;
+}
+
+static int hypheap_hyp_restrict(struct hypheap_backend *be,
+				struct hypheap_buffer *buf)
+{
+	struct hypheap_hyp_backend *hb = be->priv;
+	struct hypheap_heap *heap = buf->heap;
+	u64 srcvm = HYPHEAP_VMID_BIT(hb->host.vmid);
+	int ret;
+
+	ret = hypheap_assign_table(hb->conduit, &buf->sgt, &srcvm, heap->dst,
+				   heap->nr_dst, &hb->host, 1, &heap->stats);
+	if (!ret)
+		buf->owners = srcvm;
+	else if (ret == -ENOTRECOVERABLE)
+		/* some batches may be the VMs': reclaim from them later */
+		buf->owners = hypheap_vmperm_bitmap(heap->dst, heap->nr_dst);
+	return ret;
+}
+
+static int hypheap_hyp_unrestrict(struct hypheap_backend *be,
+				  struct hypheap_buffer *buf)
+{
+	struct hypheap_hyp_backend *hb = be->priv;
+	struct hypheap_heap *heap = buf->heap;
+	u64 srcvm = buf->owners;
+	int ret;
+
+	ret = hypheap_assign_table(hb->conduit, &buf->sgt, &srcvm, &hb->host,
+				   1, heap->dst, heap->nr_dst, &heap->stats);
+	if (!ret)
+		buf->owners = srcvm;
+	return ret;
+}
+
+static void hypheap_hyp_destroy(struct hypheap_backend *be)
+{
+	struct hypheap_hyp_backend *hb = be->priv;
+
+	hypheap_conduit_put(hb->conduit);
+	put_device(hb->dev);
+	kfree(hb);
+}
+
+static const struct hypheap_backend_ops hypheap_hyp_ops = {
+	.alloc = hypheap_hyp_alloc,
+	.free = hypheap_hyp_free,
+	.restrict_buf = hypheap_hyp_restrict,
+	.unrestrict_buf = hypheap_hyp_unrestrict,
+	.destroy = hypheap_hyp_destroy,
+};
+
+/**
+ * hypheap_hyp_backend_create() - make the kernel-pages backend
+ * @dev: device used for cache maintenance (a reference is taken)
+ * @c: conduit to the hypervisor (a reference is taken)
+ * @host_vmid: VM id of this kernel, the owner of free memory
+ *
+ * Return: the backend with one reference, or an ERR_PTR().
+ */
+struct hypheap_backend *hypheap_hyp_backend_create(struct device *dev,
+						   struct hypheap_conduit *c,
+						   u32 host_vmid)
+{
+	struct hypheap_hyp_backend *hb;
+
+	if (host_vmid >= HYPHEAP_VMID_LIMIT)
+		return ERR_PTR(-EINVAL);
+
+	hb = kzalloc(sizeof(*hb), GFP_KERNEL);
+	if (!hb)
+		return ERR_PTR(-ENOMEM);
+	hb->dev = get_device(dev);
+	hypheap_conduit_get(c);
+	hb->conduit = c;
+	hb->host.vmid = host_vmid;
+	hb->host.perms = HYPHEAP_PERM_RWX;
+	hypheap_backend_init(&hb->be, &hypheap_hyp_ops, "hyp-pages", hb);
+	return &hb->be;
+}

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hypheap buffers as dma-bufs.
+ *
+ * The memory belongs to other VMs while the buffer lives: the CPU must not
+ * touch it, so mmap and CPU access fail with -EPERM and there is no vmap
+ * (Linux 6.1 warns when a vmap op fails, so the op is left out and
+ * dma_buf_vmap() answers -EINVAL). Device mappings skip CPU cache
+ * maintenance: the pages were cleaned to the point of coherency before
+ * they were assigned away.
+ */
+
+#include <kunit/visibility.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/err.h>
+#include <linux/slab.h>
+
+#include "hypheap_priv.h"
+
+/**
+ * struct hypheap_attachment - one device attached to a buffer
+ * @dev: the device
+ * @sgt: this attachment's copy of the buffer's table, mapped for @dev
+ * @list: entry in the buffer's attachments
+ */
+struct hypheap_attachment {
+	struct device *dev;
+	struct sg_table sgt;
+	struct list_head list;
+};
+
+static int hypheap_dup_table(struct sg_table *to, struct sg_table *from)
+{
+	struct scatterlist *s, *d;
+	unsigned int i;
+	int ret;
+
+	ret = sg_alloc_table(to, from->orig_nents, GFP_KERNEL);
+	if (ret)
+		return ret;
+
+	d = to->sgl;
+	for_each_sgtable_sg(from, s, i) {
+		sg_set_page(d, sg_page(s), s->length, s->offset);
+		d = sg_next(d);
+	}
+	return 0;
+}
+
+static int hypheap_attach(struct dma_buf *dmabuf,
+			  struct dma_buf_attachment *attachment)
+{
+	struct hypheap_buffer *buf = dmabuf->priv;
+	struct hypheap_attachment *a;
+	int ret;
+
+	a = kzalloc(sizeof(*a), GFP_KERNEL);
+	if (!a)
+		return -ENOMEM;
+
+	ret = hypheap_dup_table(&a->sgt, &buf->sgt);
+	if (ret) {
+		kfree(a);
+		return ret;
+	}
+	a->dev = attachment->dev;
+	INIT_LIST_HEAD(&a->list);
+	attachment->priv = a;
+
+	mutex_lock(&buf->lock);
+	list_add(&a->list, &buf->attachments);
+	mutex_unlock(&buf->lock);
+	return 0;
+}
+
+static void hypheap_detach(struct dma_buf *dmabuf,
+			   struct dma_buf_attachment *attachment)
+{
+	struct hypheap_buffer *buf = dmabuf->priv;
+	struct hypheap_attachment *a = attachment->priv;
+
+	mutex_lock(&buf->lock);
+	list_del(&a->list);
+	mutex_unlock(&buf->lock);
+
+	sg_free_table(&a->sgt);
+	kfree(a);
+}
+
+static struct sg_table *hypheap_map(struct dma_buf_attachment *attachment,
+				    enum dma_data_direction dir)
+{
+	struct hypheap_attachment *a = attachment->priv;
+	int ret;
+
+	ret = dma_map_sgtable(a->dev, &a->sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
+	if (ret)
+		return ERR_PTR(ret);
+	return &a->sgt;
+}
+
+static void hypheap_unmap(struct dma_buf_attachment *attachment,
+			  struct sg_table *sgt, enum dma_data_direction dir)
+{
+	struct hypheap_attachment *a = attachment->priv;
+
+	dma_unmap_sgtable(a->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
+}
+
+static int hypheap_no_cpu_access(struct dma_buf *dmabuf,
+				 enum dma_data_direction dir)
+{
+	return -EPERM;
+}
+
+static int hypheap_no_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
+{
+	return -EPERM;
+}
+
+static void hypheap_dma_buf_release(struct dma_buf *dmabuf)
+{
+	hypheap_buffer_release(dmabuf->priv);
+}
+
+static const struct dma_buf_ops hypheap_dma_buf_ops = {
+	.attach = hypheap_attach,
+	.detach = hypheap_detach,
+	.map_dma_buf = hypheap_map,
+	.unmap_dma_buf = hypheap_unmap,
+	.begin_cpu_access = hypheap_no_cpu_access,
+	.end_cpu_access = hypheap_no_cpu_access,
+	.mmap = hypheap_no_mmap,
+	.release = hypheap_dma_buf_release,
+};
+
+/**
+ * hypheap_buffer_export() - wrap a buffer in a dma-buf
+ * @buf: a restricted buffer; the dma-buf owns it on success
+ * @fd_flags: O_* flags of the dma-buf file
+ *
+ * Return: the dma-buf, or an ERR_PTR() with @buf still the caller's.
+ */
+struct dma_buf *hypheap_buffer_export(struct hypheap_buffer *buf,
+				      u32 fd_flags)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+
+	exp_info.exp_name = buf->heap->name;
+	exp_info.ops = &hypheap_dma_buf_ops;
+	exp_info.size = buf->len;
+	exp_info.flags = fd_flags;
+	exp_info.priv = buf;
+	return dma_buf_export(&exp_info);
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_buffer_export);

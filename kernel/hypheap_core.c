@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hypheap heap core: heaps, their backend, buffer lifetime and quarantine.
+ *
+ * A buffer is allocated by the heap's backend, then restricted (assigned
+ * to the heap's destination VMs). On release it is unrestricted, then
+ * freed. Memory whose unrestrict fails is never handed back to the page
+ * allocator: the buffer goes to the heap's quarantine, is counted, and a
+ * worker retries with exponential backoff until the hypervisor returns it.
+ */
+
+#include <kunit/visibility.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-heap.h>
+#include <linux/err.h>
+#include <linux/jiffies.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "hypheap_priv.h"
+
+#define HYPHEAP_RETRY_MIN	msecs_to_jiffies(100)
+#define HYPHEAP_RETRY_MAX	msecs_to_jiffies(60 * MSEC_PER_SEC)
+
+static LIST_HEAD(hypheap_heaps);
+static DEFINE_MUTEX(hypheap_heaps_lock);
+
+static void hypheap_retry_work(struct work_struct *work);
+
+/**
+ * hypheap_heap_create() - make an unregistered heap
+ * @name: heap name, copied
+ * @dst: destination VMs of its buffers, copied
+ * @nr_dst: entries in @dst
+ *
+ * Return: the heap, without backend, or an ERR_PTR().
+ */
+struct hypheap_heap *hypheap_heap_create(const char *name,
+					 const struct hypheap_vmperm *dst,
+					 unsigned int nr_dst)
+{
+	struct hypheap_heap *heap;
+
+	if (!name || hypheap_vmperm_check(dst, nr_dst))
+		return ERR_PTR(-EINVAL);
+
+	heap = kzalloc(sizeof(*heap), GFP_KERNEL);
+	if (!heap)
+		return ERR_PTR(-ENOMEM);
+	heap->name = kstrdup(name, GFP_KERNEL);
+	if (!heap->name) {
+		kfree(heap);
+		return ERR_PTR(-ENOMEM);
+	}
+	memcpy(heap->dst, dst, nr_dst * sizeof(*dst));
+	heap->nr_dst = nr_dst;
+	mutex_init(&heap->lock);
+	spin_lock_init(&heap->qlock);
+	INIT_LIST_HEAD(&heap->quarantine);
+	INIT_LIST_HEAD(&heap->node);
+	heap->retry_delay = HYPHEAP_RETRY_MIN;
+	INIT_DELAYED_WORK(&heap->retry_work, hypheap_retry_work);
+	return heap;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_heap_create);
+
+/**
+ * hypheap_heap_destroy() - free an unregistered heap
+ * @heap: heap from hypheap_heap_create(), never registered
+ *
+ * Return: 0, or -EBUSY if the heap is registered, has live buffers or
+ * quarantined memory (which is then kept, never freed).
+ */
+int hypheap_heap_destroy(struct hypheap_heap *heap)
+{
+	bool busy;
+
+	spin_lock(&heap->qlock);
+	busy = !list_empty(&heap->quarantine);
+	spin_unlock(&heap->qlock);
+	if (busy || !list_empty(&heap->node) ||
+	    hypheap_stat_read(&heap->stats, HYPHEAP_STAT_LIVE_BUFFERS))
+		return -EBUSY;
+
+	cancel_delayed_work_sync(&heap->retry_work);
+	hypheap_heap_set_backend(heap, NULL);
+	mutex_destroy(&heap->lock);
+	kfree(heap->name);
+	kfree(heap);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_heap_destroy);
+
+/**
+ * hypheap_heap_set_backend() - bind a heap to a backend, or unbind it
+ * @heap: the heap
+ * @be: new backend (a reference is taken), or NULL: allocation then fails
+ *	with -ENODEV while existing buffers keep their own backend
+ */
+void hypheap_heap_set_backend(struct hypheap_heap *heap,
+			      struct hypheap_backend *be)
+{
+	struct hypheap_backend *old;
+
+	if (be)
+		hypheap_backend_get(be);
+	mutex_lock(&heap->lock);
+	old = heap->backend;
+	heap->backend = be;
+	mutex_unlock(&heap->lock);
+	if (old)
+		hypheap_backend_put(old);
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_heap_set_backend);
+
+static struct hypheap_backend *hypheap_heap_get_backend(struct hypheap_heap *h)
+{
+	struct hypheap_backend *be;
+
+	mutex_lock(&h->lock);
+	be = h->backend;
+	if (be)
+		hypheap_backend_get(be);
+	mutex_unlock(&h->lock);
+	return be;
+}
+
+static void hypheap_buffer_destroy(struct hypheap_buffer *buf)
+{
+	struct hypheap_backend *be = buf->backend;
+
+	be->ops->free(be, buf);
+	hypheap_backend_put(be);
+	mutex_destroy(&buf->lock);
+	kfree(buf);
+}
+
+static void hypheap_quarantine(struct hypheap_buffer *buf)
+{
+	struct hypheap_heap *heap = buf->heap;
+
+	hypheap_stat_add(&heap->stats, HYPHEAP_STAT_PAGES_QUARANTINED,
+			 buf->len >> PAGE_SHIFT);
+	spin_lock(&heap->qlock);
+	list_add_tail(&buf->qnode, &heap->quarantine);
+	schedule_delayed_work(&heap->retry_work, heap->retry_delay);
+	spin_unlock(&heap->qlock);
+}
+
+/* Give @buf back to the host; quarantine it if that fails. */
+static void hypheap_buffer_reclaim(struct hypheap_buffer *buf)
+{
+	struct hypheap_heap *heap = buf->heap;
+	struct hypheap_backend *be = buf->backend;
+	int ret;
+
+	ret = be->ops->unrestrict_buf(be, buf);
+	if (ret) {
+		hypheap_stats_fail(&heap->stats, ret);
+		buf->retries++;
+		hypheap_quarantine(buf);
+		return;
+	}
+	buf->restricted = false;
+	hypheap_buffer_destroy(buf);
+}
+
+/**
+ * hypheap_heap_retry_quarantine() - try to reclaim every quarantined buffer
+ * @heap: the heap
+ *
+ * Buffers the backend gives back are freed; the others stay quarantined.
+ *
+ * Return: the number of buffers still quarantined by this pass.
+ */
+unsigned int hypheap_heap_retry_quarantine(struct hypheap_heap *heap)
+{
+	struct hypheap_buffer *buf, *tmp;
+	unsigned int left = 0;
+	LIST_HEAD(batch);
+
+	spin_lock(&heap->qlock);
+	list_splice_init(&heap->quarantine, &batch);
+	spin_unlock(&heap->qlock);
+
+	list_for_each_entry_safe(buf, tmp, &batch, qnode) {
+		struct hypheap_backend *be = buf->backend;
+		size_t pages = buf->len >> PAGE_SHIFT;
+		int ret;
+
+		list_del(&buf->qnode);
+		ret = be->ops->unrestrict_buf(be, buf);
+		if (ret) {
+			hypheap_stats_fail(&heap->stats, ret);
+			buf->retries++;
+			spin_lock(&heap->qlock);
+			list_add_tail(&buf->qnode, &heap->quarantine);
+			spin_unlock(&heap->qlock);
+			left++;
+			continue;
+		}
+		buf->restricted = false;
+		hypheap_stat_add(&heap->stats, HYPHEAP_STAT_PAGES_QUARANTINED,
+				 -(s64)pages);
+		hypheap_buffer_destroy(buf);
+	}
+	return left;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_heap_retry_quarantine);
+
+static void hypheap_retry_work(struct work_struct *work)
+{
+	struct hypheap_heap *heap = container_of(to_delayed_work(work),
+						 struct hypheap_heap,
+						 retry_work);
+	unsigned int left = hypheap_heap_retry_quarantine(heap);
+
+	spin_lock(&heap->qlock);
+	if (left) {
+		heap->retry_delay = min(heap->retry_delay * 2,
+					HYPHEAP_RETRY_MAX);
+		schedule_delayed_work(&heap->retry_work, heap->retry_delay);
+	} else {
+		heap->retry_delay = HYPHEAP_RETRY_MIN;
+	}
+	spin_unlock(&heap->qlock);
+}
+
+/**
+ * hypheap_buffer_alloc() - allocate and restrict a buffer
+ * @heap: the heap
+ * @len: bytes, rounded up to pages
+ *
+ * Return: the buffer, owned by the heap's destination VMs, or an ERR_PTR():
+ * -ENODEV when the heap has no backend any more, or the backend's error.
+ */
+struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,
+					    size_t len)
+{
+	struct hypheap_backend *be;
+	struct hypheap_buffer *buf;
+	int ret;
+
+	len = PAGE_ALIGN(len);
+	if (!len)
+		return ERR_PTR(-EINVAL);
+
+	be = hypheap_heap_get_backend(heap);
+	if (!be) {
+		hypheap_stats_fail(&heap->stats, -ENODEV);
+		return ERR_PTR(-ENODEV);
+	}
+
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto err_put;
+	}
+	buf->heap = heap;
+	buf->backend = be;
+	buf->len = len;
+	mutex_init(&buf->lock);
+	INIT_LIST_HEAD(&buf->attachments);
+	INIT_LIST_HEAD(&buf->qnode);
+
+	ret = be->ops->alloc(be, buf);
+	if (ret)
+		goto err_free_buf;
+
+	ret = be->ops->restrict_buf(be, buf);
+	if (ret == -ENOTRECOVERABLE) {
+		/* ownership unknown: only the hypervisor can give it back */
+		hypheap_stats_fail(&heap->stats, ret);
+		buf->restricted = true;
+		hypheap_quarantine(buf);
+		return ERR_PTR(ret);
+	}
+	if (ret)
+		goto err_free_mem;
+	buf->restricted = true;
+
+	hypheap_stat_add(&heap->stats, HYPHEAP_STAT_LIVE_BUFFERS, 1);
+	hypheap_stat_add(&heap->stats, HYPHEAP_STAT_LIVE_BYTES, len);
+	hypheap_stat_add(&heap->stats, HYPHEAP_STAT_PAGES_ASSIGNED,
+			 len >> PAGE_SHIFT);
+	return buf;
+
+err_free_mem:
+	be->ops->free(be, buf);
+err_free_buf:
+	mutex_destroy(&buf->lock);
+	kfree(buf);
+err_put:
+	hypheap_stats_fail(&heap->stats, ret);
+	hypheap_backend_put(be);
+	return ERR_PTR(ret);
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_buffer_alloc);
+
+/**
+ * hypheap_buffer_release() - unrestrict and free a buffer
+ * @buf: a buffer from hypheap_buffer_alloc(), with no attachment left
+ *
+ * If the memory cannot be taken back from the VMs it is quarantined, not
+ * freed, and retried later.
+ */
+void hypheap_buffer_release(struct hypheap_buffer *buf)
+{
+	struct hypheap_heap *heap = buf->heap;
+	size_t pages = buf->len >> PAGE_SHIFT;
+
+	hypheap_stat_add(&heap->stats, HYPHEAP_STAT_LIVE_BUFFERS, -1);
+	hypheap_stat_add(&heap->stats, HYPHEAP_STAT_LIVE_BYTES,
+			 -(s64)buf->len);
+	hypheap_stat_add(&heap->stats, HYPHEAP_STAT_PAGES_ASSIGNED,
+			 -(s64)pages);
+	hypheap_buffer_reclaim(buf);
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_buffer_release);
+
+static struct dma_buf *hypheap_heap_export(struct hypheap_heap *heap,
+					   size_t len, u32 fd_flags)
+{
+	struct hypheap_buffer *buf;
+	struct dma_buf *dmabuf;
+
+	buf = hypheap_buffer_alloc(heap, len);
+	if (IS_ERR(buf))
+		return ERR_CAST(buf);
+
+	dmabuf = hypheap_buffer_export(buf, fd_flags);
+	if (IS_ERR(dmabuf))
+		hypheap_buffer_release(buf);
+	return dmabuf;
+}
+
+/**
+ * hypheap_heap_find() - look a registered heap up by name
+ * @name: heap name
+ *
+ * Return: the heap or NULL. Registered heaps are never freed.
+ */
+struct hypheap_heap *hypheap_heap_find(const char *name)
+{
+	struct hypheap_heap *heap, *found = NULL;
+
+	mutex_lock(&hypheap_heaps_lock);
+	list_for_each_entry(heap, &hypheap_heaps, node) {
+		if (!strcmp(heap->name, name)) {
+			found = heap;
+			break;
+		}
+	}
+	mutex_unlock(&hypheap_heaps_lock);
+	return found;
+}
+
+/**
+ * hypheap_alloc_dmabuf() - allocate a protected dma-buf from the kernel
+ * @name: heap name, e.g. "protected,secure-video"
+ * @len: bytes
+ * @fd_flags: O_* flags for the dma-buf file (O_CLOEXEC, O_RDWR...)
+ *
+ * For drivers that allocate protected buffers themselves (codec working
+ * buffers, GPU firmware), as user space does through /dev/dma_heap.
+ *
+ * Return: the dma-buf, or an ERR_PTR(): -ENOENT for an unknown heap,
+ * -ENODEV if its backend is gone.
+ */
+struct dma_buf *hypheap_alloc_dmabuf(const char *name, size_t len,
+				     u32 fd_flags)
+{
+	struct hypheap_heap *heap = hypheap_heap_find(name);
+
+	if (!heap)
+		return ERR_PTR(-ENOENT);
+	return hypheap_heap_export(heap, len, fd_flags);
+}
+EXPORT_SYMBOL_GPL(hypheap_alloc_dmabuf);
+
+#ifdef HYPHEAP_HAVE_DMA_HEAP_ADD
+static struct dma_buf *hypheap_dma_heap_allocate(struct dma_heap *dma_heap,
+						 unsigned long len,
+						 unsigned long fd_flags,
+						 unsigned long heap_flags)
+{
+	return hypheap_heap_export(dma_heap_get_drvdata(dma_heap), len,
+				   fd_flags);
+}
+
+static const struct dma_heap_ops hypheap_dma_heap_ops = {
+	.allocate = hypheap_dma_heap_allocate,
+};
+
+static int hypheap_dma_heap_add(struct hypheap_heap *heap)
+{
+	struct dma_heap_export_info exp_info = {
+		.name = heap->name,
+		.ops = &hypheap_dma_heap_ops,
+		.priv = heap,
+	};
+	struct dma_heap *dma_heap;
+
+	dma_heap = dma_heap_add(&exp_info);
+	if (IS_ERR(dma_heap))
+		return PTR_ERR(dma_heap);
+	heap->dma_heap = dma_heap;
+	return 0;
+}
+#else
+static int hypheap_dma_heap_add(struct hypheap_heap *heap)
+{
+	/* this kernel does not export dma_heap_add() to modules */
+	return 0;
+}
+#endif
+
+/**
+ * hypheap_heap_register() - publish a heap
+ * @heap: heap with its backend set
+ *
+ * Adds the dma-heap (/dev/dma_heap/<name>), the debugfs directory and makes
+ * the heap visible to hypheap_alloc_dmabuf(). A dma-heap cannot be removed
+ * in Linux 6.1, so from then on the heap lives as long as the kernel and
+ * this module is pinned (rmmod is refused).
+ *
+ * Return: 0, -EEXIST if a heap of that name is registered, or the error of
+ * dma_heap_add().
+ */
+int hypheap_heap_register(struct hypheap_heap *heap)
+{
+	struct hypheap_heap *h;
+	int ret = -EEXIST;
+
+	mutex_lock(&hypheap_heaps_lock);
+	list_for_each_entry(h, &hypheap_heaps, node)
+		if (h == heap || !strcmp(h->name, heap->name))
+			goto out;
+	ret = hypheap_dma_heap_add(heap);
+	if (ret)
+		goto out;
+	/* registered heaps are never freed: keep their code loaded */
+	__module_get(THIS_MODULE);
+	list_add_tail(&heap->node, &hypheap_heaps);
+	hypheap_debugfs_add_heap(heap);
+out:
+	mutex_unlock(&hypheap_heaps_lock);
+	return ret;
+}

@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of the hypheap heap core against a test backend that fails
+ * each operation on demand: nothing leaks, memory whose reclaim fails is
+ * quarantined and counted, and a heap outlives its backend safely.
+ */
+
+#include <kunit/test.h>
+#include <linux/device.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/file.h>
+#include <linux/iosys-map.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
+#include <linux/scatterlist.h>
+
+#include "hypheap_priv.h"
+
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+MODULE_IMPORT_NS(DMA_BUF);
+
+/**
+ * struct test_backend - a backend with injectable failures
+ * @be: the backend
+ * @fail_alloc: errno @alloc returns, 0 to succeed
+ * @fail_restrict: errno @restrict_buf returns, 0 to succeed
+ * @unrestrict_fails: how many @unrestrict_buf calls fail with -EBUSY
+ * @pages_out: pages allocated and not freed
+ * @restricted: buffers restricted and not unrestricted
+ * @destroyed: calls of @destroy
+ */
+struct test_backend {
+	struct hypheap_backend be;
+	int fail_alloc;
+	int fail_restrict;
+	unsigned int unrestrict_fails;
+	long pages_out;
+	long restricted;
+	unsigned int destroyed;
+};
+
+static int tb_alloc(struct hypheap_backend *be, struct hypheap_buffer *buf)
+{
+	struct test_backend *tb = be->priv;
+	unsigned int n = buf->len >> PAGE_SHIFT, i;
+	struct scatterlist *sg;
+	int ret;
+
+	if (tb->fail_alloc)
+		return tb->fail_alloc;
+	ret = sg_alloc_table(&buf->sgt, n, GFP_KERNEL);
+	if (ret)
+		return ret;
+	for_each_sgtable_sg(&buf->sgt, sg, i) {
+		struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+
+		if (!page) {
+			sg_mark_end(sg);
+			buf->sgt.orig_nents = i;
+			goto err;
+		}
+		sg_set_page(sg, page, PAGE_SIZE, 0);
+		tb->pages_out++;
+	}
+	return 0;
+err:
+	for_each_sgtable_sg(&buf->sgt, sg, i) {
+		__free_page(sg_page(sg));
+		tb->pages_out--;
+	}
+	sg_free_table(&buf->sgt);
+	return -ENOMEM;
+}
+
+static void tb_free(struct hypheap_backend *be, struct hypheap_buffer *buf)
+{
+	struct test_backend *tb = be->priv;
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sgtable_sg(&buf->sgt, sg, i) {
+		__free_page(sg_page(sg));
+		tb->pages_out--;
+	}
+	sg_free_table(&buf->sgt);
+}
+
+static int tb_restrict(struct hypheap_backend *be, struct hypheap_buffer *buf)
+{
+	struct test_backend *tb = be->priv;
+
+	if (tb->fail_restrict)
+		return tb->fail_restrict;
+	buf->owners = hypheap_vmperm_bitmap(buf->heap->dst, buf->heap->nr_dst);
+	tb->restricted++;
+	return 0;
+}
+
+static int tb_unrestrict(struct hypheap_backend *be,
+			 struct hypheap_buffer *buf)
+{
+	struct test_backend *tb = be->priv;
+
+	if (tb->unrestrict_fails) {
+		tb->unrestrict_fails--;
+		return -EBUSY;
+	}
+	buf->owners = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST);
+	tb->restricted--;
+	return 0;
+}
+
+static void tb_destroy(struct hypheap_backend *be)
+{
+	struct test_backend *tb = be->priv;
+
+	tb->destroyed++;
+}
+
+static const struct hypheap_backend_ops tb_ops = {
+	.alloc = tb_alloc,
+	.free = tb_free,
+	.restrict_buf = tb_restrict,
+	.unrestrict_buf = tb_unrestrict,
+	.destroy = tb_destroy,
+};
+
+static const struct hypheap_vmperm test_dst = {
+	.vmid = HYPHEAP_VMID_SECURE_0, .perms = HYPHEAP_PERM_R | HYPHEAP_PERM_W,
+};
+
+struct test_ctx {
+	struct test_backend tb;
+	struct hypheap_heap *heap;
+};
+
+static int core_test_init(struct kunit *test)
+{
+	struct test_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+
+	if (!ctx)
+		return -ENOMEM;
+	hypheap_backend_init(&ctx->tb.be, &tb_ops, "kunit", &ctx->tb);
+	ctx->heap = hypheap_heap_create("hypheap-kunit", &test_dst, 1);
+	if (IS_ERR(ctx->heap))
+		return PTR_ERR(ctx->heap);
+	/* retries run when the test says so, not from the worker */
+	ctx->heap->retry_delay = 3600 * HZ;
+	hypheap_heap_set_backend(ctx->heap, &ctx->tb.be);
+	test->priv = ctx;
+	return 0;
+}
+
+static void core_test_exit(struct kunit *test)
+{
+	struct test_ctx *ctx = test->priv;
+
+	/* a failed test may leave quarantine: take it all back first */
+	ctx->tb.unrestrict_fails = 0;
+	hypheap_heap_retry_quarantine(ctx->heap);
+	KUNIT_EXPECT_EQ(test, hypheap_heap_destroy(ctx->heap), 0);
+	if (!ctx->tb.destroyed)
+		hypheap_backend_put(&ctx->tb.be);
+	KUNIT_EXPECT_EQ(test, ctx->tb.destroyed, 1U);
+	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 0L);
+	KUNIT_EXPECT_EQ(test, ctx->tb.restricted, 0L);
+}
+
+static s64 hstat(struct test_ctx *ctx, enum hypheap_stat s)
+{
+	return hypheap_stat_read(&ctx->heap->stats, s);
+}
+
+static void alloc_then_release_balances(struct kunit *test)
+{
+	struct test_ctx *ctx = test->priv;
+	struct hypheap_buffer *buf;
+
+	buf = hypheap_buffer_alloc(ctx->heap, 3 * PAGE_SIZE - 1);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
+	KUNIT_EXPECT_EQ(test, buf->len, 3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 3L);
+	KUNIT_EXPECT_EQ(test, ctx->tb.restricted, 1L);
+	KUNIT_EXPECT_EQ(test, buf->owners,
+			HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0));
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_LIVE_BUFFERS), 1);
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_LIVE_BYTES),
+			3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_PAGES_ASSIGNED), 3);
+
+	hypheap_buffer_release(buf);
+	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 0L);
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_LIVE_BUFFERS), 0);
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_LIVE_BYTES), 0);
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_PAGES_ASSIGNED), 0);
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_PAGES_QUARANTINED), 0);
+}
+
+static void zero_length_is_rejected(struct kunit *test)
+{
+	struct test_ctx *ctx = test->priv;
+
+	KUNIT_EXPECT_EQ(test, PTR_ERR(hypheap_buffer_alloc(ctx->heap, 0)),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 0L);
+}
+
+static void alloc_failure_leaks_nothing(struct kunit *test)
+{
+	struct test_ctx *ctx = test->priv;
+
+	ctx->tb.fail_alloc = -ENOMEM;
+	KUNIT_EXPECT_EQ(test, PTR_ERR(hypheap_buffer_alloc(ctx->heap, 8192)),
+			-ENOMEM);
+	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 0L);
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_FAIL_ENOMEM), 1);
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_LIVE_BUFFERS), 0);
+}
+
+static void restrict_failure_frees_pages(struct kunit *test)
+{
+	struct test_ctx *ctx = test->priv;
+
+	ctx->tb.fail_restrict = -EPERM;
+	KUNIT_EXPECT_EQ(test, PTR_ERR(hypheap_buffer_alloc(ctx->heap, 8192)),
+			-EPERM);
+	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 0L);
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_FAIL_EPERM), 1);
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_PAGES_QUARANTINED), 0);
+}
+
+static void restrict_unrecoverable_quarantines(struct kunit *test)
+{
+	struct test_ctx *ctx = test->priv;
+
+	ctx->tb.fail_restrict = -ENOTRECOVERABLE;
+	ctx->tb.restricted = 1;	/* the test backend cannot tell either */
+	KUNIT_EXPECT_EQ(test, PTR_ERR(hypheap_buffer_alloc(ctx->heap, 8192)),
+			-ENOTRECOVERABLE);
+	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 2L);
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_PAGES_QUARANTINED), 2);
+	KUNIT_EXPECT_EQ(test, hypheap_heap_destroy(ctx->heap), -EBUSY);
+
+	KUNIT_EXPECT_EQ(test, hypheap_heap_retry_quarantine(ctx->heap), 0U);
+	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 0L);
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_PAGES_QUARANTINED), 0);
+}
+
+static void unrestrict_failure_quarantines_until_retry_works(struct kunit *t)
+{
+	struct test_ctx *ctx = t->priv;
+	struct hypheap_buffer *buf;
+
+	buf = hypheap_buffer_alloc(ctx->heap, 4 * PAGE_SIZE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(t, buf);
+	ctx->tb.unrestrict_fails = 2;
+	hypheap_buffer_release(buf);
+
+	/* never given back to the page allocator while the VM has it */
+	KUNIT_EXPECT_EQ(t, ctx->tb.pages_out, 4L);
+	KUNIT_EXPECT_EQ(t, hstat(ctx, HYPHEAP_STAT_PAGES_QUARANTINED), 4);
+	KUNIT_EXPECT_EQ(t, hstat(ctx, HYPHEAP_STAT_FAIL_EBUSY), 1);
+	KUNIT_EXPECT_EQ(t, hstat(ctx, HYPHEAP_STAT_LIVE_BUFFERS), 0);
+	KUNIT_EXPECT_EQ(t, hypheap_heap_destroy(ctx->heap), -EBUSY);
+
+	KUNIT_EXPECT_EQ(t, hypheap_heap_retry_quarantine(ctx->heap), 1U);
+	KUNIT_EXPECT_EQ(t, buf->retries, 2U);
+	KUNIT_EXPECT_EQ(t, hstat(ctx, HYPHEAP_STAT_FAIL_EBUSY), 2);
+	KUNIT_EXPECT_EQ(t, ctx->tb.pages_out, 4L);
+
+	KUNIT_EXPECT_EQ(t, hypheap_heap_retry_quarantine(ctx->heap), 0U);
+	KUNIT_EXPECT_EQ(t, ctx->tb.pages_out, 0L);
+	KUNIT_EXPECT_EQ(t, hstat(ctx, HYPHEAP_STAT_PAGES_QUARANTINED), 0);
+}
+
+static void backend_gone_fails_alloc_and_still_reclaims(struct kunit *test)
+{
+	struct test_ctx *ctx = test->priv;
+	struct hypheap_buffer *buf;
+
+	buf = hypheap_buffer_alloc(ctx->heap, PAGE_SIZE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
+
+	/* the provider unbinds: heap keeps no reference, buffer keeps one */
+	hypheap_heap_set_backend(ctx->heap, NULL);
+	hypheap_backend_put(&ctx->tb.be);
+	KUNIT_EXPECT_EQ(test, ctx->tb.destroyed, 0U);
+
+	KUNIT_EXPECT_EQ(test, PTR_ERR(hypheap_buffer_alloc(ctx->heap, 4096)),
+			-ENODEV);
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_FAIL_ENODEV), 1);
+
+	hypheap_buffer_release(buf);
+	KUNIT_EXPECT_EQ(test, ctx->tb.restricted, 0L);
+	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 0L);
+	KUNIT_EXPECT_EQ(test, ctx->tb.destroyed, 1U);
+}
+
+static void dmabuf_refuses_cpu_access(struct kunit *test)
+{
+	struct test_ctx *ctx = test->priv;
+	struct hypheap_buffer *buf;
+	struct iosys_map map;
+	struct dma_buf *dmabuf;
+
+	buf = hypheap_buffer_alloc(ctx->heap, 2 * PAGE_SIZE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
+	dmabuf = hypheap_buffer_export(buf, O_RDWR | O_CLOEXEC);
+	if (IS_ERR(dmabuf))
+		hypheap_buffer_release(buf);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	KUNIT_EXPECT_EQ(test, dmabuf->size, 2 * PAGE_SIZE);
+
+	KUNIT_EXPECT_NE(test, dma_buf_vmap(dmabuf, &map), 0);
+	KUNIT_EXPECT_EQ(test, dma_buf_begin_cpu_access(dmabuf, DMA_FROM_DEVICE),
+			-EPERM);
+	KUNIT_EXPECT_EQ(test, dma_buf_end_cpu_access(dmabuf, DMA_TO_DEVICE),
+			-EPERM);
+
+	/* the last fput of a kthread is deferred: wait for the release */
+	dma_buf_put(dmabuf);
+	flush_delayed_fput();
+	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 0L);
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_LIVE_BUFFERS), 0);
+}
+
+static void dmabuf_attachment_maps_its_own_table(struct kunit *test)
+{
+	struct test_ctx *ctx = test->priv;
+	struct dma_buf_attachment *att;
+	struct hypheap_buffer *buf;
+	struct scatterlist *a, *b;
+	struct dma_buf *dmabuf;
+	struct platform_device *pdev;
+	struct sg_table *sgt;
+	struct device *dev;
+	unsigned int i;
+
+	pdev = platform_device_register_simple("hypheap-kunit", -1, NULL, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pdev);
+	dev = &pdev->dev;
+	KUNIT_ASSERT_EQ(test, dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64)),
+			0);
+
+	buf = hypheap_buffer_alloc(ctx->heap, 3 * PAGE_SIZE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
+	dmabuf = hypheap_buffer_export(buf, O_RDWR);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+
+	att = dma_buf_attach(dmabuf, dev);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, att);
+	sgt = dma_buf_map_attachment(att, DMA_BIDIRECTIONAL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_PTR_NE(test, sgt, &buf->sgt);
+	KUNIT_EXPECT_EQ(test, sgt->orig_nents, buf->sgt.orig_nents);
+	b = buf->sgt.sgl;
+	for_each_sgtable_sg(sgt, a, i) {
+		KUNIT_EXPECT_EQ(test, sg_phys(a), sg_phys(b));
+		KUNIT_EXPECT_EQ(test, a->length, b->length);
+		b = sg_next(b);
+	}
+	dma_buf_unmap_attachment(att, sgt, DMA_BIDIRECTIONAL);
+	dma_buf_detach(dmabuf, att);
+	dma_buf_put(dmabuf);
+	flush_delayed_fput();
+	platform_device_unregister(pdev);
+	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 0L);
+}
+
+static struct kunit_case hypheap_core_cases[] = {
+	KUNIT_CASE(alloc_then_release_balances),
+	KUNIT_CASE(zero_length_is_rejected),
+	KUNIT_CASE(alloc_failure_leaks_nothing),
+	KUNIT_CASE(restrict_failure_frees_pages),
+	KUNIT_CASE(restrict_unrecoverable_quarantines),
+	KUNIT_CASE(unrestrict_failure_quarantines_until_retry_works),
+	KUNIT_CASE(backend_gone_fails_alloc_and_still_reclaims),
+	KUNIT_CASE(dmabuf_refuses_cpu_access),
+	KUNIT_CASE(dmabuf_attachment_maps_its_own_table),
+	{}
+};
+
+static struct kunit_suite hypheap_core_suite = {
+	.name = "hypheap-core",
+	.init = core_test_init,
+	.exit = core_test_exit,
+	.test_cases = hypheap_core_cases,
+};
+
+kunit_test_suite(hypheap_core_suite);

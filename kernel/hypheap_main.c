@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hypheap: protected dma-buf heaps whose memory the kernel allocates and a
+ * hypervisor assigns to secure VMs.
+ *
+ * Once a heap is registered with dma-heap the module can no longer be
+ * unloaded: Linux 6.1 cannot remove a dma-heap, so the heap code stays.
+ */
+
+#include <linux/module.h>
+
+#include "hypheap_priv.h"
+
+static int __init hypheap_init(void)
+{
+	int ret;
+
+	hypheap_debugfs_init();
+	ret = hypheap_probe_init();
+	if (ret)
+		hypheap_debugfs_exit();
+	return ret;
+}
+
+static void __exit hypheap_exit(void)
+{
+	hypheap_probe_exit();
+	hypheap_debugfs_exit();
+}
+
+module_init(hypheap_init);
+module_exit(hypheap_exit);
+
+MODULE_DESCRIPTION("Protected dma-buf heaps assigned to VMs by a hypervisor");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(DMA_BUF);

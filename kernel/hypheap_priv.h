@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hypheap internals shared by the files of hypheap.ko and its KUnit tests.
+ *
+ * Objects and who holds them:
+ *  - a heap (struct hypheap_heap) lives as long as its dma-heap, which in
+ *    Linux 6.1 is forever once registered; it points at one backend or at
+ *    none (backend gone: allocation fails with -ENODEV);
+ *  - a backend (struct hypheap_backend) is reference counted: the heap
+ *    holds one reference, every live or quarantined buffer holds one, so a
+ *    buffer is always reclaimed through the backend that restricted it;
+ *  - a conduit (struct hypheap_conduit) is one way to reach the hypervisor
+ *    (a transport and its descriptor memory); the hyp backend and the
+ *    global hypheap_assign_mem() entry each hold a reference.
+ */
+#ifndef _HYPHEAP_PRIV_H
+#define _HYPHEAP_PRIV_H
+
+#include <linux/atomic.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/scatterlist.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+
+#include "hypheap.h"
+
+struct dentry;
+struct device;
+struct dma_buf;
+struct dma_heap;
+struct hypheap_buffer;
+
+/* Destinations of one assignment. */
+#define HYPHEAP_MAX_DEST	HYPHEAP_DESC_MAX_DESTS
+
+/* ---- statistics (hypheap_debugfs.c) ---- */
+
+/**
+ * enum hypheap_stat - counters shown in debugfs
+ * @HYPHEAP_STAT_LIVE_BUFFERS: buffers allocated and not yet released
+ * @HYPHEAP_STAT_LIVE_BYTES: bytes of those buffers
+ * @HYPHEAP_STAT_PAGES_ASSIGNED: pages now assigned away from the host
+ * @HYPHEAP_STAT_PAGES_QUARANTINED: pages whose reclaim failed, held until a
+ *	retry works
+ * @HYPHEAP_STAT_HYPERCALLS: assign calls issued
+ * @HYPHEAP_STAT_FAIL_EINVAL: failed operations, by errno, from here on
+ * @HYPHEAP_STAT_FAIL_EPERM: see above
+ * @HYPHEAP_STAT_FAIL_ENOMEM: see above
+ * @HYPHEAP_STAT_FAIL_EBUSY: see above
+ * @HYPHEAP_STAT_FAIL_EFAULT: see above
+ * @HYPHEAP_STAT_FAIL_E2BIG: see above
+ * @HYPHEAP_STAT_FAIL_EOPNOTSUPP: see above
+ * @HYPHEAP_STAT_FAIL_EIO: see above
+ * @HYPHEAP_STAT_FAIL_ENODEV: see above
+ * @HYPHEAP_STAT_FAIL_OTHER: failures with any other errno
+ * @HYPHEAP_NR_STATS: number of counters
+ */
+enum hypheap_stat {
+	HYPHEAP_STAT_LIVE_BUFFERS,
+	HYPHEAP_STAT_LIVE_BYTES,
+	HYPHEAP_STAT_PAGES_ASSIGNED,
+	HYPHEAP_STAT_PAGES_QUARANTINED,
+	HYPHEAP_STAT_HYPERCALLS,
+	HYPHEAP_STAT_FAIL_EINVAL,
+	HYPHEAP_STAT_FAIL_EPERM,
+	HYPHEAP_STAT_FAIL_ENOMEM,
+	HYPHEAP_STAT_FAIL_EBUSY,
+	HYPHEAP_STAT_FAIL_EFAULT,
+	HYPHEAP_STAT_FAIL_E2BIG,
+	HYPHEAP_STAT_FAIL_EOPNOTSUPP,
+	HYPHEAP_STAT_FAIL_EIO,
+	HYPHEAP_STAT_FAIL_ENODEV,
+	HYPHEAP_STAT_FAIL_OTHER,
+	HYPHEAP_NR_STATS,
+};
+
+/**
+ * struct hypheap_stats - one set of counters
+ * @c: values, indexed by enum hypheap_stat
+ */
+struct hypheap_stats {
+	atomic64_t c[HYPHEAP_NR_STATS];
+};
+
+extern struct hypheap_stats hypheap_total_stats;
+
+enum hypheap_stat hypheap_fail_stat(int err);
+void hypheap_stat_add(struct hypheap_stats *stats, enum hypheap_stat stat,
+		      s64 delta);
+void hypheap_stats_fail(struct hypheap_stats *stats, int err);
+s64 hypheap_stat_read(struct hypheap_stats *stats, enum hypheap_stat stat);
+
+int hypheap_debugfs_init(void);
+void hypheap_debugfs_exit(void);
+struct hypheap_heap;
+void hypheap_debugfs_add_heap(struct hypheap_heap *heap);
+void hypheap_debugfs_remove_heap(struct hypheap_heap *heap);
+
+/* ---- VM permissions and source bitmaps (hypheap_assign.c) ---- */
+
+int hypheap_vmperm_check(const struct hypheap_vmperm *vm, unsigned int cnt);
+u64 hypheap_vmperm_bitmap(const struct hypheap_vmperm *vm, unsigned int cnt);
+int hypheap_srcvm_to_vmperm(u64 srcvm, u32 perms, struct hypheap_vmperm *vm,
+			    unsigned int max);
+
+/* ---- ranges and batching (hypheap_assign.c) ---- */
+
+/**
+ * struct hypheap_range - one physically contiguous range
+ * @base: physical address, page aligned
+ * @size: bytes, a non-zero multiple of PAGE_SIZE
+ */
+struct hypheap_range {
+	phys_addr_t base;
+	u64 size;
+};
+
+/**
+ * struct hypheap_range_iter - walks an sg_table as merged physical ranges
+ * @sg: next entry to consume
+ * @left: entries left, counting @sg
+ */
+struct hypheap_range_iter {
+	struct scatterlist *sg;
+	unsigned int left;
+};
+
+void hypheap_range_iter_init(struct hypheap_range_iter *it,
+			     struct sg_table *sgt);
+unsigned int hypheap_range_iter_fill(struct hypheap_range_iter *it,
+				     struct hypheap_range *r,
+				     unsigned int max);
+
+/**
+ * struct hypheap_assign_req - one assign call as the transports see it
+ * @srcvm: bitmap of the current owners
+ * @dst: new owners and their permissions
+ * @nr_dst: entries in @dst
+ * @ranges: memory to assign
+ * @nr_ranges: entries in @ranges
+ */
+struct hypheap_assign_req {
+	u64 srcvm;
+	const struct hypheap_vmperm *dst;
+	unsigned int nr_dst;
+	const struct hypheap_range *ranges;
+	unsigned int nr_ranges;
+};
+
+/* ---- transports and conduits (hypheap_transport.c and transports) ---- */
+
+struct hypheap_conduit;
+
+/**
+ * struct hypheap_transport_ops - how assign calls reach the hypervisor
+ * @name: shown in logs and debugfs
+ * @assign: perform one request; all its ranges change owner or none does.
+ *	Called with the conduit lock held. Returns 0 or a negative errno.
+ * @destroy: free @priv, called when the last conduit reference goes
+ */
+struct hypheap_transport_ops {
+	const char *name;
+	int (*assign)(struct hypheap_conduit *c,
+		      const struct hypheap_assign_req *req);
+	void (*destroy)(struct hypheap_conduit *c);
+};
+
+/**
+ * struct hypheap_conduit - a transport instance and its bounded scratch
+ * @ops: the transport
+ * @priv: transport data (descriptor page, conduit method...)
+ * @max_ranges: most ranges one @ops->assign call accepts
+ * @lock: serialises calls and the use of @ranges
+ * @ranges: scratch of @max_ranges entries, owned by the conduit
+ * @ref: references (backends, the global assign entry)
+ */
+struct hypheap_conduit {
+	const struct hypheap_transport_ops *ops;
+	void *priv;
+	unsigned int max_ranges;
+	struct mutex lock; /* serialises calls and @ranges */
+	struct hypheap_range *ranges;
+	struct kref ref;
+};
+
+struct hypheap_conduit *
+hypheap_conduit_create(const struct hypheap_transport_ops *ops, void *priv,
+		       unsigned int max_ranges);
+void hypheap_conduit_get(struct hypheap_conduit *c);
+void hypheap_conduit_put(struct hypheap_conduit *c);
+void hypheap_set_default_conduit(struct hypheap_conduit *c);
+
+ssize_t hypheap_desc_encode(void *desc, size_t cap,
+			    const struct hypheap_assign_req *req);
+int hypheap_abi_errno(long status);
+struct hypheap_conduit *hypheap_smccc_create(struct device *dev, bool hvc);
+struct hypheap_conduit *hypheap_qcom_create(struct device *dev);
+
+int hypheap_assign_table(struct hypheap_conduit *c, struct sg_table *sgt,
+			 u64 *srcvm, const struct hypheap_vmperm *dst,
+			 unsigned int nr_dst, const struct hypheap_vmperm *old,
+			 unsigned int nr_old, struct hypheap_stats *stats);
+
+/* ---- backends (hypheap_backend.c) ---- */
+
+struct hypheap_backend;
+
+/**
+ * struct hypheap_backend_ops - what a heap needs from a memory provider
+ * @alloc: fill @buf->sgt with @buf->len bytes of host-owned memory
+ * @free: give @buf->sgt's memory back; only called on host-owned memory
+ * @restrict_buf: assign @buf to the heap's destinations. On failure the
+ *	memory must still be host owned, or -ENOTRECOVERABLE is returned and
+ *	the core quarantines it.
+ * @unrestrict_buf: assign @buf back to the host. On failure the core
+ *	quarantines the buffer and calls this again later.
+ * @destroy: the last reference is gone
+ */
+struct hypheap_backend_ops {
+	int (*alloc)(struct hypheap_backend *be, struct hypheap_buffer *buf);
+	void (*free)(struct hypheap_backend *be, struct hypheap_buffer *buf);
+	int (*restrict_buf)(struct hypheap_backend *be,
+			    struct hypheap_buffer *buf);
+	int (*unrestrict_buf)(struct hypheap_backend *be,
+			      struct hypheap_buffer *buf);
+	void (*destroy)(struct hypheap_backend *be);
+};
+
+/**
+ * struct hypheap_backend - a memory provider bound to heaps
+ * @ops: its operations
+ * @name: shown in debugfs
+ * @priv: provider data
+ * @ref: the heaps using it and every buffer it still holds
+ */
+struct hypheap_backend {
+	const struct hypheap_backend_ops *ops;
+	const char *name;
+	void *priv;
+	struct kref ref;
+};
+
+void hypheap_backend_init(struct hypheap_backend *be,
+			  const struct hypheap_backend_ops *ops,
+			  const char *name, void *priv);
+void hypheap_backend_get(struct hypheap_backend *be);
+void hypheap_backend_put(struct hypheap_backend *be);
+
+struct hypheap_backend *hypheap_hyp_backend_create(struct device *dev,
+						   struct hypheap_conduit *c,
+						   u32 host_vmid);
+
+/* ---- heaps and buffers (hypheap_core.c, hypheap_buffer.c) ---- */
+
+/**
+ * struct hypheap_heap - one protected heap
+ * @name: dma-heap name, e.g. "protected,secure-video"
+ * @dst: destination VMs of every buffer of this heap
+ * @nr_dst: entries in @dst
+ * @lock: protects @backend
+ * @backend: current memory provider, NULL when it is gone
+ * @dma_heap: the registered dma-heap, NULL for unregistered (test) heaps
+ * @stats: counters
+ * @qlock: protects @quarantine and @retry_delay
+ * @quarantine: buffers whose reclaim failed
+ * @retry_delay: next retry delay, in jiffies
+ * @retry_work: retries reclaim of @quarantine
+ * @node: entry in the list of registered heaps
+ * @debugfs: this heap's debugfs directory
+ */
+struct hypheap_heap {
+	const char *name;
+	struct hypheap_vmperm dst[HYPHEAP_MAX_DEST];
+	unsigned int nr_dst;
+	struct mutex lock; /* protects @backend */
+	struct hypheap_backend *backend;
+	struct dma_heap *dma_heap;
+	struct hypheap_stats stats;
+	spinlock_t qlock; /* protects @quarantine, @retry_delay */
+	struct list_head quarantine;
+	unsigned long retry_delay;
+	struct delayed_work retry_work;
+	struct list_head node;
+	struct dentry *debugfs;
+};
+
+/**
+ * struct hypheap_buffer - one allocation
+ * @heap: the heap it came from
+ * @backend: the provider that holds its memory (a reference)
+ * @len: size in bytes, page aligned
+ * @sgt: the memory; filled by the backend
+ * @owners: bitmap of the VMs owning the memory while restricted
+ * @restricted: the memory is (or may be) assigned away from the host
+ * @lock: protects @attachments
+ * @attachments: struct hypheap_attachment list
+ * @qnode: entry in the heap's quarantine
+ * @retries: failed reclaim attempts
+ * @priv: backend data
+ */
+struct hypheap_buffer {
+	struct hypheap_heap *heap;
+	struct hypheap_backend *backend;
+	size_t len;
+	struct sg_table sgt;
+	u64 owners;
+	bool restricted;
+	struct mutex lock; /* protects @attachments */
+	struct list_head attachments;
+	struct list_head qnode;
+	unsigned int retries;
+	void *priv;
+};
+
+struct hypheap_heap *hypheap_heap_create(const char *name,
+					 const struct hypheap_vmperm *dst,
+					 unsigned int nr_dst);
+int hypheap_heap_destroy(struct hypheap_heap *heap);
+int hypheap_heap_register(struct hypheap_heap *heap);
+struct hypheap_heap *hypheap_heap_find(const char *name);
+void hypheap_heap_set_backend(struct hypheap_heap *heap,
+			      struct hypheap_backend *be);
+unsigned int hypheap_heap_retry_quarantine(struct hypheap_heap *heap);
+
+struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,
+					    size_t len);
+void hypheap_buffer_release(struct hypheap_buffer *buf);
+struct dma_buf *hypheap_buffer_export(struct hypheap_buffer *buf,
+				      u32 fd_flags);
+
+/* ---- platform driver (hypheap_probe.c) ---- */
+
+int hypheap_probe_init(void);
+void hypheap_probe_exit(void);
+
+#endif /* _HYPHEAP_PRIV_H */

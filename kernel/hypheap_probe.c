@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hypheap platform driver: binds to the /firmware/hypheap node the
+ * hypervisor adds to the device tree (docs/dt-binding.md), checks that the
+ * hypervisor behind the conduit is ours, and registers one heap per child.
+ *
+ * Unbinding detaches the backend from the heaps: they stay (a dma-heap
+ * cannot be removed), allocation fails with -ENODEV, and live buffers are
+ * still reclaimed through the backend they hold. Binding again attaches
+ * the new backend to the same heaps.
+ */
+
+#include <linux/dma-mapping.h>
+#include <linux/err.h>
+#include <linux/module.h>
+#include <linux/of.h>
+#include <linux/platform_device.h>
+#include <linux/string.h>
+
+#include "hypheap_priv.h"
+
+/**
+ * struct hypheap_drvdata - what one bound device set up
+ * @conduit: the way to the hypervisor
+ * @backend: the hyp backend serving @heaps
+ * @heaps: the heaps of the child nodes
+ * @nr_heaps: entries in @heaps
+ */
+struct hypheap_drvdata {
+	struct hypheap_conduit *conduit;
+	struct hypheap_backend *backend;
+	struct hypheap_heap **heaps;
+	unsigned int nr_heaps;
+};
+
+static int hypheap_parse_vmperms(struct device *dev, struct device_node *np,
+				 struct hypheap_vmperm *vm)
+{
+	u32 cells[2 * HYPHEAP_MAX_DEST];
+	int n, i;
+
+	n = of_property_count_u32_elems(np, "hypheap,vmperms");
+	if (n <= 0 || n % 2 || n > ARRAY_SIZE(cells)) {
+		dev_err(dev, "%pOF: hypheap,vmperms must be 1 to %u <vmid perms> pairs\n",
+			np, HYPHEAP_MAX_DEST);
+		return -EINVAL;
+	}
+	of_property_read_u32_array(np, "hypheap,vmperms", cells, n);
+	for (i = 0; i < n / 2; i++) {
+		vm[i].vmid = cells[2 * i];
+		vm[i].perms = cells[2 * i + 1];
+	}
+	if (hypheap_vmperm_check(vm, n / 2)) {
+		dev_err(dev, "%pOF: invalid hypheap,vmperms\n", np);
+		return -EINVAL;
+	}
+	return n / 2;
+}
+
+/* Find or make the heap of one child node and bind it to @be. */
+static struct hypheap_heap *hypheap_probe_heap(struct device *dev,
+					       struct device_node *np,
+					       struct hypheap_backend *be)
+{
+	struct hypheap_vmperm vm[HYPHEAP_MAX_DEST];
+	struct hypheap_heap *heap;
+	const char *name;
+	int nr, ret;
+
+	if (of_property_read_string(np, "hypheap,heap-name", &name)) {
+		dev_err(dev, "%pOF: no hypheap,heap-name\n", np);
+		return ERR_PTR(-EINVAL);
+	}
+	nr = hypheap_parse_vmperms(dev, np, vm);
+	if (nr < 0)
+		return ERR_PTR(nr);
+
+	heap = hypheap_heap_find(name);
+	if (heap) {
+		/* bound before: the destinations must not have changed */
+		if (heap->nr_dst != nr ||
+		    memcmp(heap->dst, vm, nr * sizeof(*vm))) {
+			dev_err(dev, "heap %s exists with other destinations\n",
+				name);
+			return ERR_PTR(-EINVAL);
+		}
+		hypheap_heap_set_backend(heap, be);
+		return heap;
+	}
+
+	heap = hypheap_heap_create(name, vm, nr);
+	if (IS_ERR(heap))
+		return heap;
+	hypheap_heap_set_backend(heap, be);
+	ret = hypheap_heap_register(heap);
+	if (ret) {
+		dev_err(dev, "cannot register heap %s: %d\n", name, ret);
+		hypheap_heap_destroy(heap);
+		return ERR_PTR(ret);
+	}
+	return heap;
+}
+
+static struct hypheap_conduit *hypheap_probe_conduit(struct device *dev)
+{
+	const char *method;
+
+	if (of_property_read_string(dev->of_node, "method", &method)) {
+		dev_err(dev, "no method property\n");
+		return ERR_PTR(-EINVAL);
+	}
+	if (!strcmp(method, "hvc"))
+		return hypheap_smccc_create(dev, true);
+	if (!strcmp(method, "smc"))
+		return hypheap_smccc_create(dev, false);
+#ifdef HYPHEAP_HAVE_QCOM_SCM
+	if (!strcmp(method, "qcom-scm"))
+		return hypheap_qcom_create(dev);
+#endif
+	dev_err(dev, "unsupported method \"%s\"\n", method);
+	return ERR_PTR(-EINVAL);
+}
+
+static void hypheap_unbind_heaps(struct hypheap_drvdata *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->nr_heaps; i++)
+		hypheap_heap_set_backend(d->heaps[i], NULL);
+}
+
+static int hypheap_probe(struct platform_device *pdev)
+{
+	struct device *dev = &pdev->dev;
+	struct device_node *child;
+	struct hypheap_drvdata *d;
+	struct hypheap_heap *heap;
+	u32 host_vmid, abi;
+	int ret;
+
+	if (of_property_read_u32(dev->of_node, "hypheap,abi-version", &abi) ||
+	    abi != HYPHEAP_ABI_VERSION_MAJOR) {
+		dev_err(dev, "hypheap,abi-version missing or not %u\n",
+			HYPHEAP_ABI_VERSION_MAJOR);
+		return -EINVAL;
+	}
+	if (of_property_read_u32(dev->of_node, "hypheap,host-vmid",
+				 &host_vmid) || host_vmid >= HYPHEAP_VMID_LIMIT) {
+		dev_err(dev, "hypheap,host-vmid missing or invalid\n");
+		return -EINVAL;
+	}
+	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
+	if (ret)
+		return ret;
+
+	d = devm_kzalloc(dev, sizeof(*d), GFP_KERNEL);
+	if (!d)
+		return -ENOMEM;
+	d->heaps = devm_kcalloc(dev, of_get_available_child_count(dev->of_node),
+				sizeof(*d->heaps), GFP_KERNEL);
+	if (!d->heaps)
+		return -ENOMEM;
+
+	d->conduit = hypheap_probe_conduit(dev);
+	if (IS_ERR(d->conduit))
+		return PTR_ERR(d->conduit);
+
+	d->backend = hypheap_hyp_backend_create(dev, d->conduit, host_vmid);
+	if (IS_ERR(d->backend)) {
+		ret = PTR_ERR(d->backend);
+		goto err_conduit;
+	}
+
+	for_each_available_child_of_node(dev->of_node, child) {
+		heap = hypheap_probe_heap(dev, child, d->backend);
+		if (IS_ERR(heap)) {
+			of_node_put(child);
+			ret = PTR_ERR(heap);
+			goto err_heaps;
+		}
+		d->heaps[d->nr_heaps++] = heap;
+		dev_info(dev, "heap %s: %u destination VM(s)\n", heap->name,
+			 heap->nr_dst);
+	}
+
+	hypheap_set_default_conduit(d->conduit);
+	platform_set_drvdata(pdev, d);
+	return 0;
+
+err_heaps:
+	hypheap_unbind_heaps(d);
+	hypheap_backend_put(d->backend);
+err_conduit:
+	hypheap_conduit_put(d->conduit);
+	return ret;
+}
+
+static int hypheap_remove(struct platform_device *pdev)
+{
+	struct hypheap_drvdata *d = platform_get_drvdata(pdev);
+
+	hypheap_set_default_conduit(NULL);
+	hypheap_unbind_heaps(d);
+	hypheap_backend_put(d->backend);
+	hypheap_conduit_put(d->conduit);
+	return 0;
+}
+
+static const struct of_device_id hypheap_of_match[] = {
+	{ .compatible = "hypheap,hypervisor" },
+	{}
+};
+MODULE_DEVICE_TABLE(of, hypheap_of_match);
+
+static struct platform_driver hypheap_driver = {
+	.probe = hypheap_probe,
+	.remove = hypheap_remove,
+	.driver = {
+		.name = "hypheap",
+		.of_match_table = hypheap_of_match,
+	},
+};
+
+/**
+ * hypheap_probe_init() - register the platform driver
+ *
+ * Return: 0 or the error of platform_driver_register().
+ */
+int hypheap_probe_init(void)
+{
+	return platform_driver_register(&hypheap_driver);
+}
+
+/**
+ * hypheap_probe_exit() - unregister the platform driver
+ */
+void hypheap_probe_exit(void)
+{
+	platform_driver_unregister(&hypheap_driver);
+}

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hypheap qcom_scm transport: the same requests, served by Qualcomm's
+ * secure monitor through qcom_scm_assign_mem() (one call per range).
+ * hypheap VM ids and permissions use Qualcomm's values, so they pass
+ * through unchanged. Written against Linux 6.1, whose source bitmap is an
+ * unsigned int.
+ */
+
+#include <linux/device.h>
+#include <linux/err.h>
+#include <linux/qcom_scm.h>
+
+#include "hypheap_priv.h"
+
+#define HYPHEAP_QCOM_RANGES	64
+
+static int hypheap_qcom_range(const struct hypheap_range *r, u64 srcvm,
+			      const struct hypheap_vmperm *dst,
+			      unsigned int nr_dst)
+{
+	struct qcom_scm_vmperm vm[HYPHEAP_MAX_DEST];
+	unsigned int src = srcvm, i;
+
+	for (i = 0; i < nr_dst; i++) {
+		vm[i].vmid = dst[i].vmid;
+		vm[i].perm = dst[i].perms;
+	}
+	return qcom_scm_assign_mem(r->base, r->size, &src, vm, nr_dst);
+}
+
+static int hypheap_qcom_assign(struct hypheap_conduit *c,
+			       const struct hypheap_assign_req *req)
+{
+	struct hypheap_vmperm back[HYPHEAP_MAX_DEST];
+	u64 now = hypheap_vmperm_bitmap(req->dst, req->nr_dst);
+	unsigned int i, j;
+	int nr_back, ret;
+
+	/* this kernel's qcom_scm_assign_mem() takes a 32-bit source bitmap */
+	if (upper_32_bits(req->srcvm) || upper_32_bits(now))
+		return -EINVAL;
+
+	for (i = 0; i < req->nr_ranges; i++) {
+		ret = hypheap_qcom_range(&req->ranges[i], req->srcvm,
+					 req->dst, req->nr_dst);
+		if (ret)
+			break;
+	}
+	if (i == req->nr_ranges)
+		return 0;
+
+	/* all or nothing: give the ranges done back to their old owners */
+	nr_back = hypheap_srcvm_to_vmperm(req->srcvm, HYPHEAP_PERM_RWX, back,
+					  ARRAY_SIZE(back));
+	if (nr_back < 0)
+		return -ENOTRECOVERABLE;
+	for (j = 0; j < i; j++)
+		if (hypheap_qcom_range(&req->ranges[j], now, back, nr_back))
+			return -ENOTRECOVERABLE;
+	return ret;
+}
+
+static const struct hypheap_transport_ops hypheap_qcom_ops = {
+	.name = "qcom-scm",
+	.assign = hypheap_qcom_assign,
+};
+
+/**
+ * hypheap_qcom_create() - make a conduit over qcom_scm
+ * @dev: the probing device
+ *
+ * Return: the conduit, -EPROBE_DEFER until qcom_scm is up, or an ERR_PTR().
+ */
+struct hypheap_conduit *hypheap_qcom_create(struct device *dev)
+{
+	if (!qcom_scm_is_available())
+		return ERR_PTR(-EPROBE_DEFER);
+	return hypheap_conduit_create(&hypheap_qcom_ops, NULL,
+				      HYPHEAP_QCOM_RANGES);
+}

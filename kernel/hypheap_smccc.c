@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hypheap SMCCC transport: MEM_ASSIGN calls to the hypheap hypervisor.
+ *
+ * Each call passes the physical address of a descriptor (header, then the
+ * destinations, then the ranges; see <hypheap/abi.h>) that lives in memory
+ * the driver allocates once per conduit and uses for nothing else. The
+ * bytes a previous, longer descriptor used are cleared after each encode,
+ * so the buffer only ever holds the current descriptor and zeroes.
+ */
+
+#include <kunit/visibility.h>
+#include <linux/arm-smccc.h>
+#include <linux/device.h>
+#include <linux/err.h>
+#include <linux/gfp.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "hypheap_priv.h"
+
+#ifdef __BIG_ENDIAN
+#error "the hypheap ABI is little-endian and encoded natively"
+#endif
+
+#define HYPHEAP_DESC_ORDER	get_order(HYPHEAP_DESC_MAX_SIZE)
+/* Ranges a descriptor always has room for, whatever its destinations. */
+#define HYPHEAP_SMCCC_RANGES	HYPHEAP_DESC_MAX_RANGES(HYPHEAP_DESC_MAX_DESTS)
+
+/**
+ * struct hypheap_smccc - SMCCC transport data
+ * @desc: descriptor buffer, %HYPHEAP_DESC_MAX_SIZE bytes
+ * @desc_pa: its physical address
+ * @used: bytes of @desc the last descriptor used
+ * @hvc: call with HVC (true) or SMC
+ */
+struct hypheap_smccc {
+	void *desc;
+	phys_addr_t desc_pa;
+	size_t used;
+	bool hvc;
+};
+
+/**
+ * hypheap_desc_encode() - write a MEM_ASSIGN descriptor
+ * @desc: buffer
+ * @cap: bytes available in @desc
+ * @req: what to assign
+ *
+ * Return: the descriptor length, -EINVAL for an empty or oversized request,
+ * -E2BIG if it does not fit @cap.
+ */
+ssize_t hypheap_desc_encode(void *desc, size_t cap,
+			    const struct hypheap_assign_req *req)
+{
+	struct hypheap_assign_hdr *hdr = desc;
+	struct hypheap_vmperm *vm;
+	struct hypheap_mem_range *r;
+	size_t len;
+	unsigned int i;
+
+	if (!req->nr_dst || req->nr_dst > HYPHEAP_DESC_MAX_DESTS ||
+	    !req->nr_ranges)
+		return -EINVAL;
+	len = HYPHEAP_DESC_SIZE(req->nr_dst, (size_t)req->nr_ranges);
+	if (len > cap || len > HYPHEAP_DESC_MAX_SIZE)
+		return -E2BIG;
+
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->version = HYPHEAP_DESC_VERSION;
+	hdr->nr_dests = req->nr_dst;
+	hdr->nr_ranges = req->nr_ranges;
+	hdr->srcvm = req->srcvm;
+
+	vm = (struct hypheap_vmperm *)(hdr + 1);
+	for (i = 0; i < req->nr_dst; i++) {
+		vm[i].vmid = req->dst[i].vmid;
+		vm[i].perms = req->dst[i].perms;
+	}
+
+	r = (struct hypheap_mem_range *)(vm + req->nr_dst);
+	for (i = 0; i < req->nr_ranges; i++) {
+		r[i].addr = req->ranges[i].base;
+		r[i].size = req->ranges[i].size;
+	}
+	return len;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_desc_encode);
+
+/**
+ * hypheap_abi_errno() - translate a hypheap ABI status into an errno
+ * @status: x0 of a hypheap call
+ *
+ * Return: 0 for %HYPHEAP_OK, otherwise a negative errno.
+ */
+int hypheap_abi_errno(long status)
+{
+	switch (status) {
+	case HYPHEAP_OK:
+		return 0;
+	case HYPHEAP_ERR_NOT_SUPPORTED:
+	case HYPHEAP_ERR_DEST_SET:
+		return -EOPNOTSUPP;
+	case HYPHEAP_ERR_BAD_VERSION:
+		return -EPROTO;
+	case HYPHEAP_ERR_DESC_NOT_HOST:
+	case HYPHEAP_ERR_OUTSIDE_RAM:
+		return -EFAULT;
+	case HYPHEAP_ERR_PROTECTED:
+	case HYPHEAP_ERR_STATE:
+		return -EPERM;
+	case HYPHEAP_ERR_NO_MEMORY:
+		return -ENOMEM;
+	case HYPHEAP_ERR_BUSY:
+		return -EBUSY;
+	case HYPHEAP_ERR_STAT_INDEX:
+		return -ERANGE;
+	case HYPHEAP_ERR_DESC_ALIGN:
+	case HYPHEAP_ERR_DESC_LEN:
+	case HYPHEAP_ERR_DESC_RESERVED:
+	case HYPHEAP_ERR_RANGE_UNALIGNED:
+	case HYPHEAP_ERR_RANGE_SIZE:
+	case HYPHEAP_ERR_OVERLAP:
+	case HYPHEAP_ERR_UNKNOWN_VMID:
+	case HYPHEAP_ERR_PERMS:
+		return -EINVAL;
+	default:
+		return -EIO;
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_abi_errno);
+
+static void hypheap_smccc_call(struct hypheap_smccc *s, unsigned long fn,
+			       unsigned long a1, unsigned long a2,
+			       struct arm_smccc_res *res)
+{
+	if (s->hvc)
+		arm_smccc_1_1_hvc(fn, a1, a2, res);
+	else
+		arm_smccc_1_1_smc(fn, a1, a2, res);
+}
+
+static int hypheap_smccc_assign(struct hypheap_conduit *c,
+				const struct hypheap_assign_req *req)
+{
+	struct hypheap_smccc *s = c->priv;
+	struct arm_smccc_res res;
+	ssize_t len;
+	u64 want;
+
+	lockdep_assert_held(&c->lock);
+	len = hypheap_desc_encode(s->desc, HYPHEAP_DESC_MAX_SIZE, req);
+	if (len < 0)
+		return len;
+	if (s->used > len)
+		memset(s->desc + len, 0, s->used - len);
+	s->used = len;
+
+	hypheap_smccc_call(s, HYPHEAP_FN_MEM_ASSIGN, s->desc_pa, len, &res);
+	if ((long)res.a0 != HYPHEAP_OK) {
+		pr_debug("hypheap: MEM_ASSIGN of %u ranges failed: %ld\n",
+			 req->nr_ranges, (long)res.a0);
+		return hypheap_abi_errno(res.a0);
+	}
+
+	want = hypheap_vmperm_bitmap(req->dst, req->nr_dst);
+	if (res.a1 != want)
+		pr_warn_ratelimited("hypheap: MEM_ASSIGN returned owners %#lx, expected %#llx\n",
+				    res.a1, want);
+	return 0;
+}
+
+static void hypheap_smccc_destroy(struct hypheap_conduit *c)
+{
+	struct hypheap_smccc *s = c->priv;
+
+	free_pages((unsigned long)s->desc, HYPHEAP_DESC_ORDER);
+	kfree(s);
+}
+
+static const struct hypheap_transport_ops hypheap_smccc_ops = {
+	.name = "hypheap-smccc",
+	.assign = hypheap_smccc_assign,
+	.destroy = hypheap_smccc_destroy,
+};
+
+/* Is the hypervisor behind this conduit ours, speaking our ABI major? */
+static int hypheap_smccc_identify(struct device *dev, struct hypheap_smccc *s)
+{
+	struct arm_smccc_res res;
+
+	hypheap_smccc_call(s, HYPHEAP_FN_VENDOR_HYP_UID, 0, 0, &res);
+	if (lower_32_bits(res.a0) != HYPHEAP_UID_0 ||
+	    lower_32_bits(res.a1) != HYPHEAP_UID_1 ||
+	    lower_32_bits(res.a2) != HYPHEAP_UID_2 ||
+	    lower_32_bits(res.a3) != HYPHEAP_UID_3) {
+		dev_err(dev, "vendor hypervisor UID %08lx-%08lx-%08lx-%08lx is not hypheap's\n",
+			res.a0, res.a1, res.a2, res.a3);
+		return -ENODEV;
+	}
+
+	hypheap_smccc_call(s, HYPHEAP_FN_VENDOR_HYP_REVISION, 0, 0, &res);
+	if (res.a0 != HYPHEAP_ABI_VERSION_MAJOR) {
+		dev_err(dev, "hypervisor ABI %lu.%lu, driver speaks %u.x\n",
+			res.a0, res.a1, HYPHEAP_ABI_VERSION_MAJOR);
+		return -EPROTONOSUPPORT;
+	}
+	dev_info(dev, "hypheap hypervisor ABI %lu.%lu over %s\n", res.a0,
+		 res.a1, s->hvc ? "hvc" : "smc");
+	return 0;
+}
+
+/**
+ * hypheap_smccc_create() - find the hypheap hypervisor and make a conduit
+ * @dev: the probing device, for logs
+ * @hvc: use HVC (true) or SMC as the SMCCC conduit
+ *
+ * Checks the SMCCC vendor hypervisor UID and the ABI revision before
+ * trusting the conduit.
+ *
+ * Return: the conduit with one reference, or an ERR_PTR().
+ */
+struct hypheap_conduit *hypheap_smccc_create(struct device *dev, bool hvc)
+{
+	struct hypheap_conduit *c;
+	struct hypheap_smccc *s;
+	int ret;
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	s->hvc = hvc;
+
+	ret = hypheap_smccc_identify(dev, s);
+	if (ret)
+		goto err_free;
+
+	s->desc = (void *)__get_free_pages(GFP_KERNEL | __GFP_ZERO,
+					   HYPHEAP_DESC_ORDER);
+	if (!s->desc) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	s->desc_pa = virt_to_phys(s->desc);
+
+	c = hypheap_conduit_create(&hypheap_smccc_ops, s,
+				   HYPHEAP_SMCCC_RANGES);
+	if (IS_ERR(c)) {
+		ret = PTR_ERR(c);
+		goto err_pages;
+	}
+	return c;
+
+err_pages:
+	free_pages((unsigned long)s->desc, HYPHEAP_DESC_ORDER);
+err_free:
+	kfree(s);
+	return ERR_PTR(ret);
+}
