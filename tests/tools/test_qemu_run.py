@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Tests of tools/qemu-run against a fake QEMU (fake_qemu.py).
+
+Each test writes the serial output the fake prints, runs the real launcher as
+a subprocess and checks its exit code, its final line and the log it kept.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+QEMU_RUN = HERE.parent.parent / "tools" / "qemu-run"
+FAKE_QEMU = HERE / "fake_qemu.py"
+
+CONFIG = """\
+# test machine
+QEMU_MACHINE=virt,virtualization=on,gic-version=3
+QEMU_CPU=cortex-a57
+QEMU_SMP=2
+QEMU_MEMORY_MB=512
+HOST_KERNEL_ADDR=0x40400000
+QEMU_TIMEOUT=30
+"""
+
+BOOT = "[    0.569154] Run /init as init process\nHYPHEAP-INIT: start\n"
+GOOD = BOOT + "HYPHEAP-TEST: hh-sysinfo PASS\nHYPHEAP-DONE: 1 passed, 0 failed\n"
+
+
+def process_is_gone(pid):
+    """True when |pid| no longer runs; a zombie nobody reaped counts as gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+class QemuRunTest(unittest.TestCase):
+
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="qemu-run-test.")
+        self.tmp = Path(self._tmp.name)
+        self.kernel = self.tmp / "Image"
+        self.initrd = self.tmp / "initramfs.cpio.gz"
+        self.hyp = self.tmp / "hyp.bin"
+        for path in (self.kernel, self.initrd, self.hyp):
+            path.write_bytes(b"\0" * 64)
+        self.config = self.tmp / "virt.conf"
+        self.config.write_text(CONFIG)
+        self.log = self.tmp / "logs" / "scenario.log"
+        self.argv_file = self.tmp / "argv"
+        self.child_pid_file = self.tmp / "child.pid"
+        self.fake_pid_file = self.tmp / "fake.pid"
+        self.env = dict(os.environ, FAKE_QEMU_ARGV=str(self.argv_file),
+                        FAKE_QEMU_CHILD_PID=str(self.child_pid_file),
+                        FAKE_QEMU_PID=str(self.fake_pid_file))
+        self.env.pop("HYPHEAP_QEMU", None)
+
+    def tearDown(self):
+        # A broken launcher must not leave the fake VM behind.
+        for pid_file in (self.fake_pid_file, self.child_pid_file):
+            if pid_file.exists():
+                try:
+                    os.kill(int(pid_file.read_text()), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self._tmp.cleanup()
+
+    def serial(self, text):
+        output = self.tmp / "serial"
+        output.write_bytes(text.encode() if isinstance(text, str) else text)
+        self.env["FAKE_QEMU_OUTPUT"] = str(output)
+
+    def run_tool(self, *extra, fake=True):
+        cmd = [sys.executable, str(QEMU_RUN), "--name", "scenario", "--kernel", str(self.kernel),
+               "--initrd", str(self.initrd), "--log", str(self.log), "--config", str(self.config)]
+        if fake:
+            cmd += ["--qemu-binary", str(FAKE_QEMU)]
+        result = subprocess.run(cmd + list(extra), env=self.env, capture_output=True, text=True,
+                                timeout=60)
+        self.final = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+        return result
+
+    def qemu_argv(self):
+        return self.argv_file.read_text().splitlines()[1:]
+
+    def assertVerdict(self, result, code, verdict, reason_part):
+        self.assertEqual(result.returncode, code, result.stdout + result.stderr)
+        self.assertTrue(self.final.startswith(f"qemu-run: scenario {verdict} ("), self.final)
+        self.assertIn(reason_part, self.final)
+        self.assertTrue(self.final.endswith(f"s, log: {self.log}"), self.final)
+
+    # ---- verdicts ----
+
+    def test_pass_keeps_the_whole_log(self):
+        self.serial(GOOD)
+        result = self.run_tool()
+        self.assertVerdict(result, 0, "PASS", "1 passed")
+        self.assertEqual(self.log.read_text(), GOOD)
+
+    def test_serial_line_endings_are_accepted(self):
+        self.serial(GOOD.replace("\n", "\r\n"))
+        self.assertVerdict(self.run_tool(), 0, "PASS", "1 passed")
+
+    def test_missing_done_fails(self):
+        self.serial(BOOT + "HYPHEAP-TEST: hh-sysinfo PASS\n")
+        result = self.run_tool()
+        self.assertVerdict(result, 1, "FAIL", "no HYPHEAP-DONE marker")
+        self.assertIn("  | HYPHEAP-TEST: hh-sysinfo PASS", result.stdout)
+        self.assertIn(f"full log: {self.log}", result.stdout)
+
+    def test_failed_count_fails_and_names_the_failure(self):
+        self.serial(BOOT + "HYPHEAP-TEST: hh-x FAIL signal=SIGSEGV\n"
+                    "HYPHEAP-DONE: 0 passed, 1 failed\n")
+        self.assertVerdict(self.run_tool(), 1, "FAIL", "1 failed: HYPHEAP-TEST: hh-x FAIL")
+
+    def test_done_not_at_line_start_is_not_a_pass(self):
+        self.serial(BOOT + "noise HYPHEAP-DONE: 1 passed, 0 failed\n")
+        self.assertVerdict(self.run_tool(), 1, "FAIL", "no HYPHEAP-DONE marker")
+
+    def test_panic_line_fails_despite_done(self):
+        self.serial(GOOD + "[    1.0] Kernel panic - not syncing: Attempted to kill init!\n")
+        self.assertVerdict(self.run_tool(), 1, "FAIL", "Kernel panic - not syncing")
+
+    def test_warning_line_fails(self):
+        self.serial(BOOT + "[    0.7] WARNING: CPU: 0 PID: 1 at mm/x.c:1 f+0x0/0x4\n"
+                    + GOOD)
+        self.assertVerdict(self.run_tool(), 1, "FAIL", "WARNING: CPU: 0")
+
+    def test_reject_regex_fails(self):
+        self.serial(GOOD + "hypheap: leaked 3 pages\n")
+        self.assertVerdict(self.run_tool("--reject", r"leaked \d+ pages"), 1, "FAIL",
+                           "leaked 3 pages")
+
+    def test_expect_miss_fails(self):
+        self.serial(GOOD)
+        self.assertVerdict(self.run_tool("--expect", r"^  system$"), 1, "FAIL",
+                           "--expect '^  system$' not matched")
+
+    def test_expect_hit_passes(self):
+        self.serial(GOOD.replace("HYPHEAP-TEST", "  system\nHYPHEAP-TEST"))
+        self.assertVerdict(self.run_tool("--expect", r"^  system$"), 0, "PASS", "1 passed")
+
+    def test_qemu_error_exit_fails(self):
+        self.serial(GOOD)
+        self.env["FAKE_QEMU_EXIT"] = "1"
+        self.assertVerdict(self.run_tool(), 1, "FAIL", "QEMU exited with status 1")
+
+    # ---- hung VMs ----
+
+    def test_timeout_kills_the_process_group(self):
+        self.serial(BOOT)
+        self.env["FAKE_QEMU_HANG"] = "1"
+        started = time.monotonic()
+        result = self.run_tool("--timeout", "1")
+        self.assertLess(time.monotonic() - started, 20)
+        self.assertVerdict(result, 2, "FAIL", "timeout after 1s, QEMU killed")
+        self.assertTrue(process_is_gone(int(self.child_pid_file.read_text())))
+
+    def test_hyp_fatal_stops_qemu_before_the_timeout(self):
+        self.serial(BOOT + "[hyp] FATAL stage-2 fault at 0x40000000\n")
+        self.env["FAKE_QEMU_HANG"] = "1"
+        started = time.monotonic()
+        result = self.run_tool("--timeout", "25")
+        self.assertLess(time.monotonic() - started, 15)
+        self.assertVerdict(result, 1, "FAIL", "[hyp] FATAL stage-2 fault")
+
+    # ---- command line and setup ----
+
+    def test_command_line_without_hyp(self):
+        self.serial(GOOD)
+        self.run_tool("--append", "hypheap_run=hh-sysinfo", "--qemu-arg=-s")
+        argv = self.qemu_argv()
+        self.assertEqual(argv[:10], ["-M", "virt,virtualization=on,gic-version=3",
+                                     "-cpu", "cortex-a57", "-smp", "2", "-m", "512",
+                                     "-nographic", "-no-reboot"])
+        self.assertEqual(argv[argv.index("-kernel") + 1], str(self.kernel))
+        self.assertEqual(argv[argv.index("-initrd") + 1], str(self.initrd))
+        self.assertEqual(argv[argv.index("-append") + 1],
+                         "console=ttyAMA0 hypheap_run=hh-sysinfo")
+        self.assertNotIn("-device", argv)
+        self.assertEqual(argv[-1], "-s")
+
+    def test_command_line_with_hyp_loads_linux_beside_it(self):
+        self.serial(GOOD)
+        self.run_tool("--hyp", str(self.hyp))
+        argv = self.qemu_argv()
+        self.assertEqual(argv[argv.index("-kernel") + 1], str(self.hyp))
+        self.assertEqual(argv[argv.index("-device") + 1],
+                         f"loader,file={self.kernel},addr=0x40400000,force-raw=on")
+        self.assertEqual(argv[argv.index("-append") + 1], "console=ttyAMA0")
+
+    def test_qemu_binary_from_environment(self):
+        self.serial(GOOD)
+        self.env["HYPHEAP_QEMU"] = str(FAKE_QEMU)
+        self.assertVerdict(self.run_tool(fake=False), 0, "PASS", "1 passed")
+
+    def test_dry_run_prints_without_running(self):
+        result = self.run_tool("--dry-run", "--hyp", str(self.tmp / "not-built-yet.bin"))
+        self.assertEqual(result.returncode, 0)
+        self.assertIn("-device loader,file=", result.stdout)
+        self.assertFalse(self.argv_file.exists())
+
+    def test_echo_streams_the_serial_output(self):
+        self.serial(GOOD)
+        result = self.run_tool("--echo")
+        self.assertIn(GOOD, result.stdout)
+
+    def test_missing_kernel_is_a_setup_error(self):
+        self.kernel.unlink()
+        self.assertVerdict(self.run_tool(), 3, "FAIL", "--kernel")
+        self.assertFalse(self.argv_file.exists())
+
+    def test_incomplete_config_is_a_setup_error(self):
+        self.config.write_text(CONFIG.replace("HOST_KERNEL_ADDR=0x40400000\n", ""))
+        self.assertVerdict(self.run_tool(), 3, "FAIL", "lacks HOST_KERNEL_ADDR")
+
+    def test_usage_error_is_a_setup_error_not_a_timeout(self):
+        result = self.run_tool("--timeout")
+        self.assertEqual(result.returncode, 3, result.stderr)
+
+    def test_missing_qemu_binary_is_a_setup_error(self):
+        result = self.run_tool("--qemu-binary", str(self.tmp / "no-qemu"), fake=False)
+        self.assertVerdict(result, 3, "FAIL", "cannot start")
+
+
+if __name__ == "__main__":
+    unittest.main()
