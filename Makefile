@@ -63,7 +63,7 @@ hyp:
 initramfs: modules guest
 	@tools/mkinitramfs.sh $(INITRAMFS) $(BUILD)/guest/init \
 		$(foreach m,$(wildcard kernel/*.ko),--module $(m)) \
-		$(foreach p,$(wildcard $(BUILD)/guest/hh-*),--program $(p))
+		$$(sed 's|^|--program $(BUILD)/guest/|' $(BUILD)/guest/guest-programs.txt)
 
 host:
 	@cmake -S . -B $(BUILD)/host -DCMAKE_BUILD_TYPE=Debug $(CMAKE_QUIET) \

@@ -1,0 +1,96 @@
+// The hypervisor core: one object holding the platform, the table pool, the host and the
+// secure VMs, the per-CPU descriptor buffers and the counters.
+//
+// Lock order (docs/hyp-core.md): the host VM lock, then secure VM locks in ascending VmId,
+// then the page-pool lock (innermost, taken inside the others). No path takes a host lock
+// while holding a secure VM lock.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "page_pool.h"
+#include "platform.h"
+#include "stats.h"
+#include "types.h"
+#include "vm.h"
+
+namespace hyp {
+
+struct QueryResult {
+  uint64_t owners = 0;  // HYPHEAP_VMID_BIT of each owner
+  uint64_t state = 0;   // HYPHEAP_STATE_* word
+  uint64_t pages = 0;   // leading pages with the same owners and state
+};
+
+// Registers of an SMCCC call: x0 = function id, x1..x3 = arguments. Plain data, so a fuzzer
+// can fill it straight from a byte buffer.
+struct SmcccArgs {
+  uint64_t x[4];
+};
+struct SmcccResult {
+  uint64_t x[4];
+};
+
+class Hyp {
+ public:
+  static constexpr unsigned kMaxCpus = 8;
+  static constexpr size_t kMaxRanges = HYPHEAP_DESC_MAX_RANGES(1);
+
+  constexpr Hyp() = default;
+  Hyp(const Hyp&) = delete;
+  Hyp& operator=(const Hyp&) = delete;
+
+  // Builds every stage-2 from the platform: host maps RAM (owned) and MMIO, carve-outs are
+  // annotated with their owner, secure VMs map their carve-outs.
+  [[nodiscard]] Status init(const PlatformDesc& desc);
+
+  // The SMCCC entry point (hypercall.cc). `cpu` selects the per-CPU descriptor buffer.
+  SmcccResult handle_smccc(unsigned cpu, const SmcccArgs& args);
+
+  [[nodiscard]] Status mem_assign(unsigned cpu, PhysAddr desc, uint64_t len, uint64_t* new_srcvm);
+  [[nodiscard]] Status mem_query(PhysAddr pa, uint64_t nr_pages, QueryResult* out) const;
+  [[nodiscard]] Status stat(uint64_t index, uint64_t* value) const;
+
+  // Internal API for the secure-VM exit path: a pinned page cannot be reclaimed (BUSY).
+  [[nodiscard]] Status pin(VmId vm, Ipa ipa, uint64_t nr_pages);
+  [[nodiscard]] Status unpin(VmId vm, Ipa ipa, uint64_t nr_pages);
+
+  // Walks every stage-2 and checks that each RAM page has one consistent owner and state
+  // across VMs, tables are consistent and canonical, and counters agree. Returns nullptr or
+  // what is wrong (and where, in *where).
+  const char* check_invariants(uint64_t* where) const;
+
+  const Vm& host() const { return host_; }
+  const Vm* secure_vm(VmId id) const;
+  const PagePool& pool() const { return pool_; }
+  const Platform& platform() const { return platform_; }
+  uint64_t stage2_splits() const;
+  uint64_t stage2_merges() const;
+
+ private:
+  friend class AssignTransaction;
+  friend class PageDescriber;
+  friend class InvariantChecker;
+
+  Vm* find_secure_vm(VmId id);
+  // Every VM lock, in the documented order (host, then secure VMs by ascending id).
+  void lock_all() const;
+  void unlock_all() const;
+  [[nodiscard]] Status map_initial(Vm& vm, const MemRange& r, const LeafSpec& leaf);
+  [[nodiscard]] Status pin_common(VmId vm, Ipa ipa, uint64_t nr_pages, bool pinned);
+
+  Platform platform_;
+  PagePool pool_;
+  Vm host_;
+  Vm secure_vms_[Platform::kMaxSecureVms];
+  size_t nr_secure_vms_ = 0;
+  Stats stats_;
+
+  // Per-CPU: the descriptor as copied from the host, and its ranges once parsed.
+  alignas(16) uint8_t desc_buf_[kMaxCpus][HYPHEAP_DESC_MAX_SIZE] = {};
+  MemRange ranges_[kMaxCpus][kMaxRanges] = {};
+};
+
+}  // namespace hyp

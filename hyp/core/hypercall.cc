@@ -1,0 +1,50 @@
+// SMCCC dispatch: decode registers, call the core, encode the answer. No policy here.
+#include "hyp.h"
+
+namespace hyp {
+namespace {
+
+uint64_t status_reg(Status s) {
+  return uint64_t(int64_t(s));
+}
+
+}  // namespace
+
+SmcccResult Hyp::handle_smccc(unsigned cpu, const SmcccArgs& args) {
+  SmcccResult out{};
+  // SMCCC passes the function id in w0; the upper half of x0 is not part of it.
+  switch (uint32_t(args.x[0])) {
+    case HYPHEAP_FN_MEM_ASSIGN: {
+      uint64_t new_srcvm = 0;
+      out.x[0] = status_reg(mem_assign(cpu, PhysAddr(args.x[1]), args.x[2], &new_srcvm));
+      out.x[1] = new_srcvm;
+      break;
+    }
+    case HYPHEAP_FN_MEM_QUERY: {
+      QueryResult q;
+      const Status s = mem_query(PhysAddr(args.x[1]), args.x[2], &q);
+      out.x[0] = status_reg(s);
+      if (s == Status::kOk)
+        out = SmcccResult{{status_reg(s), q.owners, q.state, q.pages}};
+      break;
+    }
+    case HYPHEAP_FN_STATS: {
+      uint64_t value = 0;
+      out.x[0] = status_reg(stat(args.x[1], &value));
+      out.x[1] = value;
+      break;
+    }
+    case HYPHEAP_FN_VENDOR_HYP_UID:
+      out = SmcccResult{{HYPHEAP_UID_0, HYPHEAP_UID_1, HYPHEAP_UID_2, HYPHEAP_UID_3}};
+      break;
+    case HYPHEAP_FN_VENDOR_HYP_REVISION:
+      out = SmcccResult{{HYPHEAP_ABI_VERSION_MAJOR, HYPHEAP_ABI_VERSION_MINOR, 0, 0}};
+      break;
+    default:
+      out.x[0] = status_reg(Status::kNotSupported);
+      break;
+  }
+  return out;
+}
+
+}  // namespace hyp

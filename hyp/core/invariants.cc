@@ -1,0 +1,164 @@
+// The invariant checker: reads every stage-2 and proves the ownership record is coherent.
+// Tests (and the fuzzer) run it after every call; it is not on any hypercall path.
+#include "hyp.h"
+
+namespace hyp {
+
+class InvariantChecker {
+ public:
+  explicit InvariantChecker(const Hyp& hyp) : hyp_(hyp) {}
+
+  const char* run(uint64_t* where) {
+    *where = 0;
+    if (const char* err = check_tables())
+      return err;
+    for (const MemRange& bank : hyp_.platform_.ram()) {
+      for (PhysAddr cur = bank.base; cur < bank.end();) {
+        PhysAddr end = bank.end();
+        if (const char* err = check_run(cur, &end)) {
+          *where = cur.value();
+          return err;
+        }
+        cur = end;
+      }
+    }
+    for (size_t i = 0; i < hyp_.nr_secure_vms_; i++) {
+      if (const char* err = check_outside_ram(hyp_.secure_vms_[i], where))
+        return err;
+    }
+    if (lent_ != hyp_.stats_.pages_lent.get())
+      return "PAGES_LENT does not match the stage-2s";
+    if (shared_ != hyp_.stats_.pages_shared.get())
+      return "PAGES_SHARED does not match the stage-2s";
+    return nullptr;
+  }
+
+ private:
+  const char* check_tables() const {
+    size_t total = 0, n = 0;
+    if (const char* err = hyp_.host_.s2.check_tables(&n))
+      return err;
+    total += n;
+    for (size_t i = 0; i < hyp_.nr_secure_vms_; i++) {
+      if (const char* err = hyp_.secure_vms_[i].s2.check_tables(&n))
+        return err;
+      total += n;
+    }
+    return total == hyp_.pool_.used_pages() ? nullptr : "table pages leaked from the pool";
+  }
+
+  // Checks [cur, *end) where every VM's entry is the same leaf; narrows *end to that run.
+  const char* check_run(PhysAddr cur, PhysAddr* end) {
+    const Leaf h = hyp_.host_.s2.lookup(ipa_identity(cur));
+    narrow(h, end);
+    for (size_t i = 0; i < hyp_.nr_secure_vms_; i++) {
+      svm_[i] = hyp_.secure_vms_[i].s2.lookup(ipa_identity(cur));
+      narrow(svm_[i], end);
+      if (svm_[i].valid() && svm_[i].pa_of(ipa_identity(cur)) != cur)
+        return "secure VM does not map RAM at IPA == PA";
+    }
+    const MemRange run{cur, end->value() - cur.value()};
+    if (h.pinned())
+      return "host entry carries a pin";
+    return h.valid() ? check_host_mapped(h, cur, run) : check_host_unmapped(h, run);
+  }
+
+  const char* check_host_mapped(const Leaf& h, PhysAddr cur, const MemRange& run) {
+    if ((h.raw & pte::kMemAttrMask) != pte::kMemAttrNormalWb)
+      return "host maps RAM as something other than normal memory";
+    if (h.pa_of(ipa_identity(cur)) != cur)
+      return "host stage-2 is not an identity map";
+    if (hyp_.platform_.touches_carveout(run))
+      return "host maps a carve-out";
+    switch (h.state()) {
+      case PageState::kOwned:
+        if (h.perms() != kPermsRwx)
+          return "host-owned page without RWX";
+        return mapped_by_count(nullptr) == 0 ? nullptr : "host-owned page mapped by a secure VM";
+      case PageState::kSharedOwned: {
+        size_t borrower = 0;
+        if (mapped_by_count(&borrower) != 1 || svm_[borrower].state() != PageState::kSharedBorrowed)
+          return "shared page without exactly one borrowing secure VM";
+        shared_ += run.size / kPageSize;
+        return nullptr;
+      }
+      case PageState::kSharedBorrowed:
+        return "host borrows a page";
+    }
+    return "host entry in an unknown state";
+  }
+
+  const char* check_host_unmapped(const Leaf& h, const MemRange& run) {
+    const VmId owner = h.owner();
+    if (owner == VmId(0))
+      return "RAM page with no owner";
+    if (owner == kVmidHyp) {
+      if (!hyp_.platform_.in_hyp_carveout(run))
+        return "hypervisor owns a page outside its carve-out";
+      return mapped_by_count(nullptr) == 0 ? nullptr : "hypervisor page mapped by a secure VM";
+    }
+    size_t mapper = 0;
+    if (mapped_by_count(&mapper) != 1 || hyp_.secure_vms_[mapper].id != owner ||
+        svm_[mapper].state() != PageState::kOwned)
+      return "page lent to a secure VM that does not own it exclusively";
+    lent_ += (run.size - carveout_overlap(run)) / kPageSize;
+    return nullptr;
+  }
+
+  size_t mapped_by_count(size_t* last) const {
+    size_t n = 0;
+    for (size_t i = 0; i < hyp_.nr_secure_vms_; i++) {
+      if (svm_[i].raw == 0)
+        continue;
+      n++;
+      if (last != nullptr)
+        *last = i;
+    }
+    return n;
+  }
+
+  uint64_t carveout_overlap(const MemRange& run) const {
+    uint64_t bytes = 0;
+    for (const Carveout& c : hyp_.platform_.carveouts()) {
+      const PhysAddr lo = c.range.base > run.base ? c.range.base : run.base;
+      const PhysAddr hi = c.range.end() < run.end() ? c.range.end() : run.end();
+      if (lo < hi)
+        bytes += hi.value() - lo.value();
+    }
+    return bytes;
+  }
+
+  const char* check_outside_ram(const Vm& vm, uint64_t* where) const {
+    const char* err = nullptr;
+    vm.s2.for_each_leaf([&](const Leaf& l) {
+      if (err != nullptr || l.raw == 0)
+        return;
+      const MemRange r{pa_identity(l.base), l.size};
+      if (!l.valid() || !hyp_.platform_.in_ram(r)) {
+        err = "secure VM stage-2 has an entry outside RAM";
+        *where = l.base.value();
+      }
+    });
+    return err;
+  }
+
+  static void narrow(const Leaf& l, PhysAddr* end) {
+    if (pa_identity(l.end()) < *end)
+      *end = pa_identity(l.end());
+  }
+
+  const Hyp& hyp_;
+  Leaf svm_[Platform::kMaxSecureVms];
+  uint64_t lent_ = 0;
+  uint64_t shared_ = 0;
+};
+
+const char* Hyp::check_invariants(uint64_t* where) const {
+  lock_all();
+  InvariantChecker checker(*this);
+  const char* err = checker.run(where);
+  unlock_all();
+  return err;
+}
+
+}  // namespace hyp

@@ -1,0 +1,271 @@
+// MEM_ASSIGN as a transaction: copy the descriptor, validate everything (including the
+// worst-case table pages, which are reserved), then commit, which cannot fail. Any error
+// returns before the first stage-2 write, so every stage-2 stays exactly as it was.
+#include "descriptor.h"
+#include "hyp.h"
+#include "lock.h"
+#include "sort.h"
+
+namespace hyp {
+namespace {
+
+enum class Transition {
+  kLend,           // {host} -> {svm}
+  kShare,          // {host} -> {host, svm}
+  kReclaimLent,    // {svm} -> {host}
+  kReclaimShared,  // {host, svm} -> {host}
+};
+
+PhysAddr min_end(Ipa a, Ipa b, PhysAddr c) {
+  const uint64_t m = a.value() < b.value() ? a.value() : b.value();
+  return PhysAddr(m < c.value() ? m : c.value());
+}
+
+}  // namespace
+
+class AssignTransaction {
+ public:
+  AssignTransaction(Hyp& hyp, unsigned cpu) : hyp_(hyp), cpu_(cpu) {}
+
+  Status run(PhysAddr desc, uint64_t len, uint64_t* new_srcvm) {
+    if (!is_page_aligned(desc.value()))
+      return Status::kDescAlign;
+    if (len < sizeof(hypheap_assign_hdr) || len > HYPHEAP_DESC_MAX_SIZE)
+      return Status::kDescLen;
+    LockGuard host_guard(hyp_.host_.lock);
+    // Under the host lock: the descriptor pages cannot be lent away while we copy them.
+    HYP_TRY(copy_in(desc, len));
+    Descriptor d;
+    HYP_TRY(parse_descriptor(std::span(hyp_.desc_buf_[cpu_], len), hyp_.ranges_[cpu_], &d));
+    HYP_TRY(plan(d));
+    HYP_TRY(check_ranges(d.ranges));
+    LockGuard svm_guard(svm_->lock);
+    HYP_TRY(check_states());
+    PagePool::Reservation res;
+    HYP_TRY(reserve_tables(res));
+    commit(res);
+    *new_srcvm = new_srcvm_;
+    return Status::kOk;
+  }
+
+ private:
+  Status copy_in(PhysAddr desc, uint64_t len) {
+    const MemRange span{desc, (len + kPageSize - 1) & ~(kPageSize - 1)};
+    if (!hyp_.platform_.in_ram(span))
+      return Status::kDescNotHost;
+    for (PhysAddr cur = span.base; cur < span.end();) {
+      const Leaf h = hyp_.host_.s2.lookup(ipa_identity(cur));
+      const bool host_accessible =
+          h.valid() && (h.state() == PageState::kOwned || h.state() == PageState::kSharedOwned);
+      if (!host_accessible)
+        return Status::kDescNotHost;
+      cur = pa_identity(h.end());
+    }
+    arch::copy_from_phys(hyp_.desc_buf_[cpu_], desc, len);
+    return Status::kOk;
+  }
+
+  // Resolves the destinations and srcvm into one of the four supported transitions.
+  Status plan(const Descriptor& d) {
+    uint64_t dest_bits = 0;
+    Vm* dest_svm = nullptr;
+    Perms host_perms;
+    for (size_t i = 0; i < d.nr_dests; i++) {
+      const Dest& dest = d.dests[i];
+      Vm* svm = hyp_.find_secure_vm(dest.vmid);
+      if (dest.vmid != kVmidHost && svm == nullptr)
+        return Status::kUnknownVmid;
+      if (!dest.perms.valid())
+        return Status::kPerms;
+      if ((dest_bits & dest.vmid.bit()) != 0 || (svm != nullptr && dest_svm != nullptr))
+        return Status::kDestSet;
+      dest_bits |= dest.vmid.bit();
+      if (svm != nullptr) {
+        dest_svm = svm;
+        svm_perms_ = dest.perms;
+      } else {
+        host_perms = dest.perms;
+      }
+    }
+    Vm* src_svm = nullptr;
+    HYP_TRY(resolve_srcvm(d.srcvm, &src_svm));
+    new_srcvm_ = dest_bits;
+    host_perms_ = host_perms;
+    if (d.srcvm == kVmidHost.bit() && dest_svm != nullptr) {
+      kind_ = (dest_bits & kVmidHost.bit()) ? Transition::kShare : Transition::kLend;
+      svm_ = dest_svm;
+      return Status::kOk;
+    }
+    if (src_svm != nullptr && dest_bits == kVmidHost.bit()) {
+      kind_ = (d.srcvm & kVmidHost.bit()) ? Transition::kReclaimShared : Transition::kReclaimLent;
+      svm_ = src_svm;
+      // Reclaimed memory returns to the host's normal mapping, nothing less.
+      return host_perms == kPermsRwx ? Status::kOk : Status::kPerms;
+    }
+    return Status::kDestSet;
+  }
+
+  Status resolve_srcvm(uint64_t srcvm, Vm** src_svm) {
+    if (srcvm == 0)
+      return Status::kDestSet;
+    for (uint32_t bit = 0; bit < HYPHEAP_VMID_LIMIT; bit++) {
+      if ((srcvm & HYPHEAP_VMID_BIT(bit)) == 0 || VmId(bit) == kVmidHost)
+        continue;
+      Vm* svm = hyp_.find_secure_vm(VmId(bit));
+      if (svm == nullptr)
+        return Status::kUnknownVmid;
+      if (*src_svm != nullptr)
+        return Status::kDestSet;
+      *src_svm = svm;
+    }
+    return Status::kOk;
+  }
+
+  Status check_ranges(std::span<MemRange> ranges) {
+    pages_ = 0;
+    for (const MemRange& r : ranges) {
+      if (!is_page_aligned(r.base.value()) || !is_page_aligned(r.size))
+        return Status::kRangeUnaligned;
+      if (r.size == 0 || r.end() < r.base)
+        return Status::kRangeSize;
+      if (!hyp_.platform_.in_ram(r))
+        return Status::kOutsideRam;
+      if (hyp_.platform_.touches_carveout(r))
+        return Status::kProtected;
+      pages_ += r.size / kPageSize;
+    }
+    heap_sort(ranges, [](const MemRange& a, const MemRange& b) { return a.base < b.base; });
+    for (size_t i = 1; i < ranges.size(); i++) {
+      if (ranges[i].base < ranges[i - 1].end())
+        return Status::kOverlap;
+    }
+    ranges_ = ranges;
+    return Status::kOk;
+  }
+
+  Status check_run(const Leaf& h, const Leaf& s) const {
+    switch (kind_) {
+      case Transition::kLend:
+      case Transition::kShare:
+        return h.valid() && h.state() == PageState::kOwned && s.raw == 0 ? Status::kOk
+                                                                         : Status::kState;
+      case Transition::kReclaimLent:
+        if (h.valid() || h.owner() != svm_->id || !s.valid() || s.state() != PageState::kOwned)
+          return Status::kState;
+        return s.pinned() ? Status::kBusy : Status::kOk;
+      case Transition::kReclaimShared:
+        if (!h.valid() || h.state() != PageState::kSharedOwned || !s.valid() ||
+            s.state() != PageState::kSharedBorrowed)
+          return Status::kState;
+        return s.pinned() ? Status::kBusy : Status::kOk;
+    }
+    return Status::kState;
+  }
+
+  Status check_states() const {
+    for (const MemRange& r : ranges_) {
+      for (PhysAddr cur = r.base; cur < r.end();) {
+        const Leaf h = hyp_.host_.s2.lookup(ipa_identity(cur));
+        const Leaf s = svm_->s2.lookup(ipa_identity(cur));
+        HYP_TRY(check_run(h, s));
+        cur = min_end(h.end(), s.end(), r.end());
+      }
+    }
+    return Status::kOk;
+  }
+
+  Status reserve_tables(PagePool::Reservation& res) const {
+    const bool host_valid = kind_ != Transition::kLend;
+    const bool svm_valid = kind_ == Transition::kLend || kind_ == Transition::kShare;
+    TableNeed host_need(hyp_.host_.s2, host_valid);
+    TableNeed svm_need(svm_->s2, svm_valid);
+    for (const MemRange& r : ranges_) {
+      const IpaRange ir{ipa_identity(r.base), r.size};
+      host_need.add(ir);
+      svm_need.add(ir);
+    }
+    return hyp_.pool_.reserve(host_need.pages() + svm_need.pages(), res);
+  }
+
+  void commit(PagePool::Reservation& res) {
+    for (const MemRange& r : ranges_)
+      commit_range(r, res);
+    account();
+  }
+
+  void commit_range(const MemRange& r, PagePool::Reservation& res) {
+    const IpaRange ir{ipa_identity(r.base), r.size};
+    Stage2& host = hyp_.host_.s2;
+    Stage2& svm = svm_->s2;
+    void* va = arch::phys_to_virt(r.base);
+    switch (kind_) {
+      case Transition::kLend:
+        host.set_range(ir, LeafSpec::owned_by(svm_->id), res);
+        // The host can no longer write: push its dirty lines out so a secure VM (or device)
+        // that maps the page non-cacheable reads what the host last wrote.
+        arch::dcache_clean_inval_poc(va, r.size);
+        svm.set_range(ir, LeafSpec::normal(r.base, svm_perms_, PageState::kOwned), res);
+        break;
+      case Transition::kShare:
+        host.set_range(ir, LeafSpec::normal(r.base, host_perms_, PageState::kSharedOwned), res);
+        svm.set_range(ir, LeafSpec::normal(r.base, svm_perms_, PageState::kSharedBorrowed), res);
+        break;
+      case Transition::kReclaimLent:
+        svm.set_range(ir, LeafSpec::unmapped(), res);
+        // Nothing the secure VM wrote may reach the host, not even through the caches.
+        __builtin_memset(va, 0, r.size);
+        arch::dcache_clean_poc(va, r.size);
+        host.set_range(ir, LeafSpec::normal(r.base, kPermsRwx, PageState::kOwned), res);
+        break;
+      case Transition::kReclaimShared:
+        svm.set_range(ir, LeafSpec::unmapped(), res);
+        host.set_range(ir, LeafSpec::normal(r.base, kPermsRwx, PageState::kOwned), res);
+        break;
+    }
+  }
+
+  void account() {
+    Stats& st = hyp_.stats_;
+    const auto n = int64_t(pages_);
+    switch (kind_) {
+      case Transition::kLend:
+        st.pages_lent.add(n);
+        break;
+      case Transition::kShare:
+        st.pages_shared.add(n);
+        break;
+      case Transition::kReclaimLent:
+        st.pages_lent.add(-n);
+        st.pages_reclaimed.add(n);
+        st.pages_scrubbed.add(n);
+        break;
+      case Transition::kReclaimShared:
+        st.pages_shared.add(-n);
+        st.pages_reclaimed.add(n);
+        break;
+    }
+  }
+
+  Hyp& hyp_;
+  unsigned cpu_;
+  Transition kind_ = Transition::kLend;
+  Vm* svm_ = nullptr;
+  Perms host_perms_, svm_perms_;
+  uint64_t new_srcvm_ = 0;
+  uint64_t pages_ = 0;
+  std::span<MemRange> ranges_;
+};
+
+Status Hyp::mem_assign(unsigned cpu, PhysAddr desc, uint64_t len, uint64_t* new_srcvm) {
+  if (cpu >= kMaxCpus)
+    arch::fatal("mem_assign: cpu index out of range");
+  stats_.assign_calls.add(1);
+  *new_srcvm = 0;
+  AssignTransaction t(*this, cpu);
+  const Status s = t.run(desc, len, new_srcvm);
+  if (s != Status::kOk)
+    stats_.assign_failed.add(1);
+  return s;
+}
+
+}  // namespace hyp

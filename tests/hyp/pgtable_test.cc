@@ -1,0 +1,231 @@
+#include "core/pgtable.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <vector>
+
+#include "arch/fake/fake_arch.h"
+
+namespace hyp {
+namespace {
+
+constexpr uint64_t k4K = 4096, k2M = 2ULL << 20, k1G = 1ULL << 30;
+constexpr VmId kSvm{HYPHEAP_VMID_SECURE_0};
+
+class Stage2Test : public ::testing::Test {
+ protected:
+  void SetUp() override { init(39); }
+
+  void init(unsigned ipa_bits) {
+    fake::reset_memory();
+    fake::reset_counters();
+    ASSERT_EQ(pool_.init(PhysAddr(fake::kRamBase), 256), Status::kOk);
+    ASSERT_EQ(s2_.init(pool_, ipa_bits, 1), Status::kOk);
+  }
+
+  // Reserves exactly what missing_tables() predicts, applies, and checks the prediction was
+  // an upper bound (PagePool::alloc() is fatal otherwise) and the tables stayed consistent.
+  void set(uint64_t ipa, uint64_t size, const LeafSpec& leaf) {
+    const IpaRange r{Ipa(ipa), size};
+    const size_t need = s2_.missing_tables(std::span(&r, 1), leaf.valid, leaf.pa.value() - ipa);
+    PagePool::Reservation res;
+    ASSERT_EQ(pool_.reserve(need, res), Status::kOk);
+    s2_.set_range(r, leaf, res);
+    expect_consistent();
+  }
+
+  void expect_consistent() {
+    size_t tables = 0;
+    const char* err = s2_.check_tables(&tables);
+    EXPECT_EQ(err, nullptr) << err;
+    EXPECT_EQ(tables, pool_.used_pages());
+  }
+
+  static LeafSpec rwx(uint64_t pa) {
+    return LeafSpec::normal(PhysAddr(pa), kPermsRwx, PageState::kOwned);
+  }
+
+  std::vector<Leaf> leaves() const {
+    std::vector<Leaf> out;
+    s2_.for_each_leaf([&](const Leaf& l) {
+      if (l.raw != 0)
+        out.push_back(l);
+    });
+    return out;
+  }
+
+  PagePool pool_;
+  Stage2 s2_;
+};
+
+TEST_F(Stage2Test, NewStage2MapsNothing) {
+  const Leaf l = s2_.lookup(Ipa(0x4000'0000));
+  EXPECT_EQ(l.raw, 0u);
+  EXPECT_EQ(l.level, 1u);
+  EXPECT_EQ(pool_.used_pages(), 1u);
+}
+
+TEST_F(Stage2Test, AlignedGigabyteBecomesOneLevel1Block) {
+  set(k1G, k1G, rwx(k1G));
+  const Leaf l = s2_.lookup(Ipa(k1G + 12345 * k4K));
+  EXPECT_TRUE(l.valid());
+  EXPECT_EQ(l.level, 1u);
+  EXPECT_EQ(l.base, Ipa(k1G));
+  EXPECT_EQ(l.pa_of(Ipa(k1G + 5 * k4K)), PhysAddr(k1G + 5 * k4K));
+  EXPECT_EQ(pool_.used_pages(), 1u);
+}
+
+TEST_F(Stage2Test, AlignedTwoMegabytesBecomesOneLevel2Block) {
+  set(k1G + k2M, k2M, rwx(k1G + k2M));
+  const Leaf l = s2_.lookup(Ipa(k1G + k2M));
+  EXPECT_EQ(l.level, 2u);
+  EXPECT_EQ(l.size, k2M);
+  EXPECT_EQ(pool_.used_pages(), 2u);
+}
+
+TEST_F(Stage2Test, OutputAddressFollowsTheIpaInsideARange) {
+  set(k1G + k4K, 3 * k4K, rwx(0x8000'0000));
+  EXPECT_EQ(s2_.lookup(Ipa(k1G + 2 * k4K)).pa_of(Ipa(k1G + 2 * k4K)), PhysAddr(0x8000'0000 + k4K));
+}
+
+TEST_F(Stage2Test, ChangingOnePageSplitsTheBlockDownToPages) {
+  set(k1G, k1G, rwx(k1G));
+  set(k1G + k2M + k4K, k4K, LeafSpec::owned_by(kSvm));
+  const Leaf changed = s2_.lookup(Ipa(k1G + k2M + k4K));
+  EXPECT_FALSE(changed.valid());
+  EXPECT_EQ(changed.owner(), kSvm);
+  EXPECT_EQ(changed.level, 3u);
+  const Leaf neighbour = s2_.lookup(Ipa(k1G + k2M));
+  EXPECT_TRUE(neighbour.valid());
+  EXPECT_EQ(neighbour.level, 3u);
+  EXPECT_EQ(neighbour.pa_of(Ipa(k1G + k2M)), PhysAddr(k1G + k2M));
+  EXPECT_EQ(s2_.lookup(Ipa(k1G + 5 * k2M)).level, 2u);
+  EXPECT_EQ(s2_.counters().splits, 2u);
+  EXPECT_EQ(pool_.used_pages(), 3u);
+}
+
+TEST_F(Stage2Test, SplittingAValidBlockBreaksBeforeMaking) {
+  set(k1G, k1G, rwx(k1G));
+  fake::reset_counters();
+  set(k1G + k4K, k4K, LeafSpec::unmapped());
+  EXPECT_EQ(fake::counters().bbm_violations, 0u);
+  EXPECT_GE(fake::counters().tlb_ipa, 2u);  // the 1 GiB block, the 2 MiB block, the page
+}
+
+TEST_F(Stage2Test, RangeMadeUniformAgainMergesBackIntoTheBlock) {
+  set(k1G, k1G, rwx(k1G));
+  const auto before = leaves();
+  set(k1G + k2M + k4K, k4K, LeafSpec::owned_by(kSvm));
+  set(k1G + k2M + k4K, k4K, rwx(k1G + k2M + k4K));
+  EXPECT_EQ(s2_.counters().merges, 2u);
+  EXPECT_EQ(pool_.used_pages(), 1u);
+  const auto after = leaves();
+  ASSERT_EQ(after.size(), before.size());
+  EXPECT_EQ(after[0].raw, before[0].raw);
+  EXPECT_EQ(after[0].level, 1u);
+  EXPECT_EQ(fake::counters().bbm_violations, 0u);
+}
+
+TEST_F(Stage2Test, UnmappingTheLastPageReturnsEveryTableToThePool) {
+  set(k1G + 7 * k4K, k4K, rwx(k1G + 7 * k4K));
+  EXPECT_EQ(pool_.used_pages(), 3u);
+  set(k1G + 7 * k4K, k4K, LeafSpec::unmapped());
+  EXPECT_EQ(pool_.used_pages(), 1u);
+  EXPECT_EQ(s2_.lookup(Ipa(k1G)).level, 1u);
+}
+
+TEST_F(Stage2Test, OverwritingATableWithABlockFreesTheSubtree) {
+  set(k1G + k4K, k4K, rwx(k1G + k4K));
+  set(k1G + 3 * k2M, k4K, rwx(k1G + 3 * k2M));
+  EXPECT_EQ(pool_.used_pages(), 4u);
+  set(k1G, k1G, LeafSpec::owned_by(kSvm));
+  EXPECT_EQ(pool_.used_pages(), 1u);
+  EXPECT_EQ(s2_.lookup(Ipa(k1G + k4K)).owner(), kSvm);
+}
+
+TEST_F(Stage2Test, MisalignedOutputAddressIsMappedWithPages) {
+  set(k1G, k2M, rwx(0x8000'0000 + k4K));
+  EXPECT_EQ(s2_.lookup(Ipa(k1G)).level, 3u);
+}
+
+TEST_F(Stage2Test, PermissionChangeIsInPlaceWithOneTlbInvalidation) {
+  set(k1G, k2M, rwx(k1G));
+  fake::reset_counters();
+  set(k1G, k2M, LeafSpec::normal(PhysAddr(k1G), Perms(HYPHEAP_PERM_R), PageState::kSharedOwned));
+  EXPECT_EQ(fake::counters().pte_writes, 1u);
+  EXPECT_EQ(fake::counters().tlb_ipa, 1u);
+  const Leaf l = s2_.lookup(Ipa(k1G));
+  EXPECT_EQ(l.perms(), Perms(HYPHEAP_PERM_R));
+  EXPECT_EQ(l.state(), PageState::kSharedOwned);
+}
+
+TEST_F(Stage2Test, PermsAndStateRoundTripThroughTheDescriptor) {
+  for (uint32_t bits = 1; bits <= 7; bits++) {
+    set(k1G, k4K, LeafSpec::normal(PhysAddr(k1G), Perms(bits), PageState::kSharedBorrowed, true));
+    const Leaf l = s2_.lookup(Ipa(k1G));
+    EXPECT_EQ(l.perms(), Perms(bits));
+    EXPECT_EQ(l.state(), PageState::kSharedBorrowed);
+    EXPECT_TRUE(l.pinned());
+  }
+}
+
+TEST_F(Stage2Test, MissingTablesCountsOnlyPartiallyCoveredEntriesWithoutTables) {
+  // Covers the end of one 2 MiB entry and the start of the next, inside one 1 GiB entry:
+  // one level-2 table and two level-3 tables.
+  const IpaRange r{Ipa(k1G + k2M - k4K), 2 * k4K};
+  EXPECT_EQ(s2_.missing_tables(std::span(&r, 1), true), 3u);
+  set(r.base.value(), r.size, rwx(r.base.value()));
+  EXPECT_EQ(pool_.used_pages(), 4u);
+  // Once the tables exist, nothing more is needed there.
+  EXPECT_EQ(s2_.missing_tables(std::span(&r, 1), true), 0u);
+}
+
+TEST_F(Stage2Test, MissingTablesCountsASharedEntryOnce) {
+  const std::array<IpaRange, 2> rs{IpaRange{Ipa(k1G), k4K}, IpaRange{Ipa(k1G + 2 * k4K), k4K}};
+  EXPECT_EQ(s2_.missing_tables(rs, true), 2u);
+}
+
+TEST_F(Stage2Test, WholeAlignedRangesNeedNoTables) {
+  const IpaRange r{Ipa(k1G), k1G};
+  EXPECT_EQ(s2_.missing_tables(std::span(&r, 1), true), 0u);
+}
+
+TEST_F(Stage2Test, FortyEightBitIpaStartsAtLevel0AndNeedsATableForValidLeaves) {
+  init(48);
+  EXPECT_EQ(s2_.start_level(), 0u);
+  // A whole level-0 entry (512 GiB) can hold an invalid leaf but not a valid one.
+  const IpaRange whole{Ipa(0), 512 * k1G};
+  EXPECT_EQ(s2_.missing_tables(std::span(&whole, 1), false), 0u);
+  EXPECT_EQ(s2_.missing_tables(std::span(&whole, 1), true), 1u);
+  set(k1G, k1G, rwx(k1G));
+  EXPECT_EQ(s2_.lookup(Ipa(k1G)).level, 1u);
+  set(k1G, k1G, LeafSpec::unmapped());
+  EXPECT_EQ(pool_.used_pages(), 1u);
+}
+
+TEST_F(Stage2Test, CheckerNoticesARefcountThatDoesNotMatchTheTable) {
+  set(k1G + k4K, k4K, rwx(k1G + k4K));
+  ASSERT_EQ(s2_.lookup(Ipa(k1G + k4K)).level, 3u);
+  // Pool pages go out in ascending order: root, level-2 table, then the level-3 table.
+  pool_.get(PhysAddr(fake::kRamBase + 2 * k4K));
+  size_t tables = 0;
+  EXPECT_STREQ(s2_.check_tables(&tables), "table refcount does not match its entries");
+}
+
+TEST_F(Stage2Test, CheckerNoticesATableThatShouldHaveBeenMerged) {
+  set(k1G + k4K, k4K, rwx(k1G + k4K));
+  // Unmap the only page behind the editor's back: the level-3 table is now empty.
+  auto* l3 = static_cast<uint64_t*>(arch::phys_to_virt(PhysAddr(fake::kRamBase + 2 * k4K)));
+  l3[1] = 0;
+  pool_.put(PhysAddr(fake::kRamBase + 2 * k4K));
+  size_t tables = 0;
+  EXPECT_STREQ(s2_.check_tables(&tables), "table could be a block: tables are not canonical");
+}
+
+TEST(Stage2VtcrTest, MatchesTheValueCheckedOnQemu) {
+  EXPECT_EQ(vtcr_for(39, 40), 0x80023559u);  // platform.md: T0SZ 25, SL0 level 1, PS 40 bits
+}
+
+}  // namespace
+}  // namespace hyp

@@ -1,0 +1,427 @@
+#include <thread>
+
+#include "hyp_fixture.h"
+
+namespace hyp::testing {
+namespace {
+
+using TransactionTest = HypTest;
+
+// --- Every supported transition ---------------------------------------------------------
+
+TEST_F(TransactionTest, LendTakesPagesFromTheHostAndMapsThemInTheSecureVm) {
+  const SmcccResult r = call(lend(kData, 4 * k4K).bytes());
+  ASSERT_EQ(int64_t(r.x[0]), HYPHEAP_OK);
+  EXPECT_EQ(r.x[1], kSvm0.bit());
+  EXPECT_FALSE(host_leaf(kData).valid());
+  EXPECT_EQ(host_leaf(kData).owner(), kSvm0);
+  const Leaf s = svm_leaf(kData + 3 * k4K);
+  EXPECT_TRUE(s.valid());
+  EXPECT_EQ(s.state(), PageState::kOwned);
+  EXPECT_EQ(s.perms(), Perms(kRw));
+  EXPECT_EQ(s.pa_of(Ipa(kData + 3 * k4K)), PhysAddr(kData + 3 * k4K));
+  EXPECT_TRUE(host_leaf(kData + 4 * k4K).valid());
+}
+
+TEST_F(TransactionTest, LendCleansTheLentPagesToPointOfCoherency) {
+  fake::reset_counters();
+  ASSERT_EQ(assign(lend(kData, 4 * k4K)), Status::kOk);
+  EXPECT_EQ(fake::counters().clean_inval_bytes, 4 * k4K);
+  EXPECT_GE(fake::counters().tlb_ipa, 1u);
+  EXPECT_EQ(fake::counters().bbm_violations, 0u);
+}
+
+TEST_F(TransactionTest, ShareKeepsTheHostMappingWithItsPerms) {
+  const SmcccResult r = call(share(kData, k2M).bytes());
+  ASSERT_EQ(int64_t(r.x[0]), HYPHEAP_OK);
+  EXPECT_EQ(r.x[1], kVmidHost.bit() | kSvm0.bit());
+  EXPECT_TRUE(host_leaf(kData).valid());
+  EXPECT_EQ(host_leaf(kData).state(), PageState::kSharedOwned);
+  EXPECT_EQ(host_leaf(kData).perms(), kPermsRwx);
+  EXPECT_EQ(svm_leaf(kData).state(), PageState::kSharedBorrowed);
+  EXPECT_EQ(svm_leaf(kData).perms(), Perms(HYPHEAP_PERM_R));
+}
+
+TEST_F(TransactionTest, ShareWithReducedHostPermsRestrictsTheHost) {
+  auto d = DescBuilder().src(kVmidHost.bit()).dest(kVmidHost, HYPHEAP_PERM_R).dest(kSvm0, kRw);
+  ASSERT_EQ(assign(d.range(kData, k4K)), Status::kOk);
+  EXPECT_EQ(host_leaf(kData).perms(), Perms(HYPHEAP_PERM_R));
+}
+
+TEST_F(TransactionTest, ReclaimOfLentPagesScrubsThemAndGivesThemBack) {
+  std::memset(mem(kData), 0x5A, 2 * k4K);
+  ASSERT_EQ(assign(lend(kData, 2 * k4K)), Status::kOk);
+  std::memset(mem(kData), 0xC3, 2 * k4K);  // the secure VM's secrets
+  fake::reset_counters();
+  const SmcccResult r = call(reclaim(kSvm0.bit(), kData, 2 * k4K).bytes());
+  ASSERT_EQ(int64_t(r.x[0]), HYPHEAP_OK);
+  EXPECT_EQ(r.x[1], kVmidHost.bit());
+  for (uint64_t i = 0; i < 2 * k4K; i++)
+    ASSERT_EQ(mem(kData)[i], 0) << i;
+  EXPECT_EQ(fake::counters().clean_bytes, 2 * k4K);
+  EXPECT_EQ(host_leaf(kData).state(), PageState::kOwned);
+  EXPECT_EQ(host_leaf(kData).perms(), kPermsRwx);
+  EXPECT_EQ(svm_leaf(kData).raw, 0u);
+}
+
+TEST_F(TransactionTest, ReclaimOfSharedPagesKeepsTheirContents) {
+  std::memset(mem(kData), 0x5A, k4K);
+  ASSERT_EQ(assign(share(kData, k4K)), Status::kOk);
+  ASSERT_EQ(assign(reclaim(kVmidHost.bit() | kSvm0.bit(), kData, k4K)), Status::kOk);
+  EXPECT_EQ(mem(kData)[100], 0x5A);
+  EXPECT_EQ(host_leaf(kData).state(), PageState::kOwned);
+  EXPECT_EQ(svm_leaf(kData).raw, 0u);
+}
+
+TEST_F(TransactionTest, LendToTheSecondSecureVmUsesItsOwnStage2) {
+  ASSERT_EQ(assign(lend(kData, k4K, kSvm1)), Status::kOk);
+  EXPECT_TRUE(svm_leaf(kData, kSvm1).valid());
+  EXPECT_EQ(svm_leaf(kData, kSvm0).raw, 0u);
+  EXPECT_EQ(host_leaf(kData).owner(), kSvm1);
+}
+
+TEST_F(TransactionTest, ManyRangesInOneCallAreAllAssigned) {
+  auto d = DescBuilder().src(kVmidHost.bit()).dest(kSvm0, kRw);
+  for (uint64_t i = 0; i < 100; i++)
+    d.range(kData + (99 - i) * 2 * k4K, k4K);  // descending, non-adjacent
+  ASSERT_EQ(assign(d), Status::kOk);
+  EXPECT_EQ(query(kData, 1).owners, kSvm0.bit());
+  EXPECT_EQ(query(kData + k4K, 1).owners, kVmidHost.bit());
+  uint64_t lent = 0;
+  ASSERT_EQ(hyp_->stat(HYPHEAP_STAT_PAGES_LENT, &lent), Status::kOk);
+  EXPECT_EQ(lent, 100u);
+}
+
+// --- Split and merge, and the acceptance criterion ---------------------------------------
+
+TEST_F(TransactionTest, LendingOnePageOfAGigabyteBlockSplitsAndReclaimMergesIt) {
+  const Snapshot initial = snapshot();
+  ASSERT_EQ(host_leaf(kGigBlock).level, 1u);
+  ASSERT_EQ(assign(lend(kGigBlock + 5 * k4K, k4K)), Status::kOk);
+  EXPECT_EQ(host_leaf(kGigBlock + 5 * k4K).level, 3u);
+  EXPECT_EQ(host_leaf(kGigBlock + 3 * k2M).level, 2u);
+  ASSERT_EQ(assign(reclaim(kSvm0.bit(), kGigBlock + 5 * k4K, k4K)), Status::kOk);
+  EXPECT_EQ(host_leaf(kGigBlock).level, 1u);
+  EXPECT_TRUE(snapshot() == initial);
+  EXPECT_EQ(fake::counters().bbm_violations, 0u);
+}
+
+TEST_F(TransactionTest, ThirtyTwoMegabytesOfAlignedChunksWriteOneLeafPerChunkAndMergeBack) {
+  const Snapshot initial = snapshot();
+  const auto host_writes = [&] { return hyp_->host().s2.counters().leaf_writes; };
+  const auto svm_writes = [&] { return hyp_->secure_vm(kSvm0)->s2.counters().leaf_writes; };
+  auto d = DescBuilder().src(kVmidHost.bit()).dest(kSvm0, kRw);
+  auto back = DescBuilder().src(kSvm0.bit()).dest(kVmidHost, HYPHEAP_PERM_RWX);
+  for (uint64_t i = 0; i < 16; i++) {  // 16 chunks of 2 MiB, every other 2 MiB slot
+    d.range(kGigBlock + 2 * i * k2M, k2M);
+    back.range(kGigBlock + 2 * i * k2M, k2M);
+  }
+  const uint64_t h0 = host_writes(), s0 = svm_writes();
+  ASSERT_EQ(assign(d), Status::kOk);
+  EXPECT_LE(host_writes() - h0, 16u);
+  EXPECT_LE(svm_writes() - s0, 16u);
+  EXPECT_EQ(svm_leaf(kGigBlock).level, 2u);  // a 2 MiB block, not 512 pages
+  ASSERT_EQ(assign(back), Status::kOk);
+  EXPECT_TRUE(snapshot() == initial) << "host stage-2 did not return to its initial blocks";
+  EXPECT_EQ(host_leaf(kGigBlock).level, 1u);
+}
+
+// --- Rejections: each cause its own code, nothing changed --------------------------------
+
+TEST_F(TransactionTest, RejectsUnknownDescriptorVersion) {
+  auto d = lend(kData, k4K);
+  d.hdr.version = HYPHEAP_DESC_VERSION + 1;
+  expect_rejected(d, Status::kBadVersion);
+}
+
+TEST_F(TransactionTest, RejectsNonzeroFlags) {
+  auto d = lend(kData, k4K);
+  d.hdr.flags = 1;
+  expect_rejected(d, Status::kDescReserved);
+}
+
+TEST_F(TransactionTest, RejectsNonzeroReservedField) {
+  auto d = lend(kData, k4K);
+  d.hdr.reserved = 1;
+  expect_rejected(d, Status::kDescReserved);
+}
+
+TEST_F(TransactionTest, RejectsUnalignedDescriptorAddress) {
+  const SmcccResult r = call(lend(kData, k4K).bytes(), kDescPa + 8);
+  EXPECT_EQ(int64_t(r.x[0]), HYPHEAP_ERR_DESC_ALIGN);
+}
+
+TEST_F(TransactionTest, RejectsDescriptorInHypervisorMemory) {
+  const SmcccResult r = call(lend(kData, k4K).bytes(), kHypBase + 3 * k2M);
+  EXPECT_EQ(int64_t(r.x[0]), HYPHEAP_ERR_DESC_NOT_HOST);
+}
+
+TEST_F(TransactionTest, RejectsDescriptorInPagesTheHostLent) {
+  ASSERT_EQ(assign(lend(kDescPa + k4K, k4K)), Status::kOk);
+  const SmcccResult r = call(lend(kData, k4K).bytes(), kDescPa + k4K);
+  EXPECT_EQ(int64_t(r.x[0]), HYPHEAP_ERR_DESC_NOT_HOST);
+}
+
+TEST_F(TransactionTest, RejectsDescriptorOutsideRam) {
+  const SmcccResult r = hyp_->handle_smccc(0, {{HYPHEAP_FN_MEM_ASSIGN, 0x1000, 64, 0}});
+  EXPECT_EQ(int64_t(r.x[0]), HYPHEAP_ERR_DESC_NOT_HOST);
+}
+
+TEST_F(TransactionTest, RejectsLengthThatDisagreesWithTheCounts) {
+  const auto bytes = lend(kData, k4K).bytes();
+  EXPECT_EQ(int64_t(call(bytes, kDescPa, 0, bytes.size() + 16).x[0]), HYPHEAP_ERR_DESC_LEN);
+  EXPECT_EQ(int64_t(call(bytes, kDescPa, 0, bytes.size() - 16).x[0]), HYPHEAP_ERR_DESC_LEN);
+}
+
+TEST_F(TransactionTest, RejectsLengthAboveTheMaximum) {
+  const auto bytes = lend(kData, k4K).bytes();
+  EXPECT_EQ(int64_t(call(bytes, kDescPa, 0, HYPHEAP_DESC_MAX_SIZE + 1).x[0]), HYPHEAP_ERR_DESC_LEN);
+}
+
+TEST_F(TransactionTest, RejectsLengthBelowTheHeader) {
+  EXPECT_EQ(int64_t(call(lend(kData, k4K).bytes(), kDescPa, 0, 8).x[0]), HYPHEAP_ERR_DESC_LEN);
+}
+
+TEST_F(TransactionTest, RejectsDescriptorWithoutRanges) {
+  auto d = DescBuilder().src(kVmidHost.bit()).dest(kSvm0, kRw);
+  expect_rejected(d, Status::kDescLen);
+}
+
+TEST_F(TransactionTest, RejectsUnalignedRangeAddress) {
+  expect_rejected(lend(kData + 512, k4K), Status::kRangeUnaligned);
+}
+
+TEST_F(TransactionTest, RejectsUnalignedRangeSize) {
+  expect_rejected(lend(kData, k4K + 1), Status::kRangeUnaligned);
+}
+
+TEST_F(TransactionTest, RejectsZeroSizedRange) {
+  expect_rejected(lend(kData, 0), Status::kRangeSize);
+}
+
+TEST_F(TransactionTest, RejectsRangeWhoseEndOverflows) {
+  expect_rejected(lend(kData, ~0ULL - kData + 1 - k4K + k4K), Status::kRangeSize);
+}
+
+TEST_F(TransactionTest, RejectsRangeOutsideRam) {
+  expect_rejected(lend(0x0900'0000, k4K), Status::kOutsideRam);
+}
+
+TEST_F(TransactionTest, RejectsRangeCrossingTheEndOfRam) {
+  expect_rejected(lend(kRamBase + fake::kRamSize - k4K, 2 * k4K), Status::kOutsideRam);
+}
+
+TEST_F(TransactionTest, RejectsRangeInHypervisorMemory) {
+  expect_rejected(lend(kHypBase + k2M, k4K), Status::kProtected);
+}
+
+TEST_F(TransactionTest, RejectsRangeTouchingASecureVmCarveout) {
+  expect_rejected(lend(kSvmCarveout - k4K, 2 * k4K), Status::kProtected);
+}
+
+TEST_F(TransactionTest, RejectsOverlappingRanges) {
+  expect_rejected(lend(kData, 2 * k4K).range(kData + k4K, 2 * k4K), Status::kOverlap);
+}
+
+TEST_F(TransactionTest, RejectsDuplicateRanges) {
+  expect_rejected(lend(kData, k4K).range(kData, k4K), Status::kOverlap);
+}
+
+TEST_F(TransactionTest, RejectsLendingPagesAlreadyLent) {
+  ASSERT_EQ(assign(lend(kData, k4K)), Status::kOk);
+  expect_rejected(lend(kData, k4K, kSvm1), Status::kState);
+}
+
+TEST_F(TransactionTest, RejectsReclaimNamingTheWrongOwner) {
+  ASSERT_EQ(assign(lend(kData, k4K)), Status::kOk);
+  expect_rejected(reclaim(kSvm1.bit(), kData, k4K), Status::kState);
+}
+
+TEST_F(TransactionTest, RejectsReclaimOfSharedPagesClaimedAsLent) {
+  ASSERT_EQ(assign(share(kData, k4K)), Status::kOk);
+  expect_rejected(reclaim(kSvm0.bit(), kData, k4K), Status::kState);
+}
+
+TEST_F(TransactionTest, RejectsReclaimOfPagesTheHostOwns) {
+  expect_rejected(reclaim(kSvm0.bit(), kData, k4K), Status::kState);
+}
+
+TEST_F(TransactionTest, RejectsUnknownDestinationVmid) {
+  expect_rejected(DescBuilder().src(kVmidHost.bit()).dest(VmId(12), kRw).range(kData, k4K),
+                  Status::kUnknownVmid);
+}
+
+TEST_F(TransactionTest, RejectsTheHypervisorAsDestination) {
+  expect_rejected(DescBuilder().src(kVmidHost.bit()).dest(kVmidHyp, kRw).range(kData, k4K),
+                  Status::kUnknownVmid);
+}
+
+TEST_F(TransactionTest, RejectsVmidBeyondTheBitmap) {
+  expect_rejected(DescBuilder().src(kVmidHost.bit()).dest(VmId(200), kRw).range(kData, k4K),
+                  Status::kUnknownVmid);
+}
+
+TEST_F(TransactionTest, RejectsUnknownVmidInSrcvm) {
+  expect_rejected(lend(kData, k4K).src(kVmidHost.bit() | HYPHEAP_VMID_BIT(40)),
+                  Status::kUnknownVmid);
+}
+
+TEST_F(TransactionTest, RejectsZeroPerms) {
+  expect_rejected(DescBuilder().src(kVmidHost.bit()).dest(kSvm0, 0).range(kData, k4K),
+                  Status::kPerms);
+}
+
+TEST_F(TransactionTest, RejectsUnknownPermBits) {
+  expect_rejected(DescBuilder().src(kVmidHost.bit()).dest(kSvm0, 8 | kRw).range(kData, k4K),
+                  Status::kPerms);
+}
+
+TEST_F(TransactionTest, RejectsReclaimThatDoesNotRestoreFullHostAccess) {
+  ASSERT_EQ(assign(lend(kData, k4K)), Status::kOk);
+  expect_rejected(DescBuilder().src(kSvm0.bit()).dest(kVmidHost, kRw).range(kData, k4K),
+                  Status::kPerms);
+}
+
+TEST_F(TransactionTest, RejectsDescriptorWithoutDestinations) {
+  expect_rejected(DescBuilder().src(kVmidHost.bit()).range(kData, k4K), Status::kDestSet);
+}
+
+TEST_F(TransactionTest, RejectsMoreThanEightDestinations) {
+  auto d = DescBuilder().src(kVmidHost.bit());
+  for (int i = 0; i < 9; i++)
+    d.dest(kSvm0, kRw);
+  expect_rejected(d.range(kData, k4K), Status::kDestSet);
+}
+
+TEST_F(TransactionTest, RejectsDuplicateDestination) {
+  expect_rejected(lend(kData, k4K).dest(kSvm0, kRw), Status::kDestSet);
+}
+
+TEST_F(TransactionTest, RejectsTwoSecureVmDestinations) {
+  expect_rejected(lend(kData, k4K).dest(kSvm1, kRw), Status::kDestSet);
+}
+
+TEST_F(TransactionTest, RejectsAssigningHostMemoryToTheHost) {
+  expect_rejected(reclaim(kVmidHost.bit(), kData, k4K), Status::kDestSet);
+}
+
+TEST_F(TransactionTest, RejectsMovingPagesBetweenSecureVms) {
+  ASSERT_EQ(assign(lend(kData, k4K)), Status::kOk);
+  expect_rejected(DescBuilder().src(kSvm0.bit()).dest(kSvm1, kRw).range(kData, k4K),
+                  Status::kDestSet);
+}
+
+TEST_F(TransactionTest, RejectsEmptySrcvm) {
+  expect_rejected(lend(kData, k4K).src(0), Status::kDestSet);
+}
+
+TEST_F(TransactionTest, RejectsReclaimOfAPinnedPageAsBusy) {
+  ASSERT_EQ(assign(lend(kData, 4 * k4K)), Status::kOk);
+  ASSERT_EQ(hyp_->pin(kSvm0, Ipa(kData + 2 * k4K), 1), Status::kOk);
+  expect_rejected(reclaim(kSvm0.bit(), kData, 4 * k4K), Status::kBusy);
+  ASSERT_EQ(hyp_->unpin(kSvm0, Ipa(kData + 2 * k4K), 1), Status::kOk);
+  EXPECT_EQ(assign(reclaim(kSvm0.bit(), kData, 4 * k4K)), Status::kOk);
+}
+
+TEST_F(TransactionTest, RejectsUnshareOfAPinnedPageAsBusy) {
+  ASSERT_EQ(assign(share(kData, k4K)), Status::kOk);
+  ASSERT_EQ(hyp_->pin(kSvm0, Ipa(kData), 1), Status::kOk);
+  expect_rejected(reclaim(kVmidHost.bit() | kSvm0.bit(), kData, k4K), Status::kBusy);
+}
+
+// --- Atomicity ----------------------------------------------------------------------------
+
+TEST_F(TransactionTest, LongDescriptorWithBadLastRangeChangesNothing) {
+  auto d = DescBuilder().src(kVmidHost.bit()).dest(kSvm0, kRw);
+  for (uint64_t i = 0; i < 4000; i++)
+    d.range(kData + i * 2 * k4K, k4K);
+  d.range(kHypBase, k4K);  // last range: hypervisor memory
+  expect_rejected(d, Status::kProtected);
+}
+
+TEST_F(TransactionTest, LongDescriptorWithLastPageInTheWrongStateChangesNothing) {
+  ASSERT_EQ(assign(lend(kData + 4000 * 2 * k4K, k4K)), Status::kOk);
+  auto d = DescBuilder().src(kVmidHost.bit()).dest(kSvm0, kRw);
+  for (uint64_t i = 0; i <= 4000; i++)
+    d.range(kData + i * 2 * k4K, k4K);
+  expect_rejected(d, Status::kState);
+}
+
+TEST_F(TransactionTest, FullDescriptorOfMaximumSizeIsAccepted) {
+  auto d = DescBuilder().src(kVmidHost.bit()).dest(kSvm0, kRw);
+  for (uint64_t i = 0; i < HYPHEAP_DESC_MAX_RANGES(1); i++)
+    d.range(kData + i * 2 * k4K, k4K);
+  ASSERT_EQ(d.bytes().size(), HYPHEAP_DESC_MAX_SIZE);
+  EXPECT_EQ(assign(d), Status::kOk);
+}
+
+TEST_F(TransactionTest, TablePoolExhaustionFailsCleanlyAndLeavesNothingPartial) {
+  // After boot: 3 roots, the host's level-2 tables for the MMIO and RAM gigabytes, a level-3
+  // table for the 4 KiB UART, the secure VM's level-2 table for its carve-out: 7 pages.
+  boot(11);
+  ASSERT_EQ(hyp_->pool().free_pages(), 4u);
+  auto d = DescBuilder().src(kVmidHost.bit()).dest(kSvm0, kRw);
+  for (uint64_t i = 0; i < 4; i++)  // 4 distinct 2 MiB regions: 10 tables needed
+    d.range(kGigBlock + i * k2M * 3 + k4K, k4K);
+  expect_rejected(d, Status::kNoMemory);
+  EXPECT_EQ(assign(lend(kGigBlock + k4K, k4K)), Status::kOk);  // needs exactly the 4 left
+}
+
+TEST_F(TransactionTest, HostRewritingTheDescriptorAfterTheCopyHasNoEffect) {
+  // The moment the hypervisor has copied the descriptor, the "host" retargets its range to
+  // hypervisor memory and its destination to the other secure VM.
+  struct Ctx {
+    uint8_t* desc;
+  } ctx{mem(kDescPa)};
+  fake::set_copy_hook(
+      [](void* p) {
+        auto* c = static_cast<Ctx*>(p);
+        const hypheap_vmperm evil_dest{HYPHEAP_VMID_SECURE_1, HYPHEAP_PERM_RWX};
+        const hypheap_mem_range evil_range{kHypBase, k2M};
+        std::memcpy(c->desc + sizeof(hypheap_assign_hdr), &evil_dest, sizeof(evil_dest));
+        std::memcpy(c->desc + sizeof(hypheap_assign_hdr) + sizeof(evil_dest), &evil_range,
+                    sizeof(evil_range));
+      },
+      &ctx);
+  ASSERT_EQ(assign(lend(kData, k4K)), Status::kOk);
+  fake::set_copy_hook(nullptr, nullptr);
+  EXPECT_EQ(host_leaf(kData).owner(), kSvm0);
+  EXPECT_EQ(svm_leaf(kData, kSvm1).raw, 0u);
+  EXPECT_EQ(host_leaf(kHypBase).owner(), kVmidHyp);
+}
+
+// --- Concurrency --------------------------------------------------------------------------
+
+TEST_F(TransactionTest, TwoCpusAssigningOverlappingRangesNeverBothWin) {
+  constexpr int kRounds = 200;
+  int wins[2] = {0, 0};
+  auto worker = [&](unsigned cpu, VmId to, uint64_t base, uint64_t desc_pa) {
+    for (int i = 0; i < kRounds; i++) {
+      auto d = lend(base, 8 * k4K, to);
+      std::vector<uint8_t> bytes = d.bytes();
+      std::memcpy(mem(desc_pa), bytes.data(), bytes.size());
+      uint64_t srcvm = 0;
+      const Status s = hyp_->mem_assign(cpu, PhysAddr(desc_pa), bytes.size(), &srcvm);
+      if (s == Status::kOk) {
+        wins[cpu]++;
+        bytes = reclaim(to.bit(), base, 8 * k4K).bytes();
+        std::memcpy(mem(desc_pa), bytes.data(), bytes.size());
+        ASSERT_EQ(hyp_->mem_assign(cpu, PhysAddr(desc_pa), bytes.size(), &srcvm), Status::kOk);
+      } else {
+        ASSERT_EQ(s, Status::kState);
+      }
+    }
+  };
+  std::thread a(worker, 0u, kSvm0, kData, kDescPa);
+  std::thread b(worker, 1u, kSvm1, kData + 4 * k4K, kDescPa + k4K);  // half overlaps
+  a.join();
+  b.join();
+  EXPECT_GT(wins[0] + wins[1], 0);
+  EXPECT_TRUE(host_leaf(kData).valid());
+  uint64_t lent = 1;
+  ASSERT_EQ(hyp_->stat(HYPHEAP_STAT_PAGES_LENT, &lent), Status::kOk);
+  EXPECT_EQ(lent, 0u);
+}
+
+}  // namespace
+}  // namespace hyp::testing
