@@ -50,6 +50,7 @@ checkpatch: kernel
 
 guest:
 	@cmake -S . -B $(BUILD)/guest -DCMAKE_BUILD_TYPE=Release $(CMAKE_QUIET) \
+		-DHYPHEAP_KERNEL_SRC=$(KERNEL_SRC) \
 		-DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/aarch64-linux.cmake >/dev/null
 	@cmake --build $(BUILD)/guest -j$(JOBS)
 
