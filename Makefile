@@ -81,8 +81,9 @@ test: all
 bench: all
 	@cd $(BUILD)/host && ctest --output-on-failure -V -L bench
 
-run: initramfs
-	@tools/qemu-run --name run --echo --kernel $(KERNEL_IMAGE) \
+# The demo: Linux as the deprivileged host under the hypervisor.
+run: initramfs hyp
+	@tools/qemu-run --name run --echo --hyp $(HYP_IMAGE) --kernel $(KERNEL_IMAGE) \
 		--initrd $(INITRAMFS) --log $(BUILD)/logs/run.log \
 		--append "hypheap_load=hypheap.ko hypheap_run=hh-sysinfo"
 
