@@ -155,13 +155,16 @@ static int hypheap_call(struct hypheap_conduit *c,
 			const struct hypheap_assign_req *req,
 			struct hypheap_stats *stats)
 {
+	long status = HYPHEAP_OK;
 	int ret;
 
 	lockdep_assert_held(&c->lock);
 	hypheap_stat_add(stats, HYPHEAP_STAT_HYPERCALLS, 1);
-	ret = c->ops->assign(c, req);
+	ret = c->ops->assign(c, req, &status);
 	if (ret)
 		hypheap_stats_fail(stats, ret);
+	if (status != HYPHEAP_OK)
+		hypheap_stats_hyp_fail(stats, status);
 	return ret;
 }
 
@@ -285,6 +288,24 @@ void hypheap_set_default_conduit(struct hypheap_conduit *c)
 }
 
 /**
+ * hypheap_get_default_conduit() - the conduit of hypheap_assign_mem()
+ *
+ * Return: it, with a reference the caller puts, or NULL if no hypervisor
+ * was found.
+ */
+struct hypheap_conduit *hypheap_get_default_conduit(void)
+{
+	struct hypheap_conduit *c;
+
+	mutex_lock(&hypheap_default_lock);
+	c = hypheap_default;
+	if (c)
+		hypheap_conduit_get(c);
+	mutex_unlock(&hypheap_default_lock);
+	return c;
+}
+
+/**
  * hypheap_assign_mem() - assign a physical range to a set of VMs
  * @mem_addr: start of the range, page aligned
  * @mem_sz: size of the range, a non-zero multiple of PAGE_SIZE
@@ -318,11 +339,7 @@ int hypheap_assign_mem(phys_addr_t mem_addr, size_t mem_sz, u64 *srcvm,
 	    !*srcvm || hypheap_vmperm_check(newvm, dest_cnt))
 		return -EINVAL;
 
-	mutex_lock(&hypheap_default_lock);
-	c = hypheap_default;
-	if (c)
-		hypheap_conduit_get(c);
-	mutex_unlock(&hypheap_default_lock);
+	c = hypheap_get_default_conduit();
 	if (!c)
 		return -ENODEV;
 
@@ -336,3 +353,73 @@ int hypheap_assign_mem(phys_addr_t mem_addr, size_t mem_sz, u64 *srcvm,
 	return ret;
 }
 EXPORT_SYMBOL_GPL(hypheap_assign_mem);
+
+/**
+ * hypheap_mem_query() - ask the hypervisor who owns physical memory
+ * @addr: first page, page aligned
+ * @nr_pages: pages to look at, at least 1
+ * @q: the answer, filled on success
+ * @status: if not NULL, the raw status the hypervisor answered
+ *	(%HYPHEAP_OK when the call was not made)
+ *
+ * The answer describes the first page and how many pages from @addr on
+ * share its owners and state, so a range is owned uniformly exactly when
+ * @q->pages equals @nr_pages.
+ *
+ * Return: 0, -EINVAL for bad arguments, -ENODEV without a hypervisor,
+ * -EOPNOTSUPP if its transport cannot query, or the errno of the
+ * hypervisor's error status.
+ */
+int hypheap_mem_query(phys_addr_t addr, u64 nr_pages,
+		      struct hypheap_query *q, long *status)
+{
+	struct hypheap_conduit *c;
+	long st = HYPHEAP_OK;
+	int ret;
+
+	if (status)
+		*status = HYPHEAP_OK;
+	if (!nr_pages || !PAGE_ALIGNED(addr))
+		return -EINVAL;
+	c = hypheap_get_default_conduit();
+	if (!c)
+		return -ENODEV;
+	ret = c->ops->query ? c->ops->query(c, addr, nr_pages, q, &st) :
+			      -EOPNOTSUPP;
+	hypheap_conduit_put(c);
+	if (status)
+		*status = st;
+	return ret;
+}
+EXPORT_SYMBOL_GPL(hypheap_mem_query);
+
+/**
+ * hypheap_hyp_stat() - read one of the hypervisor's own counters
+ * @index: a HYPHEAP_STAT_* index of <hypheap/abi.h>
+ * @value: the counter, set on success
+ * @status: if not NULL, the raw status the hypervisor answered
+ *	(%HYPHEAP_OK when the call was not made)
+ *
+ * Return: 0, -ENODEV without a hypervisor, -EOPNOTSUPP if its transport
+ * has no counters, or the errno of the hypervisor's error status (-ERANGE
+ * for an index it does not know).
+ */
+int hypheap_hyp_stat(unsigned int index, u64 *value, long *status)
+{
+	struct hypheap_conduit *c;
+	long st = HYPHEAP_OK;
+	int ret;
+
+	c = hypheap_get_default_conduit();
+	if (!c) {
+		if (status)
+			*status = st;
+		return -ENODEV;
+	}
+	ret = c->ops->stat ? c->ops->stat(c, index, value, &st) : -EOPNOTSUPP;
+	hypheap_conduit_put(c);
+	if (status)
+		*status = st;
+	return ret;
+}
+EXPORT_SYMBOL_GPL(hypheap_hyp_stat);

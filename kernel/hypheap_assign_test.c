@@ -342,15 +342,18 @@ struct test_transport {
 };
 
 static int test_transport_assign(struct hypheap_conduit *c,
-				 const struct hypheap_assign_req *req)
+				 const struct hypheap_assign_req *req,
+				 long *status)
 {
 	struct test_transport *t = c->priv;
 	unsigned int i;
 
 	t->calls++;
 	if (t->calls == t->fail_call ||
-	    (t->fail_from && t->calls >= t->fail_from))
+	    (t->fail_from && t->calls >= t->fail_from)) {
+		*status = HYPHEAP_ERR_BUSY;
 		return -EBUSY;
+	}
 	for (i = 0; i < req->nr_ranges; i++)
 		t->total_bytes += req->ranges[i].size;
 	t->last_srcvm = req->srcvm;
@@ -493,6 +496,28 @@ static void table_first_failure_makes_one_call(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, hypheap_stat_read(&stats, HYPHEAP_STAT_HYPERCALLS), 1);
 	KUNIT_EXPECT_EQ(test,
 			hypheap_stat_read(&stats, HYPHEAP_STAT_FAIL_EBUSY), 1);
+	/* and by the hypervisor's own status */
+	KUNIT_EXPECT_EQ(test,
+			hypheap_stat_read(&stats, HYPHEAP_STAT_HYP_BUSY), 1);
+	KUNIT_EXPECT_EQ(test,
+			hypheap_stat_read(&stats, HYPHEAP_STAT_HYP_STATE), 0);
+}
+
+static void hyp_status_has_its_own_counter(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, hypheap_hyp_fail_stat(HYPHEAP_ERR_NOT_SUPPORTED),
+			HYPHEAP_STAT_HYP_NOT_SUPPORTED);
+	KUNIT_EXPECT_EQ(test, hypheap_hyp_fail_stat(HYPHEAP_ERR_OUTSIDE_RAM),
+			HYPHEAP_STAT_HYP_OUTSIDE_RAM);
+	KUNIT_EXPECT_EQ(test, hypheap_hyp_fail_stat(HYPHEAP_ERR_STATE),
+			HYPHEAP_STAT_HYP_STATE);
+	KUNIT_EXPECT_EQ(test, hypheap_hyp_fail_stat(HYPHEAP_ERR_STAT_INDEX),
+			HYPHEAP_STAT_HYP_STAT_INDEX);
+	KUNIT_EXPECT_EQ(test, hypheap_hyp_fail_stat(HYPHEAP_ERR_STAT_INDEX - 1),
+			HYPHEAP_STAT_HYP_OTHER);
+	KUNIT_EXPECT_EQ(test, hypheap_hyp_fail_stat(HYPHEAP_OK),
+			HYPHEAP_STAT_HYP_OTHER);
+	KUNIT_EXPECT_EQ(test, hypheap_hyp_fail_stat(1), HYPHEAP_STAT_HYP_OTHER);
 }
 
 static void table_rejects_bad_arguments(struct kunit *test)
@@ -522,6 +547,7 @@ static struct kunit_case hypheap_batch_cases[] = {
 	KUNIT_CASE(table_failure_undoes_done_batches),
 	KUNIT_CASE(table_failed_undo_is_unrecoverable),
 	KUNIT_CASE(table_first_failure_makes_one_call),
+	KUNIT_CASE(hyp_status_has_its_own_counter),
 	KUNIT_CASE(table_rejects_bad_arguments),
 	{}
 };

@@ -14,6 +14,7 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
 #include <linux/err.h>
+#include <linux/fs.h>
 #include <linux/slab.h>
 
 #include "hypheap_priv.h"
@@ -146,12 +147,17 @@ struct dma_buf *hypheap_buffer_export(struct hypheap_buffer *buf,
 				      u32 fd_flags)
 {
 	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+	struct dma_buf *dmabuf;
 
 	exp_info.exp_name = buf->heap->name;
 	exp_info.ops = &hypheap_dma_buf_ops;
 	exp_info.size = buf->len;
 	exp_info.flags = fd_flags;
 	exp_info.priv = buf;
-	return dma_buf_export(&exp_info);
+	dmabuf = dma_buf_export(&exp_info);
+	if (!IS_ERR(dmabuf))
+		/* kept as a number: the file may go before the release op */
+		WRITE_ONCE(buf->ino, file_inode(dmabuf->file)->i_ino);
+	return dmabuf;
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_buffer_export);

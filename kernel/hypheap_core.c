@@ -59,6 +59,8 @@ struct hypheap_heap *hypheap_heap_create(const char *name,
 	mutex_init(&heap->lock);
 	spin_lock_init(&heap->qlock);
 	INIT_LIST_HEAD(&heap->quarantine);
+	mutex_init(&heap->buffers_lock);
+	INIT_LIST_HEAD(&heap->buffers);
 	INIT_LIST_HEAD(&heap->node);
 	heap->retry_delay = HYPHEAP_RETRY_MIN;
 	INIT_DELAYED_WORK(&heap->retry_work, hypheap_retry_work);
@@ -86,6 +88,7 @@ int hypheap_heap_destroy(struct hypheap_heap *heap)
 
 	cancel_delayed_work_sync(&heap->retry_work);
 	hypheap_heap_set_backend(heap, NULL);
+	mutex_destroy(&heap->buffers_lock);
 	mutex_destroy(&heap->lock);
 	kfree(heap->name);
 	kfree(heap);
@@ -264,6 +267,7 @@ struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,
 	mutex_init(&buf->lock);
 	INIT_LIST_HEAD(&buf->attachments);
 	INIT_LIST_HEAD(&buf->qnode);
+	INIT_LIST_HEAD(&buf->lnode);
 
 	ret = be->ops->alloc(be, buf);
 	if (ret)
@@ -281,6 +285,9 @@ struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,
 		goto err_free_mem;
 	buf->restricted = true;
 
+	mutex_lock(&heap->buffers_lock);
+	list_add_tail(&buf->lnode, &heap->buffers);
+	mutex_unlock(&heap->buffers_lock);
 	hypheap_stat_add(&heap->stats, HYPHEAP_STAT_LIVE_BUFFERS, 1);
 	hypheap_stat_add(&heap->stats, HYPHEAP_STAT_LIVE_BYTES, len);
 	hypheap_stat_add(&heap->stats, HYPHEAP_STAT_PAGES_ASSIGNED,
@@ -311,6 +318,9 @@ void hypheap_buffer_release(struct hypheap_buffer *buf)
 	struct hypheap_heap *heap = buf->heap;
 	size_t pages = buf->len >> PAGE_SHIFT;
 
+	mutex_lock(&heap->buffers_lock);
+	list_del_init(&buf->lnode);
+	mutex_unlock(&heap->buffers_lock);
 	hypheap_stat_add(&heap->stats, HYPHEAP_STAT_LIVE_BUFFERS, -1);
 	hypheap_stat_add(&heap->stats, HYPHEAP_STAT_LIVE_BYTES,
 			 -(s64)buf->len);
@@ -356,6 +366,7 @@ struct hypheap_heap *hypheap_heap_find(const char *name)
 	mutex_unlock(&hypheap_heaps_lock);
 	return found;
 }
+EXPORT_SYMBOL_IF_KUNIT(hypheap_heap_find);
 
 /**
  * hypheap_alloc_dmabuf() - allocate a protected dma-buf from the kernel
@@ -380,7 +391,6 @@ struct dma_buf *hypheap_alloc_dmabuf(const char *name, size_t len,
 }
 EXPORT_SYMBOL_GPL(hypheap_alloc_dmabuf);
 
-#ifdef HYPHEAP_HAVE_DMA_HEAP_ADD
 static struct dma_buf *hypheap_dma_heap_allocate(struct dma_heap *dma_heap,
 						 unsigned long len,
 						 unsigned long fd_flags,
@@ -409,13 +419,6 @@ static int hypheap_dma_heap_add(struct hypheap_heap *heap)
 	heap->dma_heap = dma_heap;
 	return 0;
 }
-#else
-static int hypheap_dma_heap_add(struct hypheap_heap *heap)
-{
-	/* this kernel does not export dma_heap_add() to modules */
-	return 0;
-}
-#endif
 
 /**
  * hypheap_heap_register() - publish a heap

@@ -1,15 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hypheap counters and their debugfs view:
+ * hypheap counters and their debugfs view (docs/kernel.md):
  *   <debugfs>/hypheap/stats             totals over every heap
+ *   <debugfs>/hypheap/hyp               the hypervisor's counters, read live
+ *   <debugfs>/hypheap/query             MEM_QUERY: write "<pa> <pages>",
+ *                                       read the answer
  *   <debugfs>/hypheap/<heap>/stats      one heap
  *   <debugfs>/hypheap/<heap>/quarantine buffers whose reclaim failed
+ *   <debugfs>/hypheap/<heap>/buffers    live buffers and their memory
  */
 
 #include <kunit/visibility.h>
 #include <linux/debugfs.h>
 #include <linux/errno.h>
+#include <linux/fs.h>
+#include <linux/kernel.h>
+#include <linux/mutex.h>
 #include <linux/seq_file.h>
+#include <linux/uaccess.h>
 
 #include "hypheap_priv.h"
 
@@ -34,7 +42,47 @@ static const char * const hypheap_stat_names[HYPHEAP_NR_STATS] = {
 	[HYPHEAP_STAT_FAIL_EIO] = "failures_EIO",
 	[HYPHEAP_STAT_FAIL_ENODEV] = "failures_ENODEV",
 	[HYPHEAP_STAT_FAIL_OTHER] = "failures_other",
+	[HYPHEAP_STAT_HYP_NOT_SUPPORTED] = "hyp_error_NOT_SUPPORTED",
+	[HYPHEAP_STAT_HYP_BAD_VERSION] = "hyp_error_BAD_VERSION",
+	[HYPHEAP_STAT_HYP_DESC_ALIGN] = "hyp_error_DESC_ALIGN",
+	[HYPHEAP_STAT_HYP_DESC_NOT_HOST] = "hyp_error_DESC_NOT_HOST",
+	[HYPHEAP_STAT_HYP_DESC_LEN] = "hyp_error_DESC_LEN",
+	[HYPHEAP_STAT_HYP_DESC_RESERVED] = "hyp_error_DESC_RESERVED",
+	[HYPHEAP_STAT_HYP_RANGE_UNALIGNED] = "hyp_error_RANGE_UNALIGNED",
+	[HYPHEAP_STAT_HYP_RANGE_SIZE] = "hyp_error_RANGE_SIZE",
+	[HYPHEAP_STAT_HYP_OUTSIDE_RAM] = "hyp_error_OUTSIDE_RAM",
+	[HYPHEAP_STAT_HYP_PROTECTED] = "hyp_error_PROTECTED",
+	[HYPHEAP_STAT_HYP_OVERLAP] = "hyp_error_OVERLAP",
+	[HYPHEAP_STAT_HYP_STATE] = "hyp_error_STATE",
+	[HYPHEAP_STAT_HYP_UNKNOWN_VMID] = "hyp_error_UNKNOWN_VMID",
+	[HYPHEAP_STAT_HYP_PERMS] = "hyp_error_PERMS",
+	[HYPHEAP_STAT_HYP_DEST_SET] = "hyp_error_DEST_SET",
+	[HYPHEAP_STAT_HYP_NO_MEMORY] = "hyp_error_NO_MEMORY",
+	[HYPHEAP_STAT_HYP_BUSY] = "hyp_error_BUSY",
+	[HYPHEAP_STAT_HYP_STAT_INDEX] = "hyp_error_STAT_INDEX",
+	[HYPHEAP_STAT_HYP_OTHER] = "hyp_error_other",
 };
+
+/* The hypervisor's counters, by HYPHEAP_STAT_* index of <hypheap/abi.h>. */
+static const char * const hypheap_hyp_stat_names[HYPHEAP_STAT_COUNT] = {
+	[HYPHEAP_STAT_ASSIGN_CALLS] = "assign_calls",
+	[HYPHEAP_STAT_ASSIGN_FAILED] = "assign_failed",
+	[HYPHEAP_STAT_PAGES_LENT] = "pages_lent",
+	[HYPHEAP_STAT_PAGES_SHARED] = "pages_shared",
+	[HYPHEAP_STAT_PAGES_RECLAIMED] = "pages_reclaimed",
+	[HYPHEAP_STAT_PAGES_SCRUBBED] = "pages_scrubbed",
+	[HYPHEAP_STAT_BLOCK_SPLITS] = "block_splits",
+	[HYPHEAP_STAT_BLOCK_MERGES] = "block_merges",
+	[HYPHEAP_STAT_TABLE_PAGES_USED] = "table_pages_used",
+	[HYPHEAP_STAT_TABLE_PAGES_FREE] = "table_pages_free",
+};
+
+static_assert(HYPHEAP_STAT_HYP_STAT_INDEX - HYPHEAP_STAT_HYP_NOT_SUPPORTED ==
+	      -HYPHEAP_ERR_STAT_INDEX - 1);
+
+/* The last answer written through <debugfs>/hypheap/query, for reads. */
+static DEFINE_MUTEX(hypheap_query_lock);
+static char hypheap_query_answer[80];
 
 /**
  * hypheap_fail_stat() - failure counter an errno is counted in
@@ -68,6 +116,21 @@ enum hypheap_stat hypheap_fail_stat(int err)
 	}
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_fail_stat);
+
+/**
+ * hypheap_hyp_fail_stat() - counter a hypervisor error status is counted in
+ * @status: a negative HYPHEAP_ERR_* status of <hypheap/abi.h>
+ *
+ * Return: its own counter, %HYPHEAP_STAT_HYP_OTHER for any other value.
+ */
+enum hypheap_stat hypheap_hyp_fail_stat(long status)
+{
+	/* the HYPHEAP_STAT_HYP_* counters follow the codes -1, -2, ... */
+	if (status >= HYPHEAP_ERR_STAT_INDEX && status <= -1)
+		return HYPHEAP_STAT_HYP_NOT_SUPPORTED + (-status - 1);
+	return HYPHEAP_STAT_HYP_OTHER;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_hyp_fail_stat);
 
 /**
  * hypheap_stat_add() - change a counter of a heap and of the totals
@@ -107,6 +170,17 @@ void hypheap_stats_fail(struct hypheap_stats *stats, int err)
 	hypheap_stat_add(stats, hypheap_fail_stat(err), 1);
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_stats_fail);
+
+/**
+ * hypheap_stats_hyp_fail() - count a call the hypervisor refused
+ * @stats: heap counters (may be NULL: totals only)
+ * @status: the raw status it answered
+ */
+void hypheap_stats_hyp_fail(struct hypheap_stats *stats, long status)
+{
+	hypheap_stat_add(stats, hypheap_hyp_fail_stat(status), 1);
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_stats_hyp_fail);
 
 static void hypheap_stats_show(struct seq_file *m, struct hypheap_stats *s)
 {
@@ -152,6 +226,106 @@ static int hypheap_quarantine_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(hypheap_quarantine);
 
+static int hypheap_buffers_show(struct seq_file *m, void *unused)
+{
+	struct hypheap_heap *heap = m->private;
+	struct hypheap_range_iter it;
+	struct hypheap_buffer *buf;
+	struct hypheap_range r;
+
+	mutex_lock(&heap->buffers_lock);
+	list_for_each_entry(buf, &heap->buffers, lnode) {
+		const char *sep = "";
+
+		seq_printf(m, "ino=%lu size=%zu ranges=", READ_ONCE(buf->ino),
+			   buf->len);
+		hypheap_range_iter_init(&it, &buf->sgt);
+		while (hypheap_range_iter_fill(&it, &r, 1)) {
+			seq_printf(m, "%s%#llx+%#llx", sep, (u64)r.base,
+				   r.size);
+			sep = ",";
+		}
+		seq_putc(m, '\n');
+	}
+	mutex_unlock(&heap->buffers_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(hypheap_buffers);
+
+static int hypheap_hyp_show(struct seq_file *m, void *unused)
+{
+	unsigned int i;
+	u64 value;
+	int ret;
+
+	for (i = 0; i < HYPHEAP_STAT_COUNT; i++) {
+		ret = hypheap_hyp_stat(i, &value, NULL);
+		if (ret)
+			return ret;
+		seq_printf(m, "%s %llu\n", hypheap_hyp_stat_names[i], value);
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(hypheap_hyp);
+
+static ssize_t hypheap_query_read(struct file *file, char __user *ubuf,
+				  size_t count, loff_t *ppos)
+{
+	ssize_t ret;
+
+	mutex_lock(&hypheap_query_lock);
+	ret = simple_read_from_buffer(ubuf, count, ppos, hypheap_query_answer,
+				      strlen(hypheap_query_answer));
+	mutex_unlock(&hypheap_query_lock);
+	return ret;
+}
+
+/*
+ * Write "<pa in hex> <pages>": the query is made now and its answer kept
+ * for the next read, of any opener. The file position is left alone, so
+ * the writer can read the answer through the same descriptor.
+ */
+static ssize_t hypheap_query_write(struct file *file, const char __user *ubuf,
+				   size_t count, loff_t *ppos)
+{
+	struct hypheap_query q;
+	char cmd[64], end;
+	u64 pa, pages;
+	long status;
+	int ret;
+
+	if (count >= sizeof(cmd))
+		return -EINVAL;
+	if (copy_from_user(cmd, ubuf, count))
+		return -EFAULT;
+	cmd[count] = '\0';
+	if (sscanf(cmd, "%llx %llu %c", &pa, &pages, &end) != 2)
+		return -EINVAL;
+
+	ret = hypheap_mem_query(pa, pages, &q, &status);
+	mutex_lock(&hypheap_query_lock);
+	if (!ret)
+		snprintf(hypheap_query_answer, sizeof(hypheap_query_answer),
+			 "owners=%#llx state=%#llx pages=%llu\n", q.owners,
+			 q.state, q.pages);
+	else if (status != HYPHEAP_OK)
+		snprintf(hypheap_query_answer, sizeof(hypheap_query_answer),
+			 "error=%ld\n", status);
+	mutex_unlock(&hypheap_query_lock);
+	/* the hypervisor answered: that answer is the result */
+	if (ret && status == HYPHEAP_OK)
+		return ret;
+	return count;
+}
+
+static const struct file_operations hypheap_query_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = hypheap_query_read,
+	.write = hypheap_query_write,
+	.llseek = default_llseek,
+};
+
 /**
  * hypheap_debugfs_add_heap() - create a heap's debugfs directory
  * @heap: a registered heap
@@ -163,6 +337,8 @@ void hypheap_debugfs_add_heap(struct hypheap_heap *heap)
 			    &hypheap_heap_stats_fops);
 	debugfs_create_file("quarantine", 0400, heap->debugfs, heap,
 			    &hypheap_quarantine_fops);
+	debugfs_create_file("buffers", 0400, heap->debugfs, heap,
+			    &hypheap_buffers_fops);
 }
 
 /**
@@ -185,6 +361,10 @@ int hypheap_debugfs_init(void)
 	hypheap_debugfs_root = debugfs_create_dir("hypheap", NULL);
 	debugfs_create_file("stats", 0400, hypheap_debugfs_root, NULL,
 			    &hypheap_total_fops);
+	debugfs_create_file("hyp", 0400, hypheap_debugfs_root, NULL,
+			    &hypheap_hyp_fops);
+	debugfs_create_file("query", 0600, hypheap_debugfs_root, NULL,
+			    &hypheap_query_fops);
 	return 0;
 }
 

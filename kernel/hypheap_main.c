@@ -34,3 +34,4 @@ module_exit(hypheap_exit);
 MODULE_DESCRIPTION("Protected dma-buf heaps assigned to VMs by a hypervisor");
 MODULE_LICENSE("GPL");
 MODULE_IMPORT_NS(DMA_BUF);
+MODULE_IMPORT_NS(DMA_BUF_HEAP);

@@ -56,6 +56,26 @@ struct hypheap_buffer;
  * @HYPHEAP_STAT_FAIL_EIO: see above
  * @HYPHEAP_STAT_FAIL_ENODEV: see above
  * @HYPHEAP_STAT_FAIL_OTHER: failures with any other errno
+ * @HYPHEAP_STAT_HYP_NOT_SUPPORTED: calls the hypervisor refused, by the
+ *	raw status it answered: %HYPHEAP_ERR_NOT_SUPPORTED
+ * @HYPHEAP_STAT_HYP_BAD_VERSION: %HYPHEAP_ERR_BAD_VERSION
+ * @HYPHEAP_STAT_HYP_DESC_ALIGN: %HYPHEAP_ERR_DESC_ALIGN
+ * @HYPHEAP_STAT_HYP_DESC_NOT_HOST: %HYPHEAP_ERR_DESC_NOT_HOST
+ * @HYPHEAP_STAT_HYP_DESC_LEN: %HYPHEAP_ERR_DESC_LEN
+ * @HYPHEAP_STAT_HYP_DESC_RESERVED: %HYPHEAP_ERR_DESC_RESERVED
+ * @HYPHEAP_STAT_HYP_RANGE_UNALIGNED: %HYPHEAP_ERR_RANGE_UNALIGNED
+ * @HYPHEAP_STAT_HYP_RANGE_SIZE: %HYPHEAP_ERR_RANGE_SIZE
+ * @HYPHEAP_STAT_HYP_OUTSIDE_RAM: %HYPHEAP_ERR_OUTSIDE_RAM
+ * @HYPHEAP_STAT_HYP_PROTECTED: %HYPHEAP_ERR_PROTECTED
+ * @HYPHEAP_STAT_HYP_OVERLAP: %HYPHEAP_ERR_OVERLAP
+ * @HYPHEAP_STAT_HYP_STATE: %HYPHEAP_ERR_STATE
+ * @HYPHEAP_STAT_HYP_UNKNOWN_VMID: %HYPHEAP_ERR_UNKNOWN_VMID
+ * @HYPHEAP_STAT_HYP_PERMS: %HYPHEAP_ERR_PERMS
+ * @HYPHEAP_STAT_HYP_DEST_SET: %HYPHEAP_ERR_DEST_SET
+ * @HYPHEAP_STAT_HYP_NO_MEMORY: %HYPHEAP_ERR_NO_MEMORY
+ * @HYPHEAP_STAT_HYP_BUSY: %HYPHEAP_ERR_BUSY
+ * @HYPHEAP_STAT_HYP_STAT_INDEX: %HYPHEAP_ERR_STAT_INDEX
+ * @HYPHEAP_STAT_HYP_OTHER: any status abi.h does not define
  * @HYPHEAP_NR_STATS: number of counters
  */
 enum hypheap_stat {
@@ -74,6 +94,25 @@ enum hypheap_stat {
 	HYPHEAP_STAT_FAIL_EIO,
 	HYPHEAP_STAT_FAIL_ENODEV,
 	HYPHEAP_STAT_FAIL_OTHER,
+	HYPHEAP_STAT_HYP_NOT_SUPPORTED,
+	HYPHEAP_STAT_HYP_BAD_VERSION,
+	HYPHEAP_STAT_HYP_DESC_ALIGN,
+	HYPHEAP_STAT_HYP_DESC_NOT_HOST,
+	HYPHEAP_STAT_HYP_DESC_LEN,
+	HYPHEAP_STAT_HYP_DESC_RESERVED,
+	HYPHEAP_STAT_HYP_RANGE_UNALIGNED,
+	HYPHEAP_STAT_HYP_RANGE_SIZE,
+	HYPHEAP_STAT_HYP_OUTSIDE_RAM,
+	HYPHEAP_STAT_HYP_PROTECTED,
+	HYPHEAP_STAT_HYP_OVERLAP,
+	HYPHEAP_STAT_HYP_STATE,
+	HYPHEAP_STAT_HYP_UNKNOWN_VMID,
+	HYPHEAP_STAT_HYP_PERMS,
+	HYPHEAP_STAT_HYP_DEST_SET,
+	HYPHEAP_STAT_HYP_NO_MEMORY,
+	HYPHEAP_STAT_HYP_BUSY,
+	HYPHEAP_STAT_HYP_STAT_INDEX,
+	HYPHEAP_STAT_HYP_OTHER,
 	HYPHEAP_NR_STATS,
 };
 
@@ -88,9 +127,11 @@ struct hypheap_stats {
 extern struct hypheap_stats hypheap_total_stats;
 
 enum hypheap_stat hypheap_fail_stat(int err);
+enum hypheap_stat hypheap_hyp_fail_stat(long status);
 void hypheap_stat_add(struct hypheap_stats *stats, enum hypheap_stat stat,
 		      s64 delta);
 void hypheap_stats_fail(struct hypheap_stats *stats, int err);
+void hypheap_stats_hyp_fail(struct hypheap_stats *stats, long status);
 s64 hypheap_stat_read(struct hypheap_stats *stats, enum hypheap_stat stat);
 
 int hypheap_debugfs_init(void);
@@ -158,13 +199,21 @@ struct hypheap_conduit;
  * struct hypheap_transport_ops - how assign calls reach the hypervisor
  * @name: shown in logs and debugfs
  * @assign: perform one request; all its ranges change owner or none does.
- *	Called with the conduit lock held. Returns 0 or a negative errno.
+ *	Called with the conduit lock held. Returns 0 or a negative errno, and
+ *	sets *@status to the hypervisor's raw answer when there was one (it
+ *	is %HYPHEAP_OK on entry).
+ * @query: MEM_QUERY, optional; same return and @status convention
+ * @stat: read one hypervisor counter, optional; same convention
  * @destroy: free @priv, called when the last conduit reference goes
  */
 struct hypheap_transport_ops {
 	const char *name;
 	int (*assign)(struct hypheap_conduit *c,
-		      const struct hypheap_assign_req *req);
+		      const struct hypheap_assign_req *req, long *status);
+	int (*query)(struct hypheap_conduit *c, phys_addr_t addr,
+		     u64 nr_pages, struct hypheap_query *q, long *status);
+	int (*stat)(struct hypheap_conduit *c, unsigned int index, u64 *value,
+		    long *status);
 	void (*destroy)(struct hypheap_conduit *c);
 };
 
@@ -192,6 +241,7 @@ hypheap_conduit_create(const struct hypheap_transport_ops *ops, void *priv,
 void hypheap_conduit_get(struct hypheap_conduit *c);
 void hypheap_conduit_put(struct hypheap_conduit *c);
 void hypheap_set_default_conduit(struct hypheap_conduit *c);
+struct hypheap_conduit *hypheap_get_default_conduit(void);
 
 ssize_t hypheap_desc_encode(void *desc, size_t cap,
 			    const struct hypheap_assign_req *req);
@@ -268,6 +318,8 @@ struct hypheap_backend *hypheap_hyp_backend_create(struct device *dev,
  * @quarantine: buffers whose reclaim failed
  * @retry_delay: next retry delay, in jiffies
  * @retry_work: retries reclaim of @quarantine
+ * @buffers_lock: protects @buffers
+ * @buffers: live (allocated, not yet released) buffers
  * @node: entry in the list of registered heaps
  * @debugfs: this heap's debugfs directory
  */
@@ -283,6 +335,8 @@ struct hypheap_heap {
 	struct list_head quarantine;
 	unsigned long retry_delay;
 	struct delayed_work retry_work;
+	struct mutex buffers_lock; /* protects @buffers */
+	struct list_head buffers;
 	struct list_head node;
 	struct dentry *debugfs;
 };
@@ -298,6 +352,8 @@ struct hypheap_heap {
  * @lock: protects @attachments
  * @attachments: struct hypheap_attachment list
  * @qnode: entry in the heap's quarantine
+ * @lnode: entry in the heap's live buffers
+ * @ino: inode number of the dma-buf file, 0 until exported
  * @retries: failed reclaim attempts
  * @priv: backend data
  */
@@ -311,6 +367,8 @@ struct hypheap_buffer {
 	struct mutex lock; /* protects @attachments */
 	struct list_head attachments;
 	struct list_head qnode;
+	struct list_head lnode;
+	unsigned long ino;
 	unsigned int retries;
 	void *priv;
 };

@@ -29,8 +29,10 @@ static int hypheap_qcom_range(const struct hypheap_range *r, u64 srcvm,
 	return qcom_scm_assign_mem(r->base, r->size, &src, vm, nr_dst);
 }
 
+/* qcom_scm answers errnos only: *@status stays HYPHEAP_OK */
 static int hypheap_qcom_assign(struct hypheap_conduit *c,
-			       const struct hypheap_assign_req *req)
+			       const struct hypheap_assign_req *req,
+			       long *status)
 {
 	struct hypheap_vmperm back[HYPHEAP_MAX_DEST];
 	u64 now = hypheap_vmperm_bitmap(req->dst, req->nr_dst);

@@ -143,7 +143,8 @@ static void hypheap_smccc_call(struct hypheap_smccc *s, unsigned long fn,
 }
 
 static int hypheap_smccc_assign(struct hypheap_conduit *c,
-				const struct hypheap_assign_req *req)
+				const struct hypheap_assign_req *req,
+				long *status)
 {
 	struct hypheap_smccc *s = c->priv;
 	struct arm_smccc_res res;
@@ -159,6 +160,7 @@ static int hypheap_smccc_assign(struct hypheap_conduit *c,
 	s->used = len;
 
 	hypheap_smccc_call(s, HYPHEAP_FN_MEM_ASSIGN, s->desc_pa, len, &res);
+	*status = res.a0;
 	if ((long)res.a0 != HYPHEAP_OK) {
 		pr_debug("hypheap: MEM_ASSIGN of %u ranges failed: %ld\n",
 			 req->nr_ranges, (long)res.a0);
@@ -169,6 +171,35 @@ static int hypheap_smccc_assign(struct hypheap_conduit *c,
 	if (res.a1 != want)
 		pr_warn_ratelimited("hypheap: MEM_ASSIGN returned owners %#lx, expected %#llx\n",
 				    res.a1, want);
+	return 0;
+}
+
+static int hypheap_smccc_query(struct hypheap_conduit *c, phys_addr_t addr,
+			       u64 nr_pages, struct hypheap_query *q,
+			       long *status)
+{
+	struct arm_smccc_res res;
+
+	hypheap_smccc_call(c->priv, HYPHEAP_FN_MEM_QUERY, addr, nr_pages, &res);
+	*status = res.a0;
+	if ((long)res.a0 != HYPHEAP_OK)
+		return hypheap_abi_errno(res.a0);
+	q->owners = res.a1;
+	q->state = res.a2;
+	q->pages = res.a3;
+	return 0;
+}
+
+static int hypheap_smccc_stat(struct hypheap_conduit *c, unsigned int index,
+			      u64 *value, long *status)
+{
+	struct arm_smccc_res res;
+
+	hypheap_smccc_call(c->priv, HYPHEAP_FN_STATS, index, 0, &res);
+	*status = res.a0;
+	if ((long)res.a0 != HYPHEAP_OK)
+		return hypheap_abi_errno(res.a0);
+	*value = res.a1;
 	return 0;
 }
 
@@ -183,6 +214,8 @@ static void hypheap_smccc_destroy(struct hypheap_conduit *c)
 static const struct hypheap_transport_ops hypheap_smccc_ops = {
 	.name = "hypheap-smccc",
 	.assign = hypheap_smccc_assign,
+	.query = hypheap_smccc_query,
+	.stat = hypheap_smccc_stat,
 	.destroy = hypheap_smccc_destroy,
 };
 

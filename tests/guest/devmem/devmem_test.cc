@@ -1,0 +1,164 @@
+// The hypervisor's promise seen from user space: once the host lends a page,
+// not even root reading physical memory through /dev/mem gets a byte of it.
+// The reader is killed on its first access (the hypervisor injects an abort:
+// SIGBUS, or SIGSEGV), and the page comes back scrubbed.
+#include <sys/mman.h>
+
+#include <hypheap/abi.h>
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "dev_mem.h"
+#include "dma_heap.h"
+#include "heap_names.h"
+#include "hypheap_debugfs.h"
+#include "test_page.h"
+
+namespace hypheap::guest {
+namespace {
+
+constexpr uint64_t kFrame1080p = 1920 * 1080 * 3 / 2;
+
+class TestPageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Outcome<TestPage> page = TestPage::Allocate();
+    ASSERT_EQ(ErrnoName(page.error), "success") << "hypheap_testmod.ko loaded?";
+    page_ = std::move(page.value);
+  }
+
+  PhysRange range() const { return {.pa = page_.pa(), .bytes = kPageSize}; }
+
+  void LendPage() {
+    ASSERT_EQ(ErrnoName(page_.Lend()), "success");
+    ASSERT_EQ(page_.State().value, "lent");
+  }
+
+  void ReclaimPage() {
+    ASSERT_EQ(ErrnoName(page_.Reclaim()), "success");
+    ASSERT_EQ(page_.State().value, "host");
+  }
+
+  TestPage page_;
+};
+
+TEST_F(TestPageTest, HostReadsPatternThroughDevMemMapping) {
+  ASSERT_EQ(page_.State().value, "host");
+  const Outcome<Mapping> mapping = MapPhysical(page_.pa(), kPageSize, PROT_READ);
+  ASSERT_EQ(ErrnoName(mapping.error), "success");
+
+  EXPECT_TRUE(AllBytesAre(mapping.value.bytes(), kTestPagePattern));
+}
+
+TEST_F(TestPageTest, HostReadsPatternThroughDevMemRead) {
+  const Outcome<std::vector<uint8_t>> bytes = ReadPhysical(page_.pa(), kPageSize);
+  ASSERT_EQ(ErrnoName(bytes.error), "success");
+  ASSERT_EQ(bytes.value.size(), kPageSize);
+
+  EXPECT_TRUE(AllBytesAre(bytes.value, kTestPagePattern));
+}
+
+TEST_F(TestPageTest, LentPageBelongsToFirstSecureVm) {
+  ASSERT_TRUE(HostOwnsRange(range()));
+  ASSERT_NO_FATAL_FAILURE(LendPage());
+
+  EXPECT_TRUE(VmOwnsRange(range(), HYPHEAP_VMID_SECURE_0));
+}
+
+// The mapping is made while the host owns the page, as an attacker would set
+// it up in advance; the read comes after the lend.
+TEST_F(TestPageTest, ReaderThroughEarlierMappingDiesBeforeFirstByte) {
+  const Outcome<Mapping> mapping = MapPhysical(page_.pa(), kPageSize, PROT_READ);
+  ASSERT_EQ(ErrnoName(mapping.error), "success");
+  ASSERT_TRUE(AllBytesAre(mapping.value.bytes(), kTestPagePattern));
+  ASSERT_NO_FATAL_FAILURE(LendPage());
+
+  const Outcome<ChildTouch> touch = ReadInChild(mapping.value.bytes());
+  ASSERT_EQ(ErrnoName(touch.error), "success");
+  EXPECT_TRUE(DiedBeforeFirstAccess(touch.value));
+}
+
+TEST_F(TestPageTest, ReaderThroughNewMappingDiesBeforeFirstByte) {
+  ASSERT_NO_FATAL_FAILURE(LendPage());
+
+  const Outcome<ChildTouch> touch = MapAndReadInChild(page_.pa(), kPageSize);
+  ASSERT_EQ(ErrnoName(touch.error), "success");
+  EXPECT_TRUE(DiedBeforeFirstAccess(touch.value));
+}
+
+TEST_F(TestPageTest, WriterThroughEarlierMappingDiesBeforeFirstByte) {
+  const Outcome<Mapping> mapping = MapPhysical(page_.pa(), kPageSize, PROT_READ | PROT_WRITE);
+  ASSERT_EQ(ErrnoName(mapping.error), "success");
+  ASSERT_NO_FATAL_FAILURE(LendPage());
+
+  const Outcome<ChildTouch> touch = WriteInChild(mapping.value.bytes(), 0x5a);
+  ASSERT_EQ(ErrnoName(touch.error), "success");
+  EXPECT_TRUE(DiedBeforeFirstAccess(touch.value));
+}
+
+// read() of /dev/mem copies through the kernel's fault-tolerant accessor: the
+// injected abort turns into EFAULT for the caller, not an oops.
+TEST_F(TestPageTest, DevMemReadOfLentPageFailsWithEfault) {
+  ASSERT_NO_FATAL_FAILURE(LendPage());
+
+  EXPECT_EQ(ErrnoName(ReadPhysical(page_.pa(), kPageSize).error), "EFAULT");
+}
+
+// Reclaiming a lent page scrubs it: whatever the secure VM left is gone.
+TEST_F(TestPageTest, ReclaimedPageReadsZeros) {
+  const Outcome<Mapping> mapping = MapPhysical(page_.pa(), kPageSize, PROT_READ);
+  ASSERT_EQ(ErrnoName(mapping.error), "success");
+  ASSERT_NO_FATAL_FAILURE(LendPage());
+  ASSERT_NO_FATAL_FAILURE(ReclaimPage());
+
+  EXPECT_TRUE(HostOwnsRange(range()));
+  EXPECT_TRUE(AllBytesAre(mapping.value.bytes(), 0));
+}
+
+class ProtectedBufferDevMemTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    Outcome<UniqueFd> buffer = AllocateFromHeap(GetParam(), kFrame1080p);
+    ASSERT_EQ(ErrnoName(buffer.error), "success");
+    const Outcome<ino_t> ino = InodeOf(buffer.value.get());
+    ASSERT_EQ(ErrnoName(ino.error), "success");
+    const Outcome<LiveBuffer> listed = FindLiveBuffer(GetParam(), ino.value);
+    ASSERT_EQ(ErrnoName(listed.error), "success");
+    buffer_ = std::move(buffer.value);
+    ranges_ = listed.value.ranges;
+  }
+
+  UniqueFd buffer_;
+  std::vector<PhysRange> ranges_;
+};
+
+TEST_P(ProtectedBufferDevMemTest, ReaderOfEachRangeDiesBeforeFirstByte) {
+  for (const PhysRange& range : ranges_) {
+    const Outcome<ChildTouch> touch = MapAndReadInChild(range.pa, kPageSize);
+    ASSERT_EQ(ErrnoName(touch.error), "success");
+    EXPECT_TRUE(DiedBeforeFirstAccess(touch.value)) << std::hex << "pa " << range.pa;
+  }
+}
+
+TEST_P(ProtectedBufferDevMemTest, ReaderOfLastPageDiesBeforeFirstByte) {
+  const PhysRange& last = ranges_.back();
+  const Outcome<ChildTouch> touch = MapAndReadInChild(last.pa + last.bytes - kPageSize, kPageSize);
+  ASSERT_EQ(ErrnoName(touch.error), "success");
+  EXPECT_TRUE(DiedBeforeFirstAccess(touch.value));
+}
+
+TEST_P(ProtectedBufferDevMemTest, DevMemReadFailsWithEfault) {
+  EXPECT_EQ(ErrnoName(ReadPhysical(ranges_.front().pa, kPageSize).error), "EFAULT");
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryProtectedHeap, ProtectedBufferDevMemTest,
+                         ::testing::ValuesIn(ProtectedHeaps()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return TestNameOfHeap(info.param);
+                         });
+
+}  // namespace
+}  // namespace hypheap::guest
