@@ -94,14 +94,19 @@ static struct page *hypheap_alloc_largest(size_t size, unsigned int max)
 
 	for (i = 0; i < ARRAY_SIZE(hypheap_orders); i++) {
 		unsigned int order = hypheap_orders[i];
-		gfp_t gfp = GFP_KERNEL | __GFP_ZERO;
+		/*
+		 * A buffer that does not fit fails with -ENOMEM: reclaim may
+		 * run, the OOM killer must not pick a victim for it.
+		 */
+		gfp_t gfp = GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN |
+			    __GFP_RETRY_MAYFAIL;
 		struct page *page;
 
 		if (size < (PAGE_SIZE << order) || order > max)
 			continue;
 		if (order)
-			gfp = (gfp | __GFP_NOWARN | __GFP_NORETRY | __GFP_COMP) &
-			      ~__GFP_RECLAIM;
+			gfp = (gfp | __GFP_NORETRY | __GFP_COMP) &
+			      ~(__GFP_RECLAIM | __GFP_RETRY_MAYFAIL);
 		page = alloc_pages(gfp, order);
 		if (page)
 			return page;

@@ -237,7 +237,8 @@ static void hypheap_retry_work(struct work_struct *work)
  * @len: bytes, rounded up to pages
  *
  * Return: the buffer, owned by the heap's destination VMs, or an ERR_PTR():
- * -ENODEV when the heap has no backend any more, or the backend's error.
+ * -EINVAL for zero bytes, -ENOMEM for more than the machine's RAM, -ENODEV
+ * when the heap has no backend any more, or the backend's error.
  */
 struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,
 					    size_t len)
@@ -249,6 +250,9 @@ struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,
 	len = PAGE_ALIGN(len);
 	if (!len)
 		return ERR_PTR(-EINVAL);
+	/* a request no machine state can satisfy fails before it drains memory */
+	if (len >> PAGE_SHIFT > totalram_pages())
+		return ERR_PTR(-ENOMEM);
 
 	be = hypheap_heap_get_backend(heap);
 	if (!be) {

@@ -16,7 +16,7 @@ PACKAGES=(
 	# device trees
 	device-tree-compiler
 	# host C++: build, tests, sanitizers, fuzzing, benchmarks
-	make cmake g++ clang libclang-rt-14-dev libgtest-dev libgmock-dev googletest
+	make cmake g++ clang clang-format libclang-rt-14-dev libgtest-dev libgmock-dev googletest
 	libbenchmark-dev
 	# test glue (KTAP parsing with the kernel's kunit.py, the QEMU launcher)
 	python3
