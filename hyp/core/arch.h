@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "types.h"
 
@@ -14,6 +15,9 @@ namespace hyp::arch {
 struct Stage2Hw {
   PhysAddr root;
   uint16_t vmid = 0;
+  // Level the walk starts at (VTCR_EL2.SL0). The hardware takes it from VTCR_EL2; the fake
+  // arch needs it to walk the tables when it checks TLB maintenance.
+  uint8_t start_level = 0;
 };
 
 // Hyp's view of physical memory. At EL2 the hyp stage-1 is an identity map of RAM.
@@ -24,13 +28,14 @@ PhysAddr virt_to_phys(const void* va);
 // another VM can write concurrently: everything after it parses the private copy.
 void copy_from_phys(void* dst, PhysAddr src, size_t len);
 
-// Stores one stage-2 descriptor so the table walker observes it as a single-copy-atomic
-// write (never torn), then orders it before any later TLB maintenance.
-void write_pte(uint64_t* ptep, uint64_t value);
+// Stores one descriptor of the stage-2 `hw` so the table walker observes it as a
+// single-copy-atomic write (never torn), then orders it before any later TLB maintenance.
+void write_pte(const Stage2Hw& hw, uint64_t* ptep, uint64_t value);
 
-// Invalidate TLB and walk-cache entries of `hw` for one entry mapped at `ipa`.
-void tlb_invalidate_ipa(const Stage2Hw& hw, Ipa ipa);
-// Invalidate everything cached for `hw` (used when a table entry is removed).
+// Invalidates the TLB entries of `hw` that translate any of `ipas` (leaf entries: a removed
+// table entry needs tlb_invalidate_vm) and waits until every CPU has completed it.
+void tlb_invalidate_ipas(const Stage2Hw& hw, std::span<const Ipa> ipas);
+// Invalidates everything cached for `hw`, walk caches included, and waits for completion.
 void tlb_invalidate_vm(const Stage2Hw& hw);
 
 // Data-cache maintenance by hyp VA, to the point of coherency.

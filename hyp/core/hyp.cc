@@ -62,16 +62,16 @@ void Hyp::unlock_all() const {
 }
 
 uint64_t Hyp::stage2_splits() const {
-  uint64_t n = host_.s2.counters().splits;
+  uint64_t n = host_.s2.counters().splits.get();
   for (size_t i = 0; i < nr_secure_vms_; i++)
-    n += secure_vms_[i].s2.counters().splits;
+    n += secure_vms_[i].s2.counters().splits.get();
   return n;
 }
 
 uint64_t Hyp::stage2_merges() const {
-  uint64_t n = host_.s2.counters().merges;
+  uint64_t n = host_.s2.counters().merges.get();
   for (size_t i = 0; i < nr_secure_vms_; i++)
-    n += secure_vms_[i].s2.counters().merges;
+    n += secure_vms_[i].s2.counters().merges.get();
   return n;
 }
 

@@ -139,51 +139,68 @@ struct LeafCallbackVisitor {
 // its TLB maintenance happen here, so break-before-make is written once.
 class Stage2Editor {
  public:
-  Stage2Editor(Stage2& s2, PagePool::Reservation& res) : s2_(s2), pool_(*s2.pool_), res_(res) {}
+  Stage2Editor(Stage2& s2, PagePool::Reservation& res, TlbBatch& tlb)
+      : s2_(s2), pool_(*s2.pool_), res_(res), tlb_(tlb) {}
 
   void write(WalkEntry& e, uint64_t value) {
     const uint64_t old = *e.ptep;
     const PhysAddr table = arch::virt_to_phys(e.table);
     if (old == 0 && value != 0)
       pool_.get(table);
-    arch::write_pte(e.ptep, value);
+    arch::write_pte(s2_.hw_, e.ptep, value);
     if (old != 0 && value == 0)
       pool_.put(table);
   }
 
-  // Break: the entry becomes invalid and no TLB may still hold what it translated.
+  // Break: the entry becomes invalid; its invalidation joins the batch.
   void break_entry(WalkEntry& e) {
     const uint64_t old = *e.ptep;
     if (old == 0)
       return;
     write(e, 0);
     if (is_table(old, e.level))
-      arch::tlb_invalidate_vm(s2_.hw_);
+      tlb_.add_all();
     else if (is_valid(old))
-      arch::tlb_invalidate_ipa(s2_.hw_, Ipa(e.base));
+      tlb_.add(Ipa(e.base));
+  }
+
+  // Make: a valid entry where the entry is invalid now. If a break of this span may still
+  // be cached, the batch completes first (the "before" of break-before-make).
+  void make(WalkEntry& e, uint64_t value) {
+    if (tlb_.covers(Ipa(e.base), e.size()))
+      tlb_.flush();
+    write(e, value);
   }
 
   void install_leaf(WalkEntry& e, uint64_t value) {
     const uint64_t old = *e.ptep;
     if (old == value)
       return;
-    s2_.counters_.leaf_writes++;
-    if (is_valid(old) && is_valid(value) && ((old ^ value) & ~kInPlaceBits) == 0) {
-      write(e, value);
-      arch::tlb_invalidate_ipa(s2_.hw_, Ipa(e.base));
+    s2_.counters_.leaf_writes.add(1);
+    if (!is_valid(old)) {
+      if (is_valid(value))
+        make(e, value);
+      else
+        write(e, value);
       return;
     }
-    if (is_valid(old))
+    if (is_valid(value) && ((old ^ value) & ~kInPlaceBits) != 0) {
       break_entry(e);
+      make(e, value);
+      return;
+    }
+    // Valid to invalid, or a permission/software-bit change: one store, and the stale
+    // translation only has to be gone when the batch is flushed.
     write(e, value);
+    tlb_.add(Ipa(e.base));
   }
 
   // Replace a table entry (and the tables below it) by a leaf.
   void replace_table(WalkEntry& e, uint64_t value) {
     const uint64_t old = *e.ptep;
-    break_entry(e);
+    detach_table(e);
     free_tree(old, e.level, e.base);
-    s2_.counters_.leaf_writes++;
+    s2_.counters_.leaf_writes.add(1);
     if (value != 0)
       write(e, value);
   }
@@ -199,12 +216,12 @@ class Stage2Editor {
         pool_.get(page);
     }
     if (old != 0)
-      s2_.counters_.splits++;
+      s2_.counters_.splits.add(1);
     // A valid block must be gone from every TLB before the table replaces it; an invalid
-    // entry can be overwritten directly.
+    // entry can be overwritten directly unless its own break is still pending.
     if (is_valid(old))
       break_entry(e);
-    write(e, page.value() | pte::kValid | pte::kTableOrPage);
+    make(e, page.value() | pte::kValid | pte::kTableOrPage);
   }
 
   void try_merge(WalkEntry& e) {
@@ -214,11 +231,18 @@ class Stage2Editor {
     const bool empty = pool_.refcount(PhysAddr(old & pte::kOaMask)) == 1;
     if (!empty && !mergeable(child, e.level + 1, &merged))
       return;
-    s2_.counters_.merges++;
-    break_entry(e);
+    s2_.counters_.merges.add(1);
+    detach_table(e);
     free_tree(old, e.level, e.base);
     if (merged != 0)
       write(e, merged);
+  }
+
+  // Unlinks a table entry and completes the invalidation at once: no walker may still hold
+  // the table when its pages go back to the pool, where a split could reuse them at once.
+  void detach_table(WalkEntry& e) {
+    break_entry(e);
+    tlb_.flush();
   }
 
   void free_tree(uint64_t table_pte, unsigned level, uint64_t base);
@@ -227,6 +251,7 @@ class Stage2Editor {
   Stage2& s2_;
   PagePool& pool_;
   PagePool::Reservation& res_;
+  TlbBatch& tlb_;
 };
 
 namespace {
@@ -362,8 +387,8 @@ Status Stage2::init(PagePool& pool, unsigned ipa_bits, uint16_t hw_vmid) {
   ipa_bits_ = ipa_bits;
   // Level 1 can resolve 39 bits alone; beyond that the walk starts at level 0.
   start_level_ = ipa_bits <= 39 ? 1 : 0;
-  hw_ = arch::Stage2Hw{pool.alloc(res), hw_vmid};
-  counters_ = {};
+  hw_ = arch::Stage2Hw{pool.alloc(res), hw_vmid, uint8_t(start_level_)};
+  counters_ = Stage2Counters{};
   return Status::kOk;
 }
 
@@ -377,11 +402,54 @@ bool Stage2::in_range(IpaRange range) const {
 }
 
 void Stage2::set_range(IpaRange range, const LeafSpec& leaf, PagePool::Reservation& res) {
+  TlbBatch tlb(*this);
+  set_range(range, leaf, res, tlb);
+}
+
+void Stage2::set_range(IpaRange range, const LeafSpec& leaf, PagePool::Reservation& res,
+                       TlbBatch& tlb) {
   if (!in_range(range) || !is_page_aligned(range.base.value()) || !is_page_aligned(range.size))
     arch::fatal("pgtable: set_range outside the IPA space or unaligned");
-  Stage2Editor ed(*this, res);
+  if (!tlb.for_stage2(*this))
+    arch::fatal("pgtable: TLB batch of another stage-2");
+  Stage2Editor ed(*this, res, tlb);
   SetRangeVisitor v{ed, leaf, range.base.value()};
   walk_table(root(), start_level_, range.base.value(), range.end().value(), v);
+}
+
+TlbBatch::TlbBatch(const Stage2& s2) : s2_(s2) {}
+
+bool TlbBatch::for_stage2(const Stage2& s2) const {
+  return &s2 == &s2_;
+}
+
+void TlbBatch::add(Ipa ipa) {
+  if (whole_vm_)
+    return;
+  if (nr_ipas_ == kMaxIpas) {
+    whole_vm_ = true;
+    return;
+  }
+  ipas_[nr_ipas_++] = ipa;
+}
+
+bool TlbBatch::covers(Ipa base, uint64_t size) const {
+  if (whole_vm_)
+    return true;
+  for (size_t i = 0; i < nr_ipas_; i++) {
+    if (ipas_[i] >= base && ipas_[i].value() - base.value() < size)
+      return true;
+  }
+  return false;
+}
+
+void TlbBatch::flush() {
+  if (whole_vm_)
+    arch::tlb_invalidate_vm(s2_.hw());
+  else if (nr_ipas_ != 0)
+    arch::tlb_invalidate_ipas(s2_.hw(), std::span<const Ipa>(ipas_, nr_ipas_));
+  nr_ipas_ = 0;
+  whole_vm_ = false;
 }
 
 Leaf Stage2::lookup(Ipa ipa) const {

@@ -13,6 +13,7 @@
 
 #include "arch.h"
 #include "page_pool.h"
+#include "stats.h"
 #include "types.h"
 
 namespace hyp {
@@ -82,10 +83,44 @@ struct IpaRange {
   Ipa end() const { return base + size; }
 };
 
+// Written under the VM's lock, read by STATS without it: relaxed atomics.
 struct Stage2Counters {
-  uint64_t leaf_writes = 0;  // leaf entries written into live tables
-  uint64_t splits = 0;
-  uint64_t merges = 0;
+  Counter leaf_writes;  // leaf entries written into live tables
+  Counter splits;
+  Counter merges;
+};
+
+class Stage2;
+
+// TLB maintenance one stage-2 owes for entries already written, issued together: by IPA
+// while there are few, one VMID-wide invalidation past kMaxIpas (beyond that many broadcast
+// TLBIs, refilling the VM's TLB costs less than waiting for each). The editor flushes on its
+// own before it makes an entry valid where a pending break could still be cached, and
+// before it frees a table page; the caller flushes before another VM may gain access to
+// what this stage-2 gave up. Destruction flushes, so no call returns with maintenance owed.
+class TlbBatch {
+ public:
+  static constexpr size_t kMaxIpas = 32;
+
+  explicit TlbBatch(const Stage2& s2);
+  ~TlbBatch() { flush(); }
+  TlbBatch(const TlbBatch&) = delete;
+  TlbBatch& operator=(const TlbBatch&) = delete;
+
+  // The leaf entry translating `ipa` changed.
+  void add(Ipa ipa);
+  // A table entry changed: its walk caches cover a range, only a VMID-wide one will do.
+  void add_all() { whole_vm_ = true; }
+  // True if something pending may translate part of [base, base + size).
+  bool covers(Ipa base, uint64_t size) const;
+  void flush();
+  bool for_stage2(const Stage2& s2) const;
+
+ private:
+  const Stage2& s2_;
+  Ipa ipas_[kMaxIpas];
+  size_t nr_ipas_ = 0;
+  bool whole_vm_ = false;
 };
 
 class Stage2 {
@@ -99,7 +134,10 @@ class Stage2 {
   [[nodiscard]] Status init(PagePool& pool, unsigned ipa_bits, uint16_t hw_vmid);
 
   // Makes every page of `range` translate as `leaf` says. Table pages come from `res`, sized
-  // with missing_tables() beforehand; with that done this cannot fail.
+  // with missing_tables() beforehand; with that done this cannot fail. TLB maintenance is
+  // added to `tlb` (a batch of this stage-2), flushed by it or when it goes out of scope.
+  void set_range(IpaRange range, const LeafSpec& leaf, PagePool::Reservation& res, TlbBatch& tlb);
+  // The same with its own batch, flushed before returning.
   void set_range(IpaRange range, const LeafSpec& leaf, PagePool::Reservation& res);
 
   // Upper bound of table pages set_range() needs for all of `sorted` (ascending, disjoint):

@@ -36,11 +36,12 @@ Status Hyp::pin_common(VmId id, Ipa ipa, uint64_t nr_pages, bool pinned) {
   }
   PagePool::Reservation res;
   HYP_TRY(pool_.reserve(vm->s2.missing_tables(std::span(&range, 1), true), res));
+  TlbBatch tlb(vm->s2);
   for (Ipa cur = range.base; cur < range.end();) {
     const Leaf l = vm->s2.lookup(cur);
     const Ipa end = l.end() < range.end() ? l.end() : range.end();
     vm->s2.set_range(IpaRange{cur, end.value() - cur.value()},
-                     LeafSpec::normal(l.pa_of(cur), l.perms(), l.state(), pinned), res);
+                     LeafSpec::normal(l.pa_of(cur), l.perms(), l.state(), pinned), res, tlb);
     cur = end;
   }
   return Status::kOk;

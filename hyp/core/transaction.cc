@@ -187,42 +187,68 @@ class AssignTransaction {
     return hyp_.pool_.reserve(host_need.pages() + svm_need.pages(), res);
   }
 
+  // Stage-2 by stage-2, each over every range, so one TLB batch per stage-2 covers the whole
+  // call. A VM that gives pages up is flushed before anything else may touch them: the host
+  // before its pages are cleaned and mapped in the secure VM, the secure VM before they are
+  // scrubbed and returned to the host. Each stage-2 still sees the ranges in ascending order,
+  // which is what bounds the table reservation (docs/hyp-core.md, "Transactions").
   void commit(PagePool::Reservation& res) {
-    for (const MemRange& r : ranges_)
-      commit_range(r, res);
+    Stage2& host = hyp_.host_.s2;
+    Stage2& svm = svm_->s2;
+    TlbBatch host_tlb(host), svm_tlb(svm);
+    switch (kind_) {
+      case Transition::kLend:
+        for (const MemRange& r : ranges_)
+          host.set_range(ipa_range(r), LeafSpec::owned_by(svm_->id), res, host_tlb);
+        host_tlb.flush();
+        // The host can no longer write: push its dirty lines out so a secure VM (or device)
+        // that maps the page non-cacheable reads what the host last wrote.
+        for (const MemRange& r : ranges_)
+          arch::dcache_clean_inval_poc(arch::phys_to_virt(r.base), r.size);
+        for (const MemRange& r : ranges_)
+          svm.set_range(ipa_range(r), LeafSpec::normal(r.base, svm_perms_, PageState::kOwned), res,
+                        svm_tlb);
+        break;
+      case Transition::kShare:
+        for (const MemRange& r : ranges_)
+          host.set_range(ipa_range(r),
+                         LeafSpec::normal(r.base, host_perms_, PageState::kSharedOwned), res,
+                         host_tlb);
+        host_tlb.flush();
+        for (const MemRange& r : ranges_)
+          svm.set_range(ipa_range(r),
+                        LeafSpec::normal(r.base, svm_perms_, PageState::kSharedBorrowed), res,
+                        svm_tlb);
+        break;
+      case Transition::kReclaimLent:
+        for (const MemRange& r : ranges_)
+          svm.set_range(ipa_range(r), LeafSpec::unmapped(), res, svm_tlb);
+        svm_tlb.flush();
+        // Nothing the secure VM wrote may reach the host, not even through the caches.
+        for (const MemRange& r : ranges_) {
+          void* va = arch::phys_to_virt(r.base);
+          __builtin_memset(va, 0, r.size);
+          arch::dcache_clean_poc(va, r.size);
+        }
+        map_back_in_host(res, host_tlb);
+        break;
+      case Transition::kReclaimShared:
+        for (const MemRange& r : ranges_)
+          svm.set_range(ipa_range(r), LeafSpec::unmapped(), res, svm_tlb);
+        svm_tlb.flush();
+        map_back_in_host(res, host_tlb);
+        break;
+    }
     account();
   }
 
-  void commit_range(const MemRange& r, PagePool::Reservation& res) {
-    const IpaRange ir{ipa_identity(r.base), r.size};
-    Stage2& host = hyp_.host_.s2;
-    Stage2& svm = svm_->s2;
-    void* va = arch::phys_to_virt(r.base);
-    switch (kind_) {
-      case Transition::kLend:
-        host.set_range(ir, LeafSpec::owned_by(svm_->id), res);
-        // The host can no longer write: push its dirty lines out so a secure VM (or device)
-        // that maps the page non-cacheable reads what the host last wrote.
-        arch::dcache_clean_inval_poc(va, r.size);
-        svm.set_range(ir, LeafSpec::normal(r.base, svm_perms_, PageState::kOwned), res);
-        break;
-      case Transition::kShare:
-        host.set_range(ir, LeafSpec::normal(r.base, host_perms_, PageState::kSharedOwned), res);
-        svm.set_range(ir, LeafSpec::normal(r.base, svm_perms_, PageState::kSharedBorrowed), res);
-        break;
-      case Transition::kReclaimLent:
-        svm.set_range(ir, LeafSpec::unmapped(), res);
-        // Nothing the secure VM wrote may reach the host, not even through the caches.
-        __builtin_memset(va, 0, r.size);
-        arch::dcache_clean_poc(va, r.size);
-        host.set_range(ir, LeafSpec::normal(r.base, kPermsRwx, PageState::kOwned), res);
-        break;
-      case Transition::kReclaimShared:
-        svm.set_range(ir, LeafSpec::unmapped(), res);
-        host.set_range(ir, LeafSpec::normal(r.base, kPermsRwx, PageState::kOwned), res);
-        break;
-    }
+  void map_back_in_host(PagePool::Reservation& res, TlbBatch& tlb) {
+    for (const MemRange& r : ranges_)
+      hyp_.host_.s2.set_range(ipa_range(r), LeafSpec::normal(r.base, kPermsRwx, PageState::kOwned),
+                              res, tlb);
   }
+
+  static IpaRange ipa_range(const MemRange& r) { return IpaRange{ipa_identity(r.base), r.size}; }
 
   void account() {
     Stats& st = hyp_.stats_;

@@ -72,6 +72,11 @@ inline DescBuilder reclaim(uint64_t srcvm, uint64_t addr, uint64_t size) {
   return DescBuilder().src(srcvm).dest(kVmidHost, HYPHEAP_PERM_RWX).range(addr, size);
 }
 
+// A register-level SMCCC call on CPU 0.
+inline SmcccResult smc(Hyp& h, uint64_t x0, uint64_t x1 = 0, uint64_t x2 = 0) {
+  return h.handle_smccc(0, SmcccArgs{{x0, x1, x2, 0}});
+}
+
 // Every leaf of every stage-2 plus the pool usage: equal snapshots mean nothing changed.
 struct Snapshot {
   std::vector<std::pair<uint64_t, uint64_t>> leaves;
@@ -102,10 +107,14 @@ class HypTest : public ::testing::Test {
     expect_invariants();
   }
 
+  // The ownership record is coherent, and the TLBs agree with it: no call may return with
+  // an invalidation still owed or having made an entry before its break was invalidated.
   void expect_invariants() {
     uint64_t where = 0;
     const char* err = hyp_->check_invariants(&where);
     EXPECT_EQ(err, nullptr) << err << " at 0x" << std::hex << where;
+    EXPECT_EQ(fake::pending_invalidations(), 0u);
+    EXPECT_EQ(fake::counters().bbm_violations, 0u);
   }
 
   // Writes the descriptor at `pa` in host RAM and issues MEM_ASSIGN on `cpu`.

@@ -101,7 +101,7 @@ TEST_F(Stage2Test, ChangingOnePageSplitsTheBlockDownToPages) {
   EXPECT_EQ(neighbour.level, 3u);
   EXPECT_EQ(neighbour.pa_of(Ipa(k1G + k2M)), PhysAddr(k1G + k2M));
   EXPECT_EQ(s2_.lookup(Ipa(k1G + 5 * k2M)).level, 2u);
-  EXPECT_EQ(s2_.counters().splits, 2u);
+  EXPECT_EQ(s2_.counters().splits.get(), 2u);
   EXPECT_EQ(pool_.used_pages(), 3u);
 }
 
@@ -118,7 +118,7 @@ TEST_F(Stage2Test, RangeMadeUniformAgainMergesBackIntoTheBlock) {
   const auto before = leaves();
   set(k1G + k2M + k4K, k4K, LeafSpec::owned_by(kSvm));
   set(k1G + k2M + k4K, k4K, rwx(k1G + k2M + k4K));
-  EXPECT_EQ(s2_.counters().merges, 2u);
+  EXPECT_EQ(s2_.counters().merges.get(), 2u);
   EXPECT_EQ(pool_.used_pages(), 1u);
   const auto after = leaves();
   ASSERT_EQ(after.size(), before.size());
@@ -158,6 +158,66 @@ TEST_F(Stage2Test, PermissionChangeIsInPlaceWithOneTlbInvalidation) {
   const Leaf l = s2_.lookup(Ipa(k1G));
   EXPECT_EQ(l.perms(), Perms(HYPHEAP_PERM_R));
   EXPECT_EQ(l.state(), PageState::kSharedOwned);
+}
+
+// --- TLB maintenance --------------------------------------------------------------------
+
+TEST_F(Stage2Test, UnmappingScatteredPagesInOneBatchWaitsForCompletionOnce) {
+  set(k1G, k2M, rwx(0x8000'0000 + k4K));  // misaligned output: 512 page entries
+  fake::reset_counters();
+  PagePool::Reservation none;
+  TlbBatch tlb(s2_);
+  for (uint64_t i = 0; i < 8; i++)
+    s2_.set_range(IpaRange{Ipa(k1G + 2 * i * k4K), k4K}, LeafSpec::unmapped(), none, tlb);
+  EXPECT_EQ(fake::counters().tlb_ipa, 0u);  // nothing issued yet...
+  EXPECT_EQ(fake::pending_invalidations(), 8u);
+  tlb.flush();
+  EXPECT_EQ(fake::counters().tlb_ipa, 8u);  // ...then each IPA, with one completion
+  EXPECT_EQ(fake::counters().tlb_ipa_batches, 1u);
+  EXPECT_EQ(fake::counters().tlb_vm, 0u);
+  EXPECT_EQ(fake::pending_invalidations(), 0u);
+}
+
+TEST_F(Stage2Test, MoreInvalidationsThanABatchHoldsBecomeOneVmWideInvalidation) {
+  set(k1G, k2M, rwx(0x8000'0000 + k4K));
+  fake::reset_counters();
+  PagePool::Reservation none;
+  TlbBatch tlb(s2_);
+  for (uint64_t i = 0; i <= TlbBatch::kMaxIpas; i++)
+    s2_.set_range(IpaRange{Ipa(k1G + 2 * i * k4K), k4K}, LeafSpec::unmapped(), none, tlb);
+  tlb.flush();
+  EXPECT_EQ(fake::counters().tlb_ipa, 0u);
+  EXPECT_EQ(fake::counters().tlb_vm, 1u);
+  EXPECT_EQ(fake::pending_invalidations(), 0u);
+}
+
+TEST_F(Stage2Test, BatchGoingOutOfScopeIssuesWhatItOwes) {
+  set(k1G, k2M, rwx(0x8000'0000 + k4K));
+  PagePool::Reservation none;
+  {
+    TlbBatch tlb(s2_);
+    s2_.set_range(IpaRange{Ipa(k1G), k4K}, LeafSpec::unmapped(), none, tlb);
+    EXPECT_EQ(fake::pending_invalidations(), 1u);
+  }
+  EXPECT_EQ(fake::pending_invalidations(), 0u);
+}
+
+TEST_F(Stage2Test, RemovingATableInvalidatesTheWholeVmBeforeThePageIsReused) {
+  set(k1G + 7 * k4K, k4K, rwx(k1G + 7 * k4K));
+  fake::reset_counters();
+  set(k1G + 7 * k4K, k4K, LeafSpec::unmapped());  // both tables merge away
+  EXPECT_EQ(fake::counters().tlb_vm, 2u);
+  EXPECT_EQ(fake::pending_invalidations(), 0u);
+  EXPECT_EQ(fake::counters().bbm_violations, 0u);
+}
+
+TEST_F(Stage2Test, BatchOfAnotherStage2IsFatal) {
+  Stage2 other;
+  ASSERT_EQ(other.init(pool_, 39, 2), Status::kOk);
+  PagePool::Reservation none;
+  TlbBatch tlb(other);
+  EXPECT_DEATH(s2_.set_range(IpaRange{Ipa(k1G), k4K}, LeafSpec::unmapped(), none, tlb),
+               "TLB batch of another stage-2");
 }
 
 TEST_F(Stage2Test, PermsAndStateRoundTripThroughTheDescriptor) {

@@ -108,8 +108,8 @@ TEST_F(TransactionTest, LendingOnePageOfAGigabyteBlockSplitsAndReclaimMergesIt) 
 
 TEST_F(TransactionTest, ThirtyTwoMegabytesOfAlignedChunksWriteOneLeafPerChunkAndMergeBack) {
   const Snapshot initial = snapshot();
-  const auto host_writes = [&] { return hyp_->host().s2.counters().leaf_writes; };
-  const auto svm_writes = [&] { return hyp_->secure_vm(kSvm0)->s2.counters().leaf_writes; };
+  const auto host_writes = [&] { return hyp_->host().s2.counters().leaf_writes.get(); };
+  const auto svm_writes = [&] { return hyp_->secure_vm(kSvm0)->s2.counters().leaf_writes.get(); };
   auto d = DescBuilder().src(kVmidHost.bit()).dest(kSvm0, kRw);
   auto back = DescBuilder().src(kSvm0.bit()).dest(kVmidHost, HYPHEAP_PERM_RWX);
   for (uint64_t i = 0; i < 16; i++) {  // 16 chunks of 2 MiB, every other 2 MiB slot
@@ -124,6 +124,29 @@ TEST_F(TransactionTest, ThirtyTwoMegabytesOfAlignedChunksWriteOneLeafPerChunkAnd
   ASSERT_EQ(assign(back), Status::kOk);
   EXPECT_TRUE(snapshot() == initial) << "host stage-2 did not return to its initial blocks";
   EXPECT_EQ(host_leaf(kGigBlock).level, 1u);
+}
+
+TEST_F(TransactionTest, LendOfSixteenChunksInvalidatesTheHostOnceForTheSplitOnceForTheChunks) {
+  auto d = DescBuilder().src(kVmidHost.bit()).dest(kSvm0, kRw);
+  for (uint64_t i = 0; i < 16; i++)
+    d.range(kGigBlock + 2 * i * k2M, k2M);
+  fake::reset_counters();
+  ASSERT_EQ(assign(d), Status::kOk);
+  // Splitting the 1 GiB block must complete before its table goes in; the 16 chunks that
+  // then leave the host are invalidated together. The secure VM had nothing to invalidate.
+  EXPECT_EQ(fake::counters().tlb_ipa, 17u);
+  EXPECT_EQ(fake::counters().tlb_ipa_batches, 2u);
+  EXPECT_EQ(fake::counters().tlb_vm, 0u);
+}
+
+TEST_F(TransactionTest, LendOfMorePagesThanABatchHoldsIsOneVmWideInvalidation) {
+  auto d = DescBuilder().src(kVmidHost.bit()).dest(kSvm0, kRw);
+  for (uint64_t i = 0; i < 64; i++)
+    d.range(kData + 2 * i * k4K, k4K);
+  fake::reset_counters();
+  ASSERT_EQ(assign(d), Status::kOk);
+  EXPECT_EQ(fake::counters().tlb_ipa, 1u);  // the 2 MiB block split before its table
+  EXPECT_EQ(fake::counters().tlb_vm, 1u);   // the 64 pages
 }
 
 // --- Rejections: each cause its own code, nothing changed --------------------------------

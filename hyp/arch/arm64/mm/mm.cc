@@ -71,18 +71,24 @@ void copy_from_phys(void* dst, PhysAddr src, size_t len) {
   __builtin_memcpy(dst, phys_to_virt(src), len);
 }
 
-void write_pte(uint64_t* ptep, uint64_t value) {
+void write_pte(const Stage2Hw&, uint64_t* ptep, uint64_t value) {
   // A 64-bit aligned store is single-copy atomic; the DSB makes it visible to the table
   // walker before any TLB maintenance that follows.
   __atomic_store_n(ptep, value, __ATOMIC_RELAXED);
   dsb_ishst();
 }
 
-void tlb_invalidate_ipa(const Stage2Hw& hw, Ipa ipa) {
+// One completion sequence for the whole batch: the broadcast TLBIs by IPA are only ordered
+// by the DSB that follows them, so issuing them back to back and waiting once is what makes
+// a batch cheaper than one call per entry (Arm ARM D8.13, "TLB maintenance").
+void tlb_invalidate_ipas(const Stage2Hw& hw, std::span<const Ipa> ipas) {
+  if (ipas.empty())
+    return;
   ScopedVttbr scoped(hw);
   dsb_ishst();
-  asm volatile("tlbi ipas2e1is, %0" ::"r"(ipa.value() >> 12) : "memory");
-  // Combined stage-1+2 entries are not tagged by IPA: drop them for this VMID too.
+  for (const Ipa ipa : ipas)
+    asm volatile("tlbi ipas2e1is, %0" ::"r"(ipa.value() >> 12) : "memory");
+  // Combined stage-1+2 entries are not tagged by IPA: drop them for this VMID too, once.
   dsb_ish();
   asm volatile("tlbi vmalle1is" ::: "memory");
   dsb_ish();

@@ -1,0 +1,116 @@
+// The byte format a hypercall fuzz input is read in, shared by the harness and the seed
+// writer so the seeds in corpus/ mean what their names say.
+//
+//   u8 pool        table pool size: 16 + pool pages (small pools reach NO_MEMORY)
+//   then operations until the input ends, each an Op byte and its fields (below).
+//
+// Everything is little-endian; a field past the end of the input reads as zero. Addresses
+// are mostly picked as an area plus an index so mutations land on pages whose states
+// interact (see RangeKind), with a raw form for everything else.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace hyp::fuzz {
+
+enum class Op : uint8_t {
+  // u8 place, u8 corrupt, u64 srcvm, u8 nr_dests, {u32 vmid, u32 perms} * nr_dests,
+  // u8 nr_ranges, {u8 RangeKind, u64 a, u64 b} * nr_ranges. The descriptor is written into
+  // host memory at `place` and MEM_ASSIGN is called on it.
+  kAssign = 0,
+  // u8 index, u8 variant: gives back what an earlier successful assign took (index into
+  // the history), with the srcvm it returned. Variant bits spoil it: kWrongOwner,
+  // kReducedPerms, kFirstHalf.
+  kReclaimPrevious = 1,
+  // u64 x0, x1, x2, x3: any SMCCC call, registers as given.
+  kSmc = 2,
+  // u8 vm (0 secure VM 10, 1 secure VM 11, 2 host, else raw), u64 page, u16 pages,
+  // u8 unpin: the secure-VM exit path's pin/unpin, page in the arena.
+  kPin = 3,
+  // u16 len, bytes[len]: written at the descriptor page, MEM_ASSIGN with u64 x2.
+  kRawDescriptor = 4,
+};
+inline constexpr uint8_t kNrOps = 5;
+
+// Where kAssign writes its descriptor.
+enum class Place : uint8_t {
+  kHostPage = 0,   // the usual descriptor page
+  kUnaligned = 1,  // 8 bytes into it: DESC_ALIGN
+  kHypMemory = 2,  // inside the hypervisor carve-out: DESC_NOT_HOST
+  kArenaPage = 3,  // the first arena page, which other ops may have lent away
+};
+
+// Bits of kAssign's `corrupt` byte.
+inline constexpr uint8_t kBadVersion = 1, kNonzeroFlags = 2, kNonzeroReserved = 4, kLengthLong = 8,
+                         kLengthShort = 16;
+
+// How a range's (a, b) become (address, size).
+enum class RangeKind : uint8_t {
+  kArenaPages = 0,  // arena + (a % kArenaPages) pages, (b % 64) pages
+  kChunks = 1,      // the 1 GiB bank + (a % 512) * 2 MiB, (b % 17) * 2 MiB
+  kBank0Pages = 2,  // bank 0 + (a % its pages) pages, (b % 64) pages: hits carve-outs
+  kRaw = 3,         // address a, size b
+};
+
+// Bits of kReclaimPrevious's variant.
+inline constexpr uint8_t kWrongOwner = 1, kReducedPerms = 2, kFirstHalf = 4;
+
+// The fuzzed machine (fake RAM is 2 GiB at 1 GiB): two adjacent RAM banks so a range can
+// straddle them, a hyp carve-out holding the pool, a private carve-out for secure VM 10.
+inline constexpr uint64_t k4K = 4096, k2M = 2ULL << 20, k1G = 1ULL << 30;
+inline constexpr uint64_t kBank0 = 0x4000'0000, kBank1 = 0x8000'0000;
+inline constexpr uint64_t kHypCarveout = kBank0, kHypCarveoutSize = 4 * k2M;
+inline constexpr uint64_t kSvmCarveout = kBank0 + 16 * k2M;
+inline constexpr uint64_t kDescPage = kBank0 + 24 * k2M;
+inline constexpr uint64_t kArena = kBank0 + 32 * k2M;
+inline constexpr uint64_t kArenaPages = 2048;  // 8 MiB
+inline constexpr uint64_t kMinPoolPages = 16;
+
+// Reads the format front to back; past the end every field is zero.
+class Reader {
+ public:
+  Reader(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+  bool done() const { return pos_ >= size_; }
+  template <typename T>
+  T get() {
+    T v{};
+    const size_t n = size_ - pos_ < sizeof(T) ? size_ - pos_ : sizeof(T);
+    std::memcpy(&v, data_ + pos_, n);
+    pos_ += n;
+    return v;
+  }
+  // Up to `n` bytes (fewer at the end of the input).
+  const uint8_t* bytes(size_t* n) {
+    if (*n > size_ - pos_)
+      *n = size_ - pos_;
+    const uint8_t* p = data_ + pos_;
+    pos_ += *n;
+    return p;
+  }
+
+ private:
+  const uint8_t* data_;
+  size_t size_;
+  size_t pos_ = 0;
+};
+
+// Builds inputs in the same format (the seed writer and tests use it).
+class Writer {
+ public:
+  template <typename T>
+  Writer& put(T v) {
+    const auto* p = reinterpret_cast<const uint8_t*>(&v);
+    out_.insert(out_.end(), p, p + sizeof(T));
+    return *this;
+  }
+  Writer& op(Op o) { return put(uint8_t(o)); }
+  const std::vector<uint8_t>& bytes() const { return out_; }
+
+ private:
+  std::vector<uint8_t> out_;
+};
+
+}  // namespace hyp::fuzz

@@ -1,0 +1,343 @@
+// libFuzzer harness for the hypercall entry: every input boots a fresh hypervisor core over
+// the fake arch, then runs a sequence of calls (fuzz_input.h) through Hyp::handle_smccc and
+// the pin API. After each call the machine must still be coherent, or the process aborts:
+//   - the invariant checker finds nothing (ownership, tables, pool, counters);
+//   - the fake arch saw no break-before-make violation and no TLB invalidation is owed;
+//   - a MEM_ASSIGN that failed changed no stage-2 and no table page;
+//   - every answer is a status the ABI defines.
+// HYP_FUZZ_TRACE=1 in the environment prints each call and its status (to check seeds).
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "arch/fake/fake_arch.h"
+#include "core/hyp.h"
+#include "fuzz_input.h"
+
+namespace hyp::fuzz {
+namespace {
+
+constexpr VmId kSvm0{HYPHEAP_VMID_SECURE_0}, kSvm1{HYPHEAP_VMID_SECURE_1};
+constexpr size_t kMaxRanges = 64;  // per kAssign: keeps an input's calls cheap
+constexpr size_t kHistory = 16;
+
+bool g_trace = false;
+
+void fail(const char* what, uint64_t where = 0) {
+  std::fprintf(stderr, "hypercall fuzz: %s (at 0x%llx)\n", what, (unsigned long long)where);
+  std::abort();
+}
+
+// A successful assign, as the host would keep it to undo it later.
+struct Record {
+  uint64_t srcvm = 0;  // what the call returned in x1
+  hypheap_mem_range ranges[kMaxRanges];
+  size_t nr_ranges = 0;
+};
+
+// Fake RAM is only ever written by the core (table pages, which init and alloc rewrite, and
+// scrubs, which write zeros) and by the harness (descriptors). So zeroing the harness's
+// pages makes every input start from the same memory without returning all of it to the
+// kernel each time (faulting it back in was most of the cost of an execution); a full reset
+// now and then bounds what stays resident.
+class Memory {
+ public:
+  void begin_input() {
+    if (++inputs_ % 256 == 0) {
+      fake::reset_memory();
+    } else {
+      for (size_t i = 0; i < nr_dirty_; i++)
+        std::memset(arch::phys_to_virt(PhysAddr(dirty_[i])), 0, k4K);
+    }
+    nr_dirty_ = 0;
+  }
+  void write(uint64_t pa, const uint8_t* src, size_t n) {
+    const uint64_t page = pa & ~(k4K - 1);
+    if (nr_dirty_ == 0 || dirty_[nr_dirty_ - 1] != page) {
+      if (nr_dirty_ == kMaxDirty)
+        fail("harness wrote more pages than it tracks");
+      dirty_[nr_dirty_++] = page;
+    }
+    std::memcpy(arch::phys_to_virt(PhysAddr(pa)), src, n);
+  }
+
+ private:
+  static constexpr size_t kMaxDirty = 4096;
+  uint64_t dirty_[kMaxDirty];
+  size_t nr_dirty_ = 0;
+  uint64_t inputs_ = 0;
+};
+
+Memory g_memory;
+
+class Session {
+ public:
+  explicit Session(size_t pool_pages) {
+    g_memory.begin_input();
+    fake::reset_counters();
+    hyp_ = new (storage_) Hyp();
+    const MemRange ram[] = {{PhysAddr(kBank0), k1G}, {PhysAddr(kBank1), k1G}};
+    const Carveout carveouts[] = {{{PhysAddr(kHypCarveout), kHypCarveoutSize}, kVmidHyp},
+                                  {{PhysAddr(kSvmCarveout), k2M}, kSvm0}};
+    const MemRange mmio[] = {{PhysAddr(0x0900'0000), k4K}};
+    const VmId svms[] = {kSvm0, kSvm1};
+    const PlatformDesc desc{ram, carveouts, mmio, svms, {PhysAddr(kHypCarveout), pool_pages * k4K},
+                            39};
+    if (hyp_->init(desc) != Status::kOk)
+      fail("init of the fuzzed platform failed");
+    check("after init");
+  }
+  ~Session() { hyp_->~Hyp(); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void run(Reader& in) {
+    while (!in.done()) {
+      switch (Op(in.get<uint8_t>() % kNrOps)) {
+        case Op::kAssign:
+          assign(in);
+          break;
+        case Op::kReclaimPrevious:
+          reclaim_previous(in);
+          break;
+        case Op::kSmc:
+          smc(in);
+          break;
+        case Op::kPin:
+          pin(in);
+          break;
+        case Op::kRawDescriptor:
+          raw_descriptor(in);
+          break;
+      }
+    }
+  }
+
+ private:
+  void assign(Reader& in) {
+    const auto place = Place(in.get<uint8_t>() % 4);
+    const uint8_t corrupt = in.get<uint8_t>();
+    hypheap_assign_hdr hdr{HYPHEAP_DESC_VERSION, 0, 0, 0, 0, in.get<uint64_t>()};
+    hypheap_vmperm dests[HYPHEAP_DESC_MAX_DESTS + 1];
+    hdr.nr_dests = uint16_t(in.get<uint8_t>() % (HYPHEAP_DESC_MAX_DESTS + 2));
+    for (size_t i = 0; i < hdr.nr_dests; i++)
+      dests[i] = hypheap_vmperm{in.get<uint32_t>(), in.get<uint32_t>()};
+    Record rec;
+    rec.nr_ranges = in.get<uint8_t>() % (kMaxRanges + 1);
+    for (size_t i = 0; i < rec.nr_ranges; i++)
+      rec.ranges[i] = decode_range(in);
+    hdr.nr_ranges = uint32_t(rec.nr_ranges);
+    hdr.version ^= (corrupt & kBadVersion) ? 0x100 : 0;
+    hdr.flags = (corrupt & kNonzeroFlags) ? 1 : 0;
+    hdr.reserved = (corrupt & kNonzeroReserved) ? 1 : 0;
+
+    uint8_t buf[HYPHEAP_DESC_SIZE(HYPHEAP_DESC_MAX_DESTS + 1, kMaxRanges)];
+    size_t len = 0;
+    append(buf, &len, &hdr, sizeof(hdr));
+    append(buf, &len, dests, hdr.nr_dests * sizeof(hypheap_vmperm));
+    append(buf, &len, rec.ranges, rec.nr_ranges * sizeof(hypheap_mem_range));
+    uint64_t x2 = len;
+    x2 += (corrupt & kLengthLong) ? 16 : 0;
+    x2 -= (corrupt & kLengthShort) ? 16 : 0;
+    const uint64_t pa = place_of(place);
+    const SmcccResult r = mem_assign(pa, buf, len, x2);
+    if (int64_t(r.x[0]) == HYPHEAP_OK)
+      remember(r.x[1], rec);
+  }
+
+  void reclaim_previous(Reader& in) {
+    const uint8_t index = in.get<uint8_t>(), variant = in.get<uint8_t>();
+    if (nr_history_ == 0)
+      return;
+    const Record& rec = history_[index % nr_history_];
+    // srcvm as qcom_scm callers keep it: the bitmap the assign returned.
+    uint64_t srcvm = rec.srcvm;
+    if (variant & kWrongOwner)
+      srcvm ^= kSvm0.bit() | kSvm1.bit();
+    const uint32_t perms = (variant & kReducedPerms) ? HYPHEAP_PERM_R : HYPHEAP_PERM_RWX;
+    const size_t n = (variant & kFirstHalf) ? (rec.nr_ranges + 1) / 2 : rec.nr_ranges;
+    const hypheap_assign_hdr hdr{HYPHEAP_DESC_VERSION, 1, 0, uint32_t(n), 0, srcvm};
+    const hypheap_vmperm dest{HYPHEAP_VMID_HOST, perms};
+    uint8_t buf[HYPHEAP_DESC_SIZE(1, kMaxRanges)];
+    size_t len = 0;
+    append(buf, &len, &hdr, sizeof(hdr));
+    append(buf, &len, &dest, sizeof(dest));
+    append(buf, &len, rec.ranges, n * sizeof(hypheap_mem_range));
+    (void)mem_assign(kDescPage, buf, len, len);
+  }
+
+  void smc(Reader& in) {
+    SmcccArgs a;
+    for (uint64_t& x : a.x)
+      x = in.get<uint64_t>();
+    const Snapshot before = snapshot();
+    const SmcccResult r = hyp_->handle_smccc(0, a);
+    trace("smc", a.x[0], r.x[0]);
+    check_status(r.x[0]);
+    // Only MEM_ASSIGN may change a stage-2, and only when it succeeds.
+    if ((uint32_t(a.x[0]) != HYPHEAP_FN_MEM_ASSIGN || int64_t(r.x[0]) != HYPHEAP_OK) &&
+        !(snapshot() == before))
+      fail("a call that changes nothing changed a stage-2");
+    check("after smc");
+  }
+
+  void pin(Reader& in) {
+    const uint8_t sel = in.get<uint8_t>();
+    const VmId vm = sel == 0 ? kSvm0 : sel == 1 ? kSvm1 : sel == 2 ? kVmidHost : VmId(sel);
+    const uint64_t page = in.get<uint64_t>();
+    const uint64_t pages = in.get<uint16_t>();
+    const bool unpin = in.get<uint8_t>() & 1;
+    const Ipa ipa(kArena + (page % kArenaPages) * k4K);
+    const Status s = unpin ? hyp_->unpin(vm, ipa, pages) : hyp_->pin(vm, ipa, pages);
+    trace(unpin ? "unpin" : "pin", ipa.value(), uint64_t(s));
+    check_status(uint64_t(s));
+    check("after pin");
+  }
+
+  void raw_descriptor(Reader& in) {
+    size_t len = in.get<uint16_t>() % (HYPHEAP_DESC_MAX_SIZE + 1);
+    const uint8_t* bytes = in.bytes(&len);
+    const uint64_t x2 = in.get<uint64_t>();
+    (void)mem_assign(kDescPage, bytes, len, x2);
+  }
+
+  // --- helpers ------------------------------------------------------------------------
+
+  static hypheap_mem_range decode_range(Reader& in) {
+    const auto kind = RangeKind(in.get<uint8_t>() % 4);
+    const uint64_t a = in.get<uint64_t>(), b = in.get<uint64_t>();
+    switch (kind) {
+      case RangeKind::kArenaPages:
+        return {kArena + (a % kArenaPages) * k4K, (b % 64) * k4K};
+      case RangeKind::kChunks:
+        return {kBank1 + (a % 64) * k2M, (b % 5) * k2M};
+      case RangeKind::kBank0Pages:
+        return {kBank0 + (a % (k1G / k4K)) * k4K, (b % 64) * k4K};
+      case RangeKind::kRaw:
+        break;
+    }
+    return {a, b};
+  }
+
+  static uint64_t place_of(Place p) {
+    switch (p) {
+      case Place::kHostPage:
+        return kDescPage;
+      case Place::kUnaligned:
+        return kDescPage + 8;
+      case Place::kHypMemory:
+        return kHypCarveout + 3 * k2M;
+      case Place::kArenaPage:
+        return kArena;
+    }
+    return kDescPage;
+  }
+
+  bool host_writable(uint64_t pa) const {
+    if (pa < kBank0 || pa >= kBank1 + k1G)
+      return false;
+    const Leaf l = hyp_->host().s2.lookup(Ipa(pa));
+    return l.valid() && (l.raw & pte::kS2apW);
+  }
+
+  static void append(uint8_t* buf, size_t* len, const void* src, size_t n) {
+    std::memcpy(buf + *len, src, n);
+    *len += n;
+  }
+
+  // Writes the descriptor as the host would, so only into pages the host can write (a
+  // descriptor "placed" in hyp memory or lent pages is whatever those already hold), then
+  // calls MEM_ASSIGN through the SMCCC entry.
+  SmcccResult mem_assign(uint64_t pa, const uint8_t* desc, size_t len, uint64_t x2) {
+    for (size_t done = 0; done < len;) {
+      const uint64_t cur = pa + done;
+      const size_t n = std::min<size_t>(len - done, k4K - (cur & (k4K - 1)));
+      if (host_writable(cur))
+        g_memory.write(cur, desc + done, n);
+      done += n;
+    }
+    const Snapshot before = snapshot();
+    const SmcccResult r = hyp_->handle_smccc(0, SmcccArgs{{HYPHEAP_FN_MEM_ASSIGN, pa, x2, 0}});
+    trace("assign", pa, r.x[0]);
+    check_status(r.x[0]);
+    if (int64_t(r.x[0]) != HYPHEAP_OK && (r.x[1] != 0 || !(snapshot() == before)))
+      fail("a failed MEM_ASSIGN changed something");
+    check("after MEM_ASSIGN");
+    return r;
+  }
+
+  void remember(uint64_t srcvm, const Record& rec) {
+    Record& slot = history_[next_history_++ % kHistory];
+    slot = rec;
+    slot.srcvm = srcvm;
+    if (nr_history_ < kHistory)
+      nr_history_++;
+  }
+
+  // Every nonzero leaf of every stage-2 folded into one number, plus the pool usage.
+  struct Snapshot {
+    uint64_t hash = 0;
+    size_t pool_used = 0;
+    bool operator==(const Snapshot&) const = default;
+  };
+  Snapshot snapshot() const {
+    Snapshot s{0, hyp_->pool().used_pages()};
+    auto add = [&](const Vm& vm) {
+      vm.s2.for_each_leaf([&](const Leaf& l) {
+        if (l.raw != 0)
+          s.hash = (s.hash ^ l.raw ^ (l.base.value() | l.level)) * 0x100000001b3ULL;
+      });
+    };
+    add(hyp_->host());
+    add(*hyp_->secure_vm(kSvm0));
+    add(*hyp_->secure_vm(kSvm1));
+    return s;
+  }
+
+  static void check_status(uint64_t x0) {
+    const auto s = int64_t(x0);
+    const bool vendor_answer = x0 == HYPHEAP_UID_0 || x0 == HYPHEAP_ABI_VERSION_MAJOR;
+    if (!vendor_answer && (s > HYPHEAP_OK || s < HYPHEAP_ERR_STAT_INDEX))
+      fail("status outside the ABI", x0);
+  }
+
+  void check(const char* when) const {
+    uint64_t where = 0;
+    if (const char* err = hyp_->check_invariants(&where)) {
+      std::fprintf(stderr, "hypercall fuzz: %s: ", when);
+      fail(err, where);
+    }
+    if (fake::counters().bbm_violations != 0)
+      fail("break-before-make violated");
+    if (fake::pending_invalidations() != 0)
+      fail("returned with a TLB invalidation still owed");
+  }
+
+  static void trace(const char* what, uint64_t arg, uint64_t status) {
+    if (g_trace)
+      std::fprintf(stderr, "  %-7s 0x%-12llx -> %lld\n", what, (unsigned long long)arg,
+                   (long long)int64_t(status));
+  }
+
+  alignas(Hyp) static inline uint8_t storage_[sizeof(Hyp)];
+  Hyp* hyp_;
+  Record history_[kHistory];
+  size_t nr_history_ = 0, next_history_ = 0;
+};
+
+}  // namespace
+}  // namespace hyp::fuzz
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  hyp::fuzz::g_trace = std::getenv("HYP_FUZZ_TRACE") != nullptr;
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  hyp::fuzz::Reader in(data, size);
+  hyp::fuzz::Session session(hyp::fuzz::kMinPoolPages + in.get<uint8_t>());
+  session.run(in);
+  return 0;
+}

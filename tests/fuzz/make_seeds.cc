@@ -1,0 +1,200 @@
+// Writes the seed corpus of the hypercall fuzzer (tests/fuzz/corpus/): one file per
+// meaningful sequence, named for what it exercises. Usage: hyp_fuzz_seeds <directory>.
+// Each rejection class of the ABI has a seed reaching it, so mutations start next to
+// every error path rather than having to find the descriptor format first.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "fuzz_input.h"
+#include "hypheap/abi.h"
+
+namespace hyp::fuzz {
+namespace {
+
+constexpr uint32_t kSvm0 = HYPHEAP_VMID_SECURE_0, kSvm1 = HYPHEAP_VMID_SECURE_1;
+constexpr uint32_t kHost = HYPHEAP_VMID_HOST;
+constexpr uint32_t kRw = HYPHEAP_PERM_R | HYPHEAP_PERM_W, kRwx = HYPHEAP_PERM_RWX;
+constexpr uint64_t kHostBit = HYPHEAP_VMID_BIT(kHost);
+
+struct D {
+  uint32_t vmid, perms;
+};
+struct R {
+  RangeKind kind;
+  uint64_t a, b;
+};
+
+struct Seed {
+  std::string name;
+  Writer w;
+  explicit Seed(std::string n, uint8_t pool = 255) : name(std::move(n)) { w.put(pool); }
+
+  Seed& assign(uint64_t srcvm, const std::vector<D>& dests, const std::vector<R>& ranges,
+               Place place = Place::kHostPage, uint8_t corrupt = 0) {
+    w.op(Op::kAssign).put(uint8_t(place)).put(corrupt).put(srcvm).put(uint8_t(dests.size()));
+    for (const D& d : dests)
+      w.put(d.vmid).put(d.perms);
+    w.put(uint8_t(ranges.size()));
+    for (const R& r : ranges)
+      w.put(uint8_t(r.kind)).put(r.a).put(r.b);
+    return *this;
+  }
+  Seed& lend(const std::vector<R>& ranges, uint32_t to = kSvm0) {
+    return assign(kHostBit, {{to, kRw}}, ranges);
+  }
+  Seed& reclaim_previous(uint8_t index, uint8_t variant = 0) {
+    w.op(Op::kReclaimPrevious).put(index).put(variant);
+    return *this;
+  }
+  Seed& smc(uint64_t x0, uint64_t x1 = 0, uint64_t x2 = 0, uint64_t x3 = 0) {
+    w.op(Op::kSmc).put(x0).put(x1).put(x2).put(x3);
+    return *this;
+  }
+  Seed& pin(uint8_t vm, uint64_t page, uint16_t pages, bool unpin = false) {
+    w.op(Op::kPin).put(vm).put(page).put(pages).put(uint8_t(unpin));
+    return *this;
+  }
+};
+
+R pages(uint64_t first, uint64_t n) {
+  return {RangeKind::kArenaPages, first, n};
+}
+R chunks(uint64_t first, uint64_t n) {
+  return {RangeKind::kChunks, first, n};
+}
+R raw(uint64_t addr, uint64_t size) {
+  return {RangeKind::kRaw, addr, size};
+}
+
+std::vector<Seed> seeds() {
+  std::vector<Seed> s;
+  // What the heap does.
+  s.emplace_back("lend_reclaim_pages").lend({pages(0, 4)}).reclaim_previous(0);
+  {
+    std::vector<R> sixteen;
+    for (uint64_t i = 0; i < 16; i++)
+      sixteen.push_back(chunks(2 * i, 1));
+    s.emplace_back("lend_reclaim_2m_chunks").lend(sixteen).reclaim_previous(0);
+    std::vector<R> scattered;
+    for (uint64_t i = 0; i < 64; i++)
+      scattered.push_back(pages(2 * i, 1));
+    s.emplace_back("lend_reclaim_scattered_pages").lend(scattered, kSvm1).reclaim_previous(0);
+  }
+  s.emplace_back("share_reclaim")
+      .assign(kHostBit, {{kHost, kRwx}, {kSvm0, HYPHEAP_PERM_R}}, {pages(10, 8)})
+      .reclaim_previous(0);
+  s.emplace_back("share_read_only_host")
+      .assign(kHostBit, {{kHost, HYPHEAP_PERM_R}, {kSvm1, kRw}}, {pages(3, 1)})
+      .reclaim_previous(0);
+  s.emplace_back("lend_pin_busy_unpin_reclaim")
+      .lend({pages(0, 4)})
+      .pin(0, 1, 1)
+      .reclaim_previous(0)
+      .pin(0, 1, 1, true)
+      .reclaim_previous(0);
+  s.emplace_back("share_pin_busy")
+      .assign(kHostBit, {{kHost, kRwx}, {kSvm0, kRw}}, {pages(0, 2)})
+      .pin(0, 0, 2)
+      .reclaim_previous(0);
+  s.emplace_back("pin_errors")
+      .pin(0, 0, 1)
+      .pin(2, 0, 1)
+      .pin(0, 0, 0)
+      .lend({pages(0, 1)})
+      .pin(0, 0, 1, true);
+  s.emplace_back("reclaim_wrong_owner").lend({pages(0, 1)}).reclaim_previous(0, kWrongOwner);
+  s.emplace_back("reclaim_reduced_perms").lend({pages(0, 1)}).reclaim_previous(0, kReducedPerms);
+  s.emplace_back("reclaim_half_then_all_is_state")
+      .lend({pages(0, 1), pages(8, 1), pages(16, 1), pages(24, 1)})
+      .reclaim_previous(0, kFirstHalf)
+      .reclaim_previous(0);
+
+  // Each rejection class of the ABI.
+  const std::vector<D> to_svm0{{kSvm0, kRw}};
+  s.emplace_back("reject_bad_version")
+      .assign(kHostBit, to_svm0, {pages(0, 1)}, Place::kHostPage, kBadVersion);
+  s.emplace_back("reject_nonzero_flags")
+      .assign(kHostBit, to_svm0, {pages(0, 1)}, Place::kHostPage, kNonzeroFlags);
+  s.emplace_back("reject_nonzero_reserved")
+      .assign(kHostBit, to_svm0, {pages(0, 1)}, Place::kHostPage, kNonzeroReserved);
+  s.emplace_back("reject_length_long")
+      .assign(kHostBit, to_svm0, {pages(0, 1)}, Place::kHostPage, kLengthLong);
+  s.emplace_back("reject_length_short")
+      .assign(kHostBit, to_svm0, {pages(0, 1)}, Place::kHostPage, kLengthShort);
+  s.emplace_back("reject_no_ranges").assign(kHostBit, to_svm0, {});
+  s.emplace_back("reject_desc_unaligned")
+      .assign(kHostBit, to_svm0, {pages(0, 1)}, Place::kUnaligned);
+  s.emplace_back("reject_desc_in_hyp_memory")
+      .assign(kHostBit, to_svm0, {pages(0, 1)}, Place::kHypMemory);
+  s.emplace_back("reject_desc_in_lent_page")
+      .lend({pages(0, 1)})
+      .assign(kHostBit, to_svm0, {pages(5, 1)}, Place::kArenaPage);
+  s.emplace_back("reject_range_unaligned").lend({raw(kArena + 512, k4K)});
+  s.emplace_back("reject_range_zero_size").lend({pages(0, 0)});
+  s.emplace_back("reject_range_overflows").lend({raw(kArena, ~0ULL - kArena + 1)});
+  s.emplace_back("reject_range_outside_ram").lend({raw(0x0900'0000, k4K)});
+  s.emplace_back("reject_range_straddles_banks").lend({raw(kBank1 - k4K, 2 * k4K)});
+  s.emplace_back("reject_range_in_carveout")
+      .lend({{RangeKind::kBank0Pages, (kSvmCarveout - kBank0) / k4K, 1}});
+  s.emplace_back("reject_range_in_hyp_memory").lend({{RangeKind::kBank0Pages, 2, 1}});
+  s.emplace_back("reject_overlap").lend({pages(0, 2), pages(1, 2)});
+  s.emplace_back("reject_state_already_lent").lend({pages(0, 1)}).lend({pages(0, 1)}, kSvm1);
+  s.emplace_back("reject_unknown_vmid").assign(kHostBit, {{12, kRw}}, {pages(0, 1)});
+  s.emplace_back("reject_unknown_srcvm_bit")
+      .assign(kHostBit | HYPHEAP_VMID_BIT(40), to_svm0, {pages(0, 1)});
+  s.emplace_back("reject_perms_zero").assign(kHostBit, {{kSvm0, 0}}, {pages(0, 1)});
+  s.emplace_back("reject_perms_unknown_bits").assign(kHostBit, {{kSvm0, 8 | kRw}}, {pages(0, 1)});
+  s.emplace_back("reject_two_secure_vms")
+      .assign(kHostBit, {{kSvm0, kRw}, {kSvm1, kRw}}, {pages(0, 1)});
+  s.emplace_back("reject_no_destination").assign(kHostBit, {}, {pages(0, 1)});
+  s.emplace_back("reject_empty_srcvm").assign(0, to_svm0, {pages(0, 1)});
+  s.emplace_back("reject_host_to_host").assign(kHostBit, {{kHost, kRwx}}, {pages(0, 1)});
+  {
+    std::vector<R> spread;
+    for (uint64_t i = 0; i < 16; i++)
+      spread.push_back(raw(kBank1 + 3 * i * k2M + k4K, k4K));
+    s.emplace_back("reject_no_memory", 0).lend(spread);
+  }
+  // The other calls.
+  s.emplace_back("query_stats_uid_revision")
+      .lend({pages(2, 3)})
+      .smc(HYPHEAP_FN_MEM_QUERY, kArena, 16)
+      .smc(HYPHEAP_FN_MEM_QUERY, kArena + 2 * k4K, 16)
+      .smc(HYPHEAP_FN_STATS, HYPHEAP_STAT_PAGES_LENT)
+      .smc(HYPHEAP_FN_STATS, HYPHEAP_STAT_COUNT)
+      .smc(HYPHEAP_FN_VENDOR_HYP_UID)
+      .smc(HYPHEAP_FN_VENDOR_HYP_REVISION)
+      .smc(0xC6000042);
+  {
+    // A lend written as raw bytes, for mutations of the descriptor format itself.
+    Seed& r = s.emplace_back("raw_descriptor_lend");
+    const hypheap_assign_hdr hdr{HYPHEAP_DESC_VERSION, 1, 0, 1, 0, kHostBit};
+    const hypheap_vmperm dest{kSvm0, kRw};
+    const hypheap_mem_range range{kArena, 2 * k4K};
+    const uint16_t len = sizeof(hdr) + sizeof(dest) + sizeof(range);
+    r.w.op(Op::kRawDescriptor).put(len).put(hdr).put(dest).put(range).put(uint64_t(len));
+  }
+  return s;
+}
+
+}  // namespace
+}  // namespace hyp::fuzz
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s <corpus directory>\n", argv[0]);
+    return 2;
+  }
+  for (const auto& seed : hyp::fuzz::seeds()) {
+    const std::string path = std::string(argv[1]) + "/" + seed.name;
+    FILE* f = std::fopen(path.c_str(), "wb");
+    if (f == nullptr ||
+        std::fwrite(seed.w.bytes().data(), 1, seed.w.bytes().size(), f) != seed.w.bytes().size()) {
+      std::perror(path.c_str());
+      return 1;
+    }
+    std::fclose(f);
+  }
+  return 0;
+}
