@@ -85,7 +85,7 @@ bench: all
 run: initramfs hyp
 	@tools/qemu-run --name run --echo --hyp $(HYP_IMAGE) --kernel $(KERNEL_IMAGE) \
 		--initrd $(INITRAMFS) --log $(BUILD)/logs/run.log \
-		--append "hypheap_load=hypheap.ko hypheap_run=hh-sysinfo"
+		--append "hypheap_load=hypheap.ko hypheap_run=hh-sysinfo,hypheap-demo"
 
 .PHONY: $(PUBLIC_GOALS)
 

@@ -11,9 +11,6 @@
 //
 // Never a timed assertion: exits 0 when every allocation succeeded and the
 // table was printed, 1 otherwise.
-#include <fcntl.h>
-#include <linux/dma-heap.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,19 +27,33 @@
 #include <utility>
 #include <vector>
 
-#include <dirent.h>
+#include "dma_heap.h"
+#include "fd_io.h"
+#include "heap_names.h"
+#include "hypheap_debugfs.h"
 
 namespace {
 
-constexpr const char* kHeapDir = "/dev/dma_heap";
-constexpr const char* kReferenceHeap = "system";
+using hypheap::guest::Allocate;
+using hypheap::guest::Counters;
+using hypheap::guest::CounterValue;
+using hypheap::guest::HypStats;
+using hypheap::guest::IsProtectedHeap;
+using hypheap::guest::kDmaHeapDir;
+using hypheap::guest::kKiB;
+using hypheap::guest::kMiB;
+using hypheap::guest::kSystemHeap;
+using hypheap::guest::ListDmaHeaps;
+using hypheap::guest::OpenHeap;
+using hypheap::guest::Outcome;
+using hypheap::guest::TotalStats;
+using hypheap::guest::UniqueFd;
+using hypheap::guest::WriteAll;
+
 constexpr const char* kDriverStats = "/sys/kernel/debug/hypheap/stats";
 constexpr const char* kDriverHypercalls = "hypercalls";
 constexpr const char* kHypStats = "/sys/kernel/debug/hypheap/hyp";
 constexpr const char* kHypAssignCalls = "assign_calls";
-
-constexpr size_t kKiB = 1024;
-constexpr size_t kMiB = 1024 * kKiB;
 // One page; a typical 1080p NV12 frame (3 MiB); a 4K frame (12 MiB); a large
 // video pool buffer where per-page costs dominate.
 constexpr std::array<size_t, 4> kSizes = {4 * kKiB, 3 * kMiB, 12 * kMiB, 64 * kMiB};
@@ -51,27 +62,6 @@ constexpr int kMeasuredRounds = 15;
 // Buffers per (heap, size) for the hypercall counts; they are integers per
 // buffer when the driver batches as designed, so a few suffice.
 constexpr int kCountedBuffers = 4;
-
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() {
-    if (fd_ >= 0) {
-      close(fd_);
-    }
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 struct Heap {
   std::string name;
@@ -92,13 +82,8 @@ int64_t NowNs() {
 
 // 0, or the errno of the allocation or of the close.
 int AllocFree(int heap_fd, size_t len) {
-  dma_heap_allocation_data data{};
-  data.len = len;
-  data.fd_flags = O_RDWR | O_CLOEXEC;
-  if (ioctl(heap_fd, DMA_HEAP_IOCTL_ALLOC, &data) != 0) {
-    return errno;
-  }
-  return close(static_cast<int>(data.fd)) == 0 ? 0 : errno;
+  Outcome<UniqueFd> buffer = Allocate(heap_fd, {.len = len});
+  return buffer.ok() ? buffer.value.Close() : buffer.error;
 }
 
 // The time of one alloc+free, or the errno that stopped it.
@@ -114,46 +99,25 @@ Sample TimeAllocFree(int heap_fd, size_t len) {
 }
 
 std::vector<std::string> HeapsToMeasure() {
-  std::vector<std::string> names;
-  DIR* dir = opendir(kHeapDir);
-  if (dir == nullptr) {
-    return names;
-  }
-  while (const dirent* entry = readdir(dir)) {
-    const std::string name = entry->d_name;
-    if (name == kReferenceHeap || name.starts_with("protected,")) {
-      names.push_back(name);
-    }
-  }
-  closedir(dir);
+  std::vector<std::string> names = ListDmaHeaps();
+  std::erase_if(
+      names, [](const std::string& name) { return name != kSystemHeap && !IsProtectedHeap(name); });
   // The reference first, then the protected heaps by name.
-  std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
-    return std::make_pair(a != kReferenceHeap, a) < std::make_pair(b != kReferenceHeap, b);
-  });
+  std::stable_partition(names.begin(), names.end(),
+                        [](const std::string& name) { return name == kSystemHeap; });
   return names;
 }
 
-// A "name value" or "name: value" counter from a debugfs file.
-std::optional<int64_t> ReadCounter(const char* path, const std::string& key) {
-  std::ifstream file(path);
-  std::string name;
-  int64_t value = 0;
-  while (file >> name >> value) {
-    if (name.ends_with(':')) {
-      name.pop_back();
-    }
-    if (name == key) {
-      return value;
-    }
-  }
-  return std::nullopt;
+// A counter of a debugfs file, or nothing when the file or the line is missing.
+std::optional<int64_t> ReadCounter(const Outcome<Counters>& counters, const char* key) {
+  return counters.ok() ? CounterValue(counters.value, key) : std::nullopt;
 }
 
 std::optional<int64_t> DriverHypercalls() {
-  return ReadCounter(kDriverStats, kDriverHypercalls);
+  return ReadCounter(TotalStats(), kDriverHypercalls);
 }
 std::optional<int64_t> HypAssignCalls() {
-  return ReadCounter(kHypStats, kHypAssignCalls);
+  return ReadCounter(HypStats(), kHypAssignCalls);
 }
 
 // Change of a counter per buffer over kCountedBuffers alloc+free; reading the
@@ -271,22 +235,6 @@ std::string Table(const std::vector<Heap>& heaps) {
   return out;
 }
 
-// The whole table in one write, so no kernel message lands inside it.
-bool WriteAll(const std::string& text) {
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = write(STDOUT_FILENO, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return false;
-    }
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
 bool ReportFailures(const std::vector<Heap>& heaps) {
   bool failed = false;
   for (const Heap& heap : heaps) {
@@ -306,22 +254,22 @@ bool ReportFailures(const std::vector<Heap>& heaps) {
 int main() {
   std::vector<Heap> heaps;
   for (const std::string& name : HeapsToMeasure()) {
-    const std::string path = std::string(kHeapDir) + "/" + name;
-    UniqueFd fd(open(path.c_str(), O_RDWR | O_CLOEXEC));
-    if (fd.get() < 0) {
-      std::printf("hh-heap-bench: open %s: %s\n", path.c_str(), std::strerror(errno));
+    Outcome<UniqueFd> fd = OpenHeap(name);
+    if (!fd.ok()) {
+      std::printf("hh-heap-bench: open %s/%s: %s\n", kDmaHeapDir, name.c_str(),
+                  std::strerror(fd.error));
       return 1;
     }
     Heap& heap = heaps.emplace_back();
     heap.name = name;
-    heap.fd = std::move(fd);
+    heap.fd = std::move(fd.value);
   }
-  if (heaps.empty() || heaps.front().name != kReferenceHeap) {
-    std::printf("hh-heap-bench: %s/%s (the reference) is missing\n", kHeapDir, kReferenceHeap);
+  if (heaps.empty() || heaps.front().name != kSystemHeap) {
+    std::printf("hh-heap-bench: %s/%s (the reference) is missing\n", kDmaHeapDir, kSystemHeap);
     return 1;
   }
   if (heaps.size() == 1) {
-    std::printf("hh-heap-bench: no protected,* heap in %s (is hypheap.ko loaded?)\n", kHeapDir);
+    std::printf("hh-heap-bench: no protected,* heap in %s (is hypheap.ko loaded?)\n", kDmaHeapDir);
     return 1;
   }
   if (!DriverHypercalls()) {
@@ -336,8 +284,9 @@ int main() {
 
   MeasureLatency(heaps);
   CountHypercalls(heaps);
-  if (!WriteAll(Table(heaps))) {
-    std::printf("hh-heap-bench: writing the table: %s\n", std::strerror(errno));
+  // The whole table in one write, so no kernel message lands inside it.
+  if (const int error = WriteAll(STDOUT_FILENO, Table(heaps)); error != 0) {
+    std::printf("hh-heap-bench: writing the table: %s\n", std::strerror(error));
     return 1;
   }
   const bool failed = ReportFailures(heaps);

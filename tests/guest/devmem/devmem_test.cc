@@ -13,6 +13,7 @@
 
 #include "dev_mem.h"
 #include "dma_heap.h"
+#include "expectations.h"
 #include "heap_names.h"
 #include "hypheap_debugfs.h"
 #include "test_page.h"
@@ -155,10 +156,7 @@ TEST_P(ProtectedBufferDevMemTest, DevMemReadFailsWithEfault) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryProtectedHeap, ProtectedBufferDevMemTest,
-                         ::testing::ValuesIn(ProtectedHeaps()),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           return TestNameOfHeap(info.param);
-                         });
+                         ::testing::ValuesIn(ProtectedHeaps()), NameAfterHeap());
 
 }  // namespace
 }  // namespace hypheap::guest

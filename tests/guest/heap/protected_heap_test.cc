@@ -17,6 +17,7 @@
 
 #include "child_process.h"
 #include "dma_heap.h"
+#include "expectations.h"
 #include "heap_names.h"
 #include "hypheap_debugfs.h"
 
@@ -289,10 +290,7 @@ TEST_P(ProtectedHeapTest, ThousandMixedAllocFreeCyclesLeakNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryProtectedHeap, ProtectedHeapTest,
-                         ::testing::ValuesIn(ProtectedHeaps()),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           return TestNameOfHeap(info.param);
-                         });
+                         ::testing::ValuesIn(ProtectedHeaps()), NameAfterHeap());
 
 }  // namespace
 }  // namespace hypheap::guest

@@ -28,38 +28,25 @@
 #include <string>
 #include <vector>
 
-#include <dirent.h>
-
+#include "child_process.h"
+#include "dma_heap.h"
+#include "fd_io.h"
+#include "heap_names.h"
 #include "selftest_report.h"
 
 namespace {
 
+namespace guest = hypheap::guest;
+using guest::kDmaHeapDir;
 using hypheap::kselftest::Check;
 using hypheap::kselftest::HeapKind;
 
-constexpr const char* kHeapDir = "/dev/dma_heap";
 constexpr const char* kUpstreamProgram = "/bin/dmabuf-heap";
 constexpr const char* kCaseProgram = "/bin/dmabuf-heap-case";
-constexpr std::string_view kReferenceHeap = "system";
+constexpr std::string_view kReferenceHeap = guest::kSystemHeap;
 // The child could not build its view of /dev/dma_heap; neither selftest
 // program exits with this.
 constexpr int kSetupFailedExit = 125;
-
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() {
-    if (fd_ >= 0) {
-      close(fd_);
-    }
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 struct RunResult {
   std::string output;  // stdout and stderr together, as the serial log would show them
@@ -67,31 +54,18 @@ struct RunResult {
   std::string error;   // why it could not be run or waited for; empty when it ran
 };
 
-std::string Errno(const char* what) {
-  return std::string(what) + ": " + std::strerror(errno);
+std::string ErrnoText(const char* what, int error) {
+  return std::string(what) + ": " + std::strerror(error);
 }
 
-std::vector<std::string> ListHeaps() {
-  std::vector<std::string> heaps;
-  DIR* dir = opendir(kHeapDir);
-  if (dir == nullptr) {
-    return heaps;
-  }
-  while (const dirent* entry = readdir(dir)) {
-    const std::string name = entry->d_name;
-    if (name != "." && name != "..") {
-      heaps.push_back(name);
-    }
-  }
-  closedir(dir);
-  std::sort(heaps.begin(), heaps.end());
-  return heaps;
+std::string Errno(const char* what) {
+  return ErrnoText(what, errno);
 }
 
 // In the child: a private mount namespace where /dev/dma_heap is a fresh
 // tmpfs holding a copy of one heap's device node. Empty on success.
 std::string ShowOnlyHeap(const std::string& heap) {
-  const std::string node = std::string(kHeapDir) + "/" + heap;
+  const std::string node = std::string(kDmaHeapDir) + "/" + heap;
   struct stat st {};
   if (stat(node.c_str(), &st) != 0) {
     return Errno(("stat " + node).c_str());
@@ -103,7 +77,7 @@ std::string ShowOnlyHeap(const std::string& heap) {
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     return Errno("mount --make-rprivate /");
   }
-  if (mount("tmpfs", kHeapDir, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755") != 0) {
+  if (mount("tmpfs", kDmaHeapDir, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755") != 0) {
     return Errno("mount tmpfs on /dev/dma_heap");
   }
   if (mknod(node.c_str(), S_IFCHR | (st.st_mode & 07777), st.st_rdev) != 0) {
@@ -136,55 +110,34 @@ std::string ShowOnlyHeap(const std::string& heap) {
   _exit(127);
 }
 
-// Until EOF; false when a read failed (out then holds what came before).
-bool ReadAll(int fd, std::string& out) {
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = read(fd, buf, sizeof(buf));
-    if (n > 0) {
-      out.append(buf, static_cast<size_t>(n));
-    } else if (n == 0) {
-      return true;
-    } else if (errno != EINTR) {
-      return false;
-    }
-  }
-}
-
 RunResult Run(const std::vector<std::string>& argv,
               const std::optional<std::string>& only_heap = std::nullopt) {
   RunResult result;
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    result.error = Errno("pipe2");
+  guest::Outcome<guest::Pipe> pipe = guest::MakePipe();
+  if (!pipe.ok()) {
+    result.error = ErrnoText("pipe2", pipe.error);
     return result;
   }
-  UniqueFd read_end(fds[0]);
-  std::optional<UniqueFd> write_end(std::in_place, fds[1]);
   std::fflush(stdout);
-  const pid_t pid = fork();
-  if (pid < 0) {
-    result.error = Errno("fork");
+  guest::Outcome<guest::ChildProcess> child = guest::ChildProcess::Start(
+      [&]() -> int { ExecChild(argv, pipe.value.write_end.get(), only_heap); });
+  if (!child.ok()) {
+    result.error = ErrnoText("fork", child.error);
     return result;
   }
-  if (pid == 0) {
-    ExecChild(argv, write_end->get(), only_heap);
+  pipe.value.write_end.Reset();  // so the read sees EOF when the child is gone
+  if (const int error = guest::ReadToEnd(pipe.value.read_end.get(), result.output); error != 0) {
+    result.error = ErrnoText("read from the child", error);
   }
-  write_end.reset();  // so the read sees EOF when the child is gone
-  if (!ReadAll(read_end.get(), result.output)) {
-    result.error = Errno("read from the child");
+  const guest::Outcome<int> status = child.value.Wait();
+  if (!status.ok()) {
+    result.error = ErrnoText("waitpid", status.error);
+    return result;
   }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      result.error = Errno("waitpid");
-      return result;
-    }
-  }
-  if (WIFEXITED(status)) {
-    result.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    result.error = std::string("killed by signal ") + strsignal(WTERMSIG(status));
+  if (WIFEXITED(status.value)) {
+    result.exit_code = WEXITSTATUS(status.value);
+  } else if (WIFSIGNALED(status.value)) {
+    result.error = std::string("killed by signal ") + strsignal(WTERMSIG(status.value));
   }
   return result;
 }
@@ -252,7 +205,7 @@ class HeapJudge {
 
   // Upstream's main() with only this heap visible.
   void JudgeUpstream(const RunResult& run) {
-    std::printf("  dmabuf-heap (upstream main, only this heap in %s): exit %d\n", kHeapDir,
+    std::printf("  dmabuf-heap (upstream main, only this heap in %s): exit %d\n", kDmaHeapDir,
                 run.exit_code);
     if (!RanCleanly(run)) {
       return;
@@ -330,20 +283,20 @@ class HeapJudge {
 }  // namespace
 
 int main() {
-  const std::vector<std::string> heaps = ListHeaps();
+  const std::vector<std::string> heaps = guest::ListDmaHeaps();
   const size_t protected_heaps =
       std::count_if(heaps.begin(), heaps.end(), [](const std::string& heap) {
         return hypheap::kselftest::KindOfHeap(heap) == HeapKind::kProtected;
       });
   std::printf("hh-dmabuf-heaps: kernel dmabuf-heaps selftest on %zu heaps in %s\n", heaps.size(),
-              kHeapDir);
+              kDmaHeapDir);
   size_t problems = 0;
   if (std::find(heaps.begin(), heaps.end(), kReferenceHeap) == heaps.end()) {
-    std::printf("PROBLEM: %s/%s is missing\n", kHeapDir, std::string(kReferenceHeap).c_str());
+    std::printf("PROBLEM: %s/%s is missing\n", kDmaHeapDir, std::string(kReferenceHeap).c_str());
     ++problems;
   }
   if (protected_heaps == 0) {
-    std::printf("PROBLEM: no protected,* heap in %s (is hypheap.ko loaded?)\n", kHeapDir);
+    std::printf("PROBLEM: no protected,* heap in %s (is hypheap.ko loaded?)\n", kDmaHeapDir);
     ++problems;
   }
 

@@ -1,7 +1,6 @@
 // hh-sysinfo: what a newcomer should see first in the guest (`make run`), and
 // the smoke test of the guest image: exits non-zero when the reference system
 // heap is missing.
-#include <dirent.h>
 #include <sys/klog.h>
 #include <sys/utsname.h>
 
@@ -11,10 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "dma_heap.h"
+#include "heap_names.h"
+
 namespace {
 
-constexpr const char* kHeapDir = "/dev/dma_heap";
-constexpr const char* kReferenceHeap = "system";
+using hypheap::guest::kDmaHeapDir;
+using hypheap::guest::kSystemHeap;
 constexpr const char* kModuleName = "hypheap";
 // Printed once by arm64 smp_cpus_done(); the only honest source for the
 // exception level, since EL is not readable from EL0.
@@ -22,23 +24,6 @@ constexpr std::string_view kElMessage = "CPU: All CPU(s) started at ";
 // klogctl actions (man 2 syslog): read the whole ring buffer, query its size.
 constexpr int kSyslogReadAll = 3;
 constexpr int kSyslogSizeBuffer = 10;
-
-std::vector<std::string> ListHeaps() {
-  std::vector<std::string> heaps;
-  DIR* dir = opendir(kHeapDir);
-  if (dir == nullptr) {
-    return heaps;
-  }
-  while (const dirent* entry = readdir(dir)) {
-    const std::string name = entry->d_name;
-    if (name != "." && name != "..") {
-      heaps.push_back(name);
-    }
-  }
-  closedir(dir);
-  std::sort(heaps.begin(), heaps.end());
-  return heaps;
-}
 
 // "Live", "Loading" or "Unloading" from /proc/modules, or "" when not loaded.
 std::string ModuleState(const std::string& module) {
@@ -99,14 +84,14 @@ int main() {
   std::printf("module %s: %s\n", kModuleName,
               state.empty() ? "not loaded" : ("loaded, " + state).c_str());
 
-  const std::vector<std::string> heaps = ListHeaps();
-  std::printf("dma-buf heaps in %s: %zu\n", kHeapDir, heaps.size());
+  const std::vector<std::string> heaps = hypheap::guest::ListDmaHeaps();
+  std::printf("dma-buf heaps in %s: %zu\n", kDmaHeapDir, heaps.size());
   for (const std::string& heap : heaps) {
     std::printf("  %s\n", heap.c_str());
   }
-  const bool has_reference = std::find(heaps.begin(), heaps.end(), kReferenceHeap) != heaps.end();
+  const bool has_reference = std::find(heaps.begin(), heaps.end(), kSystemHeap) != heaps.end();
   if (!has_reference) {
-    std::printf("error: %s/%s is missing\n", kHeapDir, kReferenceHeap);
+    std::printf("error: %s/%s is missing\n", kDmaHeapDir, kSystemHeap);
   }
   std::fflush(stdout);
   return has_reference ? 0 : 1;

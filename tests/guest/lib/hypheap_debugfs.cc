@@ -14,12 +14,6 @@ namespace {
 
 constexpr const char* kDebugfs = "/sys/kernel/debug/hypheap/";
 
-// Counters that are totals since boot (hypercalls, failures_*, assign_calls,
-// pages_reclaimed ...) only grow; these say what is out at this moment.
-constexpr const char* kDriverNowCounters[] = {"live_buffers", "live_bytes", "pages_assigned",
-                                              "pages_quarantined"};
-constexpr const char* kHypNowCounters[] = {"pages_lent", "pages_shared"};
-
 template <typename T>
 bool ParseNumber(std::string_view text, T& out, int base = 10) {
   if (base == 16 && (text.starts_with("0x") || text.starts_with("0X"))) {
@@ -65,74 +59,16 @@ bool ParseLiveBuffer(const std::string& line, LiveBuffer& buffer) {
          ParseRanges(ranges->second, buffer.ranges);
 }
 
-Outcome<std::string> ReadWholeFile(const std::string& path) {
-  UniqueFd file(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!file.valid()) {
-    return {.error = errno};
+bool OwnersFollow(OwnerRule rule, uint64_t owners, uint32_t vm) {
+  switch (rule) {
+    case OwnerRule::kHost:
+      return owners == HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST);
+    case OwnerRule::kVm:
+      return owners == HYPHEAP_VMID_BIT(vm);
+    case OwnerRule::kAnyButHost:
+      return owners != 0 && (owners & HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST)) == 0;
   }
-  std::string text;
-  char chunk[1024];
-  ssize_t got;
-  while ((got = read(file.get(), chunk, sizeof(chunk))) != 0) {
-    if (got < 0 && errno != EINTR) {
-      return {.error = errno};
-    }
-    if (got > 0) {
-      text.append(chunk, static_cast<size_t>(got));
-    }
-  }
-  return {.value = std::move(text)};
-}
-
-std::string Describe(const Ownership& own) {
-  char text[96];
-  snprintf(text, sizeof(text), "owners=%#llx state=%#llx pages=%llu",
-           static_cast<unsigned long long>(own.owners), static_cast<unsigned long long>(own.state),
-           static_cast<unsigned long long>(own.pages));
-  return text;
-}
-
-std::string Describe(const PhysRange& range) {
-  char text[64];
-  snprintf(text, sizeof(text), "%#llx+%#llx", static_cast<unsigned long long>(range.pa),
-           static_cast<unsigned long long>(range.bytes));
-  return text;
-}
-
-// Passes when one owner bitmap and the exclusive state cover the whole range.
-::testing::AssertionResult RangeHasSoleOwner(const PhysRange& range,
-                                             bool (*owner_ok)(uint64_t owners, uint32_t vm),
-                                             uint32_t vm) {
-  const Outcome<Ownership> own = QueryOwnership(range.pa, range.pages());
-  if (!own.ok()) {
-    return ::testing::AssertionFailure()
-           << "query of " << Describe(range) << " failed: " << ErrnoName(own.error);
-  }
-  if (own.value.abi_status != 0) {
-    return ::testing::AssertionFailure()
-           << "query of " << Describe(range) << " answered hypheap status " << own.value.abi_status;
-  }
-  const bool exclusive = (own.value.state & HYPHEAP_STATE_MASK) == HYPHEAP_STATE_EXCLUSIVE;
-  if (!owner_ok(own.value.owners, vm) || !exclusive || own.value.pages != range.pages()) {
-    return ::testing::AssertionFailure() << Describe(range) << " is " << Describe(own.value);
-  }
-  return ::testing::AssertionSuccess() << Describe(range) << " is " << Describe(own.value);
-}
-
-::testing::AssertionResult CompareNow(const char* file, const Counters& before, const Counters& now,
-                                      std::span<const char* const> keys) {
-  for (const char* key : keys) {
-    const auto old_value = before.find(key);
-    const auto new_value = now.find(key);
-    if (old_value == before.end() || new_value == now.end()) {
-      return ::testing::AssertionFailure() << file << " has no " << key;
-    }
-    if (old_value->second != new_value->second) {
-      return ::testing::AssertionFailure()
-             << file << " " << key << " is " << new_value->second << ", was " << old_value->second;
-    }
-  }
-  return ::testing::AssertionSuccess();
+  return false;
 }
 
 }  // namespace
@@ -156,6 +92,14 @@ std::optional<uint64_t> ParseHex(std::string_view text) {
     return std::nullopt;
   }
   return value;
+}
+
+std::optional<int64_t> CounterValue(const Counters& counters, std::string_view key) {
+  const auto found = counters.find(std::string(key));
+  if (found == counters.end()) {
+    return std::nullopt;
+  }
+  return found->second;
 }
 
 Outcome<Counters> ReadCounters(const std::string& path) {
@@ -261,25 +205,34 @@ Outcome<Ownership> QueryOwnership(uint64_t pa, uint64_t pages) {
   return {.value = own};
 }
 
-::testing::AssertionResult HostOwnsRange(const PhysRange& range) {
-  return RangeHasSoleOwner(
-      range,
-      [](uint64_t owners, uint32_t) { return owners == HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST); },
-      HYPHEAP_VMID_HOST);
+std::string Describe(const Ownership& own) {
+  char text[96];
+  snprintf(text, sizeof(text), "owners=%#llx state=%#llx pages=%llu",
+           static_cast<unsigned long long>(own.owners), static_cast<unsigned long long>(own.state),
+           static_cast<unsigned long long>(own.pages));
+  return text;
 }
 
-::testing::AssertionResult VmOwnsRange(const PhysRange& range, uint32_t vm) {
-  return RangeHasSoleOwner(
-      range, [](uint64_t owners, uint32_t want) { return owners == HYPHEAP_VMID_BIT(want); }, vm);
+std::string Describe(const PhysRange& range) {
+  char text[64];
+  snprintf(text, sizeof(text), "%#llx+%#llx", static_cast<unsigned long long>(range.pa),
+           static_cast<unsigned long long>(range.bytes));
+  return text;
 }
 
-::testing::AssertionResult LentAway(const PhysRange& range) {
-  return RangeHasSoleOwner(
-      range,
-      [](uint64_t owners, uint32_t) {
-        return owners != 0 && (owners & HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST)) == 0;
-      },
-      HYPHEAP_VMID_HOST);
+OwnerCheck CheckSoleOwner(const PhysRange& range, OwnerRule rule, uint32_t vm) {
+  const Outcome<Ownership> own = QueryOwnership(range.pa, range.pages());
+  if (!own.ok()) {
+    return {.what = "query of " + Describe(range) + " failed: " + ErrnoName(own.error)};
+  }
+  if (own.value.abi_status != 0) {
+    return {.what = "query of " + Describe(range) + " answered hypheap status " +
+                    std::to_string(own.value.abi_status)};
+  }
+  const bool exclusive = (own.value.state & HYPHEAP_STATE_MASK) == HYPHEAP_STATE_EXCLUSIVE;
+  return {.holds = OwnersFollow(rule, own.value.owners, vm) && exclusive &&
+                   own.value.pages == range.pages(),
+          .what = Describe(range) + " is " + Describe(own.value)};
 }
 
 Outcome<MemoryOut> SnapshotMemoryOut(const std::string& heap) {
@@ -292,24 +245,6 @@ Outcome<MemoryOut> SnapshotMemoryOut(const std::string& heap) {
     }
   }
   return {.value = {.total = total.value, .heap = per_heap.value, .hyp = hyp.value}};
-}
-
-::testing::AssertionResult BackToBaseline(const std::string& heap, const MemoryOut& baseline) {
-  const Outcome<MemoryOut> now = SnapshotMemoryOut(heap);
-  if (!now.ok()) {
-    return ::testing::AssertionFailure() << "reading hypheap debugfs: " << ErrnoName(now.error);
-  }
-  ::testing::AssertionResult total =
-      CompareNow("hypheap/stats", baseline.total, now.value.total, kDriverNowCounters);
-  if (!total) {
-    return total;
-  }
-  ::testing::AssertionResult per_heap =
-      CompareNow("heap stats", baseline.heap, now.value.heap, kDriverNowCounters);
-  if (!per_heap) {
-    return per_heap;
-  }
-  return CompareNow("hypheap/hyp", baseline.hyp, now.value.hyp, kHypNowCounters);
 }
 
 }  // namespace hypheap::guest

@@ -7,8 +7,6 @@
 #include <span>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "dma_heap.h"
 
 namespace hypheap::guest {
@@ -34,8 +32,6 @@ Outcome<ChildTouch> MapAndReadInChild(uint64_t pa, size_t length);
 // Forks a child that writes value to each byte.
 Outcome<ChildTouch> WriteInChild(std::span<volatile uint8_t> bytes, uint8_t value);
 
-// Passes when the child died of SIGBUS or SIGSEGV having leaked nothing.
-::testing::AssertionResult DiedBeforeFirstAccess(const ChildTouch& touch);
 bool AllBytesAre(std::span<const volatile uint8_t> bytes, uint8_t value);
 
 }  // namespace hypheap::guest

@@ -31,20 +31,16 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
 ChildProcess::~ChildProcess() {
   if (pid_ > 0) {
     kill(pid_, SIGKILL);
-    int status = 0;
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
+    static_cast<void>(Wait());
   }
 }
 
 Outcome<int> ChildProcess::Wait() {
   int status = 0;
-  pid_t got;
-  do {
-    got = waitpid(pid_, &status, 0);
-  } while (got < 0 && errno == EINTR);
-  if (got < 0) {
-    return {.error = errno};
+  while (waitpid(pid_, &status, 0) < 0) {
+    if (errno != EINTR) {
+      return {.error = errno};
+    }
   }
   pid_ = -1;
   return {.value = status};

@@ -19,42 +19,30 @@
 namespace hypheap::guest {
 namespace {
 
-constexpr const char* kHeapDir = "/dev/dma_heap/";
 constexpr std::string_view kProtectedPrefix = "protected,";
 // f_type of every dma-buf file (include/uapi/linux/magic.h DMA_BUF_MAGIC); the
 // uapi header is not in every sysroot, the value is ABI.
 constexpr long kDmaBufMagic = 0x444d4142;
 
+// One byte of data carrying room for one SCM_RIGHTS fd: a stream socket
+// drops ancillary data sent without any payload.
+struct FdMessage {
+  explicit FdMessage(char payload) : byte(payload) {
+    header.msg_iov = &iov;
+    header.msg_iovlen = 1;
+    header.msg_control = control;
+    header.msg_controllen = sizeof(control);
+  }
+  FdMessage(const FdMessage&) = delete;
+  FdMessage& operator=(const FdMessage&) = delete;
+
+  char byte;
+  iovec iov = {.iov_base = &byte, .iov_len = 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr header = {};
+};
+
 }  // namespace
-
-std::string ErrnoName(int error) {
-  if (error == 0) {
-    return "success";
-  }
-  const char* name = strerrorname_np(error);
-  return name != nullptr ? name : "E" + std::to_string(error);
-}
-
-UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-  if (this != &other) {
-    Reset();
-    fd_ = other.Release();
-  }
-  return *this;
-}
-
-int UniqueFd::Release() {
-  return std::exchange(fd_, -1);
-}
-
-int UniqueFd::Close() {
-  if (fd_ < 0) {
-    return 0;
-  }
-  // Linux releases the descriptor even when close() fails: never retry.
-  const int result = close(std::exchange(fd_, -1));
-  return result == 0 ? 0 : errno;
-}
 
 Outcome<Mapping> Mapping::Create(int fd, size_t length, int prot, off_t offset) {
   void* address = mmap(nullptr, length, prot, MAP_SHARED, fd, offset);
@@ -83,7 +71,7 @@ Mapping::~Mapping() {
 
 std::vector<std::string> ListDmaHeaps() {
   std::vector<std::string> heaps;
-  DIR* dir = opendir(kHeapDir);
+  DIR* dir = opendir(kDmaHeapDir);
   if (dir == nullptr) {
     return heaps;
   }
@@ -109,12 +97,7 @@ std::vector<std::string> ProtectedHeaps() {
 }
 
 Outcome<UniqueFd> OpenHeap(const std::string& name) {
-  const std::string path = kHeapDir + name;
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
-    return {.error = errno};
-  }
-  return {.value = std::move(fd)};
+  return OpenFile(std::string(kDmaHeapDir) + "/" + name, O_RDONLY);
 }
 
 Outcome<UniqueFd> Allocate(int heap_fd, const AllocRequest& request) {
@@ -188,36 +171,22 @@ Outcome<ino_t> InodeOf(int fd) {
 }
 
 int SendFd(int socket, int fd) {
-  char byte = 'F';
-  iovec iov = {.iov_base = &byte, .iov_len = 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message = {};
-  message.msg_iov = &iov;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof(control);
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  FdMessage message('F');
+  cmsghdr* header = CMSG_FIRSTHDR(&message.header);
   header->cmsg_level = SOL_SOCKET;
   header->cmsg_type = SCM_RIGHTS;
   header->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(header), &fd, sizeof(int));
-  return sendmsg(socket, &message, 0) == 1 ? 0 : errno;
+  return sendmsg(socket, &message.header, 0) == 1 ? 0 : errno;
 }
 
 Outcome<UniqueFd> ReceiveFd(int socket) {
-  char byte = 0;
-  iovec iov = {.iov_base = &byte, .iov_len = 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message = {};
-  message.msg_iov = &iov;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof(control);
-  const ssize_t got = recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
+  FdMessage message(0);
+  const ssize_t got = recvmsg(socket, &message.header, MSG_CMSG_CLOEXEC);
   if (got < 0) {
     return {.error = errno};
   }
-  const cmsghdr* header = CMSG_FIRSTHDR(&message);
+  const cmsghdr* header = CMSG_FIRSTHDR(&message.header);
   if (got == 0 || header == nullptr || header->cmsg_type != SCM_RIGHTS) {
     return {.error = EBADMSG};
   }

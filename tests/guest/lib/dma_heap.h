@@ -1,6 +1,6 @@
-// The dma-heap and dma-buf user API as the guest tests use it: owned fds and
-// mappings, allocation that reports the errno instead of hiding it, and what a
-// dma-buf fd says about itself. Shared by hh-heap-test and hh-devmem-test.
+// The dma-heap and dma-buf user API as guest programs use it: owned mappings,
+// allocation that reports the errno instead of hiding it, and what a dma-buf
+// fd says about itself.
 #pragma once
 
 #include <fcntl.h>
@@ -13,6 +13,8 @@
 #include <span>
 #include <string>
 #include <vector>
+
+#include "fd_io.h"
 
 namespace hypheap::guest {
 
@@ -28,40 +30,6 @@ inline constexpr uint32_t kDefaultFdFlags = O_RDWR | O_CLOEXEC;
 constexpr uint64_t PageRound(uint64_t bytes) {
   return (bytes + kPageSize - 1) & ~(kPageSize - 1);
 }
-
-// "EINVAL", or "E<n>" for a number glibc has no name for; tests compare errnos
-// by name so a failure prints "EPERM vs EINVAL", not "1 vs 22".
-std::string ErrnoName(int error);
-
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.Release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { Reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int Release();
-  // Closes now and reports close()'s errno (0 on success), for tests where the
-  // moment the last reference goes matters.
-  int Close();
-  void Reset() { static_cast<void>(Close()); }
-
- private:
-  int fd_ = -1;
-};
-
-// A successful call gives a value and error 0; a failed one the errno.
-template <typename T>
-struct Outcome {
-  T value{};
-  int error = 0;
-  bool ok() const { return error == 0; }
-};
 
 class Mapping {
  public:
@@ -82,6 +50,8 @@ class Mapping {
   void* address_ = nullptr;
   size_t length_ = 0;
 };
+
+inline constexpr const char* kDmaHeapDir = "/dev/dma_heap";
 
 // Every entry of /dev/dma_heap, sorted.
 std::vector<std::string> ListDmaHeaps();

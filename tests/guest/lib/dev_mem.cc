@@ -23,11 +23,7 @@ enum TouchExit : int {
 };
 
 Outcome<UniqueFd> OpenDevMem(int flags) {
-  UniqueFd fd(open(kDevMem, flags | O_CLOEXEC));
-  if (!fd.valid()) {
-    return {.error = errno};
-  }
-  return {.value = std::move(fd)};
+  return OpenFile(kDevMem, flags);
 }
 
 int SendEachByteRead(std::span<volatile uint8_t> bytes, int pipe) {
@@ -52,12 +48,12 @@ int ReportEachByteWritten(std::span<volatile uint8_t> bytes, uint8_t value, int 
 
 // Runs body(pipe) in a child and collects what it sent until it ended.
 Outcome<ChildTouch> TouchInChild(const std::function<int(int pipe)>& body) {
-  int ends[2];
-  if (pipe2(ends, O_CLOEXEC) != 0) {
-    return {.error = errno};
+  Outcome<Pipe> pipe = MakePipe();
+  if (!pipe.ok()) {
+    return {.error = pipe.error};
   }
-  UniqueFd read_end(ends[0]);
-  UniqueFd write_end(ends[1]);
+  UniqueFd& read_end = pipe.value.read_end;
+  UniqueFd& write_end = pipe.value.write_end;
   Outcome<ChildProcess> child = ChildProcess::Start([&] {
     read_end.Reset();
     return body(write_end.get());
@@ -67,17 +63,11 @@ Outcome<ChildTouch> TouchInChild(const std::function<int(int pipe)>& body) {
   }
   write_end.Reset();
 
-  ChildTouch touch;
-  uint8_t chunk[256];
-  ssize_t got;
-  while ((got = read(read_end.get(), chunk, sizeof(chunk))) != 0) {
-    if (got < 0 && errno != EINTR) {
-      return {.error = errno};
-    }
-    if (got > 0) {
-      touch.leaked.insert(touch.leaked.end(), chunk, chunk + got);
-    }
+  std::string leaked;
+  if (const int error = ReadToEnd(read_end.get(), leaked); error != 0) {
+    return {.error = error};
   }
+  ChildTouch touch{.leaked = std::vector<uint8_t>(leaked.begin(), leaked.end())};
   const Outcome<int> status = child.value.Wait();
   if (!status.ok()) {
     return {.error = status.error};
@@ -128,17 +118,6 @@ Outcome<ChildTouch> MapAndReadInChild(uint64_t pa, size_t length) {
 Outcome<ChildTouch> WriteInChild(std::span<volatile uint8_t> bytes, uint8_t value) {
   return TouchInChild(
       [bytes, value](int pipe) { return ReportEachByteWritten(bytes, value, pipe); });
-}
-
-::testing::AssertionResult DiedBeforeFirstAccess(const ChildTouch& touch) {
-  const bool killed_by_fault =
-      DiedOfSignal(touch.wait_status, SIGBUS) || DiedOfSignal(touch.wait_status, SIGSEGV);
-  if (!killed_by_fault || !touch.leaked.empty()) {
-    return ::testing::AssertionFailure()
-           << "child ended by " << DescribeWaitStatus(touch.wait_status) << " after "
-           << touch.leaked.size() << " accesses got through";
-  }
-  return ::testing::AssertionSuccess() << "child died by " << DescribeWaitStatus(touch.wait_status);
 }
 
 bool AllBytesAre(std::span<const volatile uint8_t> bytes, uint8_t value) {

@@ -1,6 +1,6 @@
-// hypheap's debugfs files (docs/kernel.md), read the way a test needs them:
-// counters, the hypervisor's STATS, MEM_QUERY of a physical range, and the
-// physical ranges of each live buffer. All of them are root-only.
+// hypheap's debugfs files (docs/kernel.md), parsed: counters, the
+// hypervisor's STATS, MEM_QUERY of a physical range, and the physical ranges
+// of each live buffer. All of them are root-only.
 #pragma once
 
 #include <sys/types.h>
@@ -12,8 +12,6 @@
 #include <string_view>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "dma_heap.h"
 
 namespace hypheap::guest {
@@ -24,6 +22,9 @@ using Counters = std::map<std::string, int64_t>;
 std::map<std::string, std::string> ParseFields(const std::string& line);
 // "0x1f" or "1f"; nothing for anything else.
 std::optional<uint64_t> ParseHex(std::string_view text);
+
+// The counter's value, or nothing when the file has no such line.
+std::optional<int64_t> CounterValue(const Counters& counters, std::string_view key);
 
 // "key: value" or "key value" lines; lines whose value is not a number (the
 // heap's "backend: hyp-pages") are left out. The error is open()'s or read()'s.
@@ -61,12 +62,26 @@ struct Ownership {
 
 Outcome<Ownership> QueryOwnership(uint64_t pa, uint64_t pages);
 
-// Passes when the hypervisor says the host alone owns every page of range.
-::testing::AssertionResult HostOwnsRange(const PhysRange& range);
-// Passes when vm alone (a secure VM id) owns every page of range.
-::testing::AssertionResult VmOwnsRange(const PhysRange& range, uint32_t vm);
-// Passes when some VM other than the host owns every page of range.
-::testing::AssertionResult LentAway(const PhysRange& range);
+// "0x80000000+0x300000" and "owners=0x400 state=0x1 pages=768", as messages
+// and the CLI print them.
+std::string Describe(const PhysRange& range);
+std::string Describe(const Ownership& own);
+
+// Who must own a range alone, in the exclusive state.
+enum class OwnerRule {
+  kHost,        // the host
+  kVm,          // one given VM
+  kAnyButHost,  // some VM other than the host: the range is lent away
+};
+
+// Whether QUERY of the whole range answers one owner bitmap that satisfies
+// the rule, the exclusive state, and the range's page count; what says why in
+// words a failure message can print.
+struct OwnerCheck {
+  bool holds = false;
+  std::string what;
+};
+OwnerCheck CheckSoleOwner(const PhysRange& range, OwnerRule rule, uint32_t vm = 0);
 
 // The counters that say how much memory is out right now (not totals since
 // boot): the driver's, the heap's and the hypervisor's.
@@ -77,7 +92,11 @@ struct MemoryOut {
 };
 
 Outcome<MemoryOut> SnapshotMemoryOut(const std::string& heap);
-// Passes when every "now" counter is back at its value in baseline.
-::testing::AssertionResult BackToBaseline(const std::string& heap, const MemoryOut& baseline);
+
+// Counters that are totals since boot (hypercalls, failures_*, assign_calls,
+// pages_reclaimed ...) only grow; these say what is out at this moment.
+inline constexpr const char* kDriverNowCounters[] = {"live_buffers", "live_bytes", "pages_assigned",
+                                                     "pages_quarantined"};
+inline constexpr const char* kHypNowCounters[] = {"pages_lent", "pages_shared"};
 
 }  // namespace hypheap::guest

@@ -1,0 +1,227 @@
+// hypheap demo: the life of one protected video frame, told by what the
+// system answers at each step, never by what it is supposed to answer. Each
+// step says what it proves and stops the demo (exit 1) when the answer is
+// not that.
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <hypheap/abi.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include "child_process.h"
+#include "commands.h"
+#include "dev_mem.h"
+#include "dma_heap.h"
+#include "heap_names.h"
+#include "hypheap_debugfs.h"
+
+namespace hypheap::cli {
+namespace {
+
+using guest::Outcome;
+
+// One 1080p NV12 frame (Y plane plus half-size interleaved CbCr): about
+// 3 MiB, what a secure video decoder writes into.
+constexpr uint64_t kFrameBytes = 1920 * 1080 * 3 / 2;
+constexpr int kSteps = 7;
+constexpr const char* kScrubbedCounter = "pages_scrubbed";
+
+class Demo {
+ public:
+  int Run();
+
+ private:
+  void Begin(const char* title) {
+    std::printf("\n[%d/%d] %s\n", ++step_, kSteps, title);
+    std::fflush(stdout);
+  }
+  static void Proves(const char* what) { std::printf("  => %s\n", what); }
+  int NotAsDescribed(const std::string& what) {
+    std::printf("  NOT AS DESCRIBED: %s\n", what.c_str());
+    return kExitNotAsDescribed;
+  }
+  // Checks rule on every range; prints one line per range.
+  bool AllRanges(guest::OwnerRule rule, uint32_t vm);
+
+  int ListHeaps();
+  int AllocateFrame();
+  int ShowOwners();
+  int RefuseMmap();
+  int KillDevMemReader();
+  int FreeAndReclaim();
+  int FinalStats();
+
+  int step_ = 0;
+  const std::string heap_ = guest::kSecureVideoHeap;
+  uint32_t borrower_ = HYPHEAP_VMID_SECURE_0;
+  guest::UniqueFd buffer_;
+  guest::LiveBuffer listed_;
+};
+
+bool Demo::AllRanges(guest::OwnerRule rule, uint32_t vm) {
+  bool all = true;
+  for (const guest::PhysRange& range : listed_.ranges) {
+    const guest::OwnerCheck check = guest::CheckSoleOwner(range, rule, vm);
+    std::printf("  %s (%s)  %s\n", check.what.c_str(), FormatSize(range.bytes).c_str(),
+                check.holds ? "ok" : "WRONG");
+    all &= check.holds;
+  }
+  return all;
+}
+
+int Demo::ListHeaps() {
+  Begin("the heaps user space can open (/dev/dma_heap)");
+  if (const int result = RunHeaps(); result != kExitOk) {
+    return result;
+  }
+  const std::vector<std::string> heaps = guest::ListDmaHeaps();
+  if (std::find(heaps.begin(), heaps.end(), heap_) == heaps.end()) {
+    std::printf("hypheap: %s/%s is missing: is hypheap.ko loaded?\n", guest::kDmaHeapDir,
+                heap_.c_str());
+    return kExitUnavailable;
+  }
+  borrower_ = guest::BorrowerOf(heap_).value_or(borrower_);
+  Proves("a protected heap is an ordinary dma-buf heap to user space: same device, same ioctl");
+  return kExitOk;
+}
+
+int Demo::AllocateFrame() {
+  Begin("allocate one 1080p NV12 frame from protected,secure-video");
+  Outcome<guest::UniqueFd> buffer = guest::AllocateFromHeap(heap_, kFrameBytes);
+  if (!buffer.ok()) {
+    return ReportErrno("DMA_HEAP_IOCTL_ALLOC of " + FormatSize(kFrameBytes), buffer.error);
+  }
+  buffer_ = std::move(buffer.value);
+  const Outcome<ino_t> ino = guest::InodeOf(buffer_.get());
+  if (!ino.ok()) {
+    return ReportErrno("fstat of the dma-buf", ino.error);
+  }
+  const Outcome<guest::LiveBuffer> listed = guest::FindLiveBuffer(heap_, ino.value);
+  if (!listed.ok()) {
+    return ReportErrno("find the buffer in hypheap/" + heap_ + "/buffers", listed.error);
+  }
+  listed_ = listed.value;
+  std::printf("  asked %s, got dma-buf fd %d of %s in %zu physical range(s)\n",
+              FormatSize(kFrameBytes).c_str(), buffer_.get(), FormatSize(listed_.size).c_str(),
+              listed_.ranges.size());
+  Proves("the kernel allocated the pages; the decoder would get this fd like any other");
+  return kExitOk;
+}
+
+int Demo::ShowOwners() {
+  Begin("who owns those pages now (MEM_QUERY to the hypervisor)");
+  if (!AllRanges(guest::OwnerRule::kVm, borrower_)) {
+    return NotAsDescribed("a range is not owned by " + FormatOwners(HYPHEAP_VMID_BIT(borrower_)) +
+                          " alone");
+  }
+  std::printf("  (owners is a bitmap of VM ids: %#llx = %s, %#llx = %s; state 0x1 = exclusive)\n",
+              static_cast<unsigned long long>(HYPHEAP_VMID_BIT(borrower_)),
+              FormatOwners(HYPHEAP_VMID_BIT(borrower_)).c_str(),
+              static_cast<unsigned long long>(HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST)),
+              FormatOwners(HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST)).c_str());
+  Proves(("every page belongs to " + FormatOwners(HYPHEAP_VMID_BIT(borrower_)) +
+          " alone: the host's stage-2 map no longer has it")
+             .c_str());
+  return kExitOk;
+}
+
+int Demo::RefuseMmap() {
+  Begin("map the buffer into this process (mmap PROT_READ)");
+  const Outcome<guest::Mapping> mapping =
+      guest::Mapping::Create(buffer_.get(), listed_.size, PROT_READ);
+  std::printf("  mmap: %s\n", guest::ErrnoName(mapping.error).c_str());
+  if (mapping.error != EPERM) {
+    return NotAsDescribed("mmap of a protected buffer must fail with EPERM");
+  }
+  Proves("the driver refuses CPU mappings before the hypervisor has to step in");
+  return kExitOk;
+}
+
+int Demo::KillDevMemReader() {
+  const uint64_t pa = listed_.ranges.front().pa;
+  Begin("root reads the first page through /dev/mem, in a child process");
+  const Outcome<guest::ChildTouch> touch = guest::MapAndReadInChild(pa, guest::kPageSize);
+  if (!touch.ok()) {
+    return ReportErrno("fork a /dev/mem reader", touch.error);
+  }
+  std::printf("  reader of %#llx ended by %s after reading %zu bytes\n",
+              static_cast<unsigned long long>(pa),
+              guest::DescribeWaitStatus(touch.value.wait_status).c_str(),
+              touch.value.leaked.size());
+  if (!guest::DiedOfSignal(touch.value.wait_status, SIGBUS) || !touch.value.leaked.empty()) {
+    return NotAsDescribed("the reader must die of SIGBUS before its first byte");
+  }
+  Proves("the hypervisor injected an abort: not even root on the host reads lent memory");
+  return kExitOk;
+}
+
+int Demo::FreeAndReclaim() {
+  Begin("close the fd: the heap frees the buffer and takes the pages back");
+  const Outcome<guest::Counters> before = guest::HypStats();
+  if (!before.ok()) {
+    return ReportErrno("read hypheap/hyp", before.error);
+  }
+  if (const int error = buffer_.Close(); error != 0) {
+    return ReportErrno("close the dma-buf", error);
+  }
+  if (guest::FindLiveBuffer(heap_, listed_.ino).error != ENOENT) {
+    return NotAsDescribed("the buffer is still listed in hypheap/" + heap_ + "/buffers");
+  }
+  if (!AllRanges(guest::OwnerRule::kHost, 0)) {
+    return NotAsDescribed("a range did not come back to the host alone");
+  }
+  const Outcome<guest::Counters> after = guest::HypStats();
+  if (!after.ok()) {
+    return ReportErrno("read hypheap/hyp", after.error);
+  }
+  const std::optional<int64_t> old_count = guest::CounterValue(before.value, kScrubbedCounter);
+  const std::optional<int64_t> new_count = guest::CounterValue(after.value, kScrubbedCounter);
+  if (!old_count.has_value() || !new_count.has_value()) {
+    return NotAsDescribed(std::string("hypheap/hyp has no ") + kScrubbedCounter);
+  }
+  const int64_t pages = static_cast<int64_t>(listed_.size / guest::kPageSize);
+  std::printf("  hypervisor %s: %lld -> %lld (+%lld; the buffer had %lld pages)\n",
+              kScrubbedCounter, static_cast<long long>(*old_count),
+              static_cast<long long>(*new_count), static_cast<long long>(*new_count - *old_count),
+              static_cast<long long>(pages));
+  if (*new_count - *old_count < pages) {
+    return NotAsDescribed("fewer pages scrubbed than the buffer had");
+  }
+  Proves(
+      "the host owns every page again, and the hypervisor zeroed each one before giving it "
+      "back: nothing the secure VM wrote reaches the host");
+  return kExitOk;
+}
+
+int Demo::FinalStats() {
+  Begin("the totals");
+  return RunStats();
+}
+
+int Demo::Run() {
+  std::printf("hypheap demo: a protected video buffer's life, each step checked\n");
+  for (int (Demo::*step)() :
+       {&Demo::ListHeaps, &Demo::AllocateFrame, &Demo::ShowOwners, &Demo::RefuseMmap,
+        &Demo::KillDevMemReader, &Demo::FreeAndReclaim, &Demo::FinalStats}) {
+    if (const int result = (this->*step)(); result != kExitOk) {
+      std::printf("\nhypheap demo: FAILED at step %d of %d\n", step_, kSteps);
+      return result;
+    }
+  }
+  std::printf("\nhypheap demo: all %d steps behaved as described\n", kSteps);
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunDemo() {
+  Demo demo;
+  return demo.Run();
+}
+
+}  // namespace hypheap::cli
