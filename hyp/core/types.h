@@ -122,9 +122,18 @@ struct MemRange {
   PhysAddr base;
   uint64_t size = 0;
 
+  // end() wraps for a range reaching past 2^64, which only a hostile descriptor builds; so
+  // contains() and overlaps() never compute an end, they compare offsets that cannot wrap.
   constexpr PhysAddr end() const { return base + size; }
-  constexpr bool contains(const MemRange& o) const { return o.base >= base && o.end() <= end(); }
-  constexpr bool overlaps(const MemRange& o) const { return o.base < end() && base < o.end(); }
+  constexpr bool contains(const MemRange& o) const {
+    return o.base >= base && o.size <= size && o.base.value() - base.value() <= size - o.size;
+  }
+  constexpr bool overlaps(const MemRange& o) const {
+    if (size == 0 || o.size == 0)
+      return false;
+    return o.base >= base ? o.base.value() - base.value() < size
+                          : base.value() - o.base.value() < o.size;
+  }
 };
 
 }  // namespace hyp

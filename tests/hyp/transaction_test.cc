@@ -190,6 +190,14 @@ TEST_F(TransactionTest, RejectsDescriptorOutsideRam) {
   EXPECT_EQ(int64_t(r.x[0]), HYPHEAP_ERR_DESC_NOT_HOST);
 }
 
+// Found at EL2 by the hypheap-hostile KUnit suite: the descriptor's span wrapped past 2^64.
+TEST_F(TransactionTest, RejectsDescriptorAtTheTopOfTheAddressSpace) {
+  for (const uint64_t pa : {~uint64_t{0} - 0xfff, ~uint64_t{0} - 0x1fff}) {
+    const SmcccResult r = hyp_->handle_smccc(0, {{HYPHEAP_FN_MEM_ASSIGN, pa, 3 * k4K, 0}});
+    EXPECT_EQ(int64_t(r.x[0]), HYPHEAP_ERR_DESC_NOT_HOST) << std::hex << pa;
+  }
+}
+
 TEST_F(TransactionTest, RejectsLengthThatDisagreesWithTheCounts) {
   const auto bytes = lend(kData, k4K).bytes();
   EXPECT_EQ(int64_t(call(bytes, kDescPa, 0, bytes.size() + 16).x[0]), HYPHEAP_ERR_DESC_LEN);
