@@ -30,6 +30,10 @@ QEMU_TIMEOUT=30
 
 BOOT = "[    0.569154] Run /init as init process\nHYPHEAP-INIT: start\n"
 GOOD = BOOT + "HYPHEAP-TEST: hh-sysinfo PASS\nHYPHEAP-DONE: 1 passed, 0 failed\n"
+HYP_FATAL = ("[hyp] FATAL: unexpected exception 'EL2h sync' (EC 0x25) at EL2, lr 402016e8\n"
+             "[hyp] FATAL state: ESR_EL2 0000000097c08005 FAR_EL2 0000004000000000 "
+             "ELR_EL2 00000000402016ec HPFAR_EL2 0000000000000000 SPSR_EL2 00000000600003c9 "
+             "MPIDR 0\n")
 
 
 def process_is_gone(pid):
@@ -170,6 +174,56 @@ class QemuRunTest(unittest.TestCase):
         result = self.run_tool("--timeout", "25")
         self.assertLess(time.monotonic() - started, 15)
         self.assertVerdict(result, 1, "FAIL", "[hyp] FATAL stage-2 fault")
+
+    # ---- --expect-hyp-fatal: the hypervisor's crash path ----
+
+    def test_expect_hyp_fatal_passes_when_qemu_exits_by_itself(self):
+        self.serial(HYP_FATAL)
+        result = self.run_tool("--expect-hyp-fatal")
+        self.assertVerdict(result, 0, "PASS", "[hyp] FATAL: unexpected exception")
+
+    def test_expect_hyp_fatal_fails_when_qemu_stays_up(self):
+        self.serial(HYP_FATAL)
+        self.env["FAKE_QEMU_HANG"] = "1"
+        started = time.monotonic()
+        result = self.run_tool("--expect-hyp-fatal", "--timeout", "25")
+        self.assertLess(time.monotonic() - started, 15)
+        self.assertVerdict(result, 1, "FAIL", "QEMU did not exit by itself")
+        self.assertTrue(process_is_gone(int(self.child_pid_file.read_text())))
+
+    def test_expect_hyp_fatal_needs_the_syndrome_line(self):
+        self.serial(HYP_FATAL.splitlines(keepends=True)[0])
+        self.assertVerdict(self.run_tool("--expect-hyp-fatal"), 1, "FAIL",
+                           "no line with ESR_EL2, FAR_EL2, ELR_EL2, HPFAR_EL2")
+
+    def test_expect_hyp_fatal_needs_every_register(self):
+        self.serial(HYP_FATAL.replace("HPFAR_EL2", "SPSR_EL2"))
+        self.assertVerdict(self.run_tool("--expect-hyp-fatal"), 1, "FAIL",
+                           "no line with ESR_EL2")
+
+    def test_expect_hyp_fatal_fails_a_clean_run(self):
+        self.serial(GOOD)
+        self.assertVerdict(self.run_tool("--expect-hyp-fatal"), 1, "FAIL",
+                           "no '[hyp] FATAL: ' line")
+
+    def test_expect_hyp_fatal_still_rejects_a_kernel_panic(self):
+        self.serial(HYP_FATAL + "Kernel panic - not syncing: Attempted to kill init!\n")
+        self.assertVerdict(self.run_tool("--expect-hyp-fatal"), 1, "FAIL", "Kernel panic")
+
+    def test_expect_hyp_fatal_checks_the_exit_status(self):
+        self.serial(HYP_FATAL)
+        self.env["FAKE_QEMU_EXIT"] = "1"
+        self.assertVerdict(self.run_tool("--expect-hyp-fatal"), 1, "FAIL",
+                           "QEMU exited with status 1")
+
+    def test_expect_hyp_fatal_keeps_expect(self):
+        self.serial(HYP_FATAL)
+        self.assertVerdict(self.run_tool("--expect-hyp-fatal", "--expect", "el2_crash_test"),
+                           1, "FAIL", "--expect 'el2_crash_test' not matched")
+
+    def test_hyp_fatal_without_the_option_still_fails(self):
+        self.serial(HYP_FATAL)
+        self.assertVerdict(self.run_tool(), 1, "FAIL", "[hyp] FATAL: unexpected exception")
 
     # ---- command line and setup ----
 

@@ -39,6 +39,18 @@ bool ParsePositiveInt(std::string_view text, int& value) {
   return true;
 }
 
+bool ParseHalt(std::string_view text, Halt& halt) {
+  if (text == "off") {
+    halt = Halt::kPowerOff;
+    return true;
+  }
+  if (text == "reset") {
+    halt = Halt::kReset;
+    return true;
+  }
+  return false;
+}
+
 // Returns false when the word is a hypheap_ word this parser does not accept.
 bool ApplyKey(std::string_view key, std::string_view value, BootOptions& options) {
   if (key == "hypheap_load") {
@@ -51,6 +63,9 @@ bool ApplyKey(std::string_view key, std::string_view value, BootOptions& options
   }
   if (key == "hypheap_timeout") {
     return ParsePositiveInt(value, options.program_timeout_seconds);
+  }
+  if (key == "hypheap_halt") {
+    return ParseHalt(value, options.halt);
   }
   if (key == "hypheap_shell") {
     options.shell = value == "1";

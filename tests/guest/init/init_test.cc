@@ -144,6 +144,25 @@ TEST(BootOptionsTest, BadTimeoutIsRejected) {
   }
 }
 
+TEST(BootOptionsTest, HaltDefaultsToPowerOff) {
+  EXPECT_EQ(ParseBootOptions("hypheap_run=a").halt, Halt::kPowerOff);
+  EXPECT_EQ(ParseBootOptions("hypheap_halt=off").halt, Halt::kPowerOff);
+}
+
+TEST(BootOptionsTest, HaltResetParses) {
+  const BootOptions options = ParseBootOptions("hypheap_halt=reset");
+  EXPECT_EQ(options.halt, Halt::kReset);
+  EXPECT_THAT(options.rejected, IsEmpty());
+}
+
+TEST(BootOptionsTest, BadHaltIsRejected) {
+  for (const char* word : {"hypheap_halt=reboot", "hypheap_halt=", "hypheap_halt"}) {
+    const BootOptions options = ParseBootOptions(word);
+    EXPECT_THAT(options.rejected, ElementsAre(word));
+    EXPECT_EQ(options.halt, Halt::kPowerOff);
+  }
+}
+
 TEST(BootOptionsTest, SplitListDropsEmptyItems) {
   EXPECT_THAT(SplitList(",a,,b,"), ElementsAre("a", "b"));
   EXPECT_THAT(SplitList(""), IsEmpty());

@@ -1,7 +1,7 @@
 // The guest's /init: mounts, loads the modules named by hypheap_load, runs the
 // programs named by hypheap_run, prints one result marker per step and powers
-// the VM off. The marker grammar is the contract with tools/qemu-run; see
-// docs/testing.md.
+// the VM off (or resets it, hypheap_halt=reset). The marker grammar is the contract with
+// tools/qemu-run; see docs/testing.md.
 #include <fcntl.h>
 #include <sys/reboot.h>
 #include <unistd.h>
@@ -106,10 +106,14 @@ int Main() {
   console.Line("HYPHEAP-DONE: " + std::to_string(tally.passed) + " passed, " +
                std::to_string(tally.failed) + " failed");
   sync();
-  reboot(RB_POWER_OFF);
+  // A reset is how a scenario exercises PSCI SYSTEM_RESET; QEMU runs with
+  // -no-reboot, so it exits on either.
+  const bool reset = options.halt == Halt::kReset;
+  reboot(reset ? RB_AUTOBOOT : RB_POWER_OFF);
   // Returning makes the kernel panic ("Attempted to kill init"), which the
   // launcher reports; better than hanging until its timeout.
-  console.Line("HYPHEAP-INIT: power off FAIL " + ErrnoText(errno));
+  console.Line(std::string("HYPHEAP-INIT: ") + (reset ? "reset" : "power off") + " FAIL " +
+               ErrnoText(errno));
   return 1;
 }
 
