@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hypheap backends: the reference counted provider object, and the hyp
- * backend, which takes pages from the page allocator and assigns them to
- * the heap's VMs through a conduit to the hypervisor.
+ * hypheap backends: the reference counted provider object, and the two hyp
+ * backends, which assign memory to the heap's VMs through a conduit to the
+ * hypervisor: one takes pages from the page allocator, the other takes one
+ * physically contiguous chunk per buffer from a CMA reserved region.
  */
 
 #include <kunit/visibility.h>
@@ -11,6 +12,9 @@
 #include <linux/gfp.h>
 #include <linux/list.h>
 #include <linux/mm.h>
+#include <linux/of.h>
+#include <linux/of_address.h>
+#include <linux/of_reserved_mem.h>
 #include <linux/scatterlist.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -259,4 +263,189 @@ struct hypheap_backend *hypheap_hyp_backend_create(struct device *dev,
 	hb->host.perms = HYPHEAP_PERM_RWX;
 	hypheap_backend_init(&hb->be, &hypheap_hyp_ops, "hyp-pages", hb);
 	return &hb->be;
+}
+
+/* ---- the hyp backend on a CMA region ---- */
+
+/**
+ * struct hypheap_cma_backend - one contiguous chunk per buffer, from CMA
+ * @hb: restrict and unrestrict are those of the hyp backend
+ * @dev: a device of its own whose CMA area is the region (the parent may
+ *	be bound again, with a new backend, while this one still has
+ *	buffers: each backend keeps its own device until it is destroyed)
+ * @region: the region's bounds, to refuse memory from anywhere else
+ */
+struct hypheap_cma_backend {
+	struct hypheap_hyp_backend hb;
+	struct device dev;
+	struct resource region;
+};
+
+static struct hypheap_cma_backend *to_cma_backend(struct hypheap_backend *be)
+{
+	return container_of(be, struct hypheap_cma_backend, hb.be);
+}
+
+static int hypheap_cma_alloc(struct hypheap_backend *be,
+			     struct hypheap_buffer *buf)
+{
+	struct hypheap_cma_backend *cb = to_cma_backend(be);
+	/*
+	 * When the region has no room, dma-direct falls back to the page
+	 * allocator: that must give up quickly (no OOM killer), and what it
+	 * returns is refused below.
+	 */
+	gfp_t gfp = GFP_KERNEL | __GFP_NOWARN | __GFP_NORETRY;
+	struct page *page;
+	phys_addr_t pa;
+	dma_addr_t dma;
+	int ret;
+
+	if (buf->len > resource_size(&cb->region))
+		return -ENOMEM;
+	/* zeroed through the linear map; mapped for the device (to PoC) below */
+	page = dma_alloc_pages(&cb->dev, buf->len, &dma, DMA_TO_DEVICE, gfp);
+	if (!page)
+		return -ENOMEM;
+	pa = page_to_phys(page);
+	if (pa < cb->region.start || pa + buf->len - 1 > cb->region.end) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	ret = sg_alloc_table(&buf->sgt, 1, GFP_KERNEL);
+	if (ret)
+		goto err_free;
+	sg_set_page(buf->sgt.sgl, page, buf->len, 0);
+	buf->dma = dma;
+	/* no dirty line may be written back once another VM owns it */
+	dma_sync_single_for_device(&cb->dev, dma, buf->len, DMA_TO_DEVICE);
+	return 0;
+
+err_free:
+	dma_free_pages(&cb->dev, buf->len, page, dma, DMA_TO_DEVICE);
+	return ret;
+}
+
+static void hypheap_cma_free(struct hypheap_backend *be,
+			     struct hypheap_buffer *buf)
+{
+	struct hypheap_cma_backend *cb = to_cma_backend(be);
+
+	dma_free_pages(&cb->dev, buf->len, sg_page(buf->sgt.sgl), buf->dma,
+		       DMA_TO_DEVICE);
+	sg_free_table(&buf->sgt);
+}
+
+static void hypheap_cma_dev_release(struct device *dev)
+{
+	struct hypheap_cma_backend *cb;
+
+	cb = container_of(dev, struct hypheap_cma_backend, dev);
+
+	put_device(cb->hb.dev);
+	kfree(cb);
+}
+
+static void hypheap_cma_destroy(struct hypheap_backend *be)
+{
+	struct hypheap_cma_backend *cb = to_cma_backend(be);
+
+	of_reserved_mem_device_release(&cb->dev);
+	hypheap_conduit_put(cb->hb.conduit);
+	put_device(&cb->dev);
+}
+
+static const struct hypheap_backend_ops hypheap_cma_ops = {
+	.alloc = hypheap_cma_alloc,
+	.free = hypheap_cma_free,
+	.restrict_buf = hypheap_hyp_restrict,
+	.unrestrict_buf = hypheap_hyp_unrestrict,
+	.destroy = hypheap_cma_destroy,
+};
+
+static bool hypheap_dev_has_cma(struct device *dev)
+{
+#ifdef CONFIG_DMA_CMA
+	return dev->cma_area;
+#else
+	return false;
+#endif
+}
+
+/**
+ * hypheap_cma_backend_create() - make the backend of a CMA region
+ * @parent: the hypheap device (a reference is taken)
+ * @np: heap node whose first "memory-region" is a reusable
+ *	"shared-dma-pool" (a CMA region)
+ * @c: conduit to the hypervisor (a reference is taken)
+ * @host_vmid: VM id of this kernel, the owner of free memory
+ *
+ * Buffers are one physically contiguous chunk of the region, zeroed,
+ * cleaned to the point of coherency and assigned in one range.
+ *
+ * Return: the backend with one reference, or an ERR_PTR(): -EINVAL if
+ * the region is not a CMA region.
+ */
+struct hypheap_backend *hypheap_cma_backend_create(struct device *parent,
+						   struct device_node *np,
+						   struct hypheap_conduit *c,
+						   u32 host_vmid)
+{
+	struct hypheap_cma_backend *cb;
+	struct device_node *region;
+	int ret;
+
+	if (host_vmid >= HYPHEAP_VMID_LIMIT)
+		return ERR_PTR(-EINVAL);
+	region = of_parse_phandle(np, "memory-region", 0);
+	if (!region)
+		return ERR_PTR(-EINVAL);
+
+	cb = kzalloc(sizeof(*cb), GFP_KERNEL);
+	if (!cb) {
+		of_node_put(region);
+		return ERR_PTR(-ENOMEM);
+	}
+	ret = of_address_to_resource(region, 0, &cb->region);
+	of_node_put(region);
+	if (ret) {
+		kfree(cb);
+		return ERR_PTR(ret);
+	}
+	/*
+	 * Not dma-coherent (the default): dma_sync_single_for_device() then
+	 * cleans the buffer to PoC.
+	 */
+	device_initialize(&cb->dev);
+	cb->dev.release = hypheap_cma_dev_release;
+	cb->dev.parent = parent;
+	cb->dev.coherent_dma_mask = DMA_BIT_MASK(64);
+	cb->dev.dma_mask = &cb->dev.coherent_dma_mask;
+	cb->hb.dev = get_device(parent);
+	ret = dev_set_name(&cb->dev, "%s:%pOFn", dev_name(parent), np);
+	if (ret)
+		goto err_put;
+
+	ret = of_reserved_mem_device_init_by_idx(&cb->dev, np, 0);
+	if (!ret && !hypheap_dev_has_cma(&cb->dev))
+		ret = -EINVAL;
+	if (ret) {
+		dev_err(parent, "%pOF: memory-region is not a CMA region: %d\n",
+			np, ret);
+		of_reserved_mem_device_release(&cb->dev);
+		goto err_put;
+	}
+
+	hypheap_conduit_get(c);
+	cb->hb.conduit = c;
+	cb->hb.host.vmid = host_vmid;
+	cb->hb.host.perms = HYPHEAP_PERM_RWX;
+	hypheap_backend_init(&cb->hb.be, &hypheap_cma_ops, "hyp-cma", &cb->hb);
+	dev_info(parent, "%pOF: contiguous buffers from %pR\n", np,
+		 &cb->region);
+	return &cb->hb.be;
+
+err_put:
+	put_device(&cb->dev);
+	return ERR_PTR(ret);
 }

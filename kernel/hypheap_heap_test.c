@@ -3,10 +3,12 @@
  * KUnit tests of the registered heaps under the real hypervisor: a device
  * driver importing a protected buffer sees exactly the memory the
  * hypervisor says the secure VM owns, and buffers of every size cost one
- * MEM_ASSIGN each way, in 2 MiB blocks when the allocator has them.
+ * MEM_ASSIGN each way, in 2 MiB blocks when the allocator has them; the
+ * heap served from the CMA region gives one contiguous range inside it.
  *
- * They use the heap "protected,secure-video" that hypheap.ko registers
- * from the DT, so they fail without the hypervisor.
+ * They use the heaps "protected,secure-video" and (CMA)
+ * "protected,secure-video-record" that hypheap.ko registers from the DT,
+ * so they fail without the hypervisor.
  */
 
 #include <kunit/test.h>
@@ -16,6 +18,9 @@
 #include <linux/file.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/of.h>
+#include <linux/of_address.h>
+#include <linux/of_platform.h>
 #include <linux/platform_device.h>
 #include <linux/scatterlist.h>
 #include <linux/sizes.h>
@@ -26,17 +31,23 @@ MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
 MODULE_IMPORT_NS(DMA_BUF);
 
 #define HT_HEAP		"protected,secure-video"
+#define HT_CMA_HEAP	"protected,secure-video-record"
 #define HT_HOST		HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST)
 #define HT_SVM		HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0)
 #define HT_MAX_RANGES	64
 
+static struct hypheap_heap *ht_find(struct kunit *test, const char *name)
+{
+	struct hypheap_heap *heap = hypheap_heap_find(name);
+
+	KUNIT_ASSERT_NOT_NULL_MSG(test, heap, "no heap %s: hypheap.ko not bound to the hypervisor",
+				  name);
+	return heap;
+}
+
 static struct hypheap_heap *ht_heap(struct kunit *test)
 {
-	struct hypheap_heap *heap = hypheap_heap_find(HT_HEAP);
-
-	KUNIT_ASSERT_NOT_NULL_MSG(test, heap, "no heap " HT_HEAP
-				  ": hypheap.ko not bound to the hypervisor");
-	return heap;
+	return ht_find(test, HT_HEAP);
 }
 
 static s64 ht_count(struct hypheap_heap *heap, enum hypheap_stat s)
@@ -244,4 +255,250 @@ static struct kunit_suite hypheap_heap_suite = {
 	.test_cases = hypheap_heap_cases,
 };
 
-kunit_test_suites(&hypheap_importer_suite, &hypheap_heap_suite);
+/* ---- the heap served from the CMA region ---- */
+
+/* The region of @heap's node in the DT: its first memory-region. */
+static void ht_region(struct kunit *test, const char *heap, struct resource *r)
+{
+	struct device_node *fw, *np, *region = NULL;
+	const char *name;
+
+	fw = of_find_node_by_path("/firmware/hypheap");
+	KUNIT_ASSERT_NOT_NULL(test, fw);
+	for_each_available_child_of_node(fw, np) {
+		if (!of_property_read_string(np, "hypheap,heap-name", &name) &&
+		    !strcmp(name, heap)) {
+			region = of_parse_phandle(np, "memory-region", 0);
+			of_node_put(np);
+			break;
+		}
+	}
+	of_node_put(fw);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, region, "heap %s has no memory-region",
+				  heap);
+	KUNIT_ASSERT_EQ(test, of_address_to_resource(region, 0, r), 0);
+	KUNIT_EXPECT_TRUE(test, of_property_read_bool(region, "reusable"));
+	KUNIT_EXPECT_FALSE(test, of_property_read_bool(region, "no-map"));
+	of_node_put(region);
+}
+
+/* Counters that a failed or finished allocation must leave as they were. */
+struct ht_counts {
+	s64 live, bytes, assigned, calls;
+	u64 hyp_calls, lent, splits;
+};
+
+static void ht_counts(struct kunit *test, struct hypheap_heap *heap,
+		      struct ht_counts *c)
+{
+	c->live = ht_count(heap, HYPHEAP_STAT_LIVE_BUFFERS);
+	c->bytes = ht_count(heap, HYPHEAP_STAT_LIVE_BYTES);
+	c->assigned = ht_count(heap, HYPHEAP_STAT_PAGES_ASSIGNED);
+	c->calls = ht_count(heap, HYPHEAP_STAT_HYPERCALLS);
+	c->hyp_calls = ht_hyp(test, HYPHEAP_STAT_ASSIGN_CALLS);
+	c->lent = ht_hyp(test, HYPHEAP_STAT_PAGES_LENT);
+	c->splits = ht_hyp(test, HYPHEAP_STAT_BLOCK_SPLITS);
+}
+
+static void ht_expect_counts(struct kunit *test, const struct ht_counts *a,
+			     const struct ht_counts *b)
+{
+	KUNIT_EXPECT_EQ(test, a->live, b->live);
+	KUNIT_EXPECT_EQ(test, a->bytes, b->bytes);
+	KUNIT_EXPECT_EQ(test, a->assigned, b->assigned);
+	KUNIT_EXPECT_EQ(test, a->calls, b->calls);
+	KUNIT_EXPECT_EQ(test, a->hyp_calls, b->hyp_calls);
+	KUNIT_EXPECT_EQ(test, a->lent, b->lent);
+}
+
+/* The buffer's one range; fails the test unless there is exactly one. */
+static struct hypheap_range ht_one_range(struct kunit *test,
+					 struct dma_buf *dmabuf)
+{
+	struct hypheap_buffer *buf = dmabuf->priv;
+	struct scatterlist *sg = buf->sgt.sgl;
+
+	KUNIT_ASSERT_EQ(test, buf->sgt.orig_nents, 1U);
+	return (struct hypheap_range){ sg_phys(sg), sg->length };
+}
+
+static bool ht_inside(const struct resource *r, struct hypheap_range b)
+{
+	return b.base >= r->start && b.base + b.size - 1 <= r->end;
+}
+
+static void cma_buffer_is_one_lent_range_inside_the_region(struct kunit *test)
+{
+	struct hypheap_heap *heap = ht_find(test, HT_CMA_HEAP);
+	const size_t size = 2 * SZ_2M;
+	struct ht_counts before, after;
+	struct hypheap_range range;
+	struct dma_buf *dmabuf;
+	struct resource region;
+
+	ht_region(test, HT_CMA_HEAP, &region);
+	ht_counts(test, heap, &before);
+
+	dmabuf = hypheap_alloc_dmabuf(HT_CMA_HEAP, size, O_RDWR | O_CLOEXEC);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	range = ht_one_range(test, dmabuf);
+	kunit_info(test, "buffer %pa+%#llx in %pR\n", &range.base, range.size,
+		   &region);
+	KUNIT_EXPECT_EQ(test, range.size, (u64)size);
+	KUNIT_EXPECT_TRUE(test, ht_inside(&region, range));
+	/* one MEM_ASSIGN of one range, the whole buffer the secure VM's */
+	KUNIT_EXPECT_EQ(test, ht_count(heap, HYPHEAP_STAT_HYPERCALLS),
+			before.calls + 1);
+	KUNIT_EXPECT_EQ(test, ht_hyp(test, HYPHEAP_STAT_ASSIGN_CALLS),
+			before.hyp_calls + 1);
+	KUNIT_EXPECT_EQ(test, ht_hyp(test, HYPHEAP_STAT_PAGES_LENT),
+			before.lent + (size >> PAGE_SHIFT));
+	ht_expect_owned(test, range.base, range.size, HT_SVM);
+	/*
+	 * A chunk of whole 2 MiB blocks at a 2 MiB boundary changes owner
+	 * with block mappings: the hypervisor splits none. (The region is
+	 * 2 MiB aligned and CMA aligns a chunk to its size up to
+	 * CONFIG_CMA_ALIGNMENT; with 8, a chunk after a smaller one may
+	 * start at 1 MiB, which this expectation would report.)
+	 */
+	KUNIT_EXPECT_TRUE_MSG(test, IS_ALIGNED(range.base, SZ_2M),
+			      "chunk at %pa is not 2 MiB aligned", &range.base);
+	KUNIT_EXPECT_EQ(test, ht_hyp(test, HYPHEAP_STAT_BLOCK_SPLITS),
+			before.splits);
+
+	ht_put(dmabuf);
+	ht_expect_owned(test, range.base, range.size, HT_HOST);
+	KUNIT_EXPECT_EQ(test, ht_hyp(test, HYPHEAP_STAT_ASSIGN_CALLS),
+			before.hyp_calls + 2);
+	KUNIT_EXPECT_EQ(test, ht_hyp(test, HYPHEAP_STAT_BLOCK_SPLITS),
+			before.splits);
+	ht_counts(test, heap, &after);
+	after.calls -= 2;
+	after.hyp_calls -= 2;
+	ht_expect_counts(test, &after, &before);
+}
+
+/* Fails with -ENOMEM having lent nothing; @before is the baseline. */
+static void ht_expect_enomem(struct kunit *test, struct hypheap_heap *heap,
+			     size_t size, const struct ht_counts *before)
+{
+	s64 enomem = ht_count(heap, HYPHEAP_STAT_FAIL_ENOMEM);
+	struct ht_counts after;
+	struct dma_buf *dmabuf;
+
+	dmabuf = hypheap_alloc_dmabuf(HT_CMA_HEAP, size, O_RDWR | O_CLOEXEC);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(dmabuf), -ENOMEM);
+	if (!IS_ERR(dmabuf))
+		ht_put(dmabuf);
+	KUNIT_EXPECT_EQ(test, ht_count(heap, HYPHEAP_STAT_FAIL_ENOMEM),
+			enomem + 1);
+	ht_counts(test, heap, &after);
+	ht_expect_counts(test, &after, before);
+}
+
+static void cma_exhaustion_fails_with_enomem_lending_nothing(struct kunit *test)
+{
+	struct hypheap_heap *heap = ht_find(test, HT_CMA_HEAP);
+	struct ht_counts before, full;
+	struct hypheap_range range;
+	struct dma_buf *dmabuf;
+	struct resource region;
+	size_t big;
+
+	ht_region(test, HT_CMA_HEAP, &region);
+	ht_counts(test, heap, &before);
+	KUNIT_ASSERT_EQ_MSG(test, before.live, 0LL,
+			    "the region must be empty for this test");
+
+	/* more than the whole region: refused before anything is taken */
+	ht_expect_enomem(test, heap, resource_size(&region) + PAGE_SIZE,
+			 &before);
+
+	/*
+	 * Leave 3 MiB free, then ask for 4 MiB: CMA has no room and
+	 * dma-direct's fallback to the page allocator (which can serve
+	 * 4 MiB) must be refused, as its memory is not in the region.
+	 */
+	big = resource_size(&region) - 3 * SZ_1M;
+	dmabuf = hypheap_alloc_dmabuf(HT_CMA_HEAP, big, O_RDWR | O_CLOEXEC);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	range = ht_one_range(test, dmabuf);
+	KUNIT_EXPECT_TRUE(test, ht_inside(&region, range));
+	ht_expect_owned(test, range.base, range.size, HT_SVM);
+	ht_counts(test, heap, &full);
+	ht_expect_enomem(test, heap, 4 * SZ_1M, &full);
+	ht_expect_enomem(test, heap, SZ_64M, &full);
+
+	ht_put(dmabuf);
+	ht_expect_owned(test, range.base, range.size, HT_HOST);
+	KUNIT_EXPECT_EQ(test, ht_count(heap, HYPHEAP_STAT_PAGES_QUARANTINED),
+			0);
+	ht_counts(test, heap, &full);
+	full.calls -= 2;
+	full.hyp_calls -= 2;
+	ht_expect_counts(test, &full, &before);
+}
+
+/*
+ * Each binding makes its own CMA backend on the same region: a buffer of
+ * the old one goes back to the region when released after a rebind, and
+ * the new one still allocates from it afterwards.
+ */
+static void cma_buffer_outlives_unbind_and_rebind(struct kunit *test)
+{
+	struct hypheap_heap *heap = ht_find(test, HT_CMA_HEAP);
+	struct hypheap_range old_range, new_range;
+	struct platform_device *pdev;
+	struct dma_buf *old, *new;
+	struct ht_counts before;
+	struct device_node *fw;
+	struct resource region;
+
+	ht_region(test, HT_CMA_HEAP, &region);
+	fw = of_find_node_by_path("/firmware/hypheap");
+	KUNIT_ASSERT_NOT_NULL(test, fw);
+	pdev = of_find_device_by_node(fw);
+	of_node_put(fw);
+	KUNIT_ASSERT_NOT_NULL(test, pdev);
+	ht_counts(test, heap, &before);
+
+	old = hypheap_alloc_dmabuf(HT_CMA_HEAP, SZ_2M, O_RDWR | O_CLOEXEC);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, old);
+	old_range = ht_one_range(test, old);
+
+	device_release_driver(&pdev->dev);
+	new = hypheap_alloc_dmabuf(HT_CMA_HEAP, SZ_2M, O_RDWR | O_CLOEXEC);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(new), -ENODEV);
+	KUNIT_EXPECT_EQ(test, device_attach(&pdev->dev), 1);
+	put_device(&pdev->dev);
+	ht_expect_owned(test, old_range.base, old_range.size, HT_SVM);
+
+	ht_put(old);
+	ht_expect_owned(test, old_range.base, old_range.size, HT_HOST);
+	new = hypheap_alloc_dmabuf(HT_CMA_HEAP, SZ_2M, O_RDWR | O_CLOEXEC);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, new);
+	new_range = ht_one_range(test, new);
+	KUNIT_EXPECT_TRUE(test, ht_inside(&region, new_range));
+	ht_expect_owned(test, new_range.base, new_range.size, HT_SVM);
+	ht_put(new);
+	ht_expect_owned(test, new_range.base, new_range.size, HT_HOST);
+	KUNIT_EXPECT_EQ(test, ht_count(heap, HYPHEAP_STAT_LIVE_BUFFERS),
+			before.live);
+	KUNIT_EXPECT_EQ(test, ht_hyp(test, HYPHEAP_STAT_PAGES_LENT),
+			before.lent);
+}
+
+static struct kunit_case hypheap_cma_cases[] = {
+	KUNIT_CASE(cma_buffer_is_one_lent_range_inside_the_region),
+	KUNIT_CASE(cma_exhaustion_fails_with_enomem_lending_nothing),
+	KUNIT_CASE(cma_buffer_outlives_unbind_and_rebind),
+	{}
+};
+
+static struct kunit_suite hypheap_cma_suite = {
+	.name = "hypheap-cma",
+	.test_cases = hypheap_cma_cases,
+};
+
+kunit_test_suites(&hypheap_importer_suite, &hypheap_heap_suite,
+		  &hypheap_cma_suite);

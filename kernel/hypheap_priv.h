@@ -29,6 +29,7 @@
 
 struct dentry;
 struct device;
+struct device_node;
 struct dma_buf;
 struct dma_heap;
 struct hypheap_buffer;
@@ -302,6 +303,10 @@ void hypheap_backend_put(struct hypheap_backend *be);
 struct hypheap_backend *hypheap_hyp_backend_create(struct device *dev,
 						   struct hypheap_conduit *c,
 						   u32 host_vmid);
+struct hypheap_backend *hypheap_cma_backend_create(struct device *parent,
+						   struct device_node *np,
+						   struct hypheap_conduit *c,
+						   u32 host_vmid);
 
 /* ---- heaps and buffers (hypheap_core.c, hypheap_buffer.c) ---- */
 
@@ -355,6 +360,8 @@ struct hypheap_heap {
  * @lnode: entry in the heap's live buffers
  * @ino: inode number of the dma-buf file, 0 until exported
  * @retries: failed reclaim attempts
+ * @dma: DMA handle of the memory, for a backend that allocates it with
+ *	dma_alloc_pages() (the CMA backend)
  * @priv: backend data
  */
 struct hypheap_buffer {
@@ -370,6 +377,7 @@ struct hypheap_buffer {
 	struct list_head lnode;
 	unsigned long ino;
 	unsigned int retries;
+	dma_addr_t dma;
 	void *priv;
 };
 

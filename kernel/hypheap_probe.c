@@ -3,6 +3,8 @@
  * hypheap platform driver: binds to the /firmware/hypheap node the
  * hypervisor adds to the device tree (docs/dt-binding.md), checks that the
  * hypervisor behind the conduit is ours, and registers one heap per child.
+ * A child with a memory-region is served from that CMA region, the others
+ * from the page allocator.
  *
  * Unbinding detaches the backend from the heaps: they stay (a dma-heap
  * cannot be removed), allocation fails with -ENODEV, and live buffers are
@@ -22,13 +24,15 @@
 /**
  * struct hypheap_drvdata - what one bound device set up
  * @conduit: the way to the hypervisor
- * @backend: the hyp backend serving @heaps
+ * @backend: the hyp backend serving @heaps from the page allocator
+ * @cma_backend: the hyp backend of the heap with a memory-region, or NULL
  * @heaps: the heaps of the child nodes
  * @nr_heaps: entries in @heaps
  */
 struct hypheap_drvdata {
 	struct hypheap_conduit *conduit;
 	struct hypheap_backend *backend;
+	struct hypheap_backend *cma_backend;
 	struct hypheap_heap **heaps;
 	unsigned int nr_heaps;
 };
@@ -121,12 +125,35 @@ static struct hypheap_conduit *hypheap_probe_conduit(struct device *dev)
 	return ERR_PTR(-EINVAL);
 }
 
+/* The backend of one child: its CMA region's, or the page allocator's. */
+static struct hypheap_backend *
+hypheap_probe_backend(struct device *dev, struct device_node *np,
+		      struct hypheap_drvdata *d, u32 host_vmid)
+{
+	struct hypheap_backend *be;
+
+	if (!of_find_property(np, "memory-region", NULL))
+		return d->backend;
+	if (d->cma_backend) {
+		dev_err(dev, "%pOF: only one heap may have a memory-region\n",
+			np);
+		return ERR_PTR(-EINVAL);
+	}
+	be = hypheap_cma_backend_create(dev, np, d->conduit, host_vmid);
+	if (!IS_ERR(be))
+		d->cma_backend = be;
+	return be;
+}
+
 static void hypheap_unbind_heaps(struct hypheap_drvdata *d)
 {
 	unsigned int i;
 
 	for (i = 0; i < d->nr_heaps; i++)
 		hypheap_heap_set_backend(d->heaps[i], NULL);
+	if (d->cma_backend)
+		hypheap_backend_put(d->cma_backend);
+	hypheap_backend_put(d->backend);
 }
 
 static int hypheap_probe(struct platform_device *pdev)
@@ -134,6 +161,7 @@ static int hypheap_probe(struct platform_device *pdev)
 	struct device *dev = &pdev->dev;
 	struct device_node *child;
 	struct hypheap_drvdata *d;
+	struct hypheap_backend *be;
 	struct hypheap_heap *heap;
 	u32 host_vmid, abi;
 	int ret;
@@ -172,15 +200,17 @@ static int hypheap_probe(struct platform_device *pdev)
 	}
 
 	for_each_available_child_of_node(dev->of_node, child) {
-		heap = hypheap_probe_heap(dev, child, d->backend);
+		be = hypheap_probe_backend(dev, child, d, host_vmid);
+		heap = IS_ERR(be) ? ERR_CAST(be) :
+				    hypheap_probe_heap(dev, child, be);
 		if (IS_ERR(heap)) {
 			of_node_put(child);
 			ret = PTR_ERR(heap);
 			goto err_heaps;
 		}
 		d->heaps[d->nr_heaps++] = heap;
-		dev_info(dev, "heap %s: %u destination VM(s)\n", heap->name,
-			 heap->nr_dst);
+		dev_info(dev, "heap %s: %u destination VM(s), %s\n",
+			 heap->name, heap->nr_dst, be->name);
 	}
 
 	hypheap_set_default_conduit(d->conduit);
@@ -189,7 +219,6 @@ static int hypheap_probe(struct platform_device *pdev)
 
 err_heaps:
 	hypheap_unbind_heaps(d);
-	hypheap_backend_put(d->backend);
 err_conduit:
 	hypheap_conduit_put(d->conduit);
 	return ret;
@@ -201,7 +230,6 @@ static int hypheap_remove(struct platform_device *pdev)
 
 	hypheap_set_default_conduit(NULL);
 	hypheap_unbind_heaps(d);
-	hypheap_backend_put(d->backend);
 	hypheap_conduit_put(d->conduit);
 	return 0;
 }

@@ -244,6 +244,8 @@ const char* status_name(BootStatus status) {
       return "address out of the mappable range";
     case BootStatus::kNoHostKernel:
       return "no arm64 Image at the host kernel address";
+    case BootStatus::kBadPolicy:
+      return "inconsistent platform policy";
   }
   return "unknown status";
 }

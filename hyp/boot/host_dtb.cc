@@ -57,6 +57,8 @@ class FdtEdit {
     return r;
   }
   BootStatus status() const { return check(error_ < 0 ? error_ : 0); }
+  // The first libfdt error, else `result` (an offset the caller wants back).
+  int result_or_error(int result) const { return error_ < 0 ? error_ : result; }
 
  private:
   void* fdt_;
@@ -78,32 +80,44 @@ int find_or_add(void* fdt, int parent, const char* name) {
   return node >= 0 ? node : fdt_add_subnode(fdt, parent, name);
 }
 
-BootStatus add_reserved_memory(void* fdt, const NoMapRegion* regions, size_t count) {
-  FdtEdit edit(fdt);
-  int parent = fdt_path_offset(fdt, "/reserved-memory");
-  if (parent < 0) {
-    parent = edit([](void* f) { return fdt_add_subnode(f, 0, "reserved-memory"); });
-    edit([&](void* f) { return fdt_setprop_u32(f, parent, "#address-cells", 2); });
-    edit([&](void* f) { return fdt_setprop_u32(f, parent, "#size-cells", 2); });
-    edit([&](void* f) { return fdt_setprop_empty(f, parent, "ranges"); });
-    if (edit.status() != BootStatus::kOk) {
-      return edit.status();
-    }
+int reserved_memory_parent(void* fdt) {
+  const int found = fdt_path_offset(fdt, "/reserved-memory");
+  if (found >= 0) {
+    return found;
   }
+  FdtEdit edit(fdt);
+  const int parent = edit([](void* f) { return fdt_add_subnode(f, 0, "reserved-memory"); });
+  edit([&](void* f) { return fdt_setprop_u32(f, parent, "#address-cells", 2); });
+  edit([&](void* f) { return fdt_setprop_u32(f, parent, "#size-cells", 2); });
+  edit([&](void* f) { return fdt_setprop_empty(f, parent, "ranges"); });
+  return edit.result_or_error(parent);
+}
+
+// A /reserved-memory child "<name>@<base>" with its reg; returns its offset.
+int add_region(void* fdt, int parent, const char* name, MemRange range) {
   const int addr_cells = fdt_address_cells(fdt, parent);
   const int size_cells = fdt_size_cells(fdt, parent);
   if (addr_cells < 1 || addr_cells > 2 || size_cells < 1 || size_cells > 2) {
-    return BootStatus::kBadDtb;
+    return -FDT_ERR_BADNCELLS;
   }
+  char unit[64];
+  unit_name(unit, sizeof(unit), name, range.base.value());
+  FdtEdit edit(fdt);
+  const int node = edit([&](void* f) { return fdt_add_subnode(f, parent, unit); });
+  edit([&](void* f) { return append_cells(f, node, "reg", range.base.value(), addr_cells); });
+  edit([&](void* f) { return append_cells(f, node, "reg", range.size, size_cells); });
+  return edit.result_or_error(node);
+}
+
+BootStatus add_reserved_memory(void* fdt, const NoMapRegion* regions, size_t count) {
+  const int parent = reserved_memory_parent(fdt);
+  if (parent < 0) {
+    return check(parent);
+  }
+  FdtEdit edit(fdt);
   for (size_t i = 0; i < count; ++i) {
-    const NoMapRegion& region = regions[i];
-    char name[64];
-    unit_name(name, sizeof(name), region.name, region.range.base.value());
-    const int node = edit([&](void* f) { return fdt_add_subnode(f, parent, name); });
-    edit([&](void* f) {
-      return append_cells(f, node, "reg", region.range.base.value(), addr_cells);
-    });
-    edit([&](void* f) { return append_cells(f, node, "reg", region.range.size, size_cells); });
+    const int node =
+        edit([&](void* f) { return add_region(f, parent, regions[i].name, regions[i].range); });
     // no-map: Linux must neither allocate it nor put it in its linear map,
     // since any access, even speculative, would take a stage-2 fault.
     edit([&](void* f) { return fdt_setprop_empty(f, node, "no-map"); });
@@ -111,7 +125,23 @@ BootStatus add_reserved_memory(void* fdt, const NoMapRegion* regions, size_t cou
   return edit.status();
 }
 
-BootStatus add_service(void* fdt, const ServiceDesc& service) {
+// The host CMA pool: host RAM Linux uses for movable pages until a heap
+// needs it, so "reusable" and never no-map. Returns its phandle in *phandle.
+BootStatus add_host_cma(void* fdt, MemRange range, uint32_t* phandle) {
+  const int parent = reserved_memory_parent(fdt);
+  if (parent < 0) {
+    return check(parent);
+  }
+  FdtEdit edit(fdt);
+  const int node = edit([&](void* f) { return add_region(f, parent, "hypheap-cma", range); });
+  edit([&](void* f) { return fdt_setprop_string(f, node, "compatible", "shared-dma-pool"); });
+  edit([&](void* f) { return fdt_setprop_empty(f, node, "reusable"); });
+  edit([&](void* f) { return fdt_generate_phandle(f, phandle); });
+  edit([&](void* f) { return fdt_setprop_u32(f, node, "phandle", *phandle); });
+  return edit.status();
+}
+
+BootStatus add_service(void* fdt, const ServiceDesc& service, uint32_t cma_phandle) {
   FdtEdit edit(fdt);
   const int firmware = edit([](void* f) { return find_or_add(f, 0, "firmware"); });
   const int node = edit([&](void* f) { return fdt_add_subnode(f, firmware, "hypheap"); });
@@ -132,6 +162,9 @@ BootStatus add_service(void* fdt, const ServiceDesc& service) {
       edit([&](void* f) {
         return fdt_appendprop_u32(f, sub, "hypheap,vmperms", heap.vmperms[j].perms);
       });
+    }
+    if (heap.from_host_cma && cma_phandle) {
+      edit([&](void* f) { return fdt_setprop_u32(f, sub, "memory-region", cma_phandle); });
     }
   }
   return edit.status();
@@ -155,7 +188,13 @@ BootStatus build_host_dtb(const void* orig, void* buf, size_t size, const NoMapR
   if (BootStatus s = add_reserved_memory(buf, regions, region_count); s != BootStatus::kOk) {
     return s;
   }
-  if (BootStatus s = add_service(buf, service); s != BootStatus::kOk) {
+  uint32_t cma_phandle = 0;  // 0 is never a valid phandle
+  if (!is_empty(service.host_cma)) {
+    if (BootStatus s = add_host_cma(buf, service.host_cma, &cma_phandle); s != BootStatus::kOk) {
+      return s;
+    }
+  }
+  if (BootStatus s = add_service(buf, service, cma_phandle); s != BootStatus::kOk) {
     return s;
   }
   return check(fdt_pack(buf));

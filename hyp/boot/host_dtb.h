@@ -1,5 +1,6 @@
 // The DTB handed to the host: QEMU's blob, plus no-map reservations for what
-// the host must never touch, plus the /firmware/hypheap service node that the
+// the host must never touch, plus (optionally) a reusable CMA pool the host
+// may lend buffers from, plus the /firmware/hypheap service node that the
 // kernel driver probes (contract: docs/dt-binding.md).
 #pragma once
 
@@ -28,6 +29,8 @@ struct HeapDesc {
   const char* heap_name;  // e.g. "protected,secure-video"
   VmPerm vmperms[kMaxHeapVmPerms];
   size_t vmperm_count;
+  // Serve this heap from the host CMA pool (memory-region), if there is one.
+  bool from_host_cma = false;
 };
 
 struct ServiceDesc {
@@ -36,6 +39,10 @@ struct ServiceDesc {
   uint32_t abi_version;
   const HeapDesc* heaps;
   size_t heap_count;
+  // The host CMA pool: becomes /reserved-memory/hypheap-cma@<base>
+  // ("shared-dma-pool", reusable). Empty: no pool, and heaps that asked for
+  // it get no memory-region (the kernel then serves them from its pages).
+  MemRange host_cma{};
 };
 
 // Copies `orig` into buf (size bytes), adds the nodes and packs the result.

@@ -53,8 +53,13 @@ BootStatus host_kernel_range(uint64_t load_addr, const void* header, MemRange* o
 BootStatus plan_layout(const PlatformInfo& info, const LayoutPolicy& policy, MemRange hyp_image,
                        MemRange host_kernel, Layout* out) {
   const MemRange* bank = highest_bank(info);
-  const uint64_t total =
-      policy.hyp_carveout_size + policy.secure_vm_size + policy.host_dtb_region_size;
+  if (policy.host_cma_size &&
+      (policy.host_cma_align < policy.align || policy.host_cma_align % policy.align ||
+       policy.host_cma_size % policy.host_cma_align)) {
+    return BootStatus::kBadPolicy;
+  }
+  const uint64_t total = policy.hyp_carveout_size + policy.secure_vm_size +
+                         policy.host_dtb_region_size + policy.host_cma_size;
   if (!bank || total > bank->size) {
     return BootStatus::kOutOfRange;
   }
@@ -62,21 +67,26 @@ BootStatus plan_layout(const PlatformInfo& info, const LayoutPolicy& policy, Mem
   layout.hyp_image = hyp_image;
   layout.host_kernel = host_kernel;
   uint64_t top = align_down(bank->end().value(), policy.align);
-  auto take = [&](uint64_t size) {
-    top = align_down(top - size, policy.align);
+  bool fits = true;
+  auto take = [&](uint64_t size, uint64_t align) {
+    fits = fits && size <= top - bank->base.value();
+    top = fits ? align_down(top - size, align) : bank->base.value();
     return make_range(top, size);
   };
-  layout.hyp_carveout = take(policy.hyp_carveout_size);
-  layout.secure_vm = take(policy.secure_vm_size);
-  layout.host_dtb = take(policy.host_dtb_region_size);
-  if (layout.host_dtb.base < bank->base) {
+  layout.hyp_carveout = take(policy.hyp_carveout_size, policy.align);
+  layout.secure_vm = take(policy.secure_vm_size, policy.align);
+  layout.host_dtb = take(policy.host_dtb_region_size, policy.align);
+  if (policy.host_cma_size) {
+    layout.host_cma = take(policy.host_cma_size, policy.host_cma_align);
+  }
+  if (!fits || top < bank->base.value()) {
     return BootStatus::kOutOfRange;
   }
   if (intersects(hyp_image, host_kernel)) {
     return BootStatus::kOverlap;
   }
   const MemRange placed[] = {layout.hyp_carveout, layout.secure_vm, layout.host_dtb,
-                             layout.hyp_image};
+                             layout.host_cma, layout.hyp_image};
   for (const MemRange& r : placed) {
     // The hyp image window itself holds the original DTB only if QEMU put it
     // there, which would be a clash like any other.

@@ -17,6 +17,11 @@ struct LayoutPolicy {
   uint64_t secure_vm_size;
   uint64_t host_dtb_region_size;
   uint64_t align;
+  // The host's CMA pool (docs/dt-binding.md): ordinary host RAM that Linux
+  // lends out of. 0 means none. Linux wants its base and size aligned to a
+  // pageblock, which may be more than `align`.
+  uint64_t host_cma_size = 0;
+  uint64_t host_cma_align = 0;
 };
 
 struct Layout {
@@ -24,13 +29,16 @@ struct Layout {
   MemRange hyp_carveout;  // hidden from the host
   MemRange secure_vm;     // hidden from the host, owned by the secure VM
   MemRange host_dtb;      // host-owned; the patched DTB goes here
+  MemRange host_cma;      // host-owned, reusable by Linux; empty if none
   MemRange host_kernel;   // the host's Image, as its header describes it
 };
 
 // Carve-outs come from the top of the highest RAM bank, highest first: hyp,
-// secure VM, host DTB. Fails with kOverlap if any of them (or the hyp image)
-// would cover the host kernel, the initrd, the original DTB or a reserved
-// region, and with kOutOfRange if they do not fit in that bank.
+// secure VM, host DTB, then the host CMA pool if the policy asks for one.
+// Fails with kOverlap if any of them (or the hyp image) would cover the host
+// kernel, the initrd, the original DTB or a reserved region, with
+// kOutOfRange if they do not fit in that bank, and with kBadPolicy if the
+// CMA size or alignment is not a multiple of `align`.
 BootStatus plan_layout(const PlatformInfo& info, const LayoutPolicy& policy, MemRange hyp_image,
                        MemRange host_kernel, Layout* out);
 

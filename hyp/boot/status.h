@@ -11,6 +11,7 @@ enum class [[nodiscard]] BootStatus{
     kOverlap,       // a carve-out would overlap something already in RAM
     kOutOfRange,    // an address is outside what the hyp can map
     kNoHostKernel,  // no arm64 Image header at the host kernel address
+    kBadPolicy,     // the platform file's sizes or alignments are inconsistent
 };
 
 const char* status_name(BootStatus status);

@@ -81,6 +81,7 @@ void log_layout(const boot::Layout& l) {
   line("hyp carve-out", l.hyp_carveout);
   line("secure VM", l.secure_vm);
   line("host DTB", l.host_dtb);
+  line("host CMA", l.host_cma);
   line("host kernel", l.host_kernel);
 }
 
@@ -154,7 +155,8 @@ void build_host_dtb() {
       {"heap-secure-video-record",
        "protected,secure-video-record",
        {{HYPHEAP_VMID_SECURE_0, 0x6}},
-       1},
+       1,
+       /*from_host_cma=*/true},
   };
   const boot::ServiceDesc service{
       .conduit = "hvc",
@@ -162,6 +164,7 @@ void build_host_dtb() {
       .abi_version = HYPHEAP_ABI_VERSION_MAJOR,
       .heaps = kHeaps,
       .heap_count = sizeof(kHeaps) / sizeof(kHeaps[0]),
+      .host_cma = g_layout.host_cma,
   };
   const boot::NoMapRegion hidden[] = {
       {"hypheap-hyp-image", g_layout.hyp_image},
@@ -211,7 +214,9 @@ extern "C" [[noreturn]] void hyp_primary_main(uint64_t dtb) {
                                   .hyp_carveout_size = HYP_CARVEOUT_SIZE,
                                   .secure_vm_size = SECURE_VM_CARVEOUT_SIZE,
                                   .host_dtb_region_size = HOST_DTB_REGION_SIZE,
-                                  .align = CARVEOUT_ALIGN};
+                                  .align = CARVEOUT_ALIGN,
+                                  .host_cma_size = HOST_CMA_SIZE,
+                                  .host_cma_align = HOST_CMA_ALIGN};
   check(boot::plan_layout(g_platform, policy, make_range(HYP_LOAD_ADDR, HYP_IMAGE_WINDOW), kernel,
                           &g_layout),
         "memory layout");
