@@ -75,6 +75,9 @@ static const char * const hypheap_hyp_stat_names[HYPHEAP_STAT_COUNT] = {
 	[HYPHEAP_STAT_BLOCK_MERGES] = "block_merges",
 	[HYPHEAP_STAT_TABLE_PAGES_USED] = "table_pages_used",
 	[HYPHEAP_STAT_TABLE_PAGES_FREE] = "table_pages_free",
+	[HYPHEAP_STAT_HOST_FAULTS] = "host_faults",
+	[HYPHEAP_STAT_ABORTS_INJECTED] = "aborts_injected",
+	[HYPHEAP_STAT_FAULTS_SPURIOUS] = "faults_spurious",
 };
 
 static_assert(HYPHEAP_STAT_HYP_STAT_INDEX - HYPHEAP_STAT_HYP_NOT_SUPPORTED ==
@@ -255,11 +258,15 @@ DEFINE_SHOW_ATTRIBUTE(hypheap_buffers);
 static int hypheap_hyp_show(struct seq_file *m, void *unused)
 {
 	unsigned int i;
+	long status;
 	u64 value;
 	int ret;
 
 	for (i = 0; i < HYPHEAP_STAT_COUNT; i++) {
-		ret = hypheap_hyp_stat(i, &value, NULL);
+		ret = hypheap_hyp_stat(i, &value, &status);
+		/* an older hypervisor has fewer counters: list the ones it has */
+		if (i > 0 && status == HYPHEAP_ERR_STAT_INDEX)
+			break;
 		if (ret)
 			return ret;
 		seq_printf(m, "%s %llu\n", hypheap_hyp_stat_names[i], value);

@@ -4,7 +4,8 @@
  * which must answer every call with a defined status, change no page's owner
  * unless it said OK, and keep answering. Also EL1 reads and writes of memory
  * the host does not own, which must come back as -EFAULT from the nofault
- * accessors instead of stopping anything.
+ * accessors instead of stopping anything, each counted once by the
+ * hypervisor (STATS HOST_FAULTS and ABORTS_INJECTED).
  *
  * Like hypheap-hyp it needs the hypervisor: without /firmware/hypheap every
  * case fails.
@@ -713,15 +714,51 @@ fault:
 	return -EFAULT;
 }
 
+/**
+ * struct hhx_faults - the hypervisor's host-fault counters at one moment
+ * @faults: %HYPHEAP_STAT_HOST_FAULTS
+ * @injected: %HYPHEAP_STAT_ABORTS_INJECTED
+ */
+struct hhx_faults {
+	u64 faults;
+	u64 injected;
+};
+
+static struct hhx_faults hhx_read_faults(struct kunit *test)
+{
+	return (struct hhx_faults){
+		.faults = hhx_stat(test, HYPHEAP_STAT_HOST_FAULTS),
+		.injected = hhx_stat(test, HYPHEAP_STAT_ABORTS_INJECTED),
+	};
+}
+
+/*
+ * The access just made was refused once, counted once and answered with
+ * exactly one injected abort: not retried as spurious, not faulted twice.
+ * Nothing else in this test faults, and the other CPU is idle.
+ */
+static void hhx_expect_counted_once(struct kunit *test,
+				    const struct hhx_faults *before,
+				    const char *what, phys_addr_t pa)
+{
+	struct hhx_faults after = hhx_read_faults(test);
+
+	KUNIT_EXPECT_EQ_MSG(test, after.faults, before->faults + 1,
+			    "host faults after the %s of %pa", what, &pa);
+	KUNIT_EXPECT_EQ_MSG(test, after.injected, before->injected + 1,
+			    "aborts injected after the %s of %pa", what, &pa);
+}
+
 /*
  * Hypervisor memory has no linear-map alias (no-map), so it is reached
  * through ioremap: Linux's stage 1 maps it, the hypervisor's stage 2 does
  * not, and the abort injected back must be fixed up by the nofault
- * accessors like any bad kernel access.
+ * accessors like any bad kernel access. The hypervisor counts each one.
  */
 static void hhx_expect_no_access(struct kunit *test, phys_addr_t pa)
 {
 	void __iomem *io = ioremap(pa, PAGE_SIZE);
+	struct hhx_faults before;
 	u64 value = 0;
 	u8 bytes[16];
 	void *va;
@@ -729,12 +766,20 @@ static void hhx_expect_no_access(struct kunit *test, phys_addr_t pa)
 
 	KUNIT_ASSERT_NOT_NULL_MSG(test, io, "ioremap %pa", &pa);
 	va = (__force void *)io;
+	before = hhx_read_faults(test);
 	ret = copy_from_kernel_nofault(bytes, va, sizeof(bytes));
 	KUNIT_EXPECT_EQ_MSG(test, ret, -EFAULT, "read of %pa", &pa);
+	hhx_expect_counted_once(test, &before, "read", pa);
+
+	before = hhx_read_faults(test);
 	ret = copy_from_kernel_nofault(&value, va + PAGE_SIZE - 8, 8);
 	KUNIT_EXPECT_EQ_MSG(test, ret, -EFAULT, "read of the end of %pa", &pa);
+	hhx_expect_counted_once(test, &before, "read of the end", pa);
+
+	before = hhx_read_faults(test);
 	ret = hhx_write_nofault(va, value);
 	KUNIT_EXPECT_EQ_MSG(test, ret, -EFAULT, "write of %pa", &pa);
+	hhx_expect_counted_once(test, &before, "write", pa);
 	iounmap(io);
 }
 

@@ -29,6 +29,9 @@ struct PlatformInfo {
   // "hypheap.el2_crash_test" on /chosen/bootargs: the hyp faults on purpose
   // once its console is up, to prove the fatal path (tests of the launcher).
   bool el2_crash_test = false;
+  // "hypheap.el2_stack_overflow_test": the hyp recurses on its own EL2 stack until it
+  // hits the guard page, to prove a stack overflow is reported, not silent corruption.
+  bool el2_stack_overflow_test = false;
   // /memreserve/ entries and static /reserved-memory regions.
   MemRange reserved[kMaxReserved];
   size_t reserved_count = 0;

@@ -48,6 +48,17 @@ struct SpinLock {
 void spin_lock(SpinLock& lock);
 void spin_unlock(SpinLock& lock);
 
+// Host stage-2 aborts, which the arch takes and answers without the core (it only asks the
+// core whether the access is allowed). Totals since boot over every CPU, for STATS. Each
+// CPU's counters only grow, so a sum read while other CPUs run lies between the true totals
+// at the start and at the end of the read, and a later read never gives less.
+struct HostFaultCounts {
+  uint64_t faults = 0;    // on pages the host may not access that way
+  uint64_t injected = 0;  // aborts injected into the host for them
+  uint64_t spurious = 0;  // retried: stage-2 allowed the access by the time it was checked
+};
+HostFaultCounts host_fault_counts();
+
 // A broken core invariant: there is no safe way to continue.
 [[noreturn]] void fatal(const char* msg);
 

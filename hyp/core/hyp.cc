@@ -1,5 +1,7 @@
 #include "hyp.h"
 
+#include "arch.h"
+
 namespace hyp {
 
 Status Hyp::map_initial(Vm& vm, const MemRange& r, const LeafSpec& leaf) {
@@ -106,6 +108,15 @@ Status Hyp::stat(uint64_t index, uint64_t* value) const {
       break;
     case HYPHEAP_STAT_TABLE_PAGES_FREE:
       *value = pool_.free_pages();
+      break;
+    case HYPHEAP_STAT_HOST_FAULTS:
+      *value = arch::host_fault_counts().faults;
+      break;
+    case HYPHEAP_STAT_ABORTS_INJECTED:
+      *value = arch::host_fault_counts().injected;
+      break;
+    case HYPHEAP_STAT_FAULTS_SPURIOUS:
+      *value = arch::host_fault_counts().spurious;
       break;
     default:
       return Status::kStatIndex;

@@ -17,7 +17,7 @@
 
 /* Bumped on any incompatible change; also the DT property hypheap,abi-version. */
 #define HYPHEAP_ABI_VERSION_MAJOR 1
-#define HYPHEAP_ABI_VERSION_MINOR 0
+#define HYPHEAP_ABI_VERSION_MINOR 1
 
 /*
  * SMCCC function ids. The hypheap calls are SMC64 fast calls in the vendor-specific
@@ -112,7 +112,11 @@
 #define HYPHEAP_STAT_BLOCK_MERGES 7      /* tables folded back into a block entry */
 #define HYPHEAP_STAT_TABLE_PAGES_USED 8  /* now: stage-2 table pages in use */
 #define HYPHEAP_STAT_TABLE_PAGES_FREE 9  /* now: stage-2 table pages left in the pool */
-#define HYPHEAP_STAT_COUNT 10
+/* Since ABI 1.1. Summed over CPUs; see docs/abi.md for how a read relates to "now". */
+#define HYPHEAP_STAT_HOST_FAULTS 10      /* host stage-2 aborts on pages it may not access */
+#define HYPHEAP_STAT_ABORTS_INJECTED 11  /* aborts injected into the host for those */
+#define HYPHEAP_STAT_FAULTS_SPURIOUS 12  /* host stage-2 aborts retried: the access was allowed */
+#define HYPHEAP_STAT_COUNT 13
 
 /*
  * MEM_ASSIGN descriptor, placed by the host in physically contiguous memory it owns:

@@ -55,6 +55,23 @@ TEST_F(HypercallTest, StatsCountCallsFailuresAndPages) {
   EXPECT_EQ(stat(HYPHEAP_STAT_TABLE_PAGES_USED) + stat(HYPHEAP_STAT_TABLE_PAGES_FREE), 1024u);
 }
 
+// The arch takes host stage-2 faults; STATS reports its totals under their own indices.
+TEST_F(HypercallTest, StatsReportTheArchHostFaultCounters) {
+  fake::set_host_fault_counts({.faults = 7, .injected = 6, .spurious = 5});
+  EXPECT_EQ(smc(*hyp_, HYPHEAP_FN_STATS, HYPHEAP_STAT_HOST_FAULTS).x[1], 7u);
+  EXPECT_EQ(smc(*hyp_, HYPHEAP_FN_STATS, HYPHEAP_STAT_ABORTS_INJECTED).x[1], 6u);
+  EXPECT_EQ(smc(*hyp_, HYPHEAP_FN_STATS, HYPHEAP_STAT_FAULTS_SPURIOUS).x[1], 5u);
+  EXPECT_EQ(smc(*hyp_, HYPHEAP_FN_STATS, HYPHEAP_STAT_FAULTS_SPURIOUS).x[0], 0u);
+}
+
+// An assign, rejected or not, is no host fault: the counters stay the arch's.
+TEST_F(HypercallTest, StatsHostFaultsAreUntouchedByCalls) {
+  ASSERT_EQ(assign(lend(kData, k4K)), Status::kOk);
+  (void)call(lend(kData, k4K).bytes());  // fails: already lent
+  EXPECT_EQ(smc(*hyp_, HYPHEAP_FN_STATS, HYPHEAP_STAT_HOST_FAULTS).x[1], 0u);
+  EXPECT_EQ(smc(*hyp_, HYPHEAP_FN_STATS, HYPHEAP_STAT_ABORTS_INJECTED).x[1], 0u);
+}
+
 TEST_F(HypercallTest, ArgumentsCanComeStraightFromABytesBuffer) {
   // What the fuzzer will do: 32 bytes become x0..x3.
   const uint64_t regs[4] = {HYPHEAP_FN_MEM_QUERY, kData, 1, 0};

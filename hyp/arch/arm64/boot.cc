@@ -15,6 +15,7 @@
 #include "mmu.h"
 #include "platform_config.h"
 #include "psci.h"
+#include "stack.h"
 #include "sysreg.h"
 
 extern "C" char __hyp_image_start[], __hyp_text_end[], __hyp_rodata_end[], __hyp_image_end[];
@@ -33,7 +34,7 @@ constexpr uint64_t kStage1PoolSize = 16 * kPage;
 struct HypCarveout {
   MemRange stage1;  // EL2 stage-1 tables
   MemRange percpu;  // PerCpu[kMaxCpus]
-  MemRange stacks;  // kMaxCpus EL2 stacks
+  MemRange stacks;  // kMaxCpus EL2 stacks, each above its guard page (stack.h)
   MemRange pool;    // the rest: the core's page pool
 };
 
@@ -49,7 +50,7 @@ void check(BootStatus status, const char* step) {
 
 HypCarveout split_carveout(const MemRange& carveout) {
   const uint64_t percpu_size = boot::align_up(sizeof(PerCpu) * kMaxCpus, kPage);
-  const uint64_t stacks_size = HYP_STACK_SIZE * kMaxCpus;
+  const uint64_t stacks_size = StackLayout::size_for(kMaxCpus);
   const uint64_t base = carveout.base.value();
   HypCarveout c;
   c.stage1 = make_range(base, kStage1PoolSize);
@@ -85,21 +86,42 @@ void log_layout(const boot::Layout& l) {
   line("host kernel", l.host_kernel);
 }
 
-// Maps [r.base, r.end()) minus `hole` (the image window, mapped separately).
-BootStatus map_ram_around(El2PageTables& pt, const MemRange& r, const MemRange& hole) {
-  if (!boot::intersects(r, hole)) {
-    return pt.map(r, MemKind::kNormalRw);
+// What the EL2 stage-1 leaves out of RAM, in ascending address order: the
+// image window (mapped per section instead) and every stack guard page.
+struct Holes {
+  static constexpr size_t kMax = 1 + kMaxCpus;
+  MemRange range[kMax];
+  size_t count = 0;
+};
+
+Holes stage1_holes(const MemRange& image_window, const StackLayout& stacks) {
+  Holes h;
+  // The image window lies below the carve-out that holds the stacks.
+  h.range[h.count++] = image_window;
+  for (size_t i = 0; i < stacks.cpus(); ++i) {
+    h.range[h.count++] = stacks.guard(i);
   }
-  if (r.base < hole.base) {
-    if (BootStatus s = pt.map(make_range(r.base.value(), hole.base.value() - r.base.value()),
-                              MemKind::kNormalRw);
-        s != BootStatus::kOk) {
-      return s;
+  return h;
+}
+
+// Maps [r.base, r.end()) minus the holes.
+BootStatus map_ram_except(El2PageTables& pt, const MemRange& r, const Holes& holes) {
+  uint64_t cursor = r.base.value();
+  for (size_t i = 0; i < holes.count; ++i) {
+    const MemRange& hole = holes.range[i];
+    if (!boot::intersects(r, hole)) {
+      continue;
     }
+    if (cursor < hole.base.value()) {
+      if (BootStatus s = pt.map(make_range(cursor, hole.base.value() - cursor), MemKind::kNormalRw);
+          s != BootStatus::kOk) {
+        return s;
+      }
+    }
+    cursor = hole.end().value();
   }
-  if (hole.end() < r.end()) {
-    return pt.map(make_range(hole.end().value(), r.end().value() - hole.end().value()),
-                  MemKind::kNormalRw);
+  if (cursor < r.end().value()) {
+    return pt.map(make_range(cursor, r.end().value() - cursor), MemKind::kNormalRw);
   }
   return BootStatus::kOk;
 }
@@ -108,13 +130,13 @@ MemRange span(const char* from, const char* to) {
   return make_range(reinterpret_cast<uintptr_t>(from), static_cast<uint64_t>(to - from));
 }
 
-// All RAM read-write and never executable; the image with W^X per section;
-// and only the devices the hyp itself drives.
+// All RAM read-write and never executable, except the stack guard pages; the
+// image with W^X per section; and only the devices the hyp itself drives.
 MmuRegs build_stage1(const HypCarveout& carve) {
   El2PageTables pt(carve.stage1);
-  const boot::Layout& l = g_layout;
+  const Holes holes = stage1_holes(g_layout.hyp_image, stack_layout());
   for (size_t i = 0; i < g_platform.ram_count; ++i) {
-    check(map_ram_around(pt, g_platform.ram[i], l.hyp_image), "stage-1 map of RAM");
+    check(map_ram_except(pt, g_platform.ram[i], holes), "stage-1 map of RAM");
   }
   check(pt.map(span(__hyp_image_start, __hyp_text_end), MemKind::kNormalCode), "map text");
   check(pt.map(span(__hyp_text_end, __hyp_rodata_end), MemKind::kNormalReadOnly), "map rodata");
@@ -136,7 +158,7 @@ PerCpu& setup_cpus(const HypCarveout& carve) {
   cpus.init(percpu, g_platform.cpu_mpidr, count);
   for (size_t i = 0; i < count; ++i) {
     PerCpu& cpu = cpus.cpu(i);
-    cpu.stack_top = carve.stacks.base.value() + (i + 1) * HYP_STACK_SIZE;
+    cpu.stack_top = stack_layout().top(i);
     hyp_boot_params.stack_top[i] = cpu.stack_top;
     hyp_boot_params.percpu[i] = reinterpret_cast<uint64_t>(&cpu);
   }
@@ -192,6 +214,29 @@ void crash_on_purpose() {
   (void)*reinterpret_cast<volatile uint64_t*>(unmapped);
 }
 
+// Frames of at least 512 bytes (the array), twice a stack slot's worth of
+// them: returning means nothing stopped the overflow.
+constexpr uint64_t kOverflowDepth = 2 * StackLayout::kSlotSize / 512;
+
+[[gnu::noinline]] uint64_t recurse(uint64_t depth) {
+  volatile uint64_t frame[64];
+  frame[0] = depth;
+  frame[63] = depth;
+  if (depth >= kOverflowDepth) {
+    return frame[0];
+  }
+  return recurse(depth + 1) + frame[63];
+}
+
+// "hypheap.el2_stack_overflow_test": overflows this CPU's EL2 stack on
+// purpose; the guard page below it must make the fatal path report it.
+[[noreturn]] void overflow_stack_on_purpose() {
+  log("hypheap.el2_stack_overflow_test: recursing on cpu%u's EL2 stack", this_cpu().index);
+  const uint64_t sum = recurse(0);
+  panic("el2_stack_overflow_test: %lu levels of recursion returned (sum %lu): no guard page",
+        kOverflowDepth, sum);
+}
+
 }  // namespace
 
 extern "C" [[noreturn]] void hyp_primary_main(uint64_t dtb) {
@@ -223,6 +268,7 @@ extern "C" [[noreturn]] void hyp_primary_main(uint64_t dtb) {
   log_layout(g_layout);
 
   const HypCarveout carve = split_carveout(g_layout.hyp_carveout);
+  set_stack_layout(StackLayout(carve.stacks.base.value(), kMaxCpus));
   __builtin_memset(reinterpret_cast<void*>(carve.stage1.base.value()), 0,
                    carve.pool.base.value() - carve.stage1.base.value());
   hyp_boot_params.mmu = build_stage1(carve);
@@ -233,6 +279,9 @@ extern "C" [[noreturn]] void hyp_primary_main(uint64_t dtb) {
   }
 
   PerCpu& self = setup_cpus(carve);
+  if (g_platform.el2_stack_overflow_test) {
+    hyp_run_on_stack(overflow_stack_on_purpose, self.stack_top);
+  }
   check(core_glue_init(g_layout, g_platform, carve.pool, &g_host_stage2), "core init");
   // Secondaries read these with their MMU off.
   clean_dcache_to_poc(&hyp_boot_params, sizeof(hyp_boot_params));

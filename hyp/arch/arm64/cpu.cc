@@ -1,6 +1,10 @@
 #include "cpu.h"
 
+#include <new>
+
 namespace hyp::arm64 {
+
+PerCpu hyp_boot_percpu;
 
 namespace {
 CpuTable g_cpus;
@@ -14,7 +18,8 @@ void CpuTable::init(PerCpu* cpus, const uint64_t* mpidrs, size_t count) {
   cpus_ = cpus;
   count_ = count;
   for (size_t i = 0; i < count; ++i) {
-    cpus_[i] = PerCpu{};
+    // In place: a PerCpu temporary would take a page of the small boot stack.
+    new (&cpus_[i]) PerCpu();
     cpus_[i].index = static_cast<uint32_t>(i);
     cpus_[i].mpidr = mpidrs[i] & kMpidrAffinityMask;
   }

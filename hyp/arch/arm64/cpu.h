@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "platform_config.h"
+#include "stack.h"
 #include "sysreg.h"
 
 namespace hyp::arm64 {
@@ -16,20 +17,39 @@ inline constexpr size_t kMaxCpus = HYP_MAX_CPUS;
 // moves a core from kOff to kOnPending may write its host entry point.
 enum class CpuPower : uint32_t { kOff, kOnPending, kOn };
 
-// Exits counted per kind on each CPU (no atomics: only the owner writes).
+// One CPU's count of something: only that CPU adds to it, any CPU may read it (STATS sums
+// them while the others run). A single writer needs no read-modify-write atomics; the
+// relaxed atomic load and store make each access one single-copy-atomic 64-bit access
+// (Arm ARM B2.2.1), so a reader never sees a torn value, and the value only grows.
+class CpuCounter {
+ public:
+  void inc() { __atomic_store_n(&value_, get() + 1, __ATOMIC_RELAXED); }
+  uint64_t get() const { return __atomic_load_n(&value_, __ATOMIC_RELAXED); }
+
+ private:
+  uint64_t value_ = 0;
+};
+
+// Exits counted per kind on each CPU.
 struct ExitCounters {
-  uint64_t hvc = 0;
-  uint64_t smc = 0;
-  uint64_t psci = 0;
-  uint64_t hypheap_calls = 0;
-  uint64_t unknown_calls = 0;
-  uint64_t stage2_faults = 0;
-  uint64_t stage2_retries = 0;
-  uint64_t injected_aborts = 0;
-  uint64_t unexpected = 0;
+  CpuCounter hvc;
+  CpuCounter smc;
+  CpuCounter psci;
+  CpuCounter hypheap_calls;
+  CpuCounter unknown_calls;
+  CpuCounter stage2_faults;   // on pages the host may not access that way
+  CpuCounter stage2_retries;  // the access was allowed by the time it was checked
+  CpuCounter injected_aborts;
+  CpuCounter unexpected;
 };
 
 struct PerCpu {
+  // First, so vectors.S finds its top as TPIDR_EL2 + PERCPU_EMERGENCY_STACK_TOP (stack.h)
+  // without a free register. Only the fatal path runs on it.
+  alignas(16) uint8_t emergency_stack[HYP_EMERGENCY_STACK_SIZE] = {};
+  // Set by the first fatal exception on this CPU: a second one (the fatal path itself
+  // faulting) powers off without printing.
+  bool in_fatal = false;
   uint32_t index = 0;
   uint64_t mpidr = 0;
   uint64_t stack_top = 0;
@@ -42,6 +62,14 @@ struct PerCpu {
   uint32_t retries = 0;
   ExitCounters exits;
 };
+
+static_assert(offsetof(PerCpu, emergency_stack) + sizeof(PerCpu::emergency_stack) ==
+              PERCPU_EMERGENCY_STACK_TOP);
+
+// What TPIDR_EL2 points at from the first instruction (entry.S) until a CPU takes its own
+// PerCpu: gives an early fatal exception an emergency stack too. Secondaries only use it
+// with their MMU off, for a few instructions.
+extern "C" PerCpu hyp_boot_percpu;
 
 inline PerCpu& this_cpu() {
   return *reinterpret_cast<PerCpu*>(read_tpidr_el2());

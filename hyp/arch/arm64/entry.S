@@ -12,9 +12,13 @@
 	add \reg, \reg, :lo12:\sym
 .endm
 
-// Known EL2 state with the MMU off: nothing masked in, our vectors installed.
+// Known EL2 state with the MMU off: nothing masked in, our vectors installed,
+// and TPIDR_EL2 on the boot PerCpu so even an early fault finds an emergency
+// stack (vectors.S).
 .macro el2_early_init
 	msr daifset, #0xf
+	adr_l x9, hyp_boot_percpu
+	msr tpidr_el2, x9
 	mov_imm x9, SCTLR_EL2_MMU_OFF
 	msr sctlr_el2, x9
 	isb
@@ -104,6 +108,15 @@ hyp_mmu_enable:
 	msr sctlr_el2, x4
 	isb
 	ret
+
+// x0 = function, x1 = new SP_EL2: calls a function that does not return on
+// a fresh stack (the stack-overflow test runs on a CPU's own EL2 stack).
+	.global hyp_run_on_stack
+hyp_run_on_stack:
+	mov sp, x1
+	mov x29, xzr
+	blr x0
+	b power_off
 
 // x0 = entry, x1 = argument, x2 = new SP_EL2.
 	.global hyp_enter_host

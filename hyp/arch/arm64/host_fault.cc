@@ -1,5 +1,6 @@
 #include "host_fault.h"
 
+#include "core/arch.h"
 #include "core_glue.h"
 #include "cpu.h"
 #include "inject.h"
@@ -56,7 +57,6 @@ const char* origin(uint64_t spsr) {
 void handle_host_stage2_abort(GuestRegs& regs, Esr esr) {
   (void)regs;
   PerCpu& cpu = this_cpu();
-  cpu.exits.stage2_faults++;
   const AbortIss iss(esr.iss());
   const bool data = esr.exception_class() == ExceptionClass::kDataAbortLowerEl;
   const uint64_t far = read_far_el2();
@@ -66,7 +66,8 @@ void handle_host_stage2_abort(GuestRegs& regs, Esr esr) {
   // A fault that raced with a stage-2 update on another CPU: retry the
   // access, a bounded number of times in a row so a core bug cannot turn
   // into a silent livelock of the host.
-  if (core_glue_host_access_allowed(ipa, write)) {
+  const bool allowed = core_glue_host_access_allowed(ipa, write);
+  if (allowed) {
     if (cpu.retry_ipa == ipa.value() && ++cpu.retries > kMaxRetries) {
       log("cpu%u: host access to ipa %lx keeps faulting though allowed: injecting", cpu.index,
           ipa.value());
@@ -75,11 +76,14 @@ void handle_host_stage2_abort(GuestRegs& regs, Esr esr) {
         cpu.retry_ipa = ipa.value();
         cpu.retries = 0;
       }
-      cpu.exits.stage2_retries++;
+      cpu.exits.stage2_retries.inc();
       return;
     }
   }
   cpu.retry_ipa = ~0ull;
+  if (!allowed) {
+    cpu.exits.stage2_faults.inc();
+  }
   uint64_t suppressed = 0;
   if (g_fault_log_limit.allow(&suppressed)) {
     log("host %s stage-2 %s fault cpu%u: ipa %lx va %lx%s pc %lx esr %lx owner %u%s "
@@ -88,8 +92,26 @@ void handle_host_stage2_abort(GuestRegs& regs, Esr esr) {
         iss.far_not_valid() ? "(invalid)" : "", read_elr_el2(), esr.value(),
         core_glue_page_owner(ipa).value(), write ? " write" : "", suppressed);
   }
-  cpu.exits.injected_aborts++;
+  cpu.exits.injected_aborts.inc();
   inject_abort(data ? AbortKind::kData : AbortKind::kInstruction, far, write);
 }
 
 }  // namespace hyp::arm64
+
+namespace hyp::arch {
+
+// Counted by handle_host_stage2_abort() on each CPU; see CpuCounter for why a racy sum is
+// safe. CPUs that are off keep their counts (PerCpu lives as long as the hyp).
+HostFaultCounts host_fault_counts() {
+  arm64::CpuTable& cpus = arm64::cpu_table();
+  HostFaultCounts sum;
+  for (size_t i = 0; i < cpus.count(); ++i) {
+    const arm64::ExitCounters& e = cpus.cpu(i).exits;
+    sum.faults += e.stage2_faults.get();
+    sum.injected += e.injected_aborts.get();
+    sum.spurious += e.stage2_retries.get();
+  }
+  return sum;
+}
+
+}  // namespace hyp::arch

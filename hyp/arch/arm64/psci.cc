@@ -67,8 +67,8 @@ void log_exit_counters() {
     const ExitCounters& e = cpus.cpu(i).exits;
     log("cpu%zu exits: hvc %lu smc %lu psci %lu hypheap %lu unknown %lu s2-fault %lu "
         "s2-retry %lu injected %lu unexpected %lu",
-        i, e.hvc, e.smc, e.psci, e.hypheap_calls, e.unknown_calls, e.stage2_faults,
-        e.stage2_retries, e.injected_aborts, e.unexpected);
+        i, e.hvc.get(), e.smc.get(), e.psci.get(), e.hypheap_calls.get(), e.unknown_calls.get(),
+        e.stage2_faults.get(), e.stage2_retries.get(), e.injected_aborts.get(), e.unexpected.get());
   }
 }
 

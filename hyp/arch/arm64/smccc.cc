@@ -32,7 +32,7 @@ void handle_arch(GuestRegs& regs) {
       regs.x[0] = static_cast<uint64_t>(arch_features(static_cast<uint32_t>(regs.x[1])));
       break;
     default:
-      this_cpu().exits.unknown_calls++;
+      this_cpu().exits.unknown_calls.inc();
       regs.x[0] = static_cast<uint64_t>(smccc::kNotSupported);
       break;
   }
@@ -60,7 +60,7 @@ void handle_smccc(GuestRegs& regs, Conduit conduit) {
   regs.x[0] = fid;
   ExitCounters& exits = this_cpu().exits;
   if (!smccc::is_fast(fid)) {
-    exits.unknown_calls++;
+    exits.unknown_calls.inc();
     regs.x[0] = static_cast<uint64_t>(smccc::kNotSupported);
     return;
   }
@@ -70,21 +70,21 @@ void handle_smccc(GuestRegs& regs, Conduit conduit) {
       return;
     case smccc::kOwnerStandardSecure:
       if (is_psci_range(fid)) {
-        exits.psci++;
+        exits.psci.inc();
         handle_psci(regs);
         return;
       }
       break;
     case smccc::kOwnerVendorHyp:
       if (core_glue_hypercall(regs, conduit)) {
-        exits.hypheap_calls++;
+        exits.hypheap_calls.inc();
         return;
       }
       break;
     default:
       break;
   }
-  exits.unknown_calls++;
+  exits.unknown_calls.inc();
   regs.x[0] = static_cast<uint64_t>(smccc::kNotSupported);
 }
 

@@ -3,11 +3,12 @@
 // stack as a GuestRegs frame (frame.h), call C++, and restore them on return.
 // The hyp is built with -mgeneral-regs-only, so the host's FP/SIMD state is
 // never touched and needs no saving.
+#include "stack.h"
 
 #define FRAME_SIZE 256
 
-.macro save_frame
-	sub sp, sp, #FRAME_SIZE
+// x0-x30 into the frame at sp (x30 at 16 * 15; the slot after it is free).
+.macro save_regs
 	stp x0, x1, [sp, #16 * 0]
 	stp x2, x3, [sp, #16 * 1]
 	stp x4, x5, [sp, #16 * 2]
@@ -24,6 +25,11 @@
 	stp x26, x27, [sp, #16 * 13]
 	stp x28, x29, [sp, #16 * 14]
 	str x30, [sp, #16 * 15]
+.endm
+
+.macro save_frame
+	sub sp, sp, #FRAME_SIZE
+	save_regs
 .endm
 
 .macro restore_frame
@@ -46,6 +52,8 @@
 	add sp, sp, #FRAME_SIZE
 .endm
 
+// A vector the host cannot reach: its IRQ/FIQ/SError are not routed here, and
+// AArch32 lower ELs do not exist. Runs on the EL2 stack the host exit entered.
 .macro unexpected kind
 	.balign 0x80
 	save_frame
@@ -54,20 +62,46 @@
 	b hyp_unexpected_common
 .endm
 
+// An exception taken from EL2 itself: always a hyp bug, possibly a stack
+// overflow into the guard page, so the SP it hit cannot be trusted. Before any
+// memory access, switch to this CPU's emergency stack (TPIDR_EL2 + its top,
+// stack.h), keeping the old SP for the report. x0 is parked in SP_EL0, which
+// holds the host's EL0 stack pointer: lost, but the machine is stopping. The
+// three-instruction swap exchanges SP and x0 with no third register.
+.macro el2_fatal kind
+	.balign 0x80
+.Lfatal_\kind:
+	msr sp_el0, x0
+	mrs x0, tpidr_el2
+	add x0, x0, #PERCPU_EMERGENCY_STACK_TOP
+	add sp, sp, x0
+	sub x0, sp, x0
+	sub sp, sp, x0
+	sub sp, sp, #FRAME_SIZE
+	str x0, [sp, #FATAL_FRAME_SP]
+	mrs x0, sp_el0
+	save_regs
+	mov x0, #\kind
+	mov x1, sp
+	b hyp_unexpected_common
+	// An entry is 32 instructions: .org fails the build if this one is longer.
+	.org .Lfatal_\kind + 0x80
+.endm
+
 	.text
 	.balign 0x800
 	.global hyp_vectors
 hyp_vectors:
 	// Current EL with SP_EL0: the hyp never runs on SP_EL0.
-	unexpected 0
-	unexpected 1
-	unexpected 2
-	unexpected 3
+	el2_fatal 0
+	el2_fatal 1
+	el2_fatal 2
+	el2_fatal 3
 	// Current EL with SP_EL2: a hyp bug.
-	unexpected 4
-	unexpected 5
-	unexpected 6
-	unexpected 7
+	el2_fatal 4
+	el2_fatal 5
+	el2_fatal 6
+	el2_fatal 7
 	// Lower EL, AArch64: the host.
 	.balign 0x80
 	save_frame

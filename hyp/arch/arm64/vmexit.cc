@@ -7,7 +7,9 @@
 #include "host_fault.h"
 #include "inject.h"
 #include "log.h"
+#include "psci.h"
 #include "smccc.h"
+#include "stack.h"
 #include "sysreg.h"
 
 namespace hyp::arm64 {
@@ -15,7 +17,7 @@ namespace hyp::arm64 {
 namespace {
 
 void handle_hvc(GuestRegs& regs, Esr esr) {
-  this_cpu().exits.hvc++;
+  this_cpu().exits.hvc.inc();
   // SMCCC calls use HVC #0; other immediates are not ours to define.
   if ((esr.iss() & 0xffff) != 0) {
     regs.x[0] = static_cast<uint64_t>(smccc::kNotSupported);
@@ -25,7 +27,7 @@ void handle_hvc(GuestRegs& regs, Esr esr) {
 }
 
 void handle_smc(GuestRegs& regs, Esr esr) {
-  this_cpu().exits.smc++;
+  this_cpu().exits.smc.inc();
   // A trapped SMC leaves ELR_EL2 on the SMC itself (Arm ARM D1.10.4,
   // "Exceptions ... trapped SMC"): step over it.
   write_elr_el2(read_elr_el2() + 4);
@@ -40,8 +42,8 @@ void handle_smc(GuestRegs& regs, Esr esr) {
 // instruction at EL1, never by stopping the hyp.
 void handle_unexpected(Esr esr) {
   PerCpu& cpu = this_cpu();
-  cpu.exits.unexpected++;
-  if (cpu.exits.unexpected <= 4) {
+  cpu.exits.unexpected.inc();
+  if (cpu.exits.unexpected.get() <= 4) {
     log("cpu%u: unexpected trap from host, esr %lx elr %lx: injecting undef", cpu.index,
         esr.value(), read_elr_el2());
   }
@@ -54,6 +56,19 @@ const char* vector_name(uint64_t kind) {
       "EL2h fiq",     "EL2h serror", "lower sync",  "lower irq",     "lower fiq", "lower serror",
       "lower32 sync", "lower32 irq", "lower32 fiq", "lower32 serror"};
   return kind < 16 ? kNames[kind] : "?";
+}
+
+constexpr uint64_t kFirstLowerElVector = 8;
+
+// An EL2 data abort on a stack guard page, or an exception taken with SP
+// already in one: the stack of CPU *owner ran out.
+bool overflowed_stack(Esr esr, uint64_t sp, size_t* owner) {
+  const StackLayout& stacks = stack_layout();
+  if (esr.exception_class() == ExceptionClass::kDataAbortSameEl &&
+      stacks.in_guard(read_far_el2(), owner)) {
+    return true;
+  }
+  return stacks.in_guard(sp, owner);
 }
 
 }  // namespace
@@ -78,11 +93,27 @@ extern "C" void hyp_handle_lower_sync(GuestRegs* regs) {
 }
 
 // Vectors the hyp never expects: an exception at EL2 itself (a hyp bug), or
-// a lower-EL IRQ/FIQ/SError, which the hyp's HCR_EL2 never routes here.
-extern "C" [[noreturn]] void hyp_handle_unexpected_vector(uint64_t kind, GuestRegs* regs) {
+// a lower-EL IRQ/FIQ/SError, which the hyp's HCR_EL2 never routes here. The
+// EL2 ones arrive on the CPU's emergency stack with the SP they interrupted.
+extern "C" [[noreturn]] void hyp_handle_unexpected_vector(uint64_t kind, FatalFrame* frame) {
+  PerCpu& cpu = this_cpu();
+  if (cpu.in_fatal) {
+    // The fatal path itself faulted: printing is what failed, just stop.
+    psci_system_off();
+  }
+  cpu.in_fatal = true;
   const Esr esr(read_esr_el2());
-  panic("unexpected exception '%s' (EC 0x%x) at EL2, lr %lx", vector_name(kind),
-        static_cast<unsigned>(esr.exception_class()), regs->x[30]);
+  const bool from_el2 = kind < kFirstLowerElVector;
+  size_t owner = 0;
+  if (from_el2 && overflowed_stack(esr, frame->sp, &owner)) {
+    panic(
+        "EL2 stack overflow on cpu%u: '%s' (EC 0x%x) at far %lx, sp %lx, in the guard page "
+        "below cpu%zu's stack, lr %lx",
+        cpu.index, vector_name(kind), static_cast<unsigned>(esr.exception_class()), read_far_el2(),
+        frame->sp, owner, frame->x[30]);
+  }
+  panic("unexpected exception '%s' (EC 0x%x) at EL2 on cpu%u, lr %lx", vector_name(kind),
+        static_cast<unsigned>(esr.exception_class()), cpu.index, frame->x[30]);
 }
 
 }  // namespace hyp::arm64

@@ -39,6 +39,9 @@ struct AtomicCounters {
 };
 
 AtomicCounters g_counters;
+// Set by tests, read by STATS on any thread.
+std::mutex g_host_faults_lock;
+arch::HostFaultCounts g_host_faults;
 void (*g_copy_hook)(void*) = nullptr;
 void* g_copy_hook_ctx = nullptr;
 
@@ -112,6 +115,7 @@ void reset_counters() {
   g_counters.clean_bytes = 0;
   g_counters.clean_inval_bytes = 0;
   g_counters.bbm_violations = 0;
+  set_host_fault_counts(arch::HostFaultCounts{});
   std::lock_guard guard(g_pending_lock);
   g_pending.clear();
 }
@@ -124,6 +128,11 @@ size_t pending_invalidations() {
 void set_copy_hook(void (*hook)(void* ctx), void* ctx) {
   g_copy_hook = hook;
   g_copy_hook_ctx = ctx;
+}
+
+void set_host_fault_counts(const arch::HostFaultCounts& counts) {
+  std::lock_guard guard(g_host_faults_lock);
+  g_host_faults = counts;
 }
 
 void reset_memory() {
@@ -195,6 +204,11 @@ void tlb_invalidate_vm(const Stage2Hw& hw) {
     return;
   std::lock_guard guard(fake::g_pending_lock);
   std::erase_if(fake::g_pending, [&](const fake::Pending& p) { return p.vmid == hw.vmid; });
+}
+
+HostFaultCounts host_fault_counts() {
+  std::lock_guard guard(fake::g_host_faults_lock);
+  return fake::g_host_faults;
 }
 
 void dcache_clean_poc(void*, size_t size) {

@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/arch.h"
+
 namespace hyp::fake {
 
 // Fake physical memory: a 2 GiB window at the QEMU virt RAM base. It is reserved, not
@@ -35,6 +37,10 @@ size_t pending_invalidations();
 // Runs after every arch::copy_from_phys(), standing for a host CPU that rewrites the
 // source the moment the hypervisor has copied it. nullptr clears it.
 void set_copy_hook(void (*hook)(void* ctx), void* ctx);
+
+// What arch::host_fault_counts() reports from now on: the fake takes no host faults, so a
+// test plays the CPUs that did. reset_counters() sets it back to zero.
+void set_host_fault_counts(const arch::HostFaultCounts& counts);
 
 // Zero all of fake physical memory (returns it to the host kernel).
 void reset_memory();

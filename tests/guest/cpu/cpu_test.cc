@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include <gtest/gtest.h>
+#include <hypheap/abi.h>
 
 namespace hypheap::guest {
 namespace {
@@ -25,7 +26,7 @@ constexpr const char* kCpusOnline = "/sys/devices/system/cpu/online";
 // from the CPU the reader runs on.
 constexpr const char* kHypStats = "/sys/kernel/debug/hypheap/hyp";
 constexpr int kCycles = 5;
-constexpr int kHypStatCount = 10;  // HYPHEAP_STAT_COUNT
+constexpr int kHypStatCount = HYPHEAP_STAT_COUNT;
 
 // Kernel log lines that prove each step (arch/arm64/kernel/psci.c, smp.c).
 constexpr std::string_view kKilled = "CPU1 killed (polled";  // AFFINITY_INFO said OFF

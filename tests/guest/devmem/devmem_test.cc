@@ -1,7 +1,8 @@
 // The hypervisor's promise seen from user space: once the host lends a page,
 // not even root reading physical memory through /dev/mem gets a byte of it.
 // The reader is killed on its first access (the hypervisor injects an abort:
-// SIGBUS, or SIGSEGV), and the page comes back scrubbed.
+// SIGBUS, or SIGSEGV), and the page comes back scrubbed. Every refused access
+// is counted once by the hypervisor (STATS HOST_FAULTS, ABORTS_INJECTED).
 #include <sys/mman.h>
 
 #include <hypheap/abi.h>
@@ -22,6 +23,30 @@ namespace hypheap::guest {
 namespace {
 
 constexpr uint64_t kFrame1080p = 1920 * 1080 * 3 / 2;
+
+// The hypervisor's host-fault counters now; use with ASSERT_NO_FATAL_FAILURE.
+void ReadHostFaults(HostFaults* out) {
+  const Outcome<HostFaults> faults = HypHostFaults();
+  ASSERT_EQ(ErrnoName(faults.error), "success") << "host_faults in the hyp debugfs file?";
+  *out = faults.value;
+}
+
+// Passes when the hypervisor counted exactly one refused access and injected
+// exactly one abort since `before`: one touch, one fault, nothing retried.
+// Nothing else in this program faults while it runs.
+::testing::AssertionResult CountedOnceSince(const HostFaults& before) {
+  const Outcome<HostFaults> after = HypHostFaults();
+  if (!after.ok()) {
+    return ::testing::AssertionFailure() << "hyp debugfs: " << ErrnoName(after.error);
+  }
+  if (after.value.faults != before.faults + 1 || after.value.injected != before.injected + 1) {
+    return ::testing::AssertionFailure()
+           << "host_faults " << before.faults << " -> " << after.value.faults
+           << ", aborts_injected " << before.injected << " -> " << after.value.injected
+           << " (each should grow by 1)";
+  }
+  return ::testing::AssertionSuccess();
+}
 
 class TestPageTest : public ::testing::Test {
  protected:
@@ -76,36 +101,49 @@ TEST_F(TestPageTest, ReaderThroughEarlierMappingDiesBeforeFirstByte) {
   ASSERT_EQ(ErrnoName(mapping.error), "success");
   ASSERT_TRUE(AllBytesAre(mapping.value.bytes(), kTestPagePattern));
   ASSERT_NO_FATAL_FAILURE(LendPage());
+  HostFaults before;
+  ASSERT_NO_FATAL_FAILURE(ReadHostFaults(&before));
 
   const Outcome<ChildTouch> touch = ReadInChild(mapping.value.bytes());
   ASSERT_EQ(ErrnoName(touch.error), "success");
   EXPECT_TRUE(DiedBeforeFirstAccess(touch.value));
+  EXPECT_TRUE(CountedOnceSince(before));
 }
 
 TEST_F(TestPageTest, ReaderThroughNewMappingDiesBeforeFirstByte) {
   ASSERT_NO_FATAL_FAILURE(LendPage());
+  HostFaults before;
+  ASSERT_NO_FATAL_FAILURE(ReadHostFaults(&before));
 
   const Outcome<ChildTouch> touch = MapAndReadInChild(page_.pa(), kPageSize);
   ASSERT_EQ(ErrnoName(touch.error), "success");
   EXPECT_TRUE(DiedBeforeFirstAccess(touch.value));
+  EXPECT_TRUE(CountedOnceSince(before));
 }
 
 TEST_F(TestPageTest, WriterThroughEarlierMappingDiesBeforeFirstByte) {
   const Outcome<Mapping> mapping = MapPhysical(page_.pa(), kPageSize, PROT_READ | PROT_WRITE);
   ASSERT_EQ(ErrnoName(mapping.error), "success");
   ASSERT_NO_FATAL_FAILURE(LendPage());
+  HostFaults before;
+  ASSERT_NO_FATAL_FAILURE(ReadHostFaults(&before));
 
   const Outcome<ChildTouch> touch = WriteInChild(mapping.value.bytes(), 0x5a);
   ASSERT_EQ(ErrnoName(touch.error), "success");
   EXPECT_TRUE(DiedBeforeFirstAccess(touch.value));
+  EXPECT_TRUE(CountedOnceSince(before));
 }
 
 // read() of /dev/mem copies through the kernel's fault-tolerant accessor: the
-// injected abort turns into EFAULT for the caller, not an oops.
+// injected abort turns into EFAULT for the caller, not an oops. The accessor
+// stops at its first fault, so the hypervisor counts one.
 TEST_F(TestPageTest, DevMemReadOfLentPageFailsWithEfault) {
   ASSERT_NO_FATAL_FAILURE(LendPage());
+  HostFaults before;
+  ASSERT_NO_FATAL_FAILURE(ReadHostFaults(&before));
 
   EXPECT_EQ(ErrnoName(ReadPhysical(page_.pa(), kPageSize).error), "EFAULT");
+  EXPECT_TRUE(CountedOnceSince(before));
 }
 
 // Reclaiming a lent page scrubs it: whatever the secure VM left is gone.
@@ -138,21 +176,30 @@ class ProtectedBufferDevMemTest : public ::testing::TestWithParam<std::string> {
 
 TEST_P(ProtectedBufferDevMemTest, ReaderOfEachRangeDiesBeforeFirstByte) {
   for (const PhysRange& range : ranges_) {
+    HostFaults before;
+    ASSERT_NO_FATAL_FAILURE(ReadHostFaults(&before));
     const Outcome<ChildTouch> touch = MapAndReadInChild(range.pa, kPageSize);
     ASSERT_EQ(ErrnoName(touch.error), "success");
     EXPECT_TRUE(DiedBeforeFirstAccess(touch.value)) << std::hex << "pa " << range.pa;
+    EXPECT_TRUE(CountedOnceSince(before)) << std::hex << "pa " << range.pa;
   }
 }
 
 TEST_P(ProtectedBufferDevMemTest, ReaderOfLastPageDiesBeforeFirstByte) {
   const PhysRange& last = ranges_.back();
+  HostFaults before;
+  ASSERT_NO_FATAL_FAILURE(ReadHostFaults(&before));
   const Outcome<ChildTouch> touch = MapAndReadInChild(last.pa + last.bytes - kPageSize, kPageSize);
   ASSERT_EQ(ErrnoName(touch.error), "success");
   EXPECT_TRUE(DiedBeforeFirstAccess(touch.value));
+  EXPECT_TRUE(CountedOnceSince(before));
 }
 
 TEST_P(ProtectedBufferDevMemTest, DevMemReadFailsWithEfault) {
+  HostFaults before;
+  ASSERT_NO_FATAL_FAILURE(ReadHostFaults(&before));
   EXPECT_EQ(ErrnoName(ReadPhysical(ranges_.front().pa, kPageSize).error), "EFAULT");
+  EXPECT_TRUE(CountedOnceSince(before));
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryProtectedHeap, ProtectedBufferDevMemTest,

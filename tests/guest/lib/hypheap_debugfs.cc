@@ -135,6 +135,19 @@ Outcome<Counters> HypStats() {
   return ReadCounters(std::string(kDebugfs) + "hyp");
 }
 
+Outcome<HostFaults> HypHostFaults() {
+  const Outcome<Counters> stats = HypStats();
+  if (!stats.ok()) {
+    return {.error = stats.error};
+  }
+  const std::optional<int64_t> faults = CounterValue(stats.value, "host_faults");
+  const std::optional<int64_t> injected = CounterValue(stats.value, "aborts_injected");
+  if (!faults || !injected) {
+    return {.error = ENOENT};
+  }
+  return {.value = {.faults = *faults, .injected = *injected}};
+}
+
 Outcome<std::vector<LiveBuffer>> LiveBuffers(const std::string& heap) {
   const Outcome<std::string> text = ReadWholeFile(kDebugfs + heap + "/buffers");
   if (!text.ok()) {

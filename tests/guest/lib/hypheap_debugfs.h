@@ -34,6 +34,16 @@ Outcome<Counters> HeapStats(const std::string& heap);
 // The hypervisor's STATS, read live through the driver.
 Outcome<Counters> HypStats();
 
+// Host accesses the hypervisor refused (STATS HOST_FAULTS, "host_faults") and
+// the aborts it injected back for them (ABORTS_INJECTED, "aborts_injected").
+struct HostFaults {
+  int64_t faults = 0;
+  int64_t injected = 0;
+};
+// From HypStats(); error ENOENT when the driver does not list both (a
+// hypervisor older than ABI 1.1).
+Outcome<HostFaults> HypHostFaults();
+
 struct PhysRange {
   uint64_t pa = 0;
   uint64_t bytes = 0;
