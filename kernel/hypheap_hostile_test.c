@@ -26,6 +26,8 @@
 
 #include <hypheap/abi.h>
 
+#include "hypheap_hyp_test_util.h"
+
 #define HHX_HOST	HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST)
 #define HHX_SVM0	HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0)
 #define HHX_SVM1	HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_1)
@@ -105,54 +107,9 @@ static bool hhx_chance(struct hhx_ctx *ctx, unsigned int percent)
 	return hhx_rand(ctx) % 100 < percent;
 }
 
-static void hhx_call(bool hvc, u32 fn, unsigned long a1, unsigned long a2,
-		     struct arm_smccc_res *res)
-{
-	if (hvc)
-		arm_smccc_1_1_hvc(fn, a1, a2, res);
-	else
-		arm_smccc_1_1_smc(fn, a1, a2, res);
-}
-
 static phys_addr_t hhx_probe_pa(struct hhx_ctx *ctx)
 {
 	return page_to_phys(ctx->probe);
-}
-
-/* The no-map /reserved-memory regions: the hypervisor's carve-outs. */
-static unsigned int hhx_find_carveouts(struct resource *res, unsigned int max)
-{
-	struct device_node *rmem, *np;
-	unsigned int n = 0;
-
-	rmem = of_find_node_by_path("/reserved-memory");
-	if (!rmem)
-		return 0;
-	for_each_available_child_of_node(rmem, np) {
-		if (n < max && of_property_read_bool(np, "no-map") &&
-		    !of_address_to_resource(np, 0, &res[n]))
-			n++;
-	}
-	of_node_put(rmem);
-	return n;
-}
-
-static void hhx_find_ram(struct hhx_ctx *ctx)
-{
-	struct device_node *np;
-	struct resource res;
-	int i;
-
-	ctx->ram_start = ~(phys_addr_t)0;
-	ctx->ram_end = 0;
-	for_each_node_by_type(np, "memory") {
-		for (i = 0; !of_address_to_resource(np, i, &res); i++) {
-			ctx->ram_start = min_t(phys_addr_t, ctx->ram_start,
-					       res.start);
-			ctx->ram_end = max_t(phys_addr_t, ctx->ram_end,
-					     res.end + 1);
-		}
-	}
 }
 
 static int hhx_init(struct kunit *test)
@@ -175,10 +132,10 @@ static int hhx_init(struct kunit *test)
 	ctx->hvc = !strcmp(method, "hvc");
 	of_node_put(np);
 
-	ctx->nr_carve = hhx_find_carveouts(ctx->carve, HHX_MAX_CARVE);
+	ctx->nr_carve = hypheap_ktest_carveouts(ctx->carve, HHX_MAX_CARVE);
 	KUNIT_ASSERT_GE_MSG(test, ctx->nr_carve, 1U,
 			    "no no-map region in /reserved-memory");
-	hhx_find_ram(ctx);
+	hypheap_ktest_ram_bounds(&ctx->ram_start, &ctx->ram_end);
 	KUNIT_ASSERT_LT(test, ctx->ram_start, ctx->ram_end);
 
 	ctx->probe = alloc_pages(GFP_KERNEL | __GFP_ZERO, HHX_PROBE_ORDER);
@@ -196,7 +153,7 @@ static int hhx_init(struct kunit *test)
 static bool hhx_query(struct hhx_ctx *ctx, phys_addr_t pa, u64 pages,
 		      struct arm_smccc_res *res)
 {
-	hhx_call(ctx->hvc, HYPHEAP_FN_MEM_QUERY, pa, pages, res);
+	hypheap_ktest_call(ctx->hvc, HYPHEAP_FN_MEM_QUERY, pa, pages, res);
 	return (long)res->a0 == HYPHEAP_OK;
 }
 
@@ -232,8 +189,9 @@ static bool hhx_give_back_page(struct hhx_ctx *ctx, phys_addr_t pa,
 	range->addr = pa;
 	range->size = PAGE_SIZE;
 	tally->give_backs++;
-	hhx_call(ctx->hvc, HYPHEAP_FN_MEM_ASSIGN, virt_to_phys(ctx->safe),
-		 HYPHEAP_DESC_SIZE(1, 1), &res);
+	hypheap_ktest_call(ctx->hvc, HYPHEAP_FN_MEM_ASSIGN,
+			   virt_to_phys(ctx->safe), HYPHEAP_DESC_SIZE(1, 1),
+			   &res);
 	return (long)res.a0 == HYPHEAP_OK && hhx_host_owns(ctx, pa, 1);
 }
 
@@ -604,11 +562,8 @@ static bool hhx_answer_defined(u32 fid, const struct arm_smccc_res *res)
 static u64 hhx_stat(struct kunit *test, unsigned int index)
 {
 	struct hhx_ctx *ctx = test->priv;
-	struct arm_smccc_res res;
 
-	hhx_call(ctx->hvc, HYPHEAP_FN_STATS, index, 0, &res);
-	KUNIT_EXPECT_EQ(test, (long)res.a0, (long)HYPHEAP_OK);
-	return res.a1;
+	return hypheap_ktest_stat(test, ctx->hvc, index);
 }
 
 /* One random call; false (and a KUnit failure) when it broke a rule. */
@@ -688,7 +643,7 @@ static void random_calls_get_defined_answers(struct kunit *test)
 	KUNIT_EXPECT_GE(test, tally.calls, 1000U);
 	KUNIT_EXPECT_GT(test, tally.rejected, 0U);
 
-	hhx_call(ctx->hvc, HYPHEAP_FN_VENDOR_HYP_UID, 0, 0, &res);
+	hypheap_ktest_call(ctx->hvc, HYPHEAP_FN_VENDOR_HYP_UID, 0, 0, &res);
 	KUNIT_EXPECT_EQ(test, res.a0, (unsigned long)HYPHEAP_UID_0);
 	KUNIT_EXPECT_EQ(test, res.a3, (unsigned long)HYPHEAP_UID_3);
 	/* give-backs all succeeded, so every failure is a rejected assign */

@@ -25,6 +25,8 @@
 
 #include <hypheap/abi.h>
 
+#include "hypheap_hyp_test_util.h"
+
 #define HH_HOST		HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST)
 #define HH_SVM		HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0)
 #define HH_DESC_ORDER	5	/* 128 KiB: room past the 64 KiB maximum */
@@ -64,15 +66,6 @@ static const struct hypheap_vmperm hh_host_rwx = {
 	HYPHEAP_VMID_HOST, HYPHEAP_PERM_RWX,
 };
 
-static void hh_call(bool hvc, u32 fn, unsigned long a1, unsigned long a2,
-		    struct arm_smccc_res *res)
-{
-	if (hvc)
-		arm_smccc_1_1_hvc(fn, a1, a2, res);
-	else
-		arm_smccc_1_1_smc(fn, a1, a2, res);
-}
-
 /* Write a well-formed descriptor into @desc; return its exact length. */
 static size_t hh_build(void *desc, u64 srcvm,
 		       const struct hypheap_vmperm *dst, unsigned int nr_dst,
@@ -96,7 +89,7 @@ static long hh_assign_at(bool hvc, phys_addr_t pa, size_t len, u64 *owners)
 {
 	struct arm_smccc_res res;
 
-	hh_call(hvc, HYPHEAP_FN_MEM_ASSIGN, pa, len, &res);
+	hypheap_ktest_call(hvc, HYPHEAP_FN_MEM_ASSIGN, pa, len, &res);
 	if (owners)
 		*owners = res.a1;
 	return (long)res.a0;
@@ -115,18 +108,15 @@ static long hh_assign(bool hvc, void *desc, u64 srcvm,
 static long hh_query(bool hvc, phys_addr_t pa, u64 pages,
 		     struct arm_smccc_res *res)
 {
-	hh_call(hvc, HYPHEAP_FN_MEM_QUERY, pa, pages, res);
+	hypheap_ktest_call(hvc, HYPHEAP_FN_MEM_QUERY, pa, pages, res);
 	return (long)res->a0;
 }
 
 static u64 hh_stat(struct kunit *test, unsigned int index)
 {
 	struct hh_ctx *ctx = test->priv;
-	struct arm_smccc_res res;
 
-	hh_call(ctx->hvc, HYPHEAP_FN_STATS, index, 0, &res);
-	KUNIT_EXPECT_EQ(test, (long)res.a0, (long)HYPHEAP_OK);
-	return res.a1;
+	return hypheap_ktest_stat(test, ctx->hvc, index);
 }
 
 /* Pages for a case, zeroed; the exit hook gives them back. */
@@ -247,13 +237,13 @@ static void uid_identifies_hypheap(struct kunit *test)
 	struct hh_ctx *ctx = test->priv;
 	struct arm_smccc_res res;
 
-	hh_call(ctx->hvc, HYPHEAP_FN_VENDOR_HYP_UID, 0, 0, &res);
+	hypheap_ktest_call(ctx->hvc, HYPHEAP_FN_VENDOR_HYP_UID, 0, 0, &res);
 	KUNIT_EXPECT_EQ(test, res.a0, (unsigned long)HYPHEAP_UID_0);
 	KUNIT_EXPECT_EQ(test, res.a1, (unsigned long)HYPHEAP_UID_1);
 	KUNIT_EXPECT_EQ(test, res.a2, (unsigned long)HYPHEAP_UID_2);
 	KUNIT_EXPECT_EQ(test, res.a3, (unsigned long)HYPHEAP_UID_3);
 
-	hh_call(ctx->hvc, HYPHEAP_FN_VENDOR_HYP_REVISION, 0, 0, &res);
+	hypheap_ktest_call(ctx->hvc, HYPHEAP_FN_VENDOR_HYP_REVISION, 0, 0, &res);
 	KUNIT_EXPECT_EQ(test, res.a0, (unsigned long)HYPHEAP_ABI_VERSION_MAJOR);
 	KUNIT_EXPECT_EQ(test, res.a1, (unsigned long)HYPHEAP_ABI_VERSION_MINOR);
 }
@@ -263,9 +253,9 @@ static void unknown_calls_are_refused(struct kunit *test)
 	struct hh_ctx *ctx = test->priv;
 	struct arm_smccc_res res;
 
-	hh_call(ctx->hvc, HYPHEAP_FN_STATS + 0x10, 0, 0, &res);
+	hypheap_ktest_call(ctx->hvc, HYPHEAP_FN_STATS + 0x10, 0, 0, &res);
 	KUNIT_EXPECT_EQ(test, (long)res.a0, (long)HYPHEAP_ERR_NOT_SUPPORTED);
-	hh_call(ctx->hvc, HYPHEAP_FN_STATS, HYPHEAP_STAT_COUNT, 0, &res);
+	hypheap_ktest_call(ctx->hvc, HYPHEAP_FN_STATS, HYPHEAP_STAT_COUNT, 0, &res);
 	KUNIT_EXPECT_EQ(test, (long)res.a0, (long)HYPHEAP_ERR_STAT_INDEX);
 }
 
@@ -452,41 +442,6 @@ static void hh_expect_lend_refused(struct kunit *test, struct hh_hostile *h,
 				 want);
 }
 
-/* The no-map /reserved-memory regions: the hypervisor's carve-outs. */
-static unsigned int hh_carveouts(struct resource *res, unsigned int max)
-{
-	struct device_node *rmem, *np;
-	unsigned int n = 0;
-
-	rmem = of_find_node_by_path("/reserved-memory");
-	if (!rmem)
-		return 0;
-	for_each_available_child_of_node(rmem, np) {
-		if (n < max && of_property_read_bool(np, "no-map") &&
-		    !of_address_to_resource(np, 0, &res[n]))
-			n++;
-	}
-	of_node_put(rmem);
-	return n;
-}
-
-/* Lowest and highest+1 addresses of RAM, from the DT memory nodes. */
-static void hh_ram_bounds(phys_addr_t *start, phys_addr_t *end)
-{
-	struct device_node *np;
-	struct resource res;
-	int i;
-
-	*start = ~(phys_addr_t)0;
-	*end = 0;
-	for_each_node_by_type(np, "memory") {
-		for (i = 0; !of_address_to_resource(np, i, &res); i++) {
-			*start = min_t(phys_addr_t, *start, res.start);
-			*end = max_t(phys_addr_t, *end, res.end + 1);
-		}
-	}
-}
-
 static void hostile_bad_version(struct kunit *test)
 {
 	struct hh_ctx *ctx = test->priv;
@@ -519,7 +474,7 @@ static void hostile_descriptor_placement(struct kunit *test)
 			  HYPHEAP_ERR_DESC_ALIGN);
 
 	/* in the hypervisor's memory */
-	KUNIT_ASSERT_GE(test, hh_carveouts(carve, ARRAY_SIZE(carve)), 1U);
+	KUNIT_ASSERT_GE(test, hypheap_ktest_carveouts(carve, ARRAY_SIZE(carve)), 1U);
 	hh_expect_refused(test, &h, carve[0].start, HYPHEAP_DESC_SIZE(1, 1),
 			  HYPHEAP_ERR_DESC_NOT_HOST);
 
@@ -612,7 +567,7 @@ static void hostile_outside_ram(struct kunit *test)
 	phys_addr_t start, end;
 	struct hh_hostile h;
 
-	hh_ram_bounds(&start, &end);
+	hypheap_ktest_ram_bounds(&start, &end);
 	KUNIT_ASSERT_LT(test, start, end);
 	hh_hostile_init(test, &h);
 	h.r[1] = (struct hypheap_mem_range){ end, PAGE_SIZE };
@@ -630,7 +585,7 @@ static void hostile_hyp_memory(struct kunit *test)
 	struct hh_hostile h;
 	unsigned int n, i;
 
-	n = hh_carveouts(carve, ARRAY_SIZE(carve));
+	n = hypheap_ktest_carveouts(carve, ARRAY_SIZE(carve));
 	KUNIT_ASSERT_GE_MSG(test, n, 1U, "no no-map region in /reserved-memory");
 	hh_hostile_init(test, &h);
 	for (i = 0; i < n; i++) {

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the KUnit suites of hypheap_hyp_kunit.ko, which talk to
+ * the hypervisor directly (raw SMCCC calls) and read the device tree it
+ * handed Linux.
+ */
+#ifndef HYPHEAP_HYP_TEST_UTIL_H
+#define HYPHEAP_HYP_TEST_UTIL_H
+
+#include <kunit/test.h>
+#include <linux/arm-smccc.h>
+#include <linux/ioport.h>
+#include <linux/types.h>
+
+void hypheap_ktest_call(bool hvc, u32 fn, unsigned long a1, unsigned long a2,
+			struct arm_smccc_res *res);
+u64 hypheap_ktest_stat(struct kunit *test, bool hvc, unsigned int index);
+unsigned int hypheap_ktest_carveouts(struct resource *res, unsigned int max);
+void hypheap_ktest_ram_bounds(phys_addr_t *start, phys_addr_t *end);
+
+#endif /* HYPHEAP_HYP_TEST_UTIL_H */
