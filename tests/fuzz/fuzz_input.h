@@ -4,6 +4,11 @@
 //   u8 pool        table pool size: 16 + pool pages (small pools reach NO_MEMORY)
 //   then operations until the input ends, each an Op byte and its fields (below).
 //
+// Addresses and sizes the core compares against each other come in three forms: an area plus
+// an index (mutations land on pages whose states interact), an edge (an entry of kEdges, moved
+// by a few pages or bytes: the ends of the address space, of RAM and of the carve-outs, where
+// a sum wraps or a bound is off by one) and raw (everything else, rarely an edge).
+//
 // Everything is little-endian; a field past the end of the input reads as zero. Addresses
 // are mostly picked as an area plus an index so mutations land on pages whose states
 // interact (see RangeKind), with a raw form for everything else.
@@ -17,7 +22,8 @@
 namespace hyp::fuzz {
 
 enum class Op : uint8_t {
-  // u8 place, u8 corrupt, u64 srcvm, u8 nr_dests, {u32 vmid, u32 perms} * nr_dests,
+  // u8 place, [u8 sel, i8 nudge if place is kEdge], u8 corrupt, [u8 sel, i8 nudge if corrupt
+  // has kLengthEdge], u64 srcvm, u8 nr_dests, {u32 vmid, u32 perms} * nr_dests,
   // u8 nr_ranges, {u8 RangeKind, u64 a, u64 b} * nr_ranges. The descriptor is written into
   // host memory at `place` and MEM_ASSIGN is called on it.
   kAssign = 0,
@@ -32,8 +38,15 @@ enum class Op : uint8_t {
   kPin = 3,
   // u16 len, bytes[len]: written at the descriptor page, MEM_ASSIGN with u64 x2.
   kRawDescriptor = 4,
+  // u8 sel, i8 nudge, u8 pages_sel, i8 pages_nudge, u8 flags: MEM_QUERY at
+  // edge(sel, nudge pages) of (kEdges[pages_sel] >> 12) + pages_nudge pages, or with
+  // kPagesToTop in flags of exactly the pages up to 2^64 (+ pages_nudge).
+  kQueryEdge = 5,
 };
-inline constexpr uint8_t kNrOps = 5;
+inline constexpr uint8_t kNrOps = 6;
+
+// Bits of kQueryEdge's flags.
+inline constexpr uint8_t kPagesToTop = 1;
 
 // Where kAssign writes its descriptor.
 enum class Place : uint8_t {
@@ -41,11 +54,15 @@ enum class Place : uint8_t {
   kUnaligned = 1,  // 8 bytes into it: DESC_ALIGN
   kHypMemory = 2,  // inside the hypervisor carve-out: DESC_NOT_HOST
   kArenaPage = 3,  // the first arena page, which other ops may have lent away
+  kEdge = 4,       // edge(sel, nudge pages): the top of the address space, the end of RAM...
 };
+inline constexpr uint8_t kNrPlaces = 5;
 
 // Bits of kAssign's `corrupt` byte.
 inline constexpr uint8_t kBadVersion = 1, kNonzeroFlags = 2, kNonzeroReserved = 4, kLengthLong = 8,
                          kLengthShort = 16;
+// x2 is edge(sel, nudge bytes) instead of the descriptor's length (corrupt bit).
+inline constexpr uint8_t kLengthEdge = 32;
 
 // How a range's (a, b) become (address, size).
 enum class RangeKind : uint8_t {
@@ -53,7 +70,11 @@ enum class RangeKind : uint8_t {
   kChunks = 1,      // the 1 GiB bank + (a % 512) * 2 MiB, (b % 17) * 2 MiB
   kBank0Pages = 2,  // bank 0 + (a % its pages) pages, (b % 64) pages: hits carve-outs
   kRaw = 3,         // address a, size b
+  // address edge(a, a >> 8 pages); size edge(b, b >> 8 pages), or with bit 16 of b set
+  // exactly what reaches 2^64 from the address (+ b >> 8 pages), so that the sum wraps.
+  kEdge = 4,
 };
+inline constexpr uint8_t kNrRangeKinds = 5;
 
 // Bits of kReclaimPrevious's variant.
 inline constexpr uint8_t kWrongOwner = 1, kReducedPerms = 2, kFirstHalf = 4;
@@ -68,6 +89,40 @@ inline constexpr uint64_t kDescPage = kBank0 + 24 * k2M;
 inline constexpr uint64_t kArena = kBank0 + 32 * k2M;
 inline constexpr uint64_t kArenaPages = 2048;  // 8 MiB
 inline constexpr uint64_t kMinPoolPages = 16;
+
+// Values at which address and size checks break: the ends of the 64-bit space (where a sum
+// wraps), of RAM and its banks, of the carve-outs, and the biggest sizes.
+inline constexpr uint64_t kTop = 0 - k4K;  // the last page of the address space
+inline constexpr uint64_t kEdges[] = {
+    0,
+    k4K,
+    kTop,  // a descriptor here wrapped MemRange::end()
+    kTop - k4K,
+    0 - (64ULL << 10),  // top minus HYPHEAP_DESC_MAX_SIZE
+    0 - k2M,
+    0 - k1G,
+    1ULL << 63,
+    (1ULL << 63) - k4K,
+    1ULL << 52,                       // 2^64 / 4 KiB: page counts whose size wraps
+    1ULL << 39,                       // the IPA size of the fuzzed stage-2s
+    kBank0,                           // RAM and bank 0 begin
+    kBank1,                           // bank 0 ends, bank 1 begins
+    kBank1 + k1G,                     // just past the end of RAM
+    kBank1 + k1G - k4K,               // the last RAM page
+    kHypCarveout + kHypCarveoutSize,  // just past the hyp carve-out
+    kSvmCarveout,
+    kSvmCarveout + k2M,  // just past the secure VM's carve-out
+    kArena,
+    64ULL << 10,  // HYPHEAP_DESC_MAX_SIZE
+    24,           // a descriptor header alone
+    0x0900'0000,  // MMIO, not RAM
+};
+inline constexpr size_t kNrEdges = sizeof(kEdges) / sizeof(kEdges[0]);
+
+// kEdges[sel] moved by `nudge` units (pages for addresses and sizes, bytes for lengths).
+constexpr uint64_t edge(uint8_t sel, int8_t nudge, uint64_t unit) {
+  return kEdges[sel % kNrEdges] + uint64_t(int64_t(nudge)) * unit;
+}
 
 // Reads the format front to back; past the end every field is zero.
 class Reader {

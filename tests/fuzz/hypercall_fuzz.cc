@@ -111,14 +111,19 @@ class Session {
         case Op::kRawDescriptor:
           raw_descriptor(in);
           break;
+        case Op::kQueryEdge:
+          query_edge(in);
+          break;
       }
     }
   }
 
  private:
   void assign(Reader& in) {
-    const auto place = Place(in.get<uint8_t>() % 4);
+    const auto place = Place(in.get<uint8_t>() % kNrPlaces);
+    const uint64_t pa = place == Place::kEdge ? edge_of(in, k4K) : place_of(place);
     const uint8_t corrupt = in.get<uint8_t>();
+    const uint64_t edge_len = (corrupt & kLengthEdge) ? edge_of(in, 1) : 0;
     hypheap_assign_hdr hdr{HYPHEAP_DESC_VERSION, 0, 0, 0, 0, in.get<uint64_t>()};
     hypheap_vmperm dests[HYPHEAP_DESC_MAX_DESTS + 1];
     hdr.nr_dests = uint16_t(in.get<uint8_t>() % (HYPHEAP_DESC_MAX_DESTS + 2));
@@ -141,7 +146,7 @@ class Session {
     uint64_t x2 = len;
     x2 += (corrupt & kLengthLong) ? 16 : 0;
     x2 -= (corrupt & kLengthShort) ? 16 : 0;
-    const uint64_t pa = place_of(place);
+    x2 = (corrupt & kLengthEdge) ? edge_len : x2;
     const SmcccResult r = mem_assign(pa, buf, len, x2);
     if (int64_t(r.x[0]) == HYPHEAP_OK)
       remember(r.x[1], rec);
@@ -172,6 +177,10 @@ class Session {
     SmcccArgs a;
     for (uint64_t& x : a.x)
       x = in.get<uint64_t>();
+    run_smc(a);
+  }
+
+  void run_smc(const SmcccArgs& a) {
     const Snapshot before = snapshot();
     const SmcccResult r = hyp_->handle_smccc(0, a);
     trace("smc", a.x[0], r.x[0]);
@@ -203,10 +212,21 @@ class Session {
     (void)mem_assign(kDescPage, bytes, len, x2);
   }
 
+  void query_edge(Reader& in) {
+    const uint64_t pa = edge_of(in, k4K);
+    const uint8_t pages_sel = in.get<uint8_t>();
+    const auto pages_nudge = in.get<int8_t>();
+    const uint8_t flags = in.get<uint8_t>();
+    const uint64_t base =
+        (flags & kPagesToTop) ? (0 - pa) >> 12 : kEdges[pages_sel % kNrEdges] >> 12;
+    const uint64_t pages = base + uint64_t(int64_t(pages_nudge));
+    run_smc(SmcccArgs{{HYPHEAP_FN_MEM_QUERY, pa, pages, 0}});
+  }
+
   // --- helpers ------------------------------------------------------------------------
 
   static hypheap_mem_range decode_range(Reader& in) {
-    const auto kind = RangeKind(in.get<uint8_t>() % 4);
+    const auto kind = RangeKind(in.get<uint8_t>() % kNrRangeKinds);
     const uint64_t a = in.get<uint64_t>(), b = in.get<uint64_t>();
     switch (kind) {
       case RangeKind::kArenaPages:
@@ -217,8 +237,20 @@ class Session {
         return {kBank0 + (a % (k1G / k4K)) * k4K, (b % 64) * k4K};
       case RangeKind::kRaw:
         break;
+      case RangeKind::kEdge: {
+        const uint64_t addr = edge(uint8_t(a), int8_t(a >> 8), k4K);
+        const uint64_t size = (b & (1 << 16)) ? (0 - addr) + uint64_t(int64_t(int8_t(b >> 8))) * k4K
+                                              : edge(uint8_t(b), int8_t(b >> 8), k4K);
+        return {addr, size};
+      }
     }
     return {a, b};
+  }
+
+  // u8 sel, i8 nudge: an edge value moved by nudge units.
+  static uint64_t edge_of(Reader& in, uint64_t unit) {
+    const uint8_t sel = in.get<uint8_t>();
+    return edge(sel, in.get<int8_t>(), unit);
   }
 
   static uint64_t place_of(Place p) {
@@ -231,6 +263,8 @@ class Session {
         return kHypCarveout + 3 * k2M;
       case Place::kArenaPage:
         return kArena;
+      case Place::kEdge:
+        break;  // read from the input by assign()
     }
     return kDescPage;
   }

@@ -25,14 +25,34 @@ struct R {
   uint64_t a, b;
 };
 
+// An edge value as the input encodes it: an index into kEdges and a signed nudge.
+struct E {
+  uint8_t sel = 0;
+  int8_t nudge = 0;
+};
+consteval E at(uint64_t value, int8_t nudge = 0) {
+  for (size_t i = 0; i < kNrEdges; i++) {
+    if (kEdges[i] == value)
+      return {uint8_t(i), nudge};
+  }
+  throw "not an edge value";  // consteval: a compile error
+}
+
 struct Seed {
   std::string name;
   Writer w;
   explicit Seed(std::string n, uint8_t pool = 255) : name(std::move(n)) { w.put(pool); }
 
   Seed& assign(uint64_t srcvm, const std::vector<D>& dests, const std::vector<R>& ranges,
-               Place place = Place::kHostPage, uint8_t corrupt = 0) {
-    w.op(Op::kAssign).put(uint8_t(place)).put(corrupt).put(srcvm).put(uint8_t(dests.size()));
+               Place place = Place::kHostPage, uint8_t corrupt = 0, E place_edge = {},
+               E length_edge = {}) {
+    w.op(Op::kAssign).put(uint8_t(place));
+    if (place == Place::kEdge)
+      w.put(place_edge.sel).put(place_edge.nudge);
+    w.put(corrupt);
+    if (corrupt & kLengthEdge)
+      w.put(length_edge.sel).put(length_edge.nudge);
+    w.put(srcvm).put(uint8_t(dests.size()));
     for (const D& d : dests)
       w.put(d.vmid).put(d.perms);
     w.put(uint8_t(ranges.size()));
@@ -51,6 +71,10 @@ struct Seed {
     w.op(Op::kSmc).put(x0).put(x1).put(x2).put(x3);
     return *this;
   }
+  Seed& query_edge(E at, E pages, uint8_t flags = 0) {
+    w.op(Op::kQueryEdge).put(at.sel).put(at.nudge).put(pages.sel).put(pages.nudge).put(flags);
+    return *this;
+  }
   Seed& pin(uint8_t vm, uint64_t page, uint16_t pages, bool unpin = false) {
     w.op(Op::kPin).put(vm).put(page).put(pages).put(uint8_t(unpin));
     return *this;
@@ -65,6 +89,16 @@ R chunks(uint64_t first, uint64_t n) {
 }
 R raw(uint64_t addr, uint64_t size) {
   return {RangeKind::kRaw, addr, size};
+}
+// edge(addr) of size edge(size), both nudged in pages.
+R edges(E addr, E size) {
+  return {RangeKind::kEdge, uint64_t(addr.sel) | uint64_t(uint8_t(addr.nudge)) << 8,
+          uint64_t(size.sel) | uint64_t(uint8_t(size.nudge)) << 8};
+}
+// edge(addr) of whatever reaches 2^64 from it, nudged by `pages` pages.
+R to_top(E addr, int8_t pages) {
+  return {RangeKind::kEdge, uint64_t(addr.sel) | uint64_t(uint8_t(addr.nudge)) << 8,
+          uint64_t(uint8_t(pages)) << 8 | 1 << 16};
 }
 
 std::vector<Seed> seeds() {
@@ -156,6 +190,49 @@ std::vector<Seed> seeds() {
       spread.push_back(raw(kBank1 + 3 * i * k2M + k4K, k4K));
     s.emplace_back("reject_no_memory", 0).lend(spread);
   }
+  // The edges of the address space, of RAM and of the carve-outs (a descriptor at the top
+  // page once wrapped MemRange::end() past every bounds check and faulted the hypervisor).
+  constexpr E kOnePage = at(k4K);
+  s.emplace_back("edge_desc_at_top_of_address_space")
+      .assign(kHostBit, to_svm0, {pages(0, 1)}, Place::kEdge, 0, at(kTop));
+  s.emplace_back("edge_desc_top_minus_max_size_length_max")
+      .assign(kHostBit, to_svm0, {pages(0, 1)}, Place::kEdge, kLengthEdge, at(0 - (64ULL << 10)),
+              at(64ULL << 10));
+  s.emplace_back("edge_desc_at_2_63")
+      .assign(kHostBit, to_svm0, {pages(0, 1)}, Place::kEdge, 0, at(1ULL << 63));
+  s.emplace_back("edge_desc_past_end_of_ram")
+      .assign(kHostBit, to_svm0, {pages(0, 1)}, Place::kEdge, 0, at(kBank1 + k1G));
+  s.emplace_back("edge_desc_last_ram_page_lend_reclaim")
+      .assign(kHostBit, to_svm0, {pages(0, 1)}, Place::kEdge, 0, at(kBank1 + k1G - k4K))
+      .reclaim_previous(0);
+  s.emplace_back("edge_desc_crosses_end_of_ram")
+      .assign(kHostBit, to_svm0, {pages(0, 1)}, Place::kEdge, kLengthEdge, at(kBank1 + k1G - k4K),
+              at(k4K, 24));
+  s.emplace_back("edge_desc_length_near_2_64")
+      .assign(kHostBit, to_svm0, {pages(0, 1)}, Place::kHostPage, kLengthEdge, {}, at(kTop));
+  s.emplace_back("edge_range_top_page").lend({edges(at(kTop), kOnePage)});
+  s.emplace_back("edge_range_wraps_to_zero").lend({to_top(at(kBank1 + k1G - k4K), 0)});
+  s.emplace_back("edge_range_wraps_past_zero").lend({to_top(at(kArena), 1)});
+  s.emplace_back("edge_range_size_2_63").lend({edges(at(kArena), at(1ULL << 63))});
+  s.emplace_back("edge_range_size_near_2_64").lend({edges(at(kBank0), at(kTop))});
+  s.emplace_back("edge_range_last_ram_page_lend_reclaim")
+      .lend({edges(at(kBank1 + k1G - k4K), kOnePage)})
+      .reclaim_previous(0);
+  s.emplace_back("edge_range_past_end_of_ram").lend({edges(at(kBank1 + k1G - k4K), at(k4K, 1))});
+  s.emplace_back("edge_range_hyp_carveout_edges")
+      .lend({edges(at(kHypCarveout + kHypCarveoutSize, -1), kOnePage)})
+      .lend({edges(at(kHypCarveout + kHypCarveoutSize), kOnePage)});
+  s.emplace_back("edge_range_svm_carveout_edges")
+      .lend({edges(at(kSvmCarveout, -1), at(k4K, 1))})
+      .lend({edges(at(kSvmCarveout + k2M), kOnePage)});
+  s.emplace_back("edge_query")
+      .query_edge(at(kTop), at(k4K))
+      .query_edge(at(kBank1 + k1G - k4K), at(k4K))
+      .query_edge(at(kBank1 + k1G - k4K), at(k4K, 1))
+      .query_edge(at(k4K), at(0), kPagesToTop)
+      .query_edge(at(k4K), at(0, -1), kPagesToTop)
+      .query_edge(at(kBank0), at(1ULL << 52))
+      .query_edge(at(1ULL << 63), at(1ULL << 63));
   // The other calls.
   s.emplace_back("query_stats_uid_revision")
       .lend({pages(2, 3)})
