@@ -1,58 +1,17 @@
 // Reading the platform description out of the DTB with libfdt.
 #include <libfdt.h>
 
+#include "fdt_util.h"
 #include "platform.h"
 
 namespace hyp::boot {
 
 namespace {
 
-uint64_t read_cells(const fdt32_t* cells, int count) {
-  uint64_t value = 0;
-  for (int i = 0; i < count; ++i) {
-    value = (value << 32) | fdt32_to_cpu(cells[i]);
-  }
-  return value;
-}
-
-// Entry `index` of a node's "reg", decoded with its parent's cell sizes.
-bool read_reg(const void* fdt, int node, int index, MemRange* out) {
-  const int parent = fdt_parent_offset(fdt, node);
-  if (parent < 0) {
-    return false;
-  }
-  const int addr_cells = fdt_address_cells(fdt, parent);
-  const int size_cells = fdt_size_cells(fdt, parent);
-  if (addr_cells < 1 || addr_cells > 2 || size_cells < 0 || size_cells > 2) {
-    return false;
-  }
-  int len = 0;
-  const auto* reg = static_cast<const fdt32_t*>(fdt_getprop(fdt, node, "reg", &len));
-  const int stride = addr_cells + size_cells;
-  if (!reg || len < 0 || (index + 1) * stride * 4 > len) {
-    return false;
-  }
-  const fdt32_t* entry = reg + index * stride;
-  *out = make_range(read_cells(entry, addr_cells), read_cells(entry + addr_cells, size_cells));
-  return true;
-}
-
-int reg_count(const void* fdt, int node) {
-  const int parent = fdt_parent_offset(fdt, node);
-  int len = 0;
-  if (parent < 0 || !fdt_getprop(fdt, node, "reg", &len) || len <= 0) {
-    return 0;
-  }
-  const int stride = fdt_address_cells(fdt, parent) + fdt_size_cells(fdt, parent);
-  return stride > 0 ? len / (stride * 4) : 0;
-}
-
-bool prop_is(const void* fdt, int node, const char* name, const char* value) {
-  int len = 0;
-  const char* prop = static_cast<const char*>(fdt_getprop(fdt, node, name, &len));
-  return prop && len > 0 && strnlen(prop, len) == strlen(value) &&
-         memcmp(prop, value, strlen(value)) == 0;
-}
+using fdt::prop_is;
+using fdt::read_cells;
+using fdt::read_reg;
+using fdt::reg_count;
 
 uint64_t read_u32_or_u64(const void* fdt, int node, const char* name, bool* found) {
   int len = 0;

@@ -170,6 +170,16 @@ BootStatus add_service(void* fdt, const ServiceDesc& service, uint32_t cma_phand
   return edit.status();
 }
 
+// Offsets in `buf` are still the original's until the first edit; each status property added
+// shifts only the nodes after it, so editing from the last node back keeps the rest valid.
+BootStatus disable_devices(void* fdt, const DeniedDevice* denied, size_t count) {
+  FdtEdit edit(fdt);
+  for (size_t i = count; i-- > 0;) {
+    edit([&](void* f) { return fdt_setprop_string(f, denied[i].node, "status", "disabled"); });
+  }
+  return edit.status();
+}
+
 }  // namespace
 
 const char* host_dtb_last_error() {
@@ -177,11 +187,16 @@ const char* host_dtb_last_error() {
 }
 
 BootStatus build_host_dtb(const void* orig, void* buf, size_t size, const NoMapRegion* regions,
-                          size_t region_count, const ServiceDesc& service) {
+                          size_t region_count, const DevicePlan& devices,
+                          const ServiceDesc& service) {
   if (fdt_check_header(orig) != 0) {
     return BootStatus::kBadDtb;
   }
   if (BootStatus s = check(fdt_open_into(orig, buf, static_cast<int>(size)));
+      s != BootStatus::kOk) {
+    return s;
+  }
+  if (BootStatus s = disable_devices(buf, devices.denied, devices.denied_count);
       s != BootStatus::kOk) {
     return s;
   }

@@ -1,12 +1,13 @@
-// The DTB handed to the host: QEMU's blob, plus no-map reservations for what
-// the host must never touch, plus (optionally) a reusable CMA pool the host
-// may lend buffers from, plus the /firmware/hypheap service node that the
+// The DTB handed to the host: QEMU's blob with every device the host is not given disabled,
+// plus no-map reservations for what the host must never touch, plus (optionally) a reusable
+// CMA pool the host may lend buffers from, plus the /firmware/hypheap service node that the
 // kernel driver probes (contract: docs/dt-binding.md).
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "devices.h"
 #include "range.h"
 #include "status.h"
 
@@ -45,9 +46,12 @@ struct ServiceDesc {
   MemRange host_cma{};
 };
 
-// Copies `orig` into buf (size bytes), adds the nodes and packs the result.
+// Copies `orig` into buf (size bytes), marks every device `devices` denies the host
+// status = "disabled", adds the nodes and packs the result. `devices` must have been planned
+// from `orig`.
 BootStatus build_host_dtb(const void* orig, void* buf, size_t size, const NoMapRegion* regions,
-                          size_t region_count, const ServiceDesc& service);
+                          size_t region_count, const DevicePlan& devices,
+                          const ServiceDesc& service);
 
 // libfdt's description of the last failure of build_host_dtb().
 const char* host_dtb_last_error();

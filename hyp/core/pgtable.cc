@@ -453,6 +453,13 @@ void TlbBatch::flush() {
 }
 
 Leaf Stage2::lookup(Ipa ipa) const {
+  // The walk indexes each level with that level's IPA bits only: an IPA at or above the limit
+  // would alias the one below it with the high bits cleared. Nothing is mapped up there.
+  if (ipa.value() >= ipa_limit())
+    return Leaf{.raw = 0,
+                .level = kLastLevel,
+                .base = Ipa(ipa.value() & ~(kPageSize - 1)),
+                .size = kPageSize};
   LookupVisitor v;
   walk_table(root(), start_level_, ipa.value(), ipa.value() + 1, v);
   return v.found;

@@ -147,6 +147,7 @@ class Stage2 {
   size_t missing_tables(std::span<const IpaRange> sorted, bool valid_leaf,
                         uint64_t pa_minus_ipa = 0) const;
 
+  // The leaf translating `ipa`. At or above ipa_limit(): an empty page-sized leaf.
   Leaf lookup(Ipa ipa) const;
 
   // Visits every leaf in IPA order, skipping nothing (empty entries included).

@@ -35,7 +35,12 @@ Status Platform::check_ranges(const PlatformDesc& d) const {
     return Status::kRangeUnaligned;
   if (d.ipa_bits < 39 || d.ipa_bits > 48)
     return Status::kRangeSize;
+  // RAM and MMIO are mapped at IPA == PA: both must end inside the IPA space.
   for (const MemRange& r : d.ram) {
+    if (r.end().value() > (1ULL << d.ipa_bits))
+      return Status::kOutsideRam;
+  }
+  for (const MemRange& r : d.mmio) {
     if (r.end().value() > (1ULL << d.ipa_bits))
       return Status::kOutsideRam;
   }

@@ -66,6 +66,21 @@ TEST_F(Stage2Test, NewStage2MapsNothing) {
   EXPECT_EQ(pool_.used_pages(), 1u);
 }
 
+// The walker indexes each level with the IPA's bits for that level, so an IPA at or above
+// 2^ipa_bits would land on the entry of the IPA below it with those bits cleared.
+TEST_F(Stage2Test, LookupAtOrAboveTheIpaLimitFindsNothing) {
+  set(fake::kRamBase, k2M, rwx(fake::kRamBase));
+  ASSERT_TRUE(s2_.lookup(Ipa(fake::kRamBase)).valid());
+  const uint64_t above[] = {s2_.ipa_limit() + fake::kRamBase, s2_.ipa_limit(),
+                            (1ULL << 63) + fake::kRamBase, ~(k4K - 1)};
+  for (const uint64_t ipa : above) {
+    const Leaf l = s2_.lookup(Ipa(ipa));
+    EXPECT_FALSE(l.valid()) << std::hex << ipa;
+    EXPECT_EQ(l.owner(), VmId(0)) << std::hex << ipa;
+    EXPECT_NE(l.size, 0u) << "a caller stepping by leaf.size must move on";
+  }
+}
+
 TEST_F(Stage2Test, AlignedGigabyteBecomesOneLevel1Block) {
   set(k1G, k1G, rwx(k1G));
   const Leaf l = s2_.lookup(Ipa(k1G + 12345 * k4K));

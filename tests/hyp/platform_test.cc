@@ -38,4 +38,20 @@ TEST(PlatformTest, RejectsMmioOverlappingRamAndUnalignedRanges) {
 }
 
 }  // namespace
+// The host stage-2 covers [0, 2^ipa_bits): a window above it would be silently dropped (or,
+// with a walker that masks the IPA, alias one below it).
+TEST(PlatformTest, RejectsMmioReachingTheIpaLimit) {
+  const MemRange ram[] = {MemRange{PhysAddr(kRamBase), k1G}};
+  const Carveout co[] = {Carveout{MemRange{PhysAddr(kRamBase), k2M}, kVmidHyp}};
+  const MemRange across[] = {MemRange{PhysAddr((1ULL << 39) - k4K), 2 * k4K}};
+  const MemRange above[] = {MemRange{PhysAddr(1ULL << 39), k4K}};
+  const MemRange last[] = {MemRange{PhysAddr((1ULL << 39) - k4K), k4K}};
+  Platform p;
+  EXPECT_EQ(p.init({ram, co, across, {}, MemRange{PhysAddr(kRamBase), k4K}, 39}),
+            Status::kOutsideRam);
+  EXPECT_EQ(p.init({ram, co, above, {}, MemRange{PhysAddr(kRamBase), k4K}, 39}),
+            Status::kOutsideRam);
+  EXPECT_EQ(p.init({ram, co, last, {}, MemRange{PhysAddr(kRamBase), k4K}, 39}), Status::kOk);
+}
+
 }  // namespace hyp::testing

@@ -2,6 +2,7 @@
 // CPU_ON), up to the first entry into the host.
 #include <libfdt.h>
 
+#include "../../boot/devices.h"
 #include "../../boot/host_dtb.h"
 #include "../../boot/layout.h"
 #include "../../boot/platform.h"
@@ -10,6 +11,7 @@
 #include "core_glue.h"
 #include "cpu.h"
 #include "fatal.h"
+#include "gic.h"
 #include "host_el2.h"
 #include "log.h"
 #include "mmu.h"
@@ -40,6 +42,12 @@ struct HypCarveout {
 
 boot::PlatformInfo g_platform;
 boot::Layout g_layout;
+boot::DevicePlan g_devices;
+// What the host stage-2 maps outside RAM (build_host_mmio), and the redistributors behind it.
+constexpr size_t kMaxHostMmio = boot::kMaxHostWindows + kMaxCpus;
+MemRange g_host_mmio[kMaxHostMmio];
+size_t g_host_mmio_count = 0;
+RedistributorProbe g_redist;
 HostStage2 g_host_stage2;
 
 void check(BootStatus status, const char* step) {
@@ -71,6 +79,71 @@ void log_platform(const boot::PlatformInfo& p) {
   log("DTB %lx (%lu bytes), initrd %lx-%lx, console PL011 %lx, GICD %lx GICR %lx, %zu CPUs",
       p.dtb.base.value(), p.dtb.size, p.initrd.base.value(), p.initrd.end().value(),
       p.uart.base.value(), p.gic_dist.base.value(), p.gic_redist.base.value(), p.cpu_count);
+}
+
+const char* node_name(int node) {
+  const char* name =
+      fdt_get_name(reinterpret_cast<const void*>(g_platform.dtb.base.value()), node, nullptr);
+  return name ? name : "?";
+}
+
+// The host gets the redistributors' SGI_base frames; their RD_base frames, which hold the LPI
+// table registers, stay the hyp's and are emulated (gic.h).
+void trap_redistributor_frames(const boot::HostWindow& w) {
+  g_redist = probe_redistributors(w.range, kMaxCpus);
+  if (g_redist.frames == 0) {
+    panic("boot: no GICv3 redistributor in %s %lx-%lx", node_name(w.node), w.range.base.value(),
+          w.range.end().value());
+  }
+  trap_redistributors(g_redist);
+  log("GICv3: %u redistributors at %lx (stride %lx), LPIs %s; RD_base frames emulated, "
+      "LPI registers hidden",
+      g_redist.frames, g_redist.base, g_redist.stride, g_redist.lpis ? "implemented" : "absent");
+}
+
+// The MMIO the host stage-2 maps: every window of the plan, the redistributor region replaced
+// by its SGI_base frames.
+void build_host_mmio() {
+  auto add = [](const MemRange& r) {
+    if (g_host_mmio_count == kMaxHostMmio) {
+      panic("boot: more than %zu host MMIO windows", kMaxHostMmio);
+    }
+    g_host_mmio[g_host_mmio_count++] = r;
+  };
+  for (size_t i = 0; i < g_devices.window_count; ++i) {
+    const boot::HostWindow& w = g_devices.windows[i];
+    if (w.kind != boot::WindowKind::kGicRedistributors) {
+      add(w.range);
+      log("given to the host: %s %lx-%lx", node_name(w.node), w.range.base.value(),
+          w.range.end().value());
+      continue;
+    }
+    trap_redistributor_frames(w);
+    for (uint32_t f = 0; f < g_redist.frames; ++f) {
+      add(g_redist.sgi_base(f));
+    }
+    log("given to the host: %s %lx-%lx, SGI_base frames only", node_name(w.node), g_redist.base,
+        g_redist.base + g_redist.used_size());
+  }
+}
+
+// Deny by default (hyp/boot/devices.h): only allowlisted devices that master no DMA are
+// mapped for the host; every other one is named here and disabled in the host DTB.
+void plan_devices() {
+  const boot::DevicePolicy policy{.allowed = PLATFORM_HOST_DEVICES,
+                                  .ipa_limit = 1ull << kHostIpaBits};
+  const BootStatus status = boot::plan_host_devices(
+      reinterpret_cast<const void*>(g_platform.dtb.base.value()), g_platform, policy, &g_devices);
+  if (status == BootStatus::kOverlap) {
+    panic("boot: device %s overlaps RAM: the DTB cannot be trusted",
+          node_name(g_devices.overlap_node));
+  }
+  check(status, "device plan");
+  build_host_mmio();
+  for (size_t i = 0; i < g_devices.denied_count; ++i) {
+    const boot::DeniedDevice& d = g_devices.denied[i];
+    log("not given to the host: %s (%s)", node_name(d.node), boot::denial_name(d.why));
+  }
 }
 
 void log_layout(const boot::Layout& l) {
@@ -142,6 +215,9 @@ MmuRegs build_stage1(const HypCarveout& carve) {
   check(pt.map(span(__hyp_text_end, __hyp_rodata_end), MemKind::kNormalReadOnly), "map rodata");
   check(pt.map(span(__hyp_rodata_end, __hyp_image_end), MemKind::kNormalRw), "map data");
   check(pt.map(g_platform.uart, MemKind::kDevice), "map UART");
+  for (uint32_t f = 0; f < g_redist.frames; ++f) {
+    check(pt.map(g_redist.rd_base(f), MemKind::kDevice), "map GICR RD_base");
+  }
   invalidate_dcache_to_poc(reinterpret_cast<void*>(carve.stage1.base.value()), carve.stage1.size);
   log("EL2 stage-1: %lu table pages", pt.pool_used().size / kPage);
   return pt.registers();
@@ -195,8 +271,9 @@ void build_host_dtb() {
   };
   void* buf = reinterpret_cast<void*>(g_layout.host_dtb.base.value());
   const auto* orig = reinterpret_cast<const void*>(g_platform.dtb.base.value());
-  const BootStatus status = boot::build_host_dtb(orig, buf, g_layout.host_dtb.size, hidden,
-                                                 sizeof(hidden) / sizeof(hidden[0]), service);
+  const BootStatus status =
+      boot::build_host_dtb(orig, buf, g_layout.host_dtb.size, hidden,
+                           sizeof(hidden) / sizeof(hidden[0]), g_devices, service);
   if (status != BootStatus::kOk) {
     panic("boot: host DTB failed: %s (libfdt: %s)", boot::status_name(status),
           boot::host_dtb_last_error());
@@ -250,6 +327,7 @@ extern "C" [[noreturn]] void hyp_primary_main(uint64_t dtb) {
   log("hypheap EL2 hypervisor, boot CPU MPIDR %lx, EL%lu", read_mpidr_el1() & kMpidrAffinityMask,
       read_current_el());
   log_platform(g_platform);
+  plan_devices();
 
   MemRange kernel;
   check(boot::host_kernel_range(HOST_KERNEL_ADDR, reinterpret_cast<const void*>(HOST_KERNEL_ADDR),
@@ -282,7 +360,9 @@ extern "C" [[noreturn]] void hyp_primary_main(uint64_t dtb) {
   if (g_platform.el2_stack_overflow_test) {
     hyp_run_on_stack(overflow_stack_on_purpose, self.stack_top);
   }
-  check(core_glue_init(g_layout, g_platform, carve.pool, &g_host_stage2), "core init");
+  check(core_glue_init(g_layout, g_platform, {g_host_mmio, g_host_mmio_count}, carve.pool,
+                       &g_host_stage2),
+        "core init");
   // Secondaries read these with their MMU off.
   clean_dcache_to_poc(&hyp_boot_params, sizeof(hyp_boot_params));
 

@@ -19,7 +19,7 @@ namespace {
 // hyp carve-out, constructed in place at boot, not in the image's bss.
 Hyp* g_core = nullptr;
 
-constexpr unsigned kIpaBits = 39;  // host and secure VMs: IPA == PA, RAM below 512 GiB
+constexpr unsigned kIpaBits = kHostIpaBits;
 
 // ID_AA64MMFR0_EL1.PARange (Arm ARM D17.2.64) as a number of bits.
 unsigned pa_bits() {
@@ -28,36 +28,10 @@ unsigned pa_bits() {
   return parange < 7 ? kBits[parange] : 48;
 }
 
-// Everything of the IPA space that is not RAM is MMIO the host keeps
-// (identity, device memory): the GIC, the UART, virtio, PCIe windows...
-size_t mmio_complement(const boot::PlatformInfo& info, MemRange* out, size_t max) {
-  size_t n = 0;
-  uint64_t cursor = 0;
-  // RAM banks from the DTB are usually sorted; sort a copy to be sure.
-  MemRange ram[boot::kMaxRamBanks];
-  for (size_t i = 0; i < info.ram_count; ++i) {
-    size_t j = i;
-    for (; j > 0 && ram[j - 1].base > info.ram[i].base; --j) {
-      ram[j] = ram[j - 1];
-    }
-    ram[j] = info.ram[i];
-  }
-  for (size_t i = 0; i <= info.ram_count && n < max; ++i) {
-    const uint64_t next = i < info.ram_count ? ram[i].base.value() : (1ull << kIpaBits);
-    if (next > cursor) {
-      out[n++] = boot::make_range(cursor, next - cursor);
-    }
-    if (i < info.ram_count) {
-      cursor = ram[i].end().value();
-    }
-  }
-  return n;
-}
-
 }  // namespace
 
 boot::BootStatus core_glue_init(const boot::Layout& layout, const boot::PlatformInfo& info,
-                                MemRange pool, HostStage2* out) {
+                                std::span<const MemRange> mmio, MemRange pool, HostStage2* out) {
   // Hyp object first, page-aligned, then the table pool.
   const uint64_t object_size = boot::align_up(sizeof(Hyp), kPageSize);
   if (object_size >= pool.size) {
@@ -77,12 +51,12 @@ boot::BootStatus core_glue_init(const boot::Layout& layout, const boot::Platform
       {boot::make_range(layout.secure_vm.base.value() + share, layout.secure_vm.size - share),
        kSecureVms[1]},
   };
-  MemRange mmio[boot::kMaxRamBanks + 1];
-  const size_t nr_mmio = mmio_complement(info, mmio, sizeof(mmio) / sizeof(mmio[0]));
   const PlatformDesc desc{
       .ram = {info.ram, info.ram_count},
       .carveouts = carveouts,
-      .mmio = {mmio, nr_mmio},
+      // Outside RAM only what boot.cc judged safe to give (deny by default); every other
+      // IPA, up to the limit, stays unmapped.
+      .mmio = mmio,
       .secure_vms = kSecureVms,
       .table_pool = tables,
       .ipa_bits = kIpaBits,
@@ -136,8 +110,8 @@ VmId core_glue_page_owner(Ipa ipa) {
 // This is a boot-path bring-up state, not a security boundary.
 namespace hyp::arm64 {
 
-boot::BootStatus core_glue_init(const boot::Layout&, const boot::PlatformInfo&, MemRange,
-                                HostStage2* out) {
+boot::BootStatus core_glue_init(const boot::Layout&, const boot::PlatformInfo&,
+                                std::span<const MemRange>, MemRange, HostStage2* out) {
   *out = HostStage2{};
   return boot::BootStatus::kOk;
 }

@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include <span>
+
 #include "../../boot/layout.h"
 #include "../../boot/platform.h"
 #include "core/types.h"
@@ -12,16 +14,21 @@
 
 namespace hyp::arm64 {
 
+// The host's and secure VMs' IPA space: IPA == PA, so RAM and every device the host is given
+// must lie below 2^39 (512 GiB). Nothing at or above it is mapped.
+inline constexpr unsigned kHostIpaBits = 39;
+
 struct HostStage2 {
   uint64_t vttbr = 0;  // 0: no stage-2 (HCR_EL2.VM stays clear)
   uint64_t vtcr = 0;
 };
 
 // Hands the core its pool and the machine's memory map; the core builds the
-// host's stage-2 (identity map of RAM and MMIO minus the hidden carve-outs)
-// and the secure VM domain.
+// host's stage-2 (identity map of RAM minus the hidden carve-outs, plus the
+// `mmio` windows of the devices the host is given, as device memory) and the
+// secure VM domain.
 boot::BootStatus core_glue_init(const boot::Layout& layout, const boot::PlatformInfo& info,
-                                MemRange pool, HostStage2* out);
+                                std::span<const MemRange> mmio, MemRange pool, HostStage2* out);
 
 // A vendor-hyp SMCCC call (owner 6). Returns false if the core does not
 // implement this function id; results are in regs.x[0..3] otherwise.

@@ -80,6 +80,24 @@ class AbortIss {
   uint32_t iss_;
 };
 
+// The ISS fields of a data abort that describe the access itself, valid when ISV is set
+// (Arm ARM D17.2.37: "ISV", "SAS", "SSE", "SRT", "SF"): what an MMIO emulation needs to
+// perform a trapped single load or store on the faulting CPU's behalf.
+class DataAccess {
+ public:
+  explicit constexpr DataAccess(uint32_t iss) : iss_(iss) {}
+
+  constexpr bool valid() const { return (iss_ >> 24) & 1; }             // ISV
+  constexpr unsigned size() const { return 1u << ((iss_ >> 22) & 3); }  // SAS, bytes
+  constexpr bool sign_extend() const { return (iss_ >> 21) & 1; }       // SSE
+  constexpr unsigned reg() const { return (iss_ >> 16) & 0x1f; }        // SRT (31: xzr)
+  constexpr bool sixty_four() const { return (iss_ >> 15) & 1; }        // SF
+  constexpr bool write() const { return (iss_ >> 6) & 1; }              // WnR
+
+ private:
+  uint32_t iss_;
+};
+
 // HPFAR_EL2.FIPA holds IPA[47:12] in bits [43:4] (Arm ARM D17.2.51).
 constexpr uint64_t ipa_from_hpfar(uint64_t hpfar, uint64_t far) {
   return ((hpfar & 0xffffffffff0ull) << 8) | (far & 0xfff);

@@ -3,6 +3,7 @@
 #include "core/arch.h"
 #include "core_glue.h"
 #include "cpu.h"
+#include "gic.h"
 #include "inject.h"
 #include "log.h"
 #include "spinlock.h"
@@ -55,7 +56,6 @@ const char* origin(uint64_t spsr) {
 }  // namespace
 
 void handle_host_stage2_abort(GuestRegs& regs, Esr esr) {
-  (void)regs;
   PerCpu& cpu = this_cpu();
   const AbortIss iss(esr.iss());
   const bool data = esr.exception_class() == ExceptionClass::kDataAbortLowerEl;
@@ -63,6 +63,9 @@ void handle_host_stage2_abort(GuestRegs& regs, Esr esr) {
   const Ipa ipa(ipa_from_hpfar(read_hpfar_el2(), far));
   const uint64_t spsr = read_spsr_el2();
   const bool write = data && iss.write();
+  if (data && emulate_redistributor_access(regs, esr, ipa)) {
+    return;  // an RD_base frame the hyp keeps and emulates
+  }
   // A fault that raced with a stage-2 update on another CPU: retry the
   // access, a bounded number of times in a row so a core bug cannot turn
   // into a silent livelock of the host.

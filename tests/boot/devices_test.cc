@@ -1,0 +1,195 @@
+// The host device plan (hyp/boot/devices.cc) and its effect on the host DTB
+// (hyp/boot/host_dtb.cc), over DTBs compiled from tests/boot/dts.
+#include "boot/devices.h"
+
+#include <gtest/gtest.h>
+#include <libfdt.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "boot/host_dtb.h"
+#include "boot/platform.h"
+
+namespace hyp::boot {
+namespace {
+
+constexpr const char* kAllowlist = "arm,pl011 arm,gic-v3 arm,pl031 arm,pl061";
+constexpr uint64_t kIpaLimit = 1ULL << 39;
+
+std::vector<char> load_dtb(const std::string& name) {
+  std::ifstream in(std::string(HYPHEAP_TEST_DTB_DIR) + "/" + name + ".dtb", std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+class DevicePlanTest : public ::testing::Test {
+ protected:
+  // Reads the DTB's platform (RAM banks) and plans the host's devices.
+  BootStatus plan(const std::string& name, const char* allowed = kAllowlist) {
+    dtb_ = load_dtb(name);
+    EXPECT_FALSE(dtb_.empty()) << name;
+    const DtbCompatibles compat{.uart = "arm,pl011", .gic = "arm,gic-v3"};
+    EXPECT_EQ(read_platform(dtb_.data(), compat, &info_), BootStatus::kOk);
+    return plan_host_devices(dtb_.data(), info_, {.allowed = allowed, .ipa_limit = kIpaLimit},
+                             &plan_);
+  }
+
+  std::string name_of(int node) const { return fdt_get_name(dtb_.data(), node, nullptr); }
+
+  std::vector<std::string> given() const {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < plan_.window_count; ++i) {
+      const HostWindow& w = plan_.windows[i];
+      char line[96];
+      snprintf(line, sizeof(line), "%s %lx-%lx", name_of(w.node).c_str(), w.range.base.value(),
+               w.range.end().value());
+      out.push_back(line);
+    }
+    return out;
+  }
+
+  std::vector<std::string> denied() const {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < plan_.denied_count; ++i) {
+      out.push_back(name_of(plan_.denied[i].node) + " (" + denial_name(plan_.denied[i].why) + ")");
+    }
+    return out;
+  }
+
+  // The host DTB built from the plan, as build_host_dtb() leaves it.
+  std::vector<char> host_dtb() const {
+    std::vector<char> buf(2 << 20);
+    const ServiceDesc service{
+        .conduit = "hvc", .host_vmid = 1, .abi_version = 1, .heaps = nullptr, .heap_count = 0};
+    EXPECT_EQ(build_host_dtb(dtb_.data(), buf.data(), buf.size(), nullptr, 0, plan_, service),
+              BootStatus::kOk)
+        << host_dtb_last_error();
+    return buf;
+  }
+
+  static std::string status_of(const std::vector<char>& fdt, const char* path) {
+    const int node = fdt_path_offset(fdt.data(), path);
+    if (node < 0) {
+      return "<no node>";
+    }
+    const char* s = static_cast<const char*>(fdt_getprop(fdt.data(), node, "status", nullptr));
+    return s ? s : "<none>";
+  }
+
+  std::vector<char> dtb_;
+  PlatformInfo info_;
+  DevicePlan plan_;
+};
+
+TEST_F(DevicePlanTest, QemuVirtHostGetsOnlyTheAllowlistedDevices) {
+  ASSERT_EQ(plan("qemu-virt-7.2"), BootStatus::kOk);
+  // Ascending: GICD, the whole GICR region (the arch keeps the frames it finds), then
+  // the UART, the RTC and the GPIO. fw_cfg's page at 9020000 is not among them.
+  EXPECT_EQ(given(), (std::vector<std::string>{
+                         "intc@8000000 8000000-8010000", "intc@8000000 80a0000-9000000",
+                         "pl011@9000000 9000000-9001000", "pl031@9010000 9010000-9011000",
+                         "pl061@9030000 9030000-9031000"}));
+  EXPECT_EQ(plan_.windows[1].kind, WindowKind::kGicRedistributors);
+  EXPECT_EQ(plan_.windows[0].kind, WindowKind::kPlain);
+  const std::vector<std::string> d = denied();
+  auto has = [&](const std::string& s) { return std::find(d.begin(), d.end(), s) != d.end(); };
+  EXPECT_TRUE(has("fw-cfg@9020000 (DMA master)"));
+  EXPECT_TRUE(has("its@8080000 (DMA master)"));
+  EXPECT_TRUE(has("pcie@10000000 (DMA master)"));
+  EXPECT_TRUE(has("platform-bus@c000000 (DMA master)"));
+  EXPECT_TRUE(has("virtio_mmio@a000000 (DMA master)"));
+  EXPECT_TRUE(has("virtio_mmio@a003e00 (DMA master)"));
+  EXPECT_TRUE(has("flash@0 (not on the allowlist)"));
+  // 32 virtio transports, fw_cfg, the ITS, PCIe, the platform bus, the flash.
+  EXPECT_EQ(d.size(), 37u);
+}
+
+TEST_F(DevicePlanTest, HostDtbDisablesEveryDeniedDeviceAndNothingElse) {
+  ASSERT_EQ(plan("qemu-virt-7.2"), BootStatus::kOk);
+  const std::vector<char> fdt = host_dtb();
+  EXPECT_EQ(status_of(fdt, "/fw-cfg@9020000"), "disabled");
+  EXPECT_EQ(status_of(fdt, "/intc@8000000/its@8080000"), "disabled");
+  EXPECT_EQ(status_of(fdt, "/pcie@10000000"), "disabled");
+  EXPECT_EQ(status_of(fdt, "/virtio_mmio@a000000"), "disabled");
+  EXPECT_EQ(status_of(fdt, "/virtio_mmio@a003e00"), "disabled");
+  EXPECT_EQ(status_of(fdt, "/flash@0"), "disabled");
+  EXPECT_EQ(status_of(fdt, "/pl011@9000000"), "<none>");
+  EXPECT_EQ(status_of(fdt, "/intc@8000000"), "<none>");
+  EXPECT_EQ(status_of(fdt, "/pl061@9030000"), "<none>");
+  int disabled = 0;
+  for (int node = fdt_next_node(fdt.data(), -1, nullptr); node >= 0;
+       node = fdt_next_node(fdt.data(), node, nullptr)) {
+    disabled += fdt_getprop(fdt.data(), node, "status", nullptr) != nullptr;
+  }
+  EXPECT_EQ(disabled, 37);
+}
+
+TEST_F(DevicePlanTest, UnknownDevicesAreDeniedAndTransparentBusesSearched) {
+  ASSERT_EQ(plan("unknown-devices"), BootStatus::kOk);
+  // GICD and GICR only: GICC, GICH and GICV stay the hyp's. The simple-bus without
+  // translation is searched; the disabled PL061 is left alone; the translating bus and its
+  // PL011 are not given.
+  EXPECT_EQ(given(), (std::vector<std::string>{
+                         "intc@8000000 8000000-8010000", "intc@8000000 80a0000-9000000",
+                         "pl011@9000000 9000000-9001000", "pl031@9200000 9200000-9201000"}));
+  EXPECT_EQ(denied(),
+            (std::vector<std::string>{
+                "its@8080000 (DMA master)", "mystery@9100000 (not on the allowlist)",
+                "dma@9300000 (not on the allowlist)", "i2c@9500000 (not on the allowlist)",
+                "bus@c000000 (not on the allowlist)"}));
+  const std::vector<char> fdt = host_dtb();
+  EXPECT_EQ(status_of(fdt, "/soc/dma@9300000"), "disabled");
+  EXPECT_EQ(status_of(fdt, "/soc/pl061@9400000"), "disabled");  // as it was
+  EXPECT_EQ(status_of(fdt, "/soc/pl031@9200000"), "<none>");
+  EXPECT_EQ(status_of(fdt, "/bus@c000000"), "disabled");
+  EXPECT_EQ(status_of(fdt, "/soc/i2c@9500000/sensor@48"), "<none>");  // its bus is disabled
+}
+
+TEST_F(DevicePlanTest, SecondRamBankAndTheTopOfTheIpaSpace) {
+  ASSERT_EQ(plan("two-banks"), BootStatus::kOk);
+  ASSERT_EQ(info_.ram_count, 2u);
+  // The last page below 2^39 can be given; a device at 2^39 cannot.
+  EXPECT_EQ(given(), (std::vector<std::string>{"pl011@9000000 9000000-9001000",
+                                               "pl061@80000000 80000000-80001000",
+                                               "pl031@7ffffff000 7ffffff000-8000000000"}));
+  EXPECT_EQ(denied(), (std::vector<std::string>{"pl031@8000000000 (beyond the host's IPA space)"}));
+}
+
+TEST_F(DevicePlanTest, DeviceInsideRamIsRefused) {
+  EXPECT_EQ(plan("device-in-ram"), BootStatus::kOverlap);
+  EXPECT_EQ(name_of(plan_.overlap_node), "mystery@100001000");
+}
+
+TEST_F(DevicePlanTest, AllowedDeviceSharingAPageWithADeniedOneIsDenied) {
+  ASSERT_EQ(plan("shared-page"), BootStatus::kOk);
+  // Stage-2 maps pages: the UART's page holds a virtio transport's registers too.
+  EXPECT_EQ(given(), (std::vector<std::string>{"pl031@9010000 9010000-9011000"}));
+  EXPECT_EQ(denied(), (std::vector<std::string>{
+                          "pl011@9000000 (shares a page with a device the host is not given)",
+                          "virtio_mmio@9000800 (DMA master)"}));
+}
+
+TEST_F(DevicePlanTest, AllowlistNamingADmaMasterIsABadPolicy) {
+  EXPECT_EQ(plan("qemu-virt-7.2", "arm,pl011 qemu,fw-cfg-mmio"), BootStatus::kBadPolicy);
+  EXPECT_EQ(plan("qemu-virt-7.2", "arm,pl011 virtio,mmio arm,gic-v3"), BootStatus::kBadPolicy);
+}
+
+TEST_F(DevicePlanTest, EmptyAllowlistGivesNothing) {
+  ASSERT_EQ(plan("qemu-virt-7.2", ""), BootStatus::kOk);
+  EXPECT_EQ(plan_.window_count, 0u);
+  // Every device node at the top level is denied; the ITS is not reached (its GIC is denied).
+  EXPECT_EQ(denied().size(), 40u);
+}
+
+TEST_F(DevicePlanTest, WholeWordsOnly) {
+  // "arm,pl01" is a prefix of "arm,pl011", not the same compatible.
+  ASSERT_EQ(plan("qemu-virt-7.2", "arm,pl01 arm,gic-v3x"), BootStatus::kOk);
+  EXPECT_EQ(plan_.window_count, 0u);
+}
+
+}  // namespace
+}  // namespace hyp::boot
