@@ -32,6 +32,9 @@ struct PlatformInfo {
   // "hypheap.el2_stack_overflow_test": the hyp recurses on its own EL2 stack until it
   // hits the guard page, to prove a stack overflow is reported, not silent corruption.
   bool el2_stack_overflow_test = false;
+  // "hypheap.attest": CRC-32s of the hyp image and of lent pages at boot and at power-off
+  // (hyp/arch/arm64/attest.h), for the boundary scenario.
+  bool attest = false;
   // /memreserve/ entries and static /reserved-memory regions.
   MemRange reserved[kMaxReserved];
   size_t reserved_count = 0;

@@ -6,6 +6,7 @@
 #include "../../boot/host_dtb.h"
 #include "../../boot/layout.h"
 #include "../../boot/platform.h"
+#include "attest.h"
 #include "boot_params.h"
 #include "cache.h"
 #include "core_glue.h"
@@ -367,6 +368,10 @@ extern "C" [[noreturn]] void hyp_primary_main(uint64_t dtb) {
   clean_dcache_to_poc(&hyp_boot_params, sizeof(hyp_boot_params));
 
   build_host_dtb();
+  if (g_platform.attest) {
+    attest_enable();
+    attest("at boot");
+  }
   configure_el2_for_host(g_host_stage2);
   cpu_table().set_power(self, CpuPower::kOn);
   log("entering host at %lx (EL1, DTB %lx, stage-2 %s)", uint64_t{HOST_KERNEL_ADDR},

@@ -102,6 +102,18 @@ VmId core_glue_page_owner(Ipa ipa) {
   return VmId(static_cast<uint32_t>(__builtin_ctzll(q.owners)));
 }
 
+void core_glue_for_each_lent(void (*fn)(MemRange range, void* ctx), void* ctx) {
+  const Vm& host = g_core->host();
+  LockGuard guard(host.lock);
+  host.s2.for_each_leaf([&](const Leaf& leaf) {
+    const MemRange r{pa_identity(leaf.base), leaf.size};
+    if (!leaf.valid() && g_core->platform().is_secure_vm(leaf.owner()) &&
+        !g_core->platform().touches_carveout(r)) {
+      fn(r, ctx);
+    }
+  });
+}
+
 }  // namespace hyp::arm64
 
 #else
@@ -123,6 +135,8 @@ bool core_glue_hypercall(GuestRegs&, Conduit) {
 VmId core_glue_page_owner(Ipa) {
   return VmId(0);
 }
+
+void core_glue_for_each_lent(void (*)(MemRange, void*), void*) {}
 
 }  // namespace hyp::arm64
 #endif

@@ -42,4 +42,8 @@ bool core_glue_host_access_allowed(Ipa ipa, bool write);
 // The owner the core records for the page at ipa (for the fault log).
 VmId core_glue_page_owner(Ipa ipa);
 
+// Calls fn for every range the host has lent to a secure VM (exclusive, outside the
+// carve-outs), in ascending order, holding the host's lock.
+void core_glue_for_each_lent(void (*fn)(MemRange range, void* ctx), void* ctx);
+
 }  // namespace hyp::arm64

@@ -1,5 +1,6 @@
 #include "psci.h"
 
+#include "attest.h"
 #include "cpu.h"
 #include "log.h"
 #include "smccc.h"
@@ -115,6 +116,7 @@ void handle_psci(GuestRegs& regs) {
     case psci::kSystemOff:
     case psci::kSystemReset:
       log("host requested %s", fid == psci::kSystemOff ? "SYSTEM_OFF" : "SYSTEM_RESET");
+      attest(fid == psci::kSystemOff ? "at SYSTEM_OFF" : "at SYSTEM_RESET");
       log_exit_counters();
       ret = static_cast<int64_t>(call_firmware(fid).x0);
       break;
