@@ -49,7 +49,7 @@ RateLimit g_fault_log_limit;
 constexpr uint32_t kMaxRetries = 64;
 
 const char* origin(uint64_t spsr) {
-  return (spsr & spsr::kModeMask) == spsr::kModeEl0t ? "EL0" : "EL1";
+  return spsr_is_el0(spsr) ? "EL0" : "EL1";
 }
 
 }  // namespace

@@ -104,6 +104,7 @@ inline constexpr uint64_t kSpsrEl1hDaifMasked = 0x3c5;
 // SPSR_ELx fields (Arm ARM C5.2.19).
 namespace spsr {
 inline constexpr uint64_t kModeMask = 0xf;
+inline constexpr uint64_t kModeAArch32 = 1ull << 4;  // M[4]: the context was AArch32
 inline constexpr uint64_t kModeEl0t = 0x0;
 inline constexpr uint64_t kModeEl1t = 0x4;
 inline constexpr uint64_t kModeEl1h = 0x5;

@@ -111,8 +111,9 @@ hyp_vectors:
 	unexpected 9
 	unexpected 10
 	unexpected 11
-	// Lower EL, AArch32: HCR_EL2.RW makes EL1 AArch64, and EL0 AArch32
-	// exceptions go to EL1, so none of these can happen.
+	// Lower EL, AArch32: used only when the EL below EL2 (EL1) is AArch32,
+	// which HCR_EL2.RW rules out. A 32-bit EL0 task's traps to EL2 arrive on
+	// the AArch64 entries above, with SPSR_EL2.M[4] set.
 	unexpected 12
 	unexpected 13
 	unexpected 14
