@@ -123,6 +123,10 @@ bool core_glue_host_access_allowed(Ipa ipa, Perms need) {
   return leaf.valid() && (leaf.perms().bits() & need.bits()) == need.bits();
 }
 
+uint64_t core_glue_scrub_secure_pages() {
+  return g_core->scrub_secure_pages();
+}
+
 VmId core_glue_page_owner(Ipa ipa) {
   QueryResult q;
   const PhysAddr pa = pa_identity(Ipa(ipa.value() & ~(kPageSize - 1)));
@@ -149,6 +153,10 @@ boot::BootStatus core_glue_init(const boot::Layout&, const boot::PlatformInfo&, 
 
 bool core_glue_hypercall(GuestRegs&, Conduit) {
   return false;
+}
+
+uint64_t core_glue_scrub_secure_pages() {
+  return 0;
 }
 
 VmId core_glue_page_owner(Ipa) {

@@ -33,6 +33,10 @@ bool core_glue_hypercall(GuestRegs& regs, Conduit conduit);
 // access only needs to be retried.
 bool core_glue_host_access_allowed(Ipa ipa, Perms need);
 
+// Zeroes and cleans every page a secure VM owns (core: Hyp::scrub_secure_pages), before
+// the host's SYSTEM_RESET or SYSTEM_OFF is forwarded. Returns the pages scrubbed.
+uint64_t core_glue_scrub_secure_pages();
+
 // The owner the core records for the page at ipa (for the fault log).
 VmId core_glue_page_owner(Ipa ipa);
 
