@@ -539,6 +539,9 @@ static bool hhx_answer_defined(u32 fid, const struct arm_smccc_res *res)
 		return res->a0 == 0x10000;	/* PSCI 1.0 */
 	case ARM_SMCCC_VERSION_FUNC_ID:
 		return res->a0 == ARM_SMCCC_VERSION_1_1;
+	case ARM_SMCCC_ARCH_FEATURES_FUNC_ID:
+		/* 1: WORKAROUND_1 not needed on this core */
+		return s == 0 || s == 1 || s == SMCCC_RET_NOT_SUPPORTED;
 	case PSCI_0_2_FN_CPU_ON:
 	case PSCI_0_2_FN64_CPU_ON:
 		/* every CPU is on: a SUCCESS would start one twice */

@@ -1,9 +1,7 @@
-// The pure parts of hyp/arch/arm64/esr.h and errata.h the host-fault path decides with.
+// The pure parts of hyp/arch/arm64/esr.h the host-fault path decides with.
 #include "esr.h"
 
 #include <gtest/gtest.h>
-
-#include "errata.h"
 
 namespace hyp::arm64 {
 namespace {
@@ -80,15 +78,6 @@ TEST(IpaFromParTest, TakesThePageFromParAndTheOffsetFromTheVa) {
 
 TEST(HpfarTest, FipaHoldsTheIpaPage) {
   EXPECT_EQ(ipa_from_hpfar((0x80'0000'0000ull >> 12) << 4, 0xfff), 0x80'0000'0fffull);
-}
-
-TEST(ErrataTest, Erratum834220IsCortexA57UpToR1p2) {
-  EXPECT_TRUE(has_erratum_834220(0x410fd070));   // r0p0
-  EXPECT_TRUE(has_erratum_834220(0x411fd070));   // r1p0: QEMU's cortex-a57
-  EXPECT_TRUE(has_erratum_834220(0x411fd072));   // r1p2
-  EXPECT_FALSE(has_erratum_834220(0x411fd073));  // r1p3
-  EXPECT_FALSE(has_erratum_834220(0x410fd034));  // Cortex-A53
-  EXPECT_FALSE(has_erratum_834220(0x410fd083));  // Cortex-A72
 }
 
 }  // namespace

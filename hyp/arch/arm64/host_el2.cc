@@ -1,5 +1,6 @@
 #include "host_el2.h"
 
+#include "smccc.h"
 #include "sysreg.h"
 
 namespace hyp::arm64 {
@@ -21,6 +22,7 @@ uint64_t mdcr_value() {
 }  // namespace
 
 void configure_el2_for_host(const HostStage2& stage2) {
+  smccc_init_cpu();
   write_cnthctl_el2(kCnthctlHostTimers);
   write_cntvoff_el2(0);
   write_cptr_el2(kCptrNoTraps);
