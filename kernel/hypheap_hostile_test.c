@@ -21,6 +21,7 @@
 #include <linux/of_address.h>
 #include <linux/prandom.h>
 #include <linux/psci.h>
+#include <linux/sizes.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/psci.h>
 
@@ -37,6 +38,7 @@
 #define HHX_DESC_ORDER	4	/* 64 KiB: any length up to the maximum is host RAM */
 #define HHX_MAX_CARVE	8
 #define HHX_SEED	0x6879706865617021ULL
+#define HHX_IPA_LIMIT	BIT_ULL(39)	/* the hypervisor's stage-2 input size */
 
 /* PSCI function numbers that would stop a CPU or the machine (PSCI 1.1). */
 #define HHX_PSCI_CPU_SUSPEND		0x01
@@ -537,6 +539,9 @@ static bool hhx_answer_defined(u32 fid, const struct arm_smccc_res *res)
 		return res->a0 == 0x10000;	/* PSCI 1.0 */
 	case ARM_SMCCC_VERSION_FUNC_ID:
 		return res->a0 == ARM_SMCCC_VERSION_1_1;
+	case ARM_SMCCC_ARCH_FEATURES_FUNC_ID:
+		/* 1: WORKAROUND_1 not needed on this core */
+		return s == 0 || s == 1 || s == SMCCC_RET_NOT_SUPPORTED;
 	case PSCI_0_2_FN_CPU_ON:
 	case PSCI_0_2_FN64_CPU_ON:
 		/* every CPU is on: a SUCCESS would start one twice */
@@ -756,9 +761,31 @@ static void el1_access_to_hyp_memory_faults(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, hhx_all_host(ctx));
 }
 
+/*
+ * The hypervisor's stage-2 translates 39-bit IPAs (docs/hypervisor.md): an
+ * IPA at or above 512 GiB, where QEMU's high PCIe window starts, is no
+ * address of the host's. Its fault must be refused at once and counted as
+ * one host fault, not taken for an entry that changed (FAULTS_SPURIOUS) and
+ * retried: the review found the check aliasing it onto IPA 0 (flash) and
+ * onto RAM (512 GiB + 1 GiB), mapped to the host, 64 retries each.
+ */
+static void el1_access_above_the_ipa_space_faults(struct kunit *test)
+{
+	struct hhx_ctx *ctx = test->priv;
+	u64 spurious = hhx_stat(test, HYPHEAP_STAT_FAULTS_SPURIOUS);
+
+	hhx_expect_no_access(test, HHX_IPA_LIMIT);
+	hhx_expect_no_access(test, HHX_IPA_LIMIT + ctx->ram_start + SZ_1M);
+	hhx_expect_no_access(test, BIT_ULL(40) - PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, hhx_stat(test, HYPHEAP_STAT_FAULTS_SPURIOUS),
+			spurious);
+	KUNIT_EXPECT_TRUE(test, hhx_all_host(ctx));
+}
+
 static struct kunit_case hypheap_hostile_cases[] = {
 	KUNIT_CASE(random_calls_get_defined_answers),
 	KUNIT_CASE(el1_access_to_hyp_memory_faults),
+	KUNIT_CASE(el1_access_above_the_ipa_space_faults),
 	{}
 };
 

@@ -14,6 +14,7 @@
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/cpumask.h>
+#include <linux/fs.h>
 #include <linux/gfp.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
@@ -22,6 +23,10 @@
 #include <linux/of_address.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <uapi/linux/psci.h>
+
+#include <asm/cputype.h>
+#include <asm/sysreg.h>
 
 #include <hypheap/abi.h>
 
@@ -257,6 +262,158 @@ static void unknown_calls_are_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, (long)res.a0, (long)HYPHEAP_ERR_NOT_SUPPORTED);
 	hypheap_ktest_call(ctx->hvc, HYPHEAP_FN_STATS, HYPHEAP_STAT_COUNT, 0, &res);
 	KUNIT_EXPECT_EQ(test, (long)res.a0, (long)HYPHEAP_ERR_STAT_INDEX);
+}
+
+/* ---- SMCCC Arm architecture calls ---- */
+
+#define HH_SPECTRE_V2 "/sys/devices/system/cpu/vulnerabilities/spectre_v2"
+
+/* Cortex-A57 or A72: the cores the hypervisor hardens itself (no CSV2). */
+static bool hh_cpu_is_a57_class(void)
+{
+	u32 midr = read_cpuid_id();
+
+	return MIDR_IMPLEMENTOR(midr) == ARM_CPU_IMP_ARM &&
+	       (MIDR_PARTNUM(midr) == ARM_CPU_PART_CORTEX_A57 ||
+		MIDR_PARTNUM(midr) == ARM_CPU_PART_CORTEX_A72);
+}
+
+static long hh_arch_features(struct hh_ctx *ctx, u32 fid)
+{
+	struct arm_smccc_res res;
+
+	hypheap_ktest_call(ctx->hvc, ARM_SMCCC_ARCH_FEATURES_FUNC_ID, fid, 0,
+			   &res);
+	return (long)(int)res.a0;
+}
+
+/*
+ * ARCH_FEATURES answers for what the hypervisor implements and nothing
+ * else: on the cores it hardens, SMCCC_ARCH_WORKAROUND_1 is there (so Linux
+ * mitigates Spectre-v2 by calling it); WORKAROUND_2 and 3, SOC_ID and ids
+ * of other owners (PSCI) are not.
+ */
+static void arch_features_answer_only_what_is_implemented(struct kunit *test)
+{
+	struct hh_ctx *ctx = test->priv;
+	struct arm_smccc_res res;
+
+	KUNIT_EXPECT_EQ(test, hh_arch_features(ctx, ARM_SMCCC_VERSION_FUNC_ID),
+			0L);
+	KUNIT_EXPECT_EQ(test,
+			hh_arch_features(ctx, ARM_SMCCC_ARCH_FEATURES_FUNC_ID),
+			0L);
+	if (hh_cpu_is_a57_class())
+		KUNIT_EXPECT_EQ(test,
+				hh_arch_features(ctx, ARM_SMCCC_ARCH_WORKAROUND_1),
+				0L);
+	KUNIT_EXPECT_EQ(test, hh_arch_features(ctx, ARM_SMCCC_ARCH_WORKAROUND_2),
+			(long)SMCCC_RET_NOT_SUPPORTED);
+	KUNIT_EXPECT_EQ(test, hh_arch_features(ctx, ARM_SMCCC_ARCH_WORKAROUND_3),
+			(long)SMCCC_RET_NOT_SUPPORTED);
+	KUNIT_EXPECT_EQ(test, hh_arch_features(ctx, ARM_SMCCC_ARCH_SOC_ID),
+			(long)SMCCC_RET_NOT_SUPPORTED);
+	KUNIT_EXPECT_EQ(test, hh_arch_features(ctx, PSCI_0_2_FN_PSCI_VERSION),
+			(long)SMCCC_RET_NOT_SUPPORTED);
+	KUNIT_EXPECT_EQ(test, hh_arch_features(ctx, HYPHEAP_FN_MEM_ASSIGN),
+			(long)SMCCC_RET_NOT_SUPPORTED);
+
+	/* and the workaround itself returns, on both conduits' path */
+	hypheap_ktest_call(ctx->hvc, ARM_SMCCC_ARCH_WORKAROUND_1, 0, 0, &res);
+	KUNIT_EXPECT_EQ(test, (long)res.a0, 0L);
+}
+
+/*
+ * What Linux concluded from those answers at boot, as user space reads it.
+ * Before the hypervisor answered WORKAROUND_1 this read "Vulnerable".
+ */
+static void host_mitigates_spectre_v2_through_the_hyp(struct kunit *test)
+{
+	static const char want[] =
+		"Mitigation: Branch predictor hardening, BHB\n";
+	char buf[80] = {};
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t n;
+
+	if (!hh_cpu_is_a57_class())
+		kunit_skip(test, "not a Cortex-A57/A72");
+	f = filp_open(HH_SPECTRE_V2, O_RDONLY, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(f), "open %s: %ld", HH_SPECTRE_V2,
+			       PTR_ERR(f));
+	n = kernel_read(f, buf, sizeof(buf) - 1, &pos);
+	filp_close(f, NULL);
+	KUNIT_ASSERT_GT(test, n, 0L);
+	KUNIT_EXPECT_STREQ(test, buf, want);
+}
+
+/* ---- the PMU cannot count the hypervisor ---- */
+
+#define HH_PMU_P	BIT(31)	/* PMCCFILTR_EL0: do not count EL1 */
+#define HH_PMU_U	BIT(30)	/* do not count EL0 */
+#define HH_PMU_NSH	BIT(27)	/* count EL2 */
+#define HH_PMCR_E	BIT(0)
+#define HH_PMCR_C	BIT(2)	/* reset the cycle counter */
+#define HH_PMCNTEN_C	BIT(31)
+#define HH_PMU_CALLS	200
+#define HH_DFR0_PMUVER(dfr0)	(((dfr0) >> 8) & 0xf)	/* ID_AA64DFR0_EL1 */
+
+/*
+ * With nothing counted but EL2 (P and U set, NSH set), the cycle counter
+ * runs across hypercalls only if the host can profile the hypervisor.
+ * Cortex-A57 has no MDCR_EL2.HPMD: the hypervisor traps the PMU and drops
+ * NSH from every event type the host writes. QEMU's cycle counter follows
+ * the filter across exception levels, so the leak was visible here: the
+ * counter ran, and NSH read back as written.
+ */
+static void host_cannot_count_el2_cycles(struct kunit *test)
+{
+	struct hh_ctx *ctx = test->priv;
+	u64 pmcr, cnten, filter, readback, before, after, own;
+	struct arm_smccc_res res;
+	unsigned int i;
+
+	if (HH_DFR0_PMUVER(read_sysreg(id_aa64dfr0_el1)) == 0)
+		kunit_skip(test, "no PMU");
+	preempt_disable();
+	pmcr = read_sysreg(pmcr_el0);
+	cnten = read_sysreg(pmcntenset_el0);
+	filter = read_sysreg(pmccfiltr_el0);
+
+	write_sysreg(HH_PMU_P | HH_PMU_U | HH_PMU_NSH, pmccfiltr_el0);
+	isb();
+	readback = read_sysreg(pmccfiltr_el0);
+	write_sysreg(HH_PMCNTEN_C, pmcntenset_el0);
+	write_sysreg(pmcr | HH_PMCR_E | HH_PMCR_C, pmcr_el0);
+	isb();
+	before = read_sysreg(pmccntr_el0);
+	for (i = 0; i < HH_PMU_CALLS; i++)
+		hypheap_ktest_call(ctx->hvc, HYPHEAP_FN_STATS,
+				   HYPHEAP_STAT_ASSIGN_CALLS, 0, &res);
+	isb();
+	after = read_sysreg(pmccntr_el0);
+
+	/* and the host keeps its own counting: EL1 cycles do count */
+	write_sysreg(HH_PMU_U, pmccfiltr_el0);
+	isb();
+	own = read_sysreg(pmccntr_el0);
+	for (i = 0; i < HH_PMU_CALLS; i++)
+		cpu_relax();
+	isb();
+	own = read_sysreg(pmccntr_el0) - own;
+
+	write_sysreg(HH_PMCNTEN_C & ~cnten, pmcntenclr_el0);
+	write_sysreg(filter, pmccfiltr_el0);
+	write_sysreg(pmcr, pmcr_el0);
+	isb();
+	preempt_enable();
+
+	KUNIT_EXPECT_EQ_MSG(test, readback & HH_PMU_NSH, 0ULL,
+			    "PMCCFILTR_EL0 %llx: EL2 counting kept", readback);
+	KUNIT_EXPECT_EQ_MSG(test, after - before, 0ULL,
+			    "%u hypercalls: %llu EL2 cycles counted",
+			    HH_PMU_CALLS, after - before);
+	KUNIT_EXPECT_GT_MSG(test, own, 0ULL, "EL1 cycles not counted");
 }
 
 /* ---- ownership round trips ---- */
@@ -875,6 +1032,9 @@ static void two_cpus_overlapping_ranges(struct kunit *test)
 static struct kunit_case hypheap_hyp_cases[] = {
 	KUNIT_CASE(uid_identifies_hypheap),
 	KUNIT_CASE(unknown_calls_are_refused),
+	KUNIT_CASE(arch_features_answer_only_what_is_implemented),
+	KUNIT_CASE(host_mitigates_spectre_v2_through_the_hyp),
+	KUNIT_CASE(host_cannot_count_el2_cycles),
 	KUNIT_CASE(lend_query_reclaim_round_trip),
 	KUNIT_CASE(share_keeps_host_access_and_data),
 	KUNIT_CASE(lent_page_faults_on_read),

@@ -32,6 +32,13 @@ void copy_from_phys(void* dst, PhysAddr src, size_t len);
 // single-copy-atomic write (never torn), then orders it before any later TLB maintenance.
 void write_pte(const Stage2Hw& hw, uint64_t* ptep, uint64_t value);
 
+// Stores a table descriptor that links a table the core has just filled (zeroed by the
+// pool, or the entries of a split): write_pte's contract, and in addition every store the
+// core made to that table before the call is observed by any table walker, on any CPU,
+// that observes the descriptor. Without it a walker could follow the new link and read what
+// the page held before, e.g. a stale valid entry of a table freed earlier.
+void publish_table(const Stage2Hw& hw, uint64_t* ptep, uint64_t value);
+
 // Invalidates the TLB entries of `hw` that translate any of `ipas` (leaf entries: a removed
 // table entry needs tlb_invalidate_vm) and waits until every CPU has completed it.
 void tlb_invalidate_ipas(const Stage2Hw& hw, std::span<const Ipa> ipas);

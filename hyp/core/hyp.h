@@ -53,6 +53,13 @@ class Hyp {
   [[nodiscard]] Status mem_query(PhysAddr pa, uint64_t nr_pages, QueryResult* out) const;
   [[nodiscard]] Status stat(uint64_t index, uint64_t* value) const;
 
+  // Before a reset of a machine that keeps RAM (QEMU does), or a power-off of one whose DRAM
+  // may hold its contents for a while: zeroes and cleans to PoC every page a secure VM owns
+  // (lent to it or in its carve-out), so the next boot, which gives the host every page
+  // outside the carve-outs, finds nothing of theirs. Shared pages are left: the host could
+  // read them anyway. Owners do not change. Returns the number of pages scrubbed.
+  uint64_t scrub_secure_pages();
+
   // Internal API for the secure-VM exit path: a pinned page cannot be reclaimed (BUSY).
   [[nodiscard]] Status pin(VmId vm, Ipa ipa, uint64_t nr_pages);
   [[nodiscard]] Status unpin(VmId vm, Ipa ipa, uint64_t nr_pages);

@@ -142,12 +142,16 @@ class Stage2Editor {
   Stage2Editor(Stage2& s2, PagePool::Reservation& res, TlbBatch& tlb)
       : s2_(s2), pool_(*s2.pool_), res_(res), tlb_(tlb) {}
 
-  void write(WalkEntry& e, uint64_t value) {
+  // new_table: value links a table just filled, whose contents must be visible first.
+  void write(WalkEntry& e, uint64_t value, bool new_table = false) {
     const uint64_t old = *e.ptep;
     const PhysAddr table = arch::virt_to_phys(e.table);
     if (old == 0 && value != 0)
       pool_.get(table);
-    arch::write_pte(s2_.hw_, e.ptep, value);
+    if (new_table)
+      arch::publish_table(s2_.hw_, e.ptep, value);
+    else
+      arch::write_pte(s2_.hw_, e.ptep, value);
     if (old != 0 && value == 0)
       pool_.put(table);
   }
@@ -166,10 +170,10 @@ class Stage2Editor {
 
   // Make: a valid entry where the entry is invalid now. If a break of this span may still
   // be cached, the batch completes first (the "before" of break-before-make).
-  void make(WalkEntry& e, uint64_t value) {
+  void make(WalkEntry& e, uint64_t value, bool new_table = false) {
     if (tlb_.covers(Ipa(e.base), e.size()))
       tlb_.flush();
-    write(e, value);
+    write(e, value, new_table);
   }
 
   void install_leaf(WalkEntry& e, uint64_t value) {
@@ -221,7 +225,7 @@ class Stage2Editor {
     // entry can be overwritten directly unless its own break is still pending.
     if (is_valid(old))
       break_entry(e);
-    make(e, page.value() | pte::kValid | pte::kTableOrPage);
+    make(e, page.value() | pte::kValid | pte::kTableOrPage, /*new_table=*/true);
   }
 
   void try_merge(WalkEntry& e) {

@@ -55,9 +55,12 @@ class AssignTransaction {
       return Status::kDescNotHost;
     for (PhysAddr cur = span.base; cur < span.end();) {
       const Leaf h = hyp_.host_.s2.lookup(ipa_identity(cur));
-      const bool host_accessible =
-          h.valid() && (h.state() == PageState::kOwned || h.state() == PageState::kSharedOwned);
-      if (!host_accessible)
+      // Readable by the host, not merely mapped: a W- or X-only share may hold what the
+      // secure VM wrote, and the status of a call parsing it would tell the host its bytes.
+      const bool host_readable =
+          h.valid() && (h.state() == PageState::kOwned || h.state() == PageState::kSharedOwned) &&
+          h.perms().r();
+      if (!host_readable)
         return Status::kDescNotHost;
       cur = pa_identity(h.end());
     }

@@ -128,6 +128,32 @@ TEST_F(Stage2Test, SplittingAValidBlockBreaksBeforeMaking) {
   EXPECT_GE(fake::counters().tlb_ipa, 2u);  // the 1 GiB block, the 2 MiB block, the page
 }
 
+// Every table descriptor that links a new table went through arch::publish_table, whose
+// contract orders the table's zeroed or split contents before the descriptor: a walker on
+// another CPU that sees the link must not read stale bytes below it.
+void expect_tables_published(const uint64_t* table, unsigned level, unsigned* count) {
+  for (unsigned i = 0; i < 512; i++) {
+    const uint64_t e = table[i];
+    if (level == 3 || (e & (pte::kValid | pte::kTableOrPage)) != (pte::kValid | pte::kTableOrPage))
+      continue;
+    EXPECT_EQ(fake::published_table(&table[i]), e) << "level " << level << " entry " << i;
+    ++*count;
+    expect_tables_published(
+        static_cast<const uint64_t*>(arch::phys_to_virt(PhysAddr(e & pte::kOaMask))), level + 1,
+        count);
+  }
+}
+
+TEST_F(Stage2Test, NewTablesArePublishedAfterTheirContents) {
+  set(k1G, k1G, rwx(k1G));
+  set(k1G + k2M + k4K, k4K, LeafSpec::owned_by(kSvm));  // splits a valid block twice
+  set(3 * k1G + 5 * k4K, k4K, rwx(3 * k1G));            // tables under an invalid entry
+  unsigned count = 0;
+  expect_tables_published(static_cast<const uint64_t*>(arch::phys_to_virt(s2_.hw().root)),
+                          s2_.start_level(), &count);
+  EXPECT_EQ(count, 4u);
+}
+
 TEST_F(Stage2Test, RangeMadeUniformAgainMergesBackIntoTheBlock) {
   set(k1G, k1G, rwx(k1G));
   const auto before = leaves();

@@ -185,6 +185,45 @@ TEST_F(TransactionTest, RejectsDescriptorInPagesTheHostLent) {
   EXPECT_EQ(int64_t(r.x[0]), HYPHEAP_ERR_DESC_NOT_HOST);
 }
 
+// A share the host may not read (the secure VM may write it): if it could serve as a
+// descriptor, the status codes would tell the host what the bytes say.
+TEST_F(TransactionTest, RejectsDescriptorInASharedPageTheHostMayNotRead) {
+  for (const uint32_t host_perms : {uint32_t{HYPHEAP_PERM_W}, uint32_t{HYPHEAP_PERM_X},
+                                    uint32_t{HYPHEAP_PERM_W | HYPHEAP_PERM_X}}) {
+    const uint64_t page = kDescPa + 2 * k4K;
+    auto d = DescBuilder().src(kVmidHost.bit()).dest(kVmidHost, host_perms).dest(kSvm0, kRw);
+    ASSERT_EQ(assign(d.range(page, k4K)), Status::kOk);
+    const Snapshot before = snapshot();
+    const SmcccResult r = call(lend(kData, k4K).bytes(), page);
+    EXPECT_EQ(int64_t(r.x[0]), HYPHEAP_ERR_DESC_NOT_HOST) << "host perms " << host_perms;
+    EXPECT_TRUE(snapshot() == before);
+    ASSERT_EQ(assign(reclaim(kVmidHost.bit() | kSvm0.bit(), page, k4K)), Status::kOk);
+  }
+}
+
+// Only the first page of a two-page descriptor is readable: the second decides.
+TEST_F(TransactionTest, RejectsDescriptorWhoseSecondPageTheHostMayNotRead) {
+  auto d = DescBuilder()
+               .src(kVmidHost.bit())
+               .dest(kVmidHost, HYPHEAP_PERM_W)
+               .dest(kSvm0, kRw)
+               .range(kDescPa + k4K, k4K);
+  ASSERT_EQ(assign(d, kDescPa + 4 * k4K), Status::kOk);
+  DescBuilder big = lend(kData, k4K);
+  for (uint64_t i = 1; i < 300; i++)  // 24 + 8 + 300 * 16 bytes: two pages
+    big.range(kData + i * k4K, k4K);
+  ASSERT_GT(big.bytes().size(), k4K);
+  const SmcccResult r = call(big.bytes(), kDescPa);
+  EXPECT_EQ(int64_t(r.x[0]), HYPHEAP_ERR_DESC_NOT_HOST);
+  EXPECT_TRUE(host_leaf(kData).valid());
+}
+
+TEST_F(TransactionTest, ReadOnlyShareStillServesAsDescriptor) {
+  auto d = DescBuilder().src(kVmidHost.bit()).dest(kVmidHost, HYPHEAP_PERM_R).dest(kSvm0, kRw);
+  ASSERT_EQ(assign(d.range(kDescPa + 2 * k4K, k4K)), Status::kOk);
+  EXPECT_EQ(assign(lend(kData, k4K), kDescPa + 2 * k4K), Status::kOk);
+}
+
 TEST_F(TransactionTest, RejectsDescriptorOutsideRam) {
   const SmcccResult r = hyp_->handle_smccc(0, {{HYPHEAP_FN_MEM_ASSIGN, 0x1000, 64, 0}});
   EXPECT_EQ(int64_t(r.x[0]), HYPHEAP_ERR_DESC_NOT_HOST);

@@ -85,11 +85,20 @@ bool core_glue_hypercall(GuestRegs& regs, Conduit) {
   return true;
 }
 
-bool core_glue_host_access_allowed(Ipa ipa, bool write) {
+bool core_glue_host_access_allowed(Ipa ipa, Perms need) {
   const Vm& host = g_core->host();
+  // The stage-2 translates nothing at or above its input size; a lookup there would
+  // alias a lower IPA.
+  if (ipa.value() >= host.s2.ipa_limit()) {
+    return false;
+  }
   LockGuard guard(host.lock);
   const Leaf leaf = host.s2.lookup(ipa);
-  return leaf.valid() && (!write || leaf.perms().w());
+  return leaf.valid() && (leaf.perms().bits() & need.bits()) == need.bits();
+}
+
+uint64_t core_glue_scrub_secure_pages() {
+  return g_core->scrub_secure_pages();
 }
 
 VmId core_glue_page_owner(Ipa ipa) {
@@ -130,6 +139,10 @@ boot::BootStatus core_glue_init(const boot::Layout&, const boot::PlatformInfo&,
 
 bool core_glue_hypercall(GuestRegs&, Conduit) {
   return false;
+}
+
+uint64_t core_glue_scrub_secure_pages() {
+  return 0;
 }
 
 VmId core_glue_page_owner(Ipa) {

@@ -34,10 +34,15 @@ boot::BootStatus core_glue_init(const boot::Layout& layout, const boot::Platform
 // implement this function id; results are in regs.x[0..3] otherwise.
 bool core_glue_hypercall(GuestRegs& regs, Conduit conduit);
 
-// True if the host's stage-2 now lets it make this access: the fault raced
-// with a change the core made on another CPU (break-before-make leaves the
-// entry invalid for a moment), and the access only needs to be retried.
-bool core_glue_host_access_allowed(Ipa ipa, bool write);
+// True if the host's stage-2 now maps ipa (below its input size) with every
+// permission in need: the fault raced with a change the core made on another
+// CPU (break-before-make leaves the entry invalid for a moment), and the
+// access only needs to be retried.
+bool core_glue_host_access_allowed(Ipa ipa, Perms need);
+
+// Zeroes and cleans every page a secure VM owns (core: Hyp::scrub_secure_pages), before
+// the host's SYSTEM_RESET or SYSTEM_OFF is forwarded. Returns the pages scrubbed.
+uint64_t core_glue_scrub_secure_pages();
 
 // The owner the core records for the page at ipa (for the fault log).
 VmId core_glue_page_owner(Ipa ipa);

@@ -103,4 +103,60 @@ constexpr uint64_t ipa_from_hpfar(uint64_t hpfar, uint64_t far) {
   return ((hpfar & 0xffffffffff0ull) << 8) | (far & 0xfff);
 }
 
+// PAR_EL1 after a successful AT (F, bit 0, clear) holds PA[47:12] of the translation; after
+// an AT S1E1x issued at EL2 for the host, that is the IPA (Arm ARM D17.2.112).
+constexpr bool par_failed(uint64_t par) {
+  return par & 1;
+}
+constexpr uint64_t ipa_from_par(uint64_t par, uint64_t va) {
+  return (par & 0x0000fffffffff000ull) | (va & 0xfff);
+}
+
+// The stage-2 permissions a lower-EL abort's access needed, from its syndrome.
+struct Stage2Need {
+  bool r = false, w = false, x = false;
+  friend constexpr bool operator==(Stage2Need, Stage2Need) = default;
+};
+
+constexpr Stage2Need stage2_need(Esr esr) {
+  const AbortIss iss(esr.iss());
+  if (esr.exception_class() == ExceptionClass::kInstructionAbortLowerEl) {
+    // Whether a fetch also needs stage-2 read is not something to rely on: an
+    // execute-only entry is not taken to allow it.
+    return {.r = true, .x = true};
+  }
+  // A cache maintenance or AT instruction reports WnR = 1 whatever it does; none needs
+  // more than read at stage 2 (DC IVAC without write is performed as a clean and
+  // invalidate). A stage-1 walk reads descriptors, and writes them (WnR) only for a
+  // hardware access-flag or dirty update.
+  if (iss.cache_maintenance()) {
+    return {.r = true};
+  }
+  return {.r = true, .w = iss.write()};
+}
+
+// Faults a stage-2 entry itself raises (translation, access flag, permission): the only
+// ones a change of that entry on another CPU can explain, so the only ones retried.
+constexpr bool is_entry_fault(uint32_t code) {
+  return fsc::is_translation(code) || fsc::is_access_flag(code) || fsc::is_permission(code);
+}
+
+// Where the faulting IPA of a lower-EL stage-2 abort can be read. HPFAR_EL2 is valid for a
+// fault on a stage-1 walk and for translation and access-flag faults; for a permission
+// fault it is UNKNOWN (Arm ARM D17.2.51), and Cortex-A57 erratum 834220 may report a
+// stage-2 fault with a wrong HPFAR where a stage-1 fault should have been taken. Then the
+// IPA is recomputed by translating FAR with AT S1E1R (valid unless FnV is set).
+enum class IpaSource { kHpfar, kAt, kUnknown };
+
+constexpr IpaSource fault_ipa_source(Esr esr, bool erratum_834220) {
+  const AbortIss iss(esr.iss());
+  if (iss.stage1_walk()) {
+    return IpaSource::kHpfar;
+  }
+  if (!fsc::is_permission(iss.fault_status()) && !erratum_834220) {
+    return IpaSource::kHpfar;
+  }
+  return iss.far_not_valid() ? IpaSource::kUnknown : IpaSource::kAt;
+}
+
 }  // namespace hyp::arm64

@@ -1,5 +1,7 @@
 #include "host_el2.h"
 
+#include "pmu.h"
+#include "smccc.h"
 #include "sysreg.h"
 
 namespace hyp::arm64 {
@@ -12,19 +14,14 @@ bool has_gicv3_sysregs() {
   return ((pfr0 >> 24) & 0xf) != 0;  // ID_AA64PFR0_EL1.GIC (Arm ARM D17.2.64)
 }
 
-// MDCR_EL2 (Arm ARM D17.2.99): no debug or PMU traps, and HPMN = PMCR_EL0.N
-// so the host sees every event counter (HPMN resets to an UNKNOWN value).
-uint64_t mdcr_value() {
-  return (read_pmcr_el0() >> 11) & 0x1f;
-}
-
 }  // namespace
 
 void configure_el2_for_host(const HostStage2& stage2) {
+  smccc_init_cpu();
   write_cnthctl_el2(kCnthctlHostTimers);
   write_cntvoff_el2(0);
   write_cptr_el2(kCptrNoTraps);
-  write_mdcr_el2(mdcr_value());
+  configure_pmu_for_host();
   if (has_gicv3_sysregs()) {
     // Without SRE at EL2, EL1's own ICC_SRE_EL1.SRE is stuck at 0 and Linux
     // cannot use the GICv3 system registers (GICv3 spec 12.7.11).

@@ -9,7 +9,8 @@ namespace hyp::arm64 {
 
 // Programs HCR_EL2 (RW, TSC, VM if a stage-2 is given), the stage-2 base,
 // and the EL2 controls that let the host own its timers, GIC CPU interface,
-// FP/SIMD and PMU. Per CPU, before the first entry to the host.
+// FP/SIMD and PMU (which cannot count EL2: pmu.h), and chooses how exits harden
+// the branch predictor (smccc.h). Per CPU, before the first entry to the host.
 void configure_el2_for_host(const HostStage2& stage2);
 
 }  // namespace hyp::arm64

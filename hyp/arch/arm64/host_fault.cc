@@ -3,6 +3,7 @@
 #include "core/arch.h"
 #include "core_glue.h"
 #include "cpu.h"
+#include "errata.h"
 #include "gic.h"
 #include "inject.h"
 #include "log.h"
@@ -48,9 +49,64 @@ class RateLimit {
 RateLimit g_fault_log_limit;
 
 constexpr uint32_t kMaxRetries = 64;
+// Retry bookkeeping key of a fault whose IPA could not be computed (AT failed).
+constexpr uint64_t kNoIpa = ~0ull - 1;
 
 const char* origin(uint64_t spsr) {
-  return (spsr & spsr::kModeMask) == spsr::kModeEl0t ? "EL0" : "EL1";
+  return spsr_is_el0(spsr) ? "EL0" : "EL1";
+}
+
+bool cpu_has_erratum_834220() {
+  return has_erratum_834220(read_midr_el1());
+}
+
+// The host's stage-1 translation of va for an EL1 read: the IPA, or false if it faults.
+// PAR_EL1 is the host's register: the hyp gives it back as it found it.
+bool translate_host_va(uint64_t va, uint64_t* ipa) {
+  const uint64_t saved = read_par_el1();
+  asm volatile("at s1e1r, %0" ::"r"(va));
+  isb();
+  const uint64_t par = read_par_el1();
+  write_par_el1(saved);
+  if (par_failed(par)) {
+    return false;
+  }
+  *ipa = ipa_from_par(par, va);
+  return true;
+}
+
+struct FaultIpa {
+  bool known = false;
+  uint64_t value = 0;
+};
+
+FaultIpa fault_ipa(Esr esr, uint64_t far) {
+  switch (fault_ipa_source(esr, cpu_has_erratum_834220())) {
+    case IpaSource::kHpfar:
+      return {true, ipa_from_hpfar(read_hpfar_el2(), far)};
+    case IpaSource::kAt: {
+      FaultIpa r;
+      r.known = translate_host_va(far, &r.value);
+      return r;
+    }
+    case IpaSource::kUnknown:
+      break;
+  }
+  return {};
+}
+
+Perms perms_of(Stage2Need need) {
+  return Perms((need.r ? HYPHEAP_PERM_R : 0) | (need.w ? HYPHEAP_PERM_W : 0) |
+               (need.x ? HYPHEAP_PERM_X : 0));
+}
+
+// A retry that keeps faulting on one key is a hyp bug, not a race: bounded.
+bool may_retry(PerCpu& cpu, uint64_t key) {
+  if (cpu.retry_ipa != key) {
+    cpu.retry_ipa = key;
+    cpu.retries = 0;
+  }
+  return ++cpu.retries <= kMaxRetries;
 }
 
 }  // namespace
@@ -60,43 +116,48 @@ void handle_host_stage2_abort(GuestRegs& regs, Esr esr) {
   const AbortIss iss(esr.iss());
   const bool data = esr.exception_class() == ExceptionClass::kDataAbortLowerEl;
   const uint64_t far = read_far_el2();
-  const Ipa ipa(ipa_from_hpfar(read_hpfar_el2(), far));
   const uint64_t spsr = read_spsr_el2();
-  const bool write = data && iss.write();
-  if (data && emulate_redistributor_access(regs, esr, ipa)) {
-    return;  // an RD_base frame the hyp keeps and emulates
+  const Stage2Need need = stage2_need(esr);
+  const bool entry_fault = is_entry_fault(iss.fault_status());
+  const FaultIpa ipa = fault_ipa(esr, far);
+  if (data && ipa.known && emulate_redistributor_access(regs, esr, Ipa(ipa.value))) {
+    return;  // an RD_base frame the hyp keeps and emulates (gic.h)
   }
-  // A fault that raced with a stage-2 update on another CPU: retry the
-  // access, a bounded number of times in a row so a core bug cannot turn
-  // into a silent livelock of the host.
-  const bool allowed = core_glue_host_access_allowed(ipa, write);
+  // Retried: an entry fault the host's stage-2 no longer raises (a race with an update the
+  // core made on another CPU: break-before-make leaves the entry invalid for a moment), or
+  // one whose VA the host's own stage-1 no longer translates (it changed meanwhile, or
+  // erratum 834220 reported a stage-2 fault where a stage-1 one is due: the retried access
+  // takes that one at EL1). Everything else, above the IPA space included, is refused now.
+  bool allowed = false;
+  uint64_t key = kNoIpa;
+  if (entry_fault && ipa.known) {
+    allowed = core_glue_host_access_allowed(Ipa(ipa.value), perms_of(need));
+    key = ipa.value;
+  } else if (entry_fault && fault_ipa_source(esr, cpu_has_erratum_834220()) == IpaSource::kAt) {
+    allowed = true;
+  }
   if (allowed) {
-    if (cpu.retry_ipa == ipa.value() && ++cpu.retries > kMaxRetries) {
-      log("cpu%u: host access to ipa %lx keeps faulting though allowed: injecting", cpu.index,
-          ipa.value());
-    } else {
-      if (cpu.retry_ipa != ipa.value()) {
-        cpu.retry_ipa = ipa.value();
-        cpu.retries = 0;
-      }
+    if (may_retry(cpu, key)) {
       cpu.exits.stage2_retries.inc();
       return;
     }
-  }
-  cpu.retry_ipa = ~0ull;
-  if (!allowed) {
+    log("cpu%u: host access to ipa %lx va %lx keeps faulting though allowed: injecting", cpu.index,
+        key, far);
+  } else {
     cpu.exits.stage2_faults.inc();
   }
+  cpu.retry_ipa = ~0ull;
   uint64_t suppressed = 0;
   if (g_fault_log_limit.allow(&suppressed)) {
-    log("host %s stage-2 %s fault cpu%u: ipa %lx va %lx%s pc %lx esr %lx owner %u%s "
+    log("host %s stage-2 %s fault cpu%u: ipa %lx%s va %lx%s pc %lx esr %lx owner %u%s "
         "(%lu not logged)",
-        origin(spsr), data ? "data" : "instruction", cpu.index, ipa.value(), far,
-        iss.far_not_valid() ? "(invalid)" : "", read_elr_el2(), esr.value(),
-        core_glue_page_owner(ipa).value(), write ? " write" : "", suppressed);
+        origin(spsr), data ? "data" : "instruction", cpu.index, ipa.value,
+        ipa.known ? "" : "(unknown)", far, iss.far_not_valid() ? "(invalid)" : "", read_elr_el2(),
+        esr.value(), ipa.known ? core_glue_page_owner(Ipa(ipa.value)).value() : 0,
+        need.w ? " write" : (need.x ? " exec" : ""), suppressed);
   }
   cpu.exits.injected_aborts.inc();
-  inject_abort(data ? AbortKind::kData : AbortKind::kInstruction, far, write);
+  inject_abort(data ? AbortKind::kData : AbortKind::kInstruction, far, data && iss.write());
 }
 
 }  // namespace hyp::arm64

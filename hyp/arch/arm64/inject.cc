@@ -7,26 +7,6 @@ namespace hyp::arm64 {
 
 namespace {
 
-// Offsets in the EL1 vector table (Arm ARM D1.10.2, table "Vector offsets").
-constexpr uint64_t kVectorCurrentElSp0 = 0x000;
-constexpr uint64_t kVectorCurrentElSpx = 0x200;
-constexpr uint64_t kVectorLowerElA64 = 0x400;
-
-bool from_el0(uint64_t spsr) {
-  return (spsr & spsr::kModeMask) == spsr::kModeEl0t;
-}
-
-uint64_t vector_for(uint64_t spsr) {
-  switch (spsr & spsr::kModeMask) {
-    case spsr::kModeEl0t:
-      return kVectorLowerElA64;
-    case spsr::kModeEl1t:
-      return kVectorCurrentElSp0;
-    default:
-      return kVectorCurrentElSpx;
-  }
-}
-
 // PSTATE on exception entry to EL1 (Arm ARM D1.10.4): EL1h, DAIF all set,
 // PAN set when implemented and SCTLR_EL1.SPAN is 0.
 uint64_t el1_entry_pstate() {
@@ -49,14 +29,14 @@ void enter_el1_vector(uint64_t esr, uint64_t far) {
   write_spsr_el1(spsr);
   write_esr_el1(esr);
   write_far_el1(far);
-  write_elr_el2(read_vbar_el1() + vector_for(spsr));
+  write_elr_el2(read_vbar_el1() + el1_vector_offset(spsr));
   write_spsr_el2(el1_entry_pstate());
 }
 
 }  // namespace
 
 void inject_abort(AbortKind kind, uint64_t far, bool write) {
-  const bool el0 = from_el0(read_spsr_el2());
+  const bool el0 = spsr_is_el0(read_spsr_el2());
   ExceptionClass ec;
   if (kind == AbortKind::kData) {
     ec = el0 ? ExceptionClass::kDataAbortLowerEl : ExceptionClass::kDataAbortSameEl;

@@ -3,7 +3,38 @@
 
 #include <stdint.h>
 
+#include "sysreg.h"
+
 namespace hyp::arm64 {
+
+// Offsets in the EL1 vector table (Arm ARM D1.10.2, table "Vector offsets").
+namespace el1_vector {
+inline constexpr uint64_t kCurrentElSp0 = 0x000;
+inline constexpr uint64_t kCurrentElSpx = 0x200;
+inline constexpr uint64_t kLowerElAArch64 = 0x400;
+inline constexpr uint64_t kLowerElAArch32 = 0x600;
+}  // namespace el1_vector
+
+// True if the interrupted host context (SPSR_EL2) was EL0. HCR_EL2.RW makes EL1 AArch64,
+// so an AArch32 context (M[4] set) can only be EL0.
+constexpr bool spsr_is_el0(uint64_t spsr) {
+  return (spsr & spsr::kModeAArch32) != 0 || (spsr & spsr::kModeMask) == spsr::kModeEl0t;
+}
+
+// The EL1 vector an exception injected into the host context `spsr` enters: from EL0 the
+// lower-EL vector of EL0's execution state, from EL1 the current-EL vector of its SP.
+constexpr uint64_t el1_vector_offset(uint64_t spsr) {
+  if ((spsr & spsr::kModeAArch32) != 0)
+    return el1_vector::kLowerElAArch32;
+  switch (spsr & spsr::kModeMask) {
+    case spsr::kModeEl0t:
+      return el1_vector::kLowerElAArch64;
+    case spsr::kModeEl1t:
+      return el1_vector::kCurrentElSp0;
+    default:
+      return el1_vector::kCurrentElSpx;
+  }
+}
 
 enum class AbortKind { kData, kInstruction };
 

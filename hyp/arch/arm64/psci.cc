@@ -1,6 +1,7 @@
 #include "psci.h"
 
 #include "attest.h"
+#include "core_glue.h"
 #include "cpu.h"
 #include "log.h"
 #include "smccc.h"
@@ -114,12 +115,21 @@ void handle_psci(GuestRegs& regs) {
       ret = static_cast<int64_t>(call_firmware(fid, arg(regs, 1, fid), arg(regs, 2, fid)).x0);
       break;
     case psci::kSystemOff:
-    case psci::kSystemReset:
-      log("host requested %s", fid == psci::kSystemOff ? "SYSTEM_OFF" : "SYSTEM_RESET");
+    case psci::kSystemReset: {
+      const char* what = fid == psci::kSystemOff ? "SYSTEM_OFF" : "SYSTEM_RESET";
+      log("host requested %s", what);
+      // Before the scrub below: the boundary scenario compares lent pages with what they held.
       attest(fid == psci::kSystemOff ? "at SYSTEM_OFF" : "at SYSTEM_RESET");
       log_exit_counters();
+      // RAM outlives a reset (QEMU keeps it; DRAM keeps its contents for a while after
+      // power-off), and the next boot gives the host every page outside the carve-outs.
+      const uint64_t start = read_cntpct_el0();
+      const uint64_t pages = core_glue_scrub_secure_pages();
+      const uint64_t us = (read_cntpct_el0() - start) * 1000000 / read_cntfrq_el0();
+      log("scrubbed %lu secure-VM pages (%lu KiB) before %s in %lu us", pages, pages * 4, what, us);
       ret = static_cast<int64_t>(call_firmware(fid).x0);
       break;
+    }
     default:
       break;
   }

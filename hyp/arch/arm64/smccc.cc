@@ -2,11 +2,43 @@
 
 #include "core_glue.h"
 #include "cpu.h"
+#include "errata.h"
+#include "log.h"
 #include "psci.h"
+
+// Read by vectors.S on every exception from the host (hyp_harden_branch_predictor). Written
+// once by the boot CPU before the host first runs; secondaries only read it.
+extern "C" uint32_t hyp_branch_hardening;
+uint32_t hyp_branch_hardening = static_cast<uint32_t>(hyp::arm64::BranchHardening::kMissing);
 
 namespace hyp::arm64 {
 
 namespace {
+
+bool g_hardening_chosen = false;
+
+BranchHardening hardening() {
+  return static_cast<BranchHardening>(hyp_branch_hardening);
+}
+
+uint64_t read_id_aa64pfr0() {
+  uint64_t v;
+  asm volatile("mrs %0, id_aa64pfr0_el1" : "=r"(v));
+  return v;
+}
+
+// Whether the firmware below offers WORKAROUND_1, asked the way SMCCC says to: PSCI_FEATURES
+// first (a 1.0 firmware may not know SMCCC_VERSION), then the version, then ARCH_FEATURES.
+bool firmware_offers_workaround_1() {
+  if (static_cast<int64_t>(call_firmware(psci::kFeatures, smccc::kVersion).x0) < 0) {
+    return false;
+  }
+  const auto version = static_cast<int64_t>(call_firmware(smccc::kVersion).x0);
+  if (version < static_cast<int64_t>(smccc::kVersion1_1)) {
+    return false;
+  }
+  return call_firmware(smccc::kArchFeatures, smccc::kArchWorkaround1).x0 == 0;
+}
 
 bool is_psci_range(uint32_t fid) {
   // PSCI owns function numbers 0x00-0x1f of the standard secure service,
@@ -14,13 +46,28 @@ bool is_psci_range(uint32_t fid) {
   return (fid & ~0x4000001fu) == 0x84000000u;
 }
 
+// Only Arm Architecture Service calls the hyp answers. WORKAROUND_2 (Spectre-v4) and
+// WORKAROUND_3 (Spectre-BHB) are not offered: their fixes are per-core controls only the
+// firmware has (v4), or the host protects itself in its own vectors (BHB).
 int64_t arch_features(uint32_t fid) {
-  if (fid == smccc::kVersion || fid == smccc::kArchFeatures || psci_implements(fid)) {
-    return 0;
+  switch (fid) {
+    case smccc::kVersion:
+    case smccc::kArchFeatures:
+      return 0;
+    case smccc::kArchWorkaround1:
+      switch (hardening()) {
+        case BranchHardening::kNotNeeded:
+          return smccc::kArchWorkaroundUnaffected;
+        case BranchHardening::kLocalA57:
+        case BranchHardening::kFirmware:
+          return 0;
+        case BranchHardening::kMissing:
+          break;
+      }
+      return smccc::kNotSupported;
+    default:
+      return smccc::kNotSupported;
   }
-  // Not implemented: SMCCC_ARCH_WORKAROUND_*; the host then assumes the
-  // firmware neither needs nor provides them.
-  return smccc::kNotSupported;
 }
 
 void handle_arch(GuestRegs& regs) {
@@ -31,6 +78,16 @@ void handle_arch(GuestRegs& regs) {
     case smccc::kArchFeatures:
       regs.x[0] = static_cast<uint64_t>(arch_features(static_cast<uint32_t>(regs.x[1])));
       break;
+    case smccc::kArchWorkaround1:
+      // The exception that brought the call here already ran the hardening on entry
+      // (vectors.S), which is all the host asks for.
+      if (arch_features(smccc::kArchWorkaround1) != 0) {
+        this_cpu().exits.unknown_calls.inc();
+        regs.x[0] = static_cast<uint64_t>(smccc::kNotSupported);
+        break;
+      }
+      regs.x[0] = 0;
+      break;
     default:
       this_cpu().exits.unknown_calls.inc();
       regs.x[0] = static_cast<uint64_t>(smccc::kNotSupported);
@@ -39,6 +96,25 @@ void handle_arch(GuestRegs& regs) {
 }
 
 }  // namespace
+
+void smccc_init_cpu() {
+  const uint64_t midr = read_midr_el1();
+  const uint64_t pfr0 = read_id_aa64pfr0();
+  const bool firmware =
+      branch_hardening_needs_firmware(midr, pfr0) && firmware_offers_workaround_1();
+  const BranchHardening mine = branch_hardening(midr, pfr0, firmware);
+  if (!g_hardening_chosen) {
+    g_hardening_chosen = true;
+    __atomic_store_n(&hyp_branch_hardening, static_cast<uint32_t>(mine), __ATOMIC_RELEASE);
+    static const char* const kNames[] = {"not needed", "Cortex-A57/A72 sequence", "firmware",
+                                         "MISSING: the host is told WORKAROUND_1 is not there"};
+    log("branch predictor hardening on entry from the host: %s (MIDR %lx)",
+        kNames[static_cast<uint32_t>(mine)], midr);
+  } else if (mine != hardening()) {
+    log("cpu%u (MIDR %lx) would harden its branch predictor differently from the boot CPU",
+        this_cpu().index, midr);
+  }
+}
 
 FirmwareResult call_firmware(uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3) {
   register uint64_t x0 asm("x0") = fid;

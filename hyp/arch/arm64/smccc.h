@@ -12,6 +12,9 @@ namespace smccc {
 inline constexpr uint32_t kVersion = 0x80000000;
 inline constexpr uint32_t kArchFeatures = 0x80000001;
 inline constexpr uint32_t kVersion1_1 = 0x10001;
+inline constexpr uint32_t kArchWorkaround1 = 0x80008000;  // Spectre-v2 (CVE-2017-5715)
+// ARCH_FEATURES(WORKAROUND_1): this PE does not need it (SMCCC 1.2+, as Linux reads it).
+inline constexpr int64_t kArchWorkaroundUnaffected = 1;
 inline constexpr int64_t kNotSupported = -1;
 
 // Function ID fields (SMCCC 2.5).
@@ -37,5 +40,11 @@ enum class Conduit { kHvc, kSmc };
 
 // Dispatches one SMCCC call from the host; results go to regs.x[0..3].
 void handle_smccc(GuestRegs& regs, Conduit conduit);
+
+// Chooses, on this CPU, how the lower-EL vectors harden the branch predictor (errata.h,
+// BranchHardening) and so what ARCH_FEATURES(WORKAROUND_1) answers. Per CPU, before its
+// first entry to the host; the boot CPU's choice is the one used (CPUs of one kind assumed,
+// a CPU that would choose otherwise is logged).
+void smccc_init_cpu();
 
 }  // namespace hyp::arm64

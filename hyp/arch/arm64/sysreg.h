@@ -44,10 +44,23 @@ HYP_SYSREG_RW(far_el1, far_el1)
 HYP_SYSREG_RW(elr_el1, elr_el1)
 HYP_SYSREG_RW(spsr_el1, spsr_el1)
 HYP_SYSREG_RW(vbar_el1, vbar_el1)
+HYP_SYSREG_RW(par_el1, par_el1)
 HYP_SYSREG_RW(midr_el1, midr_el1)
 HYP_SYSREG_RW(mpidr_el1, mpidr_el1)
 HYP_SYSREG_RW(id_aa64mmfr0_el1, id_aa64mmfr0_el1)
 HYP_SYSREG_RW(pmcr_el0, pmcr_el0)
+HYP_SYSREG_RW(pmcntenset_el0, pmcntenset_el0)
+HYP_SYSREG_RW(pmcntenclr_el0, pmcntenclr_el0)
+HYP_SYSREG_RW(pmovsclr_el0, pmovsclr_el0)
+HYP_SYSREG_RW(pmovsset_el0, pmovsset_el0)
+HYP_SYSREG_RW(pmselr_el0, pmselr_el0)
+HYP_SYSREG_RW(pmccntr_el0, pmccntr_el0)
+HYP_SYSREG_RW(pmxevtyper_el0, pmxevtyper_el0)
+HYP_SYSREG_RW(pmxevcntr_el0, pmxevcntr_el0)
+HYP_SYSREG_RW(pmuserenr_el0, pmuserenr_el0)
+HYP_SYSREG_RW(pmintenset_el1, pmintenset_el1)
+HYP_SYSREG_RW(pmintenclr_el1, pmintenclr_el1)
+HYP_SYSREG_RW(pmccfiltr_el0, pmccfiltr_el0)
 HYP_SYSREG_RW(cntpct_el0, cntpct_el0)
 HYP_SYSREG_RW(cntfrq_el0, cntfrq_el0)
 // ICC_SRE_EL2 by encoding: binutils only knows it with the GICv3 extension.
@@ -104,6 +117,7 @@ inline constexpr uint64_t kSpsrEl1hDaifMasked = 0x3c5;
 // SPSR_ELx fields (Arm ARM C5.2.19).
 namespace spsr {
 inline constexpr uint64_t kModeMask = 0xf;
+inline constexpr uint64_t kModeAArch32 = 1ull << 4;  // M[4]: the context was AArch32
 inline constexpr uint64_t kModeEl0t = 0x0;
 inline constexpr uint64_t kModeEl1t = 0x4;
 inline constexpr uint64_t kModeEl1h = 0x5;

@@ -102,21 +102,62 @@ hyp_vectors:
 	el2_fatal 5
 	el2_fatal 6
 	el2_fatal 7
-	// Lower EL, AArch64: the host.
+	// Lower EL, AArch64: the host. The frame is saved with no indirect branch,
+	// then the branch predictor is hardened before any C++ runs.
 	.balign 0x80
 	save_frame
+	bl hyp_harden_branch_predictor
 	mov x0, sp
 	bl hyp_handle_lower_sync
 	b hyp_return_to_host
 	unexpected 9
 	unexpected 10
 	unexpected 11
-	// Lower EL, AArch32: HCR_EL2.RW makes EL1 AArch64, and EL0 AArch32
-	// exceptions go to EL1, so none of these can happen.
+	// Lower EL, AArch32: used only when the EL below EL2 (EL1) is AArch32,
+	// which HCR_EL2.RW rules out. A 32-bit EL0 task's traps to EL2 arrive on
+	// the AArch64 entries above, with SPSR_EL2.M[4] set.
 	unexpected 12
 	unexpected 13
 	unexpected 14
 	unexpected 15
+
+// Spectre-v2 and Spectre-BHB at EL2 (errata.h, BranchHardening; docs/hypervisor.md):
+// whatever the host trained must not steer the hyp's indirect branches. Runs on
+// every exception from the host, with its registers already in the frame, so
+// x0, x1 and x30 are free; only direct and conditional branches until it
+// returns. hyp_branch_hardening: 0 nothing, 1 Cortex-A57/A72, 2 firmware.
+hyp_harden_branch_predictor:
+	adrp x0, hyp_branch_hardening
+	ldr w0, [x0, :lo12:hyp_branch_hardening]
+	cmp w0, #1
+	b.eq 1f
+	cmp w0, #2
+	b.eq 3f
+	ret
+	// Cortex-A57/A72. Branch history: a loop of taken branches overwrites what
+	// the host left; eight iterations is the count Arm gives for these cores.
+1:	mov x0, #8
+2:	b . + 4
+	subs x0, x0, #1
+	b.ne 2b
+	dsb nsh
+	isb
+	// Branch targets: turning the EL2 MMU off and on again invalidates these
+	// cores' branch predictor. No memory access while SCTLR_EL2.M is clear;
+	// the instructions are fetched from the same address (identity map).
+	mrs x0, sctlr_el2
+	bic x1, x0, #1
+	msr sctlr_el2, x1
+	isb
+	msr sctlr_el2, x0
+	isb
+	ret
+	// Another affected core: the firmware's SMCCC_ARCH_WORKAROUND_1 (it may
+	// clobber x0-x17, all saved in the frame).
+3:	mov w0, #0x8000
+	movk w0, #0x8000, lsl #16
+	smc #0
+	ret
 
 hyp_return_to_host:
 	restore_frame

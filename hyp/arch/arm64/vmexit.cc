@@ -7,6 +7,7 @@
 #include "host_fault.h"
 #include "inject.h"
 #include "log.h"
+#include "pmu.h"
 #include "psci.h"
 #include "smccc.h"
 #include "stack.h"
@@ -85,6 +86,11 @@ extern "C" void hyp_handle_lower_sync(GuestRegs* regs) {
     case ExceptionClass::kDataAbortLowerEl:
     case ExceptionClass::kInstructionAbortLowerEl:
       handle_host_stage2_abort(*regs, esr);
+      break;
+    case ExceptionClass::kSysReg:
+      if (!handle_pmu_access(*regs, esr)) {
+        handle_unexpected(esr);
+      }
       break;
     default:
       handle_unexpected(esr);

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/arch.h"
@@ -39,6 +40,9 @@ struct AtomicCounters {
 };
 
 AtomicCounters g_counters;
+// Keyed by descriptor address, so bounded by the table pages in use (arch::publish_table).
+std::mutex g_published_lock;
+std::unordered_map<const uint64_t*, uint64_t> g_published;
 // Set by tests, read by STATS on any thread.
 std::mutex g_host_faults_lock;
 arch::HostFaultCounts g_host_faults;
@@ -105,6 +109,12 @@ Counters counters() {
                   g_counters.tlb_ipa_batches.load(), g_counters.tlb_vm.load(),
                   g_counters.clean_bytes.load(),     g_counters.clean_inval_bytes.load(),
                   g_counters.bbm_violations.load()};
+}
+
+uint64_t published_table(const uint64_t* ptep) {
+  std::lock_guard guard(g_published_lock);
+  const auto it = g_published.find(ptep);
+  return it == g_published.end() ? 0 : it->second;
 }
 
 void reset_counters() {
@@ -186,6 +196,14 @@ void write_pte(const Stage2Hw& hw, uint64_t* ptep, uint64_t value) {
   }
   fake::g_counters.pte_writes++;
   __atomic_store_n(ptep, value, __ATOMIC_RELEASE);
+}
+
+void publish_table(const Stage2Hw& hw, uint64_t* ptep, uint64_t value) {
+  {
+    std::lock_guard guard(fake::g_published_lock);
+    fake::g_published[ptep] = value;
+  }
+  write_pte(hw, ptep, value);
 }
 
 void tlb_invalidate_ipas(const Stage2Hw& hw, std::span<const Ipa> ipas) {

@@ -42,6 +42,10 @@ void set_copy_hook(void (*hook)(void* ctx), void* ctx);
 // test plays the CPUs that did. reset_counters() sets it back to zero.
 void set_host_fault_counts(const arch::HostFaultCounts& counts);
 
+// The value last stored at ptep by arch::publish_table(), 0 if none: lets tests check that
+// every live table descriptor was published that way, not by a plain write_pte().
+uint64_t published_table(const uint64_t* ptep);
+
 // Zero all of fake physical memory (returns it to the host kernel).
 void reset_memory();
 

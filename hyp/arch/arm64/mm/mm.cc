@@ -78,6 +78,16 @@ void write_pte(const Stage2Hw&, uint64_t* ptep, uint64_t value) {
   dsb_ishst();
 }
 
+void publish_table(const Stage2Hw& hw, uint64_t* ptep, uint64_t value) {
+  // The table's contents were written with plain stores. The Arm ARM only promises that a
+  // table walk observes stores a DSB has completed; a DMB or a store-release orders them
+  // for other CPUs' loads but is not specified to do so for walkers, this CPU's included.
+  // So: complete the contents (inner shareable, where every walker of this stage-2 is),
+  // then store the link, which write_pte completes in turn.
+  dsb_ishst();
+  write_pte(hw, ptep, value);
+}
+
 // One completion sequence for the whole batch: the broadcast TLBIs by IPA are only ordered
 // by the DSB that follows them, so issuing them back to back and waiting once is what makes
 // a batch cheaper than one call per entry (Arm ARM D8.13, "TLB maintenance").
