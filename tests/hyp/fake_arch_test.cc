@@ -21,12 +21,12 @@ class FakeArchTest : public ::testing::Test {
  protected:
   void SetUp() override {
     fake::reset_memory();
-    fake::reset_counters();
+    fake::reset();
     root_ = static_cast<uint64_t*>(arch::phys_to_virt(PhysAddr(kRoot)));
     l2_ = static_cast<uint64_t*>(arch::phys_to_virt(PhysAddr(kL2)));
     root_[1] = kL2 | pte::kValid | pte::kTableOrPage;
   }
-  void TearDown() override { fake::reset_counters(); }
+  void TearDown() override { fake::reset(); }
 
   static constexpr uint64_t kRoot = fake::kRamBase, kL2 = fake::kRamBase + k4K;
   static constexpr uint64_t kIpa = 1ULL << 30;
