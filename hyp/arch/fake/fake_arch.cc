@@ -473,8 +473,11 @@ void maintained(OpKind kind, uint64_t lo, uint64_t hi) {
           what, (unsigned long long)lo, (unsigned long long)hi, id);
   }
   if (kind == OpKind::kScrub) {
-    for (auto& [id, vm] : g.vms)
+    // The zeros overwrite whatever lines the VMs left; they, in turn, need the clean.
+    for (auto& [id, vm] : g.vms) {
       vm.unscrubbed.subtract(lo, hi);
+      vm.left.subtract(lo, hi);
+    }
     g.scrubbed_unclean.add(lo, hi);
     return;
   }
