@@ -49,6 +49,17 @@ void tlb_invalidate_vm(const Stage2Hw& hw);
 void dcache_clean_poc(void* va, size_t size);
 void dcache_clean_inval_poc(void* va, size_t size);
 
+// Overwrites with zeros memory a VM is giving up, so nothing it wrote reaches the next
+// owner. A call of its own (not a memset in the core) so the fake arch can check that no VM
+// can still reach the pages when it happens, and that the zeros are cleaned to PoC before
+// anyone maps them again.
+void scrub(void* va, size_t size);
+
+// A stage-2 table page goes back to the pool, where the next split may reuse it. Nothing
+// to do on hardware (the core completed a VMID-wide invalidation before unlinking it); the
+// fake arch checks that no table walk can still hold the page.
+void table_page_freed(PhysAddr page);
+
 struct SpinLock {
   uint32_t word = 0;
 };

@@ -16,6 +16,12 @@
 #include "types.h"
 #include "vm.h"
 
+// The fuzzer, which drives CPU 0 only, builds a one-CPU core (-DHYPHEAP_MAX_CPUS=1): the
+// per-CPU buffers are most of what booting a fresh core per input costs.
+#ifndef HYPHEAP_MAX_CPUS
+#define HYPHEAP_MAX_CPUS 8
+#endif
+
 namespace hyp {
 
 struct QueryResult {
@@ -35,7 +41,7 @@ struct SmcccResult {
 
 class Hyp {
  public:
-  static constexpr unsigned kMaxCpus = 8;
+  static constexpr unsigned kMaxCpus = HYPHEAP_MAX_CPUS;
   static constexpr size_t kMaxRanges = HYPHEAP_DESC_MAX_RANGES(1);
 
   constexpr Hyp() = default;
@@ -68,6 +74,11 @@ class Hyp {
   // across VMs, tables are consistent and canonical, and counters agree. Returns nullptr or
   // what is wrong (and where, in *where).
   const char* check_invariants(uint64_t* where) const;
+  // The same restricted to what a change inside `ranges` (IPA == PA, any order) can break:
+  // every page of RAM in them, the tables a walk of them passes through, secure-VM entries
+  // in them outside RAM. Not the totals (counters against the stage-2s, table pages
+  // against the pool), which only check_invariants() can add up.
+  const char* check_invariants_in(std::span<const MemRange> ranges, uint64_t* where) const;
 
   const Vm& host() const { return host_; }
   const Vm* secure_vm(VmId id) const;

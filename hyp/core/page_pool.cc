@@ -84,8 +84,10 @@ void PagePool::put(PhysAddr page) {
   uint16_t& rc = refcount_[index_of(page)];
   if (rc == 0)
     arch::fatal("page pool: put on a free page");
-  if (--rc == 0)
+  if (--rc == 0) {
+    arch::table_page_freed(page);
     push_free_locked(page);
+  }
 }
 
 void PagePool::release(PhysAddr page) {
@@ -94,6 +96,7 @@ void PagePool::release(PhysAddr page) {
   if (rc == 0)
     arch::fatal("page pool: release of a free page");
   rc = 0;
+  arch::table_page_freed(page);
   push_free_locked(page);
 }
 

@@ -520,6 +520,16 @@ const char* Stage2::check_tables(size_t* nr_tables) const {
   return v.error;
 }
 
+const char* Stage2::check_tables_in(IpaRange range) const {
+  CheckVisitor v{*pool_};
+  if (pool_->refcount(hw_.root) != 1 + CheckVisitor::nonzero(root()))
+    return "root table refcount does not match its entries";
+  if (!in_range(range))
+    return nullptr;
+  walk_table(root(), start_level_, range.base.value(), range.end().value(), v);
+  return v.error;
+}
+
 namespace pgtable_detail {
 void for_each_leaf(const Stage2& s2, LeafCallback cb) {
   LeafCallbackVisitor v{cb};

@@ -158,6 +158,9 @@ class Stage2 {
   // format has none, no table that could be merged into a block (canonical form). Returns
   // nullptr or what is wrong; counts the table pages reached, root included.
   const char* check_tables(size_t* nr_tables) const;
+  // The same for the tables a walk of `range` passes through (root included), without the
+  // count: what a change inside `range` can have broken.
+  const char* check_tables_in(IpaRange range) const;
 
   bool in_range(IpaRange range) const;
   uint64_t ipa_limit() const { return 1ULL << ipa_bits_; }

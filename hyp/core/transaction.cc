@@ -230,7 +230,7 @@ class AssignTransaction {
         // Nothing the secure VM wrote may reach the host, not even through the caches.
         for (const MemRange& r : ranges_) {
           void* va = arch::phys_to_virt(r.base);
-          __builtin_memset(va, 0, r.size);
+          arch::scrub(va, r.size);
           arch::dcache_clean_poc(va, r.size);
         }
         map_back_in_host(res, host_tlb);

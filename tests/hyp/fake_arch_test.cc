@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <string>
 
 #include "core/arch.h"
 #include "core/pgtable.h"
@@ -21,12 +22,12 @@ class FakeArchTest : public ::testing::Test {
  protected:
   void SetUp() override {
     fake::reset_memory();
-    fake::reset_counters();
+    fake::reset();
     root_ = static_cast<uint64_t*>(arch::phys_to_virt(PhysAddr(kRoot)));
     l2_ = static_cast<uint64_t*>(arch::phys_to_virt(PhysAddr(kL2)));
     root_[1] = kL2 | pte::kValid | pte::kTableOrPage;
   }
-  void TearDown() override { fake::reset_counters(); }
+  void TearDown() override { fake::reset(); }
 
   static constexpr uint64_t kRoot = fake::kRamBase, kL2 = fake::kRamBase + k4K;
   static constexpr uint64_t kIpa = 1ULL << 30;
@@ -104,6 +105,186 @@ TEST_F(FakeArchTest, BatchCountsEachIpaAndOneCompletion) {
   arch::tlb_invalidate_ipas(hw_, ipas);
   EXPECT_EQ(fake::counters().tlb_ipa, 3u);
   EXPECT_EQ(fake::counters().tlb_ipa_batches, 1u);
+}
+
+// --- The ordering checker ------------------------------------------------------------------
+//
+// Two stage-2s made by hand, identity-mapped like the core's: the host (VMID 0) and a secure
+// VM (VMID 1), each a level-1 root whose entry 1 points at a level-2 table, so PA
+// kPage = 1 GiB + 8 * 2 MiB is the 2 MiB block l2[8] of either.
+class OrderingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fake::reset_memory();
+    fake::reset();
+    host_l2_ = table(kHostRoot, kHostL2);
+    svm_l2_ = table(kSvmRoot, kSvmL2);
+  }
+  void TearDown() override { fake::reset(); }
+
+  uint64_t* table(uint64_t root, uint64_t l2) {
+    static_cast<uint64_t*>(arch::phys_to_virt(PhysAddr(root)))[1] =
+        l2 | pte::kValid | pte::kTableOrPage;
+    return static_cast<uint64_t*>(arch::phys_to_virt(PhysAddr(l2)));
+  }
+  void* va() { return arch::phys_to_virt(PhysAddr(kPage)); }
+  void invalidate(const arch::Stage2Hw& hw) {
+    const Ipa ipa(kPage);
+    arch::tlb_invalidate_ipas(hw, std::span(&ipa, 1));
+  }
+  // The host owns the page and has run; it then gives it up, invalidated.
+  void host_gives_up_the_page() {
+    arch::write_pte(host_, &host_l2_[8], kOwnedBlock | kPage);
+    fake::vms_running();
+    arch::write_pte(host_, &host_l2_[8], uint64_t(1) << pte::kOwnerShift);
+    invalidate(host_);
+  }
+  // The secure VM owned the page and has run; it then gives it up, invalidated.
+  void svm_gives_up_the_page() {
+    arch::write_pte(host_, &host_l2_[8], uint64_t(1) << pte::kOwnerShift);
+    arch::write_pte(svm_, &svm_l2_[8], kOwnedBlock | kPage);
+    fake::vms_running();
+    arch::write_pte(svm_, &svm_l2_[8], 0);
+    invalidate(svm_);
+  }
+  uint64_t violations() const { return fake::counters().ordering_violations; }
+  bool reported(const char* what) const {
+    return fake::ordering_report().find(what) != std::string::npos;
+  }
+
+  static constexpr uint64_t kHostRoot = fake::kRamBase, kHostL2 = fake::kRamBase + k4K;
+  static constexpr uint64_t kSvmRoot = fake::kRamBase + 2 * k4K;
+  static constexpr uint64_t kSvmL2 = fake::kRamBase + 3 * k4K;
+  static constexpr uint64_t kPage = (1ULL << 30) + 8 * k2M;
+  static constexpr uint64_t kOwnedBlock = kBlock | pte::kS2apR | pte::kS2apW;
+  arch::Stage2Hw host_{PhysAddr(kHostRoot), 0, 1};
+  arch::Stage2Hw svm_{PhysAddr(kSvmRoot), 1, 1};
+  uint64_t* host_l2_ = nullptr;
+  uint64_t* svm_l2_ = nullptr;
+};
+
+TEST_F(OrderingTest, CleanOfAPageAVmStillMapsIsAViolation) {
+  arch::write_pte(host_, &host_l2_[8], kOwnedBlock | kPage);
+  arch::dcache_clean_inval_poc(va(), k2M);
+  EXPECT_EQ(violations(), 1u);
+  EXPECT_TRUE(reported("while vm0 maps it")) << fake::ordering_report();
+  EXPECT_TRUE(reported("dc civac")) << "the log shows the culprit";
+}
+
+TEST_F(OrderingTest, CleanBeforeTheUnmapsInvalidationCompletedIsAViolation) {
+  arch::write_pte(host_, &host_l2_[8], kOwnedBlock | kPage);
+  arch::write_pte(host_, &host_l2_[8], 0);
+  arch::dcache_clean_inval_poc(va(), k2M);
+  EXPECT_EQ(violations(), 1u);
+  EXPECT_TRUE(reported("invalidation has not completed")) << fake::ordering_report();
+}
+
+TEST_F(OrderingTest, UnmapInvalidateCleanMapIsTheOrderOfALend) {
+  host_gives_up_the_page();
+  arch::dcache_clean_inval_poc(va(), k2M);
+  arch::write_pte(svm_, &svm_l2_[8], kOwnedBlock | kPage);
+  EXPECT_EQ(violations(), 0u) << fake::ordering_report();
+}
+
+TEST_F(OrderingTest, MappingInTheNewOwnerBeforeTheCleanIsAViolation) {
+  host_gives_up_the_page();
+  arch::write_pte(svm_, &svm_l2_[8], kOwnedBlock | kPage);
+  EXPECT_EQ(violations(), 1u);
+  EXPECT_TRUE(reported("before what vm0 left there was cleaned")) << fake::ordering_report();
+}
+
+TEST_F(OrderingTest, MappingWhileTheOldOwnerMayStillReachThePageIsAViolation) {
+  arch::write_pte(host_, &host_l2_[8], kOwnedBlock | kPage);
+  arch::write_pte(host_, &host_l2_[8], uint64_t(1) << pte::kOwnerShift);
+  arch::write_pte(svm_, &svm_l2_[8], kOwnedBlock | kPage);
+  EXPECT_GE(violations(), 1u);
+  EXPECT_TRUE(reported("while vm0 may still reach it")) << fake::ordering_report();
+}
+
+TEST_F(OrderingTest, NothingRanBeforeVmsRunningSoNothingNeedsCleaning) {
+  arch::write_pte(host_, &host_l2_[8], kOwnedBlock | kPage);
+  arch::write_pte(host_, &host_l2_[8], uint64_t(1) << pte::kOwnerShift);
+  invalidate(host_);
+  arch::write_pte(svm_, &svm_l2_[8], kOwnedBlock | kPage);  // a carve-out at boot
+  EXPECT_EQ(violations(), 0u) << fake::ordering_report();
+}
+
+TEST_F(OrderingTest, ScrubCleanRemapIsTheOrderOfAReclaim) {
+  svm_gives_up_the_page();
+  arch::scrub(va(), k2M);
+  arch::dcache_clean_poc(va(), k2M);
+  arch::write_pte(host_, &host_l2_[8], kOwnedBlock | kPage);
+  EXPECT_EQ(violations(), 0u) << fake::ordering_report();
+}
+
+TEST_F(OrderingTest, HostRemapBeforeTheScrubIsAViolation) {
+  svm_gives_up_the_page();
+  arch::dcache_clean_poc(va(), k2M);
+  arch::write_pte(host_, &host_l2_[8], kOwnedBlock | kPage);
+  EXPECT_EQ(violations(), 1u);
+  EXPECT_TRUE(reported("before what vm1 left there was scrubbed")) << fake::ordering_report();
+}
+
+TEST_F(OrderingTest, HostRemapBeforeTheScrubIsCleanedIsAViolation) {
+  svm_gives_up_the_page();
+  arch::scrub(va(), k2M);
+  arch::write_pte(host_, &host_l2_[8], kOwnedBlock | kPage);
+  EXPECT_EQ(violations(), 1u);
+  EXPECT_TRUE(reported("scrub's zeros were cleaned")) << fake::ordering_report();
+}
+
+TEST_F(OrderingTest, ScrubBeforeTheSecureVmsInvalidationCompletedIsAViolation) {
+  arch::write_pte(svm_, &svm_l2_[8], kOwnedBlock | kPage);
+  arch::write_pte(svm_, &svm_l2_[8], 0);
+  arch::scrub(va(), k2M);
+  EXPECT_EQ(violations(), 1u);
+  EXPECT_TRUE(reported("scrub of PA")) << fake::ordering_report();
+}
+
+TEST_F(OrderingTest, SharedPagesNeedNoCleanWhenTheBorrowerLeaves) {
+  constexpr uint64_t kShared = uint64_t(1) << pte::kStateShift;    // SHARED_OWNED
+  constexpr uint64_t kBorrowed = uint64_t(2) << pte::kStateShift;  // SHARED_BORROWED
+  arch::write_pte(host_, &host_l2_[8], kOwnedBlock | kShared | kPage);
+  arch::write_pte(svm_, &svm_l2_[8], kOwnedBlock | kBorrowed | kPage);
+  fake::vms_running();
+  arch::write_pte(svm_, &svm_l2_[8], 0);
+  invalidate(svm_);
+  arch::write_pte(host_, &host_l2_[8], kOwnedBlock | kPage);
+  EXPECT_EQ(violations(), 0u) << fake::ordering_report();
+}
+
+TEST_F(OrderingTest, TableFreedBeforeAVmWideInvalidationIsAViolation) {
+  constexpr uint64_t kTable = fake::kRamBase + 4 * k4K;
+  arch::write_pte(host_, &host_l2_[9], kTable | pte::kValid | pte::kTableOrPage);
+  arch::write_pte(host_, &host_l2_[9], 0);
+  invalidate(host_);  // by IPA: walk caches of the table entry survive it
+  arch::table_page_freed(PhysAddr(kTable));
+  EXPECT_EQ(violations(), 1u);
+  EXPECT_TRUE(reported("freed before a VMID-wide invalidation")) << fake::ordering_report();
+}
+
+TEST_F(OrderingTest, TableFreedAfterAVmWideInvalidationIsNot) {
+  constexpr uint64_t kTable = fake::kRamBase + 4 * k4K;
+  arch::write_pte(host_, &host_l2_[9], kTable | pte::kValid | pte::kTableOrPage);
+  arch::write_pte(host_, &host_l2_[9], 0);
+  arch::tlb_invalidate_vm(host_);
+  arch::table_page_freed(PhysAddr(kTable));
+  EXPECT_EQ(violations(), 0u) << fake::ordering_report();
+}
+
+TEST_F(OrderingTest, TableStillLinkedWhenFreedIsAViolation) {
+  constexpr uint64_t kTable = fake::kRamBase + 4 * k4K;
+  arch::write_pte(host_, &host_l2_[9], kTable | pte::kValid | pte::kTableOrPage);
+  arch::table_page_freed(PhysAddr(kTable));
+  EXPECT_TRUE(reported("still links it")) << fake::ordering_report();
+}
+
+TEST_F(OrderingTest, StoreToALiveTableBypassingWritePteIsCaught) {
+  arch::write_pte(host_, &host_l2_[8], kOwnedBlock | kPage);
+  EXPECT_EQ(fake::verify_tables(), 0u);
+  host_l2_[10] = kOwnedBlock | (kPage + 2 * k2M);
+  EXPECT_EQ(fake::verify_tables(), 1u);
+  EXPECT_TRUE(reported("changed without write_pte")) << fake::ordering_report();
 }
 
 TEST(FakeArchDeathTest, PhysicalAddressOutsideFakeRamIsFatal) {

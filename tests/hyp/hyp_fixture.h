@@ -94,7 +94,7 @@ class HypTest : public ::testing::Test {
 
   void boot(size_t pool_pages) {
     fake::reset_memory();
-    fake::reset_counters();
+    fake::reset();
     ram_ = {MemRange{PhysAddr(kRamBase), fake::kRamSize}};
     carveouts_ = {Carveout{MemRange{PhysAddr(kHypBase), 4 * k2M}, kVmidHyp},
                   Carveout{MemRange{PhysAddr(kSvmCarveout), k2M}, kSvm0}};
@@ -104,17 +104,22 @@ class HypTest : public ::testing::Test {
     const PlatformDesc desc{
         ram_, carveouts_, mmio_, svms_, MemRange{PhysAddr(kHypBase), pool_pages * k4K}, 39};
     ASSERT_EQ(hyp_->init(desc), Status::kOk);
+    fake::vms_running();
     expect_invariants();
   }
 
-  // The ownership record is coherent, and the TLBs agree with it: no call may return with
-  // an invalidation still owed or having made an entry before its break was invalidated.
+  // The ownership record is coherent, and the TLBs and caches agree with it: no call may
+  // return with an invalidation still owed, having made an entry before its break was
+  // invalidated, or having done anything in an order the fake arch's ordering checker
+  // rejects (its report shows the operations that led there).
   void expect_invariants() {
     uint64_t where = 0;
     const char* err = hyp_->check_invariants(&where);
     EXPECT_EQ(err, nullptr) << err << " at 0x" << std::hex << where;
     EXPECT_EQ(fake::pending_invalidations(), 0u);
     EXPECT_EQ(fake::counters().bbm_violations, 0u);
+    EXPECT_EQ(fake::verify_tables(), 0u);
+    EXPECT_EQ(fake::counters().ordering_violations, 0u) << fake::ordering_report();
   }
 
   // Writes the descriptor at `pa` in host RAM and issues MEM_ASSIGN on `cpu`.

@@ -19,7 +19,7 @@ class Stage2Test : public ::testing::Test {
 
   void init(unsigned ipa_bits) {
     fake::reset_memory();
-    fake::reset_counters();
+    fake::reset();
     ASSERT_EQ(pool_.init(PhysAddr(fake::kRamBase), 256), Status::kOk);
     ASSERT_EQ(s2_.init(pool_, ipa_bits, 1), Status::kOk);
   }

@@ -64,6 +64,35 @@ TEST_F(TransactionTest, ReclaimOfLentPagesScrubsThemAndGivesThemBack) {
   EXPECT_EQ(svm_leaf(kData).raw, 0u);
 }
 
+// Reclaiming part of what a secure VM holds keeps its table (no merge, whose VMID-wide
+// invalidation would hide a missing flush): the fake arch's ordering checker sees the
+// scrub, its clean and the host's remap each happen only once the secure VM can no longer
+// reach the pages (docs/hyp-core.md, "The ordering checker").
+TEST_F(TransactionTest, ReclaimOfPartOfALendScrubsOnlyWhatTheSecureVmCanNoLongerReach) {
+  ASSERT_EQ(assign(lend(kData, 4 * k4K)), Status::kOk);
+  std::memset(mem(kData), 0xC3, 4 * k4K);
+  fake::reset_counters();
+  ASSERT_EQ(assign(reclaim(kSvm0.bit(), kData + k4K, 2 * k4K)), Status::kOk);
+  EXPECT_EQ(fake::counters().scrub_bytes, 2 * k4K);
+  EXPECT_EQ(fake::counters().clean_bytes, 2 * k4K);
+  EXPECT_EQ(fake::counters().tlb_vm, 0u);  // no table merged away: the flush was by IPA
+  EXPECT_EQ(mem(kData)[0], 0xC3);
+  EXPECT_EQ(mem(kData + k4K)[0], 0);
+  EXPECT_EQ(mem(kData + 3 * k4K)[0], 0xC3);
+  EXPECT_TRUE(svm_leaf(kData).valid());
+  EXPECT_TRUE(host_leaf(kData + 2 * k4K).valid());
+}
+
+TEST_F(TransactionTest, ReclaimOfPartOfAShareRemapsTheHostOnlyOnceTheSecureVmIsInvalidated) {
+  ASSERT_EQ(assign(share(kData, 4 * k4K)), Status::kOk);
+  fake::reset_counters();
+  ASSERT_EQ(assign(reclaim(kVmidHost.bit() | kSvm0.bit(), kData, 2 * k4K)), Status::kOk);
+  EXPECT_EQ(fake::counters().tlb_vm, 0u);
+  EXPECT_EQ(fake::counters().scrub_bytes, 0u);
+  EXPECT_EQ(host_leaf(kData).state(), PageState::kOwned);
+  EXPECT_EQ(host_leaf(kData + 2 * k4K).state(), PageState::kSharedOwned);
+}
+
 TEST_F(TransactionTest, ReclaimOfSharedPagesKeepsTheirContents) {
   std::memset(mem(kData), 0x5A, k4K);
   ASSERT_EQ(assign(share(kData, k4K)), Status::kOk);

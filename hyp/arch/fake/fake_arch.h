@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "core/arch.h"
 
@@ -20,20 +22,55 @@ struct Counters {
   uint64_t tlb_vm = 0;           // VMID-wide invalidations (tlbi vmalls12e1is)
   uint64_t clean_bytes = 0;
   uint64_t clean_inval_bytes = 0;
+  uint64_t scrub_bytes = 0;
+  uint64_t tables_freed = 0;
   // Break-before-make broken (Arm ARM D8.14): a valid descriptor overwritten by a valid one
   // that differs in more than permission or software bits, or an invalid descriptor made
   // valid while the TLB may still hold what it translated before it was broken.
   uint64_t bbm_violations = 0;
+  // Cache maintenance, scrub, mapping or table reuse in an order that hardware with caches
+  // and TLBs would punish (docs/hyp-core.md, "The ordering checker"). ordering_report()
+  // says what the first one was.
+  uint64_t ordering_violations = 0;
 };
 
 Counters counters();
-// Clears the counters and forgets every pending invalidation.
+// Zeroes the counters that measure work (not the violations: a test that measures part of
+// its calls must not hide what went wrong before).
 void reset_counters();
+// A fresh machine: every counter and the whole model (pending invalidations, known tables,
+// what each VM may have left in the caches, the operation log). The VMs are not running.
+void reset();
+
+// From now on the VMs run: a VM that stops reaching a page it owned may have left dirty
+// lines of it in the caches, which must be cleaned (and, for a secure VM's page going to
+// another VM, scrubbed first) before anyone else maps it. Until then (while Hyp::init
+// builds the stage-2s) no VM has run and the caches hold nothing of theirs.
+void vms_running();
+
+// The first ordering violation since reset_counters(), with the operations that led to it
+// (the last 48, oldest first); empty if there was none.
+std::string ordering_report();
+
+// Compares every live table page with what the fake knows it holds (its contents when it
+// was linked, then every write_pte): a store to a live table that bypassed write_pte (no
+// single-copy atomicity, no barrier, no TLB referee) is an ordering violation. Returns the
+// number of tables that differ.
+size_t verify_tables();
 
 // Descriptors changed since the last TLB invalidation that covers them: a valid entry made
 // invalid, or changed in place. Zero whenever the core has returned from a call; nonzero
 // means a VM may still translate through what the tables no longer say.
 size_t pending_invalidations();
+
+// IPA spans [lo, hi) of every stage-2 entry written (through arch::write_pte) since the
+// last call, sorted and merged: a table entry's span covers everything below it. Lets the
+// fuzzer check after each call only what the call changed.
+struct Span {
+  uint64_t lo, hi;
+};
+std::vector<Span> take_written_spans();
+
 // Runs after every arch::copy_from_phys(), standing for a host CPU that rewrites the
 // source the moment the hypervisor has copied it. nullptr clears it.
 void set_copy_hook(void (*hook)(void* ctx), void* ctx);

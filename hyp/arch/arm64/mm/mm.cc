@@ -131,6 +131,12 @@ void dcache_clean_inval_poc(void* va, size_t size) {
   dsb_sy();
 }
 
+void scrub(void* va, size_t size) {
+  __builtin_memset(va, 0, size);
+}
+
+void table_page_freed(PhysAddr) {}
+
 void spin_lock(SpinLock& lock) {
   uint32_t busy, failed;
   // Load-acquire exclusive; sleep in WFE until the holder's store-release to the lock word
