@@ -7,6 +7,7 @@
  */
 
 #include <kunit/visibility.h>
+#include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
@@ -18,6 +19,7 @@
 #include <linux/scatterlist.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/swiotlb.h>
 
 #include "hypheap_priv.h"
 
@@ -75,12 +77,15 @@ EXPORT_SYMBOL_IF_KUNIT(hypheap_backend_put);
  * @dev: device whose streaming DMA mapping cleans pages to PoC
  * @conduit: the hypervisor
  * @host: the host VM with full access, destination of reclaim
+ * @clean: clean new pages to PoC through @dev's DMA API; false when that
+ *	would do nothing and the hypervisor cleans on lend instead
  */
 struct hypheap_hyp_backend {
 	struct hypheap_backend be;
 	struct device *dev;
 	struct hypheap_conduit *conduit;
 	struct hypheap_vmperm host;
+	bool clean;
 };
 
 /*
@@ -171,6 +176,8 @@ static int hypheap_hyp_alloc(struct hypheap_backend *be,
 	 * dirty line is written back over them once they belong to another
 	 * VM. The streaming DMA API does that for a non-coherent device.
 	 */
+	if (!hb->clean)
+		return 0;
 	ret = dma_map_sgtable(hb->dev, &buf->sgt, DMA_TO_DEVICE, 0);
 	if (ret) {
 		hypheap_hyp_free(be, buf);
@@ -236,22 +243,44 @@ static const struct hypheap_backend_ops hypheap_hyp_ops = {
 	.destroy = hypheap_hyp_destroy,
 };
 
+/*
+ * Does @dev's streaming DMA API clean the pages themselves? Not on a
+ * dma-coherent device (no maintenance at all), nor under swiotlb=force
+ * (it would copy them to a bounce buffer and clean that).
+ */
+static bool hypheap_dma_cleans(struct device *dev)
+{
+	return !dev_is_dma_coherent(dev) && !is_swiotlb_force_bounce(dev);
+}
+
 /**
  * hypheap_hyp_backend_create() - make the kernel-pages backend
  * @dev: device used for cache maintenance (a reference is taken)
  * @c: conduit to the hypervisor (a reference is taken)
  * @host_vmid: VM id of this kernel, the owner of free memory
  *
- * Return: the backend with one reference, or an ERR_PTR().
+ * Return: the backend with one reference, or an ERR_PTR(): -EINVAL if
+ * nobody would clean the pages to PoC (@dev's DMA API cannot and the
+ * transport does not).
  */
 struct hypheap_backend *hypheap_hyp_backend_create(struct device *dev,
 						   struct hypheap_conduit *c,
 						   u32 host_vmid)
 {
 	struct hypheap_hyp_backend *hb;
+	bool clean = hypheap_dma_cleans(dev);
 
 	if (host_vmid >= HYPHEAP_VMID_LIMIT)
 		return ERR_PTR(-EINVAL);
+	if (!clean && !c->ops->cleans_on_lend) {
+		dev_err(dev, "%s does not clean lent pages and this device's DMA API cannot (%s)\n",
+			c->ops->name,
+			dev_is_dma_coherent(dev) ? "dma-coherent" : "swiotlb=force");
+		return ERR_PTR(-EINVAL);
+	}
+	if (!clean)
+		dev_info(dev, "pages are cleaned to PoC by the hypervisor on lend only (%s device)\n",
+			 dev_is_dma_coherent(dev) ? "dma-coherent" : "bounced");
 
 	hb = kzalloc(sizeof(*hb), GFP_KERNEL);
 	if (!hb)
@@ -261,9 +290,11 @@ struct hypheap_backend *hypheap_hyp_backend_create(struct device *dev,
 	hb->conduit = c;
 	hb->host.vmid = host_vmid;
 	hb->host.perms = HYPHEAP_PERM_RWX;
+	hb->clean = clean;
 	hypheap_backend_init(&hb->be, &hypheap_hyp_ops, "hyp-pages", hb);
 	return &hb->be;
 }
+EXPORT_SYMBOL_IF_KUNIT(hypheap_hyp_backend_create);
 
 /* ---- the hyp backend on a CMA region ---- */
 

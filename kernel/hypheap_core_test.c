@@ -16,6 +16,7 @@
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/scatterlist.h>
+#include <linux/swiotlb.h>
 
 #include "hypheap_priv.h"
 
@@ -377,6 +378,82 @@ static void dmabuf_attachment_maps_its_own_table(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 0L);
 }
 
+/* Attach @dev to a fresh buffer: what the importer gets, then clean up. */
+static int try_import(struct kunit *test, struct device *dev)
+{
+	struct test_ctx *ctx = test->priv;
+	struct dma_buf_attachment *att;
+	struct hypheap_buffer *buf;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	int ret = 0;
+
+	buf = hypheap_buffer_alloc(ctx->heap, 4 * PAGE_SIZE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
+	dmabuf = hypheap_buffer_export(buf, O_RDWR);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+
+	att = dma_buf_attach(dmabuf, dev);
+	if (IS_ERR(att)) {
+		ret = PTR_ERR(att);
+		goto out;
+	}
+	sgt = dma_buf_map_attachment(att, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt))
+		ret = PTR_ERR(sgt);
+	else
+		dma_buf_unmap_attachment(att, sgt, DMA_BIDIRECTIONAL);
+	dma_buf_detach(dmabuf, att);
+out:
+	dma_buf_put(dmabuf);
+	flush_delayed_fput();
+	return ret;
+}
+
+/*
+ * swiotlb would copy the pages with the CPU (6.1 bounces on map whatever
+ * DMA_ATTR_SKIP_CPU_SYNC says): a device whose DMA cannot reach the pages,
+ * or whose mappings are forced through swiotlb, is refused at attach.
+ */
+static void dmabuf_refuses_importer_that_would_bounce(struct kunit *test)
+{
+	struct test_ctx *ctx = test->priv;
+	struct platform_device *pdev;
+	struct device *dev;
+	s64 refused = hstat(ctx, HYPHEAP_STAT_FAIL_EOPNOTSUPP);
+#ifdef CONFIG_SWIOTLB
+	static struct io_tlb_mem forced = { .force_bounce = true };
+	struct io_tlb_mem *saved;
+#endif
+
+	pdev = platform_device_register_simple("hypheap-kunit-bounce", -1,
+					       NULL, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pdev);
+	dev = &pdev->dev;
+	KUNIT_ASSERT_EQ(test, dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64)),
+			0);
+	KUNIT_EXPECT_EQ(test, try_import(test, dev), 0);
+
+	/* a bus limit (DT dma-ranges) below every page of RAM */
+	dev->bus_dma_limit = 1;
+	KUNIT_EXPECT_EQ(test, try_import(test, dev), -EOPNOTSUPP);
+	dev->bus_dma_limit = 0;
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_FAIL_EOPNOTSUPP),
+			refused + 1);
+
+#ifdef CONFIG_SWIOTLB
+	/* what swiotlb=force gives every device */
+	saved = dev->dma_io_tlb_mem;
+	dev->dma_io_tlb_mem = &forced;
+	KUNIT_EXPECT_EQ(test, try_import(test, dev), -EOPNOTSUPP);
+	dev->dma_io_tlb_mem = saved;
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_FAIL_EOPNOTSUPP),
+			refused + 2);
+#endif
+	platform_device_unregister(pdev);
+	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 0L);
+}
+
 static struct kunit_case hypheap_core_cases[] = {
 	KUNIT_CASE(alloc_then_release_balances),
 	KUNIT_CASE(zero_length_is_rejected),
@@ -387,6 +464,7 @@ static struct kunit_case hypheap_core_cases[] = {
 	KUNIT_CASE(backend_gone_fails_alloc_and_still_reclaims),
 	KUNIT_CASE(dmabuf_refuses_cpu_access),
 	KUNIT_CASE(dmabuf_attachment_maps_its_own_table),
+	KUNIT_CASE(dmabuf_refuses_importer_that_would_bounce),
 	{}
 };
 

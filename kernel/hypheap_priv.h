@@ -199,6 +199,13 @@ struct hypheap_conduit;
 /**
  * struct hypheap_transport_ops - how assign calls reach the hypervisor
  * @name: shown in logs and debugfs
+ * @cleans_on_lend: who does the cache maintenance of a lend. True: the
+ *	hypervisor cleans and invalidates every lent page to the point of
+ *	coherency after unmapping it from the host (the hypheap ABI,
+ *	docs/abi.md), so a dirty host line can never be written back over
+ *	the borrower's data. False: the backend must clean the pages itself
+ *	before the call, and the driver refuses to bind where its DMA API
+ *	cannot (a dma-coherent or bounced device).
  * @assign: perform one request; all its ranges change owner or none does.
  *	Called with the conduit lock held. Returns 0 or a negative errno, and
  *	sets *@status to the hypervisor's raw answer when there was one (it
@@ -209,6 +216,7 @@ struct hypheap_conduit;
  */
 struct hypheap_transport_ops {
 	const char *name;
+	bool cleans_on_lend;
 	int (*assign)(struct hypheap_conduit *c,
 		      const struct hypheap_assign_req *req, long *status);
 	int (*query)(struct hypheap_conduit *c, phys_addr_t addr,
