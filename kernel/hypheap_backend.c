@@ -198,16 +198,17 @@ static int hypheap_hyp_restrict(struct hypheap_backend *be,
 {
 	struct hypheap_hyp_backend *hb = be->priv;
 	struct hypheap_heap *heap = buf->heap;
-	u64 srcvm = HYPHEAP_VMID_BIT(hb->host.vmid);
 	int ret;
 
-	ret = hypheap_assign_table(hb->conduit, &buf->sgt, &srcvm, heap->dst,
-				   heap->nr_dst, &hb->host, 1, &heap->stats);
+	ret = hypheap_lend_table(hb->conduit, &buf->sgt, &hb->host, heap->dst,
+				 heap->nr_dst, &heap->stats);
 	if (!ret)
-		buf->owners = srcvm;
-	else if (ret == -ENOTRECOVERABLE)
-		/* some batches may be the VMs': reclaim from them later */
 		buf->owners = hypheap_vmperm_bitmap(heap->dst, heap->nr_dst);
+	else if (ret == -ENOTRECOVERABLE)
+		/* some pages may be the VMs': MEM_QUERY tells which, later */
+		buf->owners = 0;
+	else
+		buf->owners = HYPHEAP_VMID_BIT(hb->host.vmid);
 	return ret;
 }
 
@@ -216,14 +217,11 @@ static int hypheap_hyp_unrestrict(struct hypheap_backend *be,
 {
 	struct hypheap_hyp_backend *hb = be->priv;
 	struct hypheap_heap *heap = buf->heap;
-	u64 srcvm = buf->owners;
-	int ret;
 
-	ret = hypheap_assign_table(hb->conduit, &buf->sgt, &srcvm, &hb->host,
-				   1, heap->dst, heap->nr_dst, &heap->stats);
-	if (!ret)
-		buf->owners = srcvm;
-	return ret;
+	return hypheap_reclaim_table(hb->conduit, &buf->sgt, &hb->host,
+				     hypheap_vmperm_bitmap(heap->dst,
+							   heap->nr_dst),
+				     &buf->owners, &heap->stats);
 }
 
 static void hypheap_hyp_destroy(struct hypheap_backend *be)

@@ -209,7 +209,10 @@ struct hypheap_conduit;
  * @assign: perform one request; all its ranges change owner or none does.
  *	Called with the conduit lock held. Returns 0 or a negative errno, and
  *	sets *@status to the hypervisor's raw answer when there was one (it
- *	is %HYPHEAP_OK on entry).
+ *	is %HYPHEAP_OK on entry), or to %HYPHEAP_STATUS_NOT_SENT when it
+ *	refused the request itself. A failure is taken to have changed
+ *	nothing only with one of those; any other (a bare errno, a status
+ *	abi.h does not define) has an unknown outcome.
  * @query: MEM_QUERY, optional; same return and @status convention
  * @stat: read one hypervisor counter, optional; same convention
  * @destroy: free @priv, called when the last conduit reference goes
@@ -258,10 +261,20 @@ int hypheap_abi_errno(long status);
 struct hypheap_conduit *hypheap_smccc_create(struct device *dev, bool hvc);
 struct hypheap_conduit *hypheap_qcom_create(struct device *dev);
 
-int hypheap_assign_table(struct hypheap_conduit *c, struct sg_table *sgt,
-			 u64 *srcvm, const struct hypheap_vmperm *dst,
-			 unsigned int nr_dst, const struct hypheap_vmperm *old,
-			 unsigned int nr_old, struct hypheap_stats *stats);
+/*
+ * What a transport sets *status to when it refused a request before
+ * sending it: nothing changed. Not an abi.h status (those are <= 0).
+ */
+#define HYPHEAP_STATUS_NOT_SENT	1L
+
+bool hypheap_status_unchanged(long status);
+int hypheap_lend_table(struct hypheap_conduit *c, struct sg_table *sgt,
+		       const struct hypheap_vmperm *host,
+		       const struct hypheap_vmperm *dst, unsigned int nr_dst,
+		       struct hypheap_stats *stats);
+int hypheap_reclaim_table(struct hypheap_conduit *c, struct sg_table *sgt,
+			  const struct hypheap_vmperm *host, u64 lent_to,
+			  u64 *owners, struct hypheap_stats *stats);
 
 /* ---- backends (hypheap_backend.c) ---- */
 
@@ -360,7 +373,8 @@ struct hypheap_heap {
  * @backend: the provider that holds its memory (a reference)
  * @len: size in bytes, page aligned
  * @sgt: the memory; filled by the backend
- * @owners: bitmap of the VMs owning the memory while restricted
+ * @owners: bitmap of the VMs owning the memory while restricted; 0 when
+ *	that is not known or not the same for every page (MEM_QUERY tells)
  * @restricted: the memory is (or may be) assigned away from the host
  * @lock: protects @attachments
  * @attachments: struct hypheap_attachment list

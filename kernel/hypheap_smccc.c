@@ -153,8 +153,10 @@ static int hypheap_smccc_assign(struct hypheap_conduit *c,
 
 	lockdep_assert_held(&c->lock);
 	len = hypheap_desc_encode(s->desc, HYPHEAP_DESC_MAX_SIZE, req);
-	if (len < 0)
+	if (len < 0) {
+		*status = HYPHEAP_STATUS_NOT_SENT;
 		return len;
+	}
 	if (s->used > len)
 		memset(s->desc + len, 0, s->used - len);
 	s->used = len;
