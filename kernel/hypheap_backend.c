@@ -105,10 +105,11 @@ static struct page *hypheap_alloc_largest(size_t size, unsigned int max)
 		unsigned int order = hypheap_orders[i];
 		/*
 		 * A buffer that does not fit fails with -ENOMEM: reclaim may
-		 * run, the OOM killer must not pick a victim for it.
+		 * run, the OOM killer must not pick a victim for it. The pages
+		 * are charged to the allocating task's memory cgroup.
 		 */
 		gfp_t gfp = GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN |
-			    __GFP_RETRY_MAYFAIL;
+			    __GFP_RETRY_MAYFAIL | __GFP_ACCOUNT;
 		struct page *page;
 
 		if (size < (PAGE_SIZE << order) || order > max)

@@ -209,6 +209,9 @@ static int hypheap_heap_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "backend: %s\n",
 		   heap->backend ? heap->backend->name : "(gone)");
 	mutex_unlock(&heap->lock);
+	seq_printf(m, "limit_bytes: %llu\n", heap->limit);
+	seq_printf(m, "charged_bytes: %lld\n",
+		   (s64)atomic64_read(&heap->charged));
 	hypheap_stats_show(m, &heap->stats);
 	return 0;
 }

@@ -340,9 +340,15 @@ struct hypheap_backend *hypheap_cma_backend_create(struct device *parent,
  * @backend: current memory provider, NULL when it is gone
  * @dma_heap: the registered dma-heap, NULL for unregistered (test) heaps
  * @stats: counters
+ * @limit: most bytes its buffers may hold at once, quarantined ones
+ *	included (docs/dt-binding.md, hypheap,max-bytes)
+ * @charged: bytes its buffers hold now: allocated and not yet freed
  * @qlock: protects @quarantine and @retry_delay
  * @quarantine: buffers whose reclaim failed
  * @retry_delay: next retry delay, in jiffies
+ * @retry_min: first retry delay, and the delay once a pass empties the
+ *	quarantine
+ * @retry_max: the delay doubles up to this
  * @retry_work: retries reclaim of @quarantine
  * @buffers_lock: protects @buffers
  * @buffers: live (allocated, not yet released) buffers
@@ -357,9 +363,13 @@ struct hypheap_heap {
 	struct hypheap_backend *backend;
 	struct dma_heap *dma_heap;
 	struct hypheap_stats stats;
+	u64 limit;
+	atomic64_t charged;
 	spinlock_t qlock; /* protects @quarantine, @retry_delay */
 	struct list_head quarantine;
 	unsigned long retry_delay;
+	unsigned long retry_min;
+	unsigned long retry_max;
 	struct delayed_work retry_work;
 	struct mutex buffers_lock; /* protects @buffers */
 	struct list_head buffers;
@@ -411,6 +421,7 @@ int hypheap_heap_register(struct hypheap_heap *heap);
 struct hypheap_heap *hypheap_heap_find(const char *name);
 void hypheap_heap_set_backend(struct hypheap_heap *heap,
 			      struct hypheap_backend *be);
+u64 hypheap_default_limit(void);
 unsigned int hypheap_heap_retry_quarantine(struct hypheap_heap *heap);
 
 struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,

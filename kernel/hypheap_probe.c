@@ -61,6 +61,24 @@ static int hypheap_parse_vmperms(struct device *dev, struct device_node *np,
 	return n / 2;
 }
 
+/* hypheap,max-bytes, or the default: a part of RAM. */
+static int hypheap_parse_limit(struct device *dev, struct device_node *np,
+			       u64 *limit)
+{
+	int ret;
+
+	*limit = hypheap_default_limit();
+	ret = of_property_read_u64(np, "hypheap,max-bytes", limit);
+	if (ret == -EINVAL)
+		return 0;	/* absent */
+	if (ret || !*limit) {
+		dev_err(dev, "%pOF: hypheap,max-bytes must be one non-zero u64\n",
+			np);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Find or make the heap of one child node and bind it to @be. */
 static struct hypheap_heap *hypheap_probe_heap(struct device *dev,
 					       struct device_node *np,
@@ -69,6 +87,7 @@ static struct hypheap_heap *hypheap_probe_heap(struct device *dev,
 	struct hypheap_vmperm vm[HYPHEAP_MAX_DEST];
 	struct hypheap_heap *heap;
 	const char *name;
+	u64 limit;
 	int nr, ret;
 
 	if (of_property_read_string(np, "hypheap,heap-name", &name)) {
@@ -78,6 +97,9 @@ static struct hypheap_heap *hypheap_probe_heap(struct device *dev,
 	nr = hypheap_parse_vmperms(dev, np, vm);
 	if (nr < 0)
 		return ERR_PTR(nr);
+	ret = hypheap_parse_limit(dev, np, &limit);
+	if (ret)
+		return ERR_PTR(ret);
 
 	heap = hypheap_heap_find(name);
 	if (heap) {
@@ -88,6 +110,7 @@ static struct hypheap_heap *hypheap_probe_heap(struct device *dev,
 				name);
 			return ERR_PTR(-EINVAL);
 		}
+		WRITE_ONCE(heap->limit, limit);
 		hypheap_heap_set_backend(heap, be);
 		return heap;
 	}
@@ -95,6 +118,7 @@ static struct hypheap_heap *hypheap_probe_heap(struct device *dev,
 	heap = hypheap_heap_create(name, vm, nr);
 	if (IS_ERR(heap))
 		return heap;
+	heap->limit = limit;
 	hypheap_heap_set_backend(heap, be);
 	ret = hypheap_heap_register(heap);
 	if (ret) {
@@ -209,8 +233,9 @@ static int hypheap_probe(struct platform_device *pdev)
 			goto err_heaps;
 		}
 		d->heaps[d->nr_heaps++] = heap;
-		dev_info(dev, "heap %s: %u destination VM(s), %s\n",
-			 heap->name, heap->nr_dst, be->name);
+		dev_info(dev, "heap %s: %u destination VM(s), %s, at most %llu MiB\n",
+			 heap->name, heap->nr_dst, be->name,
+			 heap->limit >> 20);
 	}
 
 	hypheap_set_default_conduit(d->conduit);
