@@ -75,37 +75,6 @@ u64 hypheap_vmperm_bitmap(const struct hypheap_vmperm *vm, unsigned int cnt)
 EXPORT_SYMBOL_IF_KUNIT(hypheap_vmperm_bitmap);
 
 /**
- * hypheap_srcvm_to_vmperm() - expand an owners bitmap into destinations
- * @srcvm: owners bitmap
- * @perms: permissions every owner gets
- * @vm: output array
- * @max: entries available in @vm
- *
- * Used to undo an assignment: the old owners become the destinations.
- *
- * Return: the number of entries written, -EINVAL for an empty bitmap or
- * -E2BIG if it has more than @max bits set.
- */
-int hypheap_srcvm_to_vmperm(u64 srcvm, u32 perms, struct hypheap_vmperm *vm,
-			    unsigned int max)
-{
-	unsigned int n = 0;
-
-	if (!srcvm)
-		return -EINVAL;
-	if (hweight64(srcvm) > max)
-		return -E2BIG;
-
-	for (; srcvm; srcvm &= srcvm - 1) {
-		vm[n].vmid = __ffs64(srcvm);
-		vm[n].perms = perms;
-		n++;
-	}
-	return n;
-}
-EXPORT_SYMBOL_IF_KUNIT(hypheap_srcvm_to_vmperm);
-
-/**
  * hypheap_range_iter_init() - start walking an sg_table as ranges
  * @it: iterator
  * @sgt: table whose CPU entries (orig_nents) are walked
@@ -182,8 +151,7 @@ static int hypheap_call(struct hypheap_conduit *c,
 	lockdep_assert_held(&c->lock);
 	hypheap_stat_add(stats, HYPHEAP_STAT_HYPERCALLS, 1);
 	ret = c->ops->assign(c, req, &status);
-	if (ret)
-		hypheap_stats_fail(stats, ret);
+	/* failures_<errno> counts operations: the caller's, not each call */
 	if (status != HYPHEAP_OK && status != HYPHEAP_STATUS_NOT_SENT)
 		hypheap_stats_hyp_fail(stats, status);
 	*unchanged = !ret || hypheap_status_unchanged(status);
@@ -510,6 +478,8 @@ int hypheap_assign_mem(phys_addr_t mem_addr, size_t mem_sz, u64 *srcvm,
 	ret = hypheap_call(c, &req, NULL, &unchanged);
 	mutex_unlock(&c->lock);
 	hypheap_conduit_put(c);
+	if (ret)
+		hypheap_stats_fail(NULL, ret);
 
 	if (!ret)
 		*srcvm = hypheap_vmperm_bitmap(newvm, dest_cnt);

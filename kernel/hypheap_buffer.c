@@ -36,12 +36,10 @@
  * struct hypheap_attachment - one device attached to a buffer
  * @dev: the device
  * @sgt: this attachment's copy of the buffer's table, mapped for @dev
- * @list: entry in the buffer's attachments
  */
 struct hypheap_attachment {
 	struct device *dev;
 	struct sg_table sgt;
-	struct list_head list;
 };
 
 static int hypheap_dup_table(struct sg_table *to, struct sg_table *from)
@@ -116,24 +114,14 @@ static int hypheap_attach(struct dma_buf *dmabuf,
 		return ret;
 	}
 	a->dev = attachment->dev;
-	INIT_LIST_HEAD(&a->list);
 	attachment->priv = a;
-
-	mutex_lock(&buf->lock);
-	list_add(&a->list, &buf->attachments);
-	mutex_unlock(&buf->lock);
 	return 0;
 }
 
 static void hypheap_detach(struct dma_buf *dmabuf,
 			   struct dma_buf_attachment *attachment)
 {
-	struct hypheap_buffer *buf = dmabuf->priv;
 	struct hypheap_attachment *a = attachment->priv;
-
-	mutex_lock(&buf->lock);
-	list_del(&a->list);
-	mutex_unlock(&buf->lock);
 
 	sg_free_table(&a->sgt);
 	kfree(a);

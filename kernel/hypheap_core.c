@@ -46,21 +46,53 @@ u64 hypheap_default_limit(void)
 EXPORT_SYMBOL_IF_KUNIT(hypheap_default_limit);
 
 /**
+ * hypheap_heap_dst_check() - can a heap lend to these destinations?
+ * @dst: destination VMs
+ * @nr_dst: entries in @dst
+ * @host_vmid: the host's VM id
+ *
+ * The hypervisor takes pages from the host to exactly one secure VM (a
+ * lend) or to the host and one secure VM (a share); anything else it
+ * refuses with HYPHEAP_ERR_DEST_SET or HYPHEAP_ERR_UNKNOWN_VMID, so a heap
+ * that asked for it could never allocate.
+ *
+ * Return: 0 or -EINVAL.
+ */
+int hypheap_heap_dst_check(const struct hypheap_vmperm *dst,
+			   unsigned int nr_dst, u32 host_vmid)
+{
+	unsigned int i, vms = 0;
+
+	if (hypheap_vmperm_check(dst, nr_dst))
+		return -EINVAL;
+	for (i = 0; i < nr_dst; i++) {
+		if (dst[i].vmid == HYPHEAP_VMID_HYP)
+			return -EINVAL;
+		if (dst[i].vmid != host_vmid)
+			vms++;
+	}
+	return vms == 1 ? 0 : -EINVAL;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_heap_dst_check);
+
+/**
  * hypheap_heap_create() - make an unregistered heap
  * @name: heap name, copied
  * @dst: destination VMs of its buffers, copied
  * @nr_dst: entries in @dst
+ * @host_vmid: the host's VM id
  *
  * Return: the heap, without backend, limited to hypheap_default_limit()
- * bytes, or an ERR_PTR().
+ * bytes, or an ERR_PTR(): -EINVAL for destinations the hypervisor
+ * refuses (hypheap_heap_dst_check()).
  */
 struct hypheap_heap *hypheap_heap_create(const char *name,
 					 const struct hypheap_vmperm *dst,
-					 unsigned int nr_dst)
+					 unsigned int nr_dst, u32 host_vmid)
 {
 	struct hypheap_heap *heap;
 
-	if (!name || hypheap_vmperm_check(dst, nr_dst))
+	if (!name || hypheap_heap_dst_check(dst, nr_dst, host_vmid))
 		return ERR_PTR(-EINVAL);
 
 	heap = kzalloc(sizeof(*heap), GFP_KERNEL);
@@ -171,7 +203,6 @@ static void hypheap_buffer_destroy(struct hypheap_buffer *buf)
 	be->ops->free(be, buf);
 	hypheap_uncharge(buf->heap, buf->len);
 	hypheap_backend_put(be);
-	mutex_destroy(&buf->lock);
 	kfree(buf);
 }
 
@@ -204,7 +235,6 @@ static void hypheap_buffer_reclaim(struct hypheap_buffer *buf)
 		hypheap_quarantine(buf, ret);
 		return;
 	}
-	buf->restricted = false;
 	hypheap_buffer_destroy(buf);
 }
 
@@ -242,7 +272,6 @@ unsigned int hypheap_heap_retry_quarantine(struct hypheap_heap *heap)
 			left++;
 			continue;
 		}
-		buf->restricted = false;
 		hypheap_stat_add(&heap->stats, HYPHEAP_STAT_PAGES_QUARANTINED,
 				 -(s64)pages);
 		hypheap_buffer_destroy(buf);
@@ -311,8 +340,6 @@ struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,
 	buf->heap = heap;
 	buf->backend = be;
 	buf->len = len;
-	mutex_init(&buf->lock);
-	INIT_LIST_HEAD(&buf->attachments);
 	INIT_LIST_HEAD(&buf->qnode);
 	INIT_LIST_HEAD(&buf->lnode);
 
@@ -324,13 +351,11 @@ struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,
 	if (ret == -ENOTRECOVERABLE) {
 		/* ownership unknown: only the hypervisor can give it back */
 		hypheap_stats_fail(&heap->stats, ret);
-		buf->restricted = true;
 		hypheap_quarantine(buf, ret);
 		return ERR_PTR(ret);
 	}
 	if (ret)
 		goto err_free_mem;
-	buf->restricted = true;
 
 	mutex_lock(&heap->buffers_lock);
 	list_add_tail(&buf->lnode, &heap->buffers);
@@ -344,7 +369,6 @@ struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,
 err_free_mem:
 	be->ops->free(be, buf);
 err_free_buf:
-	mutex_destroy(&buf->lock);
 	kfree(buf);
 err_uncharge:
 	hypheap_uncharge(heap, len);

@@ -108,8 +108,12 @@ static int tb_restrict(struct hypheap_backend *be, struct hypheap_buffer *buf)
 {
 	struct test_backend *tb = be->priv;
 
-	if (tb->fail_restrict)
+	if (tb->fail_restrict) {
+		/* what is unrecoverable may be partly lent: reclaim it later */
+		if (tb->fail_restrict == -ENOTRECOVERABLE)
+			tb->restricted++;
 		return tb->fail_restrict;
+	}
 	buf->owners = hypheap_vmperm_bitmap(buf->heap->dst, buf->heap->nr_dst);
 	tb->restricted++;
 	return 0;
@@ -166,7 +170,8 @@ static int core_test_init(struct kunit *test)
 	if (!ctx)
 		return -ENOMEM;
 	hypheap_backend_init(&ctx->tb.be, &tb_ops, "kunit", &ctx->tb);
-	ctx->heap = hypheap_heap_create("hypheap-kunit", &test_dst, 1);
+	ctx->heap = hypheap_heap_create("hypheap-kunit", &test_dst, 1,
+					HYPHEAP_VMID_HOST);
 	if (IS_ERR(ctx->heap))
 		return PTR_ERR(ctx->heap);
 	/* retries run when the test says so, not from the worker */
@@ -262,14 +267,16 @@ static void restrict_unrecoverable_quarantines(struct kunit *test)
 	struct test_ctx *ctx = test->priv;
 
 	ctx->tb.fail_restrict = -ENOTRECOVERABLE;
-	ctx->tb.restricted = 1;	/* the test backend cannot tell either */
 	KUNIT_EXPECT_EQ(test, PTR_ERR(hypheap_buffer_alloc(ctx->heap, 8192)),
 			-ENOTRECOVERABLE);
 	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 2L);
 	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_PAGES_QUARANTINED), 2);
 	KUNIT_EXPECT_EQ(test, hypheap_heap_destroy(ctx->heap), -EBUSY);
 
+	KUNIT_EXPECT_EQ(test, ctx->tb.restricted, 1L);
+
 	KUNIT_EXPECT_EQ(test, hypheap_heap_retry_quarantine(ctx->heap), 0U);
+	KUNIT_EXPECT_EQ(test, ctx->tb.restricted, 0L);
 	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 0L);
 	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_PAGES_QUARANTINED), 0);
 }

@@ -352,16 +352,6 @@ void hypheap_debugfs_add_heap(struct hypheap_heap *heap)
 }
 
 /**
- * hypheap_debugfs_remove_heap() - remove a heap's debugfs directory
- * @heap: the heap
- */
-void hypheap_debugfs_remove_heap(struct hypheap_heap *heap)
-{
-	debugfs_remove_recursive(heap->debugfs);
-	heap->debugfs = NULL;
-}
-
-/**
  * hypheap_debugfs_init() - create the hypheap debugfs directory
  *
  * Return: 0; debugfs failures are not fatal.

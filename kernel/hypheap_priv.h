@@ -139,14 +139,11 @@ int hypheap_debugfs_init(void);
 void hypheap_debugfs_exit(void);
 struct hypheap_heap;
 void hypheap_debugfs_add_heap(struct hypheap_heap *heap);
-void hypheap_debugfs_remove_heap(struct hypheap_heap *heap);
 
 /* ---- VM permissions and source bitmaps (hypheap_assign.c) ---- */
 
 int hypheap_vmperm_check(const struct hypheap_vmperm *vm, unsigned int cnt);
 u64 hypheap_vmperm_bitmap(const struct hypheap_vmperm *vm, unsigned int cnt);
-int hypheap_srcvm_to_vmperm(u64 srcvm, u32 perms, struct hypheap_vmperm *vm,
-			    unsigned int max);
 
 /* ---- ranges and batching (hypheap_assign.c) ---- */
 
@@ -213,7 +210,9 @@ struct hypheap_conduit;
  *	refused the request itself. A failure is taken to have changed
  *	nothing only with one of those; any other (a bare errno, a status
  *	abi.h does not define) has an unknown outcome.
- * @query: MEM_QUERY, optional; same return and @status convention
+ * @query: MEM_QUERY, optional; same return and @status convention. Counts
+ *	in kernel pages (PAGE_SIZE), both @nr_pages and the answer's
+ *	@q->pages; the transport converts to its ABI's unit
  * @stat: read one hypervisor counter, optional; same convention
  * @destroy: free @priv, called when the last conduit reference goes
  */
@@ -385,9 +384,6 @@ struct hypheap_heap {
  * @sgt: the memory; filled by the backend
  * @owners: bitmap of the VMs owning the memory while restricted; 0 when
  *	that is not known or not the same for every page (MEM_QUERY tells)
- * @restricted: the memory is (or may be) assigned away from the host
- * @lock: protects @attachments
- * @attachments: struct hypheap_attachment list
  * @qnode: entry in the heap's quarantine
  * @lnode: entry in the heap's live buffers
  * @ino: inode number of the dma-buf file, 0 until exported
@@ -402,9 +398,6 @@ struct hypheap_buffer {
 	size_t len;
 	struct sg_table sgt;
 	u64 owners;
-	bool restricted;
-	struct mutex lock; /* protects @attachments */
-	struct list_head attachments;
 	struct list_head qnode;
 	struct list_head lnode;
 	unsigned long ino;
@@ -413,9 +406,11 @@ struct hypheap_buffer {
 	void *priv;
 };
 
+int hypheap_heap_dst_check(const struct hypheap_vmperm *dst,
+			   unsigned int nr_dst, u32 host_vmid);
 struct hypheap_heap *hypheap_heap_create(const char *name,
 					 const struct hypheap_vmperm *dst,
-					 unsigned int nr_dst);
+					 unsigned int nr_dst, u32 host_vmid);
 int hypheap_heap_destroy(struct hypheap_heap *heap);
 int hypheap_heap_register(struct hypheap_heap *heap);
 struct hypheap_heap *hypheap_heap_find(const char *name);

@@ -59,7 +59,8 @@ static int rt_setup(struct kunit *test, bool query)
 	ctx->be = hypheap_hyp_backend_create(&ctx->pdev->dev, c,
 					     HYPHEAP_VMID_HOST);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ctx->be);
-	ctx->heap = hypheap_heap_create("hypheap-kunit-recovery", &rt_dst, 1);
+	ctx->heap = hypheap_heap_create("hypheap-kunit-recovery", &rt_dst, 1,
+					HYPHEAP_VMID_HOST);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ctx->heap);
 	/* the cases retry by hand; the worker's own test is in hypheap-core */
 	ctx->heap->retry_delay = 3600 * HZ;
@@ -225,10 +226,32 @@ static void unknown_lend_answer_is_resolved_by_query(struct kunit *test)
 	rt_unknown_answer(test, HYPHEAP_OK, -EIO, false);
 }
 
+/*
+ * One failed allocation is one failure, whatever it took to fail: the
+ * refused call and the take-back are calls, counted as such.
+ */
+static void a_failed_allocation_is_counted_once(struct kunit *test)
+{
+	struct rt_ctx *ctx = test->priv;
+	s64 calls = rt_stat(ctx, HYPHEAP_STAT_HYPERCALLS);
+	struct hypheap_buffer *buf;
+
+	fake_hyp_fail(&ctx->fh, 2, 1, HYPHEAP_ERR_BUSY, false);
+	buf = hypheap_buffer_alloc(ctx->heap, RT_SIZE);
+	ctx->fh.fail_call = 0;
+	KUNIT_ASSERT_EQ(test, PTR_ERR(buf), -EBUSY);
+	KUNIT_EXPECT_EQ(test, rt_stat(ctx, HYPHEAP_STAT_FAIL_EBUSY), 1);
+	KUNIT_EXPECT_EQ(test, rt_stat(ctx, HYPHEAP_STAT_HYP_BUSY), 1);
+	/* lend 1, lend 2 refused, the take-back of batch 1 */
+	KUNIT_EXPECT_EQ(test, rt_stat(ctx, HYPHEAP_STAT_HYPERCALLS), calls + 3);
+	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(&ctx->fh));
+}
+
 static struct kunit_case hypheap_recovery_cases[] = {
 	KUNIT_CASE(partial_lend_failure_comes_back_in_one_retry),
 	KUNIT_CASE(partial_reclaim_failure_comes_back_in_one_retry),
 	KUNIT_CASE(unknown_lend_answer_is_resolved_by_query),
+	KUNIT_CASE(a_failed_allocation_is_counted_once),
 	{}
 };
 
