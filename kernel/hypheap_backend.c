@@ -124,12 +124,35 @@ static struct page *hypheap_alloc_largest(size_t size, unsigned int max)
 	return NULL;
 }
 
+/*
+ * Pages the host lends are out of its reach: marked PageOffline() while
+ * they may be, as a balloon marks pages it gave away, so that hibernation
+ * does not save them and /proc/kcore and makedumpfile leave them out of a
+ * dump (reading one would fault). Cleared before the pages are freed.
+ */
+static void hypheap_mark_offline(struct sg_table *sgt, bool offline)
+{
+	struct scatterlist *sg;
+	unsigned int i, j;
+
+	for_each_sgtable_sg(sgt, sg, i)
+		for (j = 0; j < sg->length >> PAGE_SHIFT; j++) {
+			struct page *page = nth_page(sg_page(sg), j);
+
+			if (offline)
+				__SetPageOffline(page);
+			else if (PageOffline(page))
+				__ClearPageOffline(page);
+		}
+}
+
 static void hypheap_hyp_free(struct hypheap_backend *be,
 			     struct hypheap_buffer *buf)
 {
 	struct scatterlist *sg;
 	unsigned int i;
 
+	hypheap_mark_offline(&buf->sgt, false);
 	for_each_sgtable_sg(&buf->sgt, sg, i)
 		__free_pages(sg_page(sg), get_order(sg->length));
 	sg_free_table(&buf->sgt);
@@ -201,6 +224,8 @@ static int hypheap_hyp_restrict(struct hypheap_backend *be,
 	struct hypheap_heap *heap = buf->heap;
 	int ret;
 
+	/* before the first page goes: a dump may run at any moment */
+	hypheap_mark_offline(&buf->sgt, true);
 	ret = hypheap_lend_table(hb->conduit, &buf->sgt, &hb->host, heap->dst,
 				 heap->nr_dst, &heap->stats);
 	if (!ret)
@@ -210,6 +235,8 @@ static int hypheap_hyp_restrict(struct hypheap_backend *be,
 		buf->owners = 0;
 	else
 		buf->owners = HYPHEAP_VMID_BIT(hb->host.vmid);
+	if (ret && ret != -ENOTRECOVERABLE)
+		hypheap_mark_offline(&buf->sgt, false);
 	return ret;
 }
 
@@ -361,6 +388,7 @@ static void hypheap_cma_free(struct hypheap_backend *be,
 {
 	struct hypheap_cma_backend *cb = to_cma_backend(be);
 
+	hypheap_mark_offline(&buf->sgt, false);
 	dma_free_pages(&cb->dev, buf->len, sg_page(buf->sgt.sgl), buf->dma,
 		       DMA_TO_DEVICE);
 	sg_free_table(&buf->sgt);
