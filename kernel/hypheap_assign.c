@@ -5,9 +5,12 @@
  * hypheap_assign_mem() has the semantics of qcom_scm_assign_mem(): *srcvm
  * is the bitmap of the current owners and, on success, becomes the bitmap
  * of the new ones; giving memory back is assigning it to the host again.
- * hypheap_assign_table() does the same for a whole sg_table, merging
- * physically contiguous entries and packing as many ranges into each call
- * as the conduit takes, so an ordinary buffer costs a single call.
+ * hypheap_lend_table() and hypheap_reclaim_table() do the same for a whole
+ * sg_table, merging physically contiguous entries and packing as many
+ * ranges into each call as the conduit takes, so an ordinary buffer costs
+ * a single call each way. When a call fails part way, or its outcome is
+ * unknown, MEM_QUERY says which pages the VMs own and exactly those are
+ * reclaimed; a page that came back to the host is never lent again.
  */
 
 #include <kunit/visibility.h>
@@ -72,37 +75,6 @@ u64 hypheap_vmperm_bitmap(const struct hypheap_vmperm *vm, unsigned int cnt)
 EXPORT_SYMBOL_IF_KUNIT(hypheap_vmperm_bitmap);
 
 /**
- * hypheap_srcvm_to_vmperm() - expand an owners bitmap into destinations
- * @srcvm: owners bitmap
- * @perms: permissions every owner gets
- * @vm: output array
- * @max: entries available in @vm
- *
- * Used to undo an assignment: the old owners become the destinations.
- *
- * Return: the number of entries written, -EINVAL for an empty bitmap or
- * -E2BIG if it has more than @max bits set.
- */
-int hypheap_srcvm_to_vmperm(u64 srcvm, u32 perms, struct hypheap_vmperm *vm,
-			    unsigned int max)
-{
-	unsigned int n = 0;
-
-	if (!srcvm)
-		return -EINVAL;
-	if (hweight64(srcvm) > max)
-		return -E2BIG;
-
-	for (; srcvm; srcvm &= srcvm - 1) {
-		vm[n].vmid = __ffs64(srcvm);
-		vm[n].perms = perms;
-		n++;
-	}
-	return n;
-}
-EXPORT_SYMBOL_IF_KUNIT(hypheap_srcvm_to_vmperm);
-
-/**
  * hypheap_range_iter_init() - start walking an sg_table as ranges
  * @it: iterator
  * @sgt: table whose CPU entries (orig_nents) are walked
@@ -151,9 +123,27 @@ unsigned int hypheap_range_iter_fill(struct hypheap_range_iter *it,
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_range_iter_fill);
 
+/**
+ * hypheap_status_unchanged() - whether a failed assign left the pages alone
+ * @status: what the transport set *status to
+ *
+ * Return: true for the hypheap ABI's own error codes (the hypervisor
+ * validates a whole call before it changes anything, docs/abi.md) and for
+ * a request the transport never sent; false for anything else, whose
+ * outcome only MEM_QUERY can tell.
+ */
+bool hypheap_status_unchanged(long status)
+{
+	return status == HYPHEAP_STATUS_NOT_SENT ||
+	       (status >= HYPHEAP_ERR_STAT_INDEX &&
+		status <= HYPHEAP_ERR_NOT_SUPPORTED);
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_status_unchanged);
+
+/* One call; *@unchanged says whether a failure left every page alone. */
 static int hypheap_call(struct hypheap_conduit *c,
 			const struct hypheap_assign_req *req,
-			struct hypheap_stats *stats)
+			struct hypheap_stats *stats, bool *unchanged)
 {
 	long status = HYPHEAP_OK;
 	int ret;
@@ -161,113 +151,253 @@ static int hypheap_call(struct hypheap_conduit *c,
 	lockdep_assert_held(&c->lock);
 	hypheap_stat_add(stats, HYPHEAP_STAT_HYPERCALLS, 1);
 	ret = c->ops->assign(c, req, &status);
-	if (ret)
-		hypheap_stats_fail(stats, ret);
-	if (status != HYPHEAP_OK)
+	/* failures_<errno> counts operations: the caller's, not each call */
+	if (status != HYPHEAP_OK && status != HYPHEAP_STATUS_NOT_SENT)
 		hypheap_stats_hyp_fail(stats, status);
+	*unchanged = !ret || hypheap_status_unchanged(status);
 	return ret;
 }
 
-/* Give the first @batches batches of @sgt back from @dst to @old. */
-static int hypheap_assign_undo(struct hypheap_conduit *c,
-			       struct sg_table *sgt, unsigned int batches,
-			       const struct hypheap_vmperm *dst,
-			       unsigned int nr_dst,
-			       const struct hypheap_vmperm *old,
-			       unsigned int nr_old,
-			       struct hypheap_stats *stats)
+/*
+ * Give the first @batches batches of @sgt, which the calls said are owned
+ * by @dst, back to @host, one call per batch. A batch that does not come
+ * back is left as it is: a reclaim is never undone.
+ */
+static int hypheap_undo_lend(struct hypheap_conduit *c, struct sg_table *sgt,
+			     unsigned int batches,
+			     const struct hypheap_vmperm *host,
+			     const struct hypheap_vmperm *dst,
+			     unsigned int nr_dst, struct hypheap_stats *stats)
 {
 	struct hypheap_assign_req req = {
 		.srcvm = hypheap_vmperm_bitmap(dst, nr_dst),
-		.dst = old,
-		.nr_dst = nr_old,
+		.dst = host,
+		.nr_dst = 1,
 		.ranges = c->ranges,
 	};
 	struct hypheap_range_iter it;
-	int ret;
+	bool unchanged;
+	int ret = 0;
 
 	hypheap_range_iter_init(&it, sgt);
 	while (batches--) {
 		req.nr_ranges = hypheap_range_iter_fill(&it, c->ranges,
 							c->max_ranges);
-		ret = hypheap_call(c, &req, stats);
-		if (ret)
-			return ret;
+		if (hypheap_call(c, &req, stats, &unchanged))
+			ret = -ENOTRECOVERABLE;
 	}
-	return 0;
+	return ret;
+}
+
+/* Reclaim the @n runs gathered in @c->ranges, all owned by @srcvm. */
+static int hypheap_resync_flush(struct hypheap_conduit *c, u64 srcvm,
+				unsigned int n,
+				const struct hypheap_vmperm *host,
+				struct hypheap_stats *stats)
+{
+	struct hypheap_assign_req req = {
+		.srcvm = srcvm,
+		.dst = host,
+		.nr_dst = 1,
+		.ranges = c->ranges,
+		.nr_ranges = n,
+	};
+	bool unchanged;
+
+	return n ? hypheap_call(c, &req, stats, &unchanged) : 0;
+}
+
+/*
+ * Ask the hypervisor who owns each page of @sgt and give back to @host
+ * exactly the runs that VMs of @lent_to (alone or sharing with the host)
+ * own, batched by owners. Nothing is ever assigned away from the host.
+ *
+ * Return: 0 when every page is the host's; otherwise an errno, with
+ * whatever did come back kept by the host.
+ */
+static int hypheap_resync(struct hypheap_conduit *c, struct sg_table *sgt,
+			  const struct hypheap_vmperm *host, u64 lent_to,
+			  struct hypheap_stats *stats)
+{
+	u64 hostbit = HYPHEAP_VMID_BIT(host->vmid), srcvm = 0;
+	struct hypheap_range_iter it;
+	struct hypheap_range r;
+	unsigned int n = 0;
+	int ret = 0, err;
+
+	lockdep_assert_held(&c->lock);
+	hypheap_range_iter_init(&it, sgt);
+	while (hypheap_range_iter_fill(&it, &r, 1)) {
+		phys_addr_t pa = r.base;
+		u64 left = r.size >> PAGE_SHIFT;
+
+		while (left) {
+			struct hypheap_query q = {};
+			long status = HYPHEAP_OK;
+
+			err = c->ops->query(c, pa, left, &q, &status);
+			if (!err && (!q.pages || q.pages > left))
+				err = -EPROTO;
+			if (err) {
+				/* the rest of this range stays as it is */
+				ret = err;
+				break;
+			}
+			if (q.owners & ~(lent_to | hostbit)) {
+				/* not ours to take: someone else's pages */
+				ret = -EPERM;
+			} else if (q.owners != hostbit) {
+				if (n && (srcvm != q.owners ||
+					  n == c->max_ranges)) {
+					err = hypheap_resync_flush(c, srcvm, n,
+								   host, stats);
+					ret = err ?: ret;
+					n = 0;
+				}
+				srcvm = q.owners;
+				c->ranges[n].base = pa;
+				c->ranges[n].size = q.pages << PAGE_SHIFT;
+				n++;
+			}
+			pa += q.pages << PAGE_SHIFT;
+			left -= q.pages;
+		}
+	}
+	err = hypheap_resync_flush(c, srcvm, n, host, stats);
+	return err ?: ret;
 }
 
 /**
- * hypheap_assign_table() - assign every page of an sg_table
+ * hypheap_lend_table() - assign every page of a host-owned sg_table away
  * @c: conduit to the hypervisor
- * @sgt: memory; each entry page aligned
- * @srcvm: in: bitmap of the current owners; out, on success: bitmap of
- *	the VMs in @dst
+ * @sgt: memory, owned by @host alone; each entry page aligned
+ * @host: the host, with the permissions it gets back
  * @dst: new owners
  * @nr_dst: entries in @dst
- * @old: the current owners with their permissions, used to undo a partial
- *	assignment; NULL: every VM of @srcvm with %HYPHEAP_PERM_RWX
- * @nr_old: entries in @old
  * @stats: heap counters to account calls and failures to (may be NULL)
  *
  * The table is sent in as few calls as the conduit allows. When a call
- * fails, the batches already done are assigned back to the old owners, so
- * that on any error return the memory is owned as before.
+ * fails after others succeeded, or answers something the ABI does not
+ * define (its outcome is unknown), what was lent is taken back: with
+ * MEM_QUERY exactly the runs the hypervisor says @dst owns, without it the
+ * batches the calls said were lent. A page given back is never lent again.
  *
- * Return: 0 on success; a negative errno with ownership unchanged; or
- * -ENOTRECOVERABLE if undoing a partial assignment failed too, in which
- * case the state of the memory is unknown and it must never be reused.
+ * Return: 0, every page is @dst's; a negative errno, every page is the
+ * host's again; or -ENOTRECOVERABLE when some pages may not be the host's:
+ * they must never be reused until hypheap_reclaim_table() with unknown
+ * owners succeeds.
  */
-int hypheap_assign_table(struct hypheap_conduit *c, struct sg_table *sgt,
-			 u64 *srcvm, const struct hypheap_vmperm *dst,
-			 unsigned int nr_dst, const struct hypheap_vmperm *old,
-			 unsigned int nr_old, struct hypheap_stats *stats)
+int hypheap_lend_table(struct hypheap_conduit *c, struct sg_table *sgt,
+		       const struct hypheap_vmperm *host,
+		       const struct hypheap_vmperm *dst, unsigned int nr_dst,
+		       struct hypheap_stats *stats)
 {
-	struct hypheap_vmperm owners[HYPHEAP_MAX_DEST];
 	struct hypheap_assign_req req = {
-		.srcvm = *srcvm,
+		.srcvm = HYPHEAP_VMID_BIT(host->vmid),
 		.dst = dst,
 		.nr_dst = nr_dst,
 		.ranges = c->ranges,
 	};
+	u64 lent_to = hypheap_vmperm_bitmap(dst, nr_dst);
 	struct hypheap_range_iter it;
+	bool unchanged = true;
 	unsigned int done = 0;
-	int ret;
+	int ret = 0, back;
 
-	if (!*srcvm || hypheap_vmperm_check(dst, nr_dst))
+	if (host->vmid >= HYPHEAP_VMID_LIMIT ||
+	    hypheap_vmperm_check(dst, nr_dst))
 		return -EINVAL;
-	if (!old) {
-		ret = hypheap_srcvm_to_vmperm(*srcvm, HYPHEAP_PERM_RWX, owners,
-					      ARRAY_SIZE(owners));
-		if (ret < 0)
-			return ret;
-		old = owners;
-		nr_old = ret;
-	} else if (hypheap_vmperm_check(old, nr_old) ||
-		   hypheap_vmperm_bitmap(old, nr_old) != *srcvm) {
-		return -EINVAL;
-	}
 
 	mutex_lock(&c->lock);
 	hypheap_range_iter_init(&it, sgt);
-	ret = 0;
 	while ((req.nr_ranges = hypheap_range_iter_fill(&it, c->ranges,
 							c->max_ranges))) {
-		ret = hypheap_call(c, &req, stats);
+		ret = hypheap_call(c, &req, stats, &unchanged);
 		if (ret)
 			break;
 		done++;
 	}
-	if (ret && done &&
-	    hypheap_assign_undo(c, sgt, done, dst, nr_dst, old, nr_old, stats))
-		ret = -ENOTRECOVERABLE;
+	if (!ret || (!done && unchanged)) {
+		mutex_unlock(&c->lock);
+		return ret;
+	}
+
+	if (c->ops->query)
+		back = hypheap_resync(c, sgt, host, lent_to, stats);
+	else if (unchanged)
+		back = hypheap_undo_lend(c, sgt, done, host, dst, nr_dst, stats);
+	else
+		/* the failed batch may be partly lent and nothing can tell */
+		back = -ENOTRECOVERABLE;
+	mutex_unlock(&c->lock);
+	return back ? -ENOTRECOVERABLE : ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_lend_table);
+
+/**
+ * hypheap_reclaim_table() - give every page of an sg_table back to the host
+ * @c: conduit to the hypervisor
+ * @sgt: memory; each entry page aligned
+ * @host: the host, destination of the reclaim (it gets RWX)
+ * @lent_to: bitmap of the VMs the memory may have been lent to
+ * @owners: in: the owners of every page, or 0 when they are not known (or
+ *	not the same for every page); out: the host's bit on success, 0 once
+ *	some pages came back and others did not, unchanged otherwise
+ * @stats: heap counters to account calls and failures to (may be NULL)
+ *
+ * With known owners the table goes back in as few calls as the conduit
+ * allows. With unknown owners MEM_QUERY says who owns what and exactly
+ * those runs are reclaimed. A batch that came back is never lent again,
+ * whatever fails after it.
+ *
+ * Return: 0 when every page is the host's; -ENOTRECOVERABLE for unknown
+ * owners on a conduit that cannot query; otherwise the errno of the first
+ * failure.
+ */
+int hypheap_reclaim_table(struct hypheap_conduit *c, struct sg_table *sgt,
+			  const struct hypheap_vmperm *host, u64 lent_to,
+			  u64 *owners, struct hypheap_stats *stats)
+{
+	u64 hostbit = HYPHEAP_VMID_BIT(host->vmid);
+	struct hypheap_assign_req req = {
+		.srcvm = *owners,
+		.dst = host,
+		.nr_dst = 1,
+		.ranges = c->ranges,
+	};
+	struct hypheap_range_iter it;
+	bool unchanged = true;
+	unsigned int done = 0;
+	int ret = 0;
+
+	if (host->vmid >= HYPHEAP_VMID_LIMIT || host->perms != HYPHEAP_PERM_RWX)
+		return -EINVAL;
+	if (*owners == hostbit)
+		return 0;
+
+	mutex_lock(&c->lock);
+	if (!*owners) {
+		ret = c->ops->query ? hypheap_resync(c, sgt, host, lent_to, stats) :
+				      -ENOTRECOVERABLE;
+	} else {
+		hypheap_range_iter_init(&it, sgt);
+		while ((req.nr_ranges = hypheap_range_iter_fill(&it, c->ranges,
+								c->max_ranges))) {
+			ret = hypheap_call(c, &req, stats, &unchanged);
+			if (ret)
+				break;
+			done++;
+		}
+	}
 	mutex_unlock(&c->lock);
 
 	if (!ret)
-		*srcvm = hypheap_vmperm_bitmap(dst, nr_dst);
+		*owners = hostbit;
+	else if (done || !unchanged)
+		*owners = 0;
 	return ret;
 }
-EXPORT_SYMBOL_IF_KUNIT(hypheap_assign_table);
+EXPORT_SYMBOL_IF_KUNIT(hypheap_reclaim_table);
 
 /**
  * hypheap_set_default_conduit() - choose the conduit of hypheap_assign_mem()
@@ -333,6 +463,7 @@ int hypheap_assign_mem(phys_addr_t mem_addr, size_t mem_sz, u64 *srcvm,
 		.nr_ranges = 1,
 	};
 	struct hypheap_conduit *c;
+	bool unchanged;
 	int ret;
 
 	if (!mem_sz || !PAGE_ALIGNED(mem_addr) || !PAGE_ALIGNED(mem_sz) ||
@@ -344,9 +475,11 @@ int hypheap_assign_mem(phys_addr_t mem_addr, size_t mem_sz, u64 *srcvm,
 		return -ENODEV;
 
 	mutex_lock(&c->lock);
-	ret = hypheap_call(c, &req, NULL);
+	ret = hypheap_call(c, &req, NULL, &unchanged);
 	mutex_unlock(&c->lock);
 	hypheap_conduit_put(c);
+	if (ret)
+		hypheap_stats_fail(NULL, ret);
 
 	if (!ret)
 		*srcvm = hypheap_vmperm_bitmap(newvm, dest_cnt);

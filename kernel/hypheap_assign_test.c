@@ -13,6 +13,7 @@
 #include <linux/scatterlist.h>
 #include <linux/sizes.h>
 
+#include "hypheap_fake_hyp.h"
 #include "hypheap_priv.h"
 
 MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
@@ -21,6 +22,10 @@ MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
 
 static const struct hypheap_vmperm test_secure = {
 	.vmid = HYPHEAP_VMID_SECURE_0, .perms = HYPHEAP_PERM_R | HYPHEAP_PERM_W,
+};
+
+static const struct hypheap_vmperm test_host = {
+	.vmid = HYPHEAP_VMID_HOST, .perms = HYPHEAP_PERM_RWX,
 };
 
 /* ---- VM permissions and source bitmaps ---- */
@@ -81,32 +86,55 @@ static void vmperm_bitmap_has_one_bit_per_vm(struct kunit *test)
 			HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0) | BIT_ULL(63));
 }
 
-static void srcvm_expands_to_owners(struct kunit *test)
+/*
+ * A heap's destinations are what MEM_ASSIGN accepts from the host: one
+ * secure VM (a lend), optionally with the host (a share); never the
+ * hypervisor, the host alone, or two secure VMs.
+ */
+static void heap_refuses_destinations_the_hypervisor_refuses(struct kunit *test)
 {
-	struct hypheap_vmperm vm[HYPHEAP_MAX_DEST];
-	u64 map = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST) |
-		  HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_1) | BIT_ULL(63);
-	int n;
+	const u32 rw = HYPHEAP_PERM_R | HYPHEAP_PERM_W;
+	const struct hypheap_vmperm two_vms[] = {
+		{ HYPHEAP_VMID_SECURE_0, rw }, { HYPHEAP_VMID_SECURE_1, rw },
+	};
+	const struct hypheap_vmperm share_two[] = {
+		{ HYPHEAP_VMID_HOST, rw }, { HYPHEAP_VMID_SECURE_0, rw },
+		{ HYPHEAP_VMID_SECURE_1, HYPHEAP_PERM_R },
+	};
+	const struct hypheap_vmperm hyp = { HYPHEAP_VMID_HYP, rw };
+	const struct hypheap_vmperm host = { HYPHEAP_VMID_HOST, rw };
+	const struct hypheap_vmperm share[] = {
+		{ HYPHEAP_VMID_HOST, HYPHEAP_PERM_R }, { HYPHEAP_VMID_SECURE_1, rw },
+	};
+	struct hypheap_heap *heap;
 
-	n = hypheap_srcvm_to_vmperm(map, HYPHEAP_PERM_RWX, vm, ARRAY_SIZE(vm));
-	KUNIT_ASSERT_EQ(test, n, 3);
-	KUNIT_EXPECT_EQ(test, vm[0].vmid, HYPHEAP_VMID_HOST);
-	KUNIT_EXPECT_EQ(test, vm[1].vmid, HYPHEAP_VMID_SECURE_1);
-	KUNIT_EXPECT_EQ(test, vm[2].vmid, 63U);
-	KUNIT_EXPECT_EQ(test, vm[2].perms, HYPHEAP_PERM_RWX);
-	KUNIT_EXPECT_EQ(test, hypheap_vmperm_bitmap(vm, n), map);
-
-	KUNIT_EXPECT_EQ(test, hypheap_srcvm_to_vmperm(0, HYPHEAP_PERM_R, vm, 8),
+	KUNIT_EXPECT_EQ(test, PTR_ERR(hypheap_heap_create("kunit", two_vms, 2,
+							  HYPHEAP_VMID_HOST)),
 			-EINVAL);
-	KUNIT_EXPECT_EQ(test, hypheap_srcvm_to_vmperm(map, HYPHEAP_PERM_R, vm,
-						      2), -E2BIG);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(hypheap_heap_create("kunit", share_two, 3,
+							  HYPHEAP_VMID_HOST)),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(hypheap_heap_create("kunit", &hyp, 1,
+							  HYPHEAP_VMID_HOST)),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(hypheap_heap_create("kunit", &host, 1,
+							  HYPHEAP_VMID_HOST)),
+			-EINVAL);
+
+	heap = hypheap_heap_create("kunit", &test_secure, 1,
+				   HYPHEAP_VMID_HOST);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, heap);
+	KUNIT_EXPECT_EQ(test, hypheap_heap_destroy(heap), 0);
+	heap = hypheap_heap_create("kunit", share, 2, HYPHEAP_VMID_HOST);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, heap);
+	KUNIT_EXPECT_EQ(test, hypheap_heap_destroy(heap), 0);
 }
 
 static struct kunit_case hypheap_vmperm_cases[] = {
 	KUNIT_CASE(vmperm_accepts_valid_sets),
 	KUNIT_CASE(vmperm_rejects_bad_sets),
 	KUNIT_CASE(vmperm_bitmap_has_one_bit_per_vm),
-	KUNIT_CASE(srcvm_expands_to_owners),
+	KUNIT_CASE(heap_refuses_destinations_the_hypervisor_refuses),
 	{}
 };
 
@@ -395,7 +423,6 @@ static void table_of_2m_chunks_is_one_call(struct kunit *test)
 	struct test_transport t = {};
 	struct hypheap_conduit *cd;
 	struct sg_table *sgt;
-	u64 srcvm = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST);
 	unsigned int i;
 
 	KUNIT_ASSERT_NOT_NULL(test, c);
@@ -404,12 +431,13 @@ static void table_of_2m_chunks_is_one_call(struct kunit *test)
 	sgt = test_sgt_auto(test, c, 128);
 	cd = test_conduit(test, &t, HYPHEAP_DESC_MAX_RANGES(HYPHEAP_MAX_DEST));
 
-	KUNIT_ASSERT_EQ(test, hypheap_assign_table(cd, sgt, &srcvm,
-						   &test_secure, 1, NULL, 0, NULL), 0);
+	KUNIT_ASSERT_EQ(test, hypheap_lend_table(cd, sgt, &test_host,
+						 &test_secure, 1, NULL), 0);
 	KUNIT_EXPECT_EQ(test, t.calls, 1U);
 	KUNIT_EXPECT_EQ(test, t.max_seen, 128U);
 	KUNIT_EXPECT_EQ(test, t.total_bytes, (u64)SZ_256M);
-	KUNIT_EXPECT_EQ(test, srcvm, HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0));
+	KUNIT_EXPECT_EQ(test, t.last_dst,
+			HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0));
 	KUNIT_EXPECT_EQ(test, t.last_srcvm,
 			HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST));
 }
@@ -423,7 +451,6 @@ static void table_of_scattered_pages_is_batched(struct kunit *test)
 	struct test_transport t = {};
 	struct hypheap_conduit *cd;
 	struct sg_table *sgt;
-	u64 srcvm = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST);
 	unsigned int i;
 
 	KUNIT_ASSERT_NOT_NULL(test, c);
@@ -432,8 +459,8 @@ static void table_of_scattered_pages_is_batched(struct kunit *test)
 	sgt = test_sgt_auto(test, c, n);
 	cd = test_conduit(test, &t, max);
 
-	KUNIT_ASSERT_EQ(test, hypheap_assign_table(cd, sgt, &srcvm,
-						   &test_secure, 1, NULL, 0, NULL), 0);
+	KUNIT_ASSERT_EQ(test, hypheap_lend_table(cd, sgt, &test_host,
+						 &test_secure, 1, NULL), 0);
 	KUNIT_EXPECT_EQ(test, t.calls, DIV_ROUND_UP(n, max));
 	KUNIT_EXPECT_EQ(test, t.max_seen, max);
 	KUNIT_EXPECT_EQ(test, t.total_bytes, (u64)n << PAGE_SHIFT);
@@ -448,13 +475,14 @@ static void table_failure_undoes_done_batches(struct kunit *test)
 	struct test_transport t = { .fail_call = 3 };
 	struct hypheap_conduit *cd = test_conduit(test, &t, 2);
 	u64 host = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST);
-	u64 srcvm = host;
 
-	/* batches {0,2} {4,6} ok, {8} fails, then {0,2} {4,6} go back */
-	KUNIT_EXPECT_EQ(test, hypheap_assign_table(cd, sgt, &srcvm,
-						   &test_secure, 1, NULL, 0, NULL),
+	/*
+	 * A transport without MEM_QUERY: batches {0,2} {4,6} ok, {8} fails,
+	 * then {0,2} {4,6} go back, one reclaim each.
+	 */
+	KUNIT_EXPECT_EQ(test, hypheap_lend_table(cd, sgt, &test_host,
+						 &test_secure, 1, NULL),
 			-EBUSY);
-	KUNIT_EXPECT_EQ(test, srcvm, host);
 	KUNIT_EXPECT_EQ(test, t.calls, 5U);
 	KUNIT_EXPECT_EQ(test, t.total_bytes, 8ULL << PAGE_SHIFT);
 	KUNIT_EXPECT_EQ(test, t.last_srcvm,
@@ -468,14 +496,11 @@ static void table_failed_undo_is_unrecoverable(struct kunit *test)
 	struct sg_table *sgt = test_sgt_auto(test, c, ARRAY_SIZE(c));
 	struct test_transport t = { .fail_from = 2 };
 	struct hypheap_conduit *cd = test_conduit(test, &t, 2);
-	u64 host = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST);
-	u64 srcvm = host;
 	s64 before = hypheap_stat_read(NULL, HYPHEAP_STAT_HYPERCALLS);
 
-	KUNIT_EXPECT_EQ(test, hypheap_assign_table(cd, sgt, &srcvm,
-						   &test_secure, 1, NULL, 0, NULL),
+	KUNIT_EXPECT_EQ(test, hypheap_lend_table(cd, sgt, &test_host,
+						 &test_secure, 1, NULL),
 			-ENOTRECOVERABLE);
-	KUNIT_EXPECT_EQ(test, srcvm, host);
 	KUNIT_EXPECT_EQ(test, hypheap_stat_read(NULL, HYPHEAP_STAT_HYPERCALLS),
 			before + 3);
 }
@@ -487,15 +512,15 @@ static void table_first_failure_makes_one_call(struct kunit *test)
 	struct test_transport t = { .fail_call = 1 };
 	struct hypheap_conduit *cd = test_conduit(test, &t, 4);
 	struct hypheap_stats stats = {};
-	u64 srcvm = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST);
 
-	KUNIT_EXPECT_EQ(test, hypheap_assign_table(cd, sgt, &srcvm,
-						   &test_secure, 1, NULL, 0, &stats),
+	KUNIT_EXPECT_EQ(test, hypheap_lend_table(cd, sgt, &test_host,
+						 &test_secure, 1, &stats),
 			-EBUSY);
 	KUNIT_EXPECT_EQ(test, t.calls, 1U);
 	KUNIT_EXPECT_EQ(test, hypheap_stat_read(&stats, HYPHEAP_STAT_HYPERCALLS), 1);
+	/* failures_<errno> counts operations, which the caller counts */
 	KUNIT_EXPECT_EQ(test,
-			hypheap_stat_read(&stats, HYPHEAP_STAT_FAIL_EBUSY), 1);
+			hypheap_stat_read(&stats, HYPHEAP_STAT_FAIL_EBUSY), 0);
 	/* and by the hypervisor's own status */
 	KUNIT_EXPECT_EQ(test,
 			hypheap_stat_read(&stats, HYPHEAP_STAT_HYP_BUSY), 1);
@@ -527,15 +552,189 @@ static void table_rejects_bad_arguments(struct kunit *test)
 	struct test_transport t = {};
 	struct hypheap_conduit *cd = test_conduit(test, &t, 4);
 	struct hypheap_vmperm bad = { HYPHEAP_VMID_SECURE_0, 0 };
-	u64 srcvm = 0;
+	struct hypheap_vmperm nohost = { HYPHEAP_VMID_LIMIT, HYPHEAP_PERM_RWX };
+	struct hypheap_vmperm rohost = { HYPHEAP_VMID_HOST, HYPHEAP_PERM_R };
+	u64 owners = HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0);
 
-	KUNIT_EXPECT_EQ(test, hypheap_assign_table(cd, sgt, &srcvm,
-						   &test_secure, 1, NULL, 0, NULL),
+	KUNIT_EXPECT_EQ(test, hypheap_lend_table(cd, sgt, &nohost,
+						 &test_secure, 1, NULL),
 			-EINVAL);
-	srcvm = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST);
-	KUNIT_EXPECT_EQ(test, hypheap_assign_table(cd, sgt, &srcvm, &bad, 1,
-						   NULL, 0, NULL), -EINVAL);
+	KUNIT_EXPECT_EQ(test, hypheap_lend_table(cd, sgt, &test_host, &bad, 1,
+						 NULL), -EINVAL);
+	KUNIT_EXPECT_EQ(test, hypheap_reclaim_table(cd, sgt, &rohost, owners,
+						    &owners, NULL), -EINVAL);
 	KUNIT_EXPECT_EQ(test, t.calls, 0U);
+}
+
+/* Every page of @sgt is owned by @owners in the fake's books. */
+static bool test_owned_by(struct fake_hyp *fh, struct sg_table *sgt,
+			  u64 owners)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+	u64 off;
+
+	for_each_sgtable_sg(sgt, sg, i)
+		for (off = 0; off < sg->length; off += PAGE_SIZE)
+			if (fake_hyp_owner(fh, sg_phys(sg) + off) != owners)
+				return false;
+	return true;
+}
+
+static const struct test_chunk five_apart[] = {
+	{ 0, 1 }, { 2, 1 }, { 4, 1 }, { 6, 1 }, { 8, 1 },
+};
+
+static void lend_failure_takes_back_exactly_what_was_lent(struct kunit *test)
+{
+	struct sg_table *sgt = test_sgt_auto(test, five_apart, 5);
+	struct fake_hyp *fh = kunit_kzalloc(test, sizeof(*fh), GFP_KERNEL);
+	struct hypheap_conduit *cd;
+	unsigned int k, lends;
+
+	KUNIT_ASSERT_NOT_NULL(test, fh);
+	cd = fake_hyp_conduit(test, fh, 2, true);
+	/* batches {0,2} {4,6} {8}: the failure at each of them */
+	for (k = 1; k <= 3; k++) {
+		fake_hyp_fail(fh, k, 1, HYPHEAP_ERR_NO_MEMORY, false);
+		KUNIT_EXPECT_EQ(test, hypheap_lend_table(cd, sgt, &test_host,
+							 &test_secure, 1, NULL),
+				-ENOMEM);
+		lends = fh->lends;
+		KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(fh));
+		/* the 2 (k - 1) pages lent came back, two ranges a call */
+		KUNIT_EXPECT_EQ(test, fh->reclaims, k - 1);
+		KUNIT_EXPECT_EQ(test, lends, k);
+		fh->reclaims = 0;
+		fh->lends = 0;
+	}
+}
+
+static void lend_of_unknown_outcome_is_resolved_by_query(struct kunit *test)
+{
+	struct sg_table *sgt = test_sgt_auto(test, five_apart, 5);
+	struct fake_hyp *fh = kunit_kzalloc(test, sizeof(*fh), GFP_KERNEL);
+	struct hypheap_conduit *cd;
+
+	KUNIT_ASSERT_NOT_NULL(test, fh);
+	cd = fake_hyp_conduit(test, fh, 8, true);
+
+	/* a status abi.h does not define, after the pages did change */
+	fake_hyp_fail(fh, 1, 1, -1000, true);
+	KUNIT_EXPECT_EQ(test, hypheap_lend_table(cd, sgt, &test_host,
+						 &test_secure, 1, NULL), -EIO);
+	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(fh));
+	KUNIT_EXPECT_EQ(test, fh->reclaims, 1U);
+	KUNIT_EXPECT_GE(test, fh->queries, 5U);
+
+	/* and before they did: nothing to take back */
+	fh->reclaims = 0;
+	fake_hyp_fail(fh, 1, 1, -1000, false);
+	KUNIT_EXPECT_EQ(test, hypheap_lend_table(cd, sgt, &test_host,
+						 &test_secure, 1, NULL), -EIO);
+	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(fh));
+	KUNIT_EXPECT_EQ(test, fh->reclaims, 0U);
+
+	/* still lent and cannot come back now: the caller must quarantine */
+	fake_hyp_fail(fh, 1, 2, -1000, true);
+	KUNIT_EXPECT_EQ(test, hypheap_lend_table(cd, sgt, &test_host,
+						 &test_secure, 1, NULL),
+			-ENOTRECOVERABLE);
+	KUNIT_EXPECT_TRUE(test, test_owned_by(fh, sgt,
+					      HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0)));
+}
+
+static void lend_of_unknown_outcome_without_query_is_unrecoverable(struct kunit *t)
+{
+	struct sg_table *sgt = test_sgt_auto(t, five_apart, 5);
+	struct fake_hyp *fh = kunit_kzalloc(t, sizeof(*fh), GFP_KERNEL);
+	struct hypheap_conduit *cd;
+	u64 owners = 0;
+
+	KUNIT_ASSERT_NOT_NULL(t, fh);
+	cd = fake_hyp_conduit(t, fh, 8, false);
+	/* what qcom_scm does: a bare errno, whatever it changed */
+	fake_hyp_fail(fh, 1, 1, HYPHEAP_OK, false);
+	fh->fail_errno = -EINVAL;
+	KUNIT_EXPECT_EQ(t, hypheap_lend_table(cd, sgt, &test_host, &test_secure,
+					      1, NULL), -ENOTRECOVERABLE);
+	/* unknown owners cannot be reclaimed without MEM_QUERY */
+	KUNIT_EXPECT_EQ(t, hypheap_reclaim_table(cd, sgt, &test_host,
+						 HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0),
+						 &owners, NULL),
+			-ENOTRECOVERABLE);
+	KUNIT_EXPECT_EQ(t, fh->calls, 1U);
+}
+
+static void reclaim_is_never_undone(struct kunit *test)
+{
+	struct sg_table *sgt = test_sgt_auto(test, five_apart, 5);
+	struct fake_hyp *fh = kunit_kzalloc(test, sizeof(*fh), GFP_KERNEL);
+	u64 svm = HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0);
+	struct hypheap_conduit *cd;
+	unsigned int k;
+	u64 owners;
+
+	KUNIT_ASSERT_NOT_NULL(test, fh);
+	cd = fake_hyp_conduit(test, fh, 2, true);
+	for (k = 1; k <= 3; k++) {
+		KUNIT_ASSERT_EQ(test, hypheap_lend_table(cd, sgt, &test_host,
+							 &test_secure, 1, NULL),
+				0);
+		fh->lends = 0;
+		owners = svm;
+		fake_hyp_fail(fh, k, 1, HYPHEAP_ERR_BUSY, false);
+		KUNIT_EXPECT_EQ(test, hypheap_reclaim_table(cd, sgt, &test_host,
+							    svm, &owners, NULL),
+				-EBUSY);
+		KUNIT_EXPECT_EQ(test, fh->lends, 0U);
+		/* the first batch failing changed nothing: owners still known */
+		KUNIT_EXPECT_EQ(test, owners, k == 1 ? svm : 0);
+
+		/* the retry takes the rest: MEM_QUERY says what is left */
+		KUNIT_EXPECT_EQ(test, hypheap_reclaim_table(cd, sgt, &test_host,
+							    svm, &owners, NULL),
+				0);
+		KUNIT_EXPECT_EQ(test, owners,
+				HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST));
+		KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(fh));
+		KUNIT_EXPECT_EQ(test, fh->lends, 0U);
+	}
+}
+
+static void resync_leaves_foreign_pages_alone(struct kunit *test)
+{
+	struct sg_table *sgt = test_sgt_auto(test, five_apart, 5);
+	struct fake_hyp *fh = kunit_kzalloc(test, sizeof(*fh), GFP_KERNEL);
+	u64 svm0 = HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0);
+	u64 svm1 = HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_1);
+	struct hypheap_conduit *cd;
+	u64 owners = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, fh);
+	cd = fake_hyp_conduit(test, fh, 8, true);
+	/* page 2 is lent to a VM this buffer was never lent to */
+	xa_store(&fh->owners, TEST_BASE_PFN + 2, xa_mk_value(svm1), GFP_KERNEL);
+	xa_store(&fh->owners, TEST_BASE_PFN + 4, xa_mk_value(svm0), GFP_KERNEL);
+	KUNIT_EXPECT_EQ(test, hypheap_reclaim_table(cd, sgt, &test_host, svm0,
+						    &owners, NULL), -EPERM);
+	KUNIT_EXPECT_EQ(test, fake_hyp_owner(fh, test_pa(2)), svm1);
+	KUNIT_EXPECT_EQ(test, fake_hyp_owner(fh, test_pa(4)),
+			HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST));
+	KUNIT_EXPECT_EQ(test, owners, 0ULL);
+	xa_erase(&fh->owners, TEST_BASE_PFN + 2);
+}
+
+static void abi_errors_leave_pages_alone(struct kunit *test)
+{
+	long st;
+
+	for (st = HYPHEAP_ERR_NOT_SUPPORTED; st >= HYPHEAP_ERR_STAT_INDEX; st--)
+		KUNIT_EXPECT_TRUE(test, hypheap_status_unchanged(st));
+	KUNIT_EXPECT_TRUE(test, hypheap_status_unchanged(HYPHEAP_STATUS_NOT_SENT));
+	KUNIT_EXPECT_FALSE(test, hypheap_status_unchanged(HYPHEAP_OK));
+	KUNIT_EXPECT_FALSE(test, hypheap_status_unchanged(HYPHEAP_ERR_STAT_INDEX - 1));
+	KUNIT_EXPECT_FALSE(test, hypheap_status_unchanged(-1000));
 }
 
 static struct kunit_case hypheap_batch_cases[] = {
@@ -549,6 +748,12 @@ static struct kunit_case hypheap_batch_cases[] = {
 	KUNIT_CASE(table_first_failure_makes_one_call),
 	KUNIT_CASE(hyp_status_has_its_own_counter),
 	KUNIT_CASE(table_rejects_bad_arguments),
+	KUNIT_CASE(lend_failure_takes_back_exactly_what_was_lent),
+	KUNIT_CASE(lend_of_unknown_outcome_is_resolved_by_query),
+	KUNIT_CASE(lend_of_unknown_outcome_without_query_is_unrecoverable),
+	KUNIT_CASE(reclaim_is_never_undone),
+	KUNIT_CASE(resync_leaves_foreign_pages_alone),
+	KUNIT_CASE(abi_errors_leave_pages_alone),
 	{}
 };
 

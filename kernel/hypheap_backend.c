@@ -7,6 +7,7 @@
  */
 
 #include <kunit/visibility.h>
+#include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
@@ -18,6 +19,7 @@
 #include <linux/scatterlist.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/swiotlb.h>
 
 #include "hypheap_priv.h"
 
@@ -75,12 +77,15 @@ EXPORT_SYMBOL_IF_KUNIT(hypheap_backend_put);
  * @dev: device whose streaming DMA mapping cleans pages to PoC
  * @conduit: the hypervisor
  * @host: the host VM with full access, destination of reclaim
+ * @clean: clean new pages to PoC through @dev's DMA API; false when that
+ *	would do nothing and the hypervisor cleans on lend instead
  */
 struct hypheap_hyp_backend {
 	struct hypheap_backend be;
 	struct device *dev;
 	struct hypheap_conduit *conduit;
 	struct hypheap_vmperm host;
+	bool clean;
 };
 
 /*
@@ -100,10 +105,11 @@ static struct page *hypheap_alloc_largest(size_t size, unsigned int max)
 		unsigned int order = hypheap_orders[i];
 		/*
 		 * A buffer that does not fit fails with -ENOMEM: reclaim may
-		 * run, the OOM killer must not pick a victim for it.
+		 * run, the OOM killer must not pick a victim for it. The pages
+		 * are charged to the allocating task's memory cgroup.
 		 */
 		gfp_t gfp = GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN |
-			    __GFP_RETRY_MAYFAIL;
+			    __GFP_RETRY_MAYFAIL | __GFP_ACCOUNT;
 		struct page *page;
 
 		if (size < (PAGE_SIZE << order) || order > max)
@@ -118,12 +124,35 @@ static struct page *hypheap_alloc_largest(size_t size, unsigned int max)
 	return NULL;
 }
 
+/*
+ * Pages the host lends are out of its reach: marked PageOffline() while
+ * they may be, as a balloon marks pages it gave away, so that hibernation
+ * does not save them and /proc/kcore and makedumpfile leave them out of a
+ * dump (reading one would fault). Cleared before the pages are freed.
+ */
+static void hypheap_mark_offline(struct sg_table *sgt, bool offline)
+{
+	struct scatterlist *sg;
+	unsigned int i, j;
+
+	for_each_sgtable_sg(sgt, sg, i)
+		for (j = 0; j < sg->length >> PAGE_SHIFT; j++) {
+			struct page *page = nth_page(sg_page(sg), j);
+
+			if (offline)
+				__SetPageOffline(page);
+			else if (PageOffline(page))
+				__ClearPageOffline(page);
+		}
+}
+
 static void hypheap_hyp_free(struct hypheap_backend *be,
 			     struct hypheap_buffer *buf)
 {
 	struct scatterlist *sg;
 	unsigned int i;
 
+	hypheap_mark_offline(&buf->sgt, false);
 	for_each_sgtable_sg(&buf->sgt, sg, i)
 		__free_pages(sg_page(sg), get_order(sg->length));
 	sg_free_table(&buf->sgt);
@@ -171,6 +200,8 @@ static int hypheap_hyp_alloc(struct hypheap_backend *be,
 	 * dirty line is written back over them once they belong to another
 	 * VM. The streaming DMA API does that for a non-coherent device.
 	 */
+	if (!hb->clean)
+		return 0;
 	ret = dma_map_sgtable(hb->dev, &buf->sgt, DMA_TO_DEVICE, 0);
 	if (ret) {
 		hypheap_hyp_free(be, buf);
@@ -191,16 +222,21 @@ static int hypheap_hyp_restrict(struct hypheap_backend *be,
 {
 	struct hypheap_hyp_backend *hb = be->priv;
 	struct hypheap_heap *heap = buf->heap;
-	u64 srcvm = HYPHEAP_VMID_BIT(hb->host.vmid);
 	int ret;
 
-	ret = hypheap_assign_table(hb->conduit, &buf->sgt, &srcvm, heap->dst,
-				   heap->nr_dst, &hb->host, 1, &heap->stats);
+	/* before the first page goes: a dump may run at any moment */
+	hypheap_mark_offline(&buf->sgt, true);
+	ret = hypheap_lend_table(hb->conduit, &buf->sgt, &hb->host, heap->dst,
+				 heap->nr_dst, &heap->stats);
 	if (!ret)
-		buf->owners = srcvm;
-	else if (ret == -ENOTRECOVERABLE)
-		/* some batches may be the VMs': reclaim from them later */
 		buf->owners = hypheap_vmperm_bitmap(heap->dst, heap->nr_dst);
+	else if (ret == -ENOTRECOVERABLE)
+		/* some pages may be the VMs': MEM_QUERY tells which, later */
+		buf->owners = 0;
+	else
+		buf->owners = HYPHEAP_VMID_BIT(hb->host.vmid);
+	if (ret && ret != -ENOTRECOVERABLE)
+		hypheap_mark_offline(&buf->sgt, false);
 	return ret;
 }
 
@@ -209,14 +245,11 @@ static int hypheap_hyp_unrestrict(struct hypheap_backend *be,
 {
 	struct hypheap_hyp_backend *hb = be->priv;
 	struct hypheap_heap *heap = buf->heap;
-	u64 srcvm = buf->owners;
-	int ret;
 
-	ret = hypheap_assign_table(hb->conduit, &buf->sgt, &srcvm, &hb->host,
-				   1, heap->dst, heap->nr_dst, &heap->stats);
-	if (!ret)
-		buf->owners = srcvm;
-	return ret;
+	return hypheap_reclaim_table(hb->conduit, &buf->sgt, &hb->host,
+				     hypheap_vmperm_bitmap(heap->dst,
+							   heap->nr_dst),
+				     &buf->owners, &heap->stats);
 }
 
 static void hypheap_hyp_destroy(struct hypheap_backend *be)
@@ -236,22 +269,44 @@ static const struct hypheap_backend_ops hypheap_hyp_ops = {
 	.destroy = hypheap_hyp_destroy,
 };
 
+/*
+ * Does @dev's streaming DMA API clean the pages themselves? Not on a
+ * dma-coherent device (no maintenance at all), nor under swiotlb=force
+ * (it would copy them to a bounce buffer and clean that).
+ */
+static bool hypheap_dma_cleans(struct device *dev)
+{
+	return !dev_is_dma_coherent(dev) && !is_swiotlb_force_bounce(dev);
+}
+
 /**
  * hypheap_hyp_backend_create() - make the kernel-pages backend
  * @dev: device used for cache maintenance (a reference is taken)
  * @c: conduit to the hypervisor (a reference is taken)
  * @host_vmid: VM id of this kernel, the owner of free memory
  *
- * Return: the backend with one reference, or an ERR_PTR().
+ * Return: the backend with one reference, or an ERR_PTR(): -EINVAL if
+ * nobody would clean the pages to PoC (@dev's DMA API cannot and the
+ * transport does not).
  */
 struct hypheap_backend *hypheap_hyp_backend_create(struct device *dev,
 						   struct hypheap_conduit *c,
 						   u32 host_vmid)
 {
 	struct hypheap_hyp_backend *hb;
+	bool clean = hypheap_dma_cleans(dev);
 
 	if (host_vmid >= HYPHEAP_VMID_LIMIT)
 		return ERR_PTR(-EINVAL);
+	if (!clean && !c->ops->cleans_on_lend) {
+		dev_err(dev, "%s does not clean lent pages and this device's DMA API cannot (%s)\n",
+			c->ops->name,
+			dev_is_dma_coherent(dev) ? "dma-coherent" : "swiotlb=force");
+		return ERR_PTR(-EINVAL);
+	}
+	if (!clean)
+		dev_info(dev, "pages are cleaned to PoC by the hypervisor on lend only (%s device)\n",
+			 dev_is_dma_coherent(dev) ? "dma-coherent" : "bounced");
 
 	hb = kzalloc(sizeof(*hb), GFP_KERNEL);
 	if (!hb)
@@ -261,9 +316,11 @@ struct hypheap_backend *hypheap_hyp_backend_create(struct device *dev,
 	hb->conduit = c;
 	hb->host.vmid = host_vmid;
 	hb->host.perms = HYPHEAP_PERM_RWX;
+	hb->clean = clean;
 	hypheap_backend_init(&hb->be, &hypheap_hyp_ops, "hyp-pages", hb);
 	return &hb->be;
 }
+EXPORT_SYMBOL_IF_KUNIT(hypheap_hyp_backend_create);
 
 /* ---- the hyp backend on a CMA region ---- */
 
@@ -331,6 +388,7 @@ static void hypheap_cma_free(struct hypheap_backend *be,
 {
 	struct hypheap_cma_backend *cb = to_cma_backend(be);
 
+	hypheap_mark_offline(&buf->sgt, false);
 	dma_free_pages(&cb->dev, buf->len, sg_page(buf->sgt.sgl), buf->dma,
 		       DMA_TO_DEVICE);
 	sg_free_table(&buf->sgt);

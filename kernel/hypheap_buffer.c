@@ -8,14 +8,27 @@
  * dma_buf_vmap() answers -EINVAL). Device mappings skip CPU cache
  * maintenance: the pages were cleaned to the point of coherency before
  * they were assigned away.
+ *
+ * A device must reach the pages themselves. Where dma-direct would bounce
+ * them through swiotlb (a DMA mask or bus limit below the pages, or
+ * swiotlb=force), Linux 6.1 copies the original page with the CPU on map
+ * whatever DMA_ATTR_SKIP_CPU_SYNC says: the host would read a page it has
+ * lent (an injected abort) and the device would work on an unprotected
+ * copy. Such a device is refused at attach, and again at map in case its
+ * mask changed in between.
  */
 
 #include <kunit/visibility.h>
+#include <linux/device.h>
 #include <linux/dma-buf.h>
+#include <linux/dma-direct.h>
+#include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/err.h>
 #include <linux/fs.h>
+#include <linux/pci.h>
 #include <linux/slab.h>
+#include <linux/swiotlb.h>
 
 #include "hypheap_priv.h"
 
@@ -23,12 +36,10 @@
  * struct hypheap_attachment - one device attached to a buffer
  * @dev: the device
  * @sgt: this attachment's copy of the buffer's table, mapped for @dev
- * @list: entry in the buffer's attachments
  */
 struct hypheap_attachment {
 	struct device *dev;
 	struct sg_table sgt;
-	struct list_head list;
 };
 
 static int hypheap_dup_table(struct sg_table *to, struct sg_table *from)
@@ -49,12 +60,49 @@ static int hypheap_dup_table(struct sg_table *to, struct sg_table *from)
 	return 0;
 }
 
+/*
+ * Whether @dev's DMA mappings of @sgt would be the pages themselves, never
+ * a swiotlb copy of them.
+ */
+static bool hypheap_dma_reaches(struct device *dev, struct sg_table *sgt)
+{
+	struct hypheap_range_iter it;
+	struct hypheap_range r;
+
+	if (is_swiotlb_force_bounce(dev))
+		return false;
+	if (get_dma_ops(dev))
+		/* an IOMMU: dma-iommu bounces for untrusted devices only */
+		return !(dev_is_pci(dev) && to_pci_dev(dev)->untrusted);
+
+	hypheap_range_iter_init(&it, sgt);
+	while (hypheap_range_iter_fill(&it, &r, 1))
+		if (!dma_capable(dev, phys_to_dma(dev, r.base), r.size, true))
+			return false;
+	return true;
+}
+
+static int hypheap_check_importer(struct hypheap_buffer *buf,
+				  struct device *dev)
+{
+	if (hypheap_dma_reaches(dev, &buf->sgt))
+		return 0;
+	hypheap_stats_fail(&buf->heap->stats, -EOPNOTSUPP);
+	dev_warn_ratelimited(dev, "cannot import %s buffer: its DMA would bounce through swiotlb, which copies protected pages with the CPU\n",
+			     buf->heap->name);
+	return -EOPNOTSUPP;
+}
+
 static int hypheap_attach(struct dma_buf *dmabuf,
 			  struct dma_buf_attachment *attachment)
 {
 	struct hypheap_buffer *buf = dmabuf->priv;
 	struct hypheap_attachment *a;
 	int ret;
+
+	ret = hypheap_check_importer(buf, attachment->dev);
+	if (ret)
+		return ret;
 
 	a = kzalloc(sizeof(*a), GFP_KERNEL);
 	if (!a)
@@ -66,24 +114,14 @@ static int hypheap_attach(struct dma_buf *dmabuf,
 		return ret;
 	}
 	a->dev = attachment->dev;
-	INIT_LIST_HEAD(&a->list);
 	attachment->priv = a;
-
-	mutex_lock(&buf->lock);
-	list_add(&a->list, &buf->attachments);
-	mutex_unlock(&buf->lock);
 	return 0;
 }
 
 static void hypheap_detach(struct dma_buf *dmabuf,
 			   struct dma_buf_attachment *attachment)
 {
-	struct hypheap_buffer *buf = dmabuf->priv;
 	struct hypheap_attachment *a = attachment->priv;
-
-	mutex_lock(&buf->lock);
-	list_del(&a->list);
-	mutex_unlock(&buf->lock);
 
 	sg_free_table(&a->sgt);
 	kfree(a);
@@ -95,6 +133,9 @@ static struct sg_table *hypheap_map(struct dma_buf_attachment *attachment,
 	struct hypheap_attachment *a = attachment->priv;
 	int ret;
 
+	ret = hypheap_check_importer(attachment->dmabuf->priv, a->dev);
+	if (ret)
+		return ERR_PTR(ret);
 	ret = dma_map_sgtable(a->dev, &a->sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
 	if (ret)
 		return ERR_PTR(ret);

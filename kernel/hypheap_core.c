@@ -9,6 +9,8 @@
  * worker retries with exponential backoff until the hypervisor returns it.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <kunit/visibility.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
@@ -16,6 +18,7 @@
 #include <linux/jiffies.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -23,6 +26,8 @@
 
 #define HYPHEAP_RETRY_MIN	msecs_to_jiffies(100)
 #define HYPHEAP_RETRY_MAX	msecs_to_jiffies(60 * MSEC_PER_SEC)
+/* Without hypheap,max-bytes a heap may hold a quarter of RAM at most. */
+#define HYPHEAP_DEFAULT_LIMIT_SHIFT	2
 
 static LIST_HEAD(hypheap_heaps);
 static DEFINE_MUTEX(hypheap_heaps_lock);
@@ -30,20 +35,64 @@ static DEFINE_MUTEX(hypheap_heaps_lock);
 static void hypheap_retry_work(struct work_struct *work);
 
 /**
+ * hypheap_default_limit() - a heap's byte limit when the DT sets none
+ *
+ * Return: a quarter of the RAM the page allocator manages.
+ */
+u64 hypheap_default_limit(void)
+{
+	return (u64)totalram_pages() << PAGE_SHIFT >> HYPHEAP_DEFAULT_LIMIT_SHIFT;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_default_limit);
+
+/**
+ * hypheap_heap_dst_check() - can a heap lend to these destinations?
+ * @dst: destination VMs
+ * @nr_dst: entries in @dst
+ * @host_vmid: the host's VM id
+ *
+ * The hypervisor takes pages from the host to exactly one secure VM (a
+ * lend) or to the host and one secure VM (a share); anything else it
+ * refuses with HYPHEAP_ERR_DEST_SET or HYPHEAP_ERR_UNKNOWN_VMID, so a heap
+ * that asked for it could never allocate.
+ *
+ * Return: 0 or -EINVAL.
+ */
+int hypheap_heap_dst_check(const struct hypheap_vmperm *dst,
+			   unsigned int nr_dst, u32 host_vmid)
+{
+	unsigned int i, vms = 0;
+
+	if (hypheap_vmperm_check(dst, nr_dst))
+		return -EINVAL;
+	for (i = 0; i < nr_dst; i++) {
+		if (dst[i].vmid == HYPHEAP_VMID_HYP)
+			return -EINVAL;
+		if (dst[i].vmid != host_vmid)
+			vms++;
+	}
+	return vms == 1 ? 0 : -EINVAL;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_heap_dst_check);
+
+/**
  * hypheap_heap_create() - make an unregistered heap
  * @name: heap name, copied
  * @dst: destination VMs of its buffers, copied
  * @nr_dst: entries in @dst
+ * @host_vmid: the host's VM id
  *
- * Return: the heap, without backend, or an ERR_PTR().
+ * Return: the heap, without backend, limited to hypheap_default_limit()
+ * bytes, or an ERR_PTR(): -EINVAL for destinations the hypervisor
+ * refuses (hypheap_heap_dst_check()).
  */
 struct hypheap_heap *hypheap_heap_create(const char *name,
 					 const struct hypheap_vmperm *dst,
-					 unsigned int nr_dst)
+					 unsigned int nr_dst, u32 host_vmid)
 {
 	struct hypheap_heap *heap;
 
-	if (!name || hypheap_vmperm_check(dst, nr_dst))
+	if (!name || hypheap_heap_dst_check(dst, nr_dst, host_vmid))
 		return ERR_PTR(-EINVAL);
 
 	heap = kzalloc(sizeof(*heap), GFP_KERNEL);
@@ -62,7 +111,11 @@ struct hypheap_heap *hypheap_heap_create(const char *name,
 	mutex_init(&heap->buffers_lock);
 	INIT_LIST_HEAD(&heap->buffers);
 	INIT_LIST_HEAD(&heap->node);
-	heap->retry_delay = HYPHEAP_RETRY_MIN;
+	heap->limit = hypheap_default_limit();
+	atomic64_set(&heap->charged, 0);
+	heap->retry_min = HYPHEAP_RETRY_MIN;
+	heap->retry_max = HYPHEAP_RETRY_MAX;
+	heap->retry_delay = heap->retry_min;
 	INIT_DELAYED_WORK(&heap->retry_work, hypheap_retry_work);
 	return heap;
 }
@@ -73,20 +126,28 @@ EXPORT_SYMBOL_IF_KUNIT(hypheap_heap_create);
  * @heap: heap from hypheap_heap_create(), never registered
  *
  * Return: 0, or -EBUSY if the heap is registered, has live buffers or
- * quarantined memory (which is then kept, never freed).
+ * quarantined memory (which is then kept, never freed, and retried).
  */
 int hypheap_heap_destroy(struct hypheap_heap *heap)
 {
-	bool busy;
+	bool quarantined;
 
-	spin_lock(&heap->qlock);
-	busy = !list_empty(&heap->quarantine);
-	spin_unlock(&heap->qlock);
-	if (busy || !list_empty(&heap->node) ||
+	if (!list_empty(&heap->node) ||
 	    hypheap_stat_read(&heap->stats, HYPHEAP_STAT_LIVE_BUFFERS))
 		return -EBUSY;
-
+	/*
+	 * A running retry holds its buffers off the list: let it finish
+	 * before looking, and keep it from rescheduling itself meanwhile.
+	 */
 	cancel_delayed_work_sync(&heap->retry_work);
+	spin_lock(&heap->qlock);
+	quarantined = !list_empty(&heap->quarantine);
+	if (quarantined)
+		schedule_delayed_work(&heap->retry_work, heap->retry_delay);
+	spin_unlock(&heap->qlock);
+	if (quarantined)
+		return -EBUSY;
+
 	hypheap_heap_set_backend(heap, NULL);
 	mutex_destroy(&heap->buffers_lock);
 	mutex_destroy(&heap->lock);
@@ -130,20 +191,28 @@ static struct hypheap_backend *hypheap_heap_get_backend(struct hypheap_heap *h)
 	return be;
 }
 
+static void hypheap_uncharge(struct hypheap_heap *heap, size_t len)
+{
+	atomic64_sub(len, &heap->charged);
+}
+
 static void hypheap_buffer_destroy(struct hypheap_buffer *buf)
 {
 	struct hypheap_backend *be = buf->backend;
 
 	be->ops->free(be, buf);
+	hypheap_uncharge(buf->heap, buf->len);
 	hypheap_backend_put(be);
-	mutex_destroy(&buf->lock);
 	kfree(buf);
 }
 
-static void hypheap_quarantine(struct hypheap_buffer *buf)
+/* Keep @buf, which VMs may still own, until a retry takes it back. */
+static void hypheap_quarantine(struct hypheap_buffer *buf, int err)
 {
 	struct hypheap_heap *heap = buf->heap;
 
+	pr_warn_ratelimited("%s: %zu KiB quarantined, the hypervisor did not give them back (%d); retrying\n",
+			    heap->name, buf->len / SZ_1K, err);
 	hypheap_stat_add(&heap->stats, HYPHEAP_STAT_PAGES_QUARANTINED,
 			 buf->len >> PAGE_SHIFT);
 	spin_lock(&heap->qlock);
@@ -163,10 +232,9 @@ static void hypheap_buffer_reclaim(struct hypheap_buffer *buf)
 	if (ret) {
 		hypheap_stats_fail(&heap->stats, ret);
 		buf->retries++;
-		hypheap_quarantine(buf);
+		hypheap_quarantine(buf, ret);
 		return;
 	}
-	buf->restricted = false;
 	hypheap_buffer_destroy(buf);
 }
 
@@ -204,7 +272,6 @@ unsigned int hypheap_heap_retry_quarantine(struct hypheap_heap *heap)
 			left++;
 			continue;
 		}
-		buf->restricted = false;
 		hypheap_stat_add(&heap->stats, HYPHEAP_STAT_PAGES_QUARANTINED,
 				 -(s64)pages);
 		hypheap_buffer_destroy(buf);
@@ -222,11 +289,10 @@ static void hypheap_retry_work(struct work_struct *work)
 
 	spin_lock(&heap->qlock);
 	if (left) {
-		heap->retry_delay = min(heap->retry_delay * 2,
-					HYPHEAP_RETRY_MAX);
+		heap->retry_delay = min(heap->retry_delay * 2, heap->retry_max);
 		schedule_delayed_work(&heap->retry_work, heap->retry_delay);
 	} else {
-		heap->retry_delay = HYPHEAP_RETRY_MIN;
+		heap->retry_delay = heap->retry_min;
 	}
 	spin_unlock(&heap->qlock);
 }
@@ -237,8 +303,9 @@ static void hypheap_retry_work(struct work_struct *work)
  * @len: bytes, rounded up to pages
  *
  * Return: the buffer, owned by the heap's destination VMs, or an ERR_PTR():
- * -EINVAL for zero bytes, -ENOMEM for more than the machine's RAM, -ENODEV
- * when the heap has no backend any more, or the backend's error.
+ * -EINVAL for zero bytes, -ENOMEM for more than the machine's RAM or than
+ * the heap's limit leaves, -ENODEV when the heap has no backend any more,
+ * or the backend's error.
  */
 struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,
 					    size_t len)
@@ -259,17 +326,20 @@ struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,
 		hypheap_stats_fail(&heap->stats, -ENODEV);
 		return ERR_PTR(-ENODEV);
 	}
+	/* quarantined buffers stay charged: the quarantine is bounded too */
+	if (atomic64_add_return(len, &heap->charged) > READ_ONCE(heap->limit)) {
+		ret = -ENOMEM;
+		goto err_uncharge;
+	}
 
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
 	if (!buf) {
 		ret = -ENOMEM;
-		goto err_put;
+		goto err_uncharge;
 	}
 	buf->heap = heap;
 	buf->backend = be;
 	buf->len = len;
-	mutex_init(&buf->lock);
-	INIT_LIST_HEAD(&buf->attachments);
 	INIT_LIST_HEAD(&buf->qnode);
 	INIT_LIST_HEAD(&buf->lnode);
 
@@ -281,13 +351,11 @@ struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,
 	if (ret == -ENOTRECOVERABLE) {
 		/* ownership unknown: only the hypervisor can give it back */
 		hypheap_stats_fail(&heap->stats, ret);
-		buf->restricted = true;
-		hypheap_quarantine(buf);
+		hypheap_quarantine(buf, ret);
 		return ERR_PTR(ret);
 	}
 	if (ret)
 		goto err_free_mem;
-	buf->restricted = true;
 
 	mutex_lock(&heap->buffers_lock);
 	list_add_tail(&buf->lnode, &heap->buffers);
@@ -301,9 +369,9 @@ struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,
 err_free_mem:
 	be->ops->free(be, buf);
 err_free_buf:
-	mutex_destroy(&buf->lock);
 	kfree(buf);
-err_put:
+err_uncharge:
+	hypheap_uncharge(heap, len);
 	hypheap_stats_fail(&heap->stats, ret);
 	hypheap_backend_put(be);
 	return ERR_PTR(ret);

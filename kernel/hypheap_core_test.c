@@ -6,16 +6,20 @@
  */
 
 #include <kunit/test.h>
+#include <linux/completion.h>
 #include <linux/device.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/file.h>
 #include <linux/iosys-map.h>
+#include <linux/delay.h>
+#include <linux/jiffies.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/scatterlist.h>
+#include <linux/swiotlb.h>
 
 #include "hypheap_priv.h"
 
@@ -31,6 +35,13 @@ MODULE_IMPORT_NS(DMA_BUF);
  * @pages_out: pages allocated and not freed
  * @restricted: buffers restricted and not unrestricted
  * @destroyed: calls of @destroy
+ * @delays: the heap's retry delay at each @unrestrict_buf call the retry
+ *	worker made, in order
+ * @nr_delays: entries in @delays
+ * @gate: an @unrestrict_buf call from the retry worker signals @entered,
+ *	then waits (up to a second) for @go
+ * @entered: see @gate
+ * @go: see @gate
  */
 struct test_backend {
 	struct hypheap_backend be;
@@ -40,6 +51,11 @@ struct test_backend {
 	long pages_out;
 	long restricted;
 	unsigned int destroyed;
+	unsigned long delays[8];
+	unsigned int nr_delays;
+	bool gate;
+	struct completion entered;
+	struct completion go;
 };
 
 static int tb_alloc(struct hypheap_backend *be, struct hypheap_buffer *buf)
@@ -92,8 +108,12 @@ static int tb_restrict(struct hypheap_backend *be, struct hypheap_buffer *buf)
 {
 	struct test_backend *tb = be->priv;
 
-	if (tb->fail_restrict)
+	if (tb->fail_restrict) {
+		/* what is unrecoverable may be partly lent: reclaim it later */
+		if (tb->fail_restrict == -ENOTRECOVERABLE)
+			tb->restricted++;
 		return tb->fail_restrict;
+	}
 	buf->owners = hypheap_vmperm_bitmap(buf->heap->dst, buf->heap->nr_dst);
 	tb->restricted++;
 	return 0;
@@ -104,6 +124,12 @@ static int tb_unrestrict(struct hypheap_backend *be,
 {
 	struct test_backend *tb = be->priv;
 
+	if (current_work() && tb->nr_delays < ARRAY_SIZE(tb->delays))
+		tb->delays[tb->nr_delays++] = READ_ONCE(buf->heap->retry_delay);
+	if (tb->gate && current_work()) {
+		complete(&tb->entered);
+		wait_for_completion_timeout(&tb->go, HZ);
+	}
 	if (tb->unrestrict_fails) {
 		tb->unrestrict_fails--;
 		return -EBUSY;
@@ -144,7 +170,8 @@ static int core_test_init(struct kunit *test)
 	if (!ctx)
 		return -ENOMEM;
 	hypheap_backend_init(&ctx->tb.be, &tb_ops, "kunit", &ctx->tb);
-	ctx->heap = hypheap_heap_create("hypheap-kunit", &test_dst, 1);
+	ctx->heap = hypheap_heap_create("hypheap-kunit", &test_dst, 1,
+					HYPHEAP_VMID_HOST);
 	if (IS_ERR(ctx->heap))
 		return PTR_ERR(ctx->heap);
 	/* retries run when the test says so, not from the worker */
@@ -158,7 +185,10 @@ static void core_test_exit(struct kunit *test)
 {
 	struct test_ctx *ctx = test->priv;
 
+	if (!ctx->heap)
+		return;	/* destroyed by the case: nothing can be checked */
 	/* a failed test may leave quarantine: take it all back first */
+	ctx->tb.gate = false;
 	ctx->tb.unrestrict_fails = 0;
 	hypheap_heap_retry_quarantine(ctx->heap);
 	KUNIT_EXPECT_EQ(test, hypheap_heap_destroy(ctx->heap), 0);
@@ -237,14 +267,16 @@ static void restrict_unrecoverable_quarantines(struct kunit *test)
 	struct test_ctx *ctx = test->priv;
 
 	ctx->tb.fail_restrict = -ENOTRECOVERABLE;
-	ctx->tb.restricted = 1;	/* the test backend cannot tell either */
 	KUNIT_EXPECT_EQ(test, PTR_ERR(hypheap_buffer_alloc(ctx->heap, 8192)),
 			-ENOTRECOVERABLE);
 	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 2L);
 	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_PAGES_QUARANTINED), 2);
 	KUNIT_EXPECT_EQ(test, hypheap_heap_destroy(ctx->heap), -EBUSY);
 
+	KUNIT_EXPECT_EQ(test, ctx->tb.restricted, 1L);
+
 	KUNIT_EXPECT_EQ(test, hypheap_heap_retry_quarantine(ctx->heap), 0U);
+	KUNIT_EXPECT_EQ(test, ctx->tb.restricted, 0L);
 	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 0L);
 	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_PAGES_QUARANTINED), 0);
 }
@@ -377,6 +409,192 @@ static void dmabuf_attachment_maps_its_own_table(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 0L);
 }
 
+/*
+ * The worker itself, with short delays: each failed pass doubles the
+ * delay up to the cap, and the pass that empties the quarantine resets it.
+ */
+static void retry_worker_backs_off_and_resets(struct kunit *test)
+{
+	static const unsigned long want[] = { 2, 4, 8, 8, 8 };
+	struct test_ctx *ctx = test->priv;
+	struct hypheap_buffer *buf;
+	unsigned long deadline;
+	unsigned int i;
+
+	ctx->heap->retry_min = 2;
+	ctx->heap->retry_max = 8;
+	ctx->heap->retry_delay = 2;
+	buf = hypheap_buffer_alloc(ctx->heap, 2 * PAGE_SIZE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
+	/* the release, then four passes of the worker fail; the fifth works */
+	ctx->tb.unrestrict_fails = 5;
+	hypheap_buffer_release(buf);
+
+	deadline = jiffies + 10 * HZ;
+	while (hstat(ctx, HYPHEAP_STAT_PAGES_QUARANTINED) &&
+	       time_before(jiffies, deadline))
+		msleep(20);
+	KUNIT_ASSERT_EQ(test, hstat(ctx, HYPHEAP_STAT_PAGES_QUARANTINED), 0);
+	flush_delayed_work(&ctx->heap->retry_work);
+
+	KUNIT_ASSERT_EQ(test, ctx->tb.nr_delays, (unsigned int)ARRAY_SIZE(want));
+	for (i = 0; i < ARRAY_SIZE(want); i++)
+		KUNIT_EXPECT_EQ_MSG(test, ctx->tb.delays[i], want[i], "pass %u",
+				    i + 1);
+	KUNIT_EXPECT_EQ(test, ctx->heap->retry_delay, 2UL);
+	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 0L);
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_FAIL_EBUSY), 5);
+}
+
+/*
+ * No process may lend away more than the heap's limit; quarantined
+ * buffers keep their bytes charged, so the quarantine is bounded too.
+ */
+static void allocation_stops_at_the_limit(struct kunit *test)
+{
+	struct test_ctx *ctx = test->priv;
+	struct hypheap_buffer *a, *b;
+
+	KUNIT_EXPECT_EQ(test, ctx->heap->limit, hypheap_default_limit());
+	KUNIT_EXPECT_EQ(test, hypheap_default_limit(),
+			(u64)totalram_pages() * PAGE_SIZE / 4);
+	ctx->heap->limit = 8 * PAGE_SIZE;
+
+	a = hypheap_buffer_alloc(ctx->heap, 5 * PAGE_SIZE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, a);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(hypheap_buffer_alloc(ctx->heap,
+							   4 * PAGE_SIZE)),
+			-ENOMEM);
+	/* refused before the backend was asked for anything */
+	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 5L);
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_FAIL_ENOMEM), 1);
+	b = hypheap_buffer_alloc(ctx->heap, 3 * PAGE_SIZE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, b);
+	hypheap_buffer_release(b);
+
+	/* a quarantined buffer still counts */
+	ctx->tb.unrestrict_fails = 1;
+	hypheap_buffer_release(a);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->heap->charged),
+			(s64)(5 * PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, PTR_ERR(hypheap_buffer_alloc(ctx->heap,
+							   4 * PAGE_SIZE)),
+			-ENOMEM);
+	KUNIT_EXPECT_EQ(test, hypheap_heap_retry_quarantine(ctx->heap), 0U);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->heap->charged), 0);
+	a = hypheap_buffer_alloc(ctx->heap, 8 * PAGE_SIZE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, a);
+	hypheap_buffer_release(a);
+}
+
+/*
+ * The retry worker takes the quarantine off the list while it works on it:
+ * a heap destroyed meanwhile must wait for it and find it busy, or the
+ * worker puts the buffer back into freed memory.
+ */
+static void destroy_waits_for_a_running_retry(struct kunit *test)
+{
+	struct test_ctx *ctx = test->priv;
+	struct hypheap_buffer *buf;
+
+	init_completion(&ctx->tb.entered);
+	init_completion(&ctx->tb.go);
+	buf = hypheap_buffer_alloc(ctx->heap, PAGE_SIZE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
+	ctx->heap->retry_delay = 1;
+	ctx->tb.gate = true;
+	/* the release fails, then the worker's retry */
+	ctx->tb.unrestrict_fails = 2;
+	hypheap_buffer_release(buf);
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&ctx->tb.entered,
+							  5 * HZ), 0UL);
+
+	if (hypheap_heap_destroy(ctx->heap) == 0) {
+		ctx->heap = NULL;
+		KUNIT_FAIL(test, "heap destroyed under a running retry");
+		return;
+	}
+	ctx->tb.gate = false;
+	complete(&ctx->tb.go);
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_PAGES_QUARANTINED), 1);
+}
+
+/* Attach @dev to a fresh buffer: what the importer gets, then clean up. */
+static int try_import(struct kunit *test, struct device *dev)
+{
+	struct test_ctx *ctx = test->priv;
+	struct dma_buf_attachment *att;
+	struct hypheap_buffer *buf;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	int ret = 0;
+
+	buf = hypheap_buffer_alloc(ctx->heap, 4 * PAGE_SIZE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
+	dmabuf = hypheap_buffer_export(buf, O_RDWR);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+
+	att = dma_buf_attach(dmabuf, dev);
+	if (IS_ERR(att)) {
+		ret = PTR_ERR(att);
+		goto out;
+	}
+	sgt = dma_buf_map_attachment(att, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt))
+		ret = PTR_ERR(sgt);
+	else
+		dma_buf_unmap_attachment(att, sgt, DMA_BIDIRECTIONAL);
+	dma_buf_detach(dmabuf, att);
+out:
+	dma_buf_put(dmabuf);
+	flush_delayed_fput();
+	return ret;
+}
+
+/*
+ * swiotlb would copy the pages with the CPU (6.1 bounces on map whatever
+ * DMA_ATTR_SKIP_CPU_SYNC says): a device whose DMA cannot reach the pages,
+ * or whose mappings are forced through swiotlb, is refused at attach.
+ */
+static void dmabuf_refuses_importer_that_would_bounce(struct kunit *test)
+{
+	struct test_ctx *ctx = test->priv;
+	struct platform_device *pdev;
+	struct device *dev;
+	s64 refused = hstat(ctx, HYPHEAP_STAT_FAIL_EOPNOTSUPP);
+#ifdef CONFIG_SWIOTLB
+	static struct io_tlb_mem forced = { .force_bounce = true };
+	struct io_tlb_mem *saved;
+#endif
+
+	pdev = platform_device_register_simple("hypheap-kunit-bounce", -1,
+					       NULL, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pdev);
+	dev = &pdev->dev;
+	KUNIT_ASSERT_EQ(test, dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64)),
+			0);
+	KUNIT_EXPECT_EQ(test, try_import(test, dev), 0);
+
+	/* a bus limit (DT dma-ranges) below every page of RAM */
+	dev->bus_dma_limit = 1;
+	KUNIT_EXPECT_EQ(test, try_import(test, dev), -EOPNOTSUPP);
+	dev->bus_dma_limit = 0;
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_FAIL_EOPNOTSUPP),
+			refused + 1);
+
+#ifdef CONFIG_SWIOTLB
+	/* what swiotlb=force gives every device */
+	saved = dev->dma_io_tlb_mem;
+	dev->dma_io_tlb_mem = &forced;
+	KUNIT_EXPECT_EQ(test, try_import(test, dev), -EOPNOTSUPP);
+	dev->dma_io_tlb_mem = saved;
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_FAIL_EOPNOTSUPP),
+			refused + 2);
+#endif
+	platform_device_unregister(pdev);
+	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 0L);
+}
+
 static struct kunit_case hypheap_core_cases[] = {
 	KUNIT_CASE(alloc_then_release_balances),
 	KUNIT_CASE(zero_length_is_rejected),
@@ -387,6 +605,10 @@ static struct kunit_case hypheap_core_cases[] = {
 	KUNIT_CASE(backend_gone_fails_alloc_and_still_reclaims),
 	KUNIT_CASE(dmabuf_refuses_cpu_access),
 	KUNIT_CASE(dmabuf_attachment_maps_its_own_table),
+	KUNIT_CASE(dmabuf_refuses_importer_that_would_bounce),
+	KUNIT_CASE(destroy_waits_for_a_running_retry),
+	KUNIT_CASE(retry_worker_backs_off_and_resets),
+	KUNIT_CASE(allocation_stops_at_the_limit),
 	{}
 };
 

@@ -209,6 +209,9 @@ static int hypheap_heap_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "backend: %s\n",
 		   heap->backend ? heap->backend->name : "(gone)");
 	mutex_unlock(&heap->lock);
+	seq_printf(m, "limit_bytes: %llu\n", heap->limit);
+	seq_printf(m, "charged_bytes: %lld\n",
+		   (s64)atomic64_read(&heap->charged));
 	hypheap_stats_show(m, &heap->stats);
 	return 0;
 }
@@ -346,16 +349,6 @@ void hypheap_debugfs_add_heap(struct hypheap_heap *heap)
 			    &hypheap_quarantine_fops);
 	debugfs_create_file("buffers", 0400, heap->debugfs, heap,
 			    &hypheap_buffers_fops);
-}
-
-/**
- * hypheap_debugfs_remove_heap() - remove a heap's debugfs directory
- * @heap: the heap
- */
-void hypheap_debugfs_remove_heap(struct hypheap_heap *heap)
-{
-	debugfs_remove_recursive(heap->debugfs);
-	heap->debugfs = NULL;
 }
 
 /**

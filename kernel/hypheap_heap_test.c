@@ -77,6 +77,23 @@ static void ht_expect_owned(struct kunit *test, phys_addr_t pa, u64 len,
 	KUNIT_EXPECT_EQ(test, q.pages, len >> PAGE_SHIFT);
 }
 
+/*
+ * Every page of a live buffer is marked PageOffline(): hibernation does not
+ * save such pages, /proc/kcore and makedumpfile leave them out, so nothing
+ * reads a page the host has lent (it would fault).
+ */
+static void ht_expect_offline(struct kunit *test, struct hypheap_buffer *buf)
+{
+	unsigned int i, j, marked = 0, pages = 0;
+	struct scatterlist *sg;
+
+	for_each_sgtable_sg(&buf->sgt, sg, i)
+		for (j = 0; j < sg->length >> PAGE_SHIFT; j++, pages++)
+			marked += !!PageOffline(nth_page(sg_page(sg), j));
+	KUNIT_EXPECT_EQ_MSG(test, marked, pages,
+			    "lent pages not marked offline");
+}
+
 static void ht_put(struct dma_buf *dmabuf)
 {
 	dma_buf_put(dmabuf);
@@ -152,8 +169,46 @@ static void importer_sees_only_secure_vm_memory(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ht_hyp(test, HYPHEAP_STAT_PAGES_LENT), lent);
 }
 
+/*
+ * A second device for the same node (or a second hypheap node) must not
+ * bind: it would take the heaps over, and its unbinding would leave them
+ * and hypheap_assign_mem() without a hypervisor.
+ */
+static void second_hypheap_device_does_not_bind(struct kunit *test)
+{
+	struct hypheap_heap *heap = ht_heap(test);
+	struct platform_device *pdev;
+	struct device_node *np;
+	struct dma_buf *dmabuf;
+	u64 v;
+
+	np = of_find_compatible_node(NULL, NULL, "hypheap,hypervisor");
+	KUNIT_ASSERT_NOT_NULL(test, np);
+	pdev = platform_device_alloc("hypheap-second", PLATFORM_DEVID_AUTO);
+	if (!pdev)
+		of_node_put(np);
+	KUNIT_ASSERT_NOT_NULL(test, pdev);
+	/* not of_node_reused: of_match_device() would then match nothing */
+	pdev->dev.of_node = np;
+	KUNIT_ASSERT_EQ(test, platform_device_add(pdev), 0);
+	KUNIT_EXPECT_NULL(test, pdev->dev.driver);
+	platform_device_unregister(pdev);
+
+	/* the first device still serves the heaps and the global entries */
+	mutex_lock(&heap->lock);
+	KUNIT_EXPECT_NOT_NULL(test, heap->backend);
+	mutex_unlock(&heap->lock);
+	KUNIT_EXPECT_EQ(test, hypheap_hyp_stat(HYPHEAP_STAT_ASSIGN_CALLS, &v,
+					       NULL), 0);
+	dmabuf = hypheap_alloc_dmabuf(HT_HEAP, SZ_4K, O_RDWR | O_CLOEXEC);
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, dmabuf);
+	if (!IS_ERR(dmabuf))
+		ht_put(dmabuf);
+}
+
 static struct kunit_case hypheap_importer_cases[] = {
 	KUNIT_CASE(importer_sees_only_secure_vm_memory),
+	KUNIT_CASE(second_hypheap_device_does_not_bind),
 	{}
 };
 
@@ -186,6 +241,7 @@ static void ht_one_buffer(struct kunit *test, size_t size)
 	dmabuf = hypheap_alloc_dmabuf(HT_HEAP, size, O_RDWR | O_CLOEXEC);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
 	buf = dmabuf->priv;
+	ht_expect_offline(test, buf);
 
 	KUNIT_EXPECT_EQ(test, ht_count(heap, HYPHEAP_STAT_HYPERCALLS),
 			calls + 1);
@@ -354,6 +410,7 @@ static void cma_buffer_is_one_lent_range_inside_the_region(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ht_hyp(test, HYPHEAP_STAT_PAGES_LENT),
 			before.lent + (size >> PAGE_SHIFT));
 	ht_expect_owned(test, range.base, range.size, HT_SVM);
+	ht_expect_offline(test, dmabuf->priv);
 	/*
 	 * A chunk of whole 2 MiB blocks at a 2 MiB boundary changes owner
 	 * with block mappings: the hypervisor splits none. (The region is

@@ -139,14 +139,11 @@ int hypheap_debugfs_init(void);
 void hypheap_debugfs_exit(void);
 struct hypheap_heap;
 void hypheap_debugfs_add_heap(struct hypheap_heap *heap);
-void hypheap_debugfs_remove_heap(struct hypheap_heap *heap);
 
 /* ---- VM permissions and source bitmaps (hypheap_assign.c) ---- */
 
 int hypheap_vmperm_check(const struct hypheap_vmperm *vm, unsigned int cnt);
 u64 hypheap_vmperm_bitmap(const struct hypheap_vmperm *vm, unsigned int cnt);
-int hypheap_srcvm_to_vmperm(u64 srcvm, u32 perms, struct hypheap_vmperm *vm,
-			    unsigned int max);
 
 /* ---- ranges and batching (hypheap_assign.c) ---- */
 
@@ -199,16 +196,29 @@ struct hypheap_conduit;
 /**
  * struct hypheap_transport_ops - how assign calls reach the hypervisor
  * @name: shown in logs and debugfs
+ * @cleans_on_lend: who does the cache maintenance of a lend. True: the
+ *	hypervisor cleans and invalidates every lent page to the point of
+ *	coherency after unmapping it from the host (the hypheap ABI,
+ *	docs/abi.md), so a dirty host line can never be written back over
+ *	the borrower's data. False: the backend must clean the pages itself
+ *	before the call, and the driver refuses to bind where its DMA API
+ *	cannot (a dma-coherent or bounced device).
  * @assign: perform one request; all its ranges change owner or none does.
  *	Called with the conduit lock held. Returns 0 or a negative errno, and
  *	sets *@status to the hypervisor's raw answer when there was one (it
- *	is %HYPHEAP_OK on entry).
- * @query: MEM_QUERY, optional; same return and @status convention
+ *	is %HYPHEAP_OK on entry), or to %HYPHEAP_STATUS_NOT_SENT when it
+ *	refused the request itself. A failure is taken to have changed
+ *	nothing only with one of those; any other (a bare errno, a status
+ *	abi.h does not define) has an unknown outcome.
+ * @query: MEM_QUERY, optional; same return and @status convention. Counts
+ *	in kernel pages (PAGE_SIZE), both @nr_pages and the answer's
+ *	@q->pages; the transport converts to its ABI's unit
  * @stat: read one hypervisor counter, optional; same convention
  * @destroy: free @priv, called when the last conduit reference goes
  */
 struct hypheap_transport_ops {
 	const char *name;
+	bool cleans_on_lend;
 	int (*assign)(struct hypheap_conduit *c,
 		      const struct hypheap_assign_req *req, long *status);
 	int (*query)(struct hypheap_conduit *c, phys_addr_t addr,
@@ -250,10 +260,20 @@ int hypheap_abi_errno(long status);
 struct hypheap_conduit *hypheap_smccc_create(struct device *dev, bool hvc);
 struct hypheap_conduit *hypheap_qcom_create(struct device *dev);
 
-int hypheap_assign_table(struct hypheap_conduit *c, struct sg_table *sgt,
-			 u64 *srcvm, const struct hypheap_vmperm *dst,
-			 unsigned int nr_dst, const struct hypheap_vmperm *old,
-			 unsigned int nr_old, struct hypheap_stats *stats);
+/*
+ * What a transport sets *status to when it refused a request before
+ * sending it: nothing changed. Not an abi.h status (those are <= 0).
+ */
+#define HYPHEAP_STATUS_NOT_SENT	1L
+
+bool hypheap_status_unchanged(long status);
+int hypheap_lend_table(struct hypheap_conduit *c, struct sg_table *sgt,
+		       const struct hypheap_vmperm *host,
+		       const struct hypheap_vmperm *dst, unsigned int nr_dst,
+		       struct hypheap_stats *stats);
+int hypheap_reclaim_table(struct hypheap_conduit *c, struct sg_table *sgt,
+			  const struct hypheap_vmperm *host, u64 lent_to,
+			  u64 *owners, struct hypheap_stats *stats);
 
 /* ---- backends (hypheap_backend.c) ---- */
 
@@ -319,9 +339,15 @@ struct hypheap_backend *hypheap_cma_backend_create(struct device *parent,
  * @backend: current memory provider, NULL when it is gone
  * @dma_heap: the registered dma-heap, NULL for unregistered (test) heaps
  * @stats: counters
+ * @limit: most bytes its buffers may hold at once, quarantined ones
+ *	included (docs/dt-binding.md, hypheap,max-bytes)
+ * @charged: bytes its buffers hold now: allocated and not yet freed
  * @qlock: protects @quarantine and @retry_delay
  * @quarantine: buffers whose reclaim failed
  * @retry_delay: next retry delay, in jiffies
+ * @retry_min: first retry delay, and the delay once a pass empties the
+ *	quarantine
+ * @retry_max: the delay doubles up to this
  * @retry_work: retries reclaim of @quarantine
  * @buffers_lock: protects @buffers
  * @buffers: live (allocated, not yet released) buffers
@@ -336,9 +362,13 @@ struct hypheap_heap {
 	struct hypheap_backend *backend;
 	struct dma_heap *dma_heap;
 	struct hypheap_stats stats;
+	u64 limit;
+	atomic64_t charged;
 	spinlock_t qlock; /* protects @quarantine, @retry_delay */
 	struct list_head quarantine;
 	unsigned long retry_delay;
+	unsigned long retry_min;
+	unsigned long retry_max;
 	struct delayed_work retry_work;
 	struct mutex buffers_lock; /* protects @buffers */
 	struct list_head buffers;
@@ -352,10 +382,8 @@ struct hypheap_heap {
  * @backend: the provider that holds its memory (a reference)
  * @len: size in bytes, page aligned
  * @sgt: the memory; filled by the backend
- * @owners: bitmap of the VMs owning the memory while restricted
- * @restricted: the memory is (or may be) assigned away from the host
- * @lock: protects @attachments
- * @attachments: struct hypheap_attachment list
+ * @owners: bitmap of the VMs owning the memory while restricted; 0 when
+ *	that is not known or not the same for every page (MEM_QUERY tells)
  * @qnode: entry in the heap's quarantine
  * @lnode: entry in the heap's live buffers
  * @ino: inode number of the dma-buf file, 0 until exported
@@ -370,9 +398,6 @@ struct hypheap_buffer {
 	size_t len;
 	struct sg_table sgt;
 	u64 owners;
-	bool restricted;
-	struct mutex lock; /* protects @attachments */
-	struct list_head attachments;
 	struct list_head qnode;
 	struct list_head lnode;
 	unsigned long ino;
@@ -381,14 +406,17 @@ struct hypheap_buffer {
 	void *priv;
 };
 
+int hypheap_heap_dst_check(const struct hypheap_vmperm *dst,
+			   unsigned int nr_dst, u32 host_vmid);
 struct hypheap_heap *hypheap_heap_create(const char *name,
 					 const struct hypheap_vmperm *dst,
-					 unsigned int nr_dst);
+					 unsigned int nr_dst, u32 host_vmid);
 int hypheap_heap_destroy(struct hypheap_heap *heap);
 int hypheap_heap_register(struct hypheap_heap *heap);
 struct hypheap_heap *hypheap_heap_find(const char *name);
 void hypheap_heap_set_backend(struct hypheap_heap *heap,
 			      struct hypheap_backend *be);
+u64 hypheap_default_limit(void);
 unsigned int hypheap_heap_retry_quarantine(struct hypheap_heap *heap);
 
 struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,

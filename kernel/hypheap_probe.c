@@ -37,6 +37,38 @@ struct hypheap_drvdata {
 	unsigned int nr_heaps;
 };
 
+/*
+ * One hypervisor, one bound device: the heaps and hypheap_assign_mem()'s
+ * conduit are global, so a second device would take them over and leave
+ * them without a hypervisor when it goes.
+ */
+static DEFINE_MUTEX(hypheap_bound_lock);
+static struct device *hypheap_bound; /* protected by hypheap_bound_lock */
+
+static int hypheap_claim(struct device *dev)
+{
+	int ret = 0;
+
+	mutex_lock(&hypheap_bound_lock);
+	if (hypheap_bound) {
+		dev_err(dev, "%s is bound already: one hypheap device at a time\n",
+			dev_name(hypheap_bound));
+		ret = -EBUSY;
+	} else {
+		hypheap_bound = dev;
+	}
+	mutex_unlock(&hypheap_bound_lock);
+	return ret;
+}
+
+static void hypheap_unclaim(struct device *dev)
+{
+	mutex_lock(&hypheap_bound_lock);
+	if (hypheap_bound == dev)
+		hypheap_bound = NULL;
+	mutex_unlock(&hypheap_bound_lock);
+}
+
 static int hypheap_parse_vmperms(struct device *dev, struct device_node *np,
 				 struct hypheap_vmperm *vm)
 {
@@ -61,14 +93,34 @@ static int hypheap_parse_vmperms(struct device *dev, struct device_node *np,
 	return n / 2;
 }
 
+/* hypheap,max-bytes, or the default: a part of RAM. */
+static int hypheap_parse_limit(struct device *dev, struct device_node *np,
+			       u64 *limit)
+{
+	int ret;
+
+	*limit = hypheap_default_limit();
+	ret = of_property_read_u64(np, "hypheap,max-bytes", limit);
+	if (ret == -EINVAL)
+		return 0;	/* absent */
+	if (ret || !*limit) {
+		dev_err(dev, "%pOF: hypheap,max-bytes must be one non-zero u64\n",
+			np);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Find or make the heap of one child node and bind it to @be. */
 static struct hypheap_heap *hypheap_probe_heap(struct device *dev,
 					       struct device_node *np,
-					       struct hypheap_backend *be)
+					       struct hypheap_backend *be,
+					       u32 host_vmid)
 {
 	struct hypheap_vmperm vm[HYPHEAP_MAX_DEST];
 	struct hypheap_heap *heap;
 	const char *name;
+	u64 limit;
 	int nr, ret;
 
 	if (of_property_read_string(np, "hypheap,heap-name", &name)) {
@@ -78,6 +130,14 @@ static struct hypheap_heap *hypheap_probe_heap(struct device *dev,
 	nr = hypheap_parse_vmperms(dev, np, vm);
 	if (nr < 0)
 		return ERR_PTR(nr);
+	if (hypheap_heap_dst_check(vm, nr, host_vmid)) {
+		dev_err(dev, "%pOF: hypheap,vmperms: the hypervisor lends to one secure VM, shared with the host or not\n",
+			np);
+		return ERR_PTR(-EINVAL);
+	}
+	ret = hypheap_parse_limit(dev, np, &limit);
+	if (ret)
+		return ERR_PTR(ret);
 
 	heap = hypheap_heap_find(name);
 	if (heap) {
@@ -88,13 +148,15 @@ static struct hypheap_heap *hypheap_probe_heap(struct device *dev,
 				name);
 			return ERR_PTR(-EINVAL);
 		}
+		WRITE_ONCE(heap->limit, limit);
 		hypheap_heap_set_backend(heap, be);
 		return heap;
 	}
 
-	heap = hypheap_heap_create(name, vm, nr);
+	heap = hypheap_heap_create(name, vm, nr, host_vmid);
 	if (IS_ERR(heap))
 		return heap;
+	heap->limit = limit;
 	hypheap_heap_set_backend(heap, be);
 	ret = hypheap_heap_register(heap);
 	if (ret) {
@@ -156,7 +218,7 @@ static void hypheap_unbind_heaps(struct hypheap_drvdata *d)
 	hypheap_backend_put(d->backend);
 }
 
-static int hypheap_probe(struct platform_device *pdev)
+static int hypheap_probe_claimed(struct platform_device *pdev)
 {
 	struct device *dev = &pdev->dev;
 	struct device_node *child;
@@ -202,15 +264,16 @@ static int hypheap_probe(struct platform_device *pdev)
 	for_each_available_child_of_node(dev->of_node, child) {
 		be = hypheap_probe_backend(dev, child, d, host_vmid);
 		heap = IS_ERR(be) ? ERR_CAST(be) :
-				    hypheap_probe_heap(dev, child, be);
+				    hypheap_probe_heap(dev, child, be, host_vmid);
 		if (IS_ERR(heap)) {
 			of_node_put(child);
 			ret = PTR_ERR(heap);
 			goto err_heaps;
 		}
 		d->heaps[d->nr_heaps++] = heap;
-		dev_info(dev, "heap %s: %u destination VM(s), %s\n",
-			 heap->name, heap->nr_dst, be->name);
+		dev_info(dev, "heap %s: %u destination VM(s), %s, at most %llu MiB\n",
+			 heap->name, heap->nr_dst, be->name,
+			 heap->limit >> 20);
 	}
 
 	hypheap_set_default_conduit(d->conduit);
@@ -224,6 +287,18 @@ err_conduit:
 	return ret;
 }
 
+static int hypheap_probe(struct platform_device *pdev)
+{
+	int ret = hypheap_claim(&pdev->dev);
+
+	if (ret)
+		return ret;
+	ret = hypheap_probe_claimed(pdev);
+	if (ret)
+		hypheap_unclaim(&pdev->dev);
+	return ret;
+}
+
 static int hypheap_remove(struct platform_device *pdev)
 {
 	struct hypheap_drvdata *d = platform_get_drvdata(pdev);
@@ -231,6 +306,7 @@ static int hypheap_remove(struct platform_device *pdev)
 	hypheap_set_default_conduit(NULL);
 	hypheap_unbind_heaps(d);
 	hypheap_conduit_put(d->conduit);
+	hypheap_unclaim(&pdev->dev);
 	return 0;
 }
 

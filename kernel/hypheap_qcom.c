@@ -29,42 +29,39 @@ static int hypheap_qcom_range(const struct hypheap_range *r, u64 srcvm,
 	return qcom_scm_assign_mem(r->base, r->size, &src, vm, nr_dst);
 }
 
-/* qcom_scm answers errnos only: *@status stays HYPHEAP_OK */
+/*
+ * qcom_scm answers errnos only, and a failed call may have assigned part
+ * of its range: *@status stays HYPHEAP_OK, which tells the caller that the
+ * outcome of a failure is unknown. Ranges done before a failure are not
+ * taken back here; the caller decides (a reclaim is never undone).
+ */
 static int hypheap_qcom_assign(struct hypheap_conduit *c,
 			       const struct hypheap_assign_req *req,
 			       long *status)
 {
-	struct hypheap_vmperm back[HYPHEAP_MAX_DEST];
 	u64 now = hypheap_vmperm_bitmap(req->dst, req->nr_dst);
-	unsigned int i, j;
-	int nr_back, ret;
+	unsigned int i;
+	int ret;
 
 	/* this kernel's qcom_scm_assign_mem() takes a 32-bit source bitmap */
-	if (upper_32_bits(req->srcvm) || upper_32_bits(now))
+	if (upper_32_bits(req->srcvm) || upper_32_bits(now)) {
+		*status = HYPHEAP_STATUS_NOT_SENT;
 		return -EINVAL;
+	}
 
 	for (i = 0; i < req->nr_ranges; i++) {
 		ret = hypheap_qcom_range(&req->ranges[i], req->srcvm,
 					 req->dst, req->nr_dst);
 		if (ret)
-			break;
+			return ret;
 	}
-	if (i == req->nr_ranges)
-		return 0;
-
-	/* all or nothing: give the ranges done back to their old owners */
-	nr_back = hypheap_srcvm_to_vmperm(req->srcvm, HYPHEAP_PERM_RWX, back,
-					  ARRAY_SIZE(back));
-	if (nr_back < 0)
-		return -ENOTRECOVERABLE;
-	for (j = 0; j < i; j++)
-		if (hypheap_qcom_range(&req->ranges[j], now, back, nr_back))
-			return -ENOTRECOVERABLE;
-	return ret;
+	return 0;
 }
 
 static const struct hypheap_transport_ops hypheap_qcom_ops = {
 	.name = "qcom-scm",
+	/* what the secure world does to the caches is not ours to know */
+	.cleans_on_lend = false,
 	.assign = hypheap_qcom_assign,
 };
 

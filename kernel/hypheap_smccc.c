@@ -26,6 +26,13 @@
 #endif
 
 #define HYPHEAP_DESC_ORDER	get_order(HYPHEAP_DESC_MAX_SIZE)
+/*
+ * MEM_QUERY counts the ABI's 4 KiB pages whatever this kernel's PAGE_SIZE
+ * is; the driver's own interfaces count kernel pages.
+ */
+#define HYPHEAP_ABI_PAGES	(PAGE_SIZE / HYPHEAP_PAGE_SIZE)
+static_assert(PAGE_SIZE % HYPHEAP_PAGE_SIZE == 0);
+
 /* Ranges a descriptor always has room for, whatever its destinations. */
 #define HYPHEAP_SMCCC_RANGES	HYPHEAP_DESC_MAX_RANGES(HYPHEAP_DESC_MAX_DESTS)
 
@@ -153,8 +160,10 @@ static int hypheap_smccc_assign(struct hypheap_conduit *c,
 
 	lockdep_assert_held(&c->lock);
 	len = hypheap_desc_encode(s->desc, HYPHEAP_DESC_MAX_SIZE, req);
-	if (len < 0)
+	if (len < 0) {
+		*status = HYPHEAP_STATUS_NOT_SENT;
 		return len;
+	}
 	if (s->used > len)
 		memset(s->desc + len, 0, s->used - len);
 	s->used = len;
@@ -180,13 +189,17 @@ static int hypheap_smccc_query(struct hypheap_conduit *c, phys_addr_t addr,
 {
 	struct arm_smccc_res res;
 
-	hypheap_smccc_call(c->priv, HYPHEAP_FN_MEM_QUERY, addr, nr_pages, &res);
+	if (nr_pages > U64_MAX / HYPHEAP_ABI_PAGES)
+		return -EINVAL;
+	hypheap_smccc_call(c->priv, HYPHEAP_FN_MEM_QUERY, addr,
+			   nr_pages * HYPHEAP_ABI_PAGES, &res);
 	*status = res.a0;
 	if ((long)res.a0 != HYPHEAP_OK)
 		return hypheap_abi_errno(res.a0);
 	q->owners = res.a1;
 	q->state = res.a2;
-	q->pages = res.a3;
+	/* a kernel page is uniform only if all its 4 KiB pages are */
+	q->pages = res.a3 / HYPHEAP_ABI_PAGES;
 	return 0;
 }
 
@@ -213,6 +226,7 @@ static void hypheap_smccc_destroy(struct hypheap_conduit *c)
 
 static const struct hypheap_transport_ops hypheap_smccc_ops = {
 	.name = "hypheap-smccc",
+	.cleans_on_lend = true,
 	.assign = hypheap_smccc_assign,
 	.query = hypheap_smccc_query,
 	.stat = hypheap_smccc_stat,

@@ -12,9 +12,21 @@
  *   read  "pa=0x<hex> state=<free|host|lent>"
  * A command that does not fit the current state fails with -EINVAL
  * ("free" of a lent page with -EBUSY) and changes nothing.
+ *
+ * <debugfs>/hypheap_test/import, root only: a DMA importer of its own
+ * platform device, as a codec driver would be:
+ *   write "<dma-buf fd> [<bus DMA limit, hex>]"  attach, map for
+ *         DMA_BIDIRECTIONAL, unmap, detach; the write fails with the
+ *         errno of attach or map (the limit, when given, is the device's
+ *         bus_dma_limit for this import only, as DT dma-ranges would set)
+ *   read  the last import that mapped:
+ *         "segments=<n> bytes=<n> bounced=<n> ranges=0x<pa>+0x<len>,..."
+ *         (bounced: DMA segments that are swiotlb slots, not the pages)
  */
 
 #include <linux/debugfs.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/err.h>
 #include <linux/fs.h>
@@ -25,6 +37,7 @@
 #include <linux/mutex.h>
 #include <linux/platform_device.h>
 #include <linux/string.h>
+#include <linux/swiotlb.h>
 #include <linux/uaccess.h>
 
 #include "hypheap.h"
@@ -66,6 +79,9 @@ static u64 hypheap_test_owners;
 
 static struct platform_device *hypheap_test_pdev;
 static struct dentry *hypheap_test_dir;
+
+static DEFINE_MUTEX(hypheap_import_lock); /* protects the answer below */
+static char hypheap_import_answer[512];
 
 /* The CPU wrote the pattern: push it to PoC, as a device would see it. */
 static int hypheap_test_clean(struct page *page)
@@ -183,6 +199,107 @@ static const struct file_operations hypheap_test_fops = {
 	.llseek = default_llseek,
 };
 
+/* What the importer was given, in physical terms, for the answer. */
+static void hypheap_import_describe(struct device *dev, struct sg_table *sgt)
+{
+	const size_t cap = sizeof(hypheap_import_answer) - 1;
+	unsigned int i, bounced = 0;
+	struct scatterlist *sg;
+	u64 bytes = 0;
+	size_t len;
+
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		if (is_swiotlb_buffer(dev, dma_to_phys(dev, sg_dma_address(sg))))
+			bounced++;
+		bytes += sg_dma_len(sg);
+	}
+	/* one byte kept back for the newline, so a cut answer ends a line */
+	len = scnprintf(hypheap_import_answer, cap,
+			"segments=%u bytes=%llu bounced=%u ranges=", sgt->nents,
+			bytes, bounced);
+	for_each_sgtable_dma_sg(sgt, sg, i)
+		len += scnprintf(hypheap_import_answer + len, cap - len,
+				 "%s%#llx+%#x", i ? "," : "",
+				 (u64)dma_to_phys(dev, sg_dma_address(sg)),
+				 sg_dma_len(sg));
+	hypheap_import_answer[len] = '\n';
+	hypheap_import_answer[len + 1] = '\0';
+}
+
+static int hypheap_import(int fd, u64 limit)
+{
+	struct device *dev = &hypheap_test_pdev->dev;
+	struct dma_buf_attachment *att;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	int ret = 0;
+
+	dmabuf = dma_buf_get(fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	dev->bus_dma_limit = limit;
+	att = dma_buf_attach(dmabuf, dev);
+	if (IS_ERR(att)) {
+		ret = PTR_ERR(att);
+		goto out;
+	}
+	sgt = dma_buf_map_attachment(att, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt)) {
+		ret = PTR_ERR(sgt);
+	} else {
+		hypheap_import_describe(dev, sgt);
+		dma_buf_unmap_attachment(att, sgt, DMA_BIDIRECTIONAL);
+	}
+	dma_buf_detach(dmabuf, att);
+out:
+	dev->bus_dma_limit = 0;
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
+static ssize_t hypheap_import_write(struct file *file,
+				    const char __user *ubuf, size_t count,
+				    loff_t *ppos)
+{
+	u64 limit = 0;
+	char cmd[64];
+	int fd, ret;
+
+	if (count >= sizeof(cmd))
+		return -EINVAL;
+	if (copy_from_user(cmd, ubuf, count))
+		return -EFAULT;
+	cmd[count] = '\0';
+	ret = sscanf(cmd, "%d %llx", &fd, &limit);
+	if (ret < 1)
+		return -EINVAL;
+
+	mutex_lock(&hypheap_import_lock);
+	ret = hypheap_import(fd, limit);
+	mutex_unlock(&hypheap_import_lock);
+	return ret ?: count;
+}
+
+static ssize_t hypheap_import_read(struct file *file, char __user *ubuf,
+				   size_t count, loff_t *ppos)
+{
+	ssize_t ret;
+
+	mutex_lock(&hypheap_import_lock);
+	ret = simple_read_from_buffer(ubuf, count, ppos, hypheap_import_answer,
+				      strlen(hypheap_import_answer));
+	mutex_unlock(&hypheap_import_lock);
+	return ret;
+}
+
+static const struct file_operations hypheap_import_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = hypheap_import_read,
+	.write = hypheap_import_write,
+	.llseek = default_llseek,
+};
+
 static int __init hypheap_test_init(void)
 {
 	int ret;
@@ -200,6 +317,8 @@ static int __init hypheap_test_init(void)
 	hypheap_test_dir = debugfs_create_dir("hypheap_test", NULL);
 	debugfs_create_file("page", 0600, hypheap_test_dir, NULL,
 			    &hypheap_test_fops);
+	debugfs_create_file("import", 0600, hypheap_test_dir, NULL,
+			    &hypheap_import_fops);
 	return 0;
 }
 
@@ -222,5 +341,6 @@ static void __exit hypheap_test_exit(void)
 module_init(hypheap_test_init);
 module_exit(hypheap_test_exit);
 
-MODULE_DESCRIPTION("hypheap test helper: lend one kernel page on command");
+MODULE_DESCRIPTION("hypheap test helper: lend one kernel page, import a dma-buf");
 MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(DMA_BUF);

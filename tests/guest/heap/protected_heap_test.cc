@@ -176,6 +176,61 @@ TEST_P(ProtectedHeapTest, RefusesAllocationLargerThanRam) {
   EXPECT_TRUE(BackToBaseline(heap(), baseline));
 }
 
+// MemTotal of /proc/meminfo, in bytes (0 if unreadable).
+uint64_t RamBytes() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  while (meminfo >> key >> kib) {
+    if (key == "MemTotal:") {
+      return kib * kKiB;
+    }
+    meminfo.ignore(64, '\n');
+  }
+  return 0;
+}
+
+// Whoever can open the heap must not be able to lend all of RAM away: a
+// process that allocates until it is refused gets at most the heap's limit
+// (debugfs limit_bytes, itself well below RAM), and is refused with ENOMEM.
+TEST_P(ProtectedHeapTest, OneProcessCannotLendAwayMoreThanTheHeapLimit) {
+  constexpr uint64_t kChunk = 16 * kMiB;
+  constexpr int kOtherError = 255;
+  const uint64_t ram = RamBytes();
+  ASSERT_GT(ram, 0u);
+  MemoryOut baseline;
+  ASSERT_NO_FATAL_FAILURE(Baseline(baseline));
+
+  Outcome<ChildProcess> child = ChildProcess::Start([this] {
+    if (!VolunteerForOomKill()) {
+      return kOtherError;
+    }
+    std::vector<UniqueFd> held;
+    while (held.size() < kOtherError - 1) {
+      Outcome<UniqueFd> buffer = AllocateFromHeap(heap(), kChunk);
+      if (!buffer.ok()) {
+        return buffer.error == ENOMEM ? static_cast<int>(held.size()) : kOtherError;
+      }
+      held.push_back(std::move(buffer.value));
+    }
+    return kOtherError;
+  });
+  ASSERT_EQ(ErrnoName(child.error), "success");
+  const Outcome<int> status = child.value.Wait();
+  ASSERT_EQ(ErrnoName(status.error), "success");
+  ASSERT_TRUE(WIFEXITED(status.value)) << "the allocating child ended by "
+                                       << DescribeWaitStatus(status.value);
+  ASSERT_NE(WEXITSTATUS(status.value), kOtherError) << "not stopped by ENOMEM";
+  const uint64_t got = uint64_t{WEXITSTATUS(status.value)} * kChunk;
+
+  EXPECT_LE(got, ram / 2) << "one process lent " << got / kMiB << " MiB of " << ram / kMiB;
+  const std::optional<int64_t> limit = CounterValue(baseline.heap, "limit_bytes");
+  ASSERT_TRUE(limit.has_value()) << "no limit_bytes in hypheap/" << heap() << "/stats";
+  EXPECT_LE(static_cast<uint64_t>(*limit), ram / 2);
+  EXPECT_LE(got, static_cast<uint64_t>(*limit));
+  EXPECT_TRUE(BackToBaseline(heap(), baseline));
+}
+
 TEST_P(ProtectedHeapTest, ListsLiveBufferWithRangesCoveringItsSize) {
   UniqueFd fd;
   LiveBuffer listed;
