@@ -80,8 +80,8 @@ struct FaultIpa {
   uint64_t value = 0;
 };
 
-FaultIpa fault_ipa(Esr esr, uint64_t far) {
-  switch (fault_ipa_source(esr, cpu_has_erratum_834220())) {
+FaultIpa fault_ipa(IpaSource source, uint64_t far) {
+  switch (source) {
     case IpaSource::kHpfar:
       return {true, ipa_from_hpfar(read_hpfar_el2(), far)};
     case IpaSource::kAt: {
@@ -119,7 +119,8 @@ void handle_host_stage2_abort(GuestRegs& regs, Esr esr) {
   const uint64_t spsr = read_spsr_el2();
   const Stage2Need need = stage2_need(esr);
   const bool entry_fault = is_entry_fault(iss.fault_status());
-  const FaultIpa ipa = fault_ipa(esr, far);
+  const IpaSource source = fault_ipa_source(esr, cpu_has_erratum_834220());
+  const FaultIpa ipa = fault_ipa(source, far);
   if (data && ipa.known && emulate_redistributor_access(regs, esr, Ipa(ipa.value))) {
     return;  // an RD_base frame the hyp keeps and emulates (gic.h)
   }
@@ -133,7 +134,7 @@ void handle_host_stage2_abort(GuestRegs& regs, Esr esr) {
   if (entry_fault && ipa.known) {
     allowed = core_glue_host_access_allowed(Ipa(ipa.value), perms_of(need));
     key = ipa.value;
-  } else if (entry_fault && fault_ipa_source(esr, cpu_has_erratum_834220()) == IpaSource::kAt) {
+  } else if (entry_fault && source == IpaSource::kAt) {
     allowed = true;
   }
   if (allowed) {

@@ -23,6 +23,13 @@ uint32_t nr_counters() {
   return (read_pmcr_el0() >> 11) & 0x1f;
 }
 
+// Whether the host's PMSELR_EL0.SEL names an event counter (or, for PMXEVTYPER_EL0, the
+// cycle counter's filter, 31).
+bool selects_counter(bool cycle_counter_ok) {
+  const uint64_t sel = read_pmselr_el0() & 0x1f;
+  return sel < nr_counters() || (cycle_counter_ok && sel == 31);
+}
+
 // PMEVCNTR<n>/PMEVTYPER<n> through the selector, so one instruction serves every n; the
 // host's own PMSELR_EL0 is put back.
 uint64_t indirect(uint32_t n, bool type, bool read, uint64_t value) {
@@ -102,10 +109,18 @@ bool perform(const PmuAccess& a, uint64_t* value) {
       HYP_PMU_ACCESS(pmccntr_el0, v);
       return true;
     case PmuReg::kXevtyper:
-      // With PMSELR_EL0 = 31 this is PMCCFILTR_EL0: the same mask applies.
+      // With PMSELR_EL0 = 31 this is PMCCFILTR_EL0: the same mask applies. A selector
+      // naming no counter makes the access CONSTRAINED UNPREDICTABLE, at EL2 too: refused
+      // rather than performed.
+      if (!selects_counter(/*cycle_counter_ok=*/true)) {
+        return false;
+      }
       HYP_PMU_ACCESS(pmxevtyper_el0, host_pmu_type(v));
       return true;
     case PmuReg::kXevcntr:
+      if (!selects_counter(/*cycle_counter_ok=*/false)) {
+        return false;
+      }
       HYP_PMU_ACCESS(pmxevcntr_el0, v);
       return true;
     case PmuReg::kUserenr:

@@ -218,8 +218,8 @@ TEST_P(ProtectedHeapTest, OneProcessCannotLendAwayMoreThanTheHeapLimit) {
   ASSERT_EQ(ErrnoName(child.error), "success");
   const Outcome<int> status = child.value.Wait();
   ASSERT_EQ(ErrnoName(status.error), "success");
-  ASSERT_TRUE(WIFEXITED(status.value)) << "the allocating child ended by "
-                                       << DescribeWaitStatus(status.value);
+  ASSERT_TRUE(WIFEXITED(status.value))
+      << "the allocating child ended by " << DescribeWaitStatus(status.value);
   ASSERT_NE(WEXITSTATUS(status.value), kOtherError) << "not stopped by ENOMEM";
   const uint64_t got = uint64_t{WEXITSTATUS(status.value)} * kChunk;
 
