@@ -5,11 +5,13 @@
  * host would, and each must fail without a byte changing:
  *
  * - fw_cfg's DMA interface, told to write QEMU's signature into the
- *   hypervisor's image and into a page lent to a secure VM;
+ *   hypervisor's image, its carve-out, the secure VMs' carve-out and a page
+ *   lent to a secure VM;
  * - the GICv3 redistributors' LPI table registers (PROPBASER, PENDBASER),
  *   which would make the GIC read and write any physical address;
  * - every device the hypervisor kept from the host (disabled in the DT),
- *   the ITS's address, and IPAs above the host's IPA space.
+ *   every 2 MiB of the address space below RAM that no enabled device
+ *   claims, the ITS's address, and IPAs above the host's IPA space.
  *
  * The hypervisor maps only allowlisted devices for the host (deny by
  * default), so each attempt either faults (-EFAULT from the nofault
@@ -227,16 +229,33 @@ static void fw_cfg_is_kept_from_the_host(struct kunit *test)
 	hhb_expect_fault(test, fw.start, false, 0, "fw_cfg data");
 }
 
-static void fw_cfg_dma_cannot_write_the_hyp_image(struct kunit *test)
+/*
+ * The hyp image (its header's magic: text the hyp never runs again, hashed
+ * by the attestation), the hyp carve-out (EL2 page tables first) and the
+ * secure-VM carve-out.
+ */
+static void fw_cfg_dma_cannot_write_hyp_memory(struct kunit *test)
 {
-	struct resource fw, image;
+	static const struct {
+		const char *region;
+		resource_size_t offset;
+	} targets[] = {
+		{ "hypheap-hyp-image", 0x38 },
+		{ "hypheap-hyp", 0 },
+		{ "hypheap-secure-vm", 0 },
+	};
+	struct resource fw, r;
+	unsigned int i;
 
 	KUNIT_ASSERT_EQ(test, hhb_find_reg("qemu,fw-cfg-mmio", 0, &fw, NULL),
 			0);
-	KUNIT_ASSERT_EQ_MSG(test, hhb_find_region("hypheap-hyp-image", &image),
-			    0, "no /reserved-memory/hypheap-hyp-image");
-	/* the image header's magic: text the hyp never runs again */
-	hhb_fw_cfg_dma_to(test, &fw, image.start + 0x38, "the hyp image");
+	for (i = 0; i < ARRAY_SIZE(targets); i++) {
+		KUNIT_ASSERT_EQ_MSG(test, hhb_find_region(targets[i].region, &r),
+				    0, "no /reserved-memory/%s",
+				    targets[i].region);
+		hhb_fw_cfg_dma_to(test, &fw, r.start + targets[i].offset,
+				  targets[i].region);
+	}
 }
 
 static void fw_cfg_dma_cannot_write_a_lent_page(struct kunit *test)
@@ -323,6 +342,57 @@ static void gic_redistributors_hide_lpis(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, frames, num_possible_cpus());
 }
 
+/* True if @pa lies in a "reg" of a node the host DT leaves enabled. */
+static bool hhb_in_enabled_device(phys_addr_t pa)
+{
+	struct device_node *np;
+	struct resource res;
+	int i;
+
+	for (np = of_find_all_nodes(NULL); np; np = of_find_all_nodes(np)) {
+		if (!of_device_is_available(np) || of_node_is_type(np, "memory"))
+			continue;
+		for (i = 0; !of_address_to_resource(np, i, &res); i++) {
+			if (pa >= res.start && pa <= res.end) {
+				of_node_put(np);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * Independent of what the hypervisor wrote into the DT: below RAM, every
+ * 2 MiB step that no enabled device claims must fault, and so must the
+ * windows QEMU virt puts there (PCIe MMIO and PIO, flash bank 1, the
+ * platform bus) and the high PCIe ECAM.
+ */
+static void address_space_outside_given_devices_faults(struct kunit *test)
+{
+	static const phys_addr_t virt_map[] = {
+		0x04000000,	/* flash bank 1 */
+		0x0c000000,	/* platform bus */
+		0x10000000,	/* PCIe 32-bit MMIO */
+		0x3eff0000,	/* PCIe PIO */
+		0x4010000000,	/* PCIe ECAM (high) */
+	};
+	phys_addr_t ram_start, ram_end, pa;
+	unsigned int probes = 0, i;
+
+	hypheap_ktest_ram_bounds(&ram_start, &ram_end);
+	for (pa = 0; pa < ram_start; pa += SZ_2M) {
+		if (hhb_in_enabled_device(pa))
+			continue;
+		hhb_expect_fault(test, pa, false, 0, "device hole");
+		probes++;
+	}
+	for (i = 0; i < ARRAY_SIZE(virt_map); i++)
+		hhb_expect_fault(test, virt_map[i], false, 0, "QEMU virt window");
+	kunit_info(test, "%u probes below RAM\n", probes);
+	KUNIT_EXPECT_GE(test, probes, 500U);
+}
+
 /*
  * Each device the hypervisor did not give the host is disabled in the DT
  * and faults at its first register; so do the ITS's place and an IPA
@@ -357,10 +427,11 @@ static void kept_devices_and_holes_fault(struct kunit *test)
 
 static struct kunit_case hypheap_boundary_cases[] = {
 	KUNIT_CASE(fw_cfg_is_kept_from_the_host),
-	KUNIT_CASE(fw_cfg_dma_cannot_write_the_hyp_image),
+	KUNIT_CASE(fw_cfg_dma_cannot_write_hyp_memory),
 	KUNIT_CASE(fw_cfg_dma_cannot_write_a_lent_page),
 	KUNIT_CASE(gic_redistributors_hide_lpis),
 	KUNIT_CASE(kept_devices_and_holes_fault),
+	KUNIT_CASE(address_space_outside_given_devices_faults),
 	{}
 };
 

@@ -46,18 +46,13 @@ bool in_word_list(const char* list, const char* word, size_t word_len) {
   return false;
 }
 
-// True if any of the node's compatible strings is in the space-separated list.
-bool compatible_in_words(const void* fdt, int node, const char* list) {
+// True if the node's first compatible string is in the space-separated list: Linux binds the
+// most specific driver it has, so "vendor,dma-uart", "arm,pl011" is a vendor's device that
+// merely resembles a PL011.
+bool first_compatible_in_words(const void* fdt, int node, const char* list) {
   int len = 0;
   const char* compat = static_cast<const char*>(fdt_getprop(fdt, node, "compatible", &len));
-  for (int off = 0; compat && off < len;) {
-    const size_t n = strnlen(compat + off, static_cast<size_t>(len - off));
-    if (in_word_list(list, compat + off, n)) {
-      return true;
-    }
-    off += static_cast<int>(n) + 1;
-  }
-  return false;
+  return compat && len > 0 && in_word_list(list, compat, strnlen(compat, static_cast<size_t>(len)));
 }
 
 bool is_dma_master(const void* fdt, int node) {
@@ -130,6 +125,19 @@ int given_reg_count(const void* fdt, int node) {
   return 1 + redist < count ? 1 + redist : count;
 }
 
+// Entry `index` of a device's reg, as Linux would decode it: the parent must state its cell
+// sizes (libfdt would assume 2/1, Linux inherits them from an ancestor) and the range must
+// not run past 2^64.
+BootStatus device_reg(const void* fdt, int node, int index, MemRange* out) {
+  const int parent = fdt_parent_offset(fdt, node);
+  if (parent < 0 || !fdt_getprop(fdt, parent, "#address-cells", nullptr) ||
+      !fdt_getprop(fdt, parent, "#size-cells", nullptr) || !fdt::read_reg(fdt, node, index, out) ||
+      out->size > ~0ull - out->base.value()) {
+    return BootStatus::kBadDtb;
+  }
+  return BootStatus::kOk;
+}
+
 class Planner {
  public:
   Planner(const void* fdt, const PlatformInfo& info, const DevicePolicy& policy, DevicePlan* out)
@@ -147,6 +155,7 @@ class Planner {
   BootStatus give(int node);
   BootStatus add_window(const HostWindow& w);
   void remove_windows_of(int node);
+  bool has_window(int node) const;
   BootStatus deny_page_sharers();
 
   const void* fdt_;
@@ -193,7 +202,7 @@ BootStatus Planner::visit(int node, int depth, Next* next) {
   if (BootStatus s = check_ram(node); s != BootStatus::kOk) {
     return s;
   }
-  const bool allowed = compatible_in_words(fdt_, node, policy_.allowed);
+  const bool allowed = first_compatible_in_words(fdt_, node, policy_.allowed);
   const bool plain_bus = !has_reg && ranges == Ranges::kIdentity &&
                          (fdt::is_compatible(fdt_, node, "simple-bus") ||
                           !fdt_getprop(fdt_, node, "compatible", nullptr));
@@ -225,8 +234,8 @@ BootStatus Planner::check_ram(int node) {
   const int count = fdt::reg_count(fdt_, node);
   for (int i = 0; i < count; ++i) {
     MemRange reg;
-    if (!fdt::read_reg(fdt_, node, i, &reg)) {
-      return BootStatus::kBadDtb;
+    if (BootStatus s = device_reg(fdt_, node, i, &reg); s != BootStatus::kOk) {
+      return s;
     }
     for (size_t b = 0; b < info_.ram_count; ++b) {
       if (intersects(reg, info_.ram[b])) {
@@ -253,8 +262,8 @@ BootStatus Planner::give(int node) {
   int n = 0;
   for (int i = 0; i < count; ++i) {
     MemRange reg;
-    if (!fdt::read_reg(fdt_, node, i, &reg)) {
-      return BootStatus::kBadDtb;
+    if (BootStatus s = device_reg(fdt_, node, i, &reg); s != BootStatus::kOk) {
+      return s;
     }
     if (is_empty(reg)) {
       continue;
@@ -276,32 +285,41 @@ BootStatus Planner::give(int node) {
   return BootStatus::kOk;
 }
 
-// Kept sorted and disjoint. Two allowed devices in one page share the window; a redistributor
-// region must stand alone, since the arch trims it to the frames it finds.
+// Kept sorted and disjoint. Allowed devices whose windows overlap share one window, grown
+// until it overlaps nothing else; a redistributor region must stand alone, since the arch
+// keeps part of it (gic.h) and a plain window over it would hand the host those frames.
 BootStatus Planner::add_window(const HostWindow& w) {
-  for (size_t i = 0; i < out_->window_count; ++i) {
-    HostWindow& have = out_->windows[i];
-    if (!intersects(have.range, w.range)) {
+  HostWindow merged = w;
+  for (size_t i = 0; i < out_->window_count;) {
+    const HostWindow have = out_->windows[i];
+    if (!intersects(have.range, merged.range)) {
+      ++i;
       continue;
     }
-    if (have.kind != WindowKind::kPlain || w.kind != WindowKind::kPlain) {
+    if (have.kind != WindowKind::kPlain || merged.kind != WindowKind::kPlain) {
       return BootStatus::kBadDtb;
     }
-    const uint64_t base = have.range.base.value() < w.range.base.value() ? have.range.base.value()
-                                                                         : w.range.base.value();
-    const uint64_t end = have.range.end().value() > w.range.end().value() ? have.range.end().value()
-                                                                          : w.range.end().value();
-    have.range = make_range(base, end - base);
-    return BootStatus::kOk;
+    const uint64_t base = have.range.base.value() < merged.range.base.value()
+                              ? have.range.base.value()
+                              : merged.range.base.value();
+    const uint64_t end = have.range.end().value() > merged.range.end().value()
+                             ? have.range.end().value()
+                             : merged.range.end().value();
+    merged.range = make_range(base, end - base);
+    for (size_t j = i + 1; j < out_->window_count; ++j) {
+      out_->windows[j - 1] = out_->windows[j];
+    }
+    --out_->window_count;
+    i = 0;  // the grown window may now reach one already passed
   }
   if (out_->window_count == kMaxHostWindows) {
     return BootStatus::kNoSpace;
   }
   size_t i = out_->window_count++;
-  for (; i > 0 && out_->windows[i - 1].range.base.value() > w.range.base.value(); --i) {
+  for (; i > 0 && out_->windows[i - 1].range.base.value() > merged.range.base.value(); --i) {
     out_->windows[i] = out_->windows[i - 1];
   }
-  out_->windows[i] = w;
+  out_->windows[i] = merged;
   return BootStatus::kOk;
 }
 
@@ -315,17 +333,44 @@ void Planner::remove_windows_of(int node) {
   out_->window_count = kept;
 }
 
-// Stage-2 maps whole pages: a window that reaches into a denied device's registers would give
-// the host that device too, so the allowed device loses its window instead.
+bool Planner::has_window(int node) const {
+  for (size_t i = 0; i < out_->window_count; ++i) {
+    if (out_->windows[i].node == node) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Stage-2 maps whole pages: a window that reaches into the registers of a device the host is
+// not given would give it that device too, so the allowed device loses its window instead.
+// Every register block in the CPU's address space counts, including those of nodes the walk
+// did not judge (disabled ones, children of denied ones): the hardware answers there whatever
+// the DTB says about it.
 BootStatus Planner::deny_page_sharers() {
-  const size_t denied_before = out_->denied_count;
-  for (size_t d = 0; d < denied_before; ++d) {
-    const int node = out_->denied[d].node;
+  constexpr int kMaxDepth = 32;
+  bool translatable[kMaxDepth] = {true};  // per depth: addresses there are CPU addresses
+  int depth = 0;
+  int skip_deeper_than = INT_MAX;
+  for (int node = fdt_next_node(fdt_, 0, &depth); node >= 0 && depth > 0;
+       node = fdt_next_node(fdt_, node, &depth)) {
+    if (depth > skip_deeper_than) {
+      continue;
+    }
+    skip_deeper_than = INT_MAX;
+    if (depth >= kMaxDepth || !translatable[depth - 1] || is_not_device(fdt_, node, depth)) {
+      skip_deeper_than = depth;
+      continue;
+    }
+    translatable[depth] = ranges_of(fdt_, node) == Ranges::kIdentity;
+    if (has_window(node)) {
+      continue;
+    }
     const int count = fdt::reg_count(fdt_, node);
     for (int r = 0; r < count; ++r) {
       MemRange reg;
-      if (!fdt::read_reg(fdt_, node, r, &reg)) {
-        return BootStatus::kBadDtb;
+      if (device_reg(fdt_, node, r, &reg) != BootStatus::kOk) {
+        break;  // not decodable as Linux would: nothing to compare
       }
       for (size_t w = 0; w < out_->window_count;) {
         if (!intersects(out_->windows[w].range, reg)) {

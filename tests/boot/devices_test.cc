@@ -191,5 +191,37 @@ TEST_F(DevicePlanTest, WholeWordsOnly) {
   EXPECT_EQ(plan_.window_count, 0u);
 }
 
+// Found in review: merged windows grew into the redistributor region.
+TEST_F(DevicePlanTest, MergedWindowsNeverReachTheRedistributors) {
+  EXPECT_EQ(plan("merge-into-gicr"), BootStatus::kBadDtb);
+}
+
+// Found in review: registers the walk skips (disabled, children of a denied device) still
+// answer in hardware, so they make a shared page too.
+TEST_F(DevicePlanTest, SkippedNodesSharingAPageDenyTheAllowedDevice) {
+  ASSERT_EQ(plan("hidden-sharers"), BootStatus::kOk);
+  EXPECT_EQ(given(), (std::vector<std::string>{"pl061@9030000 9030000-9031000"}));
+  const std::vector<std::string> d = denied();
+  auto has = [&](const std::string& s) { return std::find(d.begin(), d.end(), s) != d.end(); };
+  EXPECT_TRUE(has("pl011@9000000 (shares a page with a device the host is not given)"));
+  EXPECT_TRUE(has("pl031@9010000 (shares a page with a device the host is not given)"));
+}
+
+// Linux binds a node by its first (most specific) compatible: a node that only lists an
+// allowed one further down is some other device.
+TEST_F(DevicePlanTest, OnlyTheFirstCompatibleCounts) {
+  ASSERT_EQ(plan("odd-nodes"), BootStatus::kOk);
+  EXPECT_EQ(given(), (std::vector<std::string>{"pl031@9010000 9010000-9011000"}));
+  EXPECT_EQ(denied(), (std::vector<std::string>{"uart@9000000 (not on the allowlist)"}));
+}
+
+TEST_F(DevicePlanTest, ParentWithoutCellSizesIsRefused) {
+  EXPECT_EQ(plan("missing-cells"), BootStatus::kBadDtb);
+}
+
+TEST_F(DevicePlanTest, RegThatWrapsIsRefused) {
+  EXPECT_EQ(plan("wrapping-reg"), BootStatus::kBadDtb);
+}
+
 }  // namespace
 }  // namespace hyp::boot

@@ -13,6 +13,7 @@ namespace hyp::arm64 {
 namespace {
 
 bool g_enabled = false;
+MemRange g_secure_vm;
 
 // CRC-32 as zlib and Linux's crc32_le(~0, ...) ^ ~0 compute it (reflected, 0xEDB88320), so
 // a kernel test can print the same value for a page it filled before lending it.
@@ -45,8 +46,9 @@ struct LentSum {
 
 }  // namespace
 
-void attest_enable() {
+void attest_enable(MemRange secure_vm_carveout) {
   g_enabled = true;
+  g_secure_vm = secure_vm_carveout;
 }
 
 void attest(const char* when) {
@@ -56,17 +58,19 @@ void attest(const char* when) {
   const auto* image = reinterpret_cast<const uint8_t*>(__hyp_image_start);
   const uint32_t image_crc =
       ~crc32_update(~0u, image, static_cast<size_t>(__hyp_rodata_end - __hyp_image_start));
+  // EL2's stage-1 maps all RAM at VA == PA.
+  const uint32_t secure_crc = ~crc32_update(
+      ~0u, reinterpret_cast<const uint8_t*>(g_secure_vm.base.value()), g_secure_vm.size);
   LentSum lent;
   core_glue_for_each_lent(
       [](MemRange r, void* ctx) {
         auto* sum = static_cast<LentSum*>(ctx);
-        // EL2's stage-1 maps all RAM at VA == PA.
         sum->crc = crc32_update(sum->crc, reinterpret_cast<const uint8_t*>(r.base.value()), r.size);
         sum->pages += r.size / kPageSize;
       },
       &lent);
-  log("attest %s: image-ro crc32 %08x, lent %lu pages crc32 %08x", when, image_crc, lent.pages,
-      ~lent.crc);
+  log("attest %s: image-ro crc32 %08x, secure-vm crc32 %08x, lent %lu pages crc32 %08x", when,
+      image_crc, secure_crc, lent.pages, ~lent.crc);
 }
 
 }  // namespace hyp::arm64

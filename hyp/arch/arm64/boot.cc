@@ -9,6 +9,7 @@
 #include "attest.h"
 #include "boot_params.h"
 #include "cache.h"
+#include "core/platform.h"
 #include "core_glue.h"
 #include "cpu.h"
 #include "fatal.h"
@@ -45,7 +46,7 @@ boot::PlatformInfo g_platform;
 boot::Layout g_layout;
 boot::DevicePlan g_devices;
 // What the host stage-2 maps outside RAM (build_host_mmio), and the redistributors behind it.
-constexpr size_t kMaxHostMmio = boot::kMaxHostWindows + kMaxCpus;
+constexpr size_t kMaxHostMmio = Platform::kMaxMmio;  // what the core accepts
 MemRange g_host_mmio[kMaxHostMmio];
 size_t g_host_mmio_count = 0;
 RedistributorProbe g_redist;
@@ -91,6 +92,10 @@ const char* node_name(int node) {
 // The host gets the redistributors' SGI_base frames; their RD_base frames, which hold the LPI
 // table registers, stay the hyp's and are emulated (gic.h).
 void trap_redistributor_frames(const boot::HostWindow& w) {
+  if (g_redist.frames != 0) {
+    panic("boot: %s has a second redistributor region at %lx: not supported", node_name(w.node),
+          w.range.base.value());
+  }
   g_redist = probe_redistributors(w.range, kMaxCpus);
   if (g_redist.frames == 0) {
     panic("boot: no GICv3 redistributor in %s %lx-%lx", node_name(w.node), w.range.base.value(),
@@ -369,7 +374,7 @@ extern "C" [[noreturn]] void hyp_primary_main(uint64_t dtb) {
 
   build_host_dtb();
   if (g_platform.attest) {
-    attest_enable();
+    attest_enable(g_layout.secure_vm);
     attest("at boot");
   }
   configure_el2_for_host(g_host_stage2);
