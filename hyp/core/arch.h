@@ -55,6 +55,13 @@ void dcache_clean_inval_poc(void* va, size_t size);
 // anyone maps them again.
 void scrub(void* va, size_t size);
 
+// The VM of `hw` never runs again (the machine goes down): none of its CPUs can reach memory
+// through its stage-2 any more, so what it mapped may be scrubbed without unmapping it first.
+// At EL2 nothing to do while no secure-VM code runs (the hyp never enters a secure VM); the
+// hyp that schedules secure vCPUs must stop them here. The fake arch stops counting the VM's
+// mappings and TLB entries as ways to reach memory.
+void vm_stopped(const Stage2Hw& hw);
+
 // A stage-2 table page goes back to the pool, where the next split may reuse it. Nothing
 // to do on hardware (the core completed a VMID-wide invalidation before unlinking it); the
 // fake arch checks that no table walk can still hold the page.

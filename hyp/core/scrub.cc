@@ -8,13 +8,17 @@ uint64_t Hyp::scrub_secure_pages() {
   // secure-VM data after they are released: no secure VM runs code, and a page the host
   // lends afterwards holds only what the host wrote.
   lock_all();
+  // The secure VMs never run again, so their mappings reach nothing while the pages are
+  // zeroed; the zeros are then cleaned to PoC, where the next boot's host will read them.
+  for (size_t i = 0; i < nr_secure_vms_; i++)
+    arch::vm_stopped(secure_vms_[i].s2.hw());
   uint64_t pages = 0;
   for (size_t i = 0; i < nr_secure_vms_; i++) {
     secure_vms_[i].s2.for_each_leaf([&](const Leaf& leaf) {
       if (!leaf.valid() || leaf.state() != PageState::kOwned)
         return;
       void* va = arch::phys_to_virt(leaf.pa_of(leaf.base));
-      __builtin_memset(va, 0, leaf.size);
+      arch::scrub(va, leaf.size);
       arch::dcache_clean_poc(va, leaf.size);
       pages += leaf.size / kPageSize;
     });

@@ -192,6 +192,7 @@ struct VmModel {
   std::vector<StaleRange> detached;  // until the next VMID-wide invalidation
   RangeSet left;                     // stopped reaching while owning it, not cleaned since
   RangeSet unscrubbed;               // the same, secure VMs only, not scrubbed since
+  bool stopped = false;              // arch::vm_stopped(): never runs again, reaches nothing
 };
 
 enum class OpKind : uint8_t { kWrite, kTlbIpa, kTlbVm, kClean, kCleanInval, kScrub, kFree };
@@ -332,6 +333,8 @@ bool overlaps(uint64_t a_lo, uint64_t a_hi, uint64_t b_lo, uint64_t b_hi) {
 // Whether `vm` translates to a byte of PA [lo, hi) through its tables as they are now. The
 // core maps RAM at IPA == PA (the invariant checker proves it), so that IPA span is walked.
 bool maps(const VmModel& vm, uint64_t lo, uint64_t hi) {
+  if (vm.stopped)
+    return false;
   return walk_vm(vm, lo, hi, [&](const uint64_t*, unsigned level, uint64_t v) {
     return is_leaf(v, level) &&
            overlaps(leaf_oa(v, level), leaf_oa(v, level) + level_size(level), lo, hi);
@@ -340,6 +343,8 @@ bool maps(const VmModel& vm, uint64_t lo, uint64_t hi) {
 
 // Whether `vm` may still reach PA [lo, hi) through what its TLBs or walk caches hold.
 bool stale(const VmModel& vm, uint64_t lo, uint64_t hi) {
+  if (vm.stopped)
+    return false;
   for (const StaleRange& s : vm.detached) {
     if (overlaps(s.lo, s.hi, lo, hi))
       return true;
@@ -810,6 +815,13 @@ void dcache_clean_inval_poc(void* va, size_t size) {
   const uint64_t pa = virt_to_phys(va).value();
   fake::log_op(fake::OpKind::kCleanInval, 0, 0, pa, size);
   fake::maintained(fake::OpKind::kCleanInval, pa, pa + size);
+}
+
+void vm_stopped(const Stage2Hw& hw) {
+  if (!HYPHEAP_FAKE_CHECK_TLB)
+    return;
+  std::lock_guard guard(fake::g.lock);
+  fake::g.vms[hw.vmid].stopped = true;
 }
 
 void scrub(void* va, size_t size) {

@@ -137,6 +137,8 @@ void scrub(void* va, size_t size) {
 
 void table_page_freed(PhysAddr) {}
 
+void vm_stopped(const Stage2Hw&) {}
+
 void spin_lock(SpinLock& lock) {
   uint32_t busy, failed;
   // Load-acquire exclusive; sleep in WFE until the holder's store-release to the lock word
