@@ -19,15 +19,15 @@ Esr instruction_abort(uint32_t iss) {
 
 // Found by the security review: a fetch was checked as a read, so an entry without X
 // looked "allowed", and the fault was retried 64 times and logged as a hyp bug.
-TEST(Stage2NeedTest, AnInstructionFetchNeedsExecute) {
-  const Stage2Need need = stage2_need(instruction_abort(kPermissionL3));
-  EXPECT_TRUE(need.x);
-  EXPECT_FALSE(need.w);
+// And (second review) only execute: an X-only share allows a fetch.
+TEST(Stage2NeedTest, AnInstructionFetchNeedsExecuteOnly) {
+  EXPECT_EQ(stage2_need(instruction_abort(kPermissionL3)), (Stage2Need{.x = true}));
 }
 
-TEST(Stage2NeedTest, ADataAccessNeedsReadAndWriteWhenItWrites) {
+// A W-only share allows a store; the read half of a read-modify-write reports WnR = 0.
+TEST(Stage2NeedTest, ADataAccessNeedsReadOrWrite) {
   EXPECT_EQ(stage2_need(data_abort(kPermissionL3)), (Stage2Need{.r = true}));
-  EXPECT_EQ(stage2_need(data_abort(kPermissionL3 | kWnR)), (Stage2Need{.r = true, .w = true}));
+  EXPECT_EQ(stage2_need(data_abort(kPermissionL3 | kWnR)), (Stage2Need{.w = true}));
 }
 
 // WnR reads 1 for any cache maintenance: DC CIVAC on a read-only share needs no write.

@@ -23,12 +23,21 @@ TEST(MdcrTest, PmuV3TrapsThePmuAndGivesTheHostEveryCounter) {
   EXPECT_FALSE(mdcr & mdcr::kHpmd);
 }
 
-TEST(MdcrTest, PmuV3p1ProhibitsEl2CountingWithoutTraps) {
-  const uint64_t mdcr = mdcr_el2_for_host(dfr0_with_pmu(4), kPmcrSixCounters);
+// Before PMUv3p5 HPMD leaves the cycle counter running at EL2 when the host clears
+// PMCR_EL0.DP (found in review): v3p1..v3p4 are trapped like v3.
+TEST(MdcrTest, BeforePmuV3p5ThePmuIsTrapped) {
+  for (const uint64_t ver : {1, 4, 5}) {
+    const uint64_t mdcr = mdcr_el2_for_host(dfr0_with_pmu(ver), kPmcrSixCounters);
+    EXPECT_TRUE(mdcr & mdcr::kTpm) << ver;
+    EXPECT_FALSE(mdcr & mdcr::kHpmd) << ver;
+  }
+}
+
+TEST(MdcrTest, PmuV3p5ProhibitsEl2CountingWithoutTraps) {
+  const uint64_t mdcr = mdcr_el2_for_host(dfr0_with_pmu(6), kPmcrSixCounters);
   EXPECT_TRUE(mdcr & mdcr::kHpmd);
+  EXPECT_TRUE(mdcr & mdcr::kHccd);
   EXPECT_FALSE(mdcr & mdcr::kTpm);
-  EXPECT_FALSE(mdcr & mdcr::kHccd);
-  EXPECT_TRUE(mdcr_el2_for_host(dfr0_with_pmu(6), 0) & mdcr::kHccd);  // PMUv3p5
 }
 
 TEST(MdcrTest, AnImplementationDefinedPmuIsTrapped) {

@@ -121,9 +121,10 @@ struct Stage2Need {
 constexpr Stage2Need stage2_need(Esr esr) {
   const AbortIss iss(esr.iss());
   if (esr.exception_class() == ExceptionClass::kInstructionAbortLowerEl) {
-    // Whether a fetch also needs stage-2 read is not something to rely on: an
-    // execute-only entry is not taken to allow it.
-    return {.r = true, .x = true};
+    // Stage-2 execute is its own permission (S2AP = 00 with XN = 0 is execute-only): a
+    // fetch needs X alone, or a fetch from an X-only share that raced a break-before-make
+    // would be refused instead of retried.
+    return {.x = true};
   }
   // A cache maintenance or AT instruction reports WnR = 1 whatever it does; none needs
   // more than read at stage 2 (DC IVAC without write is performed as a clean and
@@ -132,7 +133,16 @@ constexpr Stage2Need stage2_need(Esr esr) {
   if (iss.cache_maintenance()) {
     return {.r = true};
   }
-  return {.r = true, .w = iss.write()};
+  // A hardware access-flag or dirty update of a stage-1 descriptor reads and writes it.
+  if (iss.stage1_walk() && iss.write()) {
+    return {.r = true, .w = true};
+  }
+  // A store needs W alone (S2AP = 10 is write-only); the read of a read-modify-write that
+  // faults reports WnR = 0 and so needs R.
+  if (iss.write()) {
+    return {.w = true};
+  }
+  return {.r = true};
 }
 
 // Faults a stage-2 entry itself raises (translation, access flag, permission): the only

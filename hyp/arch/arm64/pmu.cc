@@ -154,7 +154,8 @@ bool perform(const PmuAccess& a, uint64_t* value) {
 
 void configure_pmu_for_host() {
   const uint64_t dfr0 = read_id_aa64dfr0();
-  const uint64_t mdcr = mdcr_el2_for_host(dfr0, read_pmcr_el0());
+  // PMCR_EL0 is UNDEFINED without a PMU: ask only when there is one.
+  const uint64_t mdcr = mdcr_el2_for_host(dfr0, pmu_version(dfr0) != 0 ? read_pmcr_el0() : 0);
   write_mdcr_el2(mdcr);
   // The other ways to watch EL2 reset to UNKNOWN values where they exist (not on
   // Cortex-A57): statistical profiling of EL2 (PMSCR_EL2.E2SPE; MDCR_EL2.E2PB = 0 keeps

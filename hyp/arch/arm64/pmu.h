@@ -40,12 +40,11 @@ constexpr uint64_t mdcr_el2_for_host(uint64_t dfr0, uint64_t pmcr) {
   if (ver == 0) {
     return v;  // no PMU: its registers are UNDEFINED at EL1 anyway
   }
-  if (ver != 0xf && ver >= 4) {
-    v |= mdcr::kHpmd;
-    if (ver >= 6) {
-      v |= mdcr::kHccd;
-    }
-    return v;
+  // HPMD (PMUv3p1) stops the event counters at EL2, but the cycle counter only while the
+  // host leaves PMCR_EL0.DP set, until HCCD (PMUv3p5) stops it too: before v3p5 the PMU
+  // registers are trapped as on PMUv3 and every filter is made to exclude EL2.
+  if (ver != 0xf && ver >= 6) {
+    return v | mdcr::kHpmd | mdcr::kHccd;
   }
   return v | mdcr::kTpm;
 }
