@@ -315,11 +315,15 @@ struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,
 	int ret;
 
 	len = PAGE_ALIGN(len);
-	if (!len)
+	if (!len) {
+		hypheap_stats_fail(&heap->stats, -EINVAL);
 		return ERR_PTR(-EINVAL);
+	}
 	/* a request no machine state can satisfy fails before it drains memory */
-	if (len >> PAGE_SHIFT > totalram_pages())
+	if (len >> PAGE_SHIFT > totalram_pages()) {
+		hypheap_stats_fail(&heap->stats, -ENOMEM);
 		return ERR_PTR(-ENOMEM);
+	}
 
 	be = hypheap_heap_get_backend(heap);
 	if (!be) {
