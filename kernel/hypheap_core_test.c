@@ -5,6 +5,8 @@
  * quarantined and counted, and a heap outlives its backend safely.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <kunit/test.h>
 #include <linux/completion.h>
 #include <linux/device.h>

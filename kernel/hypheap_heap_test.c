@@ -11,6 +11,8 @@
  * so they fail without the hypervisor.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <kunit/test.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-direct.h>

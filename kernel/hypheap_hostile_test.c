@@ -11,6 +11,8 @@
  * case fails.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <kunit/test.h>
 #include <linux/arm-smccc.h>
 #include <linux/io.h>
@@ -719,7 +721,7 @@ static void hhx_expect_no_access(struct kunit *test, phys_addr_t pa)
 	void *va;
 	long ret;
 
-	KUNIT_ASSERT_NOT_NULL_MSG(test, io, "ioremap %pa", &pa);
+	KUNIT_ASSERT_TRUE_MSG(test, io, "ioremap %pa", &pa);
 	va = (__force void *)io;
 	before = hhx_read_faults(test);
 	ret = copy_from_kernel_nofault(bytes, va, sizeof(bytes));
