@@ -41,7 +41,7 @@ kernel:
 	@tools/kernel.sh build | sed 's/^/kernel release: /'
 
 modules: kernel
-	@$(MAKE) --no-print-directory -C kernel -j$(JOBS) \
+	@$(MAKE) --no-print-directory -C kernel -j$(JOBS) HYPHEAP_WERROR=1 \
 		KERNEL_SRC=$(KERNEL_SRC) KERNEL_BUILD=$(KERNEL_BUILD)
 
 checkpatch: kernel

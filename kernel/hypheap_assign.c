@@ -13,6 +13,8 @@
  * reclaimed; a page that came back to the host is never lent again.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <kunit/visibility.h>
 #include <linux/bitops.h>
 #include <linux/err.h>

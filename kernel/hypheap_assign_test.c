@@ -7,11 +7,14 @@
  * never touched, only converted back to physical addresses.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <kunit/test.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/scatterlist.h>
 #include <linux/sizes.h>
+#include <asm/unaligned.h>
 
 #include "hypheap_fake_hyp.h"
 #include "hypheap_priv.h"
@@ -166,23 +169,23 @@ static void desc_layout_matches_abi(struct kunit *test)
 	len = hypheap_desc_encode(buf, 256, &req);
 	KUNIT_ASSERT_EQ(test, len, (ssize_t)(24 + 2 * 8 + 3 * 16));
 
-	KUNIT_EXPECT_EQ(test, *(u32 *)(buf + 0), HYPHEAP_DESC_VERSION);
-	KUNIT_EXPECT_EQ(test, *(u16 *)(buf + 4), 2);
-	KUNIT_EXPECT_EQ(test, *(u16 *)(buf + 6), 0);
-	KUNIT_EXPECT_EQ(test, *(u32 *)(buf + 8), 3U);
-	KUNIT_EXPECT_EQ(test, *(u32 *)(buf + 12), 0U);
-	KUNIT_EXPECT_EQ(test, *(u64 *)(buf + 16),
+	KUNIT_EXPECT_EQ(test, get_unaligned_le32(buf + 0), HYPHEAP_DESC_VERSION);
+	KUNIT_EXPECT_EQ(test, get_unaligned_le16(buf + 4), 2);
+	KUNIT_EXPECT_EQ(test, get_unaligned_le16(buf + 6), 0);
+	KUNIT_EXPECT_EQ(test, get_unaligned_le32(buf + 8), 3U);
+	KUNIT_EXPECT_EQ(test, get_unaligned_le32(buf + 12), 0U);
+	KUNIT_EXPECT_EQ(test, get_unaligned_le64(buf + 16),
 			HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST));
-	KUNIT_EXPECT_EQ(test, *(u32 *)(buf + 24), HYPHEAP_VMID_HOST);
-	KUNIT_EXPECT_EQ(test, *(u32 *)(buf + 28), HYPHEAP_PERM_RWX);
-	KUNIT_EXPECT_EQ(test, *(u32 *)(buf + 32), HYPHEAP_VMID_SECURE_0);
-	KUNIT_EXPECT_EQ(test, *(u32 *)(buf + 36), HYPHEAP_PERM_R);
-	KUNIT_EXPECT_EQ(test, *(u64 *)(buf + 40), 0x40200000ULL);
-	KUNIT_EXPECT_EQ(test, *(u64 *)(buf + 48), (u64)SZ_2M);
-	KUNIT_EXPECT_EQ(test, *(u64 *)(buf + 56), 0x48000000ULL);
-	KUNIT_EXPECT_EQ(test, *(u64 *)(buf + 64), (u64)SZ_64K);
-	KUNIT_EXPECT_EQ(test, *(u64 *)(buf + 72), 0x7fff000ULL);
-	KUNIT_EXPECT_EQ(test, *(u64 *)(buf + 80), (u64)SZ_4K);
+	KUNIT_EXPECT_EQ(test, get_unaligned_le32(buf + 24), HYPHEAP_VMID_HOST);
+	KUNIT_EXPECT_EQ(test, get_unaligned_le32(buf + 28), HYPHEAP_PERM_RWX);
+	KUNIT_EXPECT_EQ(test, get_unaligned_le32(buf + 32), HYPHEAP_VMID_SECURE_0);
+	KUNIT_EXPECT_EQ(test, get_unaligned_le32(buf + 36), HYPHEAP_PERM_R);
+	KUNIT_EXPECT_EQ(test, get_unaligned_le64(buf + 40), 0x40200000ULL);
+	KUNIT_EXPECT_EQ(test, get_unaligned_le64(buf + 48), (u64)SZ_2M);
+	KUNIT_EXPECT_EQ(test, get_unaligned_le64(buf + 56), 0x48000000ULL);
+	KUNIT_EXPECT_EQ(test, get_unaligned_le64(buf + 64), (u64)SZ_64K);
+	KUNIT_EXPECT_EQ(test, get_unaligned_le64(buf + 72), 0x7fff000ULL);
+	KUNIT_EXPECT_EQ(test, get_unaligned_le64(buf + 80), (u64)SZ_4K);
 	/* nothing written past the descriptor */
 	KUNIT_EXPECT_EQ(test, buf[88], 0xa5);
 }

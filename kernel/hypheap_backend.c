@@ -6,6 +6,8 @@
  * physically contiguous chunk per buffer from a CMA reserved region.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <kunit/visibility.h>
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>

@@ -18,6 +18,8 @@
  * mask changed in between.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <kunit/visibility.h>
 #include <linux/device.h>
 #include <linux/dma-buf.h>

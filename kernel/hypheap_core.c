@@ -24,6 +24,9 @@
 
 #include "hypheap_priv.h"
 
+#define CREATE_TRACE_POINTS
+#include "hypheap_trace.h"
+
 #define HYPHEAP_RETRY_MIN	msecs_to_jiffies(100)
 #define HYPHEAP_RETRY_MAX	msecs_to_jiffies(60 * MSEC_PER_SEC)
 /* Without hypheap,max-bytes a heap may hold a quarter of RAM at most. */
@@ -211,6 +214,7 @@ static void hypheap_quarantine(struct hypheap_buffer *buf, int err)
 {
 	struct hypheap_heap *heap = buf->heap;
 
+	trace_hypheap_quarantine(heap->name, buf->len, err);
 	pr_warn_ratelimited("%s: %zu KiB quarantined, the hypervisor did not give them back (%d); retrying\n",
 			    heap->name, buf->len / SZ_1K, err);
 	hypheap_stat_add(&heap->stats, HYPHEAP_STAT_PAGES_QUARANTINED,
@@ -222,13 +226,21 @@ static void hypheap_quarantine(struct hypheap_buffer *buf, int err)
 }
 
 /* Give @buf back to the host; quarantine it if that fails. */
+static int hypheap_unrestrict(struct hypheap_buffer *buf)
+{
+	struct hypheap_backend *be = buf->backend;
+	int ret = be->ops->unrestrict_buf(be, buf);
+
+	trace_hypheap_unrestrict(buf->heap->name, buf->len, buf->owners, ret);
+	return ret;
+}
+
 static void hypheap_buffer_reclaim(struct hypheap_buffer *buf)
 {
 	struct hypheap_heap *heap = buf->heap;
-	struct hypheap_backend *be = buf->backend;
 	int ret;
 
-	ret = be->ops->unrestrict_buf(be, buf);
+	ret = hypheap_unrestrict(buf);
 	if (ret) {
 		hypheap_stats_fail(&heap->stats, ret);
 		buf->retries++;
@@ -257,12 +269,11 @@ unsigned int hypheap_heap_retry_quarantine(struct hypheap_heap *heap)
 	spin_unlock(&heap->qlock);
 
 	list_for_each_entry_safe(buf, tmp, &batch, qnode) {
-		struct hypheap_backend *be = buf->backend;
 		size_t pages = buf->len >> PAGE_SHIFT;
 		int ret;
 
 		list_del(&buf->qnode);
-		ret = be->ops->unrestrict_buf(be, buf);
+		ret = hypheap_unrestrict(buf);
 		if (ret) {
 			hypheap_stats_fail(&heap->stats, ret);
 			buf->retries++;
@@ -294,32 +305,28 @@ static void hypheap_retry_work(struct work_struct *work)
 	} else {
 		heap->retry_delay = heap->retry_min;
 	}
+	trace_hypheap_retry(heap->name, left,
+			    left ? jiffies_to_msecs(heap->retry_delay) : 0);
 	spin_unlock(&heap->qlock);
 }
 
-/**
- * hypheap_buffer_alloc() - allocate and restrict a buffer
- * @heap: the heap
- * @len: bytes, rounded up to pages
- *
- * Return: the buffer, owned by the heap's destination VMs, or an ERR_PTR():
- * -EINVAL for zero bytes, -ENOMEM for more than the machine's RAM or than
- * the heap's limit leaves, -ENODEV when the heap has no backend any more,
- * or the backend's error.
- */
-struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,
-					    size_t len)
+static struct hypheap_buffer *__hypheap_buffer_alloc(struct hypheap_heap *heap,
+						     size_t len)
 {
 	struct hypheap_backend *be;
 	struct hypheap_buffer *buf;
 	int ret;
 
 	len = PAGE_ALIGN(len);
-	if (!len)
+	if (!len) {
+		hypheap_stats_fail(&heap->stats, -EINVAL);
 		return ERR_PTR(-EINVAL);
+	}
 	/* a request no machine state can satisfy fails before it drains memory */
-	if (len >> PAGE_SHIFT > totalram_pages())
+	if (len >> PAGE_SHIFT > totalram_pages()) {
+		hypheap_stats_fail(&heap->stats, -ENOMEM);
 		return ERR_PTR(-ENOMEM);
+	}
 
 	be = hypheap_heap_get_backend(heap);
 	if (!be) {
@@ -348,6 +355,7 @@ struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,
 		goto err_free_buf;
 
 	ret = be->ops->restrict_buf(be, buf);
+	trace_hypheap_restrict(heap->name, len, buf->owners, ret);
 	if (ret == -ENOTRECOVERABLE) {
 		/* ownership unknown: only the hypervisor can give it back */
 		hypheap_stats_fail(&heap->stats, ret);
@@ -375,6 +383,25 @@ err_uncharge:
 	hypheap_stats_fail(&heap->stats, ret);
 	hypheap_backend_put(be);
 	return ERR_PTR(ret);
+}
+
+/**
+ * hypheap_buffer_alloc() - allocate and restrict a buffer
+ * @heap: the heap
+ * @len: bytes, rounded up to pages
+ *
+ * Return: the buffer, owned by the heap's destination VMs, or an ERR_PTR():
+ * -EINVAL for zero bytes, -ENOMEM for more than the machine's RAM or than
+ * the heap's limit leaves, -ENODEV when the heap has no backend any more,
+ * or the backend's error.
+ */
+struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,
+					    size_t len)
+{
+	struct hypheap_buffer *buf = __hypheap_buffer_alloc(heap, len);
+
+	trace_hypheap_alloc(heap->name, len, PTR_ERR_OR_ZERO(buf));
+	return buf;
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_buffer_alloc);
 

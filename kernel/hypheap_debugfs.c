@@ -10,6 +10,8 @@
  *   <debugfs>/hypheap/<heap>/buffers    live buffers and their memory
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <kunit/visibility.h>
 #include <linux/debugfs.h>
 #include <linux/errno.h>

@@ -11,6 +11,8 @@
  * case fails.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <kunit/test.h>
 #include <linux/arm-smccc.h>
 #include <linux/io.h>
@@ -644,8 +646,8 @@ static void random_calls_get_defined_answers(struct kunit *test)
 	kunit_info(test, "seed %#llx: %u calls, %u assigns: %u rejected, %u accepted, %u give-backs\n",
 		   HHX_SEED, tally.calls, tally.assigns, tally.rejected,
 		   tally.accepted, tally.give_backs);
-	/* enough calls to mean something, even on a slow machine */
-	KUNIT_EXPECT_GE(test, tally.calls, 1000U);
+	/* every call made: the deadline is a guard against a hang, not a budget */
+	KUNIT_EXPECT_EQ(test, tally.calls, (unsigned int)HHX_CALLS);
 	KUNIT_EXPECT_GT(test, tally.rejected, 0U);
 
 	hypheap_ktest_call(ctx->hvc, HYPHEAP_FN_VENDOR_HYP_UID, 0, 0, &res);
@@ -724,7 +726,7 @@ static void hhx_expect_no_access(struct kunit *test, phys_addr_t pa)
 	void *va;
 	long ret;
 
-	KUNIT_ASSERT_NOT_NULL_MSG(test, io, "ioremap %pa", &pa);
+	KUNIT_ASSERT_TRUE_MSG(test, io, "ioremap %pa", &pa);
 	va = (__force void *)io;
 	before = hhx_read_faults(test);
 	ret = copy_from_kernel_nofault(bytes, va, sizeof(bytes));

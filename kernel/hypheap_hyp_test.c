@@ -9,6 +9,8 @@
  * hook before it returns to the allocator, whatever the case did.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <kunit/test.h>
 #include <linux/arm-smccc.h>
 #include <linux/atomic.h>

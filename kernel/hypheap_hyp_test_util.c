@@ -5,6 +5,8 @@
  * counter, and find the hypervisor's carve-outs and RAM in the device tree.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/minmax.h>
 #include <linux/of.h>
 #include <linux/of_address.h>

@@ -7,6 +7,8 @@
  * unloaded: Linux 6.1 cannot remove a dma-heap, so the heap code stays.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/module.h>
 
 #include "hypheap_priv.h"

@@ -12,6 +12,8 @@
  * the new backend to the same heaps.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/dma-mapping.h>
 #include <linux/err.h>
 #include <linux/module.h>

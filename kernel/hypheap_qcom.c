@@ -7,6 +7,8 @@
  * unsigned int.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/device.h>
 #include <linux/err.h>
 #include <linux/qcom_scm.h>

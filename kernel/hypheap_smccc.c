@@ -9,6 +9,8 @@
  * so the buffer only ever holds the current descriptor and zeroes.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <kunit/visibility.h>
 #include <linux/arm-smccc.h>
 #include <linux/device.h>
@@ -17,13 +19,62 @@
 #include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/stddef.h>
 #include <linux/string.h>
 
 #include "hypheap_priv.h"
 
-#ifdef __BIG_ENDIAN
-#error "the hypheap ABI is little-endian and encoded natively"
-#endif
+/*
+ * The descriptor as the hypervisor reads it: abi.h's layout, little-endian
+ * whatever this kernel's byte order (abi.h's own structs are plain
+ * integers for the hypervisor's sake).
+ */
+struct hypheap_wire_hdr {
+	__le32 version;
+	__le16 nr_dests;
+	__le16 flags;
+	__le32 nr_ranges;
+	__le32 reserved;
+	__le64 srcvm;
+};
+
+struct hypheap_wire_vmperm {
+	__le32 vmid;
+	__le32 perms;
+};
+
+struct hypheap_wire_range {
+	__le64 addr;
+	__le64 size;
+};
+
+/* the same layout as abi.h's: offsets here, whole sizes below */
+static_assert(offsetof(struct hypheap_wire_hdr, version) ==
+	      offsetof(struct hypheap_assign_hdr, version));
+static_assert(offsetof(struct hypheap_wire_hdr, nr_dests) ==
+	      offsetof(struct hypheap_assign_hdr, nr_dests));
+static_assert(offsetof(struct hypheap_wire_hdr, flags) ==
+	      offsetof(struct hypheap_assign_hdr, flags));
+static_assert(offsetof(struct hypheap_wire_hdr, nr_ranges) ==
+	      offsetof(struct hypheap_assign_hdr, nr_ranges));
+static_assert(offsetof(struct hypheap_wire_hdr, reserved) ==
+	      offsetof(struct hypheap_assign_hdr, reserved));
+static_assert(offsetof(struct hypheap_wire_hdr, srcvm) ==
+	      offsetof(struct hypheap_assign_hdr, srcvm));
+static_assert(offsetof(struct hypheap_wire_vmperm, vmid) ==
+	      offsetof(struct hypheap_vmperm, vmid));
+static_assert(offsetof(struct hypheap_wire_vmperm, perms) ==
+	      offsetof(struct hypheap_vmperm, perms));
+static_assert(offsetof(struct hypheap_wire_range, addr) ==
+	      offsetof(struct hypheap_mem_range, addr));
+static_assert(offsetof(struct hypheap_wire_range, size) ==
+	      offsetof(struct hypheap_mem_range, size));
+static_assert(sizeof(struct hypheap_wire_hdr) ==
+	      sizeof(struct hypheap_assign_hdr));
+static_assert(sizeof(struct hypheap_wire_vmperm) ==
+	      sizeof(struct hypheap_vmperm));
+static_assert(sizeof(struct hypheap_wire_range) ==
+	      sizeof(struct hypheap_mem_range));
 
 #define HYPHEAP_DESC_ORDER	get_order(HYPHEAP_DESC_MAX_SIZE)
 /*
@@ -62,9 +113,9 @@ struct hypheap_smccc {
 ssize_t hypheap_desc_encode(void *desc, size_t cap,
 			    const struct hypheap_assign_req *req)
 {
-	struct hypheap_assign_hdr *hdr = desc;
-	struct hypheap_vmperm *vm;
-	struct hypheap_mem_range *r;
+	struct hypheap_wire_hdr *hdr = desc;
+	struct hypheap_wire_vmperm *vm;
+	struct hypheap_wire_range *r;
 	size_t len;
 	unsigned int i;
 
@@ -76,21 +127,21 @@ ssize_t hypheap_desc_encode(void *desc, size_t cap,
 		return -E2BIG;
 
 	memset(hdr, 0, sizeof(*hdr));
-	hdr->version = HYPHEAP_DESC_VERSION;
-	hdr->nr_dests = req->nr_dst;
-	hdr->nr_ranges = req->nr_ranges;
-	hdr->srcvm = req->srcvm;
+	hdr->version = cpu_to_le32(HYPHEAP_DESC_VERSION);
+	hdr->nr_dests = cpu_to_le16(req->nr_dst);
+	hdr->nr_ranges = cpu_to_le32(req->nr_ranges);
+	hdr->srcvm = cpu_to_le64(req->srcvm);
 
-	vm = (struct hypheap_vmperm *)(hdr + 1);
+	vm = (struct hypheap_wire_vmperm *)(hdr + 1);
 	for (i = 0; i < req->nr_dst; i++) {
-		vm[i].vmid = req->dst[i].vmid;
-		vm[i].perms = req->dst[i].perms;
+		vm[i].vmid = cpu_to_le32(req->dst[i].vmid);
+		vm[i].perms = cpu_to_le32(req->dst[i].perms);
 	}
 
-	r = (struct hypheap_mem_range *)(vm + req->nr_dst);
+	r = (struct hypheap_wire_range *)(vm + req->nr_dst);
 	for (i = 0; i < req->nr_ranges; i++) {
-		r[i].addr = req->ranges[i].base;
-		r[i].size = req->ranges[i].size;
+		r[i].addr = cpu_to_le64(req->ranges[i].base);
+		r[i].size = cpu_to_le64(req->ranges[i].size);
 	}
 	return len;
 }
@@ -171,14 +222,14 @@ static int hypheap_smccc_assign(struct hypheap_conduit *c,
 	hypheap_smccc_call(s, HYPHEAP_FN_MEM_ASSIGN, s->desc_pa, len, &res);
 	*status = res.a0;
 	if ((long)res.a0 != HYPHEAP_OK) {
-		pr_debug("hypheap: MEM_ASSIGN of %u ranges failed: %ld\n",
+		pr_debug("MEM_ASSIGN of %u ranges failed: %ld\n",
 			 req->nr_ranges, (long)res.a0);
 		return hypheap_abi_errno(res.a0);
 	}
 
 	want = hypheap_vmperm_bitmap(req->dst, req->nr_dst);
 	if (res.a1 != want)
-		pr_warn_ratelimited("hypheap: MEM_ASSIGN returned owners %#lx, expected %#llx\n",
+		pr_warn_ratelimited("MEM_ASSIGN returned owners %#lx, expected %#llx\n",
 				    res.a1, want);
 	return 0;
 }

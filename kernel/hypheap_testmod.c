@@ -24,6 +24,8 @@
  *         (bounced: DMA segments that are swiotlb slots, not the pages)
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/debugfs.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-direct.h>
@@ -330,7 +332,7 @@ static void __exit hypheap_test_exit(void)
 	    hypheap_test_assign(&hypheap_test_host, HYPHEAP_TEST_LENT,
 				HYPHEAP_TEST_HOST))
 		/* the secure VM keeps it: never reuse the page */
-		pr_err("hypheap_testmod: page %pa stays lent, leaked\n",
+		pr_err("page %pa stays lent, leaked\n",
 		       &(phys_addr_t){ page_to_phys(hypheap_test_page) });
 	if (hypheap_test_state == HYPHEAP_TEST_HOST)
 		hypheap_test_free();

@@ -4,6 +4,8 @@
  * hypervisor) with the bounded scratch memory batching needs.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <kunit/visibility.h>
 #include <linux/err.h>
 #include <linux/slab.h>

@@ -13,6 +13,8 @@ PACKAGES=(
 	qemu-system-arm
 	# kernel source and what building it needs
 	linux-source-6.1 xz-utils patch bc flex bison libssl-dev libelf-dev cpio kmod rsync
+	# the kernel's static checker (make C=2, lint.sparse)
+	sparse
 	# device trees
 	device-tree-compiler
 	# host C++: build, tests, sanitizers, fuzzing, benchmarks

@@ -105,8 +105,9 @@ class ProtectedImportTest : public ::testing::TestWithParam<std::string> {
     const Outcome<LiveBuffer> listed = FindLiveBuffer(heap(), ino.value);
     ASSERT_EQ(ErrnoName(listed.error), "success");
     const std::optional<uint32_t> vm = BorrowerOf(heap());
+    ASSERT_TRUE(vm.has_value()) << "no secure VM for " << heap() << " in the DT";
     for (const PhysRange& range : listed.value.ranges) {
-      EXPECT_TRUE(vm ? VmOwnsRange(range, *vm) : LentAway(range));
+      EXPECT_TRUE(VmOwnsRange(range, *vm));
     }
   }
 
@@ -143,8 +144,9 @@ TEST_P(ProtectedImportTest, DeviceThatReachesThePagesGetsThemUnbounced) {
     EXPECT_EQ(import.bounced, 0U);
     EXPECT_EQ(import.ranges.size(), import.segments);
     const std::optional<uint32_t> vm = BorrowerOf(heap());
+    ASSERT_TRUE(vm.has_value()) << "no secure VM for " << heap() << " in the DT";
     for (const PhysRange& range : import.ranges) {
-      EXPECT_TRUE(vm ? VmOwnsRange(range, *vm) : LentAway(range));
+      EXPECT_TRUE(VmOwnsRange(range, *vm));
     }
   }
 }

@@ -11,8 +11,10 @@ inline constexpr const char* kSystemHeap = "system";
 // The heap video user space opens; hypheap must keep serving this name.
 inline constexpr const char* kSecureVideoHeap = "protected,secure-video";
 
-// The secure VM each heap of the device tree (docs/dt-binding.md) lends its
-// memory to; nothing for a protected heap this table does not know.
+// The secure VM a heap lends its memory to, read from the device tree the
+// hypervisor handed Linux (/firmware/hypheap, docs/dt-binding.md): the
+// first VM of the heap's hypheap,vmperms that is not hypheap,host-vmid.
+// Nothing for a heap the tree does not have, or without the hypervisor.
 std::optional<uint32_t> BorrowerOf(const std::string& heap);
 
 // "protected,secure-video" -> "protected_secure_video": gtest names allow
