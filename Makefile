@@ -3,13 +3,14 @@
 #   make run     boot the guest under QEMU and show what it runs (the demo)
 #   make test    build everything and run every test through CTest
 #   make bench   benchmarks only (CTest label "bench")
+#   make mutants mutation testing (tools/mutants.txt); MUTANTS=host|qemu|all (default all)
 #
 # Artifacts go to build/ (in the repository, ignored by git); the kernel build
 # goes to a cache outside it (HYPHEAP_CACHE, default ~/.cache/hypheap), keyed by
 # kernel version and config fragment hash, so a warm run compiles no kernel.
 
 .DEFAULT_GOAL := all
-PUBLIC_GOALS := all test run bench kernel modules guest hyp initramfs host checkpatch
+PUBLIC_GOALS := all test run bench kernel modules guest hyp initramfs host checkpatch mutants
 
 # The first pass only makes sure the Debian packages are there, then re-enters
 # make: the second pass may then ask the toolchain and dpkg for paths.
@@ -80,6 +81,12 @@ test: all
 
 bench: all
 	@cd $(BUILD)/host && ctest --output-on-failure -V -L bench
+
+# Not part of make test (each QEMU mutant is a rebuild and a boot): tools/mutants works in a
+# scratch copy of the tree under build/mutants and builds what it needs there itself.
+MUTANTS ?= all
+mutants:
+	@tools/mutants --set $(MUTANTS)
 
 # The demo: Linux as the deprivileged host under the hypervisor.
 run: initramfs hyp

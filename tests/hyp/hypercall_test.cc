@@ -26,6 +26,14 @@ TEST_F(HypercallTest, VendorUidAnswersTheHypheapUuid) {
   EXPECT_EQ(r.x[3], HYPHEAP_UID_3);
 }
 
+TEST_F(HypercallTest, FailedQueryAnswersNothingBeyondTheStatus) {
+  const SmcccResult r = smc(*hyp_, HYPHEAP_FN_MEM_QUERY, kData + 8, 1);
+  EXPECT_EQ(int64_t(r.x[0]), HYPHEAP_ERR_RANGE_UNALIGNED);
+  EXPECT_EQ(r.x[1], 0u);
+  EXPECT_EQ(r.x[2], 0u);
+  EXPECT_EQ(r.x[3], 0u);
+}
+
 TEST_F(HypercallTest, RevisionAnswersTheAbiVersion) {
   const SmcccResult r = smc(*hyp_, HYPHEAP_FN_VENDOR_HYP_REVISION);
   EXPECT_EQ(r.x[0], uint64_t(HYPHEAP_ABI_VERSION_MAJOR));
