@@ -124,7 +124,7 @@ static void hhb_expect_fault(struct kunit *test, phys_addr_t pa, bool write,
 	long ret;
 	u64 got;
 
-	KUNIT_ASSERT_NOT_NULL_MSG(test, io, "ioremap %pa (%s)", &pa, what);
+	KUNIT_ASSERT_TRUE_MSG(test, io, "ioremap %pa (%s)", &pa, what);
 	va = (__force void *)io + offset_in_page(pa);
 	before = hhb_faults(test);
 	if (write)
@@ -313,7 +313,7 @@ static void gic_redistributors_hide_lpis(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, hhb_find_reg("arm,gic-v3", 1, &gicr, NULL), 0);
 	KUNIT_ASSERT_EQ(test, hhb_find_region("hypheap-hyp-image", &image), 0);
 	io = ioremap(gicr.start, resource_size(&gicr));
-	KUNIT_ASSERT_NOT_NULL(test, io);
+	KUNIT_ASSERT_TRUE(test, io);
 	for (off = 0; off + 2 * HHB_GICR_FRAME <= resource_size(&gicr);) {
 		void __iomem *rd = io + off;
 		u64 typer = readq_relaxed(rd + HHB_GICR_TYPER);

@@ -10,6 +10,8 @@
 #include "spinlock.h"
 #include "sysreg.h"
 
+extern "C" uint64_t hyp_at_s1e1r(uint64_t va);
+
 namespace hyp::arm64 {
 
 namespace {
@@ -60,14 +62,10 @@ bool cpu_has_erratum_834220() {
   return has_erratum_834220(read_midr_el1());
 }
 
-// The host's stage-1 translation of va for an EL1 read: the IPA, or false if it faults.
-// PAR_EL1 is the host's register: the hyp gives it back as it found it.
+// The host's stage-1 translation of va for an EL1 read: the IPA, or false if it faults,
+// including a walk that aborts (at.S). PAR_EL1 comes back as the host left it.
 bool translate_host_va(uint64_t va, uint64_t* ipa) {
-  const uint64_t saved = read_par_el1();
-  asm volatile("at s1e1r, %0" ::"r"(va));
-  isb();
-  const uint64_t par = read_par_el1();
-  write_par_el1(saved);
+  const uint64_t par = hyp_at_s1e1r(va);
   if (par_failed(par)) {
     return false;
   }

@@ -68,9 +68,7 @@
 // stack.h), keeping the old SP for the report. x0 is parked in SP_EL0, which
 // holds the host's EL0 stack pointer: lost, but the machine is stopping. The
 // three-instruction swap exchanges SP and x0 with no third register.
-.macro el2_fatal kind
-	.balign 0x80
-.Lfatal_\kind:
+.macro el2_fatal_body kind
 	msr sp_el0, x0
 	mrs x0, tpidr_el2
 	add x0, x0, #PERCPU_EMERGENCY_STACK_TOP
@@ -84,6 +82,12 @@
 	mov x0, #\kind
 	mov x1, sp
 	b hyp_unexpected_common
+.endm
+
+.macro el2_fatal kind
+	.balign 0x80
+.Lfatal_\kind:
+	el2_fatal_body \kind
 	// An entry is 32 instructions: .org fails the build if this one is longer.
 	.org .Lfatal_\kind + 0x80
 .endm
@@ -97,8 +101,9 @@ hyp_vectors:
 	el2_fatal 1
 	el2_fatal 2
 	el2_fatal 3
-	// Current EL with SP_EL2: a hyp bug.
-	el2_fatal 4
+	// Current EL with SP_EL2: a hyp bug, except an abort on hyp_at_s1e1r's AT (at.S).
+	.balign 0x80
+	b .Lel2h_sync
 	el2_fatal 5
 	el2_fatal 6
 	el2_fatal 7
@@ -170,3 +175,17 @@ hyp_unexpected_common:
 	bl hyp_handle_unexpected_vector
 1:	wfi
 	b 1b
+
+// EL2h synchronous exceptions, out of line (the vector entry has room for a branch only).
+// Not a bug when it is the host's stage-1 walk of hyp_at_s1e1r that aborted: resume at its
+// fixup. x16/x17 are free at that AT (at.S); in a real fatal report they are lost.
+	.text
+.Lel2h_sync:
+	mrs x17, elr_el2
+	adr x16, hyp_at_insn
+	cmp x16, x17
+	b.ne 1f
+	adr x16, hyp_at_fixup
+	msr elr_el2, x16
+	eret
+1:	el2_fatal_body 4
