@@ -71,12 +71,13 @@ PhysAddr PagePool::alloc(Reservation& res) {
   return page;
 }
 
-void PagePool::get(PhysAddr page) {
+void PagePool::get(PhysAddr page, uint32_t n) {
   LockGuard guard(lock_);
   uint16_t& rc = refcount_[index_of(page)];
-  if (rc == 0 || rc > kPageSize / sizeof(uint64_t))
+  // At most 1 (the parent link) + one per entry.
+  if (rc == 0 || rc + n > kPageSize / sizeof(uint64_t) + 1)
     arch::fatal("page pool: get on a free or saturated page");
-  rc++;
+  rc = uint16_t(rc + n);
 }
 
 void PagePool::put(PhysAddr page) {

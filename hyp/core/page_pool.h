@@ -44,7 +44,8 @@ class PagePool {
   // A zeroed page with refcount 1, taken from `res` (fatal if it is empty).
   PhysAddr alloc(Reservation& res);
 
-  void get(PhysAddr page);
+  // Adds `n` references (a table gains n nonzero entries).
+  void get(PhysAddr page, uint32_t n = 1);
   // Drops one reference; the page goes back to the pool when none are left.
   void put(PhysAddr page);
   // Returns a table page whatever its count (its whole subtree is being discarded).

@@ -214,11 +214,13 @@ class Stage2Editor {
     const uint64_t old = *e.ptep;
     const PhysAddr page = pool_.alloc(res_);
     auto* child = static_cast<uint64_t*>(arch::phys_to_virt(page));
+    uint32_t used = 0;
     for (unsigned i = 0; i < kEntries; i++) {
       child[i] = split_child(old, i, e.level + 1);
-      if (child[i] != 0)
-        pool_.get(page);
+      used += child[i] != 0;
     }
+    if (used != 0)
+      pool_.get(page, used);  // one pool-lock round trip per split, not one per entry
     if (old != 0)
       s2_.counters_.splits.add(1);
     // A valid block must be gone from every TLB before the table replaces it; an invalid
