@@ -67,7 +67,9 @@ initramfs: modules guest
 		$(foreach m,$(wildcard kernel/*.ko),--module $(m)) \
 		$$(sed 's|^|--program $(BUILD)/guest/|' $(BUILD)/guest/guest-programs.txt)
 
-host:
+# The host build compiles the boot code's libfdt from the kernel tree (tests/boot), and
+# the KUnit tests parse with the tree's kunit.py: the source must be unpacked first.
+host: kernel
 	@cmake -S . -B $(BUILD)/host -DCMAKE_BUILD_TYPE=Debug $(CMAKE_QUIET) \
 		-DHYPHEAP_KERNEL_SRC=$(KERNEL_SRC) \
 		-DHYPHEAP_KERNEL_BUILD=$(KERNEL_BUILD) \
