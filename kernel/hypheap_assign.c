@@ -450,7 +450,10 @@ struct hypheap_conduit *hypheap_get_default_conduit(void)
  * host VM with @srcvm as returned by the assignment.
  *
  * Return: 0 on success, -ENODEV if no hypervisor was found, -EINVAL for bad
- * arguments, or the error the hypervisor returned (ownership unchanged).
+ * arguments, the error the hypervisor returned when the ABI says nothing
+ * changed, or -ENOTRECOVERABLE when the outcome is unknown (a status the ABI
+ * does not define, a transport error): then the caller must not free the
+ * range, and can ask hypheap_mem_query() who owns it.
  */
 int hypheap_assign_mem(phys_addr_t mem_addr, size_t mem_sz, u64 *srcvm,
 		       const struct hypheap_vmperm *newvm,
@@ -480,6 +483,8 @@ int hypheap_assign_mem(phys_addr_t mem_addr, size_t mem_sz, u64 *srcvm,
 	ret = hypheap_call(c, &req, NULL, &unchanged);
 	mutex_unlock(&c->lock);
 	hypheap_conduit_put(c);
+	if (ret && !unchanged)
+		ret = -ENOTRECOVERABLE;
 	if (ret)
 		hypheap_stats_fail(NULL, ret);
 

@@ -137,6 +137,8 @@ static void hypheap_mark_offline(struct sg_table *sgt, bool offline)
 	struct scatterlist *sg;
 	unsigned int i, j;
 
+	/* /proc/kcore tests the flag under page_offline_freeze() */
+	page_offline_begin();
 	for_each_sgtable_sg(sgt, sg, i)
 		for (j = 0; j < sg->length >> PAGE_SHIFT; j++) {
 			struct page *page = nth_page(sg_page(sg), j);
@@ -146,6 +148,7 @@ static void hypheap_mark_offline(struct sg_table *sgt, bool offline)
 			else if (PageOffline(page))
 				__ClearPageOffline(page);
 		}
+	page_offline_end();
 }
 
 static void hypheap_hyp_free(struct hypheap_backend *be,

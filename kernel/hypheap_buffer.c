@@ -71,6 +71,9 @@ static bool hypheap_dma_reaches(struct device *dev, struct sg_table *sgt)
 	struct hypheap_range_iter it;
 	struct hypheap_range r;
 
+	/* no mask, no DMA (and dma_capable() would dereference it) */
+	if (!dev->dma_mask)
+		return false;
 	if (is_swiotlb_force_bounce(dev))
 		return false;
 	if (get_dma_ops(dev))

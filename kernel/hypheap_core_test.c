@@ -585,6 +585,7 @@ static void dmabuf_refuses_importer_that_would_bounce(struct kunit *test)
 	struct platform_device *pdev;
 	struct device *dev;
 	s64 refused = hstat(ctx, HYPHEAP_STAT_FAIL_EOPNOTSUPP);
+	u64 *saved_mask;
 #ifdef CONFIG_SWIOTLB
 	static struct io_tlb_mem forced = { .force_bounce = true };
 	struct io_tlb_mem *saved;
@@ -604,6 +605,13 @@ static void dmabuf_refuses_importer_that_would_bounce(struct kunit *test)
 	dev->bus_dma_limit = 0;
 	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_FAIL_EOPNOTSUPP),
 			refused + 1);
+
+	/* no DMA mask at all (found in review: dma_capable() reads it blindly) */
+	saved_mask = dev->dma_mask;
+	dev->dma_mask = NULL;
+	KUNIT_EXPECT_EQ(test, try_import(test, dev), -EOPNOTSUPP);
+	dev->dma_mask = saved_mask;
+	refused++;
 
 #ifdef CONFIG_SWIOTLB
 	/* what swiotlb=force gives every device */

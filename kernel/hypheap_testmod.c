@@ -132,6 +132,9 @@ static int hypheap_test_assign(const struct hypheap_vmperm *to,
 				 &hypheap_test_owners, to, 1);
 	if (!ret)
 		hypheap_test_state = next;
+	else if (ret == -ENOTRECOVERABLE)
+		/* who owns it is unknown: never free it */
+		hypheap_test_state = HYPHEAP_TEST_LENT;
 	return ret;
 }
 
