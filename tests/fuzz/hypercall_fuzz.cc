@@ -1,6 +1,7 @@
-// libFuzzer harness for the hypercall entry: every input boots a fresh hypervisor core over
-// the fake arch, then runs a sequence of calls (fuzz_input.h) through Hyp::handle_smccc and
-// the pin API. After each call the machine must still be coherent, or the process aborts:
+// libFuzzer harness for the hypercall entry: every input starts from a hypervisor core as
+// Hyp::init leaves it over the fake arch (booted once per pool size, then restored), then runs a
+// sequence of calls (fuzz_input.h) through Hyp::handle_smccc and the pin API. After each call the
+// machine must still be coherent, or the process aborts:
 //   - the invariant checker finds nothing in what the call wrote (every page of every
 //     stage-2 entry it stored, the tables on the way), and nothing anywhere (totals
 //     included: counters, table pages against the pool) at the end of the input;
@@ -84,25 +85,16 @@ class Session {
   explicit Session(size_t pool_pages) : pool_pages_(pool_pages) {
     g_memory.begin_input();
     g_inputs++;
-    fake::reset();
-    // A Hyp as its constructor leaves it, copied: constructing one value-initializes 32 Ki
-    // MemRanges of the per-CPU range buffers one by one, which cost more than booting it.
-    static const bool pristine_made = (new (pristine_) Hyp(), true);
-    (void)pristine_made;
-    std::memcpy(storage_, pristine_, sizeof(Hyp));
     hyp_ = std::launder(reinterpret_cast<Hyp*>(storage_));
-    const MemRange ram[] = {{PhysAddr(kBank0), k1G}, {PhysAddr(kBank1), k1G}};
-    const Carveout carveouts[] = {{{PhysAddr(kHypCarveout), kHypCarveoutSize}, kVmidHyp},
-                                  {{PhysAddr(kSvmCarveout), k2M}, kSvm0}};
-    const MemRange mmio[] = {{PhysAddr(0x0900'0000), k4K}};
-    const VmId svms[] = {kSvm0, kSvm1};
-    const PlatformDesc desc{ram, carveouts, mmio, svms, {PhysAddr(kHypCarveout), pool_pages * k4K},
-                            39};
-    if (hyp_->init(desc) != Status::kOk)
-      fail("init of the fuzzed platform failed");
-    fake::vms_running();
-    (void)fake::take_written_spans();  // init's own, checked whole at the end
-    after_init_ = state();
+    Booted*& booted = booted_[pool_pages_ % kPoolSizes];
+    if (booted == nullptr) {
+      booted = boot();
+    } else {
+      restore(*booted);
+      if (!(state() == booted->after_init))
+        fail("a restored core differs from the one booted");
+    }
+    after_init_ = booted->after_init;
   }
   ~Session() {
     // The invariant checker's verdict depends only on the live tables, the pool and the
@@ -371,6 +363,65 @@ class Session {
     return st;
   }
 
+  // A core as Hyp::init left it, for one pool size. Booting (the host's 1 GiB blocks split,
+  // the pool's free list built) was a third of an execution, so each pool size is booted
+  // once and restored afterwards. init leaves state in the Hyp object, in the pool's pages
+  // (the live tables, whose contents the fake's model holds, and the free-list link in the
+  // first word of each free page: alloc() zeroes the rest) and in the fake's model, and
+  // nowhere else (it scrubs and cleans nothing; boot() checks that it took only tables).
+  struct Booted {
+    alignas(Hyp) uint8_t hyp[sizeof(Hyp)];
+    std::vector<uint64_t> links;  // first word of every pool page
+    fake::Snapshot fake;
+    State after_init;
+    explicit Booted(std::span<const arch::Stage2Hw> stage2s) : fake(stage2s) {}
+  };
+
+  Booted* boot() {
+    fake::reset();
+    // A Hyp as its constructor leaves it, copied: constructing one value-initializes the
+    // per-CPU range buffers one MemRange at a time.
+    static const bool pristine_made = (new (pristine_) Hyp(), true);
+    (void)pristine_made;
+    std::memcpy(storage_, pristine_, sizeof(Hyp));
+    const MemRange ram[] = {{PhysAddr(kBank0), k1G}, {PhysAddr(kBank1), k1G}};
+    const Carveout carveouts[] = {{{PhysAddr(kHypCarveout), kHypCarveoutSize}, kVmidHyp},
+                                  {{PhysAddr(kSvmCarveout), k2M}, kSvm0}};
+    const MemRange mmio[] = {{PhysAddr(0x0900'0000), k4K}};
+    const VmId svms[] = {kSvm0, kSvm1};
+    const PlatformDesc desc{ram, carveouts, mmio, svms, {PhysAddr(kHypCarveout), pool_pages_ * k4K},
+                            39};
+    if (hyp_->init(desc) != Status::kOk)
+      fail("init of the fuzzed platform failed");
+    fake::vms_running();
+    (void)fake::take_written_spans();  // init's own, checked whole at the end
+    const fake::Counters c = fake::counters();
+    if (c.scrub_bytes != 0 || c.clean_bytes != 0 || c.clean_inval_bytes != 0)
+      fail("init wrote fake RAM outside its tables: a restored core would miss it");
+    const arch::Stage2Hw stage2s[] = {hyp_->host().s2.hw(), hyp_->secure_vm(kSvm0)->s2.hw(),
+                                      hyp_->secure_vm(kSvm1)->s2.hw()};
+    auto* b = new Booted(stage2s);
+    std::memcpy(b->hyp, storage_, sizeof(Hyp));
+    for (size_t i = 0; i < pool_pages_; i++)
+      b->links.push_back(*pool_word(i));
+    if (b->fake.live_tables() != hyp_->pool().used_pages())
+      fail("init took pool pages that are not tables: a restored core would miss them",
+           hyp_->pool().used_pages());
+    b->after_init = state();
+    return b;
+  }
+
+  void restore(const Booted& b) {
+    std::memcpy(storage_, b.hyp, sizeof(Hyp));
+    for (size_t i = 0; i < pool_pages_; i++)
+      *pool_word(i) = b.links[i];
+    fake::restore(b.fake);  // the tables' contents after the links: a table's first word
+  }
+
+  static uint64_t* pool_word(size_t page) {
+    return static_cast<uint64_t*>(arch::phys_to_virt(PhysAddr(kHypCarveout + page * k4K)));
+  }
+
   static void check_status(uint64_t x0) {
     const auto s = int64_t(x0);
     const bool vendor_answer = x0 == HYPHEAP_UID_0 || x0 == HYPHEAP_ABI_VERSION_MAJOR;
@@ -425,6 +476,7 @@ class Session {
 
   static constexpr size_t kPoolSizes = 256 + kMinPoolPages;
   static inline bool init_checked_[kPoolSizes] = {};
+  static inline Booted* booted_[kPoolSizes] = {};
   size_t pool_pages_;
   State after_init_;
   alignas(Hyp) static inline uint8_t storage_[sizeof(Hyp)];

@@ -287,6 +287,40 @@ TEST_F(OrderingTest, StoreToALiveTableBypassingWritePteIsCaught) {
   EXPECT_TRUE(reported("changed without write_pte")) << fake::ordering_report();
 }
 
+// The fuzzer restores a booted core from a snapshot instead of booting it per input: a
+// restore that missed a table's contents or what a VM left in the caches would let an input
+// pass that fails on a freshly booted core.
+TEST_F(OrderingTest, RestoreBringsBackTheTablesAndWhatTheVmsLeftInTheCaches) {
+  host_gives_up_the_page();
+  const uint64_t host_entry = host_l2_[8];
+  const arch::Stage2Hw both[] = {host_, svm_};
+  const fake::Snapshot snapshot{both};
+  arch::dcache_clean_inval_poc(va(), k2M);
+  arch::write_pte(svm_, &svm_l2_[8], kOwnedBlock | kPage);
+  arch::write_pte(host_, &host_l2_[9], kOwnedBlock | (kPage + k2M));
+  ASSERT_EQ(violations(), 0u) << fake::ordering_report();
+  const uint64_t writes = fake::counters().pte_writes;
+
+  fake::restore(snapshot);
+  EXPECT_EQ(host_l2_[8], host_entry);
+  EXPECT_EQ(host_l2_[9], 0u) << "a table's contents are put back";
+  EXPECT_EQ(svm_l2_[8], 0u);
+  EXPECT_EQ(fake::counters().pte_writes, writes - 2);
+  EXPECT_EQ(fake::verify_tables(), 0u);
+  EXPECT_EQ(fake::pending_invalidations(), 0u);
+  // What the host left in the caches is owed a clean again.
+  arch::write_pte(svm_, &svm_l2_[8], kOwnedBlock | kPage);
+  EXPECT_EQ(violations(), 1u);
+  EXPECT_TRUE(reported("before what vm0 left there was cleaned")) << fake::ordering_report();
+}
+
+TEST_F(OrderingTest, SnapshotHoldsTheTablesOfAStageTwoNothingWasWrittenTo) {
+  arch::write_pte(host_, &host_l2_[8], kOwnedBlock | kPage);
+  EXPECT_EQ(fake::Snapshot(std::span(&host_, 1)).live_tables(), 2u);
+  const arch::Stage2Hw both[] = {host_, svm_};
+  EXPECT_EQ(fake::Snapshot(both).live_tables(), 4u) << "the secure VM's root and level-2 table";
+}
+
 TEST(FakeArchDeathTest, PhysicalAddressOutsideFakeRamIsFatal) {
   EXPECT_DEATH(arch::phys_to_virt(PhysAddr(0x1000)), "outside fake RAM");
 }

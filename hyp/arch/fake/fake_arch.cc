@@ -641,6 +641,84 @@ void reset() {
   g.report.clear();
 }
 
+struct Snapshot::State {
+  Counters counters;
+  arch::HostFaultCounts host_faults;
+  bool running;
+  std::map<uint16_t, VmModel> vms;
+  std::unordered_map<uint64_t, TableInfo> tables;
+  std::unordered_map<const uint64_t*, Pending> pending;
+  RangeSet scrubbed_unclean;
+  std::vector<Span> written;
+  OpRec log[kLogSize];
+  size_t log_next;
+  std::string report;
+};
+
+Snapshot::Snapshot(std::span<const arch::Stage2Hw> stage2s) : state_(new State) {
+  {
+    std::lock_guard guard(g.lock);
+    for (const arch::Stage2Hw& hw : stage2s)
+      (void)vm_for(hw);
+  }
+  State& s = *state_;
+  s.counters = counters();
+  {
+    std::lock_guard guard(g_host_faults_lock);
+    s.host_faults = g_host_faults;
+  }
+  std::lock_guard guard(g.lock);
+  s.running = g.running;
+  s.vms = g.vms;
+  s.tables = g.tables;
+  s.pending = g.pending;
+  s.scrubbed_unclean = g.scrubbed_unclean;
+  s.written = g.written;
+  std::copy(std::begin(g.log), std::end(g.log), s.log);
+  s.log_next = g.log_next;
+  s.report = g.report;
+}
+
+Snapshot::~Snapshot() = default;
+
+size_t Snapshot::live_tables() const {
+  size_t n = 0;
+  for (const auto& [pa, t] : state_->tables)
+    n += t.detached ? 0 : 1;
+  return n;
+}
+
+void restore(const Snapshot& snapshot) {
+  const Snapshot::State& s = *snapshot.state_;
+  g_counters.pte_writes = s.counters.pte_writes;
+  g_counters.tlb_ipa = s.counters.tlb_ipa;
+  g_counters.tlb_ipa_batches = s.counters.tlb_ipa_batches;
+  g_counters.tlb_vm = s.counters.tlb_vm;
+  g_counters.clean_bytes = s.counters.clean_bytes;
+  g_counters.clean_inval_bytes = s.counters.clean_inval_bytes;
+  g_counters.scrub_bytes = s.counters.scrub_bytes;
+  g_counters.tables_freed = s.counters.tables_freed;
+  g_counters.bbm_violations = s.counters.bbm_violations;
+  g_counters.ordering_violations = s.counters.ordering_violations;
+  set_host_fault_counts(s.host_faults);
+  std::lock_guard guard(g.lock);
+  g.running = s.running;
+  g.vms = s.vms;
+  g.tables = s.tables;
+  g.pending = s.pending;
+  g.scrubbed_unclean = s.scrubbed_unclean;
+  g.written = s.written;
+  std::copy(std::begin(s.log), std::end(s.log), g.log);
+  g.log_next = s.log_next;
+  g.report = s.report;
+  // The model's copy of each live table is what the page held when the snapshot was taken
+  // (verify_tables() compares the two), so it is also what to put back.
+  for (const auto& [pa, t] : s.tables) {
+    if (!t.detached)
+      std::memcpy(arch::phys_to_virt(PhysAddr(pa)), t.copy.data(), 4096);
+  }
+}
+
 void vms_running() {
   std::lock_guard guard(g.lock);
   g.running = true;

@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -85,5 +87,29 @@ uint64_t published_table(const uint64_t* ptep);
 
 // Zero all of fake physical memory (returns it to the host kernel).
 void reset_memory();
+
+// The fake's whole state: counters, the model (tables with their contents, pending
+// invalidations, what each VM left in the caches, the operation log), what reset() clears
+// (published_table()'s record outlives both). restore() puts it back, and each live table's
+// contents into fake RAM as well, so a core booted once can be restored per fuzz input (with its
+// Hyp object and the pool's free-list links, which the caller keeps) instead of booted again.
+class Snapshot {
+ public:
+  // Of the state now, with every table of `stage2s` (a stage-2 nothing was written to yet
+  // is otherwise unknown to the model, as its root is).
+  explicit Snapshot(std::span<const arch::Stage2Hw> stage2s);
+  ~Snapshot();
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+  // Live table pages in the snapshot: every page the core took from its pool, if all it
+  // took are tables.
+  size_t live_tables() const;
+
+ private:
+  friend void restore(const Snapshot&);
+  struct State;
+  std::unique_ptr<State> state_;
+};
+void restore(const Snapshot& snapshot);
 
 }  // namespace hyp::fake
