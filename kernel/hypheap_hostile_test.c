@@ -661,37 +661,11 @@ static void random_calls_get_defined_answers(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, hhx_all_host(ctx));
 }
 
-/*
- * What copy_to_kernel_nofault() does for one u64; that function is not
- * exported to modules in 6.1.
- */
-static long hhx_write_nofault(void *dst, u64 value)
+static struct hypheap_ktest_faults hhx_read_faults(struct kunit *test)
 {
-	pagefault_disable();
-	__put_kernel_nofault(dst, &value, u64, fault);
-	pagefault_enable();
-	return 0;
-fault:
-	pagefault_enable();
-	return -EFAULT;
-}
+	struct hhx_ctx *ctx = test->priv;
 
-/**
- * struct hhx_faults - the hypervisor's host-fault counters at one moment
- * @faults: %HYPHEAP_STAT_HOST_FAULTS
- * @injected: %HYPHEAP_STAT_ABORTS_INJECTED
- */
-struct hhx_faults {
-	u64 faults;
-	u64 injected;
-};
-
-static struct hhx_faults hhx_read_faults(struct kunit *test)
-{
-	return (struct hhx_faults){
-		.faults = hhx_stat(test, HYPHEAP_STAT_HOST_FAULTS),
-		.injected = hhx_stat(test, HYPHEAP_STAT_ABORTS_INJECTED),
-	};
+	return hypheap_ktest_read_faults(test, ctx->hvc);
 }
 
 /*
@@ -700,10 +674,10 @@ static struct hhx_faults hhx_read_faults(struct kunit *test)
  * Nothing else in this test faults, and the other CPU is idle.
  */
 static void hhx_expect_counted_once(struct kunit *test,
-				    const struct hhx_faults *before,
+				    const struct hypheap_ktest_faults *before,
 				    const char *what, phys_addr_t pa)
 {
-	struct hhx_faults after = hhx_read_faults(test);
+	struct hypheap_ktest_faults after = hhx_read_faults(test);
 
 	KUNIT_EXPECT_EQ_MSG(test, after.faults, before->faults + 1,
 			    "host faults after the %s of %pa", what, &pa);
@@ -720,7 +694,7 @@ static void hhx_expect_counted_once(struct kunit *test,
 static void hhx_expect_no_access(struct kunit *test, phys_addr_t pa)
 {
 	void __iomem *io = ioremap(pa, PAGE_SIZE);
-	struct hhx_faults before;
+	struct hypheap_ktest_faults before;
 	u64 value = 0;
 	u8 bytes[16];
 	void *va;
@@ -739,7 +713,7 @@ static void hhx_expect_no_access(struct kunit *test, phys_addr_t pa)
 	hhx_expect_counted_once(test, &before, "read of the end", pa);
 
 	before = hhx_read_faults(test);
-	ret = hhx_write_nofault(va, value);
+	ret = hypheap_ktest_write_nofault(va, value);
 	KUNIT_EXPECT_EQ_MSG(test, ret, -EFAULT, "write of %pa", &pa);
 	hhx_expect_counted_once(test, &before, "write", pa);
 	iounmap(io);

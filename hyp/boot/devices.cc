@@ -138,6 +138,29 @@ BootStatus device_reg(const void* fdt, int node, int index, MemRange* out) {
   return BootStatus::kOk;
 }
 
+// Visits every node below the root, depth first. visit(node, depth, &descend) may clear
+// descend to skip the node's subtree; the first status other than kOk ends the walk.
+template <typename F>
+BootStatus walk_tree(const void* fdt, F&& visit) {
+  int depth = 0;
+  int skip_deeper_than = INT_MAX;
+  for (int node = fdt_next_node(fdt, 0, &depth); node >= 0 && depth > 0;
+       node = fdt_next_node(fdt, node, &depth)) {
+    if (depth > skip_deeper_than) {
+      continue;
+    }
+    skip_deeper_than = INT_MAX;
+    bool descend = true;
+    if (BootStatus s = visit(node, depth, &descend); s != BootStatus::kOk) {
+      return s;
+    }
+    if (!descend) {
+      skip_deeper_than = depth;
+    }
+  }
+  return BootStatus::kOk;
+}
+
 class Planner {
  public:
   Planner(const void* fdt, const PlatformInfo& info, const DevicePolicy& policy, DevicePlan* out)
@@ -170,21 +193,15 @@ BootStatus Planner::run() {
       return BootStatus::kBadPolicy;
     }
   }
-  int depth = 0;
-  int skip_deeper_than = INT_MAX;
-  for (int node = fdt_next_node(fdt_, 0, &depth); node >= 0 && depth > 0;
-       node = fdt_next_node(fdt_, node, &depth)) {
-    if (depth > skip_deeper_than) {
-      continue;
-    }
-    skip_deeper_than = INT_MAX;
-    Next next = Next::kSkip;
-    if (BootStatus s = visit(node, depth, &next); s != BootStatus::kOk) {
-      return s;
-    }
-    if (next == Next::kSkip) {
-      skip_deeper_than = depth;
-    }
+  if (BootStatus s = walk_tree(fdt_,
+                               [&](int node, int depth, bool* descend) {
+                                 Next next = Next::kSkip;
+                                 const BootStatus st = visit(node, depth, &next);
+                                 *descend = next == Next::kDescend;
+                                 return st;
+                               });
+      s != BootStatus::kOk) {
+    return s;
   }
   return deny_page_sharers();
 }
@@ -350,21 +367,14 @@ bool Planner::has_window(int node) const {
 BootStatus Planner::deny_page_sharers() {
   constexpr int kMaxDepth = 32;
   bool translatable[kMaxDepth] = {true};  // per depth: addresses there are CPU addresses
-  int depth = 0;
-  int skip_deeper_than = INT_MAX;
-  for (int node = fdt_next_node(fdt_, 0, &depth); node >= 0 && depth > 0;
-       node = fdt_next_node(fdt_, node, &depth)) {
-    if (depth > skip_deeper_than) {
-      continue;
-    }
-    skip_deeper_than = INT_MAX;
+  BootStatus status = walk_tree(fdt_, [&](int node, int depth, bool* descend) {
     if (depth >= kMaxDepth || !translatable[depth - 1] || is_not_device(fdt_, node, depth)) {
-      skip_deeper_than = depth;
-      continue;
+      *descend = false;
+      return BootStatus::kOk;
     }
     translatable[depth] = ranges_of(fdt_, node) == Ranges::kIdentity;
     if (has_window(node)) {
-      continue;
+      return BootStatus::kOk;
     }
     const int count = fdt::reg_count(fdt_, node);
     for (int r = 0; r < count; ++r) {
@@ -385,6 +395,10 @@ BootStatus Planner::deny_page_sharers() {
         w = 0;
       }
     }
+    return BootStatus::kOk;
+  });
+  if (status != BootStatus::kOk) {
+    return status;
   }
   // Back to DTB order, which the host DTB editor relies on.
   for (size_t i = 1; i < out_->denied_count; ++i) {
