@@ -165,6 +165,31 @@ static int hypheap_call(struct hypheap_conduit *c,
  * by @dst, back to @host, one call per batch. A batch that does not come
  * back is left as it is: a reclaim is never undone.
  */
+/*
+ * @req for every batch of @sgt's ranges, in order, stopping at the first
+ * failure: @done counts the batches that succeeded, @unchanged says whether
+ * the failed call changed nothing. Called with c->lock held.
+ */
+static int hypheap_call_batches(struct hypheap_conduit *c,
+				struct hypheap_assign_req *req,
+				struct sg_table *sgt, struct hypheap_stats *stats,
+				bool *unchanged, unsigned int *done)
+{
+	struct hypheap_range_iter it;
+	int ret;
+
+	lockdep_assert_held(&c->lock);
+	hypheap_range_iter_init(&it, sgt);
+	while ((req->nr_ranges = hypheap_range_iter_fill(&it, c->ranges,
+							 c->max_ranges))) {
+		ret = hypheap_call(c, req, stats, unchanged);
+		if (ret)
+			return ret;
+		(*done)++;
+	}
+	return 0;
+}
+
 static int hypheap_undo_lend(struct hypheap_conduit *c, struct sg_table *sgt,
 			     unsigned int batches,
 			     const struct hypheap_vmperm *host,
@@ -301,7 +326,6 @@ int hypheap_lend_table(struct hypheap_conduit *c, struct sg_table *sgt,
 		.ranges = c->ranges,
 	};
 	u64 lent_to = hypheap_vmperm_bitmap(dst, nr_dst);
-	struct hypheap_range_iter it;
 	bool unchanged = true;
 	unsigned int done = 0;
 	int ret = 0, back;
@@ -311,14 +335,7 @@ int hypheap_lend_table(struct hypheap_conduit *c, struct sg_table *sgt,
 		return -EINVAL;
 
 	mutex_lock(&c->lock);
-	hypheap_range_iter_init(&it, sgt);
-	while ((req.nr_ranges = hypheap_range_iter_fill(&it, c->ranges,
-							c->max_ranges))) {
-		ret = hypheap_call(c, &req, stats, &unchanged);
-		if (ret)
-			break;
-		done++;
-	}
+	ret = hypheap_call_batches(c, &req, sgt, stats, &unchanged, &done);
 	if (!ret || (!done && unchanged)) {
 		mutex_unlock(&c->lock);
 		return ret;
@@ -367,7 +384,6 @@ int hypheap_reclaim_table(struct hypheap_conduit *c, struct sg_table *sgt,
 		.nr_dst = 1,
 		.ranges = c->ranges,
 	};
-	struct hypheap_range_iter it;
 	bool unchanged = true;
 	unsigned int done = 0;
 	int ret = 0;
@@ -382,14 +398,8 @@ int hypheap_reclaim_table(struct hypheap_conduit *c, struct sg_table *sgt,
 		ret = c->ops->query ? hypheap_resync(c, sgt, host, lent_to, stats) :
 				      -ENOTRECOVERABLE;
 	} else {
-		hypheap_range_iter_init(&it, sgt);
-		while ((req.nr_ranges = hypheap_range_iter_fill(&it, c->ranges,
-								c->max_ranges))) {
-			ret = hypheap_call(c, &req, stats, &unchanged);
-			if (ret)
-				break;
-			done++;
-		}
+		ret = hypheap_call_batches(c, &req, sgt, stats, &unchanged,
+					   &done);
 	}
 	mutex_unlock(&c->lock);
 
