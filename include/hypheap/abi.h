@@ -17,7 +17,7 @@
 
 /* Bumped on any incompatible change; also the DT property hypheap,abi-version. */
 #define HYPHEAP_ABI_VERSION_MAJOR 1
-#define HYPHEAP_ABI_VERSION_MINOR 1
+#define HYPHEAP_ABI_VERSION_MINOR 2
 
 /*
  * SMCCC function ids. The hypheap calls are SMC64 fast calls in the vendor-specific
@@ -75,6 +75,9 @@
 #define HYPHEAP_ERR_NO_MEMORY (-16)      /* hypervisor is out of stage-2 table pages */
 #define HYPHEAP_ERR_BUSY (-17)           /* the secure VM holds (pins) a page of the range */
 #define HYPHEAP_ERR_STAT_INDEX (-18)     /* STATS index out of range */
+/* Since ABI 1.2: answers to the secure VM's own calls (HYPHEAP_FN_SVM_*). */
+#define HYPHEAP_ERR_NOT_MAPPED (-19)     /* a page is not mapped in the caller as asked */
+#define HYPHEAP_ERR_HOST_ACCESS (-20)    /* NEED_EXCLUSIVE, but the host still maps a page */
 
 /*
  * VM ids. Each fits a bit of the 64-bit srcvm bitmap (HYPHEAP_VMID_BIT). The host (HLOS)
@@ -167,6 +170,132 @@ struct hypheap_mem_range {
 	((HYPHEAP_DESC_MAX_SIZE - sizeof(struct hypheap_assign_hdr) -                     \
 	  (nr_dests) * sizeof(struct hypheap_vmperm)) / sizeof(struct hypheap_mem_range))
 
+/*
+ * ---------------------------------------------------------------------------------------
+ * The secure VM (VM HYPHEAP_VMID_SECURE_0) as an FF-A partition (docs/abi.md, "Secure VM").
+ *
+ * The host reaches it with FF-A direct requests (Linux's arm_ffa driver); FF-A's own
+ * function ids and error codes are the spec's (hyp/core/ffa_abi.h on the hyp side,
+ * <linux/arm_ffa.h> on the kernel side) and are not repeated here. What is hypheap's own:
+ * endpoint ids, the partition's UUID, and the protocol carried in x3..x7 (data0..data4).
+ */
+#define HYPHEAP_FFA_ID_HYP 0x0000U  /* FF-A id 0: the hypervisor itself */
+#define HYPHEAP_FFA_ID_HOST 0x0001U /* the host (primary VM) */
+#define HYPHEAP_FFA_ID_SVM 0x800aU  /* 0x8000 (secure-side id) | HYPHEAP_VMID_SECURE_0 */
+
+/*
+ * Partition UUID 2e7d6c2a-5f0b-4c1e-9a3d-8b4f61c07e55, as FFA_PARTITION_INFO_GET takes it in
+ * w1..w4 (bytes 0..3 of the UUID little-endian in w1, etc.: Linux's export_uuid() order).
+ */
+#define HYPHEAP_SVM_UUID_STR "2e7d6c2a-5f0b-4c1e-9a3d-8b4f61c07e55"
+#define HYPHEAP_SVM_UUID_0 0x2a6c7d2eU
+#define HYPHEAP_SVM_UUID_1 0x1e4c0b5fU
+#define HYPHEAP_SVM_UUID_2 0x4f8b3d9aU
+#define HYPHEAP_SVM_UUID_3 0x557ec061U
+
+/*
+ * Direct request (either width):  data0 = HYPHEAP_SVM_OP_*,
+ *                                 data1 = physical address of a struct hypheap_svm_args,
+ *                                 data2 = its length in bytes, data3 = data4 = 0.
+ *   INFO takes no argument block (data1 = data2 = 0).
+ * Direct response:                data0 = HYPHEAP_SVM_OK or a HYPHEAP_SVM_ERR_* (signed),
+ *                                 data1..data4 = results (below), 0 on error.
+ *
+ * The argument block lies inside one 4 KiB page that the host shares with the secure VM
+ * (MEM_ASSIGN share); the secure VM copies it before reading it. Ranges are byte ranges
+ * (HASH, DECRYPT, FILL) or page ranges (PIN, UNPIN); every page they touch must be lent to
+ * or shared with the secure VM by the host (never its own carve-out), and is held (reclaim
+ * answers BUSY) for the duration of the call.
+ *
+ * INFO     -> data1 = HYPHEAP_SVM_VERSION, data2 = number of vCPUs, data3 = HYPHEAP_SVM_F_*
+ * HASH     src = ranges, hashed in order as one message; dst none.
+ *          -> data1..data4 = SHA-256 digest, bytes 0..7 little-endian in data1, etc.
+ * DECRYPT  src = ciphertext (shared or lent), dst = plaintext (lent: the host cannot read
+ *          it), equal total lengths, not overlapping. AES-128-CTR as the CENC 'cenc' scheme
+ *          with an 8-byte IV: counter block = iv[0..7] || big-endian 64-bit block number
+ *          from 0, running across range boundaries. The key is HYPHEAP_SVM_TEST_KEY.
+ * PIN      src = page ranges to hold while "the decoder" uses them; reclaim answers BUSY.
+ * UNPIN    src = page ranges previously pinned.
+ * FILL     dst = lent byte ranges, each byte set to the low byte of `pattern`.
+ * FAULT    (HYPHEAP_SVM_F_FAULT builds only) the secure VM reads outside its stage-2, on
+ *          purpose: the partition is aborted and every later call answers FFA_ERROR(ABORTED).
+ */
+#define HYPHEAP_SVM_VERSION 0x00010000U /* 1.0 */
+#define HYPHEAP_SVM_OP_INFO 1U
+#define HYPHEAP_SVM_OP_HASH 2U
+#define HYPHEAP_SVM_OP_DECRYPT 3U
+#define HYPHEAP_SVM_OP_PIN 4U
+#define HYPHEAP_SVM_OP_UNPIN 5U
+#define HYPHEAP_SVM_OP_FILL 6U
+#define HYPHEAP_SVM_OP_FAULT 7U
+
+#define HYPHEAP_SVM_F_FAULT 0x1U /* FAULT is built in (test builds) */
+
+/* The content key is a test key, built into the secure VM and named as such. */
+#define HYPHEAP_SVM_TEST_KEY                                                              \
+	{ 0x68, 0x79, 0x70, 0x68, 0x65, 0x61, 0x70, 0x2d, 0x74, 0x65, 0x73, 0x74, 0x2d, 0x6b, \
+	  0x65, 0x79 } /* "hypheap-test-key" */
+
+#define HYPHEAP_SVM_OK 0
+#define HYPHEAP_SVM_ERR_NOT_SUPPORTED (-1)  /* unknown op (or FAULT in a build without it) */
+#define HYPHEAP_SVM_ERR_ARGS_ADDR (-2)      /* block not 8-byte aligned, or crosses a page */
+#define HYPHEAP_SVM_ERR_ARGS_NOT_SHARED (-3) /* block's page is not shared by the host */
+#define HYPHEAP_SVM_ERR_ARGS_LEN (-4)       /* length != HYPHEAP_SVM_ARGS_SIZE(counts) */
+#define HYPHEAP_SVM_ERR_ARGS_VERSION (-5)   /* version word is not HYPHEAP_SVM_ARGS_VERSION */
+#define HYPHEAP_SVM_ERR_ARGS_OP (-6)        /* block's op differs from data0 */
+#define HYPHEAP_SVM_ERR_ARGS_RESERVED (-7)  /* reserved field, unused field or data3/4 != 0 */
+#define HYPHEAP_SVM_ERR_RANGE_COUNT (-8)    /* nr_src/nr_dst wrong for the op */
+#define HYPHEAP_SVM_ERR_RANGE_SIZE (-9)     /* zero size, or address + size overflows */
+#define HYPHEAP_SVM_ERR_RANGE_UNALIGNED (-10) /* PIN/UNPIN range not 4 KiB aligned */
+#define HYPHEAP_SVM_ERR_OVERLAP (-11)       /* ranges overlap (within or across lists) */
+#define HYPHEAP_SVM_ERR_NOT_OWNED (-12)     /* a page is neither lent nor shared to the SVM */
+#define HYPHEAP_SVM_ERR_HOST_READABLE (-13) /* a destination page the host can still read */
+#define HYPHEAP_SVM_ERR_LEN_MISMATCH (-14)  /* DECRYPT: src and dst totals differ */
+#define HYPHEAP_SVM_ERR_PIN_STATE (-15)     /* PIN of a pinned page, UNPIN of an unpinned one */
+#define HYPHEAP_SVM_ERR_BUSY (-16)          /* a page is held by another call in progress */
+#define HYPHEAP_SVM_ERR_NO_MEMORY (-17)     /* the hyp is out of table pages for the change */
+
+#define HYPHEAP_SVM_ARGS_VERSION 0x53560001U /* "SV" magic in the top half, version 1 */
+#define HYPHEAP_SVM_ARGS_MAX_RANGES 254U     /* so that a block fits one page */
+
+struct hypheap_svm_args {
+	uint32_t version;  /* HYPHEAP_SVM_ARGS_VERSION */
+	uint32_t op;       /* = data0 */
+	uint16_t nr_src;   /* ranges in src[] */
+	uint16_t nr_dst;   /* ranges in dst[] */
+	uint32_t reserved; /* must be 0 */
+	uint8_t iv[8];     /* DECRYPT only, else 0 */
+	uint64_t pattern;  /* FILL only (low byte), else 0 */
+	/* followed by struct hypheap_mem_range src[nr_src], dst[nr_dst] (byte ranges) */
+};
+
+#define HYPHEAP_SVM_ARGS_SIZE(nr_src, nr_dst) \
+	(sizeof(struct hypheap_svm_args) + ((nr_src) + (nr_dst)) * sizeof(struct hypheap_mem_range))
+
+/*
+ * Calls only the secure VM makes to the hyp (vendor-hyp range; the host gets
+ * NOT_SUPPORTED). Status in x0 (HYPHEAP_OK / HYPHEAP_ERR_*).
+ *
+ * SVM_HOLD     x1 = IPA (page aligned), x2 = pages, x3 = HYPHEAP_SVM_NEED_*: every page is
+ *              mapped in the caller's stage-2 with what x3 asks, outside its carve-out and
+ *              not held; then all are held (reclaim answers BUSY) until SVM_RELEASE.
+ * SVM_RELEASE  x1, x2 as SVM_HOLD: every page is held; then none is.
+ * SVM_PIN      x1, x2: as HOLD with need R, but the PIN service's mark (kept across calls).
+ * SVM_UNPIN    x1, x2.
+ * SVM_ABORT    x1 = ESR_EL1, x2 = FAR_EL1, x3 = ELR_EL1: the secure VM's own vectors took
+ *              an exception it cannot handle; the hyp aborts the partition (never returns).
+ */
+#define HYPHEAP_FN_SVM_HOLD 0xC6000010U
+#define HYPHEAP_FN_SVM_RELEASE 0xC6000011U
+#define HYPHEAP_FN_SVM_PIN 0xC6000012U
+#define HYPHEAP_FN_SVM_UNPIN 0xC6000013U
+#define HYPHEAP_FN_SVM_ABORT 0xC6000014U
+
+#define HYPHEAP_SVM_NEED_R 0x1U         /* readable by the secure VM */
+#define HYPHEAP_SVM_NEED_W 0x2U         /* writable by the secure VM */
+#define HYPHEAP_SVM_NEED_EXCLUSIVE 0x4U /* lent: the host cannot access it */
+#define HYPHEAP_SVM_NEED_SHARED 0x8U    /* shared: the host still maps it */
+
 #ifdef __cplusplus
 #define HYPHEAP_ABI_ASSERT(cond, msg) static_assert(cond, msg)
 #else
@@ -186,5 +315,10 @@ HYPHEAP_ABI_ASSERT(sizeof(struct hypheap_mem_range) == 16, "mem_range is 16 byte
 HYPHEAP_ABI_ASSERT(__builtin_offsetof(struct hypheap_mem_range, size) == 8, "size @8");
 HYPHEAP_ABI_ASSERT(HYPHEAP_DESC_MAX_RANGES(1) == 4094, "one-dest descriptor capacity");
 HYPHEAP_ABI_ASSERT(HYPHEAP_VMID_SECURE_1 < HYPHEAP_VMID_LIMIT, "vmids fit the bitmap");
+HYPHEAP_ABI_ASSERT(sizeof(struct hypheap_svm_args) == 32, "svm args header is 32 bytes");
+HYPHEAP_ABI_ASSERT(__builtin_offsetof(struct hypheap_svm_args, iv) == 16, "iv @16");
+HYPHEAP_ABI_ASSERT(__builtin_offsetof(struct hypheap_svm_args, pattern) == 24, "pattern @24");
+HYPHEAP_ABI_ASSERT(HYPHEAP_SVM_ARGS_SIZE(HYPHEAP_SVM_ARGS_MAX_RANGES, 0) <= HYPHEAP_PAGE_SIZE,
+		   "an argument block fits one page");
 
 #endif /* HYPHEAP_ABI_H */

@@ -1,0 +1,43 @@
+// The secure VM's services (include/hypheap/abi.h, "Secure VM"): one direct request in, one
+// direct response out. Arch-neutral: the payload runs them at EL1 inside its stage-2
+// (hyp/svm/runtime), tests/svm runs them on the host against a fake Env.
+#pragma once
+
+#include <cstdint>
+
+#include "../core/types.h"
+
+namespace hyp::svm {
+
+// data0..data4 of an FF-A direct request or response (x3..x7).
+struct Message {
+  uint64_t data[5];
+};
+
+// What the services need from the world around them. At EL1 each call is one HVC to the hyp
+// (HYPHEAP_FN_SVM_*), answered with the hyp's status (HYPHEAP_OK / HYPHEAP_ERR_*).
+class Env {
+ public:
+  [[nodiscard]] virtual int64_t hold(Ipa ipa, uint64_t pages, uint32_t need) = 0;
+  [[nodiscard]] virtual int64_t release(Ipa ipa, uint64_t pages) = 0;
+  [[nodiscard]] virtual int64_t pin(Ipa ipa, uint64_t pages) = 0;
+  [[nodiscard]] virtual int64_t unpin(Ipa ipa, uint64_t pages) = 0;
+  // The secure VM's stage-1 maps its whole IPA space at VA == IPA; tests map a fake RAM.
+  virtual uint8_t* map(Ipa ipa) = 0;
+  // FAULT: touches memory outside the stage-2 on purpose. Does not return at EL1.
+  virtual void fault() = 0;
+
+ protected:
+  ~Env() = default;
+};
+
+struct Config {
+  unsigned nr_vcpus = 1;
+  bool fault_op = false;  // HYPHEAP_SVM_F_FAULT
+};
+
+// Validates `req` in full (every rejection has its HYPHEAP_SVM_ERR_*), holds what it names,
+// performs the op, releases, and answers. Never leaves a page held.
+Message dispatch(Env& env, const Config& config, const Message& req);
+
+}  // namespace hyp::svm
