@@ -34,4 +34,36 @@ int hypheap_mem_query(phys_addr_t addr, u64 nr_pages,
 		      struct hypheap_query *q, long *status);
 int hypheap_hyp_stat(unsigned int index, u64 *value, long *status);
 
+/*
+ * The secure VM's services (include/hypheap/abi.h, "Secure VM"), through
+ * Linux's FF-A driver. Buffers are dma-bufs of hypheap's own heaps. Each
+ * call sets *@status to the secure VM's raw answer, or to
+ * HYPHEAP_SVM_STATUS_NONE when it did not answer (then the return value is
+ * the FF-A error: -ECANCELED once the partition has aborted).
+ */
+struct hypheap_svm;
+struct iov_iter;
+
+struct hypheap_svm_info {
+	u32 version;
+	u32 nr_vcpus;
+	u32 features;
+	u16 partition_id;
+};
+
+struct hypheap_svm *hypheap_svm_get(void);
+void hypheap_svm_put(struct hypheap_svm *svm);
+int hypheap_svm_info(struct hypheap_svm *svm, struct hypheap_svm_info *info,
+		     long *status);
+int hypheap_svm_hash(struct hypheap_svm *svm, struct dma_buf *buf,
+		     size_t len, u8 digest[32], long *status);
+int hypheap_svm_decrypt(struct hypheap_svm *svm, struct iov_iter *src,
+			struct dma_buf *dst, const u8 iv[8], long *status);
+int hypheap_svm_pin(struct hypheap_svm *svm, struct dma_buf *buf,
+		    long *status);
+int hypheap_svm_unpin(struct hypheap_svm *svm, struct dma_buf *buf,
+		      long *status);
+int hypheap_svm_fill(struct hypheap_svm *svm, struct dma_buf *buf,
+		     u8 pattern, long *status);
+
 #endif /* _HYPHEAP_H */

@@ -207,3 +207,16 @@ struct dma_buf *hypheap_buffer_export(struct hypheap_buffer *buf,
 	return dmabuf;
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_buffer_export);
+
+/**
+ * hypheap_buffer_of() - the hypheap buffer behind a dma-buf
+ * @dmabuf: any dma-buf
+ *
+ * Return: the buffer, owned by @dmabuf (valid while the caller holds a
+ * reference to it), or NULL when another exporter made @dmabuf.
+ */
+struct hypheap_buffer *hypheap_buffer_of(struct dma_buf *dmabuf)
+{
+	return dmabuf->ops == &hypheap_dma_buf_ops ? dmabuf->priv : NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_buffer_of);

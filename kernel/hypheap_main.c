@@ -19,13 +19,18 @@ static int __init hypheap_init(void)
 
 	hypheap_debugfs_init();
 	ret = hypheap_probe_init();
-	if (ret)
+	if (ret) {
 		hypheap_debugfs_exit();
-	return ret;
+		return ret;
+	}
+	/* after the heaps: the client shares its argument pages through them */
+	hypheap_svm_init();
+	return 0;
 }
 
 static void __exit hypheap_exit(void)
 {
+	hypheap_svm_exit();
 	hypheap_probe_exit();
 	hypheap_debugfs_exit();
 }

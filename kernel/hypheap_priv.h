@@ -432,6 +432,13 @@ struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,
 void hypheap_buffer_release(struct hypheap_buffer *buf);
 struct dma_buf *hypheap_buffer_export(struct hypheap_buffer *buf,
 				      u32 fd_flags);
+struct hypheap_buffer *hypheap_buffer_of(struct dma_buf *dmabuf);
+
+/* ---- secure-VM client (hypheap_svm.c) ---- */
+
+void hypheap_svm_init(void);
+void hypheap_svm_exit(void);
+int hypheap_svm_direct(struct hypheap_svm *svm, u64 data[5], long *status);
 
 /* ---- platform driver (hypheap_probe.c) ---- */
 

@@ -1,0 +1,859 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hypheap's client of the secure VM: an FF-A driver, bound by UUID to the
+ * partition the hypervisor runs (include/hypheap/abi.h, "Secure VM"). It
+ * offers the partition's services to other drivers (a secure decoder hands
+ * it dma-bufs) and, for tests and the demo, to root through
+ * /dev/hypheap-svm (include/hypheap/svm_ioctl.h).
+ *
+ * Linux's arm_ffa driver is the transport: direct requests through its
+ * msg_ops, with its FFA_INTERRUPT/FFA_RUN loop resuming a call the
+ * hypervisor preempted for a host interrupt. Arguments that do not fit in
+ * registers go in an argument block, in a page the host shares with the
+ * secure VM (one per slot, shared once at probe); the secure VM copies the
+ * block before it reads it.
+ *
+ * Only hypheap's own buffers are accepted: their pages are lent to the
+ * heap's VM, and the client names them by physical address. Ciphertext for
+ * DECRYPT comes from the caller's memory, copied into pages shared with the
+ * secure VM for the duration of the call.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <kunit/visibility.h>
+#include <linux/arm_ffa.h>
+#include <linux/dma-buf.h>
+#include <linux/fs.h>
+#include <linux/gfp.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
+#include <linux/uuid.h>
+#include <asm/unaligned.h>
+#include <hypheap/svm_ioctl.h>
+
+#include "hypheap.h"
+#include "hypheap_priv.h"
+
+#define HYPHEAP_SVM_MAX_SLOTS	8
+
+/**
+ * struct hypheap_svm_slot - one argument page, shared with the secure VM
+ * @lock: serialises the use of @page
+ * @page: the page; host RW, secure VM R while @shared
+ * @shared: the share succeeded (and has not been taken back)
+ */
+struct hypheap_svm_slot {
+	struct mutex lock; /* serialises use of @page */
+	struct page *page;
+	bool shared;
+};
+
+/**
+ * struct hypheap_svm - the bound partition
+ * @ffa: Linux's FF-A device of the partition
+ * @ref: references: the binding, and each hypheap_svm_get()
+ * @info: INFO's answer at probe
+ * @nr_slots: entries of @slots
+ * @slots: argument pages
+ */
+struct hypheap_svm {
+	struct ffa_device *ffa;
+	struct kref ref;
+	struct hypheap_svm_info info;
+	unsigned int nr_slots;
+	struct hypheap_svm_slot slots[];
+};
+
+static DEFINE_MUTEX(hypheap_svm_lock);
+static struct hypheap_svm *hypheap_svm_bound; /* under hypheap_svm_lock */
+
+static const struct hypheap_vmperm hypheap_svm_host_rwx = {
+	.vmid = HYPHEAP_VMID_HOST,
+	.perms = HYPHEAP_PERM_RWX,
+};
+
+/* A share: the host keeps RW, the secure VM may read. */
+static const struct hypheap_vmperm hypheap_svm_share_dst[] = {
+	{ .vmid = HYPHEAP_VMID_HOST,
+	  .perms = HYPHEAP_PERM_R | HYPHEAP_PERM_W },
+	{ .vmid = HYPHEAP_VMID_SECURE_0, .perms = HYPHEAP_PERM_R },
+};
+
+#define HYPHEAP_SVM_SHARED_BY \
+	(HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST) | HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0))
+
+/* The secure VM's answer as an errno; each rejection keeps its raw status. */
+static int hypheap_svm_errno(long status)
+{
+	switch (status) {
+	case HYPHEAP_SVM_OK:
+		return 0;
+	case HYPHEAP_SVM_ERR_NOT_SUPPORTED:
+		return -EOPNOTSUPP;
+	case HYPHEAP_SVM_ERR_NOT_OWNED:
+		return -EACCES;
+	case HYPHEAP_SVM_ERR_HOST_READABLE:
+		return -EPERM;
+	case HYPHEAP_SVM_ERR_PIN_STATE:
+		return -EALREADY;
+	case HYPHEAP_SVM_ERR_BUSY:
+		return -EBUSY;
+	case HYPHEAP_SVM_ERR_NO_MEMORY:
+		return -ENOMEM;
+	case HYPHEAP_SVM_ERR_RANGE_COUNT:
+		return -E2BIG;
+	case HYPHEAP_SVM_ERR_RANGE_SIZE:
+	case HYPHEAP_SVM_ERR_RANGE_UNALIGNED:
+	case HYPHEAP_SVM_ERR_OVERLAP:
+	case HYPHEAP_SVM_ERR_LEN_MISMATCH:
+		return -EINVAL;
+	default:
+		/* an argument block this driver built wrong, or an unknown answer */
+		return -EPROTO;
+	}
+}
+
+/**
+ * hypheap_svm_direct() - one direct request, registers as they are
+ * @svm: the partition
+ * @data: in: data0..data4 of the request; out: of the response
+ * @status: the response's data0, or %HYPHEAP_SVM_STATUS_NONE
+ *
+ * Return: 0, the errno of the secure VM's answer, or of the FF-A call.
+ */
+int hypheap_svm_direct(struct hypheap_svm *svm, u64 data[5], long *status)
+{
+	struct ffa_send_direct_data d = {
+		.data0 = data[0], .data1 = data[1], .data2 = data[2],
+		.data3 = data[3], .data4 = data[4],
+	};
+	int ret;
+
+	*status = HYPHEAP_SVM_STATUS_NONE;
+	ret = svm->ffa->ops->msg_ops->sync_send_receive(svm->ffa, &d);
+	if (ret)
+		return ret;
+	data[0] = d.data0;
+	data[1] = d.data1;
+	data[2] = d.data2;
+	data[3] = d.data3;
+	data[4] = d.data4;
+	*status = (long)d.data0;
+	return hypheap_svm_errno(*status);
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_svm_direct);
+
+/**
+ * struct hypheap_svm_req - an argument block being built in a slot page
+ * @slot: the slot, locked
+ * @args: its header, at the start of the page
+ * @ranges: src[] then dst[]
+ */
+struct hypheap_svm_req {
+	struct hypheap_svm_slot *slot;
+	struct hypheap_svm_args *args;
+	struct hypheap_mem_range *ranges;
+};
+
+static void hypheap_svm_req_start(struct hypheap_svm *svm,
+				  struct hypheap_svm_req *req, u32 op)
+{
+	/* any slot works; starting at this CPU's spreads concurrent callers */
+	unsigned int i = raw_smp_processor_id() % svm->nr_slots;
+
+	req->slot = &svm->slots[i];
+	mutex_lock(&req->slot->lock);
+	req->args = page_address(req->slot->page);
+	memset(req->args, 0, PAGE_SIZE);
+	req->args->version = HYPHEAP_SVM_ARGS_VERSION;
+	req->args->op = op;
+	req->ranges = (struct hypheap_mem_range *)(req->args + 1);
+}
+
+static int hypheap_svm_req_add(struct hypheap_svm_req *req, bool dst,
+			       u64 addr, u64 size)
+{
+	struct hypheap_svm_args *a = req->args;
+	unsigned int n = a->nr_src + a->nr_dst;
+	struct hypheap_mem_range *last = n ? &req->ranges[n - 1] : NULL;
+
+	/* extend the previous range when contiguous (same list) */
+	if (last && (dst ? a->nr_dst : !a->nr_dst) &&
+	    last->addr + last->size == addr) {
+		last->size += size;
+		return 0;
+	}
+	if (n == HYPHEAP_SVM_ARGS_MAX_RANGES)
+		return -E2BIG;
+	/* dst[] follows src[]: src ranges may not come after a dst one */
+	if (!dst && a->nr_dst)
+		return -EINVAL;
+	req->ranges[n].addr = addr;
+	req->ranges[n].size = size;
+	if (dst)
+		a->nr_dst++;
+	else
+		a->nr_src++;
+	return 0;
+}
+
+/* The first @len bytes of @sgt as ranges of one list. */
+static int hypheap_svm_req_add_table(struct hypheap_svm_req *req, bool dst,
+				     struct sg_table *sgt, size_t len)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+	int ret;
+
+	for_each_sgtable_sg(sgt, sg, i) {
+		size_t n = min_t(size_t, len, sg->length);
+
+		if (!n)
+			break;
+		ret = hypheap_svm_req_add(req, dst, sg_phys(sg), n);
+		if (ret)
+			return ret;
+		len -= n;
+	}
+	return len ? -EINVAL : 0;
+}
+
+static int hypheap_svm_req_send(struct hypheap_svm *svm,
+				struct hypheap_svm_req *req, u64 out[5],
+				long *status)
+{
+	struct hypheap_svm_args *a = req->args;
+	u64 data[5] = {
+		a->op, page_to_phys(req->slot->page),
+		HYPHEAP_SVM_ARGS_SIZE(a->nr_src, a->nr_dst), 0, 0,
+	};
+	int ret;
+
+	ret = hypheap_svm_direct(svm, data, status);
+	mutex_unlock(&req->slot->lock);
+	if (out)
+		memcpy(out, data, sizeof(data));
+	return ret;
+}
+
+static void hypheap_svm_req_abort(struct hypheap_svm_req *req)
+{
+	mutex_unlock(&req->slot->lock);
+}
+
+static struct hypheap_buffer *hypheap_svm_buffer(struct dma_buf *dmabuf)
+{
+	return dmabuf ? hypheap_buffer_of(dmabuf) : NULL;
+}
+
+static int hypheap_svm_buffer_op(struct hypheap_svm *svm, u32 op,
+				 struct dma_buf *dmabuf, bool dst, u64 pattern,
+				 size_t len, u64 out[5], long *status)
+{
+	struct hypheap_buffer *buf = hypheap_svm_buffer(dmabuf);
+	struct hypheap_svm_req req;
+	int ret;
+
+	*status = HYPHEAP_SVM_STATUS_NONE;
+	if (!buf || !len || len > buf->len)
+		return -EINVAL;
+	hypheap_svm_req_start(svm, &req, op);
+	req.args->pattern = pattern;
+	ret = hypheap_svm_req_add_table(&req, dst, &buf->sgt, len);
+	if (ret) {
+		hypheap_svm_req_abort(&req);
+		return ret;
+	}
+	return hypheap_svm_req_send(svm, &req, out, status);
+}
+
+/**
+ * hypheap_svm_hash() - SHA-256, computed by the secure VM, of a buffer
+ * @svm: the partition
+ * @dmabuf: a hypheap buffer lent to the secure VM
+ * @len: bytes from its start, 0 for all of it
+ * @digest: the hash
+ * @status: the secure VM's answer
+ *
+ * Return: 0 or an errno (-EINVAL for a buffer not hypheap's).
+ */
+int hypheap_svm_hash(struct hypheap_svm *svm, struct dma_buf *dmabuf,
+		     size_t len, u8 digest[32], long *status)
+{
+	u64 out[5];
+	int ret, i;
+
+	ret = hypheap_svm_buffer_op(svm, HYPHEAP_SVM_OP_HASH, dmabuf, false, 0,
+				    len ? len : dmabuf->size, out, status);
+	if (ret)
+		return ret;
+	for (i = 0; i < 4; i++)
+		put_unaligned_le64(out[1 + i], digest + 8 * i);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(hypheap_svm_hash);
+
+/**
+ * hypheap_svm_fill() - have the secure VM set every byte of a buffer
+ * @svm: the partition
+ * @dmabuf: a hypheap buffer lent to the secure VM
+ * @pattern: the byte
+ * @status: the secure VM's answer
+ *
+ * Return: 0 or an errno.
+ */
+int hypheap_svm_fill(struct hypheap_svm *svm, struct dma_buf *dmabuf,
+		     u8 pattern, long *status)
+{
+	return hypheap_svm_buffer_op(svm, HYPHEAP_SVM_OP_FILL, dmabuf, true,
+				     pattern, dmabuf->size, NULL, status);
+}
+EXPORT_SYMBOL_GPL(hypheap_svm_fill);
+
+/**
+ * hypheap_svm_pin() - the secure VM holds a buffer: reclaim answers BUSY
+ * @svm: the partition
+ * @dmabuf: a hypheap buffer lent to the secure VM
+ * @status: the secure VM's answer
+ *
+ * A buffer released while pinned stays quarantined until unpinned.
+ *
+ * Return: 0 or an errno (-EALREADY when already pinned).
+ */
+int hypheap_svm_pin(struct hypheap_svm *svm, struct dma_buf *dmabuf,
+		    long *status)
+{
+	return hypheap_svm_buffer_op(svm, HYPHEAP_SVM_OP_PIN, dmabuf, false, 0,
+				     dmabuf->size, NULL, status);
+}
+EXPORT_SYMBOL_GPL(hypheap_svm_pin);
+
+/**
+ * hypheap_svm_unpin() - undo hypheap_svm_pin()
+ * @svm: the partition
+ * @dmabuf: the pinned buffer
+ * @status: the secure VM's answer
+ *
+ * Return: 0 or an errno (-EALREADY when not pinned).
+ */
+int hypheap_svm_unpin(struct hypheap_svm *svm, struct dma_buf *dmabuf,
+		      long *status)
+{
+	return hypheap_svm_buffer_op(svm, HYPHEAP_SVM_OP_UNPIN, dmabuf, false,
+				     0, dmabuf->size, NULL, status);
+}
+EXPORT_SYMBOL_GPL(hypheap_svm_unpin);
+
+/* Pages for @len bytes, as few chunks as the allocator gives. */
+static int hypheap_svm_bounce_alloc(struct sg_table *sgt, size_t len)
+{
+	unsigned int order = get_order(min_t(size_t, len, SZ_2M)), n = 0;
+	size_t left = PAGE_ALIGN(len);
+	struct page *chunks[HYPHEAP_SVM_ARGS_MAX_RANGES];
+	struct scatterlist *sg;
+	unsigned int i;
+	int ret;
+
+	while (left) {
+		struct page *page;
+
+		while (order && (PAGE_SIZE << order) > left)
+			order--;
+		page = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_NOWARN |
+				   (order ? __GFP_NORETRY : 0), order);
+		if (!page && order) {
+			order--;
+			continue;
+		}
+		ret = -ENOMEM;
+		if (!page)
+			goto err;
+		ret = -E2BIG;
+		if (n == ARRAY_SIZE(chunks)) {
+			__free_pages(page, order);
+			goto err;
+		}
+		set_page_private(page, order);
+		chunks[n++] = page;
+		left -= PAGE_SIZE << order;
+		cond_resched();
+	}
+	ret = sg_alloc_table(sgt, n, GFP_KERNEL_ACCOUNT);
+	if (ret)
+		goto err;
+	for_each_sgtable_sg(sgt, sg, i)
+		sg_set_page(sg, chunks[i], PAGE_SIZE << page_private(chunks[i]),
+			    0);
+	return 0;
+err:
+	while (n--)
+		__free_pages(chunks[n], page_private(chunks[n]));
+	return ret;
+}
+
+static void hypheap_svm_bounce_free(struct sg_table *sgt)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sgtable_sg(sgt, sg, i)
+		__free_pages(sg_page(sg), get_order(sg->length));
+	sg_free_table(sgt);
+}
+
+static int hypheap_svm_bounce_fill(struct sg_table *sgt, struct iov_iter *src,
+				   size_t len)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sgtable_sg(sgt, sg, i) {
+		size_t n = min_t(size_t, len, sg->length);
+
+		if (copy_from_iter(sg_virt(sg), n, src) != n)
+			return -EFAULT;
+		len -= n;
+		if (!len)
+			break;
+	}
+	return 0;
+}
+
+/**
+ * hypheap_svm_decrypt() - AES-128-CTR by the secure VM into a lent buffer
+ * @svm: the partition
+ * @src: the ciphertext (its whole count is decrypted)
+ * @dst: a hypheap buffer lent to the secure VM, at least as long
+ * @iv: CENC 8-byte IV
+ * @status: the secure VM's answer
+ *
+ * The ciphertext is copied into pages shared with the secure VM for the
+ * call. Pages whose share cannot be taken back are never freed (the secure
+ * VM could still read what the page allocator puts there next).
+ *
+ * Return: 0 or an errno.
+ */
+int hypheap_svm_decrypt(struct hypheap_svm *svm, struct iov_iter *src,
+			struct dma_buf *dst, const u8 iv[8], long *status)
+{
+	struct hypheap_buffer *buf = hypheap_svm_buffer(dst);
+	size_t len = iov_iter_count(src);
+	struct hypheap_conduit *c;
+	struct hypheap_svm_req req;
+	struct sg_table bounce;
+	u64 owners = HYPHEAP_SVM_SHARED_BY;
+	int ret, back;
+
+	*status = HYPHEAP_SVM_STATUS_NONE;
+	if (!buf || !len || len > buf->len)
+		return -EINVAL;
+	c = hypheap_get_default_conduit();
+	if (!c)
+		return -ENODEV;
+	ret = hypheap_svm_bounce_alloc(&bounce, len);
+	if (ret)
+		goto out_put;
+	ret = hypheap_svm_bounce_fill(&bounce, src, len);
+	if (ret) {
+		hypheap_svm_bounce_free(&bounce);
+		goto out_put;
+	}
+	ret = hypheap_lend_table(c, &bounce, &hypheap_svm_host_rwx,
+				 hypheap_svm_share_dst,
+				 ARRAY_SIZE(hypheap_svm_share_dst), NULL);
+	if (ret) {
+		if (ret == -ENOTRECOVERABLE)
+			pr_warn_ratelimited("decrypt: a share of %zu bytes cannot be undone; leaking it\n",
+					    len);
+		else
+			hypheap_svm_bounce_free(&bounce);
+		goto out_put;
+	}
+
+	hypheap_svm_req_start(svm, &req, HYPHEAP_SVM_OP_DECRYPT);
+	memcpy(req.args->iv, iv, sizeof(req.args->iv));
+	ret = hypheap_svm_req_add_table(&req, false, &bounce, len);
+	if (!ret)
+		ret = hypheap_svm_req_add_table(&req, true, &buf->sgt, len);
+	if (ret)
+		hypheap_svm_req_abort(&req);
+	else
+		ret = hypheap_svm_req_send(svm, &req, NULL, status);
+
+	back = hypheap_reclaim_table(c, &bounce, &hypheap_svm_host_rwx,
+				     HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0),
+				     &owners, NULL);
+	if (back) {
+		pr_warn_ratelimited("decrypt: %zu shared bytes did not come back (%d); leaking them\n",
+				    len, back);
+		ret = ret ?: back;
+	} else {
+		hypheap_svm_bounce_free(&bounce);
+	}
+out_put:
+	hypheap_conduit_put(c);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(hypheap_svm_decrypt);
+
+/**
+ * hypheap_svm_info() - the partition's INFO
+ * @svm: the partition
+ * @info: its answer
+ * @status: the secure VM's answer
+ *
+ * Return: 0 or an errno.
+ */
+int hypheap_svm_info(struct hypheap_svm *svm, struct hypheap_svm_info *info,
+		     long *status)
+{
+	u64 data[5] = { HYPHEAP_SVM_OP_INFO };
+	int ret;
+
+	ret = hypheap_svm_direct(svm, data, status);
+	if (ret)
+		return ret;
+	info->version = data[1];
+	info->nr_vcpus = data[2];
+	info->features = data[3];
+	info->partition_id = svm->ffa->vm_id;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(hypheap_svm_info);
+
+static void hypheap_svm_release(struct kref *ref)
+{
+	struct hypheap_svm *svm = container_of(ref, struct hypheap_svm, ref);
+	unsigned int i;
+
+	for (i = 0; i < svm->nr_slots; i++) {
+		struct hypheap_svm_slot *slot = &svm->slots[i];
+		u64 owners = HYPHEAP_SVM_SHARED_BY;
+
+		if (slot->shared &&
+		    hypheap_assign_mem(page_to_phys(slot->page), PAGE_SIZE,
+				       &owners, &hypheap_svm_host_rwx, 1)) {
+			/* still readable by the secure VM: never reuse it */
+			pr_warn("argument page %pa stays shared; leaking it\n",
+				&(phys_addr_t){ page_to_phys(slot->page) });
+			continue;
+		}
+		if (slot->page)
+			__free_page(slot->page);
+	}
+	put_device(&svm->ffa->dev);
+	kfree(svm);
+}
+
+/**
+ * hypheap_svm_get() - the bound partition, with a reference
+ *
+ * Return: it, or NULL when no partition is bound.
+ */
+struct hypheap_svm *hypheap_svm_get(void)
+{
+	struct hypheap_svm *svm;
+
+	mutex_lock(&hypheap_svm_lock);
+	svm = hypheap_svm_bound;
+	if (svm)
+		kref_get(&svm->ref);
+	mutex_unlock(&hypheap_svm_lock);
+	return svm;
+}
+EXPORT_SYMBOL_GPL(hypheap_svm_get);
+
+/**
+ * hypheap_svm_put() - drop a reference of hypheap_svm_get()
+ * @svm: the partition
+ */
+void hypheap_svm_put(struct hypheap_svm *svm)
+{
+	kref_put(&svm->ref, hypheap_svm_release);
+}
+EXPORT_SYMBOL_GPL(hypheap_svm_put);
+
+/* ---- /dev/hypheap-svm ---- */
+
+static long hypheap_svm_ioctl_buf(struct hypheap_svm *svm, unsigned int cmd,
+				  void __user *uarg)
+{
+	struct hypheap_svm_buf_arg a;
+	struct dma_buf *dmabuf;
+	long status;
+	int ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.reserved || (cmd != HYPHEAP_SVM_IOC_FILL && a.pattern) ||
+	    a.pattern > U8_MAX)
+		return -EINVAL;
+	dmabuf = dma_buf_get(a.fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	if (cmd == HYPHEAP_SVM_IOC_PIN)
+		ret = hypheap_svm_pin(svm, dmabuf, &status);
+	else if (cmd == HYPHEAP_SVM_IOC_UNPIN)
+		ret = hypheap_svm_unpin(svm, dmabuf, &status);
+	else
+		ret = hypheap_svm_fill(svm, dmabuf, a.pattern, &status);
+	dma_buf_put(dmabuf);
+	a.status = status;
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		return -EFAULT;
+	return ret;
+}
+
+static long hypheap_svm_ioctl_hash(struct hypheap_svm *svm, void __user *uarg)
+{
+	struct hypheap_svm_hash_arg a;
+	struct dma_buf *dmabuf;
+	long status;
+	int ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.reserved)
+		return -EINVAL;
+	dmabuf = dma_buf_get(a.fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	ret = hypheap_svm_hash(svm, dmabuf, a.len, a.digest, &status);
+	dma_buf_put(dmabuf);
+	a.status = status;
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		return -EFAULT;
+	return ret;
+}
+
+static long hypheap_svm_ioctl_decrypt(struct hypheap_svm *svm,
+				      void __user *uarg)
+{
+	struct hypheap_svm_decrypt_arg a;
+	struct dma_buf *dmabuf;
+	struct iov_iter iter;
+	struct iovec iov;
+	long status = HYPHEAP_SVM_STATUS_NONE;
+	int ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.reserved)
+		return -EINVAL;
+	ret = import_single_range(WRITE, u64_to_user_ptr(a.src), a.len,
+				  &iov, &iter);
+	if (ret)
+		return ret;
+	dmabuf = dma_buf_get(a.dst_fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	ret = hypheap_svm_decrypt(svm, &iter, dmabuf, a.iv, &status);
+	dma_buf_put(dmabuf);
+	a.status = status;
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		return -EFAULT;
+	return ret;
+}
+
+static long hypheap_svm_ioctl_info(struct hypheap_svm *svm, void __user *uarg)
+{
+	struct hypheap_svm_info_arg a = {};
+	struct hypheap_svm_info info = {};
+	long status;
+	int ret;
+
+	ret = hypheap_svm_info(svm, &info, &status);
+	a.status = status;
+	a.version = info.version;
+	a.nr_vcpus = info.nr_vcpus;
+	a.features = info.features;
+	a.partition_id = info.partition_id;
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		return -EFAULT;
+	return ret;
+}
+
+static long hypheap_svm_ioctl(struct file *file, unsigned int cmd,
+			      unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+	struct hypheap_svm *svm = hypheap_svm_get();
+	long ret;
+
+	if (!svm)
+		return -ENODEV;
+	switch (cmd) {
+	case HYPHEAP_SVM_IOC_INFO:
+		ret = hypheap_svm_ioctl_info(svm, uarg);
+		break;
+	case HYPHEAP_SVM_IOC_HASH:
+		ret = hypheap_svm_ioctl_hash(svm, uarg);
+		break;
+	case HYPHEAP_SVM_IOC_DECRYPT:
+		ret = hypheap_svm_ioctl_decrypt(svm, uarg);
+		break;
+	case HYPHEAP_SVM_IOC_PIN:
+	case HYPHEAP_SVM_IOC_UNPIN:
+	case HYPHEAP_SVM_IOC_FILL:
+		ret = hypheap_svm_ioctl_buf(svm, cmd, uarg);
+		break;
+	default:
+		ret = -ENOTTY;
+		break;
+	}
+	hypheap_svm_put(svm);
+	return ret;
+}
+
+static const struct file_operations hypheap_svm_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = hypheap_svm_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static struct miscdevice hypheap_svm_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "hypheap-svm",
+	.fops = &hypheap_svm_fops,
+	.mode = 0600,
+};
+
+/* ---- the FF-A driver ---- */
+
+static int hypheap_svm_share_slots(struct hypheap_svm *svm)
+{
+	unsigned int i;
+
+	for (i = 0; i < svm->nr_slots; i++) {
+		struct hypheap_svm_slot *slot = &svm->slots[i];
+		u64 owners = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST);
+		int ret;
+
+		mutex_init(&slot->lock);
+		slot->page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!slot->page)
+			return -ENOMEM;
+		ret = hypheap_assign_mem(page_to_phys(slot->page), PAGE_SIZE,
+					 &owners, hypheap_svm_share_dst,
+					 ARRAY_SIZE(hypheap_svm_share_dst));
+		if (ret == -ENOTRECOVERABLE) {
+			slot->page = NULL; /* owners unknown: leak it */
+			return ret;
+		}
+		if (ret)
+			return ret;
+		slot->shared = true;
+	}
+	return 0;
+}
+
+static int hypheap_svm_probe(struct ffa_device *ffa)
+{
+	unsigned int nr = min_t(unsigned int, num_possible_cpus(),
+				HYPHEAP_SVM_MAX_SLOTS);
+	struct hypheap_svm *svm;
+	long status;
+	int ret;
+
+	svm = kzalloc(struct_size(svm, slots, nr), GFP_KERNEL);
+	if (!svm)
+		return -ENOMEM;
+	svm->ffa = ffa;
+	get_device(&ffa->dev);
+	kref_init(&svm->ref);
+	svm->nr_slots = nr;
+	ret = hypheap_svm_share_slots(svm);
+	if (ret == -ENODEV)
+		ret = -EPROBE_DEFER; /* no hypheap hypervisor device yet */
+	if (!ret)
+		ret = hypheap_svm_info(svm, &svm->info, &status);
+	if (ret) {
+		dev_err(&ffa->dev, "secure VM not usable: %d (status %ld)\n",
+			ret, status);
+		hypheap_svm_put(svm);
+		return ret;
+	}
+	dev_info(&ffa->dev,
+		 "secure VM partition %#x: services %u.%u, %u vCPUs, features %#x\n",
+		 ffa->vm_id, svm->info.version >> 16,
+		 svm->info.version & 0xffff, svm->info.nr_vcpus,
+		 svm->info.features);
+
+	mutex_lock(&hypheap_svm_lock);
+	if (hypheap_svm_bound) {
+		mutex_unlock(&hypheap_svm_lock);
+		hypheap_svm_put(svm);
+		return -EBUSY;
+	}
+	hypheap_svm_bound = svm;
+	mutex_unlock(&hypheap_svm_lock);
+	ffa_dev_set_drvdata(ffa, svm);
+	return 0;
+}
+
+static void hypheap_svm_remove(struct ffa_device *ffa)
+{
+	struct hypheap_svm *svm = ffa_dev_get_drvdata(ffa);
+
+	mutex_lock(&hypheap_svm_lock);
+	if (hypheap_svm_bound == svm)
+		hypheap_svm_bound = NULL;
+	mutex_unlock(&hypheap_svm_lock);
+	hypheap_svm_put(svm);
+}
+
+static const struct ffa_device_id hypheap_svm_ids[] = {
+	/* HYPHEAP_SVM_UUID_STR */
+	{ UUID_INIT(0x2e7d6c2a, 0x5f0b, 0x4c1e,
+		    0x9a, 0x3d, 0x8b, 0x4f, 0x61, 0xc0, 0x7e, 0x55) },
+	{}
+};
+
+static struct ffa_driver hypheap_svm_driver = {
+	.name = "hypheap-svm",
+	.probe = hypheap_svm_probe,
+	.remove = hypheap_svm_remove,
+	.id_table = hypheap_svm_ids,
+};
+
+static bool hypheap_svm_registered;
+
+/**
+ * hypheap_svm_init() - register the FF-A driver and /dev/hypheap-svm
+ *
+ * Without FF-A (a firmware or hypervisor that does not speak it, so Linux's
+ * driver gave up) the heaps still work: the client is left out, logged.
+ */
+void hypheap_svm_init(void)
+{
+	int ret;
+
+	ret = ffa_register(&hypheap_svm_driver);
+	if (ret) {
+		pr_info("no FF-A, no secure-VM services: %d\n", ret);
+		return;
+	}
+	ret = misc_register(&hypheap_svm_misc);
+	if (ret) {
+		pr_warn("/dev/hypheap-svm: %d\n", ret);
+		ffa_unregister(&hypheap_svm_driver);
+		return;
+	}
+	hypheap_svm_registered = true;
+}
+
+void hypheap_svm_exit(void)
+{
+	if (!hypheap_svm_registered)
+		return;
+	misc_deregister(&hypheap_svm_misc);
+	ffa_unregister(&hypheap_svm_driver);
+}
