@@ -28,6 +28,7 @@ struct PageState {
   bool writable = true;  // the secure VM's stage-2 permission (shares may be read-only)
   bool held = false;
   bool pinned = false;
+  bool held_for_write = false;  // since the last FakeEnv::reset_call_state()
 };
 
 class FakeEnv final : public Env {
@@ -51,6 +52,7 @@ class FakeEnv final : public Env {
   // The hyp call (hold, release, pin or unpin) `n` calls from now answers `status` without
   // changing anything; 0 is the next call.
   void inject(size_t n, int64_t status) { injected_.push_back({nr_calls_ + n, status}); }
+  void clear_injected() { injected_.clear(); }
   // Runs after every successful release (a host that rewrites the block once it is copied).
   std::function<void(uint64_t ipa)> on_release;
 
@@ -72,6 +74,17 @@ class FakeEnv final : public Env {
   size_t nr_faults() const { return nr_faults_; }
   std::string log() const { return log_; }  // every hyp call, in order
   void clear_log() { log_.clear(); }
+  // Pages held with NEED_W since the last reset_call_state(): the only ones a call may write.
+  bool was_held_for_write(uint64_t ipa) const { return pages_[(ipa - kBase) / k4K].held_for_write; }
+  // A release answered an injected status (so the fake still holds its pages).
+  bool release_was_injected() const { return release_injected_; }
+  // Forgets holds and the per-call records (the fuzzer, after a call with injections).
+  void reset_call_state() {
+    for (PageState& p : pages_)
+      p.held = p.held_for_write = false;
+    release_injected_ = false;
+    log_.clear();
+  }
 
   // --- Env ---
   int64_t hold(Ipa ipa, uint64_t nr, uint32_t need) override {
@@ -95,16 +108,20 @@ class FakeEnv final : public Env {
       if (p.held)
         return HYPHEAP_ERR_BUSY;
     }
-    for (uint64_t i = 0; i < nr; i++)
+    for (uint64_t i = 0; i < nr; i++) {
       page(ipa.value() + i * k4K).held = true;
+      page(ipa.value() + i * k4K).held_for_write |= (need & HYPHEAP_SVM_NEED_W) != 0;
+    }
     nr_holds_++;
     return HYPHEAP_OK;
   }
 
   int64_t release(Ipa ipa, uint64_t nr) override {
     note("release", ipa, nr, 0);
-    if (int64_t s; take_injected(&s))
+    if (int64_t s; take_injected(&s)) {
+      release_injected_ = true;
       return s;
+    }
     if (const int64_t s = check_call(ipa, nr); s != HYPHEAP_OK)
       return s;
     for (uint64_t i = 0; i < nr; i++) {
@@ -204,6 +221,7 @@ class FakeEnv final : public Env {
   std::vector<std::string> violations_;
   std::string log_;
   size_t nr_holds_ = 0, nr_faults_ = 0;
+  bool release_injected_ = false;
   uint8_t scratch_[k4K] = {};
 };
 
