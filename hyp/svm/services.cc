@@ -1,0 +1,256 @@
+// dispatch(): one direct request of the host, validated in full before the secure VM holds
+// anything it names (docs/abi.md, "Secure VM services").
+//
+// Memory is only touched through Env::map(), one page at a time: the pointer it returns is
+// used up to the end of that page and no further, so nothing here assumes that consecutive
+// IPAs are consecutive in the secure VM's address space, and a test Env can check that every
+// access lands in a page held for it.
+#include "services.h"
+
+#include "aes.h"
+#include "args.h"
+#include "sha256.h"
+
+namespace hyp::svm {
+namespace {
+
+constexpr uint32_t kNeedSrc = HYPHEAP_SVM_NEED_R;
+constexpr uint32_t kNeedDst = HYPHEAP_SVM_NEED_W | HYPHEAP_SVM_NEED_EXCLUSIVE;
+constexpr uint32_t kNeedArgs = HYPHEAP_SVM_NEED_R | HYPHEAP_SVM_NEED_SHARED;
+
+Message answer(SvmStatus status, uint64_t d1 = 0, uint64_t d2 = 0, uint64_t d3 = 0,
+               uint64_t d4 = 0) {
+  if (status != SvmStatus::kOk)
+    return Message{{uint64_t(int64_t(status)), 0, 0, 0, 0}};
+  return Message{{uint64_t(int64_t(HYPHEAP_SVM_OK)), d1, d2, d3, d4}};
+}
+
+uint64_t page_left(Ipa ipa) {
+  return kPageSize - (ipa.value() & (kPageSize - 1));
+}
+
+// Walks a list of byte ranges in order, handing out pieces that never cross a page.
+class Cursor {
+ public:
+  Cursor(const Args& args, bool dst) : args_(args), dst_(dst) {}
+
+  bool done() const { return index_ == count(); }
+  // Bytes available from here without crossing a page or the end of the range.
+  uint64_t chunk() const {
+    const ByteRange r = current();
+    const uint64_t left = r.size - offset_;
+    const uint64_t in_page = page_left(r.base + offset_);
+    return left < in_page ? left : in_page;
+  }
+  Ipa where() const { return current().base + offset_; }
+  void advance(uint64_t n) {
+    offset_ += n;
+    if (offset_ == current().size) {
+      index_++;
+      offset_ = 0;
+    }
+  }
+
+ private:
+  size_t count() const { return dst_ ? args_.nr_dst() : args_.nr_src(); }
+  ByteRange current() const { return dst_ ? args_.dst(index_) : args_.src(index_); }
+
+  const Args& args_;
+  bool dst_;
+  size_t index_ = 0;
+  uint64_t offset_ = 0;
+};
+
+// The holds of one call: the ranges of the block in list order (src, then dst), of which the
+// first `nr_` are held. Recomputed from the block rather than stored: no second page of
+// stack.
+class Holds {
+ public:
+  Holds(Env& env, const Args& args) : env_(env), args_(args) {}
+  Holds(const Holds&) = delete;
+  Holds& operator=(const Holds&) = delete;
+  ~Holds() {
+    // Every path that answers has called release_all(); this is only a backstop.
+    static_cast<void>(release_all());
+  }
+
+  SvmStatus hold_all() {
+    for (; nr_ < args_.nr_src() + args_.nr_dst(); nr_++) {
+      const uint32_t need = nr_ < args_.nr_src() ? kNeedSrc : kNeedDst;
+      const PageSpan s = span(nr_);
+      SVM_TRY(from_hold_status(env_.hold(s.first, s.pages, need)));
+    }
+    return SvmStatus::kOk;
+  }
+
+  // Releases in reverse order. Releasing a page this call holds cannot fail unless the hyp
+  // is broken; if it does, the first failure is the answer (never a success).
+  SvmStatus release_all() {
+    SvmStatus first = SvmStatus::kOk;
+    while (nr_ > 0) {
+      const PageSpan s = span(--nr_);
+      const SvmStatus r = from_hold_status(env_.release(s.first, s.pages));
+      if (first == SvmStatus::kOk)
+        first = r;
+    }
+    return first;
+  }
+
+ private:
+  PageSpan span(size_t i) const {
+    return pages_of(i < args_.nr_src() ? args_.src(i) : args_.dst(i - args_.nr_src()));
+  }
+
+  Env& env_;
+  const Args& args_;
+  size_t nr_ = 0;
+};
+
+// Copies the block out of its shared page into `copy` (the only read of host memory a call
+// makes), holding the page for the duration of the copy so it cannot be reclaimed under it.
+SvmStatus copy_block(Env& env, Ipa addr, uint64_t len, ArgsCopy* copy) {
+  if (addr.value() % 8 != 0)
+    return SvmStatus::kArgsAddr;
+  if (len < sizeof(hypheap_svm_args) || len > HYPHEAP_PAGE_SIZE)
+    return SvmStatus::kArgsLen;
+  if (len > page_left(addr))
+    return SvmStatus::kArgsAddr;
+  const Ipa page(addr.value() & ~(kPageSize - 1));
+  const int64_t held = env.hold(page, 1, kNeedArgs);
+  if (held == HYPHEAP_ERR_BUSY)
+    return SvmStatus::kBusy;  // another call of this VM is reading the same page
+  if (held == HYPHEAP_ERR_NO_MEMORY)
+    return SvmStatus::kNoMemory;
+  if (held != HYPHEAP_OK)
+    return SvmStatus::kArgsNotShared;
+  const uint8_t* p = env.map(addr);
+  for (size_t i = 0; i < len; i++)
+    copy->bytes[i] = p[i];
+  copy->len = len;
+  return from_hold_status(env.release(page, 1));
+}
+
+void hash(Env& env, const Args& args, uint8_t digest[Sha256::kDigestSize]) {
+  Sha256 sha;
+  for (Cursor c(args, false); !c.done();) {
+    const uint64_t n = c.chunk();
+    sha.update(env.map(c.where()), n);
+    c.advance(n);
+  }
+  sha.finish(digest);
+}
+
+void decrypt(Env& env, const Args& args) {
+  static constexpr uint8_t kKey[] = HYPHEAP_SVM_TEST_KEY;
+  const Aes128 aes(kKey);
+  AesCtr ctr(aes, args.iv());
+  Cursor src(args, false), dst(args, true);
+  // Equal totals (checked): both cursors end together.
+  while (!src.done()) {
+    const uint64_t a = src.chunk(), b = dst.chunk();
+    const uint64_t n = a < b ? a : b;
+    ctr.apply(env.map(src.where()), env.map(dst.where()), n);
+    src.advance(n);
+    dst.advance(n);
+  }
+}
+
+void fill(Env& env, const Args& args) {
+  for (Cursor c(args, true); !c.done();) {
+    const uint64_t n = c.chunk();
+    uint8_t* p = env.map(c.where());
+    for (uint64_t i = 0; i < n; i++)
+      p[i] = args.pattern();
+    c.advance(n);
+  }
+}
+
+// PIN and UNPIN: one hyp call per range; a failure undoes the ranges already done, so the
+// call is all or nothing. The undo cannot fail unless another vCPU raced for the same pages
+// between the two calls, and then the first failure is still the answer.
+SvmStatus pin_or_unpin(Env& env, const Args& args, bool pin) {
+  auto call = [&](PageSpan s, bool do_pin) {
+    return from_pin_status(do_pin ? env.pin(s.first, s.pages) : env.unpin(s.first, s.pages));
+  };
+  for (size_t i = 0; i < args.nr_src(); i++) {
+    const SvmStatus s = call(pages_of(args.src(i)), pin);
+    if (s == SvmStatus::kOk)
+      continue;
+    while (i-- > 0)
+      static_cast<void>(call(pages_of(args.src(i)), !pin));
+    return s;
+  }
+  return SvmStatus::kOk;
+}
+
+uint64_t le64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--)
+    v = v << 8 | p[i];
+  return v;
+}
+
+bool takes_block(uint64_t op) {
+  return op == HYPHEAP_SVM_OP_HASH || op == HYPHEAP_SVM_OP_DECRYPT || op == HYPHEAP_SVM_OP_PIN ||
+         op == HYPHEAP_SVM_OP_UNPIN || op == HYPHEAP_SVM_OP_FILL;
+}
+
+}  // namespace
+
+Message dispatch(Env& env, const Config& config, const Message& req) {
+  const uint64_t op = req.data[0];
+  if (op == HYPHEAP_SVM_OP_INFO || op == HYPHEAP_SVM_OP_FAULT) {
+    if (op == HYPHEAP_SVM_OP_FAULT && !config.fault_op)
+      return answer(SvmStatus::kNotSupported);
+    if ((req.data[1] | req.data[2] | req.data[3] | req.data[4]) != 0)
+      return answer(SvmStatus::kArgsReserved);
+    if (op == HYPHEAP_SVM_OP_FAULT) {
+      env.fault();
+      // Only a test Env returns: the call then answers as if the fault had not happened.
+      return answer(SvmStatus::kOk);
+    }
+    return answer(SvmStatus::kOk, HYPHEAP_SVM_VERSION, config.nr_vcpus,
+                  config.fault_op ? HYPHEAP_SVM_F_FAULT : 0);
+  }
+  if (!takes_block(op))
+    return answer(SvmStatus::kNotSupported);
+  if ((req.data[3] | req.data[4]) != 0)
+    return answer(SvmStatus::kArgsReserved);
+
+  ArgsCopy copy;
+  if (const SvmStatus s = copy_block(env, Ipa(req.data[1]), req.data[2], &copy);
+      s != SvmStatus::kOk)
+    return answer(s);
+  Args args;
+  if (const SvmStatus s = parse_args(copy, uint32_t(op), &args); s != SvmStatus::kOk)
+    return answer(s);
+
+  if (op == HYPHEAP_SVM_OP_PIN || op == HYPHEAP_SVM_OP_UNPIN)
+    return answer(pin_or_unpin(env, args, op == HYPHEAP_SVM_OP_PIN));
+
+  Holds holds(env, args);
+  if (const SvmStatus s = holds.hold_all(); s != SvmStatus::kOk) {
+    static_cast<void>(holds.release_all());  // the refused hold is the answer
+    return answer(s);
+  }
+  uint8_t digest[Sha256::kDigestSize] = {};
+  switch (op) {
+    case HYPHEAP_SVM_OP_HASH:
+      hash(env, args, digest);
+      break;
+    case HYPHEAP_SVM_OP_DECRYPT:
+      decrypt(env, args);
+      break;
+    case HYPHEAP_SVM_OP_FILL:
+      fill(env, args);
+      break;
+  }
+  if (const SvmStatus s = holds.release_all(); s != SvmStatus::kOk)
+    return answer(s);
+  if (op != HYPHEAP_SVM_OP_HASH)
+    return answer(SvmStatus::kOk);
+  return answer(SvmStatus::kOk, le64(digest), le64(digest + 8), le64(digest + 16),
+                le64(digest + 24));
+}
+
+}  // namespace hyp::svm

@@ -1,0 +1,89 @@
+// The byte format of a services fuzz input, shared by the harness (svm_fuzz.cc) and the seed
+// writer (make_seeds.cc). Little-endian; a field past the end of the input reads as zero.
+//
+//   u8 flags          bit 0: the build has FAULT (Config::fault_op)
+//   u8 layout[16]     pages 4g..4g+3 of the fake RAM: bits 0-1 Kind, bit 2 read-only,
+//                     bit 3 pinned; page 0 (the usual block page) is always shared
+//   then requests until the input ends, each a u8 Mode and its fields (below).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace hyp::svm::fuzz {
+
+inline constexpr size_t kPages = 64;
+inline constexpr size_t kGroups = 16;
+
+enum class Mode : uint8_t {
+  // u8 op, u8 corrupt (Corrupt bits), u8 nr_src, u8 nr_dst (each % 9), u8 iv[8], u8 pattern,
+  // u16 block offset in page 0, then nr_src + nr_dst ranges {u8 page, u16 offset, u16 size,
+  // u8 edge}: address = RAM + page * 4 KiB + offset % 4 KiB (page >= 64 is past the RAM),
+  // size as given, or with edge != 0 kEdges[edge % n] (sizes that wrap or are huge).
+  kBuilt = 0,
+  // u64 data0..data4 as given, u16 len, bytes[len] written at the start of page 0.
+  kRaw = 1,
+  // u8 n, u8 status: the hyp call n calls from now answers kStatuses[status % n].
+  kInject = 2,
+};
+inline constexpr uint8_t kNrModes = 3;
+
+// Bits of kBuilt's corrupt byte.
+inline constexpr uint8_t kBadVersion = 1, kWrongOp = 2, kLenPlus8 = 4, kLenMinus8 = 8,
+                         kReserved = 16, kHighPattern = 32, kData3 = 64, kUnaligned = 128;
+
+inline constexpr uint64_t kEdges[] = {
+    0, 1, 4095, 4096, 4097, 1ULL << 32, 1ULL << 63, ~0ULL, ~0ULL - 4095, 0x8000'0000,
+};
+inline constexpr size_t kNrEdges = sizeof(kEdges) / sizeof(kEdges[0]);
+
+// Refusals only: an injected success would change nothing in the fake, so the services'
+// later release of that "held" page would look like a violation.
+inline constexpr int64_t kStatuses[] = {
+    -1, -8, -10, -12, -16, -17, -19, -20,  // NOT_SUPPORTED, RANGE_SIZE, PROTECTED, STATE,
+};                                         // NO_MEMORY, BUSY, NOT_MAPPED, HOST_ACCESS
+inline constexpr size_t kNrStatuses = sizeof(kStatuses) / sizeof(kStatuses[0]);
+
+class Reader {
+ public:
+  Reader(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+  bool done() const { return pos_ >= size_; }
+  template <typename T>
+  T get() {
+    T v{};
+    const size_t n = size_ - pos_ < sizeof(T) ? size_ - pos_ : sizeof(T);
+    std::memcpy(&v, data_ + pos_, n);
+    pos_ += n;
+    return v;
+  }
+  const uint8_t* bytes(size_t* n) {
+    if (*n > size_ - pos_)
+      *n = size_ - pos_;
+    const uint8_t* p = data_ + pos_;
+    pos_ += *n;
+    return p;
+  }
+
+ private:
+  const uint8_t* data_;
+  size_t size_;
+  size_t pos_ = 0;
+};
+
+class Writer {
+ public:
+  template <typename T>
+  Writer& put(T v) {
+    const auto* p = reinterpret_cast<const uint8_t*>(&v);
+    out_.insert(out_.end(), p, p + sizeof(T));
+    return *this;
+  }
+  const std::vector<uint8_t>& bytes() const { return out_; }
+
+ private:
+  std::vector<uint8_t> out_;
+};
+
+}  // namespace hyp::svm::fuzz

@@ -1,0 +1,135 @@
+// Writes the seed corpus of the services fuzzer (fuzz_input.h): one file per op and per
+// rejection class, so mutations start next to every path. Usage: svm_fuzz_seeds <directory>.
+#include <hypheap/abi.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "fuzz_input.h"
+
+namespace hyp::svm::fuzz {
+namespace {
+
+// Groups of 4 pages: 0 shared (the block page), 1-3 shared read-only, 4-11 lent,
+// 12 carve-out, 13 unmapped, 14 lent read-only, 15 lent and pinned.
+constexpr uint8_t kUnmapped = 0, kLent = 1, kShared = 2, kCarve = 3, kRo = 4, kPinned = 8;
+constexpr uint8_t kLayout[kGroups] = {kShared, kShared | kRo, kShared | kRo, kShared | kRo,
+                                      kLent,   kLent,         kLent,         kLent,
+                                      kLent,   kLent,         kLent,         kLent,
+                                      kCarve,  kUnmapped,     kLent | kRo,   kLent | kPinned};
+
+struct R {
+  uint8_t page;
+  uint16_t offset, size;
+  uint8_t edge = 0;
+};
+
+struct Seed {
+  std::string name;
+  Writer w;
+  explicit Seed(std::string n, uint8_t flags = 0) : name(std::move(n)) {
+    w.put(flags);
+    for (uint8_t l : kLayout)
+      w.put(l);
+  }
+  Seed& req(uint8_t op, const std::vector<R>& src, const std::vector<R>& dst, uint8_t corrupt = 0,
+            uint8_t pattern = 0, uint16_t block_offset = 0) {
+    w.put(uint8_t(Mode::kBuilt)).put(op).put(corrupt);
+    w.put(uint8_t(src.size())).put(uint8_t(dst.size()));
+    for (int i = 0; i < 8; i++)
+      w.put(uint8_t(op == HYPHEAP_SVM_OP_DECRYPT ? 0x10 + i : 0));
+    w.put(pattern).put(block_offset);
+    for (const auto* list : {&src, &dst}) {
+      for (const R& r : *list)
+        w.put(r.page).put(r.offset).put(r.size).put(r.edge);
+    }
+    return *this;
+  }
+  Seed& raw(uint64_t d0, uint64_t d1, uint64_t d2, uint64_t d3, uint64_t d4,
+            const std::vector<uint8_t>& bytes) {
+    w.put(uint8_t(Mode::kRaw)).put(d0).put(d1).put(d2).put(d3).put(d4);
+    w.put(uint16_t(bytes.size()));
+    for (uint8_t b : bytes)
+      w.put(b);
+    return *this;
+  }
+  Seed& inject(uint8_t n, uint8_t status) {
+    w.put(uint8_t(Mode::kInject)).put(n).put(status);
+    return *this;
+  }
+};
+
+std::vector<Seed> seeds() {
+  constexpr uint8_t kHash = HYPHEAP_SVM_OP_HASH, kDecrypt = HYPHEAP_SVM_OP_DECRYPT,
+                    kPin = HYPHEAP_SVM_OP_PIN, kUnpin = HYPHEAP_SVM_OP_UNPIN,
+                    kFill = HYPHEAP_SVM_OP_FILL;
+  std::vector<Seed> s;
+  s.emplace_back("info").raw(HYPHEAP_SVM_OP_INFO, 0, 0, 0, 0, {});
+  s.emplace_back("fault", 1).raw(HYPHEAP_SVM_OP_FAULT, 0, 0, 0, 0, {});
+  s.emplace_back("fault_not_built").raw(HYPHEAP_SVM_OP_FAULT, 0, 0, 0, 0, {});
+  s.emplace_back("unknown_op").raw(9, 0x8000'0000, 48, 0, 0, {});
+  s.emplace_back("hash_one").req(kHash, {{20, 5, 3000}}, {});
+  s.emplace_back("hash_many").req(kHash, {{4, 100, 9000}, {17, 0, 4096}, {30, 4000, 200}}, {});
+  s.emplace_back("hash_shared").req(kHash, {{5, 7, 5000}}, {});
+  s.emplace_back("decrypt").req(kDecrypt, {{4, 10, 5000}, {8, 0, 3000}},
+                                {{20, 3, 7000}, {30, 0, 1000}});
+  s.emplace_back("decrypt_lent_src").req(kDecrypt, {{16, 0, 4096}}, {{24, 0, 4096}});
+  s.emplace_back("fill").req(kFill, {}, {{18, 9, 6000}, {40, 0, 1}}, 0, 0xab);
+  s.emplace_back("pin_unpin")
+      .req(kPin, {{16, 0, 8192}, {24, 0, 4096}}, {})
+      .req(kHash, {{16, 0, 4096}}, {})
+      .req(kUnpin, {{24, 0, 4096}, {16, 0, 8192}}, {});
+  s.emplace_back("pin_twice")
+      .req(kPin, {{16, 0, 4096}}, {})
+      .req(kPin, {{20, 0, 4096}, {16, 0, 4096}}, {});
+  s.emplace_back("unpin_pinned_group").req(kUnpin, {{60, 0, 16384}}, {});
+  s.emplace_back("bad_version").req(kHash, {{20, 0, 10}}, {}, kBadVersion);
+  s.emplace_back("wrong_op").req(kHash, {{20, 0, 10}}, {}, kWrongOp);
+  s.emplace_back("len_long").req(kHash, {{20, 0, 10}}, {}, kLenPlus8);
+  s.emplace_back("len_short").req(kHash, {{20, 0, 10}}, {}, kLenMinus8);
+  s.emplace_back("reserved").req(kHash, {{20, 0, 10}}, {}, kReserved);
+  s.emplace_back("high_pattern").req(kFill, {}, {{20, 0, 10}}, kHighPattern, 1);
+  s.emplace_back("data3").req(kHash, {{20, 0, 10}}, {}, kData3);
+  s.emplace_back("unaligned_block").req(kHash, {{20, 0, 10}}, {}, kUnaligned, 0, 3);
+  s.emplace_back("block_crosses_page").req(kHash, {{20, 0, 10}}, {}, 0, 0, 4080);
+  s.emplace_back("no_ranges").req(kHash, {}, {});
+  s.emplace_back("zero_size").req(kHash, {{20, 0, 0}}, {});
+  s.emplace_back("wrapping_size").req(kHash, {{20, 0, 0, 7}}, {});
+  s.emplace_back("huge_size").req(kHash, {{20, 0, 0, 6}}, {});
+  s.emplace_back("pin_unaligned").req(kPin, {{20, 1, 4096}}, {});
+  s.emplace_back("overlap_same_page").req(kHash, {{20, 0, 100}, {20, 100, 100}}, {});
+  s.emplace_back("overlap_across").req(kDecrypt, {{20, 0, 100}}, {{20, 200, 100}});
+  s.emplace_back("len_mismatch").req(kDecrypt, {{4, 0, 100}}, {{20, 0, 101}});
+  s.emplace_back("not_owned_carve").req(kHash, {{48, 0, 100}}, {});
+  s.emplace_back("not_owned_unmapped").req(kHash, {{52, 0, 100}}, {});
+  s.emplace_back("past_ram").req(kHash, {{70, 0, 100}}, {});
+  s.emplace_back("host_readable").req(kFill, {}, {{0, 2048, 100}});
+  s.emplace_back("dst_read_only").req(kDecrypt, {{4, 0, 100}}, {{56, 0, 100}});
+  s.emplace_back("busy_second_hold").inject(3, 5).req(kHash, {{20, 0, 100}, {24, 0, 100}}, {});
+  s.emplace_back("release_refused").inject(3, 6).req(kFill, {}, {{20, 0, 100}});
+  s.emplace_back("block_refused").inject(0, 4).req(kHash, {{20, 0, 100}}, {});
+  s.emplace_back("pin_refused").inject(3, 3).req(kPin, {{16, 0, 4096}, {20, 0, 4096}}, {});
+  return s;
+}
+
+}  // namespace
+}  // namespace hyp::svm::fuzz
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s <directory>\n", argv[0]);
+    return 2;
+  }
+  for (const auto& seed : hyp::svm::fuzz::seeds()) {
+    const std::string path = std::string(argv[1]) + "/" + seed.name;
+    FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f ||
+        std::fwrite(seed.w.bytes().data(), 1, seed.w.bytes().size(), f) != seed.w.bytes().size()) {
+      std::perror(path.c_str());
+      return 1;
+    }
+    std::fclose(f);
+  }
+  return 0;
+}

@@ -1,0 +1,581 @@
+// dispatch() (hyp/svm/services.cc) against the FakeEnv: every op, every rejection with its
+// exact status, and after every call: no page held, no violation (nothing mapped that was not
+// held, nothing released that was not held) and no byte changed outside the destination
+// ranges of a successful DECRYPT or FILL.
+#include "svm/services.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "fake_env.h"
+#include "svm/aes.h"
+#include "svm/sha256.h"
+#include "test_util.h"
+
+namespace hyp::svm::testing {
+namespace {
+
+// The fake RAM: page 0 holds argument blocks, then shared, lent, lent read-only, carve-out
+// and unmapped pages.
+constexpr uint64_t kArgs = kBase;
+constexpr uint64_t kShared = kBase + 1 * k4K;   // 15 pages, read-only to the secure VM
+constexpr uint64_t kLent = kBase + 16 * k4K;    // 32 pages
+constexpr uint64_t kLentRo = kBase + 48 * k4K;  // 2 pages
+constexpr uint64_t kCarve = kBase + 50 * k4K;   // 4 pages
+constexpr uint64_t kUnmapped = kBase + 54 * k4K;
+constexpr uint64_t kPages = 64;
+constexpr uint8_t kKey[16] = HYPHEAP_SVM_TEST_KEY;
+
+int64_t status(const Message& m) {
+  return int64_t(m.data[0]);
+}
+
+class ServicesTest : public ::testing::Test {
+ protected:
+  ServicesTest() : env_(kPages) {
+    env_.set(kArgs, 1, Kind::kShared);
+    env_.set(kShared, 15, Kind::kShared, /*writable=*/false);
+    env_.set(kLent, 32, Kind::kLent);
+    env_.set(kLentRo, 2, Kind::kLent, /*writable=*/false);
+    env_.set(kCarve, 4, Kind::kCarveout);
+    std::mt19937_64 rng(7);
+    for (size_t i = 0; i < kPages * k4K; i++)
+      *env_.at(kBase + i) = uint8_t(rng());
+  }
+
+  // Writes `block` at `addr` (if that is RAM), calls dispatch with data2 = `len` (the
+  // block's size unless given) and checks what every call must leave behind. `may_change`
+  // are the byte ranges the call may write.
+  Message call(uint64_t op, const std::vector<uint8_t>& block, uint64_t addr = kArgs,
+               uint64_t len = ~uint64_t(0), uint64_t d3 = 0, uint64_t d4 = 0,
+               const std::vector<hypheap_mem_range>& may_change = {}) {
+    if (!block.empty() && addr >= kBase && addr < env_.end() && block.size() <= env_.end() - addr)
+      std::memcpy(env_.at(addr), block.data(), block.size());
+    const std::vector<uint8_t> before = env_.ram();
+    const Message m = dispatch(
+        env_, config_, Message{{op, addr, len == ~uint64_t(0) ? block.size() : len, d3, d4}});
+    check_after(before,
+                status(m) == HYPHEAP_SVM_OK ? may_change : std::vector<hypheap_mem_range>{});
+    if (status(m) != HYPHEAP_SVM_OK) {
+      for (int i = 1; i < 5; i++)
+        EXPECT_EQ(m.data[i], 0u) << "an error answer carries no results";
+    }
+    return m;
+  }
+  Message call(const Block& b) {
+    return call(b.hdr.op, b.bytes(), kArgs, ~uint64_t(0), 0, 0, b.dst);
+  }
+  int64_t run(const Block& b) { return status(call(b)); }
+
+  void check_after(const std::vector<uint8_t>& before,
+                   const std::vector<hypheap_mem_range>& may_change) {
+    EXPECT_EQ(env_.nr_held(), 0u) << "a page is still held";
+    for (const std::string& v : env_.violations())
+      ADD_FAILURE() << v;
+    const std::vector<uint8_t>& after = env_.ram();
+    for (size_t i = 0; i < after.size(); i++) {
+      if (after[i] == before[i])
+        continue;
+      const uint64_t ipa = kBase + i;
+      bool allowed = false;
+      for (const hypheap_mem_range& r : may_change)
+        allowed |= ipa >= r.addr && ipa - r.addr < r.size;
+      if (!allowed) {
+        ADD_FAILURE() << "byte changed outside the destination at 0x" << std::hex << ipa;
+        return;
+      }
+    }
+  }
+
+  std::vector<uint8_t> bytes_of(const std::vector<hypheap_mem_range>& ranges) {
+    std::vector<uint8_t> out;
+    for (const auto& r : ranges)
+      out.insert(out.end(), env_.at(r.addr), env_.at(r.addr) + r.size);
+    return out;
+  }
+
+  void write(const std::vector<hypheap_mem_range>& ranges, const std::vector<uint8_t>& data) {
+    size_t pos = 0;
+    for (const auto& r : ranges) {
+      std::memcpy(env_.at(r.addr), data.data() + pos, r.size);
+      pos += r.size;
+    }
+  }
+
+  static std::vector<uint8_t> digest_of(const Message& m) {
+    std::vector<uint8_t> d;
+    for (int w = 1; w <= 4; w++) {
+      for (int i = 0; i < 8; i++)
+        d.push_back(uint8_t(m.data[w] >> (8 * i)));
+    }
+    return d;
+  }
+
+  FakeEnv env_;
+  Config config_{2, false};
+};
+
+// --- INFO, FAULT, unknown ops, the request registers ---
+
+TEST_F(ServicesTest, InfoAnswersVersionVcpusAndFeatures) {
+  Message m = call(HYPHEAP_SVM_OP_INFO, {}, 0, 0);
+  EXPECT_EQ(status(m), HYPHEAP_SVM_OK);
+  EXPECT_EQ(m.data[1], HYPHEAP_SVM_VERSION);
+  EXPECT_EQ(m.data[2], 2u);
+  EXPECT_EQ(m.data[3], 0u);
+  EXPECT_EQ(m.data[4], 0u);
+  config_ = Config{4, true};
+  m = call(HYPHEAP_SVM_OP_INFO, {}, 0, 0);
+  EXPECT_EQ(m.data[2], 4u);
+  EXPECT_EQ(m.data[3], HYPHEAP_SVM_F_FAULT);
+  EXPECT_EQ(env_.log(), "") << "INFO calls the hyp for nothing";
+}
+
+TEST_F(ServicesTest, InfoAndFaultTakeNoArguments) {
+  config_.fault_op = true;
+  for (uint64_t op : {HYPHEAP_SVM_OP_INFO, HYPHEAP_SVM_OP_FAULT}) {
+    for (int reg = 1; reg < 5; reg++) {
+      uint64_t d[5] = {op, 0, 0, 0, 0};
+      d[reg] = 8;
+      const Message m = dispatch(env_, config_, Message{{d[0], d[1], d[2], d[3], d[4]}});
+      EXPECT_EQ(status(m), HYPHEAP_SVM_ERR_ARGS_RESERVED) << op << " data" << reg;
+    }
+  }
+  EXPECT_EQ(env_.nr_faults(), 0u);
+}
+
+TEST_F(ServicesTest, FaultOnlyInBuildsThatHaveIt) {
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_FAULT, {}, 0, 0)), HYPHEAP_SVM_ERR_NOT_SUPPORTED);
+  EXPECT_EQ(env_.nr_faults(), 0u);
+  config_.fault_op = true;
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_FAULT, {}, 0, 0)), HYPHEAP_SVM_OK);
+  EXPECT_EQ(env_.nr_faults(), 1u);
+}
+
+TEST_F(ServicesTest, UnknownOpsAreNotSupported) {
+  for (uint64_t op : {0ULL, 8ULL, 0xffULL, (1ULL << 32) | HYPHEAP_SVM_OP_HASH, ~0ULL})
+    EXPECT_EQ(status(call(op, {}, kArgs, 64)), HYPHEAP_SVM_ERR_NOT_SUPPORTED) << op;
+  EXPECT_EQ(env_.log(), "");
+}
+
+TEST_F(ServicesTest, Data3AndData4MustBeZeroAndAreCheckedBeforeAnyHold) {
+  Block b(HYPHEAP_SVM_OP_HASH);
+  b.add_src(kShared, 10);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH, b.bytes(), kArgs, ~0ULL, 1, 0)),
+            HYPHEAP_SVM_ERR_ARGS_RESERVED);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH, b.bytes(), kArgs, ~0ULL, 0, 1ULL << 63)),
+            HYPHEAP_SVM_ERR_ARGS_RESERVED);
+  EXPECT_EQ(env_.log(), "");
+}
+
+// --- the argument block: where it is, its page, its copy ---
+
+TEST_F(ServicesTest, BlockAddressAndLength) {
+  Block b(HYPHEAP_SVM_OP_HASH);
+  b.add_src(kShared, 10);
+  const auto bytes = b.bytes();  // 48 bytes
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH, bytes, kArgs + 4)), HYPHEAP_SVM_ERR_ARGS_ADDR);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH, bytes, kArgs + 1)), HYPHEAP_SVM_ERR_ARGS_ADDR);
+  // Crosses into the next page by 8 bytes.
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH, bytes, kArgs + k4K - 40)), HYPHEAP_SVM_ERR_ARGS_ADDR);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH, bytes, kArgs, 31)), HYPHEAP_SVM_ERR_ARGS_LEN);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH, bytes, kArgs, 0)), HYPHEAP_SVM_ERR_ARGS_LEN);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH, bytes, kArgs, k4K + 8)), HYPHEAP_SVM_ERR_ARGS_LEN);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH, bytes, kArgs, ~0ULL - 1)), HYPHEAP_SVM_ERR_ARGS_LEN);
+  // The top of the address space: nothing wraps.
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH, bytes, ~0ULL - 39, 48)), HYPHEAP_SVM_ERR_ARGS_ADDR);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH, bytes, ~0ULL - 7 - 4088, 48)),
+            HYPHEAP_SVM_ERR_ARGS_NOT_SHARED);
+  EXPECT_EQ(env_.nr_holds(), 0u);
+  // The last 48 bytes of the page are fine, and so is a block filling the whole page.
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH, bytes, kArgs + k4K - 48)), HYPHEAP_SVM_OK);
+}
+
+TEST_F(ServicesTest, BlockLengthMustMatchTheCounts) {
+  Block b(HYPHEAP_SVM_OP_HASH);
+  b.add_src(kShared, 10);
+  auto bytes = b.bytes();
+  bytes.resize(bytes.size() + 16);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH, bytes)), HYPHEAP_SVM_ERR_ARGS_LEN);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH, b.bytes(), kArgs, 40)), HYPHEAP_SVM_ERR_ARGS_LEN);
+}
+
+TEST_F(ServicesTest, BlockPageMustBeSharedByTheHost) {
+  Block b(HYPHEAP_SVM_OP_HASH);
+  b.add_src(kShared, 10);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH, b.bytes(), kLent)), HYPHEAP_SVM_ERR_ARGS_NOT_SHARED);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH, b.bytes(), kCarve)), HYPHEAP_SVM_ERR_ARGS_NOT_SHARED);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH, b.bytes(), kUnmapped)),
+            HYPHEAP_SVM_ERR_ARGS_NOT_SHARED);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH, b.bytes(), 0x1000)), HYPHEAP_SVM_ERR_ARGS_NOT_SHARED);
+  // A shared page the secure VM can only read is enough for a block.
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH, b.bytes(), kShared + 2 * k4K)), HYPHEAP_SVM_OK);
+}
+
+TEST_F(ServicesTest, BlockPageHeldByAnotherCallIsBusyAndNoMemoryPassesThrough) {
+  Block b(HYPHEAP_SVM_OP_HASH);
+  b.add_src(kShared, 10);
+  env_.inject(0, HYPHEAP_ERR_BUSY);
+  EXPECT_EQ(run(b), HYPHEAP_SVM_ERR_BUSY);
+  env_.inject(0, HYPHEAP_ERR_NO_MEMORY);
+  EXPECT_EQ(run(b), HYPHEAP_SVM_ERR_NO_MEMORY);
+  EXPECT_EQ(env_.nr_holds(), 0u);
+}
+
+// The block is copied while its page is held, the page is released, and only the copy is
+// read: the FakeEnv reports any map() of the page after its release, and a host rewriting
+// the block right after the copy changes nothing.
+TEST_F(ServicesTest, BlockIsCopiedOnceAndReleasedBeforeTheWork) {
+  Block b(HYPHEAP_SVM_OP_FILL);
+  b.add_dst(kLent, 100).pattern(0x5a);
+  Block evil(HYPHEAP_SVM_OP_FILL);
+  evil.add_dst(kLent, 4 * k4K).pattern(0xee);
+  bool rewritten = false;
+  env_.on_release = [&](uint64_t ipa) {
+    if (ipa == kArgs && !rewritten) {
+      const auto e = evil.bytes();
+      std::memcpy(env_.at(kArgs), e.data(), e.size());
+      rewritten = true;
+    }
+  };
+  const auto bytes = b.bytes();
+  std::memcpy(env_.at(kArgs), bytes.data(), bytes.size());
+  const Message m =
+      dispatch(env_, config_, Message{{HYPHEAP_SVM_OP_FILL, kArgs, bytes.size(), 0, 0}});
+  ASSERT_TRUE(rewritten);
+  EXPECT_EQ(status(m), HYPHEAP_SVM_OK);
+  EXPECT_EQ(*env_.at(kLent + 99), 0x5a);
+  EXPECT_NE(*env_.at(kLent + 100), 0x5a);
+  EXPECT_NE(*env_.at(kLent + 100), 0xee);
+  EXPECT_TRUE(env_.violations().empty());
+  EXPECT_EQ(env_.log(),
+            "hold(0x80000000,1,9) release(0x80000000,1,0) hold(0x80010000,1,6) "
+            "release(0x80010000,1,0) ");
+}
+
+TEST_F(ServicesTest, HeaderRejections) {
+  Block b(HYPHEAP_SVM_OP_HASH);
+  b.add_src(kShared, 10);
+  b.hdr.version = HYPHEAP_SVM_ARGS_VERSION + 1;
+  EXPECT_EQ(run(b), HYPHEAP_SVM_ERR_ARGS_VERSION);
+  b.hdr.version = HYPHEAP_SVM_ARGS_VERSION;
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_FILL, b.bytes())), HYPHEAP_SVM_ERR_ARGS_OP);
+  b.hdr.reserved = 0x80000000;
+  EXPECT_EQ(run(b), HYPHEAP_SVM_ERR_ARGS_RESERVED);
+  b.hdr.reserved = 0;
+  b.hdr.iv[3] = 1;
+  EXPECT_EQ(run(b), HYPHEAP_SVM_ERR_ARGS_RESERVED);
+  b.hdr.iv[3] = 0;
+  b.pattern(1);
+  EXPECT_EQ(run(b), HYPHEAP_SVM_ERR_ARGS_RESERVED);
+  Block f(HYPHEAP_SVM_OP_FILL);
+  f.add_dst(kLent, 1).pattern(0x1ff);
+  EXPECT_EQ(run(f), HYPHEAP_SVM_ERR_ARGS_RESERVED);
+  Block pin(HYPHEAP_SVM_OP_PIN);
+  pin.add_src(kLent, k4K).pattern(1);
+  EXPECT_EQ(run(pin), HYPHEAP_SVM_ERR_ARGS_RESERVED);
+  EXPECT_EQ(env_.nr_pinned(), 0u);
+}
+
+TEST_F(ServicesTest, RangeRejectionsHoldNothingButTheBlock) {
+  struct Case {
+    Block b;
+    int64_t want;
+  };
+  Block zero(HYPHEAP_SVM_OP_HASH), wrap(HYPHEAP_SVM_OP_HASH), none(HYPHEAP_SVM_OP_HASH),
+      hash_dst(HYPHEAP_SVM_OP_HASH), fill_src(HYPHEAP_SVM_OP_FILL),
+      dec_no_dst(HYPHEAP_SVM_OP_DECRYPT), pin_dst(HYPHEAP_SVM_OP_PIN), pin_odd(HYPHEAP_SVM_OP_PIN),
+      unpin_odd(HYPHEAP_SVM_OP_UNPIN), same_page(HYPHEAP_SVM_OP_HASH),
+      cross(HYPHEAP_SVM_OP_DECRYPT), mismatch(HYPHEAP_SVM_OP_DECRYPT);
+  zero.add_src(kShared, 10).add_src(kShared + k4K, 0);
+  wrap.add_src(~0ULL - 0xfff, 0x1000);
+  hash_dst.add_src(kShared, 1).add_dst(kLent, 1);
+  fill_src.add_src(kShared, 1).add_dst(kLent, 1);
+  dec_no_dst.add_src(kShared, 1);
+  pin_dst.add_src(kLent, k4K).add_dst(kLent + k4K, k4K);
+  pin_odd.add_src(kLent, k4K).add_src(kLent + 2 * k4K, 100);
+  unpin_odd.add_src(kLent + 8, k4K);
+  same_page.add_src(kShared, 100).add_src(kShared + 100, 100);
+  cross.add_src(kLent, 100).add_dst(kLent + 200, 100);
+  mismatch.add_src(kShared, 100).add_dst(kLent, 101);
+  const Case cases[] = {
+      {zero, HYPHEAP_SVM_ERR_RANGE_SIZE},
+      {wrap, HYPHEAP_SVM_ERR_RANGE_SIZE},
+      {none, HYPHEAP_SVM_ERR_RANGE_COUNT},
+      {hash_dst, HYPHEAP_SVM_ERR_RANGE_COUNT},
+      {fill_src, HYPHEAP_SVM_ERR_RANGE_COUNT},
+      {dec_no_dst, HYPHEAP_SVM_ERR_RANGE_COUNT},
+      {pin_dst, HYPHEAP_SVM_ERR_RANGE_COUNT},
+      {pin_odd, HYPHEAP_SVM_ERR_RANGE_UNALIGNED},
+      {unpin_odd, HYPHEAP_SVM_ERR_RANGE_UNALIGNED},
+      {same_page, HYPHEAP_SVM_ERR_OVERLAP},
+      {cross, HYPHEAP_SVM_ERR_OVERLAP},
+      {mismatch, HYPHEAP_SVM_ERR_LEN_MISMATCH},
+  };
+  for (const Case& c : cases) {
+    env_.clear_log();
+    EXPECT_EQ(run(c.b), c.want) << c.b.hdr.op;
+    EXPECT_EQ(env_.log(), "hold(0x80000000,1,9) release(0x80000000,1,0) ") << c.b.hdr.op;
+  }
+  EXPECT_EQ(env_.nr_pinned(), 0u);
+}
+
+// --- holds of the ranges ---
+
+TEST_F(ServicesTest, RangesNotTheSecureVmsAreRefused) {
+  struct Case {
+    uint32_t op;
+    uint64_t src, dst;
+    int64_t want;
+  } cases[] = {
+      {HYPHEAP_SVM_OP_HASH, kCarve, 0, HYPHEAP_SVM_ERR_NOT_OWNED},
+      {HYPHEAP_SVM_OP_HASH, kUnmapped, 0, HYPHEAP_SVM_ERR_NOT_OWNED},
+      {HYPHEAP_SVM_OP_HASH, 0x1000, 0, HYPHEAP_SVM_ERR_NOT_OWNED},  // outside RAM
+      {HYPHEAP_SVM_OP_HASH, ~0ULL - 0x1fff, 0, HYPHEAP_SVM_ERR_NOT_OWNED},
+      {HYPHEAP_SVM_OP_FILL, 0, kShared + k4K, HYPHEAP_SVM_ERR_NOT_OWNED},  // shared read-only
+      {HYPHEAP_SVM_OP_FILL, 0, kArgs, HYPHEAP_SVM_ERR_HOST_READABLE},      // shared writable
+      {HYPHEAP_SVM_OP_FILL, 0, kLentRo, HYPHEAP_SVM_ERR_NOT_OWNED},        // lent read-only
+      {HYPHEAP_SVM_OP_FILL, 0, kCarve, HYPHEAP_SVM_ERR_NOT_OWNED},
+      {HYPHEAP_SVM_OP_DECRYPT, kShared, kArgs, HYPHEAP_SVM_ERR_HOST_READABLE},
+      {HYPHEAP_SVM_OP_DECRYPT, kCarve, kLent, HYPHEAP_SVM_ERR_NOT_OWNED},
+      {HYPHEAP_SVM_OP_DECRYPT, kShared, kUnmapped, HYPHEAP_SVM_ERR_NOT_OWNED},
+  };
+  for (const Case& c : cases) {
+    Block b(c.op);
+    if (c.src)
+      b.add_src(c.src, 64);
+    if (c.dst)
+      b.add_dst(c.dst + 256, 64);  // args page: leave the block alone
+    EXPECT_EQ(run(b), c.want) << c.op << std::hex << " " << c.src << " " << c.dst;
+  }
+  // A range that starts in a lent page and runs into an unmapped one.
+  Block b(HYPHEAP_SVM_OP_HASH);
+  b.add_src(kCarve - 10, 20);
+  EXPECT_EQ(run(b), HYPHEAP_SVM_ERR_NOT_OWNED);
+}
+
+// A refused hold releases what the call already held, in reverse order, and nothing else.
+TEST_F(ServicesTest, AFailedHoldReleasesTheEarlierOnes) {
+  Block b(HYPHEAP_SVM_OP_DECRYPT);
+  b.add_src(kShared, 2 * k4K).add_src(kLent, k4K);
+  b.add_dst(kLent + 4 * k4K, k4K).add_dst(kLent + 8 * k4K, 2 * k4K);
+  env_.set(kLent + 9 * k4K, 1, Kind::kShared);  // the last page of the last range
+  env_.clear_log();
+  EXPECT_EQ(run(b), HYPHEAP_SVM_ERR_HOST_READABLE);
+  EXPECT_EQ(env_.log(),
+            "hold(0x80000000,1,9) release(0x80000000,1,0) "
+            "hold(0x80001000,2,1) hold(0x80010000,1,1) hold(0x80014000,1,6) "
+            "hold(0x80018000,2,6) "
+            "release(0x80014000,1,0) release(0x80010000,1,0) release(0x80001000,2,0) ");
+}
+
+// Calls: 0 hold of the block's page, 1 its release, 2 hold of src[0], 3 hold of src[1].
+TEST_F(ServicesTest, EveryHoldStatusOfTheSecondRangeAndTheFirstIsReleased) {
+  const struct {
+    int64_t hyp, want;
+  } cases[] = {
+      {HYPHEAP_ERR_BUSY, HYPHEAP_SVM_ERR_BUSY},
+      {HYPHEAP_ERR_NO_MEMORY, HYPHEAP_SVM_ERR_NO_MEMORY},
+      {HYPHEAP_ERR_NOT_MAPPED, HYPHEAP_SVM_ERR_NOT_OWNED},
+      {HYPHEAP_ERR_PROTECTED, HYPHEAP_SVM_ERR_NOT_OWNED},
+      {HYPHEAP_ERR_HOST_ACCESS, HYPHEAP_SVM_ERR_HOST_READABLE},
+      {HYPHEAP_ERR_RANGE_SIZE, HYPHEAP_SVM_ERR_NOT_OWNED},
+  };
+  for (const auto& c : cases) {
+    Block b(HYPHEAP_SVM_OP_HASH);
+    b.add_src(kShared, 10).add_src(kLent, 10);
+    env_.clear_log();
+    env_.inject(3, c.hyp);
+    EXPECT_EQ(run(b), c.want) << c.hyp;
+    EXPECT_EQ(env_.log(),
+              "hold(0x80000000,1,9) release(0x80000000,1,0) hold(0x80001000,1,1) "
+              "hold(0x80010000,1,1) release(0x80001000,1,0) ");
+  }
+}
+
+// Releasing what the call holds cannot fail unless the hyp is broken; if it does, the call
+// does not claim success, and it still releases the rest.
+TEST_F(ServicesTest, AFailedReleaseIsNeverASuccess) {
+  Block b(HYPHEAP_SVM_OP_HASH);
+  b.add_src(kShared, 10).add_src(kLent, 10);
+  const auto bytes = b.bytes();
+  std::memcpy(env_.at(kArgs), bytes.data(), bytes.size());
+  env_.inject(4, HYPHEAP_ERR_NOT_MAPPED);  // the release of src[1], the first released
+  Message m = dispatch(env_, config_, Message{{HYPHEAP_SVM_OP_HASH, kArgs, bytes.size(), 0, 0}});
+  EXPECT_EQ(status(m), HYPHEAP_SVM_ERR_NOT_OWNED);
+  EXPECT_EQ(m.data[1], 0u);
+  EXPECT_FALSE(env_.state(kShared).held) << "src[0] is released all the same";
+  // The block's page.
+  env_.inject(1, HYPHEAP_ERR_NOT_MAPPED);
+  m = dispatch(env_, config_, Message{{HYPHEAP_SVM_OP_HASH, kArgs, bytes.size(), 0, 0}});
+  EXPECT_EQ(status(m), HYPHEAP_SVM_ERR_NOT_OWNED);
+  EXPECT_TRUE(env_.violations().empty());
+}
+
+// --- HASH ---
+
+TEST_F(ServicesTest, HashOfAbcIsTheFips180Digest) {
+  std::memcpy(env_.at(kLent + 5), "abc", 3);
+  Block b(HYPHEAP_SVM_OP_HASH);
+  b.add_src(kLent + 5, 3);
+  const Message m = call(b);
+  ASSERT_EQ(status(m), HYPHEAP_SVM_OK);
+  EXPECT_EQ(to_hex(digest_of(m).data(), 32),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+// Ranges in any order, crossing pages, in shared and lent memory: the digest is that of
+// their concatenation in list order.
+TEST_F(ServicesTest, HashOverSeveralRangesIsTheHashOfTheConcatenation) {
+  std::mt19937_64 rng(11);
+  for (int iter = 0; iter < 50; iter++) {
+    Block b(HYPHEAP_SVM_OP_HASH);
+    // Up to 6 ranges in distinct page groups of 4 pages (shared 1..12, lent 16..47).
+    const uint64_t groups[] = {kShared,         kShared + 4 * k4K, kShared + 8 * k4K, kLent,
+                               kLent + 8 * k4K, kLent + 16 * k4K,  kLent + 24 * k4K};
+    std::vector<int> order = {0, 1, 2, 3, 4, 5, 6};
+    std::shuffle(order.begin(), order.end(), rng);
+    const size_t n = 1 + rng() % 6;
+    for (size_t i = 0; i < n; i++) {
+      const uint64_t off = rng() % (2 * k4K);
+      b.add_src(groups[order[i]] + off, 1 + rng() % (2 * k4K));
+    }
+    const Message m = call(b);
+    ASSERT_EQ(status(m), HYPHEAP_SVM_OK);
+    const auto data = bytes_of(b.src);
+    EXPECT_EQ(digest_of(m), openssl_sha256(data.data(), data.size())) << iter;
+  }
+}
+
+TEST_F(ServicesTest, HashOfAPinnedPageIsAllowed) {
+  Block pin(HYPHEAP_SVM_OP_PIN);
+  pin.add_src(kLent, k4K);
+  ASSERT_EQ(run(pin), HYPHEAP_SVM_OK);
+  Block b(HYPHEAP_SVM_OP_HASH);
+  b.add_src(kLent, k4K);
+  EXPECT_EQ(run(b), HYPHEAP_SVM_OK);
+}
+
+// --- DECRYPT ---
+
+// Ciphertext from OpenSSL (CENC: iv || block number from 0) split over source ranges at odd
+// places, decrypted into destination ranges split elsewhere: the counter runs on across
+// every boundary, so the plaintext comes back whole.
+TEST_F(ServicesTest, DecryptCounterRunsAcrossRangeBoundaries) {
+  std::mt19937_64 rng(13);
+  int checked = 0;
+  for (int iter = 0; iter < 60; iter++) {
+    uint8_t iv[8];
+    for (auto& x : iv)
+      x = uint8_t(rng());
+    const size_t total = 1 + rng() % (4 * k4K);
+    std::vector<uint8_t> plain(total);
+    for (auto& x : plain)
+      x = uint8_t(rng());
+    const auto cipher = openssl_ctr(kKey, iv, plain.data(), total);
+
+    Block b(HYPHEAP_SVM_OP_DECRYPT);
+    b.iv(iv);
+    // Sources in shared pages, destinations in lent pages, each list cut at random points;
+    // each range starts in a page after the previous one's last page.
+    auto cut = [&](uint64_t base, bool dst) {
+      size_t left = total;
+      uint64_t addr = base + rng() % 100;
+      while (left > 0) {
+        const size_t n = left < 3 ? left : 1 + rng() % std::min<size_t>(left, 6000);
+        dst ? b.add_dst(addr, n) : b.add_src(addr, n);
+        addr = ((addr + n + k4K - 1) & ~(k4K - 1)) + rng() % 50;
+        left -= n;
+      }
+      return addr;
+    };
+    if (cut(kShared, false) > kShared + 15 * k4K || cut(kLent, true) > kLent + 32 * k4K)
+      continue;  // did not fit the fake RAM
+    write(b.src, cipher);
+    const Message m = call(b);
+    ASSERT_EQ(status(m), HYPHEAP_SVM_OK) << iter;
+    EXPECT_EQ(bytes_of(b.dst), plain) << iter << " " << b.src.size() << "/" << b.dst.size();
+    checked += b.src.size() > 1 && b.dst.size() > 1;
+  }
+  EXPECT_GE(checked, 20) << "too few inputs split on both sides";
+}
+
+TEST_F(ServicesTest, DecryptFromLentSourceIntoLentDestination) {
+  const uint8_t iv[8] = {1, 1, 2, 3, 5, 8, 13, 21};
+  std::vector<uint8_t> plain(1000, 0x42);
+  const auto cipher = openssl_ctr(kKey, iv, plain.data(), plain.size());
+  Block b(HYPHEAP_SVM_OP_DECRYPT);
+  b.iv(iv).add_src(kLent + 3 * k4K, 1000).add_dst(kLent, 1000);
+  write(b.src, cipher);
+  ASSERT_EQ(run(b), HYPHEAP_SVM_OK);
+  EXPECT_EQ(bytes_of(b.dst), plain);
+}
+
+// --- FILL ---
+
+TEST_F(ServicesTest, FillWritesThePatternAndNothingElse) {
+  Block b(HYPHEAP_SVM_OP_FILL);
+  b.pattern(0xa5)
+      .add_dst(kLent + 4000, 200)
+      .add_dst(kLent + 3 * k4K, 3 * k4K)
+      .add_dst(kLent + 10 * k4K + 1, 1);
+  ASSERT_EQ(run(b), HYPHEAP_SVM_OK);
+  for (uint8_t x : bytes_of(b.dst))
+    ASSERT_EQ(x, 0xa5);
+}
+
+// --- PIN / UNPIN ---
+
+TEST_F(ServicesTest, PinThenUnpin) {
+  Block pin(HYPHEAP_SVM_OP_PIN);
+  pin.add_src(kLent, 2 * k4K).add_src(kShared + 4 * k4K, k4K);
+  ASSERT_EQ(run(pin), HYPHEAP_SVM_OK);
+  EXPECT_EQ(env_.nr_pinned(), 3u);
+  EXPECT_TRUE(env_.state(kLent + k4K).pinned);
+  EXPECT_TRUE(env_.state(kShared + 4 * k4K).pinned);
+  EXPECT_EQ(run(pin), HYPHEAP_SVM_ERR_PIN_STATE);
+  EXPECT_EQ(env_.nr_pinned(), 3u);
+  Block unpin(HYPHEAP_SVM_OP_UNPIN);
+  unpin.add_src(kShared + 4 * k4K, k4K).add_src(kLent, 2 * k4K);
+  ASSERT_EQ(run(unpin), HYPHEAP_SVM_OK);
+  EXPECT_EQ(env_.nr_pinned(), 0u);
+  EXPECT_EQ(run(unpin), HYPHEAP_SVM_ERR_PIN_STATE);
+}
+
+// PIN and UNPIN are all or nothing: a refused range undoes the ranges before it.
+TEST_F(ServicesTest, AFailedPinOrUnpinUndoesTheEarlierRanges) {
+  env_.set_pinned(kLent + 5 * k4K, true);
+  Block pin(HYPHEAP_SVM_OP_PIN);
+  pin.add_src(kLent, 2 * k4K).add_src(kLent + 4 * k4K, 2 * k4K);
+  env_.clear_log();
+  EXPECT_EQ(run(pin), HYPHEAP_SVM_ERR_PIN_STATE);
+  EXPECT_EQ(env_.nr_pinned(), 1u);
+  EXPECT_EQ(env_.log(),
+            "hold(0x80000000,1,9) release(0x80000000,1,0) pin(0x80010000,2,0) "
+            "pin(0x80014000,2,0) unpin(0x80010000,2,0) ");
+  // UNPIN of [pinned, not pinned]: the first is pinned again.
+  Block unpin(HYPHEAP_SVM_OP_UNPIN);
+  unpin.add_src(kLent + 5 * k4K, k4K).add_src(kLent, k4K);
+  EXPECT_EQ(run(unpin), HYPHEAP_SVM_ERR_PIN_STATE);
+  EXPECT_TRUE(env_.state(kLent + 5 * k4K).pinned);
+  EXPECT_EQ(env_.nr_pinned(), 1u);
+}
+
+TEST_F(ServicesTest, PinStatusesFromTheHyp) {
+  Block carve(HYPHEAP_SVM_OP_PIN), unmapped(HYPHEAP_SVM_OP_PIN), ok(HYPHEAP_SVM_OP_PIN);
+  carve.add_src(kCarve, k4K);
+  unmapped.add_src(kUnmapped, k4K);
+  ok.add_src(kLent, k4K);
+  EXPECT_EQ(run(carve), HYPHEAP_SVM_ERR_NOT_OWNED);
+  EXPECT_EQ(run(unmapped), HYPHEAP_SVM_ERR_NOT_OWNED);
+  env_.inject(2, HYPHEAP_ERR_BUSY);  // after the block's hold and release
+  EXPECT_EQ(run(ok), HYPHEAP_SVM_ERR_BUSY);
+  env_.inject(2, HYPHEAP_ERR_NO_MEMORY);
+  EXPECT_EQ(run(ok), HYPHEAP_SVM_ERR_NO_MEMORY);
+  EXPECT_EQ(env_.nr_pinned(), 0u);
+}
+
+}  // namespace
+}  // namespace hyp::svm::testing

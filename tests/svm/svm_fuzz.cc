@@ -1,0 +1,191 @@
+// libFuzzer harness for the secure VM's services: each input sets up a FakeEnv (fuzz_input.h)
+// and sends it a sequence of requests through dispatch(). After every request, or the
+// process aborts:
+//   - nothing is held (unless an injected status refused a release, which leaves the fake
+//     holding what the services asked to release), and the FakeEnv saw no violation: no
+//     map() of a page not held, no release of a page not held, no unaligned hyp call;
+//   - no byte changed outside the pages held with NEED_W during the call, and none at all
+//     when the answer is an error;
+//   - the answer is HYPHEAP_SVM_OK or one of the HYPHEAP_SVM_ERR_*, with data1..4 zero on
+//     error.
+// And every input runs twice from the same start: the answers, the hyp calls made and the
+// final memory must be identical (determinism).
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "fake_env.h"
+#include "fuzz_input.h"
+
+namespace hyp::svm::fuzz {
+namespace {
+
+using testing::FakeEnv;
+using testing::k4K;
+using testing::kBase;
+using testing::Kind;
+
+void fail(const char* what, const std::string& detail = "") {
+  std::fprintf(stderr, "svm fuzz: %s %s\n", what, detail.c_str());
+  std::abort();
+}
+
+void put_range(std::vector<uint8_t>& block, uint64_t addr, uint64_t size) {
+  const hypheap_mem_range r{addr, size};
+  const auto* p = reinterpret_cast<const uint8_t*>(&r);
+  block.insert(block.end(), p, p + sizeof(r));
+}
+
+struct Request {
+  Message msg;
+  std::vector<uint8_t> block;  // written at msg.data[1] if that is in page 0
+};
+
+Request built(Reader& in) {
+  const uint8_t op = in.get<uint8_t>();
+  const uint8_t corrupt = in.get<uint8_t>();
+  const uint8_t nr_src = in.get<uint8_t>() % 9, nr_dst = in.get<uint8_t>() % 9;
+  hypheap_svm_args hdr{HYPHEAP_SVM_ARGS_VERSION, op, nr_src, nr_dst, 0, {}, 0};
+  for (auto& b : hdr.iv)
+    b = in.get<uint8_t>();
+  hdr.pattern = in.get<uint8_t>();
+  const uint16_t offset = in.get<uint16_t>() % k4K;
+  if (corrupt & kBadVersion)
+    hdr.version ^= 1u << (op % 32);
+  if (corrupt & kWrongOp)
+    hdr.op ^= 1;
+  if (corrupt & kReserved)
+    hdr.reserved = 1u << (op % 32);
+  if (corrupt & kHighPattern)
+    hdr.pattern |= 0x100;
+  Request r;
+  r.block.resize(sizeof(hdr));
+  std::memcpy(r.block.data(), &hdr, sizeof(hdr));
+  for (int i = 0; i < nr_src + nr_dst; i++) {
+    const uint8_t page = in.get<uint8_t>();
+    const uint16_t off = in.get<uint16_t>() % k4K;
+    const uint16_t size = in.get<uint16_t>();
+    const uint8_t edge = in.get<uint8_t>();
+    put_range(r.block, kBase + page * k4K + off, edge ? kEdges[edge % kNrEdges] : size);
+  }
+  uint64_t len = r.block.size();
+  if (corrupt & kLenPlus8)
+    len += 8;
+  if (corrupt & kLenMinus8)
+    len -= 8;
+  const uint64_t addr = kBase + (offset & ~uint64_t(corrupt & kUnaligned ? 0 : 7));
+  r.msg = Message{{op, addr, len, corrupt & kData3 ? uint64_t(op) << 8 : 0, 0}};
+  return r;
+}
+
+Request raw(Reader& in) {
+  Request r;
+  for (auto& d : r.msg.data)
+    d = in.get<uint64_t>();
+  size_t len = in.get<uint16_t>() % (k4K + 1);
+  const uint8_t* p = in.bytes(&len);
+  r.block.assign(p, p + len);
+  return r;
+}
+
+bool is_svm_status(int64_t s) {
+  return s == HYPHEAP_SVM_OK ||
+         (s <= HYPHEAP_SVM_ERR_NOT_SUPPORTED && s >= HYPHEAP_SVM_ERR_NO_MEMORY);
+}
+
+// Runs one input from scratch; returns what determinism compares.
+std::string run(const uint8_t* data, size_t size) {
+  Reader in(data, size);
+  const uint8_t flags = in.get<uint8_t>();
+  const Config config{2, (flags & 1) != 0};
+  FakeEnv env(kPages);
+  for (size_t g = 0; g < kGroups; g++) {
+    const uint8_t l = in.get<uint8_t>();
+    for (size_t i = 0; i < 4; i++) {
+      const uint64_t ipa = kBase + (4 * g + i) * k4K;
+      env.set(ipa, 1, Kind(l & 3), (l & 4) == 0);
+      env.set_pinned(ipa, (l & 8) != 0);
+    }
+  }
+  env.set(kBase, 1, Kind::kShared);
+  static const std::vector<uint8_t> pattern = [] {
+    std::vector<uint8_t> p(kPages * k4K);
+    for (size_t i = 0; i < p.size(); i++)
+      p[i] = uint8_t(i * 131 + i / 4096);
+    return p;
+  }();
+  std::memcpy(env.at(kBase), pattern.data(), pattern.size());
+
+  std::string trace;
+  bool injected = false;
+  while (!in.done()) {
+    const uint8_t mode = in.get<uint8_t>() % kNrModes;
+    if (mode == uint8_t(Mode::kInject)) {
+      const uint8_t n = in.get<uint8_t>() % 16;
+      env.inject(n, kStatuses[in.get<uint8_t>() % kNrStatuses]);
+      injected = true;
+      continue;
+    }
+    const Request r = mode == uint8_t(Mode::kBuilt) ? built(in) : raw(in);
+    // The block goes where the request says if that is in page 0, else at its start.
+    uint64_t at = r.msg.data[1];
+    if (at < kBase || at >= kBase + k4K || r.block.size() > kBase + k4K - at)
+      at = kBase;
+    if (!r.block.empty())
+      std::memcpy(env.at(at), r.block.data(), r.block.size() > k4K ? k4K : r.block.size());
+
+    const std::vector<uint8_t> before = env.ram();
+    const Message m = dispatch(env, config, r.msg);
+    const int64_t status = int64_t(m.data[0]);
+    if (!is_svm_status(status))
+      fail("answer is no service status", std::to_string(status));
+    if (status != HYPHEAP_SVM_OK && (m.data[1] | m.data[2] | m.data[3] | m.data[4]) != 0)
+      fail("an error answer carries results");
+    if (!env.violations().empty())
+      fail("violation:", env.violations().front());
+    if (env.nr_held() != 0 && !env.release_was_injected())
+      fail("pages still held after the call", env.log());
+    // Page by page: a changed page must have been held for writing, and only a success
+    // (or a call whose release was refused after the work) may change anything.
+    const std::vector<uint8_t>& after = env.ram();
+    for (size_t page = 0; page < kPages; page++) {
+      if (std::memcmp(after.data() + page * k4K, before.data() + page * k4K, k4K) == 0)
+        continue;
+      if (status != HYPHEAP_SVM_OK && !env.release_was_injected())
+        fail("a failed call changed memory", std::to_string(page));
+      if (!env.was_held_for_write(kBase + page * k4K))
+        fail("write outside the pages held for writing", std::to_string(page));
+    }
+    char buf[160];
+    std::snprintf(buf, sizeof(buf), "%lld %llx %llx %llx %llx|", (long long)status,
+                  (unsigned long long)m.data[1], (unsigned long long)m.data[2],
+                  (unsigned long long)m.data[3], (unsigned long long)m.data[4]);
+    trace += buf;
+    trace += env.log();
+    env.reset_call_state();
+    if (injected) {
+      env.clear_injected();
+      injected = false;
+    }
+  }
+  // The final memory and pin marks, folded.
+  uint64_t h = 1469598103934665603ULL;
+  for (uint8_t b : env.ram())
+    h = (h ^ b) * 1099511628211ULL;
+  for (size_t i = 0; i < kPages; i++)
+    h = (h ^ env.state(kBase + i * k4K).pinned) * 1099511628211ULL;
+  return trace + std::to_string(h);
+}
+
+}  // namespace
+}  // namespace hyp::svm::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string first = hyp::svm::fuzz::run(data, size);
+  if (hyp::svm::fuzz::run(data, size) != first)
+    hyp::svm::fuzz::fail("two runs of one input differ");
+  if (std::getenv("SVM_FUZZ_TRACE"))
+    std::fprintf(stderr, "%s\n", first.c_str());
+  return 0;
+}
