@@ -1,4 +1,4 @@
-// Bring-up only, until hyp/svm/services.cc (hypheap_svm_services) is in the tree: INFO and
+// Bring-up only, until hyp/svm/services.cc (hypheap_svm_services) is in the tree: INFO and FAULT,
 // nothing else. The CMakeLists links the real services whenever their library exists.
 #include <hypheap/abi.h>
 
@@ -6,7 +6,10 @@
 
 namespace hyp::svm {
 
-Message dispatch(Env&, const Config& config, const Message& req) {
+Message dispatch(Env& env, const Config& config, const Message& req) {
+  if (req.data[0] == HYPHEAP_SVM_OP_FAULT && config.fault_op) {
+    env.fault();
+  }
   if (req.data[0] == HYPHEAP_SVM_OP_INFO) {
     return {{HYPHEAP_SVM_OK, HYPHEAP_SVM_VERSION, config.nr_vcpus,
              config.fault_op ? HYPHEAP_SVM_F_FAULT : 0u, 0}};
