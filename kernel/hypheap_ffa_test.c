@@ -49,7 +49,6 @@
 
 #define HHF_NOT_SUPPORTED	(-1)
 #define HHF_INVALID_PARAMETERS	(-2)
-#define HHF_BUSY		(-4)
 #define HHF_DENIED		(-6)
 #define HHF_ABORTED		(-8)
 
@@ -243,8 +242,7 @@ static void hhf_run_waiting_vcpu(struct kunit *test)
 
 	arm_smccc_1_2_smc(&in, &r);
 	KUNIT_EXPECT_EQ(test, (u32)r.a0, HHF_ERROR);
-	KUNIT_EXPECT_LT(test, hhf_w2(&r), 0L);
-	KUNIT_EXPECT_NE(test, hhf_w2(&r), (long)HHF_NOT_SUPPORTED);
+	KUNIT_EXPECT_EQ(test, hhf_w2(&r), (long)HHF_DENIED);
 	hhf_expect_info(test, false, true);
 }
 

@@ -330,6 +330,7 @@ void start_partition() {
                            // The hyp image is never in a secure VM's stage-2.
                            .fault_ipa = g_layout.hyp_image.base.value(),
                            .fault_op = g_platform.svm_fault_op,
+                           .fault_at_boot = g_platform.svm_boot_fault_test,
                            .host_vttbr = g_host_stage2.vttbr,
                            .ram = {g_platform.ram, g_platform.ram_count}};
   partition_init(boot);

@@ -18,7 +18,7 @@ constexpr uint32_t kError = 0x84000060, kSuccess = 0x84000061, kInterrupt = 0x84
                    kPartitionInfoGet = 0x84000068, kIdGet = 0x84000069, kMsgWait = 0x8400006B,
                    kRun = 0x8400006D, kReq32 = 0x8400006F, kResp32 = 0x84000070,
                    kReq64 = 0xC400006F, kResp64 = 0xC4000070;
-constexpr int64_t kNotSupported = -1, kInvalid = -2, kBusy = -4, kAborted = -8;
+constexpr int64_t kNotSupported = -1, kInvalid = -2, kBusy = -4, kDenied = -6, kAborted = -8;
 
 enum class State : uint8_t { kOff, kBooting, kWaiting, kRunning, kPreempted };
 State g_state[kMaxCpus];
@@ -99,9 +99,11 @@ FfaOutcome core_glue_ffa_host_call(unsigned cpu, FfaRegs& r) {
       if (g_aborted) {
         return error(r, kAborted);
       }
-      if (((r.x[1] >> 16) & 0xffff) != HYPHEAP_FFA_ID_SVM || vcpu >= kMaxCpus ||
-          g_state[vcpu] != State::kPreempted) {
+      if (((r.x[1] >> 16) & 0xffff) != HYPHEAP_FFA_ID_SVM || vcpu >= kMaxCpus) {
         return error(r, kInvalid);
+      }
+      if (g_state[vcpu] != State::kPreempted) {
+        return error(r, kDenied);
       }
       g_state[vcpu] = State::kRunning;
       return {FfaNext::kResumePartition, vcpu};

@@ -34,6 +34,7 @@ namespace {
 struct Partition {
   bool present = false;
   bool vcpu0_up = false;
+  bool aborted = false;  // for good: no vCPU boots after it
   unsigned nr_vcpus = 0;
   uint64_t entry = 0;
   uint64_t boot_info = 0;
@@ -214,6 +215,7 @@ void abort_partition(GuestRegs& frame, uint64_t esr, uint64_t far, uint64_t elr,
   CpuGuestState& g = cpu.guest;
   log("secure VM %u vCPU %u ABORTED on cpu%u: %s (%s): ESR %lx FAR %lx ELR %lx",
       HYPHEAP_VMID_SECURE_0, g.vcpu, cpu.index, why, source, esr, far, elr);
+  __atomic_store_n(&g_svm.aborted, true, __ATOMIC_RELEASE);
   FfaRegs host{};
   core_glue_ffa_partition_aborted(cpu.index, g.vcpu, host);
   if (g.boot_jump) {
@@ -280,7 +282,8 @@ void partition_init(const PartitionBoot& boot) {
   info->carveout = {boot.carveout_base, boot.carveout_size};
   info->image = {image_base, header.image_size};
   info->fault_ipa = boot.fault_ipa;
-  info->flags = boot.fault_op ? svm::kBootFlagFaultOp : 0;
+  info->flags = (boot.fault_op ? svm::kBootFlagFaultOp : 0) |
+                (boot.fault_at_boot ? svm::kBootFlagFaultAtBoot : 0);
   for (size_t i = 0; i < boot.ram.size() && i < svm::kBootInfoMaxRam; ++i) {
     info->ram[i] = {boot.ram[i].base.value(), boot.ram[i].size};
     info->ram_count = static_cast<uint32_t>(i + 1);
@@ -310,11 +313,12 @@ void partition_boot_vcpu(uint64_t frame_stack) {
   if (!g_svm.present || v >= g_svm.nr_vcpus || g_vcpu_started[v]) {
     return;
   }
-  if (v != 0 && !g_svm.vcpu0_up) {
-    // vCPU 0 relocates the image all vCPUs share; without it nothing else can run.
+  if ((v != 0 && !g_svm.vcpu0_up) || __atomic_load_n(&g_svm.aborted, __ATOMIC_ACQUIRE)) {
+    // vCPU 0 relocates the image all vCPUs share; without it nothing else can run. An
+    // aborted partition stays down.
     g_vcpu_started[v] = true;
-    log("secure VM %u vCPU %u not started on cpu%u: vCPU 0 is not up", HYPHEAP_VMID_SECURE_0, v,
-        cpu.index);
+    log("secure VM %u vCPU %u not started on cpu%u: %s", HYPHEAP_VMID_SECURE_0, v, cpu.index,
+        g_svm.vcpu0_up ? "the partition was aborted" : "vCPU 0 is not up");
     return;
   }
   g_vcpu_started[v] = true;

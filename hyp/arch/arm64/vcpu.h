@@ -58,6 +58,7 @@ struct PartitionBoot {
   uint64_t carveout_size = 0;
   uint64_t fault_ipa = 0;
   bool fault_op = false;
+  bool fault_at_boot = false;
   uint64_t host_vttbr = 0;
   std::span<const MemRange> ram;  // every bank: the payload's stage-1 maps them all
 };

@@ -30,6 +30,8 @@ inline constexpr uint32_t kBootInfoVersion = 1;
 inline constexpr unsigned kBootInfoMaxRam = 4;
 // FAULT is offered (HYPHEAP_SVM_F_FAULT): "hypheap.svm_fault_op" on the kernel command line.
 inline constexpr uint32_t kBootFlagFaultOp = 1u << 0;
+// vCPU 0 faults in its init, before its first FFA_MSG_WAIT: "hypheap.svm_boot_fault_test".
+inline constexpr uint32_t kBootFlagFaultAtBoot = 1u << 1;
 
 struct BootRange {
   uint64_t base;

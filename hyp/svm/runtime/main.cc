@@ -60,13 +60,19 @@ bool is_direct_req(uint64_t fid) {
   return fid == kFfaMsgSendDirectReq32 || fid == kFfaMsgSendDirectReq64;
 }
 
+// The hyp resumes a waiting partition only with a direct request, and accepts every response
+// this loop makes: anything else means the two disagree, which only the hyp can sort out.
+[[noreturn]] void out_of_step(const HvcRegs& r) {
+  for (;;) {
+    (void)hvc({{HYPHEAP_FN_SVM_ABORT, 0, r.x[0], r.x[2], 0, 0, 0, 0}});
+  }
+}
+
 [[noreturn]] void run() {
   HvcRegs r = hvc({{kFfaMsgWait, 0, 0, 0, 0, 0, 0, 0}});
   for (;;) {
     if (!is_direct_req(r.x[0])) {
-      // Nothing else is addressed to a waiting partition: wait again.
-      r = hvc({{kFfaMsgWait, 0, 0, 0, 0, 0, 0, 0}});
-      continue;
+      out_of_step(r);
     }
     // SMC32: only the low halves of the arguments are defined, and only they go back.
     const bool wide = r.x[0] == kFfaMsgSendDirectReq64;
@@ -92,6 +98,9 @@ extern "C" [[noreturn]] void svm_main(const hyp::svm::BootInfo* info, uint64_t v
     g_config.nr_vcpus = info->nr_vcpus;
     g_config.fault_op = (info->flags & kBootFlagFaultOp) != 0;
     g_env.set_fault_ipa(info->fault_ipa);
+    if (info->flags & kBootFlagFaultAtBoot) {
+      g_env.fault();
+    }
   }
   asm volatile("msr tpidr_el1, %0" ::"r"(vcpu));
   run();
