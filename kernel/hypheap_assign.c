@@ -428,6 +428,7 @@ void hypheap_set_default_conduit(struct hypheap_conduit *c)
 	if (old)
 		hypheap_conduit_put(old);
 }
+EXPORT_SYMBOL_IF_KUNIT(hypheap_set_default_conduit);
 
 /**
  * hypheap_get_default_conduit() - the conduit of hypheap_assign_mem()
@@ -446,6 +447,7 @@ struct hypheap_conduit *hypheap_get_default_conduit(void)
 	mutex_unlock(&hypheap_default_lock);
 	return c;
 }
+EXPORT_SYMBOL_IF_KUNIT(hypheap_get_default_conduit);
 
 /**
  * hypheap_assign_mem() - assign a physical range to a set of VMs

@@ -740,6 +740,61 @@ static void abi_errors_leave_pages_alone(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, hypheap_status_unchanged(-1000));
 }
 
+/*
+ * hypheap_assign_mem(), the qcom_scm_assign_mem() mirror, through a fake
+ * hypervisor made the default conduit for the duration of the case (the
+ * real one, if bound, is put back): an error the ABI defines leaves *srcvm
+ * as it was and is returned as its errno; an outcome the driver cannot know
+ * is -ENOTRECOVERABLE, counted once, and *srcvm still names the old owners
+ * so that the caller neither frees nor forgets the range.
+ */
+static void assign_mem_reports_unknown_outcome(struct kunit *test)
+{
+	struct fake_hyp *fh = kunit_kzalloc(test, sizeof(*fh), GFP_KERNEL);
+	u64 host = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST);
+	u64 svm = HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0);
+	struct hypheap_conduit *real, *cd;
+	s64 other;
+	u64 srcvm;
+
+	KUNIT_ASSERT_NOT_NULL(test, fh);
+	cd = fake_hyp_conduit(test, fh, 8, true);
+	real = hypheap_get_default_conduit();
+	hypheap_set_default_conduit(cd);
+
+	/* defined validation error: nothing changed, its own errno */
+	srcvm = host;
+	fake_hyp_fail(fh, 1, 1, HYPHEAP_ERR_STATE, false);
+	KUNIT_EXPECT_EQ(test, hypheap_assign_mem(test_pa(0), 2 * PAGE_SIZE,
+						 &srcvm, &test_secure, 1),
+			-EPERM);
+	KUNIT_EXPECT_EQ(test, srcvm, host);
+	KUNIT_EXPECT_EQ(test, fake_hyp_owner(fh, test_pa(0)), host);
+
+	/* a status abi.h does not define, after the pages changed */
+	other = hypheap_stat_read(&hypheap_total_stats, HYPHEAP_STAT_FAIL_OTHER);
+	fake_hyp_fail(fh, 1, 1, -1000, true);
+	KUNIT_EXPECT_EQ(test, hypheap_assign_mem(test_pa(0), 2 * PAGE_SIZE,
+						 &srcvm, &test_secure, 1),
+			-ENOTRECOVERABLE);
+	KUNIT_EXPECT_EQ(test, srcvm, host);
+	KUNIT_EXPECT_EQ(test, fake_hyp_owner(fh, test_pa(0)), svm);
+	KUNIT_EXPECT_EQ(test,
+			hypheap_stat_read(&hypheap_total_stats,
+					  HYPHEAP_STAT_FAIL_OTHER) - other, 1);
+
+	/* and a clean call afterwards returns the new owners */
+	srcvm = svm;
+	KUNIT_EXPECT_EQ(test, hypheap_assign_mem(test_pa(0), 2 * PAGE_SIZE,
+						 &srcvm, &test_host, 1), 0);
+	KUNIT_EXPECT_EQ(test, srcvm, host);
+	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(fh));
+
+	hypheap_set_default_conduit(real);
+	if (real)
+		hypheap_conduit_put(real);
+}
+
 static struct kunit_case hypheap_batch_cases[] = {
 	KUNIT_CASE(iter_merges_contiguous_entries),
 	KUNIT_CASE(iter_splits_batches_at_max),
@@ -757,6 +812,7 @@ static struct kunit_case hypheap_batch_cases[] = {
 	KUNIT_CASE(reclaim_is_never_undone),
 	KUNIT_CASE(resync_leaves_foreign_pages_alone),
 	KUNIT_CASE(abi_errors_leave_pages_alone),
+	KUNIT_CASE(assign_mem_reports_unknown_outcome),
 	{}
 };
 

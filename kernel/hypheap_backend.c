@@ -158,8 +158,10 @@ static void hypheap_hyp_free(struct hypheap_backend *be,
 	unsigned int i;
 
 	hypheap_mark_offline(&buf->sgt, false);
-	for_each_sgtable_sg(&buf->sgt, sg, i)
+	for_each_sgtable_sg(&buf->sgt, sg, i) {
 		__free_pages(sg_page(sg), get_order(sg->length));
+		cond_resched();
+	}
 	sg_free_table(&buf->sgt);
 }
 
@@ -188,9 +190,10 @@ static int hypheap_hyp_alloc(struct hypheap_backend *be,
 		left -= page_size(page);
 		max = compound_order(page);
 		n++;
+		cond_resched();
 	}
 
-	ret = sg_alloc_table(&buf->sgt, n, GFP_KERNEL);
+	ret = sg_alloc_table(&buf->sgt, n, GFP_KERNEL_ACCOUNT);
 	if (ret)
 		goto err_pages;
 	sg = buf->sgt.sgl;
@@ -374,7 +377,7 @@ static int hypheap_cma_alloc(struct hypheap_backend *be,
 		ret = -ENOMEM;
 		goto err_free;
 	}
-	ret = sg_alloc_table(&buf->sgt, 1, GFP_KERNEL);
+	ret = sg_alloc_table(&buf->sgt, 1, GFP_KERNEL_ACCOUNT);
 	if (ret)
 		goto err_free;
 	sg_set_page(buf->sgt.sgl, page, buf->len, 0);

@@ -260,6 +260,14 @@ int hypheap_abi_errno(long status);
 struct hypheap_conduit *hypheap_smccc_create(struct device *dev, bool hvc);
 struct hypheap_conduit *hypheap_qcom_create(struct device *dev);
 
+struct qcom_scm_vmperm;
+typedef int (*hypheap_qcom_assign_fn)(phys_addr_t mem_addr, size_t mem_sz,
+				      unsigned int *srcvm,
+				      const struct qcom_scm_vmperm *newvm,
+				      unsigned int dest_cnt);
+int hypheap_qcom_assign_ranges(const struct hypheap_assign_req *req,
+			       long *status, hypheap_qcom_assign_fn fn);
+
 /*
  * What a transport sets *status to when it refused a request before
  * sending it: nothing changed. Not an abi.h status (those are <= 0).

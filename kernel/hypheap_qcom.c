@@ -9,6 +9,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <kunit/visibility.h>
 #include <linux/device.h>
 #include <linux/err.h>
 #include <linux/qcom_scm.h>
@@ -19,7 +20,7 @@
 
 static int hypheap_qcom_range(const struct hypheap_range *r, u64 srcvm,
 			      const struct hypheap_vmperm *dst,
-			      unsigned int nr_dst)
+			      unsigned int nr_dst, hypheap_qcom_assign_fn fn)
 {
 	struct qcom_scm_vmperm vm[HYPHEAP_MAX_DEST];
 	unsigned int src = srcvm, i;
@@ -28,18 +29,27 @@ static int hypheap_qcom_range(const struct hypheap_range *r, u64 srcvm,
 		vm[i].vmid = dst[i].vmid;
 		vm[i].perm = dst[i].perms;
 	}
-	return qcom_scm_assign_mem(r->base, r->size, &src, vm, nr_dst);
+	return fn(r->base, r->size, &src, vm, nr_dst);
 }
 
-/*
- * qcom_scm answers errnos only, and a failed call may have assigned part
- * of its range: *@status stays HYPHEAP_OK, which tells the caller that the
- * outcome of a failure is unknown. Ranges done before a failure are not
- * taken back here; the caller decides (a reclaim is never undone).
+/**
+ * hypheap_qcom_assign_ranges() - one request as qcom_scm calls, one per range
+ * @req: the request
+ * @status: set to %HYPHEAP_STATUS_NOT_SENT when nothing changed for sure
+ * @fn: qcom_scm_assign_mem(), or a KUnit stand-in
+ *
+ * qcom_scm answers errnos only. In Linux 6.1, qcom_scm_assign_mem() fails
+ * with -ENOMEM only before its SCM call (the descriptor allocation), and
+ * turns every failure of the call itself into -EINVAL, whatever the secure
+ * side did. So -ENOMEM from the first range means nothing changed; any other
+ * failure, or one after a range was done, leaves *@status at %HYPHEAP_OK:
+ * the outcome is unknown. Ranges done before a failure are not taken back
+ * here; the caller decides (a reclaim is never undone).
+ *
+ * Return: 0 or the errno of the failing range.
  */
-static int hypheap_qcom_assign(struct hypheap_conduit *c,
-			       const struct hypheap_assign_req *req,
-			       long *status)
+int hypheap_qcom_assign_ranges(const struct hypheap_assign_req *req,
+			       long *status, hypheap_qcom_assign_fn fn)
 {
 	u64 now = hypheap_vmperm_bitmap(req->dst, req->nr_dst);
 	unsigned int i;
@@ -53,11 +63,22 @@ static int hypheap_qcom_assign(struct hypheap_conduit *c,
 
 	for (i = 0; i < req->nr_ranges; i++) {
 		ret = hypheap_qcom_range(&req->ranges[i], req->srcvm,
-					 req->dst, req->nr_dst);
-		if (ret)
+					 req->dst, req->nr_dst, fn);
+		if (ret) {
+			if (ret == -ENOMEM && i == 0)
+				*status = HYPHEAP_STATUS_NOT_SENT;
 			return ret;
+		}
 	}
 	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_qcom_assign_ranges);
+
+static int hypheap_qcom_assign(struct hypheap_conduit *c,
+			       const struct hypheap_assign_req *req,
+			       long *status)
+{
+	return hypheap_qcom_assign_ranges(req, status, qcom_scm_assign_mem);
 }
 
 static const struct hypheap_transport_ops hypheap_qcom_ops = {
