@@ -389,15 +389,16 @@ extern "C" [[noreturn]] void hyp_primary_main(uint64_t dtb) {
   clean_dcache_to_poc(&hyp_boot_params, sizeof(hyp_boot_params));
 
   build_host_dtb();
-  if (g_platform.attest) {
-    attest_enable(g_layout.secure_vm);
-    attest("at boot");
-  }
   configure_el2_for_host(g_host_stage2);
   start_partition();
   // vCPU 0 runs to its FFA_MSG_WAIT before Linux, so the host's first call finds it ready.
   // Its exits use this CPU's own stack; the boot path stays on the boot stack.
   partition_boot_vcpu(self.stack_top);
+  // After vCPU 0 relocated its image: from here on only its writable part changes.
+  if (g_platform.attest) {
+    attest_enable(g_layout.secure_vm, partition_writable());
+    attest("at boot");
+  }
   cpu_table().set_power(self, CpuPower::kOn);
   log("entering host at %lx (EL1, DTB %lx, stage-2 %s)", uint64_t{HOST_KERNEL_ADDR},
       g_layout.host_dtb.base.value(), g_host_stage2.vttbr ? "on" : "off");

@@ -37,6 +37,7 @@ struct Partition {
   bool aborted = false;  // for good: no vCPU boots after it
   unsigned nr_vcpus = 0;
   uint64_t entry = 0;
+  MemRange writable;
   uint64_t boot_info = 0;
   uint64_t vttbr = 0;
   uint64_t host_vttbr = 0;
@@ -259,7 +260,8 @@ void partition_init(const PartitionBoot& boot) {
   __builtin_memcpy(&header, image, sizeof(header));
   const uint64_t image_base = boot.carveout_base + svm::kImageOffset;
   if (file < sizeof(header) || header.magic != svm::kImageMagic || header.file_size != file ||
-      header.image_size < file || svm::kImageOffset + header.image_size > boot.carveout_size) {
+      header.image_size < file || header.rw_offset > file ||
+      svm::kImageOffset + header.image_size > boot.carveout_size) {
     log("secure VM %u: payload image unusable (%lu bytes, magic %x): not started",
         HYPHEAP_VMID_SECURE_0, file, header.magic);
     return;
@@ -297,6 +299,7 @@ void partition_init(const PartitionBoot& boot) {
   g_svm.present = true;
   g_svm.nr_vcpus = info->nr_vcpus;
   g_svm.entry = image_base;
+  g_svm.writable = {PhysAddr(image_base + header.rw_offset), header.image_size - header.rw_offset};
   g_svm.boot_info = reinterpret_cast<uint64_t>(info);
   g_svm.vttbr = vttbr;
   g_svm.host_vttbr = boot.host_vttbr;
@@ -305,6 +308,10 @@ void partition_init(const PartitionBoot& boot) {
   log("secure VM %u: payload %lu KiB at %lx (image %lu KiB with bss), %u vCPUs%s",
       HYPHEAP_VMID_SECURE_0, file / 1024, image_base, header.image_size / 1024, g_svm.nr_vcpus,
       boot.fault_op ? ", FAULT op on (hypheap.svm_fault_op)" : "");
+}
+
+MemRange partition_writable() {
+  return g_svm.writable;
 }
 
 void partition_boot_vcpu(uint64_t frame_stack) {

@@ -64,6 +64,10 @@ struct PartitionBoot {
 };
 void partition_init(const PartitionBoot& boot);
 
+// The part of the partition's memory it writes itself (its data, bss, stacks, tables): what
+// attest.h leaves out of the secure-VM checksum. Empty without a partition.
+MemRange partition_writable();
+
 // Runs this CPU's vCPU (index = CPU index) from its entry point to its first FFA_MSG_WAIT,
 // before the host runs on this CPU; logs "ready" or "ABORTED". Only the first time a CPU
 // starts, and only after vCPU 0 came up (it relocates the shared image). frame_stack: the

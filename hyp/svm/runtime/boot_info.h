@@ -15,7 +15,7 @@ struct ImageHeader {
   uint32_t magic;       // kImageMagic
   uint64_t image_size;  // bytes from the header to the end of bss (what the carve-out must hold)
   uint64_t file_size;   // bytes the hyp copies (text, rodata, data); the rest is bss, zeroed
-  uint64_t reserved;
+  uint64_t rw_offset;   // where its writable part (data, bss: stacks, tables) starts
 };
 static_assert(sizeof(ImageHeader) == 32);
 inline constexpr uint32_t kImageMagic = 0x56534848;  // "HHSV"

@@ -37,7 +37,7 @@ _svm_head:
 	.long 0x56534848          // "HHSV" (boot_info.h: ImageHeader)
 	.quad __svm_end - _svm_head       // header to end of bss
 	.quad __svm_file_end - _svm_head  // what the hyp copies
-	.quad 0
+	.quad __svm_rodata_end - _svm_head  // start of data and bss
 
 svm_entry:
 	// x0 = BootInfo, x1 = vCPU index. Vectors first, so even an early fault is reported.
