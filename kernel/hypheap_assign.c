@@ -161,11 +161,6 @@ static int hypheap_call(struct hypheap_conduit *c,
 }
 
 /*
- * Give the first @batches batches of @sgt, which the calls said are owned
- * by @dst, back to @host, one call per batch. A batch that does not come
- * back is left as it is: a reclaim is never undone.
- */
-/*
  * @req for every batch of @sgt's ranges, in order, stopping at the first
  * failure: @done counts the batches that succeeded, @unchanged says whether
  * the failed call changed nothing. Called with c->lock held.
@@ -190,6 +185,11 @@ static int hypheap_call_batches(struct hypheap_conduit *c,
 	return 0;
 }
 
+/*
+ * Give the first @batches batches of @sgt, which the calls said are owned
+ * by @dst, back to @host, one call per batch. A batch that does not come
+ * back is left as it is: a reclaim is never undone.
+ */
 static int hypheap_undo_lend(struct hypheap_conduit *c, struct sg_table *sgt,
 			     unsigned int batches,
 			     const struct hypheap_vmperm *host,
@@ -371,7 +371,8 @@ EXPORT_SYMBOL_IF_KUNIT(hypheap_lend_table);
  *
  * Return: 0 when every page is the host's; -ENOTRECOVERABLE for unknown
  * owners on a conduit that cannot query; otherwise the errno of the first
- * failure.
+ * failure. A STATE answer (owners not as @owners says) is resolved at once
+ * by MEM_QUERY where the conduit has it.
  */
 int hypheap_reclaim_table(struct hypheap_conduit *c, struct sg_table *sgt,
 			  const struct hypheap_vmperm *host, u64 lent_to,
@@ -400,6 +401,16 @@ int hypheap_reclaim_table(struct hypheap_conduit *c, struct sg_table *sgt,
 	} else {
 		ret = hypheap_call_batches(c, &req, sgt, stats, &unchanged,
 					   &done);
+		/*
+		 * -EPERM (STATE): a page is not owned as @owners says, so the
+		 * driver's books are wrong (another hypheap_assign_mem() user
+		 * took it, or a driver bug). Retrying the same call would fail
+		 * for ever: ask who owns what and reclaim exactly that.
+		 */
+		if (ret == -EPERM && c->ops->query) {
+			ret = hypheap_resync(c, sgt, host, lent_to, stats);
+			unchanged = false;
+		}
 	}
 	mutex_unlock(&c->lock);
 

@@ -728,6 +728,32 @@ static void resync_leaves_foreign_pages_alone(struct kunit *test)
 	xa_erase(&fh->owners, TEST_BASE_PFN + 2);
 }
 
+/*
+ * The driver's books say VM 11 but the pages are VM 10's: the hypervisor
+ * answers STATE. Before, every retry sent the same wrong srcvm for ever;
+ * now the reclaim asks MEM_QUERY and brings back exactly what it finds.
+ */
+static void reclaim_with_wrong_owners_resyncs(struct kunit *test)
+{
+	struct sg_table *sgt = test_sgt_auto(test, five_apart, 5);
+	struct fake_hyp *fh = kunit_kzalloc(test, sizeof(*fh), GFP_KERNEL);
+	u64 svm0 = HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0);
+	u64 svm1 = HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_1);
+	struct hypheap_conduit *cd;
+	u64 owners = svm1;
+
+	KUNIT_ASSERT_NOT_NULL(test, fh);
+	cd = fake_hyp_conduit(test, fh, 8, true);
+	KUNIT_ASSERT_EQ(test, hypheap_lend_table(cd, sgt, &test_host,
+						 &test_secure, 1, NULL), 0);
+	KUNIT_EXPECT_EQ(test, hypheap_reclaim_table(cd, sgt, &test_host,
+						    svm0 | svm1, &owners, NULL),
+			0);
+	KUNIT_EXPECT_EQ(test, owners, HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST));
+	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(fh));
+	KUNIT_EXPECT_GE(test, fh->queries, 1U);
+}
+
 static void abi_errors_leave_pages_alone(struct kunit *test)
 {
 	long st;
@@ -811,6 +837,7 @@ static struct kunit_case hypheap_batch_cases[] = {
 	KUNIT_CASE(lend_of_unknown_outcome_without_query_is_unrecoverable),
 	KUNIT_CASE(reclaim_is_never_undone),
 	KUNIT_CASE(resync_leaves_foreign_pages_alone),
+	KUNIT_CASE(reclaim_with_wrong_owners_resyncs),
 	KUNIT_CASE(abi_errors_leave_pages_alone),
 	KUNIT_CASE(assign_mem_reports_unknown_outcome),
 	{}

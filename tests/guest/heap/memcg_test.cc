@@ -83,8 +83,7 @@ class MemcgTest : public ::testing::TestWithParam<std::string> {
 
   void TearDown() override {
     if (joined_) {
-      EXPECT_TRUE(
-          WriteFile(std::string(kCgroupRoot) + "/cgroup.procs", std::to_string(getpid())));
+      EXPECT_TRUE(WriteFile(std::string(kCgroupRoot) + "/cgroup.procs", std::to_string(getpid())));
     }
     if (!dir_.empty()) {
       EXPECT_EQ(rmdir(dir_.c_str()), 0) << ErrnoName(errno);
