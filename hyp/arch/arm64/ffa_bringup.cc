@@ -68,7 +68,10 @@ FfaOutcome core_glue_ffa_host_call(unsigned cpu, FfaRegs& r) {
       }
       const bool count_only = r.x[5] & 1;
       if (!count_only) {
-        if (g_rx == 0) {
+        // Only a page the host still owns and may write; racy against a lend on another
+        // CPU (the core's mailbox shares the page with the hyp instead): bring-up only.
+        if (g_rx == 0 || (g_rx & (kPageSize - 1)) != 0 ||
+            !core_glue_host_access_allowed(Ipa(g_rx), Perms(HYPHEAP_PERM_R | HYPHEAP_PERM_W))) {
           return error(r, kBusy);
         }
         const uint32_t desc[2] = {HYPHEAP_FFA_ID_SVM | (uint32_t(cpu_table().count()) << 16), 1};
