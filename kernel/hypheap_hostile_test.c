@@ -540,7 +540,7 @@ static bool hhx_answer_defined(u32 fid, const struct arm_smccc_res *res)
 	case PSCI_0_2_FN_PSCI_VERSION:
 		return res->a0 == 0x10000;	/* PSCI 1.0 */
 	case ARM_SMCCC_VERSION_FUNC_ID:
-		return res->a0 == ARM_SMCCC_VERSION_1_1;
+		return res->a0 == ARM_SMCCC_VERSION_1_2;
 	case ARM_SMCCC_ARCH_FEATURES_FUNC_ID:
 		/* 1: WORKAROUND_1 not needed on this core */
 		return s == 0 || s == 1 || s == SMCCC_RET_NOT_SUPPORTED;

@@ -64,6 +64,9 @@ BootStatus read_chosen(const void* fdt, PlatformInfo* out) {
   out->el2_stack_overflow_test =
       bootargs && contains_word(bootargs, len, "hypheap.el2_stack_overflow_test");
   out->attest = bootargs && contains_word(bootargs, len, "hypheap.attest");
+  out->svm_fault_op = bootargs && contains_word(bootargs, len, "hypheap.svm_fault_op");
+  out->svm_boot_fault_test =
+      bootargs && contains_word(bootargs, len, "hypheap.svm_boot_fault_test");
   bool has_start = false;
   bool has_end = false;
   const uint64_t start = read_u32_or_u64(fdt, chosen, "linux,initrd-start", &has_start);

@@ -35,6 +35,12 @@ struct PlatformInfo {
   // "hypheap.attest": CRC-32s of the hyp image and of lent pages at boot and at power-off
   // (hyp/arch/arm64/attest.h), for the boundary scenario.
   bool attest = false;
+  // "hypheap.svm_fault_op": the secure VM offers its FAULT op (HYPHEAP_SVM_F_FAULT), which
+  // aborts the partition on purpose (tests).
+  bool svm_fault_op = false;
+  // "hypheap.svm_boot_fault_test": the secure VM faults in its init, before its first
+  // FFA_MSG_WAIT (the hyp must log it ABORTED and boot Linux all the same).
+  bool svm_boot_fault_test = false;
   // /memreserve/ entries and static /reserved-memory regions.
   MemRange reserved[kMaxReserved];
   size_t reserved_count = 0;

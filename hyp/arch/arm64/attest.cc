@@ -14,6 +14,7 @@ namespace {
 
 bool g_enabled = false;
 MemRange g_secure_vm;
+MemRange g_excluded;
 
 // CRC-32 as zlib and Linux's crc32_le(~0, ...) ^ ~0 compute it (reflected, 0xEDB88320), so
 // a kernel test can print the same value for a page it filled before lending it.
@@ -46,9 +47,10 @@ struct LentSum {
 
 }  // namespace
 
-void attest_enable(MemRange secure_vm_carveout) {
+void attest_enable(MemRange secure_vm_carveout, MemRange partition_writable) {
   g_enabled = true;
   g_secure_vm = secure_vm_carveout;
+  g_excluded = partition_writable;
 }
 
 void attest(const char* when) {
@@ -59,8 +61,17 @@ void attest(const char* when) {
   const uint32_t image_crc =
       ~crc32_update(~0u, image, static_cast<size_t>(__hyp_rodata_end - __hyp_image_start));
   // EL2's stage-1 maps all RAM at VA == PA.
-  const uint32_t secure_crc = ~crc32_update(
-      ~0u, reinterpret_cast<const uint8_t*>(g_secure_vm.base.value()), g_secure_vm.size);
+  const auto* secure = reinterpret_cast<const uint8_t*>(g_secure_vm.base.value());
+  uint32_t secure_crc = ~0u;
+  if (g_excluded.size != 0) {
+    const uint64_t before = g_excluded.base.value() - g_secure_vm.base.value();
+    const uint64_t after = before + g_excluded.size;
+    secure_crc = crc32_update(secure_crc, secure, before);
+    secure_crc = crc32_update(secure_crc, secure + after, g_secure_vm.size - after);
+  } else {
+    secure_crc = crc32_update(secure_crc, secure, g_secure_vm.size);
+  }
+  secure_crc = ~secure_crc;
   LentSum lent;
   core_glue_for_each_lent(
       [](MemRange r, void* ctx) {

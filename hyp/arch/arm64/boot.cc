@@ -21,6 +21,7 @@
 #include "psci.h"
 #include "stack.h"
 #include "sysreg.h"
+#include "vcpu.h"
 
 extern "C" char __hyp_image_start[], __hyp_text_end[], __hyp_rodata_end[], __hyp_image_end[];
 
@@ -320,6 +321,21 @@ constexpr uint64_t kOverflowDepth = 2 * StackLayout::kSlotSize / 512;
         kOverflowDepth, sum);
 }
 
+// The secure VM (VM 10): its payload into the first half of the secure-VM carve-out (the
+// half core_glue.cc gives VM 10), with a boot-info block naming RAM and the carve-out.
+void start_partition() {
+  const uint64_t share = boot::align_down(g_layout.secure_vm.size / 2, 2ull << 20);
+  const PartitionBoot boot{.carveout_base = g_layout.secure_vm.base.value(),
+                           .carveout_size = share,
+                           // The hyp image is never in a secure VM's stage-2.
+                           .fault_ipa = g_layout.hyp_image.base.value(),
+                           .fault_op = g_platform.svm_fault_op,
+                           .fault_at_boot = g_platform.svm_boot_fault_test,
+                           .host_vttbr = g_host_stage2.vttbr,
+                           .ram = {g_platform.ram, g_platform.ram_count}};
+  partition_init(boot);
+}
+
 }  // namespace
 
 extern "C" [[noreturn]] void hyp_primary_main(uint64_t dtb) {
@@ -373,11 +389,16 @@ extern "C" [[noreturn]] void hyp_primary_main(uint64_t dtb) {
   clean_dcache_to_poc(&hyp_boot_params, sizeof(hyp_boot_params));
 
   build_host_dtb();
+  configure_el2_for_host(g_host_stage2);
+  start_partition();
+  // vCPU 0 runs to its FFA_MSG_WAIT before Linux, so the host's first call finds it ready.
+  // Its exits use this CPU's own stack; the boot path stays on the boot stack.
+  partition_boot_vcpu(self.stack_top);
+  // After vCPU 0 relocated its image: from here on only its writable part changes.
   if (g_platform.attest) {
-    attest_enable(g_layout.secure_vm);
+    attest_enable(g_layout.secure_vm, partition_writable());
     attest("at boot");
   }
-  configure_el2_for_host(g_host_stage2);
   cpu_table().set_power(self, CpuPower::kOn);
   log("entering host at %lx (EL1, DTB %lx, stage-2 %s)", uint64_t{HOST_KERNEL_ADDR},
       g_layout.host_dtb.base.value(), g_host_stage2.vttbr ? "on" : "off");
@@ -390,6 +411,8 @@ extern "C" [[noreturn]] void hyp_secondary_main(uint64_t index) {
     panic("cpu%lu started without a pending CPU_ON", index);
   }
   configure_el2_for_host(g_host_stage2);
+  // This CPU's vCPU, the first time the host starts it; its exits run below this frame.
+  partition_boot_vcpu(0);
   cpu_table().set_power(cpu, CpuPower::kOn);
   log("cpu%u (MPIDR %lx) up, entering host at %lx", cpu.index, cpu.mpidr, cpu.host_entry);
   hyp_enter_host(cpu.host_entry, cpu.host_context, cpu.stack_top);

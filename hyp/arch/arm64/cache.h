@@ -25,6 +25,18 @@ inline void clean_dcache_to_poc(const void* start, size_t size) {
   asm volatile("dsb sy" ::: "memory");
 }
 
+// Writes back and discards every line for [start, start + size): memory another agent then
+// reads and writes with its MMU off, where no stale line may shadow it later.
+inline void clean_invalidate_dcache_to_poc(const void* start, size_t size) {
+  const size_t line = dcache_line_size();
+  uintptr_t p = reinterpret_cast<uintptr_t>(start) & ~(line - 1);
+  const uintptr_t end = reinterpret_cast<uintptr_t>(start) + size;
+  for (; p < end; p += line) {
+    asm volatile("dc civac, %0" : : "r"(p) : "memory");
+  }
+  asm volatile("dsb sy" ::: "memory");
+}
+
 // Discards any line for [start, start + size): used on memory written with
 // the MMU off, so no stale line from before can shadow it once caches are on.
 inline void invalidate_dcache_to_poc(const void* start, size_t size) {

@@ -123,6 +123,37 @@ void core_glue_for_each_lent(void (*fn)(MemRange range, void* ctx), void* ctx) {
   });
 }
 
+uint64_t core_glue_secure_vttbr() {
+  const Vm* vm = g_core->secure_vm(VmId(HYPHEAP_VMID_SECURE_0));
+  return vm ? vm->s2.vttbr() : 0;
+}
+
+#if HYPHEAP_CORE_HAS_FFA
+FfaOutcome core_glue_ffa_host_call(unsigned cpu, FfaRegs& regs) {
+  return g_core->ffa_host_call(cpu, regs);
+}
+
+FfaOutcome core_glue_ffa_partition_call(unsigned cpu, unsigned vcpu, FfaRegs& regs) {
+  return g_core->ffa_partition_call(cpu, vcpu, regs);
+}
+
+void core_glue_ffa_vcpu_booting(unsigned vcpu) {
+  g_core->ffa_vcpu_booting(vcpu);
+}
+
+void core_glue_ffa_partition_preempted(unsigned cpu, unsigned vcpu, FfaRegs& host_regs) {
+  g_core->ffa_partition_preempted(cpu, vcpu, host_regs);
+}
+
+void core_glue_ffa_partition_aborted(unsigned cpu, unsigned vcpu, FfaRegs& host_regs) {
+  g_core->ffa_partition_aborted(cpu, vcpu, host_regs);
+}
+
+SmcccResult core_glue_partition_call(unsigned cpu, const SmcccArgs& args) {
+  return g_core->handle_partition_smccc(VmId(HYPHEAP_VMID_SECURE_0), cpu, args);
+}
+#endif
+
 }  // namespace hyp::arm64
 
 #else
@@ -150,6 +181,30 @@ VmId core_glue_page_owner(Ipa) {
 }
 
 void core_glue_for_each_lent(void (*)(MemRange, void*), void*) {}
+
+uint64_t core_glue_secure_vttbr() {
+  return 0;
+}
+
+// Without a core there is no partition: every FF-A call is unknown (FFA_ERROR NOT_SUPPORTED).
+FfaOutcome core_glue_ffa_host_call(unsigned, FfaRegs& regs) {
+  regs = FfaRegs{};
+  regs.x[0] = 0x84000060;
+  regs.x[2] = static_cast<uint64_t>(-1);
+  return {};
+}
+
+FfaOutcome core_glue_ffa_partition_call(unsigned cpu, unsigned, FfaRegs& regs) {
+  return core_glue_ffa_host_call(cpu, regs);
+}
+
+void core_glue_ffa_vcpu_booting(unsigned) {}
+void core_glue_ffa_partition_preempted(unsigned, unsigned, FfaRegs&) {}
+void core_glue_ffa_partition_aborted(unsigned, unsigned, FfaRegs&) {}
+
+SmcccResult core_glue_partition_call(unsigned, const SmcccArgs&) {
+  return {{static_cast<uint64_t>(int64_t{HYPHEAP_ERR_NOT_SUPPORTED}), 0, 0, 0}};
+}
 
 }  // namespace hyp::arm64
 #endif

@@ -8,6 +8,8 @@
 
 #include "../../boot/layout.h"
 #include "../../boot/platform.h"
+#include "core/ffa.h"
+#include "core/hyp.h"
 #include "core/types.h"
 #include "frame.h"
 #include "smccc.h"
@@ -50,5 +52,16 @@ VmId core_glue_page_owner(Ipa ipa);
 // Calls fn for every range the host has lent to a secure VM (exclusive, outside the
 // carve-outs), in ascending order, holding the host's lock.
 void core_glue_for_each_lent(void (*fn)(MemRange range, void* ctx), void* ctx);
+
+// FF-A (hyp/core/ffa.h: the contract) and the secure VM's own calls, answered by the core.
+FfaOutcome core_glue_ffa_host_call(unsigned cpu, FfaRegs& regs);
+FfaOutcome core_glue_ffa_partition_call(unsigned cpu, unsigned vcpu, FfaRegs& regs);
+void core_glue_ffa_vcpu_booting(unsigned vcpu);
+void core_glue_ffa_partition_preempted(unsigned cpu, unsigned vcpu, FfaRegs& host_regs);
+void core_glue_ffa_partition_aborted(unsigned cpu, unsigned vcpu, FfaRegs& host_regs);
+// HYPHEAP_FN_SVM_HOLD..UNPIN from the partition (VM HYPHEAP_VMID_SECURE_0).
+SmcccResult core_glue_partition_call(unsigned cpu, const SmcccArgs& args);
+// VTTBR_EL2 of the partition's stage-2 (0 without a core).
+uint64_t core_glue_secure_vttbr();
 
 }  // namespace hyp::arm64

@@ -8,6 +8,7 @@
 #include "platform_config.h"
 #include "stack.h"
 #include "sysreg.h"
+#include "vcpu.h"
 
 namespace hyp::arm64 {
 
@@ -41,6 +42,9 @@ struct ExitCounters {
   CpuCounter stage2_retries;  // the access was allowed by the time it was checked
   CpuCounter injected_aborts;
   CpuCounter unexpected;
+  CpuCounter ffa_calls;           // FF-A calls from the host
+  CpuCounter partition_exits;     // exits of a secure-VM vCPU, of every kind
+  CpuCounter partition_preempts;  // of them: physical interrupts that sent it back to the host
 };
 
 struct PerCpu {
@@ -61,6 +65,7 @@ struct PerCpu {
   uint64_t retry_ipa = ~0ull;
   uint32_t retries = 0;
   ExitCounters exits;
+  CpuGuestState guest;
 };
 
 static_assert(offsetof(PerCpu, emergency_stack) + sizeof(PerCpu::emergency_stack) ==

@@ -5,6 +5,7 @@
 #include "errata.h"
 #include "log.h"
 #include "psci.h"
+#include "vcpu.h"
 
 // Read by vectors.S on every exception from the host (hyp_harden_branch_predictor). Written
 // once by the boot CPU before the host first runs; secondaries only read it.
@@ -73,7 +74,7 @@ int64_t arch_features(uint32_t fid) {
 void handle_arch(GuestRegs& regs) {
   switch (static_cast<uint32_t>(regs.x[0])) {
     case smccc::kVersion:
-      regs.x[0] = smccc::kVersion1_1;
+      regs.x[0] = smccc::kVersion1_2;
       break;
     case smccc::kArchFeatures:
       regs.x[0] = static_cast<uint64_t>(arch_features(static_cast<uint32_t>(regs.x[1])));
@@ -145,6 +146,11 @@ void handle_smccc(GuestRegs& regs, Conduit conduit) {
       handle_arch(regs);
       return;
     case smccc::kOwnerStandardSecure:
+      // FF-A, by either conduit: the core answers, and may switch this CPU to the partition.
+      if (is_ffa_call(fid)) {
+        partition_host_ffa_call(regs);
+        return;
+      }
       if (is_psci_range(fid)) {
         exits.psci.inc();
         handle_psci(regs);

@@ -1,4 +1,4 @@
-// SMC Calling Convention (Arm DEN 0028, SMCCC v1.1): function-ID decoding,
+// SMC Calling Convention (Arm DEN 0028, SMCCC v1.2): function-ID decoding,
 // the calls the hyp answers itself, and the conduit to QEMU's firmware.
 #pragma once
 
@@ -12,6 +12,10 @@ namespace smccc {
 inline constexpr uint32_t kVersion = 0x80000000;
 inline constexpr uint32_t kArchFeatures = 0x80000001;
 inline constexpr uint32_t kVersion1_1 = 0x10001;
+// What the hyp reports: 1.2, the first version with x0-x17 arguments and results, which
+// Linux's FF-A transport requires. Not 1.3: with it Linux ORs the SVE hint (bit 16) into x0
+// of every arm_smccc_smc/hvc call on an SVE CPU.
+inline constexpr uint32_t kVersion1_2 = 0x10002;
 inline constexpr uint32_t kArchWorkaround1 = 0x80008000;  // Spectre-v2 (CVE-2017-5715)
 // ARCH_FEATURES(WORKAROUND_1): this PE does not need it (SMCCC 1.2+, as Linux reads it).
 inline constexpr int64_t kArchWorkaroundUnaffected = 1;

@@ -1,6 +1,8 @@
 // The EL2 exception vector table (Arm ARM D1.10.2): 16 entries of 0x80
-// bytes, 2 KiB aligned. Exceptions from the host save its x0-x30 on the EL2
-// stack as a GuestRegs frame (frame.h), call C++, and restore them on return.
+// bytes, 2 KiB aligned. Exceptions from a lower EL (the host, or a secure-VM
+// vCPU) save its x0-x30 on the EL2 stack as a GuestRegs frame (frame.h), call
+// C++, and restore them on return: a switch between the two (vcpu.h) rewrites
+// the frame, so the eret enters the other.
 // The hyp is built with -mgeneral-regs-only, so the host's FP/SIMD state is
 // never touched and needs no saving.
 #include "stack.h"
@@ -62,6 +64,15 @@
 	b hyp_unexpected_common
 .endm
 
+.macro lower_async kind
+	.balign 0x80
+	save_frame
+	mov x0, #\kind
+	mov x1, sp
+	bl hyp_handle_lower_async
+	b hyp_return_to_host
+.endm
+
 // An exception taken from EL2 itself: always a hyp bug, possibly a stack
 // overflow into the guard page, so the SP it hit cannot be trusted. Before any
 // memory access, switch to this CPU's emergency stack (TPIDR_EL2 + its top,
@@ -115,9 +126,12 @@ hyp_vectors:
 	mov x0, sp
 	bl hyp_handle_lower_sync
 	b hyp_return_to_host
-	unexpected 9
-	unexpected 10
-	unexpected 11
+	// Lower EL IRQ, FIQ, SError: routed here only while a secure-VM vCPU runs (HCR_EL2.IMO,
+	// FMO, AMO; partition.h), never from the host. No branch hardening: the partition is the
+	// hyp's own code.
+	lower_async 9
+	lower_async 10
+	lower_async 11
 	// Lower EL, AArch32: used only when the EL below EL2 (EL1) is AArch32,
 	// which HCR_EL2.RW rules out. A 32-bit EL0 task's traps to EL2 arrive on
 	// the AArch64 entries above, with SPSR_EL2.M[4] set.

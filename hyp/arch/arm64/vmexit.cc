@@ -12,6 +12,7 @@
 #include "smccc.h"
 #include "stack.h"
 #include "sysreg.h"
+#include "vcpu.h"
 
 namespace hyp::arm64 {
 
@@ -75,6 +76,10 @@ bool overflowed_stack(Esr esr, uint64_t sp, size_t* owner) {
 }  // namespace
 
 extern "C" void hyp_handle_lower_sync(GuestRegs* regs) {
+  if (current_guest() == Guest::kPartition) {
+    partition_sync_exit(*regs);
+    return;
+  }
   const Esr esr(read_esr_el2());
   switch (esr.exception_class()) {
     case ExceptionClass::kHvc64:
@@ -96,6 +101,16 @@ extern "C" void hyp_handle_lower_sync(GuestRegs* regs) {
       handle_unexpected(esr);
       break;
   }
+}
+
+extern "C" [[noreturn]] void hyp_handle_unexpected_vector(uint64_t kind, FatalFrame* frame);
+
+// A lower-EL IRQ, FIQ or SError: only a secure-VM vCPU runs with them routed to EL2.
+extern "C" void hyp_handle_lower_async(uint64_t kind, GuestRegs* regs) {
+  if (current_guest() != Guest::kPartition) {
+    hyp_handle_unexpected_vector(kind, reinterpret_cast<FatalFrame*>(regs));
+  }
+  partition_async_exit(*regs, kind);
 }
 
 // Vectors the hyp never expects: an exception at EL2 itself (a hyp bug), or

@@ -7,6 +7,8 @@
 // The EL2 runtime's panic (hyp/arch/arm64, another owner): prints "[hyp] FATAL ..." and
 // powers the machine off. Linked into the same image as this library.
 #include "arch/arm64/fatal.h"
+// The secure VM's vCPUs (hyp/arch/arm64/vcpu.h): vm_stopped stops them.
+#include "arch/arm64/partition_stop.h"
 
 namespace hyp::arch {
 namespace {
@@ -137,7 +139,10 @@ void scrub(void* va, size_t size) {
 
 void table_page_freed(PhysAddr) {}
 
-void vm_stopped(const Stage2Hw&) {}
+// Only the partition (VM 10) ever runs code; stopping it is stopping every secure vCPU.
+void vm_stopped(const Stage2Hw&) {
+  arm64::partition_stop();
+}
 
 void spin_lock(SpinLock& lock) {
   uint32_t busy, failed;

@@ -1,0 +1,114 @@
+// The secure VM's run loop: wait for a direct request, hand it to the services
+// (hyp/svm/services.h), answer with a direct response of the same width, wait again.
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hypheap/abi.h>
+
+#include "boot_info.h"
+#include "hvc.h"
+#include "layout.h"
+#include "svm/services.h"
+
+namespace hyp::svm {
+
+namespace {
+
+// The services' world at EL1: every Env call is one HVC to the hyp, memory is reached at
+// VA == IPA through the stage-1 identity map of RAM.
+class HypEnv final : public Env {
+ public:
+  constexpr HypEnv() = default;
+
+  int64_t hold(Ipa ipa, uint64_t pages, uint32_t need) override {
+    return call(HYPHEAP_FN_SVM_HOLD, ipa.value(), pages, need);
+  }
+  int64_t release(Ipa ipa, uint64_t pages) override {
+    return call(HYPHEAP_FN_SVM_RELEASE, ipa.value(), pages, 0);
+  }
+  int64_t pin(Ipa ipa, uint64_t pages) override {
+    return call(HYPHEAP_FN_SVM_PIN, ipa.value(), pages, 0);
+  }
+  int64_t unpin(Ipa ipa, uint64_t pages) override {
+    return call(HYPHEAP_FN_SVM_UNPIN, ipa.value(), pages, 0);
+  }
+  uint8_t* map(Ipa ipa) override { return reinterpret_cast<uint8_t*>(ipa.value()); }
+  // An IPA the stage-2 never maps: the load takes a stage-2 fault at EL2, which aborts the
+  // partition. If it ever returned, the vectors' own report would end it all the same.
+  void fault() override {
+    (void)*reinterpret_cast<volatile uint64_t*>(fault_ipa_);
+    HvcRegs r{{HYPHEAP_FN_SVM_ABORT, 0, fault_ipa_, 0, 0, 0, 0, 0}};
+    (void)hvc(r);
+  }
+
+  void set_fault_ipa(uint64_t ipa) { fault_ipa_ = ipa; }
+
+ private:
+  static int64_t call(uint32_t fid, uint64_t a1, uint64_t a2, uint64_t a3) {
+    return static_cast<int64_t>(hvc({{fid, a1, a2, a3, 0, 0, 0, 0}}).x[0]);
+  }
+
+  uint64_t fault_ipa_ = 0;
+};
+
+// Written by vCPU 0 before its first FFA_MSG_WAIT; the other vCPUs start later (the hyp
+// boots them when their CPU first starts) and only read them.
+constinit HypEnv g_env;
+constinit Config g_config;
+
+bool is_direct_req(uint64_t fid) {
+  return fid == kFfaMsgSendDirectReq32 || fid == kFfaMsgSendDirectReq64;
+}
+
+// The hyp resumes a waiting partition only with a direct request, and accepts every response
+// this loop makes: anything else means the two disagree, which only the hyp can sort out.
+[[noreturn]] void out_of_step(const HvcRegs& r) {
+  for (;;) {
+    (void)hvc({{HYPHEAP_FN_SVM_ABORT, 0, r.x[0], r.x[2], 0, 0, 0, 0}});
+  }
+}
+
+[[noreturn]] void run() {
+  HvcRegs r = hvc({{kFfaMsgWait, 0, 0, 0, 0, 0, 0, 0}});
+  for (;;) {
+    if (!is_direct_req(r.x[0])) {
+      out_of_step(r);
+    }
+    // SMC32: only the low halves of the arguments are defined, and only they go back.
+    const bool wide = r.x[0] == kFfaMsgSendDirectReq64;
+    const uint64_t mask = wide ? ~0ull : 0xffffffffull;
+    const auto sender = static_cast<uint16_t>(r.x[1] >> 16);
+    const Message req{{r.x[3] & mask, r.x[4] & mask, r.x[5] & mask, r.x[6] & mask, r.x[7] & mask}};
+    const Message resp = dispatch(g_env, g_config, req);
+    HvcRegs out{{wide ? kFfaMsgSendDirectResp64 : kFfaMsgSendDirectResp32,
+                 (uint64_t{HYPHEAP_FFA_ID_SVM} << 16) | sender, 0, resp.data[0] & mask,
+                 resp.data[1] & mask, resp.data[2] & mask, resp.data[3] & mask,
+                 resp.data[4] & mask}};
+    r = hvc(out);
+  }
+}
+
+}  // namespace
+
+}  // namespace hyp::svm
+
+extern "C" [[noreturn]] void svm_main(const hyp::svm::BootInfo* info, uint64_t vcpu) {
+  using namespace hyp::svm;
+  if (vcpu == 0) {
+    g_config.nr_vcpus = info->nr_vcpus;
+    g_config.fault_op = (info->flags & kBootFlagFaultOp) != 0;
+    g_env.set_fault_ipa(info->fault_ipa);
+    if (info->flags & kBootFlagFaultAtBoot) {
+      g_env.fault();
+    }
+  }
+  asm volatile("msr tpidr_el1, %0" ::"r"(vcpu));
+  run();
+}
+
+// Env's vtable names it; no pure virtual is ever called.
+extern "C" void __cxa_pure_virtual() {
+  hyp::svm::hvc({{HYPHEAP_FN_SVM_ABORT, 0, 0, 0, 0, 0, 0, 0}});
+  for (;;) {
+  }
+}
