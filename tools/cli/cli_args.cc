@@ -54,6 +54,27 @@ constexpr StatusName kStatusNames[] = {
     {HYPHEAP_ERR_STAT_INDEX, "STAT_INDEX"},
 };
 
+constexpr StatusName kSvmStatusNames[] = {
+    {HYPHEAP_SVM_OK, "OK"},
+    {HYPHEAP_SVM_ERR_NOT_SUPPORTED, "NOT_SUPPORTED"},
+    {HYPHEAP_SVM_ERR_ARGS_ADDR, "ARGS_ADDR"},
+    {HYPHEAP_SVM_ERR_ARGS_NOT_SHARED, "ARGS_NOT_SHARED"},
+    {HYPHEAP_SVM_ERR_ARGS_LEN, "ARGS_LEN"},
+    {HYPHEAP_SVM_ERR_ARGS_VERSION, "ARGS_VERSION"},
+    {HYPHEAP_SVM_ERR_ARGS_OP, "ARGS_OP"},
+    {HYPHEAP_SVM_ERR_ARGS_RESERVED, "ARGS_RESERVED"},
+    {HYPHEAP_SVM_ERR_RANGE_COUNT, "RANGE_COUNT"},
+    {HYPHEAP_SVM_ERR_RANGE_SIZE, "RANGE_SIZE"},
+    {HYPHEAP_SVM_ERR_RANGE_UNALIGNED, "RANGE_UNALIGNED"},
+    {HYPHEAP_SVM_ERR_OVERLAP, "OVERLAP"},
+    {HYPHEAP_SVM_ERR_NOT_OWNED, "NOT_OWNED"},
+    {HYPHEAP_SVM_ERR_HOST_READABLE, "HOST_READABLE"},
+    {HYPHEAP_SVM_ERR_LEN_MISMATCH, "LEN_MISMATCH"},
+    {HYPHEAP_SVM_ERR_PIN_STATE, "PIN_STATE"},
+    {HYPHEAP_SVM_ERR_BUSY, "BUSY"},
+    {HYPHEAP_SVM_ERR_NO_MEMORY, "NO_MEMORY"},
+};
+
 // The whole of text as a number in base; nothing for garbage or overflow.
 std::optional<uint64_t> ParseWhole(std::string_view text, int base) {
   uint64_t value = 0;
@@ -133,6 +154,83 @@ ParsedCommand ParseQuery(std::span<const std::string_view> args) {
   return {.command = query};
 }
 
+ParsedCommand ParseSvm(std::span<const std::string_view> args) {
+  using Op = SvmCommand::Op;
+  struct Verb {
+    std::string_view name;
+    Op op;
+    size_t positional;  // after the verb
+  };
+  constexpr Verb kVerbs[] = {{"info", Op::kInfo, 0},   {"hash", Op::kHash, 1},
+                             {"fill", Op::kFill, 2},   {"pin", Op::kPin, 1},
+                             {"unpin", Op::kUnpin, 1}, {"decrypt", Op::kDecrypt, 2}};
+  if (args.empty()) {
+    return Error("svm takes info, hash, fill, pin, unpin or decrypt");
+  }
+  const Verb* verb = nullptr;
+  for (const Verb& v : kVerbs) {
+    verb = v.name == args[0] ? &v : verb;
+  }
+  if (verb == nullptr) {
+    return Error("unknown svm command: " + std::string(args[0]));
+  }
+  SvmCommand svm{.op = verb->op};
+  std::vector<std::string_view> positional;
+  bool have_iv = false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const bool len_flag = args[i] == "--len" && verb->op == Op::kHash;
+    const bool iv_flag = args[i] == "--iv" && verb->op == Op::kDecrypt;
+    if (!len_flag && !iv_flag) {
+      positional.push_back(args[i]);
+      continue;
+    }
+    if (i + 1 == args.size()) {
+      return Error(std::string(args[i]) + " needs a value");
+    }
+    if (len_flag) {
+      const std::optional<uint64_t> len = ParseSize(args[++i]);
+      if (!len.has_value()) {
+        return Error("--len: not a size: " + std::string(args[i]));
+      }
+      svm.len = *len;
+    } else {
+      if (!ParseIv(args[++i], svm.iv)) {
+        return Error("--iv takes 16 hex digits (CENC 8-byte IV): " + std::string(args[i]));
+      }
+      have_iv = true;
+    }
+  }
+  if (positional.size() != verb->positional) {
+    return Error("svm " + std::string(verb->name) + " takes " +
+                 (verb->op == Op::kInfo      ? std::string("no arguments")
+                  : verb->op == Op::kFill    ? std::string("PID:FD and a BYTE")
+                  : verb->op == Op::kDecrypt ? std::string("PID:FD, a FILE and --iv HEX")
+                                             : std::string("PID:FD")));
+  }
+  if (verb->op == Op::kDecrypt && !have_iv) {
+    return Error("svm decrypt needs --iv HEX (16 hex digits)");
+  }
+  if (verb->positional > 0) {
+    const std::optional<BufferRef> ref = ParseBufferRef(positional[0]);
+    if (!ref.has_value()) {
+      return Error("not PID:FD: " + std::string(positional[0]));
+    }
+    svm.buffer = *ref;
+  }
+  if (verb->op == Op::kFill) {
+    const bool hex = positional[1].starts_with("0x") || positional[1].starts_with("0X");
+    const std::optional<uint64_t> byte = ParseWhole(WithoutHexPrefix(positional[1]), hex ? 16 : 10);
+    if (!byte.has_value() || *byte > 0xff) {
+      return Error("not a byte (0..255 or 0x00..0xff): " + std::string(positional[1]));
+    }
+    svm.pattern = static_cast<uint8_t>(*byte);
+  }
+  if (verb->op == Op::kDecrypt) {
+    svm.path = positional[1];
+  }
+  return {.command = svm};
+}
+
 // Commands that take no argument.
 ParsedCommand Bare(std::string_view name, std::span<const std::string_view> args, Command command) {
   if (!args.empty()) {
@@ -166,6 +264,9 @@ ParsedCommand ParseArguments(std::span<const std::string_view> args) {
   }
   if (name == "query") {
     return ParseQuery(rest);
+  }
+  if (name == "svm") {
+    return ParseSvm(rest);
   }
   return Error("unknown command: " + std::string(name));
 }
@@ -259,6 +360,53 @@ std::string FormatAbiStatus(int64_t status) {
   return std::to_string(status);
 }
 
+std::string FormatSvmStatus(int64_t status) {
+  for (const StatusName& known : kSvmStatusNames) {
+    if (known.status == status) {
+      return std::string(known.name) + " (" + std::to_string(status) + ")";
+    }
+  }
+  return std::to_string(status);
+}
+
+std::optional<BufferRef> ParseBufferRef(std::string_view text) {
+  const size_t colon = text.find(':');
+  if (colon == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::optional<uint64_t> pid = ParseWhole(text.substr(0, colon), 10);
+  const std::optional<uint64_t> fd = ParseWhole(text.substr(colon + 1), 10);
+  constexpr uint64_t kMax = std::numeric_limits<int>::max();
+  if (!pid.has_value() || !fd.has_value() || *pid == 0 || *pid > kMax || *fd > kMax) {
+    return std::nullopt;
+  }
+  return BufferRef{.pid = static_cast<int>(*pid), .fd = static_cast<int>(*fd)};
+}
+
+bool ParseIv(std::string_view text, uint8_t iv[8]) {
+  if (text.size() != 16) {
+    return false;
+  }
+  for (size_t i = 0; i < 8; ++i) {
+    const std::optional<uint64_t> byte = ParseWhole(text.substr(2 * i, 2), 16);
+    if (!byte.has_value()) {
+      return false;
+    }
+    iv[i] = static_cast<uint8_t>(*byte);
+  }
+  return true;
+}
+
+std::string FormatDigest(const uint8_t digest[32]) {
+  std::string text;
+  for (size_t i = 0; i < 32; ++i) {
+    char byte[3];
+    std::snprintf(byte, sizeof(byte), "%02x", digest[i]);
+    text += byte;
+  }
+  return text;
+}
+
 std::string FormatCounters(const std::string& title,
                            const std::map<std::string, int64_t>& counters) {
   std::string text = title + "\n";
@@ -294,6 +442,15 @@ commands:
   stats                        the driver's counters and the hypervisor's STATS
   query PA [PAGES]             owner and state of PAGES pages (default 1) from hex address PA
   demo                         a protected buffer's life, step by step, each step checked
+  svm info                     the secure VM's partition: FF-A id, services version, vCPUs
+  svm hash PID:FD [--len N]    SHA-256, computed by the secure VM, of the protected buffer that
+                               process PID holds as fd FD (from: alloc HEAP SIZE --hold S)
+  svm fill PID:FD BYTE         the secure VM sets every byte of the buffer
+  svm pin PID:FD               the secure VM holds the buffer: freeing it leaves it quarantined
+  svm unpin PID:FD             ... until it lets go
+  svm decrypt PID:FD FILE --iv HEX
+                               AES-128-CTR ('cenc', test key) of FILE into the buffer, by the
+                               secure VM; the plaintext never exists in host-readable memory
   --help                       this text
 
 exit status: 0 ok; 1 the system did not behave as hypheap promises; 2 bad command line;

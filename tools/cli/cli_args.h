@@ -35,8 +35,24 @@ struct QueryCommand {
 };
 struct DemoCommand {};
 
-using Command =
-    std::variant<HelpCommand, HeapsCommand, AllocCommand, StatsCommand, QueryCommand, DemoCommand>;
+// A dma-buf held by a process: "PID:FD" (hypheap alloc --hold prints it).
+struct BufferRef {
+  int pid = 0;
+  int fd = -1;
+};
+// hypheap svm ...: the secure VM's services on a buffer of one of hypheap's heaps.
+struct SvmCommand {
+  enum class Op { kInfo, kHash, kFill, kPin, kUnpin, kDecrypt };
+  Op op = Op::kInfo;
+  BufferRef buffer;
+  uint64_t len = 0;     // hash: bytes from the start, 0 = all
+  uint8_t pattern = 0;  // fill
+  std::string path;     // decrypt: the ciphertext file
+  uint8_t iv[8] = {};   // decrypt: CENC 8-byte IV
+};
+
+using Command = std::variant<HelpCommand, HeapsCommand, AllocCommand, StatsCommand, QueryCommand,
+                             DemoCommand, SvmCommand>;
 
 // A command, or why the words are not one.
 struct ParsedCommand {
@@ -65,6 +81,14 @@ std::string FormatOwners(uint64_t owners);
 std::string FormatState(uint64_t state);
 // An abi.h status: "OUTSIDE_RAM (-9)", or the number alone.
 std::string FormatAbiStatus(int64_t status);
+// A secure-VM service status: "NOT_OWNED (-12)", "OK (0)", or the number alone.
+std::string FormatSvmStatus(int64_t status);
+// "PID:FD", both decimal, PID > 0, FD >= 0.
+std::optional<BufferRef> ParseBufferRef(std::string_view text);
+// Exactly 16 hex digits.
+bool ParseIv(std::string_view text, uint8_t iv[8]);
+// 32 bytes as 64 lowercase hex digits.
+std::string FormatDigest(const uint8_t digest[32]);
 
 // "name value" lines under a title; error counters (failures_*, hyp_error_*)
 // that are 0 fold into one line, so the ones that count stand out.

@@ -92,8 +92,9 @@ int RunAlloc(const AllocCommand& alloc) {
   if (!buffer.ok()) {
     return ReportErrno("allocate " + FormatSize(alloc.bytes) + " from " + alloc.heap, buffer.error);
   }
-  std::printf("allocated %s from %s: dma-buf fd %d\n", FormatSize(alloc.bytes).c_str(),
-              alloc.heap.c_str(), buffer.value.get());
+  std::printf("allocated %s from %s: dma-buf fd %d of process %d (hypheap svm ... %d:%d)\n",
+              FormatSize(alloc.bytes).c_str(), alloc.heap.c_str(), buffer.value.get(), getpid(),
+              getpid(), buffer.value.get());
   if (!guest::IsProtectedHeap(alloc.heap)) {
     std::printf("(%s is not a hypheap heap: hypheap lists no ranges for it)\n", alloc.heap.c_str());
   } else {
@@ -161,6 +162,7 @@ int RunCommand(const Command& command) {
     int operator()(const StatsCommand&) const { return RunStats(); }
     int operator()(const QueryCommand& query) const { return RunQuery(query); }
     int operator()(const DemoCommand&) const { return RunDemo(); }
+    int operator()(const SvmCommand& svm) const { return RunSvm(svm); }
   };
   return std::visit(Dispatch{}, command);
 }

@@ -18,6 +18,8 @@ int RunStats();
 int RunQuery(const QueryCommand& query);
 // demo.cc
 int RunDemo();
+// svm.cc
+int RunSvm(const SvmCommand& svm);
 
 // Shared by the commands and the demo.
 

@@ -1,7 +1,10 @@
 // hypheap demo: the life of one protected video frame, told by what the
 // system answers at each step, never by what it is supposed to answer. Each
 // step says what it proves and stops the demo (exit 1) when the answer is
-// not that.
+// not that. The frame arrives encrypted (AES-128-CTR, CENC 'cenc', the
+// secure VM's test key), is decrypted by the secure VM straight into the
+// protected buffer, is checked by its hash, is pinned while "displayed", and
+// comes back to the host scrubbed.
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -9,16 +12,21 @@
 #include <hypheap/abi.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "aes.h"
 #include "child_process.h"
 #include "commands.h"
 #include "dev_mem.h"
 #include "dma_heap.h"
 #include "heap_names.h"
 #include "hypheap_debugfs.h"
+#include "sha256.h"
+#include "svm_device.h"
 
 namespace hypheap::cli {
 namespace {
@@ -28,7 +36,9 @@ using guest::Outcome;
 // One 1080p NV12 frame (Y plane plus half-size interleaved CbCr): about
 // 3 MiB, what a secure video decoder writes into.
 constexpr uint64_t kFrameBytes = 1920 * 1080 * 3 / 2;
-constexpr int kSteps = 7;
+constexpr int kSteps = 10;
+constexpr uint8_t kTestKey[16] = HYPHEAP_SVM_TEST_KEY;
+constexpr uint8_t kIv[8] = {0x68, 0x68, 0x2d, 0x66, 0x72, 0x61, 0x6d, 0x65};  // "hh-frame"
 constexpr const char* kScrubbedCounter = "pages_scrubbed";
 
 class Demo {
@@ -51,8 +61,13 @@ class Demo {
   int ListHeaps();
   int AllocateFrame();
   int ShowOwners();
+  int DecryptFrame();
   int RefuseMmap();
   int KillDevMemReader();
+  int HashMatches();
+  int PinWhileDisplayed();
+  // The state word of every range, as MEM_QUERY answers; false if a query failed.
+  bool RangeStates(std::vector<uint64_t>* states);
   int FreeAndReclaim();
   int FinalStats();
 
@@ -61,6 +76,8 @@ class Demo {
   uint32_t borrower_ = HYPHEAP_VMID_SECURE_0;
   guest::UniqueFd buffer_;
   guest::LiveBuffer listed_;
+  guest::SvmDevice svm_;
+  std::array<uint8_t, 32> plaintext_hash_{};
 };
 
 bool Demo::AllRanges(guest::OwnerRule rule, uint32_t vm) {
@@ -127,6 +144,107 @@ int Demo::ShowOwners() {
   Proves(("every page belongs to " + FormatOwners(HYPHEAP_VMID_BIT(borrower_)) +
           " alone: the host's stage-2 map no longer has it")
              .c_str());
+  return kExitOk;
+}
+
+int Demo::DecryptFrame() {
+  Begin("an encrypted frame arrives; the secure VM decrypts it into the buffer");
+  Outcome<guest::SvmDevice> svm = guest::SvmDevice::Open();
+  if (!svm.ok()) {
+    return ReportErrno(std::string("open ") + HYPHEAP_SVM_DEVICE, svm.error);
+  }
+  svm_ = std::move(svm.value);
+  const guest::SvmInfo info = svm_.Info();
+  if (!info.answer.ok()) {
+    return ReportErrno("INFO to the secure VM", info.answer.error);
+  }
+  std::printf("  secure VM partition %#06x, services %u.%u, %u vCPU(s), over Linux's FF-A driver\n",
+              info.partition_id, info.version >> 16, info.version & 0xffff, info.nr_vcpus);
+  // What a content server sends: a synthetic frame (a luma ramp and flat chroma), its
+  // SHA-256 computed before encryption, then AES-128-CTR with the test key.
+  std::vector<uint8_t> frame(kFrameBytes);
+  for (size_t i = 0; i < frame.size(); ++i) {
+    frame[i] = i < 1920 * 1080 ? static_cast<uint8_t>((i % 1920) * 255 / 1919) : 0x80;
+  }
+  hyp::svm::Sha256 sha;
+  sha.update(frame.data(), frame.size());
+  sha.finish(plaintext_hash_.data());
+  {
+    const hyp::svm::Aes128 aes(kTestKey);
+    hyp::svm::AesCtr ctr(aes, kIv);
+    ctr.apply(frame.data(), frame.data(), frame.size());
+  }
+  std::printf("  plaintext SHA-256 (computed before encryption): %s\n",
+              FormatDigest(plaintext_hash_.data()).c_str());
+  const guest::SvmAnswer answer = svm_.Decrypt(frame, buffer_.get(), kIv);
+  if (!answer.ok()) {
+    std::printf("  DECRYPT: %s, secure VM status %s\n", guest::ErrnoName(answer.error).c_str(),
+                FormatSvmStatus(answer.status).c_str());
+    return NotAsDescribed("the secure VM must decrypt into a buffer lent to it");
+  }
+  std::printf("  DECRYPT of %s: %s\n", FormatSize(frame.size()).c_str(),
+              FormatSvmStatus(answer.status).c_str());
+  Proves("the plaintext was written by the secure VM into pages only it can reach");
+  return kExitOk;
+}
+
+int Demo::HashMatches() {
+  Begin("the secure VM hashes the decrypted frame (the host cannot read it to check)");
+  const guest::SvmDigest hash = svm_.Hash(buffer_.get(), kFrameBytes);
+  if (!hash.answer.ok()) {
+    return ReportErrno("HASH by the secure VM", hash.answer.error);
+  }
+  std::printf("  secure VM's SHA-256 of the buffer:   %s\n",
+              FormatDigest(hash.digest.data()).c_str());
+  std::printf("  host's SHA-256 before encryption:    %s\n",
+              FormatDigest(plaintext_hash_.data()).c_str());
+  if (hash.digest != plaintext_hash_) {
+    return NotAsDescribed("the hashes differ: the frame was not decrypted as sent");
+  }
+  Proves("the protected buffer holds exactly the frame that was encrypted");
+  return kExitOk;
+}
+
+bool Demo::RangeStates(std::vector<uint64_t>* states) {
+  states->clear();
+  for (const guest::PhysRange& range : listed_.ranges) {
+    const Outcome<guest::Ownership> own = guest::QueryOwnership(range.pa, range.pages());
+    if (!own.ok() || own.value.abi_status != 0) {
+      return false;
+    }
+    states->push_back(own.value.state);
+  }
+  return true;
+}
+
+int Demo::PinWhileDisplayed() {
+  Begin("\"display\" the frame: the secure VM pins it, then lets go");
+  if (const guest::SvmAnswer a = svm_.Pin(buffer_.get()); !a.ok()) {
+    return ReportErrno("PIN by the secure VM", a.error);
+  }
+  std::vector<uint64_t> states;
+  if (!RangeStates(&states)) {
+    return NotAsDescribed("MEM_QUERY failed on a range");
+  }
+  for (uint64_t state : states) {
+    std::printf("  while displayed: %s\n", FormatState(state).c_str());
+    if ((state & HYPHEAP_STATE_F_PINNED) == 0) {
+      return NotAsDescribed("a pinned range must say so");
+    }
+  }
+  if (const guest::SvmAnswer a = svm_.Unpin(buffer_.get()); !a.ok()) {
+    return ReportErrno("UNPIN by the secure VM", a.error);
+  }
+  if (!RangeStates(&states)) {
+    return NotAsDescribed("MEM_QUERY failed on a range");
+  }
+  for (uint64_t state : states) {
+    std::printf("  after display:   %s\n", FormatState(state).c_str());
+    if ((state & HYPHEAP_STATE_F_PINNED) != 0) {
+      return NotAsDescribed("an unpinned range is still pinned");
+    }
+  }
+  Proves("while pinned a reclaim would answer BUSY (the heap would quarantine and retry)");
   return kExitOk;
 }
 
@@ -206,8 +324,9 @@ int Demo::FinalStats() {
 int Demo::Run() {
   std::printf("hypheap demo: a protected video buffer's life, each step checked\n");
   for (int (Demo::*step)() :
-       {&Demo::ListHeaps, &Demo::AllocateFrame, &Demo::ShowOwners, &Demo::RefuseMmap,
-        &Demo::KillDevMemReader, &Demo::FreeAndReclaim, &Demo::FinalStats}) {
+       {&Demo::ListHeaps, &Demo::AllocateFrame, &Demo::ShowOwners, &Demo::DecryptFrame,
+        &Demo::RefuseMmap, &Demo::KillDevMemReader, &Demo::HashMatches, &Demo::PinWhileDisplayed,
+        &Demo::FreeAndReclaim, &Demo::FinalStats}) {
     if (const int result = (this->*step)(); result != kExitOk) {
       std::printf("\nhypheap demo: FAILED at step %d of %d\n", step_, kSteps);
       return result;
