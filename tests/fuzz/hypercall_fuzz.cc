@@ -425,7 +425,7 @@ class Session {
   static void check_status(uint64_t x0) {
     const auto s = int64_t(x0);
     const bool vendor_answer = x0 == HYPHEAP_UID_0 || x0 == HYPHEAP_ABI_VERSION_MAJOR;
-    if (!vendor_answer && (s > HYPHEAP_OK || s < HYPHEAP_ERR_STAT_INDEX))
+    if (!vendor_answer && (s > HYPHEAP_OK || s < HYPHEAP_ERR_MAILBOX))
       fail("status outside the ABI", x0);
   }
 

@@ -7,7 +7,7 @@ namespace {
 using PinTest = HypTest;
 
 TEST_F(PinTest, PinRequiresAPageTheSecureVmMaps) {
-  EXPECT_EQ(hyp_->pin(kSvm0, Ipa(kData), 1), Status::kState);
+  EXPECT_EQ(hyp_->pin(kSvm0, Ipa(kData), 1), Status::kNotMapped);
   EXPECT_EQ(hyp_->pin(kVmidHost, Ipa(kData), 1), Status::kUnknownVmid);
   EXPECT_EQ(hyp_->pin(kSvm0, Ipa(kData + 1), 1), Status::kRangeUnaligned);
   EXPECT_EQ(hyp_->pin(kSvm0, Ipa(kData), 0), Status::kRangeSize);
