@@ -18,8 +18,8 @@
 #include "types.h"
 #include "vm.h"
 
-// The fuzzer, which drives CPU 0 only, builds a one-CPU core (-DHYPHEAP_MAX_CPUS=1): the
-// per-CPU buffers are most of what booting a fresh core per input costs.
+// The fuzzer builds a two-CPU core (-DHYPHEAP_MAX_CPUS=2: enough for FF-A's cross-CPU
+// FFA_RUN): the per-CPU buffers are most of what restoring a core per input costs.
 #ifndef HYPHEAP_MAX_CPUS
 #define HYPHEAP_MAX_CPUS 8
 #endif
