@@ -2,22 +2,24 @@
 // secure VMs, the per-CPU descriptor buffers and the counters.
 //
 // Lock order (docs/hyp-core.md): the host VM lock, then secure VM locks in ascending VmId,
-// then the page-pool lock (innermost, taken inside the others). No path takes a host lock
-// while holding a secure VM lock.
+// then the FF-A state lock, then the page-pool lock (innermost, taken inside the others). No
+// path takes a host lock while holding a secure VM lock.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
+#include "ffa.h"
+#include "ffa_state.h"
 #include "page_pool.h"
 #include "platform.h"
 #include "stats.h"
 #include "types.h"
 #include "vm.h"
 
-// The fuzzer, which drives CPU 0 only, builds a one-CPU core (-DHYPHEAP_MAX_CPUS=1): the
-// per-CPU buffers are most of what booting a fresh core per input costs.
+// The fuzzer builds a two-CPU core (-DHYPHEAP_MAX_CPUS=2: enough for FF-A's cross-CPU
+// FFA_RUN): the per-CPU buffers are most of what restoring a core per input costs.
 #ifndef HYPHEAP_MAX_CPUS
 #define HYPHEAP_MAX_CPUS 8
 #endif
@@ -66,9 +68,37 @@ class Hyp {
   // read them anyway. Owners do not change. Returns the number of pages scrubbed.
   uint64_t scrub_secure_pages();
 
-  // Internal API for the secure-VM exit path: a pinned page cannot be reclaimed (BUSY).
+  // --- FF-A (ffa.cc, ffa_mailbox.cc; the contract is in ffa.h) ---------------------------
+  // A host SMC/HVC whose function id is_ffa_call(), made on physical CPU `cpu`. `regs` holds
+  // the caller's x0..x17 and, when the outcome says so, what the next context gets.
+  FfaOutcome ffa_host_call(unsigned cpu, FfaRegs& regs);
+  // The same from partition vCPU `vcpu` while it runs on `cpu`.
+  FfaOutcome ffa_partition_call(unsigned cpu, unsigned vcpu, FfaRegs& regs);
+  // The arch is about to enter vCPU `vcpu` at its entry point for the first time (OFF ->
+  // BOOTING); its FFA_MSG_WAIT then makes it WAITING and answers kReturnToHost.
+  void ffa_vcpu_booting(unsigned vcpu);
+  // A physical interrupt took `cpu` from the running vCPU `vcpu`: it is PREEMPTED and
+  // `host_regs` become FFA_INTERRUPT (w1 = partition id << 16 | vcpu), or FFA_ERROR(ABORTED)
+  // if another vCPU aborted the partition meanwhile.
+  void ffa_partition_preempted(unsigned cpu, unsigned vcpu, FfaRegs& host_regs);
+  // The partition faulted on `cpu` in vCPU `vcpu` (the arch has logged it): the partition is
+  // ABORTED for good, every pin and hold of its VM is dropped, and `host_regs` become
+  // FFA_ERROR(ABORTED) for the call in flight.
+  void ffa_partition_aborted(unsigned cpu, unsigned vcpu, FfaRegs& host_regs);
+  // The partition's vCPUs: one per physical CPU.
+  static constexpr unsigned ffa_vcpu_count() { return kMaxCpus; }
+  bool ffa_aborted() const;
+  VcpuState ffa_vcpu_state(unsigned vcpu) const;
+
+  // The secure VM's own calls (HYPHEAP_FN_SVM_HOLD/RELEASE/PIN/UNPIN; SVM_ABORT is the
+  // arch's). `caller` is the secure VM whose vCPU made the call on `cpu`.
+  SmcccResult handle_partition_smccc(VmId caller, unsigned cpu, const SmcccArgs& args);
+
+  // Pin, hold and their inverses (pin.cc), as SVM_PIN/UNPIN/HOLD/RELEASE validate them.
   [[nodiscard]] Status pin(VmId vm, Ipa ipa, uint64_t nr_pages);
   [[nodiscard]] Status unpin(VmId vm, Ipa ipa, uint64_t nr_pages);
+  [[nodiscard]] Status hold(VmId vm, Ipa ipa, uint64_t nr_pages, uint64_t need);
+  [[nodiscard]] Status release(VmId vm, Ipa ipa, uint64_t nr_pages);
 
   // Walks every stage-2 and checks that each RAM page has one consistent owner and state
   // across VMs, tables are consistent and canonical, and counters agree. Returns nullptr or
@@ -79,6 +109,10 @@ class Hyp {
   // in them outside RAM. Not the totals (counters against the stage-2s, table pages
   // against the pool), which only check_invariants() can add up.
   const char* check_invariants_in(std::span<const MemRange> ranges, uint64_t* where) const;
+  // The FF-A state against itself and against the stage-2s (mailbox pages shared with the
+  // hyp exactly while mapped, no pin or hold left in an aborted partition's VM). Part of
+  // both checks above; on its own for callers whose call wrote no stage-2 entry.
+  const char* check_ffa_invariants(uint64_t* where) const;
 
   const Vm& host() const { return host_; }
   const Vm* secure_vm(VmId id) const;
@@ -91,13 +125,23 @@ class Hyp {
   friend class AssignTransaction;
   friend class PageDescriber;
   friend class InvariantChecker;
+  friend class FfaDispatcher;
 
   Vm* find_secure_vm(VmId id);
   // Every VM lock, in the documented order (host, then secure VMs by ascending id).
   void lock_all() const;
   void unlock_all() const;
   [[nodiscard]] Status map_initial(Vm& vm, const MemRange& r, const LeafSpec& leaf);
-  [[nodiscard]] Status pin_common(VmId vm, Ipa ipa, uint64_t nr_pages, bool pinned);
+  enum class Mark : uint8_t { kPin, kHold };
+  [[nodiscard]] Status mark(VmId vm, Ipa ipa, uint64_t nr_pages, Mark which, bool set,
+                            uint64_t need);
+  // Clears every pin and hold of `vm` (its partition aborted). Takes the VM lock.
+  void drop_marks(Vm& vm);
+  // FF-A pieces that touch the host stage-2 (ffa_mailbox.cc), under the host lock.
+  void ffa_rxtx_map(FfaRegs& regs, bool smc64);
+  void ffa_rxtx_unmap(FfaRegs& regs);
+  void ffa_rx_release(FfaRegs& regs);
+  void ffa_partition_info_get(FfaRegs& regs);
 
   Platform platform_;
   PagePool pool_;
@@ -105,6 +149,7 @@ class Hyp {
   Vm secure_vms_[Platform::kMaxSecureVms];
   size_t nr_secure_vms_ = 0;
   Stats stats_;
+  FfaState<kMaxCpus> ffa_;
 
   // Per-CPU: the descriptor as copied from the host, and its ranges once parsed.
   alignas(16) uint8_t desc_buf_[kMaxCpus][HYPHEAP_DESC_MAX_SIZE] = {};

@@ -47,4 +47,28 @@ SmcccResult Hyp::handle_smccc(unsigned cpu, const SmcccArgs& args) {
   return out;
 }
 
+SmcccResult Hyp::handle_partition_smccc(VmId caller, unsigned cpu, const SmcccArgs& args) {
+  (void)cpu;  // the marks live in the page tables: no per-CPU state
+  const Ipa ipa(args.x[1]);
+  const uint64_t pages = args.x[2];
+  Status s = Status::kNotSupported;
+  switch (uint32_t(args.x[0])) {
+    case HYPHEAP_FN_SVM_HOLD:
+      s = hold(caller, ipa, pages, args.x[3]);
+      break;
+    case HYPHEAP_FN_SVM_RELEASE:
+      s = release(caller, ipa, pages);
+      break;
+    case HYPHEAP_FN_SVM_PIN:
+      s = pin(caller, ipa, pages);
+      break;
+    case HYPHEAP_FN_SVM_UNPIN:
+      s = unpin(caller, ipa, pages);
+      break;
+    default:  // SVM_ABORT included: the arch aborts the partition itself
+      break;
+  }
+  return SmcccResult{{status_reg(s), 0, 0, 0}};
+}
+
 }  // namespace hyp

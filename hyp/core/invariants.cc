@@ -1,6 +1,7 @@
 // The invariant checker: reads every stage-2 and proves the ownership record is coherent.
 // Tests run it whole after every call; the fuzzer runs it on what each call wrote and whole
 // at the end of each input. It is not on any hypercall path.
+#include "ffa_abi.h"
 #include "hyp.h"
 
 namespace hyp {
@@ -57,6 +58,8 @@ class InvariantChecker {
       if (const char* err = check_outside_ram(hyp_.secure_vms_[i], where))
         return err;
     }
+    if (mailbox_pages_ != (hyp_.ffa_.mailbox_mapped ? 2u : 0u))
+      return "pages shared with the hyp are not exactly the mapped FF-A mailbox";
     if (lent_ != hyp_.stats_.pages_lent.get())
       return "PAGES_LENT does not match the stage-2s";
     if (shared_ != hyp_.stats_.pages_shared.get())
@@ -89,8 +92,16 @@ class InvariantChecker {
         return "secure VM does not map RAM at IPA == PA";
     }
     const MemRange run{cur, end->value() - cur.value()};
-    if (h.pinned())
-      return "host entry carries a pin";
+    if (h.pinned() || h.held())
+      return "host entry carries a pin or a hold";
+    for (size_t i = 0; i < hyp_.nr_secure_vms_; i++) {
+      if (!svm_[i].pinned() && !svm_[i].held())
+        continue;
+      if (carveout_overlap(run) != 0)
+        return "a carve-out page is pinned or held";
+      if (hyp_.secure_vms_[i].id.value() == HYPHEAP_VMID_SECURE_0 && hyp_.ffa_.aborted)
+        return "the aborted partition's VM still pins or holds a page";
+    }
     return h.valid() ? check_host_mapped(h, cur, run) : check_host_unmapped(h, run);
   }
 
@@ -115,6 +126,17 @@ class InvariantChecker {
       }
       case PageState::kSharedBorrowed:
         return "host borrows a page";
+      case PageState::kSharedHyp: {
+        const FfaState<Hyp::kMaxCpus>& f = hyp_.ffa_;
+        if (!f.mailbox_mapped || run.size != kPageSize || (run.base != f.tx && run.base != f.rx))
+          return "a host page shared with the hyp is not a mapped FF-A mailbox page";
+        if (h.perms() != kPermsRwx)
+          return "FF-A mailbox page without RWX for the host";
+        if (mapped_by_count(nullptr) != 0)
+          return "FF-A mailbox page mapped by a secure VM";
+        mailbox_pages_++;
+        return nullptr;
+      }
     }
     return "host entry in an unknown state";
   }
@@ -196,22 +218,83 @@ class InvariantChecker {
 
   const Hyp& hyp_;
   Leaf svm_[Platform::kMaxSecureVms];
+  uint64_t mailbox_pages_ = 0;
   uint64_t lent_ = 0;
   uint64_t shared_ = 0;
 };
 
+// The FF-A state on its own terms, and where it meets the host stage-2. Every VM lock and
+// the FF-A state lock must be held.
+namespace {
+
+const char* check_ffa(const FfaState<Hyp::kMaxCpus>& f, const Stage2& host, uint64_t* where) {
+  *where = 0;
+  const uint32_t v = f.host_version;
+  if (v != 0 && v != ffa::kVersion10 && v != ffa::kVersion11)
+    return "FF-A host version is not one the core speaks";
+  if (f.mailbox_mapped) {
+    if (f.tx == f.rx || !is_page_aligned(f.tx.value()) || !is_page_aligned(f.rx.value()))
+      return "FF-A mailbox pages are not two distinct pages";
+    for (const PhysAddr p : {f.tx, f.rx}) {
+      const Leaf h = host.lookup(ipa_identity(p));
+      if (!h.valid() || h.state() != PageState::kSharedHyp) {
+        *where = p.value();
+        return "mapped FF-A mailbox page is not shared with the hyp in the host stage-2";
+      }
+    }
+  } else if (f.rx_full || f.tx != PhysAddr() || f.rx != PhysAddr()) {
+    return "FF-A mailbox state without a mapped mailbox";
+  }
+  for (unsigned i = 0; i < Hyp::ffa_vcpu_count(); i++) {
+    const FfaVcpu& vc = f.vcpus[i];
+    *where = i;
+    if (vc.state == VcpuState::kRunning &&
+        (vc.cpu >= Hyp::kMaxCpus || !f.cpus[vc.cpu].in_partition || f.cpus[vc.cpu].vcpu != i))
+      return "a running vCPU's CPU does not run it";
+  }
+  for (unsigned c = 0; c < Hyp::kMaxCpus; c++) {
+    *where = c;
+    const FfaCpu& cpu = f.cpus[c];
+    if (cpu.in_partition &&
+        (cpu.vcpu >= Hyp::ffa_vcpu_count() || f.vcpus[cpu.vcpu].state != VcpuState::kRunning ||
+         f.vcpus[cpu.vcpu].cpu != c))
+      return "a CPU runs a vCPU that is not running there";
+  }
+  *where = 0;
+  return nullptr;
+}
+
+}  // namespace
+
+const char* Hyp::check_ffa_invariants(uint64_t* where) const {
+  lock_all();
+  arch::spin_lock(ffa_.lock);
+  const char* err = check_ffa(ffa_, host_.s2, where);
+  arch::spin_unlock(ffa_.lock);
+  unlock_all();
+  return err;
+}
+
 const char* Hyp::check_invariants_in(std::span<const MemRange> ranges, uint64_t* where) const {
   lock_all();
+  arch::spin_lock(ffa_.lock);
   InvariantChecker checker(*this);
   const char* err = checker.run_in(ranges, where);
+  if (err == nullptr)
+    err = check_ffa(ffa_, host_.s2, where);
+  arch::spin_unlock(ffa_.lock);
   unlock_all();
   return err;
 }
 
 const char* Hyp::check_invariants(uint64_t* where) const {
   lock_all();
+  arch::spin_lock(ffa_.lock);
   InvariantChecker checker(*this);
   const char* err = checker.run(where);
+  if (err == nullptr)
+    err = check_ffa(ffa_, host_.s2, where);
+  arch::spin_unlock(ffa_.lock);
   unlock_all();
   return err;
 }

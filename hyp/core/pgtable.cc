@@ -35,7 +35,7 @@ constexpr uint64_t leaf_attrs(uint64_t pte) {
 }
 // Bits a valid entry may change without break-before-make: permissions and software bits.
 constexpr uint64_t kInPlaceBits =
-    pte::kS2apR | pte::kS2apW | pte::kXn | pte::kStateMask | pte::kPinned;
+    pte::kS2apR | pte::kS2apW | pte::kXn | pte::kStateMask | pte::kPinned | pte::kHeld;
 
 uint64_t* table_va(uint64_t table_pte) {
   return static_cast<uint64_t*>(arch::phys_to_virt(PhysAddr(table_pte & pte::kOaMask)));
@@ -357,13 +357,14 @@ LeafSpec LeafSpec::owned_by(VmId owner) {
   return LeafSpec{uint64_t(owner.value()) << pte::kOwnerShift, false, PhysAddr()};
 }
 
-LeafSpec LeafSpec::normal(PhysAddr pa, Perms perms, PageState state, bool pinned) {
+LeafSpec LeafSpec::normal(PhysAddr pa, Perms perms, PageState state, bool pinned, bool held) {
   uint64_t attrs = pte::kAf | pte::kShInner | pte::kMemAttrNormalWb;
   attrs |= perms.r() ? pte::kS2apR : 0;
   attrs |= perms.w() ? pte::kS2apW : 0;
   attrs |= perms.x() ? 0 : pte::kXn;
   attrs |= uint64_t(state) << pte::kStateShift;
   attrs |= pinned ? pte::kPinned : 0;
+  attrs |= held ? pte::kHeld : 0;
   return LeafSpec{attrs, true, pa};
 }
 

@@ -33,7 +33,8 @@ inline constexpr uint64_t kOaMask = 0x0000'FFFF'FFFF'F000ULL;  // bits 47:12
 inline constexpr uint64_t kXn = 1ULL << 54;                    // XN[1:0] = 0b10
 inline constexpr int kStateShift = 55;                         // software bits 56:55
 inline constexpr uint64_t kStateMask = 3ULL << kStateShift;
-inline constexpr uint64_t kPinned = 1ULL << 57;  // software bit 57
+inline constexpr uint64_t kPinned = 1ULL << 57;  // software bit 57: SVM_PIN
+inline constexpr uint64_t kHeld = 1ULL << 58;    // software bit 58: SVM_HOLD
 // Invalid entries: bits 9:2 name the owner of what the entry covers (bit 0 stays clear).
 inline constexpr int kOwnerShift = 2;
 inline constexpr uint64_t kOwnerMask = 0xFFULL << kOwnerShift;
@@ -44,6 +45,7 @@ enum class PageState : uint8_t {
   kOwned = 0,           // this VM alone owns and maps it
   kSharedOwned = 1,     // this VM owns it and shares it with another VM
   kSharedBorrowed = 2,  // another VM owns it and shares it with this one
+  kSharedHyp = 3,       // this VM owns it and shares it with the hypervisor (FF-A mailbox)
 };
 
 // A leaf value to store over a range: either a valid mapping whose output address follows
@@ -55,7 +57,8 @@ struct LeafSpec {
 
   static LeafSpec unmapped() { return {}; }
   static LeafSpec owned_by(VmId owner);
-  static LeafSpec normal(PhysAddr pa, Perms perms, PageState state, bool pinned = false);
+  static LeafSpec normal(PhysAddr pa, Perms perms, PageState state, bool pinned = false,
+                         bool held = false);
   static LeafSpec device(PhysAddr pa);
 };
 
@@ -69,6 +72,7 @@ struct Leaf {
   bool valid() const { return raw & pte::kValid; }
   PageState state() const { return PageState((raw & pte::kStateMask) >> pte::kStateShift); }
   bool pinned() const { return raw & pte::kPinned; }
+  bool held() const { return raw & pte::kHeld; }
   // Owner recorded in an invalid entry; VmId(0) when the entry is plain empty.
   VmId owner() const { return VmId(uint32_t((raw & pte::kOwnerMask) >> pte::kOwnerShift)); }
   Perms perms() const;

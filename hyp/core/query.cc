@@ -23,6 +23,10 @@ class PageDescriber {
       v.state = HYPHEAP_STATE_EXCLUSIVE;
       if (h.state() == PageState::kSharedOwned)
         add_borrower(pa, &v);
+      if (h.state() == PageState::kSharedHyp) {
+        v.owners |= kVmidHyp.bit();
+        v.state = HYPHEAP_STATE_SHARED;
+      }
       return v;
     }
     const VmId owner = h.owner();
@@ -51,6 +55,8 @@ class PageDescriber {
   static void add_pin(const Leaf& s, PageView* v) {
     if (s.pinned())
       v->state |= HYPHEAP_STATE_F_PINNED;
+    if (s.held())
+      v->state |= HYPHEAP_STATE_F_HELD;
     if (pa_identity(s.end()) < v->end)
       v->end = pa_identity(s.end());
   }

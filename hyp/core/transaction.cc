@@ -58,7 +58,9 @@ class AssignTransaction {
       // Readable by the host, not merely mapped: a W- or X-only share may hold what the
       // secure VM wrote, and the status of a call parsing it would tell the host its bytes.
       const bool host_readable =
-          h.valid() && (h.state() == PageState::kOwned || h.state() == PageState::kSharedOwned) &&
+          h.valid() &&
+          (h.state() == PageState::kOwned || h.state() == PageState::kSharedOwned ||
+           h.state() == PageState::kSharedHyp) &&
           h.perms().r();
       if (!host_readable)
         return Status::kDescNotHost;
@@ -147,6 +149,9 @@ class AssignTransaction {
   }
 
   Status check_run(const Leaf& h, const Leaf& s) const {
+    // The host's FF-A mailbox: the hyp writes it, so it stays where it is until RXTX_UNMAP.
+    if (h.valid() && h.state() == PageState::kSharedHyp)
+      return Status::kMailbox;
     switch (kind_) {
       case Transition::kLend:
       case Transition::kShare:
@@ -155,12 +160,12 @@ class AssignTransaction {
       case Transition::kReclaimLent:
         if (h.valid() || h.owner() != svm_->id || !s.valid() || s.state() != PageState::kOwned)
           return Status::kState;
-        return s.pinned() ? Status::kBusy : Status::kOk;
+        return s.pinned() || s.held() ? Status::kBusy : Status::kOk;
       case Transition::kReclaimShared:
         if (!h.valid() || h.state() != PageState::kSharedOwned || !s.valid() ||
             s.state() != PageState::kSharedBorrowed)
           return Status::kState;
-        return s.pinned() ? Status::kBusy : Status::kOk;
+        return s.pinned() || s.held() ? Status::kBusy : Status::kOk;
     }
     return Status::kState;
   }

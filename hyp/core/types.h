@@ -109,6 +109,9 @@ enum class [[nodiscard]] Status : int64_t{
     kNoMemory = HYPHEAP_ERR_NO_MEMORY,
     kBusy = HYPHEAP_ERR_BUSY,
     kStatIndex = HYPHEAP_ERR_STAT_INDEX,
+    kNotMapped = HYPHEAP_ERR_NOT_MAPPED,
+    kHostAccess = HYPHEAP_ERR_HOST_ACCESS,
+    kMailbox = HYPHEAP_ERR_MAILBOX,
 };
 
 #define HYP_TRY(expr)                                        \

@@ -78,6 +78,7 @@
 /* Since ABI 1.2: answers to the secure VM's own calls (HYPHEAP_FN_SVM_*). */
 #define HYPHEAP_ERR_NOT_MAPPED (-19)     /* a page is not mapped in the caller as asked */
 #define HYPHEAP_ERR_HOST_ACCESS (-20)    /* NEED_EXCLUSIVE, but the host still maps a page */
+#define HYPHEAP_ERR_MAILBOX (-21)        /* a page is the host's FF-A RX/TX buffer (mapped) */
 
 /*
  * VM ids. Each fits a bit of the 64-bit srcvm bitmap (HYPHEAP_VMID_BIT). The host (HLOS)
@@ -103,6 +104,7 @@
 #define HYPHEAP_STATE_SHARED 0x2U    /* the host shares it with the secure VM in the bitmap */
 #define HYPHEAP_STATE_MASK 0xffU
 #define HYPHEAP_STATE_F_PINNED 0x100U /* the secure VM holds it: reclaim would be BUSY */
+#define HYPHEAP_STATE_F_HELD 0x200U   /* held by a secure-VM call in progress (SVM_HOLD): BUSY */
 
 /* STATS indices (x1 of HYPHEAP_FN_STATS). Counters are totals since boot unless noted. */
 #define HYPHEAP_STAT_ASSIGN_CALLS 0      /* MEM_ASSIGN calls, successful or not */

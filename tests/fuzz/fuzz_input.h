@@ -42,8 +42,43 @@ enum class Op : uint8_t {
   // edge(sel, nudge pages) of (kEdges[pages_sel] >> 12) + pages_nudge pages, or with
   // kPagesToTop in flags of exactly the pages up to 2^64 (+ pages_nudge).
   kQueryEdge = 5,
+  // u8 cpu, u8 fid (index into kFfaHostFids, past its end 0x84000060 + raw), u8 shape,
+  // u64 x1..x5: an FF-A call from the host on that CPU (skipped if the CPU runs the
+  // partition). Shape bits make the fields meaningful: kArenaX1/kArenaX2 turn x1/x2 into
+  // arena pages (RXTX_MAP buffers), kIdsX1 puts the right ids in w1 (low bit of x1 = vCPU
+  // for RUN), kOurUuid the partition's UUID in x1..x4.
+  kFfaHost = 6,
+  // u8 vcpu, u8 fid (index into kFfaPartitionFids, past its end raw), u8 shape, u64 x1..x3:
+  // an FF-A call from that vCPU where it runs or boots (skipped if it does neither).
+  kFfaPartition = 7,
+  // u8 kind (FfaEvent), u8 vcpu: what the arch reports about a vCPU.
+  kFfaEvent = 8,
+  // u8 fid (0 HOLD, 1 RELEASE, 2 PIN, 3 UNPIN, 4 ABORT, else raw), u8 caller (odd: secure VM
+  // 11), u64 page, u16 pages, u8 need: a secure VM's own call, page in the arena.
+  kSvmCall = 9,
 };
-inline constexpr uint8_t kNrOps = 6;
+inline constexpr uint8_t kNrOps = 10;
+
+// kFfaHost and kFfaPartition fid selectors.
+inline constexpr uint32_t kFfaHostFids[] = {
+    0x84000063, 0x84000069, 0x84000064, 0xC4000066, 0x84000066, 0x84000067, 0x84000065,
+    0x84000068, 0xC400006F, 0x8400006F, 0x8400006D, 0xC4000070, 0x8400006B, 0xC4000072,
+};
+inline constexpr uint32_t kFfaPartitionFids[] = {
+    0x8400006B, 0xC4000070, 0x84000070, 0x84000069, 0x84000063, 0x84000064, 0xC400006F,
+};
+inline constexpr uint8_t kNrFfaHostFids = sizeof(kFfaHostFids) / sizeof(kFfaHostFids[0]);
+inline constexpr uint8_t kNrFfaPartitionFids =
+    sizeof(kFfaPartitionFids) / sizeof(kFfaPartitionFids[0]);
+// Bits of the shape byte.
+inline constexpr uint8_t kArenaX1 = 1, kArenaX2 = 2, kIdsX1 = 4, kOurUuid = 8, kZeroX2 = 16;
+
+enum class FfaEvent : uint8_t {
+  kBoot = 0,     // ffa_vcpu_booting (if the vCPU is off)
+  kPreempt = 1,  // an interrupt takes the vCPU's CPU back (if it runs)
+  kAbort = 2,    // the vCPU faults (if it runs or boots)
+};
+inline constexpr uint8_t kNrFfaEvents = 3;
 
 // Bits of kQueryEdge's flags.
 inline constexpr uint8_t kPagesToTop = 1;

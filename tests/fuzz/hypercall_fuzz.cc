@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "arch/fake/fake_arch.h"
+#include "core/ffa_abi.h"
 #include "core/hyp.h"
 #include "fuzz_input.h"
 
@@ -69,6 +70,17 @@ class Memory {
       dirty_[nr_dirty_++] = page;
     }
     std::memcpy(arch::phys_to_virt(PhysAddr(pa)), src, n);
+  }
+  // A page the core wrote for the host (the FF-A RX buffer): zeroed with the harness's own.
+  void touch(uint64_t pa) {
+    const uint64_t page = pa & ~(k4K - 1);
+    for (size_t i = 0; i < nr_dirty_; i++) {
+      if (dirty_[i] == page)
+        return;
+    }
+    if (nr_dirty_ == kMaxDirty)
+      fail("harness wrote more pages than it tracks");
+    dirty_[nr_dirty_++] = page;
   }
 
  private:
@@ -136,6 +148,18 @@ class Session {
           break;
         case Op::kQueryEdge:
           query_edge(in);
+          break;
+        case Op::kFfaHost:
+          ffa_host(in);
+          break;
+        case Op::kFfaPartition:
+          ffa_partition(in);
+          break;
+        case Op::kFfaEvent:
+          ffa_event(in);
+          break;
+        case Op::kSvmCall:
+          svm_call(in);
           break;
       }
     }
@@ -246,6 +270,253 @@ class Session {
         (flags & kPagesToTop) ? (0 - pa) >> 12 : kEdges[pages_sel % kNrEdges] >> 12;
     const uint64_t pages = base + uint64_t(int64_t(pages_nudge));
     run_smc(SmcccArgs{{HYPHEAP_FN_MEM_QUERY, pa, pages, 0}});
+  }
+
+  // --- FF-A -----------------------------------------------------------------------------
+  // The harness plays the arch: it knows what each CPU runs and which vCPU boots, issues a
+  // call only from where the arch could (a host call from a CPU that runs the host, a
+  // partition call from the CPU its vCPU runs on), follows each FfaOutcome, and fails if
+  // the core's answer contradicts that model or the FF-A register conventions.
+
+  // For the trace: an FFA_ERROR's code (negative), else x0.
+  static uint64_t answer_of(const FfaRegs& r) {
+    return r.x[0] == ffa::kError ? uint64_t(int64_t(int32_t(uint32_t(r.x[2])))) : r.x[0];
+  }
+
+  static uint32_t raw_ffa_fid(uint8_t sel) {
+    return ((sel & 0x40) ? 0xC4000060u : 0x84000060u) + (sel & 0x3f);
+  }
+
+  void ffa_host(Reader& in) {
+    const unsigned cpu = in.get<uint8_t>() % Hyp::kMaxCpus;
+    const uint8_t sel = in.get<uint8_t>(), shape = in.get<uint8_t>();
+    FfaRegs r{};
+    for (unsigned i = 1; i <= 5; i++)
+      r.x[i] = in.get<uint64_t>();
+    const uint32_t fid = sel < kNrFfaHostFids ? kFfaHostFids[sel] : raw_ffa_fid(sel);
+    r.x[0] = fid;
+    if (shape & kArenaX1)
+      r.x[1] = kArena + (r.x[1] % kArenaPages) * k4K;
+    if (shape & kArenaX2)
+      r.x[2] = kArena + (r.x[2] % kArenaPages) * k4K;
+    if (shape & kIdsX1)
+      r.x[1] = fid == ffa::kRun ? ffa::pack_ids(HYPHEAP_FFA_ID_SVM, uint16_t(r.x[1] & 1))
+                                : ffa::pack_ids(HYPHEAP_FFA_ID_HOST, HYPHEAP_FFA_ID_SVM);
+    if (shape & kOurUuid) {
+      r.x[1] = HYPHEAP_SVM_UUID_0;
+      r.x[2] = HYPHEAP_SVM_UUID_1;
+      r.x[3] = HYPHEAP_SVM_UUID_2;
+      r.x[4] = HYPHEAP_SVM_UUID_3;
+    }
+    if (shape & kZeroX2)
+      r.x[2] = 0;
+    if (cpus_[cpu].in_partition)
+      return;
+    VcpuState before[Hyp::kMaxCpus];
+    for (unsigned v = 0; v < Hyp::kMaxCpus; v++)
+      before[v] = hyp_->ffa_vcpu_state(v);
+    const FfaRegs args = r;
+    const Footprint fp = footprint();
+    g_calls++;
+    const FfaOutcome o = hyp_->ffa_host_call(cpu, r);
+    trace("ffa", fid, answer_of(r));
+    switch (o.next) {
+      case FfaNext::kReturn:
+        check_ffa_answer(r);
+        break;
+      case FfaNext::kEnterPartition:
+        if ((fid & ~ffa::kSmc64Bit) != ffa::kDirectReq32 || o.vcpu != cpu ||
+            before[cpu] != VcpuState::kWaiting || r.x[0] != fid)
+          fail("a direct request entered the wrong vCPU", o.vcpu);
+        cpus_[cpu] = {true, o.vcpu};
+        break;
+      case FfaNext::kResumePartition:
+        if (fid != ffa::kRun || o.vcpu >= Hyp::kMaxCpus || before[o.vcpu] != VcpuState::kPreempted)
+          fail("FFA_RUN resumed a vCPU that was not preempted", o.vcpu);
+        cpus_[cpu] = {true, o.vcpu};
+        break;
+      case FfaNext::kReturnToHost:
+        fail("a host call returned to the host as if from the partition");
+    }
+    const bool ok = r.x[0] == ffa::kSuccess32;
+    const bool maps = fid == ffa::kRxtxMap32 || fid == ffa::kRxtxMap64 || fid == ffa::kRxtxUnmap;
+    if (!(footprint() == fp) && !(maps && ok))
+      fail("an FF-A call other than a successful RXTX_MAP/UNMAP changed a stage-2");
+    if ((fid == ffa::kRxtxMap32 || fid == ffa::kRxtxMap64) && ok)
+      rx_ = fid == ffa::kRxtxMap32 ? uint32_t(args.x[2]) : args.x[2];
+    if (fid == ffa::kPartitionInfoGet && ok && (args.x[5] & 1) == 0)
+      g_memory.touch(rx_);
+    check("after an FF-A host call");
+    check_ffa();
+  }
+
+  // The CPU vCPU `vcpu` runs on, or where it boots; -1 if it does neither.
+  int cpu_of(unsigned vcpu) const {
+    for (unsigned c = 0; c < Hyp::kMaxCpus; c++) {
+      if (cpus_[c].in_partition && cpus_[c].vcpu == vcpu)
+        return int(c);
+    }
+    return booting_[vcpu] ? int(vcpu) : -1;
+  }
+
+  void ffa_partition(Reader& in) {
+    const unsigned vcpu = in.get<uint8_t>() % Hyp::kMaxCpus;
+    const uint8_t sel = in.get<uint8_t>(), shape = in.get<uint8_t>();
+    FfaRegs r{};
+    for (unsigned i = 1; i <= 3; i++)
+      r.x[i] = in.get<uint64_t>();
+    const uint32_t fid = sel < kNrFfaPartitionFids ? kFfaPartitionFids[sel] : raw_ffa_fid(sel);
+    r.x[0] = fid;
+    if (shape & kIdsX1)
+      r.x[1] = ffa::pack_ids(HYPHEAP_FFA_ID_SVM, HYPHEAP_FFA_ID_HOST);
+    if (shape & kZeroX2)
+      r.x[2] = 0;
+    const int cpu = cpu_of(vcpu);
+    if (cpu < 0)
+      return;
+    const Footprint fp = footprint();
+    g_calls++;
+    const FfaOutcome o = hyp_->ffa_partition_call(unsigned(cpu), vcpu, r);
+    trace("ffa-svm", fid, answer_of(r));
+    switch (o.next) {
+      case FfaNext::kReturn:
+        check_ffa_answer(r);
+        break;
+      case FfaNext::kReturnToHost:
+        if (booting_[vcpu]) {
+          booting_[vcpu] = false;
+        } else {
+          cpus_[cpu] = {};
+          check_ffa_answer(r);
+        }
+        break;
+      default:
+        fail("a partition call entered a partition");
+    }
+    if (!(footprint() == fp))
+      fail("a partition FF-A call changed a stage-2");
+    check("after an FF-A partition call");
+    check_ffa();
+  }
+
+  void ffa_event(Reader& in) {
+    const auto kind = FfaEvent(in.get<uint8_t>() % kNrFfaEvents);
+    const unsigned vcpu = in.get<uint8_t>() % Hyp::kMaxCpus;
+    const int cpu = cpu_of(vcpu);
+    FfaRegs host_regs{};
+    g_calls++;
+    switch (kind) {
+      case FfaEvent::kBoot:
+        if (hyp_->ffa_vcpu_state(vcpu) != VcpuState::kOff || hyp_->ffa_aborted())
+          return;
+        hyp_->ffa_vcpu_booting(vcpu);
+        booting_[vcpu] = true;
+        trace("boot", vcpu, 0);
+        break;
+      case FfaEvent::kPreempt: {
+        if (cpu < 0 || booting_[vcpu])
+          return;
+        hyp_->ffa_partition_preempted(unsigned(cpu), vcpu, host_regs);
+        trace("preempt", vcpu, answer_of(host_regs));
+        cpus_[cpu] = {};
+        const bool irq = host_regs.x[0] == ffa::kInterrupt &&
+                         host_regs.x[1] == ffa::pack_ids(HYPHEAP_FFA_ID_SVM, uint16_t(vcpu));
+        if (!irq)
+          check_ffa_answer(host_regs);
+        break;
+      }
+      case FfaEvent::kAbort: {
+        if (cpu < 0)
+          return;
+        const Footprint fp = footprint();
+        hyp_->ffa_partition_aborted(unsigned(cpu), vcpu, host_regs);
+        trace("abort", vcpu, answer_of(host_regs));
+        if (booting_[vcpu])
+          booting_[vcpu] = false;
+        else
+          cpus_[cpu] = {};
+        if (host_regs.x[0] != ffa::kError || int32_t(host_regs.x[2]) != ffa::kAborted)
+          fail("an abort did not answer FFA_ERROR(ABORTED)");
+        if (fp.pool_used < footprint().pool_used)
+          fail("dropping the aborted partition's marks took a table page");
+        break;
+      }
+    }
+    check("after an FF-A event");
+    check_ffa();
+  }
+
+  void svm_call(Reader& in) {
+    static constexpr uint32_t kFids[] = {HYPHEAP_FN_SVM_HOLD, HYPHEAP_FN_SVM_RELEASE,
+                                         HYPHEAP_FN_SVM_PIN, HYPHEAP_FN_SVM_UNPIN,
+                                         HYPHEAP_FN_SVM_ABORT};
+    const uint8_t sel = in.get<uint8_t>(), caller = in.get<uint8_t>();
+    const uint64_t page = in.get<uint64_t>();
+    const uint64_t pages = in.get<uint16_t>();
+    const uint8_t need = in.get<uint8_t>();
+    const uint64_t fid = sel < 5 ? kFids[sel] : 0xC6000000u + sel;
+    // Mostly arena pages; with the top bits set, pages around the secure VM's carve-out.
+    const uint64_t ipa = (page >> 62) == 1 ? kSvmCarveout - 2 * k4K + (page % 8) * k4K
+                                           : kArena + (page % kArenaPages) * k4K;
+    const Footprint fp = footprint();
+    g_calls++;
+    const SmcccResult r = hyp_->handle_partition_smccc(caller & 1 ? kSvm1 : kSvm0, 0,
+                                                       SmcccArgs{{fid, ipa, pages, need}});
+    trace("svm", fid, r.x[0]);
+    check_status(r.x[0]);
+    if (int64_t(r.x[0]) != HYPHEAP_OK && !(footprint() == fp))
+      fail("a refused secure-VM call changed a stage-2");
+    check("after a secure-VM call");
+  }
+
+  // What FF-A answers look like: an error with a defined code and nothing else, SUCCESS,
+  // a version, a direct response, FFA_INTERRUPT; nothing past x7, and the 32-bit forms
+  // with their upper halves clear.
+  static void check_ffa_answer(const FfaRegs& r) {
+    for (unsigned i = 8; i < 18; i++) {
+      if (r.x[i] != 0)
+        fail("an FF-A answer leaks a register past x7", i);
+    }
+    const uint64_t x0 = r.x[0];
+    if (x0 == ffa::kError) {
+      const auto code = int64_t(r.x[2]);
+      if (r.x[1] != 0 || code > 0xffffffffLL || int32_t(uint32_t(code)) < ffa::kNoData ||
+          int32_t(uint32_t(code)) > ffa::kNotSupported)
+        fail("FFA_ERROR with a code FF-A does not define", r.x[2]);
+      return;
+    }
+    if (x0 == ~0ULL || x0 == ffa::kVersionOurs) {
+      for (unsigned i = 1; i < 8; i++) {
+        if (r.x[i] != 0)
+          fail("an FFA_VERSION answer with more than x0", i);
+      }
+      return;
+    }
+    if (x0 == ffa::kSuccess32 || x0 == ffa::kInterrupt || x0 == ffa::kDirectResp32) {
+      for (unsigned i = 1; i < 8; i++) {
+        if (r.x[i] >> 32 != 0)
+          fail("a 32-bit FF-A answer with an upper half set", i);
+      }
+      return;
+    }
+    if (x0 != ffa::kDirectResp64)
+      fail("an FF-A answer with an unknown function id", x0);
+  }
+
+  // The FF-A state after a call, whether or not it wrote a stage-2 entry, and against the
+  // arch model the harness keeps.
+  void check_ffa() const {
+    uint64_t where = 0;
+    if (const char* err = hyp_->check_ffa_invariants(&where))
+      fail(err, where);
+    for (unsigned v = 0; v < Hyp::kMaxCpus; v++) {
+      const VcpuState st = hyp_->ffa_vcpu_state(v);
+      if (booting_[v] != (st == VcpuState::kBooting))
+        fail("the core's booting vCPU differs from the arch's", v);
+      const bool runs = cpu_of(v) >= 0 && !booting_[v];
+      if (runs != (st == VcpuState::kRunning))
+        fail("the core's running vCPU differs from the arch's", v);
+    }
   }
 
   // --- helpers ------------------------------------------------------------------------
@@ -425,7 +696,7 @@ class Session {
   static void check_status(uint64_t x0) {
     const auto s = int64_t(x0);
     const bool vendor_answer = x0 == HYPHEAP_UID_0 || x0 == HYPHEAP_ABI_VERSION_MAJOR;
-    if (!vendor_answer && (s > HYPHEAP_OK || s < HYPHEAP_ERR_STAT_INDEX))
+    if (!vendor_answer && (s > HYPHEAP_OK || s < HYPHEAP_ERR_MAILBOX))
       fail("status outside the ABI", x0);
   }
 
@@ -485,6 +756,14 @@ class Session {
   Hyp* hyp_;
   Record history_[kHistory];
   size_t nr_history_ = 0, next_history_ = 0;
+  // The arch as the harness plays it (FF-A ops).
+  struct CpuModel {
+    bool in_partition = false;
+    uint16_t vcpu = 0;
+  };
+  CpuModel cpus_[Hyp::kMaxCpus];
+  bool booting_[Hyp::kMaxCpus] = {};
+  uint64_t rx_ = kDescPage;
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 // Each rejection class of the ABI has a seed reaching it, so mutations start next to
 // every error path rather than having to find the descriptor format first.
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -79,7 +80,53 @@ struct Seed {
     w.op(Op::kPin).put(vm).put(page).put(pages).put(uint8_t(unpin));
     return *this;
   }
+  // An FF-A call from the host on `cpu`; `fid` must be one of kFfaHostFids.
+  Seed& ffa(uint8_t cpu, uint32_t fid, uint8_t shape = 0, uint64_t x1 = 0, uint64_t x2 = 0,
+            uint64_t x3 = 0, uint64_t x4 = 0, uint64_t x5 = 0) {
+    w.op(Op::kFfaHost).put(cpu).put(index_of(kFfaHostFids, fid)).put(shape);
+    w.put(x1).put(x2).put(x3).put(x4).put(x5);
+    return *this;
+  }
+  // An FF-A call from partition vCPU `vcpu`; `fid` must be one of kFfaPartitionFids.
+  Seed& svm_ffa(uint8_t vcpu, uint32_t fid, uint8_t shape = 0, uint64_t x1 = 0, uint64_t x2 = 0,
+                uint64_t x3 = 0) {
+    w.op(Op::kFfaPartition).put(vcpu).put(index_of(kFfaPartitionFids, fid)).put(shape);
+    w.put(x1).put(x2).put(x3);
+    return *this;
+  }
+  Seed& event(FfaEvent kind, uint8_t vcpu) {
+    w.op(Op::kFfaEvent).put(uint8_t(kind)).put(vcpu);
+    return *this;
+  }
+  // sel: 0 HOLD, 1 RELEASE, 2 PIN, 3 UNPIN, 4 ABORT.
+  Seed& svm_call(uint8_t sel, uint64_t page, uint16_t pages, uint8_t need = 0, uint8_t caller = 0) {
+    w.op(Op::kSvmCall).put(sel).put(caller).put(page).put(pages).put(need);
+    return *this;
+  }
+  // vCPU `vcpu` boots to FFA_MSG_WAIT.
+  Seed& boot(uint8_t vcpu) { return event(FfaEvent::kBoot, vcpu).svm_ffa(vcpu, kMsgWait); }
+
+  template <size_t N>
+  static uint8_t index_of(const uint32_t (&table)[N], uint32_t fid) {
+    for (size_t i = 0; i < N; i++) {
+      if (table[i] == fid)
+        return uint8_t(i);
+    }
+    std::fprintf(stderr, "make_seeds: fid 0x%x not in its table\n", fid);
+    std::exit(1);
+  }
+  static constexpr uint32_t kMsgWait = 0x8400006B;
 };
+
+// FF-A ids (hyp/core/ffa_abi.h is the hyp's; the seeds need only these).
+constexpr uint32_t kVersion = 0x84000063, kIdGet = 0x84000069, kFeatures = 0x84000064;
+constexpr uint32_t kMap64 = 0xC4000066, kMap32 = 0x84000066, kUnmap = 0x84000067;
+constexpr uint32_t kRxRelease = 0x84000065, kInfo = 0x84000068, kRun = 0x8400006D;
+constexpr uint32_t kReq64 = 0xC400006F, kReq32 = 0x8400006F;
+constexpr uint32_t kResp64 = 0xC4000070, kResp32 = 0x84000070, kMsgWait = 0x8400006B;
+constexpr uint32_t kMemLend64 = 0xC4000072;
+constexpr uint8_t kMailbox = kArenaX1 | kArenaX2;  // shape: TX and RX in the arena
+constexpr uint8_t kReq = kIdsX1 | kZeroX2;         // shape: well-formed ids, w2 = 0
 
 R pages(uint64_t first, uint64_t n) {
   return {RangeKind::kArenaPages, first, n};
@@ -243,6 +290,127 @@ std::vector<Seed> seeds() {
       .smc(HYPHEAP_FN_VENDOR_HYP_UID)
       .smc(HYPHEAP_FN_VENDOR_HYP_REVISION)
       .smc(0xC6000042);
+  // FF-A: discovery, the mailbox, direct messages, preemption, abort; the secure VM's calls.
+  s.emplace_back("ffa_version_id_features")
+      .ffa(0, kVersion, 0, 0x10000)
+      .ffa(0, kVersion, 0, 0x80010000)
+      .ffa(1, kIdGet)
+      .ffa(0, kFeatures, 0, kReq64)
+      .ffa(0, kFeatures, 0, kMemLend64)
+      .ffa(0, kFeatures, 0, 1)
+      .ffa(0, kMemLend64);
+  s.emplace_back("ffa_linux_probe")
+      .ffa(0, kVersion, 0, 0x10000)
+      .ffa(0, kIdGet)
+      .ffa(0, kMap64, kMailbox, 100, 101, 1)
+      .ffa(0, kInfo, 0, 0, 0, 0, 0, 1)
+      .ffa(0, kRxRelease)
+      .ffa(0, kInfo)
+      .ffa(0, kRxRelease)
+      .ffa(0, kFeatures, 0, kMemLend64)
+      .ffa(0, kInfo, kOurUuid)
+      .ffa(0, kRxRelease)
+      .ffa(0, kUnmap, 0, uint64_t(HYPHEAP_FFA_ID_HOST) << 16);
+  s.emplace_back("ffa_info_v11_busy_until_release")
+      .ffa(0, kVersion, 0, 0x10001)
+      .ffa(0, kMap32, kMailbox, 7, 3, 1)
+      .ffa(0, kInfo, kOurUuid)
+      .ffa(1, kInfo)
+      .ffa(1, kRxRelease)
+      .ffa(1, kRxRelease)
+      .ffa(0, kInfo, 0, 1, 2, 3, 4)
+      .ffa(0, kInfo, 0, 0, 0, 0, 0, 2);
+  s.emplace_back("ffa_rxtx_errors_and_mailbox_not_lendable")
+      .ffa(0, kUnmap)
+      .ffa(0, kMap64, kMailbox, 5, 5, 1)
+      .ffa(0, kMap64, kArenaX2, kArena + 8, 5, 1)
+      .ffa(0, kMap64, kMailbox, 5, 6, 2)
+      .ffa(0, kInfo)
+      .lend({pages(9, 1)})
+      .ffa(0, kMap64, kMailbox, 9, 10, 1)
+      .ffa(0, kMap64, kMailbox, 5, 6, 1)
+      .ffa(0, kMap64, kMailbox, 7, 8, 1)
+      .lend({pages(5, 2)})
+      .assign(kHostBit, {{kHost, kRwx}, {kSvm0, HYPHEAP_PERM_R}}, {pages(6, 1)})
+      .ffa(0, kUnmap, 0, 0x800a0000)
+      .ffa(0, kUnmap)
+      .lend({pages(5, 2)});
+  s.emplace_back("ffa_request_response_both_widths")
+      .boot(0)
+      .ffa(0, kReq64, kReq, 0, 0, 1, 2, 3)
+      .svm_ffa(0, kIdGet)
+      .svm_ffa(0, kResp64, kReq, 0, 0, 42)
+      .ffa(0, kReq32, kReq, 0, 0, ~0ULL)
+      .svm_ffa(0, kResp32, kReq, 0, 0, ~0ULL);
+  s.emplace_back("ffa_preempt_run_from_the_other_cpu")
+      .boot(0)
+      .boot(1)
+      .ffa(0, kReq64, kReq)
+      .event(FfaEvent::kPreempt, 0)
+      .ffa(1, kRun, kIdsX1, 0)
+      .ffa(0, kRun, kIdsX1, 0)
+      .ffa(0, kReq64, kReq)
+      .svm_ffa(0, kResp64, kReq)
+      .ffa(1, kReq32, kReq)
+      .svm_ffa(1, kResp32, kReq);
+  s.emplace_back("ffa_direct_errors")
+      .ffa(0, kReq64, kReq)
+      .event(FfaEvent::kBoot, 0)
+      .ffa(0, kReq64, kReq)
+      .svm_ffa(0, kResp64, kReq)
+      .svm_ffa(0, kMsgWait)
+      .ffa(0, kReq64, kZeroX2, 0x0001800b)
+      .ffa(0, kReq64, kIdsX1, 0, 1)
+      .ffa(0, kRun, kIdsX1, 0)
+      .ffa(0, kRun, 0, 0x800a0009)
+      .ffa(0, kReq32, kReq)
+      .svm_ffa(0, kResp64, kReq)
+      .svm_ffa(0, kResp32, kIdsX1, 0, 5)
+      .svm_ffa(0, kMsgWait)
+      .svm_ffa(0, kReq64, kReq)
+      .svm_ffa(0, kResp32, kReq);
+  s.emplace_back("ffa_abort_drops_marks_then_reclaim")
+      .lend({pages(0, 4)})
+      .boot(0)
+      .boot(1)
+      .ffa(0, kReq64, kReq)
+      .ffa(1, kReq64, kReq)
+      .svm_call(0, 0, 2, HYPHEAP_SVM_NEED_R | HYPHEAP_SVM_NEED_EXCLUSIVE)
+      .svm_call(2, 2, 2)
+      .reclaim_previous(0)
+      .event(FfaEvent::kAbort, 0)
+      .svm_call(0, 0, 1, HYPHEAP_SVM_NEED_R)
+      .svm_ffa(1, kResp64, kReq)
+      .reclaim_previous(0)
+      .ffa(0, kReq64, kReq)
+      .ffa(1, kRun, kIdsX1, 1);
+  s.emplace_back("ffa_abort_while_booting_and_preempted")
+      .boot(1)
+      .ffa(1, kReq64, kReq)
+      .event(FfaEvent::kPreempt, 1)
+      .event(FfaEvent::kBoot, 0)
+      .event(FfaEvent::kAbort, 0)
+      .ffa(0, kRun, kIdsX1, 1);
+  s.emplace_back("svm_hold_release_pin_errors")
+      .lend({pages(0, 2)})
+      .assign(kHostBit, {{kHost, kRwx}, {kSvm0, HYPHEAP_PERM_R}}, {pages(4, 1)})
+      .svm_call(0, 0, 3, HYPHEAP_SVM_NEED_R)
+      .svm_call(0, 1ULL << 62 | 2, 1, HYPHEAP_SVM_NEED_R)  // the carve-out's first page
+      .svm_call(0, 4, 1, HYPHEAP_SVM_NEED_EXCLUSIVE)
+      .svm_call(0, 4, 1, HYPHEAP_SVM_NEED_W)
+      .svm_call(0, 0, 1, HYPHEAP_SVM_NEED_SHARED)
+      .svm_call(0, 0, 1, 0x30)
+      .svm_call(0, 0, 0, 0)
+      .svm_call(0, 0, 2, HYPHEAP_SVM_NEED_R | HYPHEAP_SVM_NEED_W)
+      .svm_call(0, 0, 1, 0)
+      .svm_call(1, 4, 1)
+      .svm_call(1, 0, 2)
+      .svm_call(2, 4, 1)
+      .svm_call(3, 0, 1)
+      .svm_call(3, 4, 1)
+      .svm_call(4, 0, 1)
+      .svm_call(0, 0, 1, 0, 1)
+      .reclaim_previous(1);
   {
     // A lend written as raw bytes, for mutations of the descriptor format itself.
     Seed& r = s.emplace_back("raw_descriptor_lend");

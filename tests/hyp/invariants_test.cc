@@ -38,5 +38,52 @@ TEST_F(InvariantsTest, CatchesARamPageWithoutOwner) {
   s2.set_range(r, LeafSpec::normal(PhysAddr(kData), kPermsRwx, PageState::kOwned), res);
 }
 
+TEST_F(InvariantsTest, CatchesAHostPageSharedWithTheHypWithoutAMailbox) {
+  auto& s2 = const_cast<Stage2&>(hyp_->host().s2);
+  auto& pool = const_cast<PagePool&>(hyp_->pool());
+  PagePool::Reservation res;
+  const IpaRange r{Ipa(kData), k4K};
+  ASSERT_EQ(pool.reserve(s2.missing_tables(std::span(&r, 1), true), res), Status::kOk);
+  s2.set_range(r, LeafSpec::normal(PhysAddr(kData), kPermsRwx, PageState::kSharedHyp), res);
+  uint64_t where = 0;
+  EXPECT_STREQ(hyp_->check_invariants(&where),
+               "a host page shared with the hyp is not a mapped FF-A mailbox page");
+  EXPECT_EQ(where, kData);
+  s2.set_range(r, LeafSpec::normal(PhysAddr(kData), kPermsRwx, PageState::kOwned), res);
+}
+
+TEST_F(InvariantsTest, CatchesAPinLeftInTheAbortedPartition) {
+  ASSERT_EQ(assign(lend(kData, k4K)), Status::kOk);
+  hyp_->ffa_vcpu_booting(0);
+  FfaRegs r{};
+  hyp_->ffa_partition_aborted(0, 0, r);
+  auto& s2 = const_cast<Stage2&>(hyp_->secure_vm(kSvm0)->s2);
+  auto& pool = const_cast<PagePool&>(hyp_->pool());
+  PagePool::Reservation res;
+  const IpaRange ir{Ipa(kData), k4K};
+  ASSERT_EQ(pool.reserve(s2.missing_tables(std::span(&ir, 1), true), res), Status::kOk);
+  s2.set_range(ir, LeafSpec::normal(PhysAddr(kData), Perms(kRw), PageState::kOwned, true), res);
+  uint64_t where = 0;
+  EXPECT_STREQ(hyp_->check_invariants(&where),
+               "the aborted partition's VM still pins or holds a page");
+  const MemRange mr{PhysAddr(kData), k4K};
+  EXPECT_STREQ(hyp_->check_invariants_in(std::span(&mr, 1), &where),
+               "the aborted partition's VM still pins or holds a page");
+  s2.set_range(ir, LeafSpec::normal(PhysAddr(kData), Perms(kRw), PageState::kOwned), res);
+}
+
+TEST_F(InvariantsTest, CatchesAHeldCarveoutPage) {
+  auto& s2 = const_cast<Stage2&>(hyp_->secure_vm(kSvm0)->s2);
+  auto& pool = const_cast<PagePool&>(hyp_->pool());
+  PagePool::Reservation res;
+  const IpaRange ir{Ipa(kSvmCarveout), k4K};
+  ASSERT_EQ(pool.reserve(s2.missing_tables(std::span(&ir, 1), true), res), Status::kOk);
+  s2.set_range(
+      ir, LeafSpec::normal(PhysAddr(kSvmCarveout), kPermsRwx, PageState::kOwned, false, true), res);
+  uint64_t where = 0;
+  EXPECT_STREQ(hyp_->check_invariants(&where), "a carve-out page is pinned or held");
+  s2.set_range(ir, LeafSpec::normal(PhysAddr(kSvmCarveout), kPermsRwx, PageState::kOwned), res);
+}
+
 }  // namespace
 }  // namespace hyp::testing

@@ -1,0 +1,52 @@
+// What the core remembers of FF-A between calls: the partition's vCPUs, which CPU runs
+// which of them, the host's negotiated version and its RX/TX mailbox. Part of the Hyp
+// object, so it is copied and restored with it (the fuzzer relies on that).
+//
+// Locks: the vCPU table, the CPU table, the versions and `aborted` are under `lock` (the
+// FF-A state lock); the mailbox fields under the host VM lock, because mapping and
+// unmapping the mailbox changes the host stage-2. `aborted` is written under the secure
+// VM's lock as well, so HOLD and PIN (which hold only that lock) see it.
+#pragma once
+
+#include <cstdint>
+
+#include "arch.h"
+#include "types.h"
+
+namespace hyp {
+
+enum class VcpuState : uint8_t {
+  kOff,        // never entered
+  kBooting,    // entered at its entry point, not yet at FFA_MSG_WAIT
+  kWaiting,    // at FFA_MSG_WAIT or after a direct response: takes the next request
+  kRunning,    // handling a direct request on `cpu`
+  kPreempted,  // a physical interrupt took its CPU back mid-request; FFA_RUN resumes it
+};
+
+struct FfaVcpu {
+  VcpuState state = VcpuState::kOff;
+  bool width64 = false;  // the request in flight is SMC64 (its response must be too)
+  uint16_t cpu = 0;      // where it runs (kRunning)
+};
+
+// What a physical CPU runs, as far as FF-A is concerned: the host, or vCPU `vcpu`.
+struct FfaCpu {
+  bool in_partition = false;
+  uint16_t vcpu = 0;
+};
+
+template <unsigned kCpus>
+struct FfaState {
+  mutable arch::SpinLock lock;
+  bool aborted = false;       // the partition faulted: it never runs again
+  uint32_t host_version = 0;  // 0 until FFA_VERSION: treated as v1.0
+  FfaVcpu vcpus[kCpus] = {};
+  FfaCpu cpus[kCpus] = {};
+
+  // Under the host VM lock.
+  bool mailbox_mapped = false;
+  bool rx_full = false;  // the host owns the RX buffer until FFA_RX_RELEASE
+  PhysAddr tx, rx;
+};
+
+}  // namespace hyp
