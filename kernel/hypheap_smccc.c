@@ -168,6 +168,9 @@ int hypheap_abi_errno(long status)
 		return -EFAULT;
 	case HYPHEAP_ERR_PROTECTED:
 	case HYPHEAP_ERR_STATE:
+	case HYPHEAP_ERR_MAILBOX:
+	case HYPHEAP_ERR_NOT_MAPPED:
+	case HYPHEAP_ERR_HOST_ACCESS:
 		return -EPERM;
 	case HYPHEAP_ERR_NO_MEMORY:
 		return -ENOMEM;

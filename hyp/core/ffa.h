@@ -9,7 +9,12 @@
 //     host made it, to Hyp::ffa_partition_call() when a partition vCPU made it;
 //   - the returned FfaOutcome says what the calling CPU runs next;
 //   - a physical interrupt while a partition vCPU runs ends in ffa_partition_preempted(),
-//     a fault the partition cannot recover from in ffa_partition_aborted().
+//     a fault the partition cannot recover from in ffa_partition_aborted();
+//   - the arch keeps its side: a host call only from a CPU that runs the host; a partition
+//     call, preemption or abort only for the vCPU that runs on that CPU (or is booting);
+//     ffa_vcpu_booting() once per vCPU, never after an abort; no preemption of a booting
+//     vCPU (the arch keeps interrupts pending until its MSG_WAIT). A breach is a hyp bug,
+//     and the core stops with arch::fatal rather than guess.
 #pragma once
 
 #include <cstdint>

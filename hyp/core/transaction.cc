@@ -58,11 +58,11 @@ class AssignTransaction {
       // Readable by the host, not merely mapped: a W- or X-only share may hold what the
       // secure VM wrote, and the status of a call parsing it would tell the host its bytes.
       const bool host_readable =
-          h.valid() &&
-          (h.state() == PageState::kOwned || h.state() == PageState::kSharedOwned ||
-           h.state() == PageState::kSharedHyp) &&
+          h.valid() && (h.state() == PageState::kOwned || h.state() == PageState::kSharedOwned) &&
           h.perms().r();
-      if (!host_readable)
+      // The host's mapped TX (or RX) page is still its own, mapped RWX.
+      const bool mailbox = h.valid() && h.state() == PageState::kSharedHyp;
+      if (!host_readable && !mailbox)
         return Status::kDescNotHost;
       cur = pa_identity(h.end());
     }
@@ -160,12 +160,12 @@ class AssignTransaction {
       case Transition::kReclaimLent:
         if (h.valid() || h.owner() != svm_->id || !s.valid() || s.state() != PageState::kOwned)
           return Status::kState;
-        return s.pinned() || s.held() ? Status::kBusy : Status::kOk;
+        return s.pinned() ? Status::kBusy : Status::kOk;
       case Transition::kReclaimShared:
         if (!h.valid() || h.state() != PageState::kSharedOwned || !s.valid() ||
             s.state() != PageState::kSharedBorrowed)
           return Status::kState;
-        return s.pinned() || s.held() ? Status::kBusy : Status::kOk;
+        return s.pinned() ? Status::kBusy : Status::kOk;
     }
     return Status::kState;
   }
@@ -176,6 +176,9 @@ class AssignTransaction {
         const Leaf h = hyp_.host_.s2.lookup(ipa_identity(cur));
         const Leaf s = svm_->s2.lookup(ipa_identity(cur));
         HYP_TRY(check_run(h, s));
+        // A hold (a secure-VM call in progress) refuses like a pin, once the state is right.
+        if (s.held())
+          return Status::kBusy;
         cur = min_end(h.end(), s.end(), r.end());
       }
     }

@@ -52,6 +52,9 @@ constexpr StatusName kStatusNames[] = {
     {HYPHEAP_ERR_NO_MEMORY, "NO_MEMORY"},
     {HYPHEAP_ERR_BUSY, "BUSY"},
     {HYPHEAP_ERR_STAT_INDEX, "STAT_INDEX"},
+    {HYPHEAP_ERR_NOT_MAPPED, "NOT_MAPPED"},
+    {HYPHEAP_ERR_HOST_ACCESS, "HOST_ACCESS"},
+    {HYPHEAP_ERR_MAILBOX, "MAILBOX"},
 };
 
 constexpr StatusName kSvmStatusNames[] = {
@@ -342,10 +345,14 @@ std::string FormatState(uint64_t state) {
   if ((flags & HYPHEAP_STATE_F_PINNED) != 0) {
     text += ", pinned";
   }
-  if ((flags & ~static_cast<uint64_t>(HYPHEAP_STATE_F_PINNED)) != 0) {
+  if ((flags & HYPHEAP_STATE_F_HELD) != 0) {
+    text += ", held";
+  }
+  constexpr uint64_t kKnown = HYPHEAP_STATE_F_PINNED | HYPHEAP_STATE_F_HELD;
+  if ((flags & ~kKnown) != 0) {
     char raw[48];
     std::snprintf(raw, sizeof(raw), ", flags %#llx",
-                  static_cast<unsigned long long>(flags & ~uint64_t{HYPHEAP_STATE_F_PINNED}));
+                  static_cast<unsigned long long>(flags & ~kKnown));
     text += raw;
   }
   return text;

@@ -27,6 +27,14 @@ std::optional<T> As(const ParsedCommand& parsed) {
   return std::get<T>(*parsed.command);
 }
 
+// As<T>, failing the test (and giving a default T) when it is not one.
+template <typename T>
+T Expect(const ParsedCommand& parsed) {
+  const std::optional<T> command = As<T>(parsed);
+  EXPECT_TRUE(command.has_value()) << parsed.error;
+  return command.value_or(T{});
+}
+
 TEST(ParseArguments, RejectsNoCommand) {
   const ParsedCommand parsed = Parse({});
   EXPECT_FALSE(parsed.command.has_value());
@@ -162,7 +170,8 @@ TEST(FormatState, NamesStatesAndFlags) {
   EXPECT_EQ(FormatState(HYPHEAP_STATE_EXCLUSIVE), "exclusive");
   EXPECT_EQ(FormatState(HYPHEAP_STATE_SHARED), "shared");
   EXPECT_EQ(FormatState(HYPHEAP_STATE_EXCLUSIVE | HYPHEAP_STATE_F_PINNED), "exclusive, pinned");
-  EXPECT_EQ(FormatState(HYPHEAP_STATE_EXCLUSIVE | 0x200), "exclusive, flags 0x200");
+  EXPECT_EQ(FormatState(HYPHEAP_STATE_EXCLUSIVE | HYPHEAP_STATE_F_HELD), "exclusive, held");
+  EXPECT_EQ(FormatState(HYPHEAP_STATE_EXCLUSIVE | 0x400), "exclusive, flags 0x400");
   EXPECT_EQ(FormatState(0x7), "state 0x7");
 }
 
@@ -186,8 +195,51 @@ TEST(FormatCounters, FoldsZeroErrorCountersIntoOneLine) {
       "  (2 more error counters, all 0)\n");
 }
 
+TEST(ParseArguments, ReadsSvmCommands) {
+  EXPECT_EQ(Expect<SvmCommand>(Parse({"svm", "info"})).op, SvmCommand::Op::kInfo);
+  const SvmCommand hash = Expect<SvmCommand>(Parse({"svm", "hash", "42:7", "--len", "3M"}));
+  EXPECT_EQ(hash.op, SvmCommand::Op::kHash);
+  EXPECT_EQ(hash.buffer.pid, 42);
+  EXPECT_EQ(hash.buffer.fd, 7);
+  EXPECT_EQ(hash.len, 3u << 20);
+  EXPECT_EQ(Expect<SvmCommand>(Parse({"svm", "fill", "1:0", "0xa5"})).pattern, 0xa5);
+  EXPECT_EQ(Expect<SvmCommand>(Parse({"svm", "pin", "1:3"})).op, SvmCommand::Op::kPin);
+  EXPECT_EQ(Expect<SvmCommand>(Parse({"svm", "unpin", "1:3"})).op, SvmCommand::Op::kUnpin);
+  const SvmCommand decrypt =
+      Expect<SvmCommand>(Parse({"svm", "decrypt", "9:4", "frame.enc", "--iv", "0123456789abcdef"}));
+  EXPECT_EQ(decrypt.path, "frame.enc");
+  EXPECT_EQ(decrypt.iv[0], 0x01);
+  EXPECT_EQ(decrypt.iv[7], 0xef);
+}
+
+TEST(ParseArguments, RejectsBadSvmCommands) {
+  EXPECT_EQ(Parse({"svm"}).error, "svm takes info, hash, fill, pin, unpin or decrypt");
+  EXPECT_EQ(Parse({"svm", "zap"}).error, "unknown svm command: zap");
+  EXPECT_EQ(Parse({"svm", "info", "1:2"}).error, "svm info takes no arguments");
+  EXPECT_EQ(Parse({"svm", "hash", "7"}).error, "not PID:FD: 7");
+  EXPECT_EQ(Parse({"svm", "hash", "0:7"}).error, "not PID:FD: 0:7");
+  EXPECT_EQ(Parse({"svm", "fill", "1:2", "256"}).error, "not a byte (0..255 or 0x00..0xff): 256");
+  EXPECT_EQ(Parse({"svm", "decrypt", "1:2", "f"}).error,
+            "svm decrypt needs --iv HEX (16 hex digits)");
+  EXPECT_EQ(Parse({"svm", "decrypt", "1:2", "f", "--iv", "12"}).error,
+            "--iv takes 16 hex digits (CENC 8-byte IV): 12");
+  EXPECT_EQ(Parse({"svm", "pin", "1:2", "--len", "4K"}).error, "svm pin takes PID:FD");
+}
+
+TEST(FormatSvmStatus, NamesServiceCodes) {
+  EXPECT_EQ(FormatSvmStatus(HYPHEAP_SVM_OK), "OK (0)");
+  EXPECT_EQ(FormatSvmStatus(HYPHEAP_SVM_ERR_NOT_OWNED), "NOT_OWNED (-12)");
+  EXPECT_EQ(FormatSvmStatus(-99), "-99");
+}
+
+TEST(FormatDigest, WritesLowercaseHex) {
+  uint8_t digest[32] = {0xde, 0xad};
+  EXPECT_EQ(FormatDigest(digest), "dead" + std::string(60, '0'));
+}
+
 TEST(Usage, ListsEveryCommand) {
-  for (const char* command : {"heaps", "alloc HEAP SIZE", "stats", "query PA", "demo", "--help"}) {
+  for (const char* command : {"heaps", "alloc HEAP SIZE", "stats", "query PA", "demo", "svm info",
+                              "svm decrypt", "--help"}) {
     EXPECT_NE(Usage().find(command), std::string::npos) << command;
   }
 }

@@ -128,7 +128,6 @@ uint64_t core_glue_secure_vttbr() {
   return vm ? vm->s2.vttbr() : 0;
 }
 
-#if HYPHEAP_CORE_HAS_FFA
 FfaOutcome core_glue_ffa_host_call(unsigned cpu, FfaRegs& regs) {
   return g_core->ffa_host_call(cpu, regs);
 }
@@ -152,7 +151,6 @@ void core_glue_ffa_partition_aborted(unsigned cpu, unsigned vcpu, FfaRegs& host_
 SmcccResult core_glue_partition_call(unsigned cpu, const SmcccArgs& args) {
   return g_core->handle_partition_smccc(VmId(HYPHEAP_VMID_SECURE_0), cpu, args);
 }
-#endif
 
 }  // namespace hyp::arm64
 

@@ -1,0 +1,678 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of the secure VM through the real path: Linux's arm_ffa
+ * driver, hypheap's client, the hypervisor's FF-A, the partition's
+ * services. The kernel's own crypto API (ctr(aes), sha256) is the oracle
+ * for DECRYPT and HASH. Needs the hypheap hypervisor with its partition;
+ * fails, not skips, without it.
+ */
+
+#include <crypto/hash.h>
+#include <crypto/skcipher.h>
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/dma-buf.h>
+#include <linux/file.h>
+#include <linux/hrtimer.h>
+#include <linux/kthread.h>
+#include <linux/random.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+#include <linux/vmalloc.h>
+#include <hypheap/svm_ioctl.h>
+
+#include "hypheap.h"
+#include "hypheap_hyp_test_util.h"
+#include "hypheap_priv.h"
+
+#define SVM_HEAP "protected,secure-video"
+#define OTHER_VM_HEAP "protected,trusted-ui" /* lent to VM 11 */
+
+static const u8 svm_test_key[16] = HYPHEAP_SVM_TEST_KEY;
+
+/* (KUNIT_EXPECT_MEMEQ is 6.2's) */
+static void svm_expect_digest(struct kunit *test, const u8 *got,
+			      const u8 *want)
+{
+	KUNIT_EXPECT_EQ_MSG(test, memcmp(got, want, 32), 0,
+			    "secure VM %32phN, kernel %32phN", got, want);
+}
+
+static struct hypheap_svm *svm_get(struct kunit *test)
+{
+	struct hypheap_svm *svm = hypheap_svm_get();
+
+	KUNIT_ASSERT_NOT_NULL_MSG(test, svm, "no secure-VM partition bound");
+	return svm;
+}
+
+static struct dma_buf *svm_alloc(struct kunit *test, const char *heap,
+				 size_t len)
+{
+	struct dma_buf *buf = hypheap_alloc_dmabuf(heap, len, O_RDWR);
+
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(buf), "alloc %s %zu: %ld", heap,
+			       len, PTR_ERR(buf));
+	return buf;
+}
+
+/* SHA-256 of @len bytes, each @pattern, by the kernel's crypto API. */
+static void oracle_sha256_pattern(struct kunit *test, u8 pattern, size_t len,
+				  u8 out[32])
+{
+	struct crypto_shash *tfm = crypto_alloc_shash("sha256", 0, 0);
+	u8 *page = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(tfm));
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	memset(page, pattern, PAGE_SIZE);
+	{
+		SHASH_DESC_ON_STACK(desc, tfm);
+
+		desc->tfm = tfm;
+		KUNIT_ASSERT_EQ(test, crypto_shash_init(desc), 0);
+		while (len) {
+			size_t n = min_t(size_t, len, PAGE_SIZE);
+
+			KUNIT_ASSERT_EQ(test, crypto_shash_update(desc, page, n), 0);
+			len -= n;
+		}
+		KUNIT_ASSERT_EQ(test, crypto_shash_final(desc, out), 0);
+	}
+	crypto_free_shash(tfm);
+}
+
+static void oracle_sha256(struct kunit *test, const void *data, size_t len,
+			  u8 out[32])
+{
+	struct crypto_shash *tfm = crypto_alloc_shash("sha256", 0, 0);
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(tfm));
+	KUNIT_EXPECT_EQ(test, crypto_shash_tfm_digest(tfm, data, len, out), 0);
+	crypto_free_shash(tfm);
+}
+
+/* AES-128-CTR with the CENC 8-byte IV layout: iv || be64 block number. */
+static void oracle_aes_ctr(struct kunit *test, const u8 iv8[8], const u8 *in,
+			   u8 *out, size_t len)
+{
+	struct crypto_skcipher *tfm = crypto_alloc_skcipher("ctr(aes)", 0, 0);
+	struct skcipher_request *req;
+	struct scatterlist src, dst;
+	DECLARE_CRYPTO_WAIT(wait);
+	u8 iv[16] = {};
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(tfm));
+	KUNIT_ASSERT_EQ(test, crypto_skcipher_setkey(tfm, svm_test_key,
+						     sizeof(svm_test_key)), 0);
+	req = skcipher_request_alloc(tfm, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, req);
+	memcpy(iv, iv8, 8);
+	sg_init_one(&src, in, len);
+	sg_init_one(&dst, out, len);
+	skcipher_request_set_callback(req, 0, crypto_req_done, &wait);
+	skcipher_request_set_crypt(req, &src, &dst, len, iv);
+	KUNIT_EXPECT_EQ(test, crypto_wait_req(crypto_skcipher_encrypt(req),
+					      &wait), 0);
+	skcipher_request_free(req);
+	crypto_free_skcipher(tfm);
+}
+
+static void info_names_the_partition(struct kunit *test)
+{
+	struct hypheap_svm *svm = svm_get(test);
+	struct hypheap_svm_info info;
+	long status;
+
+	KUNIT_EXPECT_EQ(test, hypheap_svm_info(svm, &info, &status), 0);
+	KUNIT_EXPECT_EQ(test, status, (long)HYPHEAP_SVM_OK);
+	KUNIT_EXPECT_EQ(test, info.version, HYPHEAP_SVM_VERSION);
+	KUNIT_EXPECT_EQ(test, info.nr_vcpus, num_possible_cpus());
+	KUNIT_EXPECT_EQ(test, info.partition_id, (u16)HYPHEAP_FFA_ID_SVM);
+	KUNIT_EXPECT_TRUE(test, info.features & HYPHEAP_SVM_F_FAULT);
+	hypheap_svm_put(svm);
+}
+
+/* FILL by the secure VM, then HASH by it, against the kernel's SHA-256. */
+static void fill_then_hash_matches_kernel_sha256(struct kunit *test)
+{
+	struct hypheap_svm *svm = svm_get(test);
+	size_t len = SZ_2M + SZ_1M + SZ_4K;
+	struct dma_buf *buf = svm_alloc(test, SVM_HEAP, len);
+	u8 got[32], want[32];
+	long status;
+
+	KUNIT_EXPECT_EQ(test, hypheap_svm_fill(svm, buf, 0xa5, &status), 0);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_hash(svm, buf, 0, got, &status), 0);
+	oracle_sha256_pattern(test, 0xa5, len, want);
+	svm_expect_digest(test, got, want);
+
+	/* a length that is no page multiple (an NV12 frame's tail) */
+	KUNIT_EXPECT_EQ(test, hypheap_svm_hash(svm, buf, SZ_1M + 17, got,
+					       &status), 0);
+	oracle_sha256_pattern(test, 0xa5, SZ_1M + 17, want);
+	svm_expect_digest(test, got, want);
+	dma_buf_put(buf);
+	hypheap_svm_put(svm);
+}
+
+/*
+ * Ciphertext made by the kernel's ctr(aes) with the test key; the secure VM
+ * decrypts it into a lent buffer the host cannot read; its HASH of the
+ * plaintext equals the kernel's SHA-256 of the plaintext.
+ */
+static void decrypt_matches_kernel_aes_ctr(struct kunit *test)
+{
+	struct hypheap_svm *svm = svm_get(test);
+	size_t len = SZ_64K + SZ_8K - 100;
+	struct dma_buf *buf = svm_alloc(test, SVM_HEAP, SZ_64K + SZ_8K);
+	u8 *plain = kunit_kmalloc(test, len, GFP_KERNEL);
+	u8 *cipher = kunit_kmalloc(test, len, GFP_KERNEL);
+	const u8 iv[8] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef };
+	u8 got[32], want[32];
+	struct iov_iter iter;
+	struct kvec kv;
+	long status;
+
+	KUNIT_ASSERT_NOT_NULL(test, plain);
+	KUNIT_ASSERT_NOT_NULL(test, cipher);
+	get_random_bytes(plain, len);
+	oracle_aes_ctr(test, iv, plain, cipher, len);
+
+	kv.iov_base = cipher;
+	kv.iov_len = len;
+	iov_iter_kvec(&iter, WRITE, &kv, 1, len);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_decrypt(svm, &iter, buf, iv, &status),
+			0);
+	KUNIT_EXPECT_EQ(test, status, (long)HYPHEAP_SVM_OK);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_hash(svm, buf, len, got, &status), 0);
+	oracle_sha256(test, plain, len, want);
+	svm_expect_digest(test, got, want);
+	dma_buf_put(buf);
+	hypheap_svm_put(svm);
+}
+
+/* A buffer lent to VM 11 is not the partition's to read or write. */
+static void buffer_of_another_vm_is_not_owned(struct kunit *test)
+{
+	struct hypheap_svm *svm = svm_get(test);
+	struct dma_buf *buf = svm_alloc(test, OTHER_VM_HEAP, SZ_64K);
+	u8 digest[32];
+	long status;
+
+	KUNIT_EXPECT_EQ(test, hypheap_svm_hash(svm, buf, 0, digest, &status),
+			-EACCES);
+	KUNIT_EXPECT_EQ(test, status, (long)HYPHEAP_SVM_ERR_NOT_OWNED);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_fill(svm, buf, 1, &status), -EACCES);
+	KUNIT_EXPECT_EQ(test, status, (long)HYPHEAP_SVM_ERR_NOT_OWNED);
+	dma_buf_put(buf);
+	hypheap_svm_put(svm);
+}
+
+/* ---- raw requests: every rejection the client itself never provokes ---- */
+
+/**
+ * struct svm_raw - a page the test shares with the secure VM, holding an
+ * argument block it writes as it likes, and one it keeps for itself
+ */
+struct svm_raw {
+	struct hypheap_svm *svm;
+	struct page *shared;
+	struct page *private;
+	struct hypheap_svm_args *args;
+	struct hypheap_mem_range *r;
+};
+
+/* RW for both: a FILL there is refused for the host's access alone */
+static const struct hypheap_vmperm svm_raw_share[] = {
+	{ .vmid = HYPHEAP_VMID_HOST, .perms = HYPHEAP_PERM_R | HYPHEAP_PERM_W },
+	{ .vmid = HYPHEAP_VMID_SECURE_0,
+	  .perms = HYPHEAP_PERM_R | HYPHEAP_PERM_W },
+};
+
+static const struct hypheap_vmperm svm_raw_host = {
+	.vmid = HYPHEAP_VMID_HOST,
+	.perms = HYPHEAP_PERM_RWX,
+};
+
+static void svm_raw_exit(struct kunit_resource *res)
+{
+	struct svm_raw *raw = res->data;
+	u64 owners = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST) |
+		     HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0);
+
+	if (hypheap_assign_mem(page_to_phys(raw->shared), PAGE_SIZE, &owners,
+			       &svm_raw_host, 1) == 0)
+		__free_page(raw->shared);
+	__free_page(raw->private);
+	hypheap_svm_put(raw->svm);
+}
+
+static int svm_raw_init(struct kunit_resource *res, void *context)
+{
+	struct svm_raw *raw = context;
+	u64 owners = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST);
+
+	raw->svm = hypheap_svm_get();
+	if (!raw->svm)
+		return -ENODEV;
+	raw->shared = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	raw->private = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!raw->shared || !raw->private ||
+	    hypheap_assign_mem(page_to_phys(raw->shared), PAGE_SIZE, &owners,
+			       svm_raw_share, ARRAY_SIZE(svm_raw_share))) {
+		if (raw->shared)
+			__free_page(raw->shared);
+		if (raw->private)
+			__free_page(raw->private);
+		hypheap_svm_put(raw->svm);
+		return -ENOMEM;
+	}
+	raw->args = page_address(raw->shared);
+	raw->r = (struct hypheap_mem_range *)(raw->args + 1);
+	res->data = raw;
+	return 0;
+}
+
+static struct svm_raw *svm_raw(struct kunit *test)
+{
+	struct svm_raw *raw = kunit_kzalloc(test, sizeof(*raw), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, raw);
+	KUNIT_ASSERT_NOT_NULL(test, kunit_alloc_resource(test, svm_raw_init,
+							 svm_raw_exit,
+							 GFP_KERNEL, raw));
+	return raw;
+}
+
+/* A well-formed block for @op with @nr_src/@nr_dst ranges (zeroed). */
+static size_t svm_raw_block(struct svm_raw *raw, u32 op, u16 nr_src,
+			    u16 nr_dst)
+{
+	memset(raw->args, 0, PAGE_SIZE);
+	raw->args->version = HYPHEAP_SVM_ARGS_VERSION;
+	raw->args->op = op;
+	raw->args->nr_src = nr_src;
+	raw->args->nr_dst = nr_dst;
+	return HYPHEAP_SVM_ARGS_SIZE(nr_src, nr_dst);
+}
+
+static long svm_raw_call(struct svm_raw *raw, u32 op, phys_addr_t pa,
+			 u64 len, u64 data3, u64 data4)
+{
+	u64 d[5] = { op, pa, len, data3, data4 };
+	long status;
+
+	hypheap_svm_direct(raw->svm, d, &status);
+	return status;
+}
+
+static long svm_raw_send(struct svm_raw *raw, size_t len)
+{
+	return svm_raw_call(raw, raw->args->op, page_to_phys(raw->shared), len,
+			    0, 0);
+}
+
+static void raw_argument_block_rejections(struct kunit *test)
+{
+	struct svm_raw *raw = svm_raw(test);
+	phys_addr_t pa = page_to_phys(raw->shared);
+	size_t len;
+
+	KUNIT_EXPECT_EQ(test, svm_raw_call(raw, 99, 0, 0, 0, 0),
+			(long)HYPHEAP_SVM_ERR_NOT_SUPPORTED);
+	KUNIT_EXPECT_EQ(test, svm_raw_call(raw, HYPHEAP_SVM_OP_INFO, pa, 0, 0, 0),
+			(long)HYPHEAP_SVM_ERR_ARGS_RESERVED);
+
+	len = svm_raw_block(raw, HYPHEAP_SVM_OP_HASH, 1, 0);
+	raw->r[0].addr = pa;
+	raw->r[0].size = 64;
+	KUNIT_EXPECT_EQ(test, svm_raw_call(raw, HYPHEAP_SVM_OP_HASH, pa, len, 1, 0),
+			(long)HYPHEAP_SVM_ERR_ARGS_RESERVED);
+	KUNIT_EXPECT_EQ(test, svm_raw_call(raw, HYPHEAP_SVM_OP_HASH, pa + 4, len,
+					   0, 0),
+			(long)HYPHEAP_SVM_ERR_ARGS_ADDR);
+	KUNIT_EXPECT_EQ(test, svm_raw_call(raw, HYPHEAP_SVM_OP_HASH,
+					   pa + PAGE_SIZE - 16, len, 0, 0),
+			(long)HYPHEAP_SVM_ERR_ARGS_ADDR);
+	KUNIT_EXPECT_EQ(test, svm_raw_call(raw, HYPHEAP_SVM_OP_HASH,
+					   page_to_phys(raw->private), len, 0, 0),
+			(long)HYPHEAP_SVM_ERR_ARGS_NOT_SHARED);
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len + 16),
+			(long)HYPHEAP_SVM_ERR_ARGS_LEN);
+
+	raw->args->version++;
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len),
+			(long)HYPHEAP_SVM_ERR_ARGS_VERSION);
+	raw->args->version--;
+	KUNIT_EXPECT_EQ(test, svm_raw_call(raw, HYPHEAP_SVM_OP_FILL, pa, len, 0, 0),
+			(long)HYPHEAP_SVM_ERR_ARGS_OP);
+	raw->args->reserved = 1;
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len),
+			(long)HYPHEAP_SVM_ERR_ARGS_RESERVED);
+	raw->args->reserved = 0;
+	raw->args->pattern = 1; /* HASH takes no pattern */
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len),
+			(long)HYPHEAP_SVM_ERR_ARGS_RESERVED);
+	raw->args->pattern = 0;
+	/* and the block itself, well formed, is accepted */
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len), (long)HYPHEAP_SVM_OK);
+}
+
+static void raw_range_rejections(struct kunit *test)
+{
+	struct svm_raw *raw = svm_raw(test);
+	phys_addr_t pa = page_to_phys(raw->shared);
+	struct resource carve[4];
+	size_t len;
+
+	len = svm_raw_block(raw, HYPHEAP_SVM_OP_HASH, 1, 1);
+	raw->r[0] = (struct hypheap_mem_range){ pa, 64 };
+	raw->r[1] = (struct hypheap_mem_range){ pa, 64 };
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len),
+			(long)HYPHEAP_SVM_ERR_RANGE_COUNT);
+
+	len = svm_raw_block(raw, HYPHEAP_SVM_OP_HASH, 1, 0);
+	raw->r[0] = (struct hypheap_mem_range){ pa, 0 };
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len),
+			(long)HYPHEAP_SVM_ERR_RANGE_SIZE);
+	raw->r[0] = (struct hypheap_mem_range){ pa, U64_MAX - pa + 2 };
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len),
+			(long)HYPHEAP_SVM_ERR_RANGE_SIZE);
+
+	/* a page the host keeps for itself */
+	raw->r[0] = (struct hypheap_mem_range){ page_to_phys(raw->private), 64 };
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len),
+			(long)HYPHEAP_SVM_ERR_NOT_OWNED);
+	/* the secure VMs' own carve-out is never a service's to name */
+	KUNIT_ASSERT_GT(test, hypheap_ktest_carveouts(carve, ARRAY_SIZE(carve)),
+			0U);
+	raw->r[0] = (struct hypheap_mem_range){ carve[0].start, 64 };
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len),
+			(long)HYPHEAP_SVM_ERR_NOT_OWNED);
+
+	len = svm_raw_block(raw, HYPHEAP_SVM_OP_PIN, 1, 0);
+	raw->r[0] = (struct hypheap_mem_range){ pa + 8, PAGE_SIZE };
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len),
+			(long)HYPHEAP_SVM_ERR_RANGE_UNALIGNED);
+
+	/* the shared page is readable by the host: no FILL, no DECRYPT there */
+	len = svm_raw_block(raw, HYPHEAP_SVM_OP_FILL, 0, 1);
+	raw->r[0] = (struct hypheap_mem_range){ pa + 2048, 64 };
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len),
+			(long)HYPHEAP_SVM_ERR_HOST_READABLE);
+
+	len = svm_raw_block(raw, HYPHEAP_SVM_OP_DECRYPT, 1, 1);
+	raw->r[0] = (struct hypheap_mem_range){ pa + 2048, 64 };
+	raw->r[1] = (struct hypheap_mem_range){ pa + 2048 + 32, 64 };
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len),
+			(long)HYPHEAP_SVM_ERR_OVERLAP);
+}
+
+/* A lent buffer's pages, as the hypervisor sees them. */
+static void test_expect_owner(struct kunit *test, struct sg_table *sgt,
+			      u64 owners)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sgtable_sg(sgt, sg, i) {
+		struct hypheap_query q;
+
+		KUNIT_ASSERT_EQ(test, hypheap_mem_query(sg_phys(sg),
+							sg->length >> PAGE_SHIFT,
+							&q, NULL), 0);
+		KUNIT_EXPECT_EQ(test, q.owners, owners);
+		KUNIT_EXPECT_EQ(test, q.pages, (u64)(sg->length >> PAGE_SHIFT));
+	}
+}
+
+static void raw_decrypt_length_mismatch_and_pin_state(struct kunit *test)
+{
+	struct svm_raw *raw = svm_raw(test);
+	struct dma_buf *buf = svm_alloc(test, SVM_HEAP, SZ_64K);
+	struct hypheap_buffer *hb = hypheap_buffer_of(buf);
+	phys_addr_t lent = sg_phys(hb->sgt.sgl);
+	long status;
+	size_t len;
+
+	len = svm_raw_block(raw, HYPHEAP_SVM_OP_DECRYPT, 1, 1);
+	raw->r[0] = (struct hypheap_mem_range){ page_to_phys(raw->shared) + 2048,
+						 64 };
+	raw->r[1] = (struct hypheap_mem_range){ lent, 128 };
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len),
+			(long)HYPHEAP_SVM_ERR_LEN_MISMATCH);
+
+	KUNIT_EXPECT_EQ(test, hypheap_svm_unpin(raw->svm, buf, &status),
+			-EALREADY);
+	KUNIT_EXPECT_EQ(test, status, (long)HYPHEAP_SVM_ERR_PIN_STATE);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_pin(raw->svm, buf, &status), 0);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_pin(raw->svm, buf, &status),
+			-EALREADY);
+	KUNIT_EXPECT_EQ(test, status, (long)HYPHEAP_SVM_ERR_PIN_STATE);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_unpin(raw->svm, buf, &status), 0);
+	dma_buf_put(buf);
+}
+
+/*
+ * "The decoder" holds a buffer while its last fd goes: the reclaim answers
+ * BUSY, the buffer waits in quarantine, and once the secure VM lets go the
+ * retry brings every page back to the host and frees it.
+ */
+static void pinned_buffer_is_quarantined_until_unpinned(struct kunit *test)
+{
+	struct svm_raw *raw = svm_raw(test);
+	struct hypheap_heap *heap = hypheap_heap_find(SVM_HEAP);
+	struct dma_buf *buf = svm_alloc(test, SVM_HEAP, SZ_2M + SZ_64K);
+	struct hypheap_buffer *hb = hypheap_buffer_of(buf);
+	u64 host = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST);
+	struct sg_table copy;
+	struct scatterlist *sg, *to;
+	unsigned int i, n = 0;
+	s64 quarantined;
+	long status;
+	size_t len;
+
+	KUNIT_ASSERT_NOT_NULL(test, heap);
+	KUNIT_ASSERT_EQ(test, sg_alloc_table(&copy, hb->sgt.orig_nents,
+					     GFP_KERNEL), 0);
+	to = copy.sgl;
+	for_each_sgtable_sg(&hb->sgt, sg, i) {
+		sg_set_page(to, sg_page(sg), sg->length, 0);
+		to = sg_next(to);
+	}
+	KUNIT_ASSERT_EQ(test, hypheap_svm_pin(raw->svm, buf, &status), 0);
+	quarantined = hypheap_stat_read(&heap->stats,
+					HYPHEAP_STAT_PAGES_QUARANTINED);
+	dma_buf_put(buf);
+	flush_delayed_fput(); /* a kthread's last fput is deferred */
+	KUNIT_EXPECT_EQ(test, hypheap_stat_read(&heap->stats,
+						HYPHEAP_STAT_PAGES_QUARANTINED) -
+				      quarantined,
+			(s64)((SZ_2M + SZ_64K) >> PAGE_SHIFT));
+	KUNIT_EXPECT_GT(test, hypheap_stat_read(&heap->stats,
+						HYPHEAP_STAT_FAIL_EBUSY), 0);
+	KUNIT_EXPECT_EQ(test, hypheap_heap_retry_quarantine(heap), 1U);
+
+	/* the secure VM lets go (the buffer's fd is gone: name its pages) */
+	len = svm_raw_block(raw, HYPHEAP_SVM_OP_UNPIN, copy.orig_nents, 0);
+	for_each_sgtable_sg(&copy, sg, i)
+		raw->r[n++] = (struct hypheap_mem_range){ sg_phys(sg),
+							   sg->length };
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len), (long)HYPHEAP_SVM_OK);
+	KUNIT_EXPECT_EQ(test, hypheap_heap_retry_quarantine(heap), 0U);
+	KUNIT_EXPECT_EQ(test, hypheap_stat_read(&heap->stats,
+						HYPHEAP_STAT_PAGES_QUARANTINED),
+			quarantined);
+	test_expect_owner(test, &copy, host);
+	sg_free_table(&copy);
+}
+
+/* ---- concurrency and preemption ---- */
+
+struct svm_worker {
+	struct kunit *test;
+	struct hypheap_svm *svm;
+	struct dma_buf *buf;
+	u8 pattern;
+	size_t len;
+	unsigned int rounds;
+	int failures;
+	struct completion done;
+	/* preemption */
+	struct hrtimer timer;
+	atomic_t ticks;
+	ktime_t start, end;
+	int ticks_during;
+};
+
+static int svm_hash_rounds(void *data)
+{
+	struct svm_worker *w = data;
+	u8 want[32], got[32];
+	long status;
+	unsigned int i;
+
+	oracle_sha256_pattern(w->test, w->pattern, w->len, want);
+	for (i = 0; i < w->rounds; i++) {
+		if (hypheap_svm_hash(w->svm, w->buf, 0, got, &status) ||
+		    memcmp(got, want, sizeof(want)))
+			w->failures++;
+	}
+	complete(&w->done);
+	return 0;
+}
+
+/* Both CPUs in the secure VM at once, each on its own vCPU. */
+static void two_cpus_call_at_once(struct kunit *test)
+{
+	struct svm_worker *w = kunit_kcalloc(test, 2, sizeof(*w), GFP_KERNEL);
+	struct hypheap_svm *svm = svm_get(test);
+	unsigned int cpu = 0, i;
+	long status;
+
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	KUNIT_ASSERT_GE(test, num_online_cpus(), 2U);
+	for (i = 0; i < 2; i++) {
+		struct task_struct *t;
+
+		w[i] = (struct svm_worker){ .test = test, .svm = svm,
+					    .pattern = 0x11 * (i + 1),
+					    .len = SZ_256K, .rounds = 20 };
+		init_completion(&w[i].done);
+		w[i].buf = svm_alloc(test, SVM_HEAP, w[i].len);
+		KUNIT_ASSERT_EQ(test, hypheap_svm_fill(svm, w[i].buf,
+						       w[i].pattern, &status), 0);
+		cpu = cpumask_next(i ? cpu : -1, cpu_online_mask);
+		t = kthread_create(svm_hash_rounds, &w[i], "svm-hash/%u", cpu);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+		kthread_bind(t, cpu);
+		wake_up_process(t);
+	}
+	for (i = 0; i < 2; i++) {
+		wait_for_completion(&w[i].done);
+		KUNIT_EXPECT_EQ(test, w[i].failures, 0);
+		dma_buf_put(w[i].buf);
+	}
+	hypheap_svm_put(svm);
+}
+
+static enum hrtimer_restart svm_tick(struct hrtimer *t)
+{
+	struct svm_worker *w = container_of(t, struct svm_worker, timer);
+
+	atomic_inc(&w->ticks);
+	hrtimer_forward_now(t, ms_to_ktime(10));
+	return HRTIMER_RESTART;
+}
+
+static int svm_long_hash(void *data)
+{
+	struct svm_worker *w = data;
+	u8 got[32], want[32];
+	long status;
+	int before;
+
+	hrtimer_init(&w->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED);
+	w->timer.function = svm_tick;
+	hrtimer_start(&w->timer, ms_to_ktime(10), HRTIMER_MODE_REL_PINNED);
+	before = atomic_read(&w->ticks);
+	w->start = ktime_get();
+	if (hypheap_svm_hash(w->svm, w->buf, 0, got, &status))
+		w->failures++;
+	w->end = ktime_get();
+	w->ticks_during = atomic_read(&w->ticks) - before;
+	hrtimer_cancel(&w->timer);
+	oracle_sha256_pattern(w->test, w->pattern, w->len, want);
+	if (memcmp(got, want, sizeof(want)))
+		w->failures++;
+	complete(&w->done);
+	return 0;
+}
+
+/*
+ * A 64 MiB HASH takes seconds under TCG. A 10 ms timer pinned to the
+ * calling CPU keeps firing during it: the hypervisor hands the CPU back
+ * for each host interrupt (FFA_INTERRUPT) and the driver resumes the call
+ * (FFA_RUN). Without that, the timer could only fire after the call.
+ */
+static void long_hash_lets_host_interrupts_in(struct kunit *test)
+{
+	struct svm_worker *w = kunit_kzalloc(test, sizeof(*w), GFP_KERNEL);
+	struct hypheap_svm *svm = svm_get(test);
+	struct task_struct *t;
+	long status;
+	s64 ms;
+
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	w->test = test;
+	w->svm = svm;
+	w->pattern = 0x3c;
+	w->len = SZ_64M;
+	init_completion(&w->done);
+	w->buf = svm_alloc(test, SVM_HEAP, w->len);
+	KUNIT_ASSERT_EQ(test, hypheap_svm_fill(svm, w->buf, w->pattern,
+					       &status), 0);
+	t = kthread_create(svm_long_hash, w, "svm-long-hash");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	kthread_bind(t, cpumask_first(cpu_online_mask));
+	wake_up_process(t);
+	wait_for_completion(&w->done);
+
+	ms = ktime_ms_delta(w->end, w->start);
+	kunit_info(test, "64 MiB HASH: %lld ms, %d timer ticks on its CPU during it",
+		   ms, w->ticks_during);
+	KUNIT_EXPECT_EQ(test, w->failures, 0);
+	KUNIT_EXPECT_GT(test, ms, 100LL);
+	/* at least a quarter of the 10 ms ticks the call lasted */
+	KUNIT_EXPECT_GE(test, (s64)w->ticks_during, ms / 40);
+	dma_buf_put(w->buf);
+	hypheap_svm_put(svm);
+}
+
+static struct kunit_case hypheap_svm_cases[] = {
+	KUNIT_CASE(info_names_the_partition),
+	KUNIT_CASE(fill_then_hash_matches_kernel_sha256),
+	KUNIT_CASE(decrypt_matches_kernel_aes_ctr),
+	KUNIT_CASE(buffer_of_another_vm_is_not_owned),
+	KUNIT_CASE(raw_argument_block_rejections),
+	KUNIT_CASE(raw_range_rejections),
+	KUNIT_CASE(raw_decrypt_length_mismatch_and_pin_state),
+	KUNIT_CASE(pinned_buffer_is_quarantined_until_unpinned),
+	KUNIT_CASE(two_cpus_call_at_once),
+	KUNIT_CASE(long_hash_lets_host_interrupts_in),
+	{}
+};
+
+static struct kunit_suite hypheap_svm_suite = {
+	.name = "hypheap-svm",
+	.test_cases = hypheap_svm_cases,
+};
+
+kunit_test_suites(&hypheap_svm_suite);
+
+MODULE_DESCRIPTION("KUnit tests of hypheap's secure VM, through FF-A");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(DMA_BUF);
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
