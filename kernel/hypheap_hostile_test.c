@@ -29,6 +29,8 @@
 
 #include <hypheap/abi.h>
 
+#include "hypheap.h"
+
 #include "hypheap_hyp_test_util.h"
 
 #define HHX_HOST	HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST)
@@ -86,6 +88,8 @@ struct hhx_ctx {
  * @rejected: MEM_ASSIGN calls answered with an error
  * @accepted: MEM_ASSIGN calls answered OK (their pages were given back)
  * @give_backs: MEM_ASSIGN calls made to give pages back
+ * @ffa: calls in the FF-A range among them
+ * @ffa_runs: FFA_RUN calls made to resume a request the hyp preempted
  */
 struct hhx_tally {
 	unsigned int calls;
@@ -93,7 +97,30 @@ struct hhx_tally {
 	unsigned int rejected;
 	unsigned int accepted;
 	unsigned int give_backs;
+	unsigned int ffa;
+	unsigned int ffa_runs;
 };
+
+/* FF-A (DEN0077A) ids and codes the storm needs; the hyp's are hyp/core/ffa_abi.h. */
+#define HHX_FFA_ERROR		0x84000060U
+#define HHX_FFA_SUCCESS		0x84000061U
+#define HHX_FFA_INTERRUPT	0x84000062U
+#define HHX_FFA_VERSION		0x84000063U
+#define HHX_FFA_RX_RELEASE	0x84000065U
+#define HHX_FFA_RXTX_UNMAP	0x84000067U
+#define HHX_FFA_PARTITION_INFO	0x84000068U
+#define HHX_FFA_ID_GET		0x84000069U
+#define HHX_FFA_RUN		0x8400006DU
+#define HHX_FFA_DIRECT_RESP	0x84000070U
+#define HHX_FFA_LAST		0x840000FFU
+#define HHX_FFA_64		0x40000000U
+
+static bool hhx_is_ffa(u32 fid)
+{
+	u32 f = fid & ~HHX_FFA_64;
+
+	return f >= HHX_FFA_ERROR && f <= HHX_FFA_LAST;
+}
 
 static u32 hhx_rand(struct hhx_ctx *ctx)
 {
@@ -500,7 +527,17 @@ static u32 hhx_fid(struct hhx_ctx *ctx)
 	};
 	u32 fid;
 
-	switch (hhx_rand(ctx) % 10) {
+	switch (hhx_rand(ctx) % 11) {
+	case 10:
+		/*
+		 * FF-A, either width. Not the calls that would take Linux's
+		 * own FF-A session away from it (its negotiated version, its
+		 * mailbox); those are the core's host tests' and fuzzer's.
+		 */
+		fid = HHX_FFA_ERROR + hhx_rand(ctx) % (HHX_FFA_LAST - HHX_FFA_ERROR + 1);
+		if (fid == HHX_FFA_VERSION || fid == HHX_FFA_RXTX_UNMAP)
+			fid = HHX_FFA_ID_GET;
+		return fid | (hhx_chance(ctx, 50) ? HHX_FFA_64 : 0);
 	case 0:
 		return 0xc6000000U | (hhx_rand(ctx) & 0xff);
 	case 1:
@@ -526,6 +563,22 @@ static u32 hhx_fid(struct hhx_ctx *ctx)
  * Whether @res is an answer the SMCCC, PSCI or hypheap ABI defines for @fid.
  * SMC32 calls return 32-bit values.
  */
+static bool hhx_ffa_answer_defined(const struct arm_smccc_res *res)
+{
+	switch ((u32)res->a0) {
+	case HHX_FFA_ERROR:
+		/* FF-A 1.1 codes: NOT_SUPPORTED (-1) .. NO_DATA (-9) */
+		return (int)res->a2 >= -9 && (int)res->a2 <= -1;
+	case HHX_FFA_SUCCESS:
+	case HHX_FFA_SUCCESS | HHX_FFA_64:
+	case HHX_FFA_DIRECT_RESP:
+	case HHX_FFA_DIRECT_RESP | HHX_FFA_64:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static bool hhx_answer_defined(u32 fid, const struct arm_smccc_res *res)
 {
 	long s = ARM_SMCCC_IS_64(fid) ? (long)res->a0 : (long)(s32)res->a0;
@@ -600,6 +653,32 @@ static bool hhx_one_call(struct kunit *test, struct hhx_tally *tally)
 				  &res);
 	tally->calls++;
 
+	if (hhx_is_ffa(fid)) {
+		tally->ffa++;
+		/* a request the hyp preempted for an interrupt: resume it */
+		while ((u32)res.a0 == HHX_FFA_INTERRUPT) {
+			tally->ffa_runs++;
+			arm_smccc_1_1_invoke(HHX_FFA_RUN, res.a1, 0, 0, 0, 0, 0,
+					     0, &res);
+		}
+		if (!hhx_ffa_answer_defined(&res)) {
+			KUNIT_FAIL(test, "call %u: FF-A %#x w1 %#llx: answer %#lx w2 %#lx",
+				   tally->calls, fid, a[1], res.a0, res.a2);
+			return false;
+		}
+		/* the RX buffer is Linux's driver's: hand it back */
+		if ((fid & ~HHX_FFA_64) == HHX_FFA_PARTITION_INFO &&
+		    (u32)res.a0 == HHX_FFA_SUCCESS)
+			arm_smccc_1_1_invoke(HHX_FFA_RX_RELEASE, 0, 0, 0, 0, 0,
+					     0, 0, &res);
+		if (!hhx_all_host(ctx)) {
+			KUNIT_FAIL(test, "call %u: FF-A %#x: an owner changed",
+				   tally->calls, fid);
+			return false;
+		}
+		return true;
+	}
+
 	if (!hhx_answer_defined(fid, &res)) {
 		KUNIT_FAIL(test, "call %u: fid %#x x1 %#llx x2 %#llx: undefined answer %#lx %#lx",
 			   tally->calls, fid, a[1], a[2], res.a0, res.a1);
@@ -643,12 +722,23 @@ static void random_calls_get_defined_answers(struct kunit *test)
 			break;
 		cond_resched();
 	}
-	kunit_info(test, "seed %#llx: %u calls, %u assigns: %u rejected, %u accepted, %u give-backs\n",
+	kunit_info(test, "seed %#llx: %u calls, %u assigns: %u rejected, %u accepted, %u give-backs; %u FF-A calls, %u resumed\n",
 		   HHX_SEED, tally.calls, tally.assigns, tally.rejected,
-		   tally.accepted, tally.give_backs);
+		   tally.accepted, tally.give_backs, tally.ffa, tally.ffa_runs);
 	/* every call made: the deadline is a guard against a hang, not a budget */
 	KUNIT_EXPECT_EQ(test, tally.calls, (unsigned int)HHX_CALLS);
 	KUNIT_EXPECT_GT(test, tally.rejected, 0U);
+	KUNIT_EXPECT_GT(test, tally.ffa, 0U);
+	/* and the partition still serves Linux's FF-A driver */
+	{
+		struct hypheap_svm *svm = hypheap_svm_get();
+		struct hypheap_svm_info info;
+		long status;
+
+		KUNIT_ASSERT_NOT_NULL(test, svm);
+		KUNIT_EXPECT_EQ(test, hypheap_svm_info(svm, &info, &status), 0);
+		hypheap_svm_put(svm);
+	}
 
 	hypheap_ktest_call(ctx->hvc, HYPHEAP_FN_VENDOR_HYP_UID, 0, 0, &res);
 	KUNIT_EXPECT_EQ(test, res.a0, (unsigned long)HYPHEAP_UID_0);

@@ -35,6 +35,16 @@ TEST(Stage2NeedTest, CacheMaintenanceNeedsReadOnly) {
   EXPECT_EQ(stage2_need(data_abort(kPermissionL3 | kWnR | kCm)), (Stage2Need{.r = true}));
 }
 
+TEST(RefusedAccessTest, OnlyDataCacheMaintenanceIsSkipped) {
+  EXPECT_TRUE(refused_access_is_skipped(data_abort(kTranslationL2 | kWnR | kCm)));
+  EXPECT_TRUE(refused_access_is_skipped(data_abort(kPermissionL3 | kWnR | kCm)));
+  EXPECT_FALSE(refused_access_is_skipped(data_abort(kTranslationL2)));
+  EXPECT_FALSE(refused_access_is_skipped(data_abort(kTranslationL2 | kWnR)));
+  // a CMO whose own stage-1 walk faults: the host's tables are not its memory
+  EXPECT_FALSE(refused_access_is_skipped(data_abort(kTranslationL2 | kCm | kS1ptw)));
+  EXPECT_FALSE(refused_access_is_skipped(instruction_abort(kPermissionL3)));
+}
+
 TEST(Stage2NeedTest, AStage1WalkNeedsReadAndWriteOnlyForAHardwareUpdate) {
   EXPECT_EQ(stage2_need(data_abort(kTranslationL2 | kS1ptw)), (Stage2Need{.r = true}));
   EXPECT_EQ(stage2_need(data_abort(kPermissionL3 | kS1ptw | kWnR)),

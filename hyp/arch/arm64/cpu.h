@@ -41,6 +41,7 @@ struct ExitCounters {
   CpuCounter stage2_faults;   // on pages the host may not access that way
   CpuCounter stage2_retries;  // the access was allowed by the time it was checked
   CpuCounter injected_aborts;
+  CpuCounter cmo_skipped;  // refused cache maintenance by VA, completed as a no-op
   CpuCounter unexpected;
   CpuCounter ffa_calls;           // FF-A calls from the host
   CpuCounter partition_exits;     // exits of a secure-VM vCPU, of every kind

@@ -145,6 +145,19 @@ constexpr Stage2Need stage2_need(Esr esr) {
   return {.r = true};
 }
 
+// A refused host access that is completed by doing nothing instead of injecting an abort:
+// data cache maintenance by VA (DC IVAC/CIVAC/CVAC/CVAU..., CM = 1) on memory the host may
+// not access. Such a page was cleaned to PoC when it left the host, which cannot have
+// dirtied it since, so there is nothing for the host to clean or invalidate; an abort would
+// only oops a kernel whose importer called dma_sync_*() on a protected buffer. Not when the
+// fault is on the host's own stage-1 walk (S1PTW): tables in memory the host does not own
+// are a broken host, answered with an abort like any access.
+constexpr bool refused_access_is_skipped(Esr esr) {
+  const AbortIss iss(esr.iss());
+  return esr.exception_class() == ExceptionClass::kDataAbortLowerEl && iss.cache_maintenance() &&
+         !iss.stage1_walk();
+}
+
 // Faults a stage-2 entry itself raises (translation, access flag, permission): the only
 // ones a change of that entry on another CPU can explain, so the only ones retried.
 constexpr bool is_entry_fault(uint32_t code) {

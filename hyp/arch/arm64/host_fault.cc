@@ -153,7 +153,14 @@ void handle_host_stage2_abort(GuestRegs& regs, Esr esr) {
         origin(spsr), data ? "data" : "instruction", cpu.index, ipa.value,
         ipa.known ? "" : "(unknown)", far, iss.far_not_valid() ? "(invalid)" : "", read_elr_el2(),
         esr.value(), ipa.known ? core_glue_page_owner(Ipa(ipa.value)).value() : 0,
-        need.w ? " write" : (need.x ? " exec" : ""), suppressed);
+        iss.cache_maintenance() ? " cache maintenance, skipped"
+                                : (need.w ? " write" : (need.x ? " exec" : "")),
+        suppressed);
+  }
+  if (refused_access_is_skipped(esr)) {
+    cpu.exits.cmo_skipped.inc();
+    write_elr_el2(read_elr_el2() + 4);  // ESR_EL2.IL: a 32-bit instruction
+    return;
   }
   cpu.exits.injected_aborts.inc();
   inject_abort(data ? AbortKind::kData : AbortKind::kInstruction, far, data && iss.write());

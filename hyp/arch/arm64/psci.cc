@@ -68,10 +68,11 @@ void log_exit_counters() {
   for (size_t i = 0; i < cpus.count(); ++i) {
     const ExitCounters& e = cpus.cpu(i).exits;
     log("cpu%zu exits: hvc %lu smc %lu psci %lu hypheap %lu ffa %lu unknown %lu s2-fault %lu "
-        "s2-retry %lu injected %lu unexpected %lu; secure VM exits %lu, preempted %lu",
+        "s2-retry %lu injected %lu cmo-skipped %lu unexpected %lu; secure VM exits %lu, "
+        "preempted %lu",
         i, e.hvc.get(), e.smc.get(), e.psci.get(), e.hypheap_calls.get(), e.ffa_calls.get(),
         e.unknown_calls.get(), e.stage2_faults.get(), e.stage2_retries.get(),
-        e.injected_aborts.get(), e.unexpected.get(), e.partition_exits.get(),
+        e.injected_aborts.get(), e.cmo_skipped.get(), e.unexpected.get(), e.partition_exits.get(),
         e.partition_preempts.get());
   }
 }
