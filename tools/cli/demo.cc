@@ -226,8 +226,10 @@ int Demo::PinWhileDisplayed() {
   if (!RangeStates(&states)) {
     return NotAsDescribed("MEM_QUERY failed on a range");
   }
-  for (uint64_t state : states) {
-    std::printf("  while displayed: %s\n", FormatState(state).c_str());
+  for (size_t i = 0; i < states.size(); ++i) {
+    const uint64_t state = states[i];
+    std::printf("  while displayed: %s  %s\n", guest::Describe(listed_.ranges[i]).c_str(),
+                FormatState(state).c_str());
     if ((state & HYPHEAP_STATE_F_PINNED) == 0) {
       return NotAsDescribed("a pinned range must say so");
     }
@@ -238,8 +240,10 @@ int Demo::PinWhileDisplayed() {
   if (!RangeStates(&states)) {
     return NotAsDescribed("MEM_QUERY failed on a range");
   }
-  for (uint64_t state : states) {
-    std::printf("  after display:   %s\n", FormatState(state).c_str());
+  for (size_t i = 0; i < states.size(); ++i) {
+    const uint64_t state = states[i];
+    std::printf("  after display:   %s  %s\n", guest::Describe(listed_.ranges[i]).c_str(),
+                FormatState(state).c_str());
     if ((state & HYPHEAP_STATE_F_PINNED) != 0) {
       return NotAsDescribed("an unpinned range is still pinned");
     }
