@@ -1,0 +1,201 @@
+// The secure VM's services as user space reaches them: ioctls on
+// /dev/hypheap-svm with dma-buf fds, and the `hypheap svm` CLI on a buffer
+// another process holds (PID:FD). Expected values are computed here, before
+// the secure VM is asked, with the AES-CTR and SHA-256 sources it runs (the
+// kernel's crypto API is their oracle in the KUnit suite hypheap-svm).
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <hypheap/abi.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "aes.h"
+#include "child_process.h"
+#include "dma_heap.h"
+#include "heap_names.h"
+#include "hypheap_debugfs.h"
+#include "sha256.h"
+#include "svm_device.h"
+
+namespace hypheap::guest {
+namespace {
+
+constexpr uint8_t kKey[16] = HYPHEAP_SVM_TEST_KEY;
+constexpr uint8_t kIv[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+constexpr const char* kOtherVmHeap = "protected,trusted-ui";  // lent to VM 11
+
+std::array<uint8_t, 32> Sha256Of(const std::vector<uint8_t>& bytes) {
+  hyp::svm::Sha256 sha;
+  sha.update(bytes.data(), bytes.size());
+  std::array<uint8_t, 32> digest{};
+  sha.finish(digest.data());
+  return digest;
+}
+
+class SvmDeviceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Outcome<SvmDevice> svm = SvmDevice::Open();
+    ASSERT_EQ(ErrnoName(svm.error), "success") << HYPHEAP_SVM_DEVICE;
+    svm_ = std::move(svm.value);
+  }
+
+  UniqueFd Buffer(const std::string& heap, uint64_t len) {
+    Outcome<UniqueFd> buffer = AllocateFromHeap(heap, len);
+    EXPECT_EQ(ErrnoName(buffer.error), "success");
+    return std::move(buffer.value);
+  }
+
+  SvmDevice svm_;
+};
+
+TEST_F(SvmDeviceTest, InfoNamesThePartition) {
+  const SvmInfo info = svm_.Info();
+  ASSERT_EQ(ErrnoName(info.answer.error), "success");
+  EXPECT_EQ(info.answer.status, HYPHEAP_SVM_OK);
+  EXPECT_EQ(info.partition_id, HYPHEAP_FFA_ID_SVM);
+  EXPECT_EQ(info.version, HYPHEAP_SVM_VERSION);
+  EXPECT_EQ(info.nr_vcpus, static_cast<uint32_t>(sysconf(_SC_NPROCESSORS_CONF)));
+}
+
+TEST_F(SvmDeviceTest, DecryptThenHashGivesThePlaintextsHash) {
+  std::vector<uint8_t> data(100 * 1000);
+  for (size_t i = 0; i < data.size(); ++i) {
+    data[i] = static_cast<uint8_t>(i * 7 + (i >> 8));
+  }
+  const std::array<uint8_t, 32> want = Sha256Of(data);
+  {
+    const hyp::svm::Aes128 aes(kKey);
+    hyp::svm::AesCtr ctr(aes, kIv);
+    ctr.apply(data.data(), data.data(), data.size());
+  }
+  const UniqueFd buffer = Buffer(kSecureVideoHeap, 128 * kKiB);
+  ASSERT_TRUE(buffer.valid());
+  const SvmAnswer decrypt = svm_.Decrypt(data, buffer.get(), kIv);
+  ASSERT_EQ(ErrnoName(decrypt.error), "success");
+  const SvmDigest hash = svm_.Hash(buffer.get(), data.size());
+  ASSERT_EQ(ErrnoName(hash.answer.error), "success");
+  EXPECT_EQ(hash.digest, want);
+}
+
+TEST_F(SvmDeviceTest, FillThenHashWholeBuffer) {
+  const UniqueFd buffer = Buffer(kSecureVideoHeap, 64 * kKiB);
+  ASSERT_TRUE(buffer.valid());
+  ASSERT_EQ(ErrnoName(svm_.Fill(buffer.get(), 0x5a).error), "success");
+  const SvmDigest hash = svm_.Hash(buffer.get());
+  ASSERT_EQ(ErrnoName(hash.answer.error), "success");
+  EXPECT_EQ(hash.digest, Sha256Of(std::vector<uint8_t>(64 * kKiB, 0x5a)));
+}
+
+TEST_F(SvmDeviceTest, PinShowsInQueryAndUnpinClearsIt) {
+  const UniqueFd buffer = Buffer(kSecureVideoHeap, 64 * kKiB);
+  ASSERT_TRUE(buffer.valid());
+  const Outcome<ino_t> ino = InodeOf(buffer.get());
+  ASSERT_TRUE(ino.ok());
+  const Outcome<LiveBuffer> live = FindLiveBuffer(kSecureVideoHeap, ino.value);
+  ASSERT_TRUE(live.ok());
+  const PhysRange first = live.value.ranges.front();
+
+  ASSERT_EQ(ErrnoName(svm_.Pin(buffer.get()).error), "success");
+  Outcome<Ownership> own = QueryOwnership(first.pa, first.pages());
+  ASSERT_TRUE(own.ok());
+  EXPECT_NE(own.value.state & HYPHEAP_STATE_F_PINNED, 0u);
+  const SvmAnswer again = svm_.Pin(buffer.get());
+  EXPECT_EQ(ErrnoName(again.error), ErrnoName(EALREADY));
+  EXPECT_EQ(again.status, HYPHEAP_SVM_ERR_PIN_STATE);
+
+  ASSERT_EQ(ErrnoName(svm_.Unpin(buffer.get()).error), "success");
+  own = QueryOwnership(first.pa, first.pages());
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(own.value.state & HYPHEAP_STATE_F_PINNED, 0u);
+}
+
+TEST_F(SvmDeviceTest, RefusesWhatIsNotAProtectedBufferOfTheSecureVm) {
+  // another VM's buffer: the secure VM refuses it
+  const UniqueFd other = Buffer(kOtherVmHeap, 64 * kKiB);
+  ASSERT_TRUE(other.valid());
+  SvmDigest hash = svm_.Hash(other.get());
+  EXPECT_EQ(ErrnoName(hash.answer.error), ErrnoName(EACCES));
+  EXPECT_EQ(hash.answer.status, HYPHEAP_SVM_ERR_NOT_OWNED);
+
+  // a system-heap buffer: the driver refuses another exporter's dma-buf
+  const UniqueFd system = Buffer(kSystemHeap, 64 * kKiB);
+  ASSERT_TRUE(system.valid());
+  hash = svm_.Hash(system.get());
+  EXPECT_EQ(ErrnoName(hash.answer.error), ErrnoName(EINVAL));
+  EXPECT_EQ(hash.answer.status, HYPHEAP_SVM_STATUS_NONE);
+
+  // not a dma-buf at all
+  hash = svm_.Hash(STDIN_FILENO);
+  EXPECT_EQ(ErrnoName(hash.answer.error), ErrnoName(EINVAL));
+
+  // longer than the buffer
+  const UniqueFd mine = Buffer(kSecureVideoHeap, 64 * kKiB);
+  ASSERT_TRUE(mine.valid());
+  hash = svm_.Hash(mine.get(), 64 * kKiB + 1);
+  EXPECT_EQ(ErrnoName(hash.answer.error), ErrnoName(EINVAL));
+  std::vector<uint8_t> ciphertext(64 * kKiB + 1);
+  EXPECT_EQ(ErrnoName(svm_.Decrypt(ciphertext, mine.get(), kIv).error), ErrnoName(EINVAL));
+}
+
+// `hypheap svm ...` from another process, on a buffer this process holds.
+int RunCli(const std::vector<std::string>& words, std::string* out) {
+  int pipefd[2];
+  if (pipe(pipefd) != 0) {
+    return -1;
+  }
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipefd[1], STDOUT_FILENO);
+    std::vector<char*> argv;
+    for (const std::string& w : words) {
+      argv.push_back(const_cast<char*>(w.c_str()));
+    }
+    argv.push_back(nullptr);
+    execv("/bin/hypheap", argv.data());
+    _exit(127);
+  }
+  close(pipefd[1]);
+  char chunk[256];
+  ssize_t n;
+  while ((n = read(pipefd[0], chunk, sizeof(chunk))) > 0) {
+    out->append(chunk, static_cast<size_t>(n));
+  }
+  close(pipefd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST_F(SvmDeviceTest, CliWorksOnAnotherProcesssBuffer) {
+  const UniqueFd buffer = Buffer(kSecureVideoHeap, 64 * kKiB);
+  ASSERT_TRUE(buffer.valid());
+  const std::string ref = std::to_string(getpid()) + ":" + std::to_string(buffer.get());
+  std::string out;
+  EXPECT_EQ(RunCli({"hypheap", "svm", "info"}, &out), 0) << out;
+  EXPECT_NE(out.find("secure VM partition 0x800a"), std::string::npos) << out;
+  EXPECT_EQ(RunCli({"hypheap", "svm", "fill", ref, "0x11"}, &out), 0) << out;
+  EXPECT_EQ(RunCli({"hypheap", "svm", "pin", ref}, &out), 0) << out;
+  EXPECT_EQ(RunCli({"hypheap", "svm", "unpin", ref}, &out), 0) << out;
+  out.clear();
+  EXPECT_EQ(RunCli({"hypheap", "svm", "hash", ref}, &out), 0) << out;
+  const std::array<uint8_t, 32> want = Sha256Of(std::vector<uint8_t>(64 * kKiB, 0x11));
+  char hex[65];
+  for (size_t i = 0; i < 32; ++i) {
+    std::snprintf(hex + 2 * i, 3, "%02x", want[i]);
+  }
+  EXPECT_EQ(out.rfind(hex, 0), 0u) << out;
+  out.clear();
+  EXPECT_EQ(RunCli({"hypheap", "svm", "unpin", ref}, &out), 4) << out;
+  EXPECT_NE(out.find("PIN_STATE (-15)"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace hypheap::guest
