@@ -204,21 +204,29 @@ struct hypheap_mem_range {
  *                                 data1..data4 = results (below), 0 on error.
  *
  * The argument block lies inside one 4 KiB page that the host shares with the secure VM
- * (MEM_ASSIGN share); the secure VM copies it before reading it. Ranges are byte ranges
- * (HASH, DECRYPT, FILL) or page ranges (PIN, UNPIN); every page they touch must be lent to
- * or shared with the secure VM by the host (never its own carve-out), and is held (reclaim
- * answers BUSY) for the duration of the call.
+ * (MEM_ASSIGN share); the secure VM copies it before reading it. Every page a range touches
+ * must be lent to or shared with the secure VM by the host (never its own carve-out), and is
+ * held (reclaim answers BUSY) for the duration of the call.
+ *
+ * Whole pages wherever the host cannot read: DECRYPT and FILL destinations and PIN/UNPIN
+ * ranges are 4 KiB aligned in address and size; a HASH range that is not may only cover
+ * pages the host shares (it can read them anyway). Otherwise the host could learn secrets
+ * byte by byte: HASH one byte of a decrypted page and compare with the 256 digests of one
+ * byte, or FILL a page, DECRYPT one chosen byte into it and HASH the page. With whole pages,
+ * every lent page holds either nothing secret (FILL) or 4096 bytes the host cannot predict
+ * (DECRYPT), and a HASH of it is no oracle. Such a violation is PARTIAL_PAGE.
  *
  * INFO     -> data1 = HYPHEAP_SVM_VERSION, data2 = number of vCPUs, data3 = HYPHEAP_SVM_F_*
  * HASH     src = ranges, hashed in order as one message; dst none.
  *          -> data1..data4 = SHA-256 digest, bytes 0..7 little-endian in data1, etc.
  * DECRYPT  src = ciphertext (shared or lent), dst = plaintext (lent: the host cannot read
- *          it), equal total lengths, not overlapping. AES-128-CTR as the CENC 'cenc' scheme
+ *          it, whole pages), equal total lengths, not overlapping. A frame that is not a
+ *          page multiple is encrypted padded to one. AES-128-CTR as the CENC 'cenc' scheme
  *          with an 8-byte IV: counter block = iv[0..7] || big-endian 64-bit block number
  *          from 0, running across range boundaries. The key is HYPHEAP_SVM_TEST_KEY.
  * PIN      src = page ranges to hold while "the decoder" uses them; reclaim answers BUSY.
  * UNPIN    src = page ranges previously pinned.
- * FILL     dst = lent byte ranges, each byte set to the low byte of `pattern`.
+ * FILL     dst = lent page ranges, each byte set to `pattern` (<= 0xff).
  * FAULT    (HYPHEAP_SVM_F_FAULT builds only) the secure VM reads outside its stage-2, on
  *          purpose: the partition is aborted and every later call answers FFA_ERROR(ABORTED).
  */
@@ -256,6 +264,7 @@ struct hypheap_mem_range {
 #define HYPHEAP_SVM_ERR_PIN_STATE (-15)     /* PIN of a pinned page, UNPIN of an unpinned one */
 #define HYPHEAP_SVM_ERR_BUSY (-16)          /* a page is held by another call in progress */
 #define HYPHEAP_SVM_ERR_NO_MEMORY (-17)     /* the hyp is out of table pages for the change */
+#define HYPHEAP_SVM_ERR_PARTIAL_PAGE (-18)  /* part of a page the host cannot read (see above) */
 
 #define HYPHEAP_SVM_ARGS_VERSION 0x53560001U /* "SV" magic in the top half, version 1 */
 #define HYPHEAP_SVM_ARGS_MAX_RANGES 254U     /* so that a block fits one page */
