@@ -776,19 +776,37 @@ static void abi_errors_leave_pages_alone(struct kunit *test)
  * is -ENOTRECOVERABLE, counted once, and *srcvm still names the old owners
  * so that the caller neither frees nor forgets the range.
  */
+/* The default conduit swapped for the case's, and put back however it ends. */
+static int swap_default_conduit(struct kunit_resource *res, void *fake)
+{
+	res->data = hypheap_get_default_conduit();
+	hypheap_set_default_conduit(fake);
+	return 0;
+}
+
+static void restore_default_conduit(struct kunit_resource *res)
+{
+	struct hypheap_conduit *real = res->data;
+
+	hypheap_set_default_conduit(real);
+	if (real)
+		hypheap_conduit_put(real);
+}
+
 static void assign_mem_reports_unknown_outcome(struct kunit *test)
 {
 	struct fake_hyp *fh = kunit_kzalloc(test, sizeof(*fh), GFP_KERNEL);
 	u64 host = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST);
 	u64 svm = HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0);
-	struct hypheap_conduit *real, *cd;
+	struct hypheap_conduit *cd;
 	s64 other;
 	u64 srcvm;
 
 	KUNIT_ASSERT_NOT_NULL(test, fh);
 	cd = fake_hyp_conduit(test, fh, 8, true);
-	real = hypheap_get_default_conduit();
-	hypheap_set_default_conduit(cd);
+	KUNIT_ASSERT_NOT_NULL(test, kunit_alloc_resource(test, swap_default_conduit,
+							 restore_default_conduit,
+							 GFP_KERNEL, cd));
 
 	/* defined validation error: nothing changed, its own errno */
 	srcvm = host;
@@ -817,10 +835,6 @@ static void assign_mem_reports_unknown_outcome(struct kunit *test)
 						 &srcvm, &test_host, 1), 0);
 	KUNIT_EXPECT_EQ(test, srcvm, host);
 	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(fh));
-
-	hypheap_set_default_conduit(real);
-	if (real)
-		hypheap_conduit_put(real);
 }
 
 static struct kunit_case hypheap_batch_cases[] = {

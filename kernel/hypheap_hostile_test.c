@@ -729,6 +729,7 @@ static void random_calls_get_defined_answers(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, tally.calls, (unsigned int)HHX_CALLS);
 	KUNIT_EXPECT_GT(test, tally.rejected, 0U);
 	KUNIT_EXPECT_GT(test, tally.ffa, 0U);
+#ifdef HYPHEAP_HAVE_FFA
 	/* and the partition still serves Linux's FF-A driver */
 	{
 		struct hypheap_svm *svm = hypheap_svm_get();
@@ -739,6 +740,7 @@ static void random_calls_get_defined_answers(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, hypheap_svm_info(svm, &info, &status), 0);
 		hypheap_svm_put(svm);
 	}
+#endif
 
 	hypheap_ktest_call(ctx->hvc, HYPHEAP_FN_VENDOR_HYP_UID, 0, 0, &res);
 	KUNIT_EXPECT_EQ(test, res.a0, (unsigned long)HYPHEAP_UID_0);

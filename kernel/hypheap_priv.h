@@ -442,8 +442,18 @@ struct hypheap_buffer *hypheap_buffer_of(struct dma_buf *dmabuf);
 
 /* ---- secure-VM client (hypheap_svm.c) ---- */
 
+#ifdef HYPHEAP_HAVE_FFA
 void hypheap_svm_init(void);
 void hypheap_svm_exit(void);
+#else
+static inline void hypheap_svm_init(void)
+{
+}
+
+static inline void hypheap_svm_exit(void)
+{
+}
+#endif
 int hypheap_svm_direct(struct hypheap_svm *svm, u64 data[5], long *status);
 
 /* ---- platform driver (hypheap_probe.c) ---- */

@@ -16,13 +16,21 @@
  * Only hypheap's own buffers are accepted: their pages are lent to the
  * heap's VM, and the client names them by physical address. Ciphertext for
  * DECRYPT comes from the caller's memory, copied into pages shared with the
- * secure VM for the duration of the call.
+ * secure VM for the duration of the call. Where the host cannot read (lent
+ * pages) requests name whole pages, so a HASH is never an oracle on a few
+ * secret bytes (include/hypheap/abi.h, "Whole pages ...").
+ *
+ * A pin made through /dev/hypheap-svm belongs to the open file that made it,
+ * which keeps a reference to the buffer: closing the file (or the process
+ * dying) undoes it, so a buffer can never be left pinned, and so
+ * quarantined, by a process that is gone.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <kunit/visibility.h>
 #include <linux/arm_ffa.h>
+#include <linux/delay.h>
 #include <linux/dma-buf.h>
 #include <linux/fs.h>
 #include <linux/gfp.h>
@@ -31,6 +39,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/uaccess.h>
@@ -43,6 +52,12 @@
 #include "hypheap_priv.h"
 
 #define HYPHEAP_SVM_MAX_SLOTS	8
+/*
+ * BUSY from the FF-A layer (no answer from the secure VM): this CPU's vCPU is
+ * in another task's call, preempted there or resumed on another CPU, and that
+ * task resumes it soon. Retried this many times, 100-200 us apart.
+ */
+#define HYPHEAP_SVM_BUSY_TRIES	1000
 
 /**
  * struct hypheap_svm_slot - one argument page, shared with the secure VM
@@ -131,14 +146,22 @@ static int hypheap_svm_errno(long status)
  */
 int hypheap_svm_direct(struct hypheap_svm *svm, u64 data[5], long *status)
 {
-	struct ffa_send_direct_data d = {
-		.data0 = data[0], .data1 = data[1], .data2 = data[2],
-		.data3 = data[3], .data4 = data[4],
-	};
+	struct ffa_send_direct_data d;
+	unsigned int tries = 0;
 	int ret;
 
 	*status = HYPHEAP_SVM_STATUS_NONE;
-	ret = svm->ffa->ops->msg_ops->sync_send_receive(svm->ffa, &d);
+	for (;;) {
+		d = (struct ffa_send_direct_data){
+			.data0 = data[0], .data1 = data[1], .data2 = data[2],
+			.data3 = data[3], .data4 = data[4],
+		};
+		ret = svm->ffa->ops->msg_ops->sync_send_receive(svm->ffa, &d);
+		if (ret != -EBUSY || ++tries == HYPHEAP_SVM_BUSY_TRIES ||
+		    fatal_signal_pending(current))
+			break;
+		usleep_range(100, 200);
+	}
 	if (ret)
 		return ret;
 	data[0] = d.data0;
@@ -163,19 +186,34 @@ struct hypheap_svm_req {
 	struct hypheap_mem_range *ranges;
 };
 
-static void hypheap_svm_req_start(struct hypheap_svm *svm,
-				  struct hypheap_svm_req *req, u32 op)
+/*
+ * Any free slot, this CPU's first (spreading concurrent callers); when all
+ * are busy, wait for this CPU's, killably: a call can take seconds.
+ */
+static int hypheap_svm_req_start(struct hypheap_svm *svm,
+				 struct hypheap_svm_req *req, u32 op)
 {
-	/* any slot works; starting at this CPU's spreads concurrent callers */
-	unsigned int i = raw_smp_processor_id() % svm->nr_slots;
+	unsigned int first = raw_smp_processor_id() % svm->nr_slots, i;
 
-	req->slot = &svm->slots[i];
-	mutex_lock(&req->slot->lock);
+	req->slot = NULL;
+	for (i = 0; i < svm->nr_slots && !req->slot; i++) {
+		struct hypheap_svm_slot *slot =
+			&svm->slots[(first + i) % svm->nr_slots];
+
+		if (mutex_trylock(&slot->lock))
+			req->slot = slot;
+	}
+	if (!req->slot) {
+		if (mutex_lock_killable(&svm->slots[first].lock))
+			return -EINTR;
+		req->slot = &svm->slots[first];
+	}
 	req->args = page_address(req->slot->page);
 	memset(req->args, 0, PAGE_SIZE);
 	req->args->version = HYPHEAP_SVM_ARGS_VERSION;
 	req->args->op = op;
 	req->ranges = (struct hypheap_mem_range *)(req->args + 1);
+	return 0;
 }
 
 static int hypheap_svm_req_add(struct hypheap_svm_req *req, bool dst,
@@ -254,6 +292,7 @@ static struct hypheap_buffer *hypheap_svm_buffer(struct dma_buf *dmabuf)
 	return dmabuf ? hypheap_buffer_of(dmabuf) : NULL;
 }
 
+/* @len: bytes from the buffer's start, 0 for all of it; whole pages */
 static int hypheap_svm_buffer_op(struct hypheap_svm *svm, u32 op,
 				 struct dma_buf *dmabuf, bool dst, u64 pattern,
 				 size_t len, u64 out[5], long *status)
@@ -263,9 +302,15 @@ static int hypheap_svm_buffer_op(struct hypheap_svm *svm, u32 op,
 	int ret;
 
 	*status = HYPHEAP_SVM_STATUS_NONE;
-	if (!buf || !len || len > buf->len)
+	if (!buf)
 		return -EINVAL;
-	hypheap_svm_req_start(svm, &req, op);
+	if (!len)
+		len = buf->len;
+	if (len > buf->len || !PAGE_ALIGNED(len))
+		return -EINVAL;
+	ret = hypheap_svm_req_start(svm, &req, op);
+	if (ret)
+		return ret;
 	req.args->pattern = pattern;
 	ret = hypheap_svm_req_add_table(&req, dst, &buf->sgt, len);
 	if (ret) {
@@ -279,7 +324,8 @@ static int hypheap_svm_buffer_op(struct hypheap_svm *svm, u32 op,
  * hypheap_svm_hash() - SHA-256, computed by the secure VM, of a buffer
  * @svm: the partition
  * @dmabuf: a hypheap buffer lent to the secure VM
- * @len: bytes from its start, 0 for all of it
+ * @len: bytes from its start, a page multiple (the host cannot read those
+ *	pages: a partial page would make the hash an oracle), 0 for all of it
  * @digest: the hash
  * @status: the secure VM's answer
  *
@@ -292,7 +338,7 @@ int hypheap_svm_hash(struct hypheap_svm *svm, struct dma_buf *dmabuf,
 	int ret, i;
 
 	ret = hypheap_svm_buffer_op(svm, HYPHEAP_SVM_OP_HASH, dmabuf, false, 0,
-				    len ? len : dmabuf->size, out, status);
+				    len, out, status);
 	if (ret)
 		return ret;
 	for (i = 0; i < 4; i++)
@@ -314,7 +360,7 @@ int hypheap_svm_fill(struct hypheap_svm *svm, struct dma_buf *dmabuf,
 		     u8 pattern, long *status)
 {
 	return hypheap_svm_buffer_op(svm, HYPHEAP_SVM_OP_FILL, dmabuf, true,
-				     pattern, dmabuf->size, NULL, status);
+				     pattern, 0, NULL, status);
 }
 EXPORT_SYMBOL_GPL(hypheap_svm_fill);
 
@@ -324,7 +370,8 @@ EXPORT_SYMBOL_GPL(hypheap_svm_fill);
  * @dmabuf: a hypheap buffer lent to the secure VM
  * @status: the secure VM's answer
  *
- * A buffer released while pinned stays quarantined until unpinned.
+ * A buffer released while pinned stays quarantined until unpinned: an
+ * in-kernel caller unpins before it drops its last reference.
  *
  * Return: 0 or an errno (-EALREADY when already pinned).
  */
@@ -332,7 +379,7 @@ int hypheap_svm_pin(struct hypheap_svm *svm, struct dma_buf *dmabuf,
 		    long *status)
 {
 	return hypheap_svm_buffer_op(svm, HYPHEAP_SVM_OP_PIN, dmabuf, false, 0,
-				     dmabuf->size, NULL, status);
+				     0, NULL, status);
 }
 EXPORT_SYMBOL_GPL(hypheap_svm_pin);
 
@@ -348,7 +395,7 @@ int hypheap_svm_unpin(struct hypheap_svm *svm, struct dma_buf *dmabuf,
 		      long *status)
 {
 	return hypheap_svm_buffer_op(svm, HYPHEAP_SVM_OP_UNPIN, dmabuf, false,
-				     0, dmabuf->size, NULL, status);
+				     0, 0, NULL, status);
 }
 EXPORT_SYMBOL_GPL(hypheap_svm_unpin);
 
@@ -367,8 +414,13 @@ static int hypheap_svm_bounce_alloc(struct sg_table *sgt, size_t len)
 
 		while (order && (PAGE_SIZE << order) > left)
 			order--;
+		ret = -EINTR;
+		if (fatal_signal_pending(current))
+			goto err;
+		/* as the heap's backend: fail rather than wake the OOM killer */
 		page = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_NOWARN |
-				   (order ? __GFP_NORETRY : 0), order);
+				   (order ? __GFP_NORETRY : __GFP_RETRY_MAYFAIL),
+				   order);
 		if (!page && order) {
 			order--;
 			continue;
@@ -430,7 +482,8 @@ static int hypheap_svm_bounce_fill(struct sg_table *sgt, struct iov_iter *src,
 /**
  * hypheap_svm_decrypt() - AES-128-CTR by the secure VM into a lent buffer
  * @svm: the partition
- * @src: the ciphertext (its whole count is decrypted)
+ * @src: the ciphertext (its whole count is decrypted: a page multiple, a
+ *	frame being encrypted padded to whole pages)
  * @dst: a hypheap buffer lent to the secure VM, at least as long
  * @iv: CENC 8-byte IV
  * @status: the secure VM's answer
@@ -453,7 +506,7 @@ int hypheap_svm_decrypt(struct hypheap_svm *svm, struct iov_iter *src,
 	int ret, back;
 
 	*status = HYPHEAP_SVM_STATUS_NONE;
-	if (!buf || !len || len > buf->len)
+	if (!buf || !len || len > buf->len || !PAGE_ALIGNED(len))
 		return -EINVAL;
 	c = hypheap_get_default_conduit();
 	if (!c)
@@ -478,15 +531,18 @@ int hypheap_svm_decrypt(struct hypheap_svm *svm, struct iov_iter *src,
 		goto out_put;
 	}
 
-	hypheap_svm_req_start(svm, &req, HYPHEAP_SVM_OP_DECRYPT);
-	memcpy(req.args->iv, iv, sizeof(req.args->iv));
-	ret = hypheap_svm_req_add_table(&req, false, &bounce, len);
-	if (!ret)
-		ret = hypheap_svm_req_add_table(&req, true, &buf->sgt, len);
-	if (ret)
-		hypheap_svm_req_abort(&req);
-	else
-		ret = hypheap_svm_req_send(svm, &req, NULL, status);
+	ret = hypheap_svm_req_start(svm, &req, HYPHEAP_SVM_OP_DECRYPT);
+	if (!ret) {
+		memcpy(req.args->iv, iv, sizeof(req.args->iv));
+		ret = hypheap_svm_req_add_table(&req, false, &bounce, len);
+		if (!ret)
+			ret = hypheap_svm_req_add_table(&req, true, &buf->sgt,
+							len);
+		if (ret)
+			hypheap_svm_req_abort(&req);
+		else
+			ret = hypheap_svm_req_send(svm, &req, NULL, status);
+	}
 
 	back = hypheap_reclaim_table(c, &bounce, &hypheap_svm_host_rwx,
 				     HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0),
@@ -529,7 +585,7 @@ int hypheap_svm_info(struct hypheap_svm *svm, struct hypheap_svm_info *info,
 }
 EXPORT_SYMBOL_GPL(hypheap_svm_info);
 
-static void hypheap_svm_release(struct kref *ref)
+static void hypheap_svm_free(struct kref *ref)
 {
 	struct hypheap_svm *svm = container_of(ref, struct hypheap_svm, ref);
 	unsigned int i;
@@ -577,18 +633,93 @@ EXPORT_SYMBOL_GPL(hypheap_svm_get);
  */
 void hypheap_svm_put(struct hypheap_svm *svm)
 {
-	kref_put(&svm->ref, hypheap_svm_release);
+	kref_put(&svm->ref, hypheap_svm_free);
 }
 EXPORT_SYMBOL_GPL(hypheap_svm_put);
 
 /* ---- /dev/hypheap-svm ---- */
 
-static long hypheap_svm_ioctl_buf(struct hypheap_svm *svm, unsigned int cmd,
+/**
+ * struct hypheap_svm_file - one open file of /dev/hypheap-svm
+ * @lock: protects @pins
+ * @pins: the buffers this file pinned (struct hypheap_svm_pinned)
+ */
+struct hypheap_svm_file {
+	struct mutex lock; /* protects @pins */
+	struct list_head pins;
+};
+
+/**
+ * struct hypheap_svm_pinned - a pin made through a file, and its reference
+ * @node: entry in &hypheap_svm_file.pins
+ * @dmabuf: the pinned buffer, referenced until unpinned
+ */
+struct hypheap_svm_pinned {
+	struct list_head node;
+	struct dma_buf *dmabuf;
+};
+
+static struct hypheap_svm_pinned *
+hypheap_svm_file_pin(struct hypheap_svm_file *f, struct dma_buf *dmabuf)
+{
+	struct hypheap_svm_pinned *p;
+
+	list_for_each_entry(p, &f->pins, node)
+		if (p->dmabuf == dmabuf)
+			return p;
+	return NULL;
+}
+
+/* PIN, UNPIN: the pin is the file's; it holds @dmabuf's reference */
+static int hypheap_svm_ioctl_pin(struct hypheap_svm *svm,
+				 struct hypheap_svm_file *f, unsigned int cmd,
+				 struct dma_buf *dmabuf, long *status)
+{
+	struct hypheap_svm_pinned *p;
+	int ret;
+
+	mutex_lock(&f->lock);
+	p = hypheap_svm_file_pin(f, dmabuf);
+	if (cmd == HYPHEAP_SVM_IOC_PIN) {
+		ret = -EALREADY;
+		if (p)
+			goto out;
+		ret = -ENOMEM;
+		p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
+		if (!p)
+			goto out;
+		ret = hypheap_svm_pin(svm, dmabuf, status);
+		if (ret) {
+			kfree(p);
+			goto out;
+		}
+		get_dma_buf(dmabuf);
+		p->dmabuf = dmabuf;
+		list_add(&p->node, &f->pins);
+	} else {
+		/* not this file's pin: another opener's, or none */
+		ret = -EPERM;
+		if (!p)
+			goto out;
+		ret = hypheap_svm_unpin(svm, dmabuf, status);
+		if (ret)
+			goto out;
+		list_del(&p->node);
+		dma_buf_put(p->dmabuf);
+		kfree(p);
+	}
+out:
+	mutex_unlock(&f->lock);
+	return ret;
+}
+
+static long hypheap_svm_ioctl_buf(struct hypheap_svm *svm,
+				  struct hypheap_svm_file *f, unsigned int cmd,
 				  void __user *uarg)
 {
 	struct hypheap_svm_buf_arg a;
 	struct dma_buf *dmabuf;
-	long status;
+	long status = HYPHEAP_SVM_STATUS_NONE;
 	int ret;
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
@@ -599,12 +730,15 @@ static long hypheap_svm_ioctl_buf(struct hypheap_svm *svm, unsigned int cmd,
 	dmabuf = dma_buf_get(a.fd);
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);
-	if (cmd == HYPHEAP_SVM_IOC_PIN)
-		ret = hypheap_svm_pin(svm, dmabuf, &status);
-	else if (cmd == HYPHEAP_SVM_IOC_UNPIN)
-		ret = hypheap_svm_unpin(svm, dmabuf, &status);
-	else
+	if (!hypheap_svm_buffer(dmabuf))
+		ret = -EINVAL;
+	else if (cmd == HYPHEAP_SVM_IOC_FILL &&
+		 !(dmabuf->file->f_mode & FMODE_WRITE))
+		ret = -EBADF; /* as write(2) on a read-only fd */
+	else if (cmd == HYPHEAP_SVM_IOC_FILL)
 		ret = hypheap_svm_fill(svm, dmabuf, a.pattern, &status);
+	else
+		ret = hypheap_svm_ioctl_pin(svm, f, cmd, dmabuf, &status);
 	dma_buf_put(dmabuf);
 	a.status = status;
 	if (copy_to_user(uarg, &a, sizeof(a)))
@@ -655,7 +789,10 @@ static long hypheap_svm_ioctl_decrypt(struct hypheap_svm *svm,
 	dmabuf = dma_buf_get(a.dst_fd);
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);
-	ret = hypheap_svm_decrypt(svm, &iter, dmabuf, a.iv, &status);
+	if (!(dmabuf->file->f_mode & FMODE_WRITE))
+		ret = -EBADF; /* as write(2) on a read-only fd */
+	else
+		ret = hypheap_svm_decrypt(svm, &iter, dmabuf, a.iv, &status);
 	dma_buf_put(dmabuf);
 	a.status = status;
 	if (copy_to_user(uarg, &a, sizeof(a)))
@@ -703,7 +840,7 @@ static long hypheap_svm_ioctl(struct file *file, unsigned int cmd,
 	case HYPHEAP_SVM_IOC_PIN:
 	case HYPHEAP_SVM_IOC_UNPIN:
 	case HYPHEAP_SVM_IOC_FILL:
-		ret = hypheap_svm_ioctl_buf(svm, cmd, uarg);
+		ret = hypheap_svm_ioctl_buf(svm, file->private_data, cmd, uarg);
 		break;
 	default:
 		ret = -ENOTTY;
@@ -713,8 +850,46 @@ static long hypheap_svm_ioctl(struct file *file, unsigned int cmd,
 	return ret;
 }
 
+static int hypheap_svm_open(struct inode *inode, struct file *file)
+{
+	struct hypheap_svm_file *f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
+
+	if (!f)
+		return -ENOMEM;
+	mutex_init(&f->lock);
+	INIT_LIST_HEAD(&f->pins);
+	file->private_data = f;
+	return 0;
+}
+
+/* The file's pins die with it, so none outlives the process that made it. */
+static int hypheap_svm_release(struct inode *inode, struct file *file)
+{
+	struct hypheap_svm_file *f = file->private_data;
+	struct hypheap_svm *svm = hypheap_svm_get();
+	struct hypheap_svm_pinned *p, *tmp;
+	long status;
+
+	list_for_each_entry_safe(p, tmp, &f->pins, node) {
+		/* an aborted partition dropped its pins itself */
+		if (svm && hypheap_svm_unpin(svm, p->dmabuf, &status) &&
+		    status != HYPHEAP_SVM_STATUS_NONE)
+			pr_warn("a buffer stays pinned at close: status %ld\n",
+				status);
+		list_del(&p->node);
+		dma_buf_put(p->dmabuf);
+		kfree(p);
+	}
+	if (svm)
+		hypheap_svm_put(svm);
+	kfree(f);
+	return 0;
+}
+
 static const struct file_operations hypheap_svm_fops = {
 	.owner = THIS_MODULE,
+	.open = hypheap_svm_open,
+	.release = hypheap_svm_release,
 	.unlocked_ioctl = hypheap_svm_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
@@ -759,8 +934,8 @@ static int hypheap_svm_probe(struct ffa_device *ffa)
 {
 	unsigned int nr = min_t(unsigned int, num_possible_cpus(),
 				HYPHEAP_SVM_MAX_SLOTS);
+	long status = HYPHEAP_SVM_STATUS_NONE;
 	struct hypheap_svm *svm;
-	long status;
 	int ret;
 
 	svm = kzalloc(struct_size(svm, slots, nr), GFP_KERNEL);
@@ -776,10 +951,10 @@ static int hypheap_svm_probe(struct ffa_device *ffa)
 	if (!ret)
 		ret = hypheap_svm_info(svm, &svm->info, &status);
 	if (ret) {
-		dev_err(&ffa->dev, "secure VM not usable: %d (status %ld)\n",
-			ret, status);
 		hypheap_svm_put(svm);
-		return ret;
+		return dev_err_probe(&ffa->dev, ret,
+				     "secure VM not usable (status %ld)\n",
+				     status);
 	}
 	dev_info(&ffa->dev,
 		 "secure VM partition %#x: services %u.%u, %u vCPUs, features %#x\n",
@@ -810,12 +985,8 @@ static void hypheap_svm_remove(struct ffa_device *ffa)
 	hypheap_svm_put(svm);
 }
 
-static const struct ffa_device_id hypheap_svm_ids[] = {
-	/* HYPHEAP_SVM_UUID_STR */
-	{ UUID_INIT(0x2e7d6c2a, 0x5f0b, 0x4c1e,
-		    0x9a, 0x3d, 0x8b, 0x4f, 0x61, 0xc0, 0x7e, 0x55) },
-	{}
-};
+/* filled from HYPHEAP_SVM_UUID_STR at init: the UUID is written once, in abi.h */
+static struct ffa_device_id hypheap_svm_ids[2];
 
 static struct ffa_driver hypheap_svm_driver = {
 	.name = "hypheap-svm",
@@ -836,6 +1007,9 @@ void hypheap_svm_init(void)
 {
 	int ret;
 
+	ret = uuid_parse(HYPHEAP_SVM_UUID_STR, &hypheap_svm_ids[0].uuid);
+	if (WARN_ON(ret))
+		return;
 	ret = ffa_register(&hypheap_svm_driver);
 	if (ret) {
 		pr_info("no FF-A, no secure-VM services: %d\n", ret);

@@ -148,11 +148,14 @@ static void fill_then_hash_matches_kernel_sha256(struct kunit *test)
 	oracle_sha256_pattern(test, 0xa5, len, want);
 	svm_expect_digest(test, got, want);
 
-	/* a length that is no page multiple (an NV12 frame's tail) */
-	KUNIT_EXPECT_EQ(test, hypheap_svm_hash(svm, buf, SZ_1M + 17, got,
-					       &status), 0);
-	oracle_sha256_pattern(test, 0xa5, SZ_1M + 17, want);
+	/* a prefix of whole pages */
+	KUNIT_EXPECT_EQ(test, hypheap_svm_hash(svm, buf, SZ_1M, got, &status),
+			0);
+	oracle_sha256_pattern(test, 0xa5, SZ_1M, want);
 	svm_expect_digest(test, got, want);
+	/* a part of a page the host cannot read is never hashed */
+	KUNIT_EXPECT_EQ(test, hypheap_svm_hash(svm, buf, SZ_1M + 17, got,
+					       &status), -EINVAL);
 	dma_buf_put(buf);
 	hypheap_svm_put(svm);
 }
@@ -165,7 +168,7 @@ static void fill_then_hash_matches_kernel_sha256(struct kunit *test)
 static void decrypt_matches_kernel_aes_ctr(struct kunit *test)
 {
 	struct hypheap_svm *svm = svm_get(test);
-	size_t len = SZ_64K + SZ_8K - 100;
+	size_t len = SZ_64K + SZ_8K; /* a frame padded to whole pages */
 	struct dma_buf *buf = svm_alloc(test, SVM_HEAP, SZ_64K + SZ_8K);
 	u8 *plain = kunit_kmalloc(test, len, GFP_KERNEL);
 	u8 *cipher = kunit_kmalloc(test, len, GFP_KERNEL);
@@ -399,13 +402,13 @@ static void raw_range_rejections(struct kunit *test)
 
 	/* the shared page is readable by the host: no FILL, no DECRYPT there */
 	len = svm_raw_block(raw, HYPHEAP_SVM_OP_FILL, 0, 1);
-	raw->r[0] = (struct hypheap_mem_range){ pa + 2048, 64 };
+	raw->r[0] = (struct hypheap_mem_range){ pa, PAGE_SIZE };
 	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len),
 			(long)HYPHEAP_SVM_ERR_HOST_READABLE);
 
 	len = svm_raw_block(raw, HYPHEAP_SVM_OP_DECRYPT, 1, 1);
-	raw->r[0] = (struct hypheap_mem_range){ pa + 2048, 64 };
-	raw->r[1] = (struct hypheap_mem_range){ pa + 2048 + 32, 64 };
+	raw->r[0] = (struct hypheap_mem_range){ pa + 2048, PAGE_SIZE };
+	raw->r[1] = (struct hypheap_mem_range){ pa, PAGE_SIZE };
 	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len),
 			(long)HYPHEAP_SVM_ERR_OVERLAP);
 }
@@ -440,7 +443,7 @@ static void raw_decrypt_length_mismatch_and_pin_state(struct kunit *test)
 	len = svm_raw_block(raw, HYPHEAP_SVM_OP_DECRYPT, 1, 1);
 	raw->r[0] = (struct hypheap_mem_range){ page_to_phys(raw->shared) + 2048,
 						 64 };
-	raw->r[1] = (struct hypheap_mem_range){ lent, 128 };
+	raw->r[1] = (struct hypheap_mem_range){ lent, PAGE_SIZE };
 	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len),
 			(long)HYPHEAP_SVM_ERR_LEN_MISMATCH);
 
@@ -453,6 +456,74 @@ static void raw_decrypt_length_mismatch_and_pin_state(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, status, (long)HYPHEAP_SVM_ERR_PIN_STATE);
 	KUNIT_EXPECT_EQ(test, hypheap_svm_unpin(raw->svm, buf, &status), 0);
 	dma_buf_put(buf);
+}
+
+/*
+ * The byte oracle the review found: were a few bytes of a lent page ever
+ * hashed, or written next to known bytes, the host could learn plaintext a
+ * byte at a time (HASH one byte, compare with the 256 one-byte digests).
+ * Every such request names part of a page the host cannot read.
+ */
+static void raw_partial_pages_of_lent_memory_are_refused(struct kunit *test)
+{
+	struct svm_raw *raw = svm_raw(test);
+	struct dma_buf *buf = svm_alloc(test, SVM_HEAP, SZ_64K);
+	phys_addr_t lent = sg_phys(hypheap_buffer_of(buf)->sgt.sgl);
+	phys_addr_t shared = page_to_phys(raw->shared);
+	size_t len;
+
+	len = svm_raw_block(raw, HYPHEAP_SVM_OP_HASH, 1, 0);
+	raw->r[0] = (struct hypheap_mem_range){ lent, 1 };
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len),
+			(long)HYPHEAP_SVM_ERR_PARTIAL_PAGE);
+	raw->r[0] = (struct hypheap_mem_range){ lent + PAGE_SIZE, PAGE_SIZE + 1 };
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len),
+			(long)HYPHEAP_SVM_ERR_PARTIAL_PAGE);
+	/* whole pages of it are fine, and so is part of a shared page */
+	raw->r[0] = (struct hypheap_mem_range){ lent, 2 * PAGE_SIZE };
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len), (long)HYPHEAP_SVM_OK);
+	raw->r[0] = (struct hypheap_mem_range){ shared + 2048, 100 };
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len), (long)HYPHEAP_SVM_OK);
+
+	len = svm_raw_block(raw, HYPHEAP_SVM_OP_FILL, 0, 1);
+	raw->args->pattern = 0x42;
+	raw->r[0] = (struct hypheap_mem_range){ lent, PAGE_SIZE - 1 };
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len),
+			(long)HYPHEAP_SVM_ERR_PARTIAL_PAGE);
+
+	len = svm_raw_block(raw, HYPHEAP_SVM_OP_DECRYPT, 1, 1);
+	raw->r[0] = (struct hypheap_mem_range){ shared + 2048, 1 };
+	raw->r[1] = (struct hypheap_mem_range){ lent, 1 };
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len),
+			(long)HYPHEAP_SVM_ERR_PARTIAL_PAGE);
+	dma_buf_put(buf);
+}
+
+/* DECRYPT's ciphertext pages are the host's alone again afterwards. */
+static void decrypt_leaves_nothing_shared(struct kunit *test)
+{
+	struct hypheap_svm *svm = svm_get(test);
+	struct dma_buf *buf = svm_alloc(test, SVM_HEAP, SZ_1M);
+	bool hvc = hypheap_ktest_conduit_hvc(test);
+	u8 *cipher = kunit_kzalloc(test, SZ_1M, GFP_KERNEL);
+	const u8 iv[8] = {};
+	struct iov_iter iter;
+	struct kvec kv;
+	u64 before;
+	long status;
+
+	KUNIT_ASSERT_NOT_NULL(test, cipher);
+	before = hypheap_ktest_stat(test, hvc, HYPHEAP_STAT_PAGES_SHARED);
+	kv.iov_base = cipher;
+	kv.iov_len = SZ_1M;
+	iov_iter_kvec(&iter, WRITE, &kv, 1, SZ_1M);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_decrypt(svm, &iter, buf, iv, &status),
+			0);
+	KUNIT_EXPECT_EQ(test, hypheap_ktest_stat(test, hvc,
+						 HYPHEAP_STAT_PAGES_SHARED),
+			before);
+	dma_buf_put(buf);
+	hypheap_svm_put(svm);
 }
 
 /*
@@ -659,6 +730,8 @@ static struct kunit_case hypheap_svm_cases[] = {
 	KUNIT_CASE(raw_argument_block_rejections),
 	KUNIT_CASE(raw_range_rejections),
 	KUNIT_CASE(raw_decrypt_length_mismatch_and_pin_state),
+	KUNIT_CASE(raw_partial_pages_of_lent_memory_are_refused),
+	KUNIT_CASE(decrypt_leaves_nothing_shared),
 	KUNIT_CASE(pinned_buffer_is_quarantined_until_unpinned),
 	KUNIT_CASE(two_cpus_call_at_once),
 	KUNIT_CASE(long_hash_lets_host_interrupts_in),

@@ -27,7 +27,11 @@ struct hypheap_svm_info_arg {
 	__u16 reserved;	    /* 0 */
 };
 
-/* SHA-256 of the first @len bytes of a protected buffer (0: all of it). */
+/*
+ * SHA-256 of the first @len bytes of a protected buffer (0: all of it); a
+ * page multiple, since the host cannot read those pages (abi.h, "Whole pages
+ * wherever the host cannot read").
+ */
 struct hypheap_svm_hash_arg {
 	__s64 status;
 	__s32 fd;
@@ -38,9 +42,11 @@ struct hypheap_svm_hash_arg {
 
 /*
  * AES-128-CTR ('cenc', 8-byte IV) of @len bytes of ciphertext at user
- * address @src into the first @len bytes of the protected buffer @dst_fd.
- * The ciphertext is copied into pages shared with the secure VM for the
- * call; the plaintext only ever exists in the lent buffer.
+ * address @src into the first @len bytes of the protected buffer @dst_fd,
+ * which must be open for writing. @len is a page multiple: a frame is
+ * encrypted padded to whole pages. The ciphertext is copied into pages
+ * shared with the secure VM for the call; the plaintext only ever exists in
+ * the lent buffer.
  */
 struct hypheap_svm_decrypt_arg {
 	__s64 status;
@@ -51,7 +57,12 @@ struct hypheap_svm_decrypt_arg {
 	__u8 iv[8];
 };
 
-/* PIN, UNPIN (whole buffer) and FILL (@pattern's low byte, whole buffer). */
+/*
+ * PIN, UNPIN and FILL (@pattern, 0..0xff; FILL needs the buffer open for
+ * writing), each on the whole buffer. A pin belongs to the open file of
+ * /dev/hypheap-svm that made it: only that file can UNPIN it, and closing the
+ * file undoes its pins (the pin holds a reference to the buffer meanwhile).
+ */
 struct hypheap_svm_buf_arg {
 	__s64 status;
 	__s32 fd;
@@ -59,12 +70,13 @@ struct hypheap_svm_buf_arg {
 	__u64 pattern;	/* FILL only, else 0 */
 };
 
-#define HYPHEAP_SVM_IOC_MAGIC 'H'
-#define HYPHEAP_SVM_IOC_INFO _IOR(HYPHEAP_SVM_IOC_MAGIC, 0x40, struct hypheap_svm_info_arg)
-#define HYPHEAP_SVM_IOC_HASH _IOWR(HYPHEAP_SVM_IOC_MAGIC, 0x41, struct hypheap_svm_hash_arg)
-#define HYPHEAP_SVM_IOC_DECRYPT _IOWR(HYPHEAP_SVM_IOC_MAGIC, 0x42, struct hypheap_svm_decrypt_arg)
-#define HYPHEAP_SVM_IOC_PIN _IOWR(HYPHEAP_SVM_IOC_MAGIC, 0x43, struct hypheap_svm_buf_arg)
-#define HYPHEAP_SVM_IOC_UNPIN _IOWR(HYPHEAP_SVM_IOC_MAGIC, 0x44, struct hypheap_svm_buf_arg)
-#define HYPHEAP_SVM_IOC_FILL _IOWR(HYPHEAP_SVM_IOC_MAGIC, 0x45, struct hypheap_svm_buf_arg)
+/* 0xB2 00-0F: unassigned in Linux 6.1's Documentation/userspace-api/ioctl/ioctl-number.rst */
+#define HYPHEAP_SVM_IOC_MAGIC 0xB2
+#define HYPHEAP_SVM_IOC_INFO _IOR(HYPHEAP_SVM_IOC_MAGIC, 0x00, struct hypheap_svm_info_arg)
+#define HYPHEAP_SVM_IOC_HASH _IOWR(HYPHEAP_SVM_IOC_MAGIC, 0x01, struct hypheap_svm_hash_arg)
+#define HYPHEAP_SVM_IOC_DECRYPT _IOWR(HYPHEAP_SVM_IOC_MAGIC, 0x02, struct hypheap_svm_decrypt_arg)
+#define HYPHEAP_SVM_IOC_PIN _IOWR(HYPHEAP_SVM_IOC_MAGIC, 0x03, struct hypheap_svm_buf_arg)
+#define HYPHEAP_SVM_IOC_UNPIN _IOWR(HYPHEAP_SVM_IOC_MAGIC, 0x04, struct hypheap_svm_buf_arg)
+#define HYPHEAP_SVM_IOC_FILL _IOWR(HYPHEAP_SVM_IOC_MAGIC, 0x05, struct hypheap_svm_buf_arg)
 
 #endif /* HYPHEAP_SVM_IOCTL_H */

@@ -164,11 +164,13 @@ ParsedCommand ParseSvm(std::span<const std::string_view> args) {
     Op op;
     size_t positional;  // after the verb
   };
-  constexpr Verb kVerbs[] = {{"info", Op::kInfo, 0},   {"hash", Op::kHash, 1},
-                             {"fill", Op::kFill, 2},   {"pin", Op::kPin, 1},
-                             {"unpin", Op::kUnpin, 1}, {"decrypt", Op::kDecrypt, 2}};
+  constexpr Verb kVerbs[] = {{"info", Op::kInfo, 0},
+                             {"hash", Op::kHash, 1},
+                             {"fill", Op::kFill, 2},
+                             {"pin", Op::kPin, 1},
+                             {"decrypt", Op::kDecrypt, 2}};
   if (args.empty()) {
-    return Error("svm takes info, hash, fill, pin, unpin or decrypt");
+    return Error("svm takes info, hash, fill, pin or decrypt");
   }
   const Verb* verb = nullptr;
   for (const Verb& v : kVerbs) {
@@ -183,14 +185,21 @@ ParsedCommand ParseSvm(std::span<const std::string_view> args) {
   for (size_t i = 1; i < args.size(); ++i) {
     const bool len_flag = args[i] == "--len" && verb->op == Op::kHash;
     const bool iv_flag = args[i] == "--iv" && verb->op == Op::kDecrypt;
-    if (!len_flag && !iv_flag) {
+    const bool hold_flag = args[i] == "--hold" && verb->op == Op::kPin;
+    if (!len_flag && !iv_flag && !hold_flag) {
       positional.push_back(args[i]);
       continue;
     }
     if (i + 1 == args.size()) {
       return Error(std::string(args[i]) + " needs a value");
     }
-    if (len_flag) {
+    if (hold_flag) {
+      const std::optional<uint64_t> seconds = ParseWhole(args[++i], 10);
+      if (!seconds.has_value() || *seconds > std::numeric_limits<unsigned>::max()) {
+        return Error("--hold: not a number of seconds: " + std::string(args[i]));
+      }
+      svm.hold_seconds = static_cast<unsigned>(*seconds);
+    } else if (len_flag) {
       const std::optional<uint64_t> len = ParseSize(args[++i]);
       if (!len.has_value()) {
         return Error("--len: not a size: " + std::string(args[i]));
@@ -453,8 +462,8 @@ commands:
   svm hash PID:FD [--len N]    SHA-256, computed by the secure VM, of the protected buffer that
                                process PID holds as fd FD (from: alloc HEAP SIZE --hold S)
   svm fill PID:FD BYTE         the secure VM sets every byte of the buffer
-  svm pin PID:FD               the secure VM holds the buffer: freeing it leaves it quarantined
-  svm unpin PID:FD             ... until it lets go
+  svm pin PID:FD [--hold S]    the secure VM holds the buffer for S seconds (a reclaim would
+                               answer BUSY), then lets go; a pin lives as long as the command
   svm decrypt PID:FD FILE --iv HEX
                                AES-128-CTR ('cenc', test key) of FILE into the buffer, by the
                                secure VM; the plaintext never exists in host-readable memory

@@ -42,13 +42,14 @@ struct BufferRef {
 };
 // hypheap svm ...: the secure VM's services on a buffer of one of hypheap's heaps.
 struct SvmCommand {
-  enum class Op { kInfo, kHash, kFill, kPin, kUnpin, kDecrypt };
+  enum class Op { kInfo, kHash, kFill, kPin, kDecrypt };
   Op op = Op::kInfo;
   BufferRef buffer;
-  uint64_t len = 0;     // hash: bytes from the start, 0 = all
-  uint8_t pattern = 0;  // fill
-  std::string path;     // decrypt: the ciphertext file
-  uint8_t iv[8] = {};   // decrypt: CENC 8-byte IV
+  uint64_t len = 0;           // hash: bytes from the start (whole pages), 0 = all
+  unsigned hold_seconds = 0;  // pin: how long the secure VM holds the buffer
+  uint8_t pattern = 0;        // fill
+  std::string path;           // decrypt: the ciphertext file
+  uint8_t iv[8] = {};         // decrypt: CENC 8-byte IV
 };
 
 using Command = std::variant<HelpCommand, HeapsCommand, AllocCommand, StatsCommand, QueryCommand,

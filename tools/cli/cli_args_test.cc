@@ -203,8 +203,9 @@ TEST(ParseArguments, ReadsSvmCommands) {
   EXPECT_EQ(hash.buffer.fd, 7);
   EXPECT_EQ(hash.len, 3u << 20);
   EXPECT_EQ(Expect<SvmCommand>(Parse({"svm", "fill", "1:0", "0xa5"})).pattern, 0xa5);
-  EXPECT_EQ(Expect<SvmCommand>(Parse({"svm", "pin", "1:3"})).op, SvmCommand::Op::kPin);
-  EXPECT_EQ(Expect<SvmCommand>(Parse({"svm", "unpin", "1:3"})).op, SvmCommand::Op::kUnpin);
+  const SvmCommand pin = Expect<SvmCommand>(Parse({"svm", "pin", "1:3", "--hold", "5"}));
+  EXPECT_EQ(pin.op, SvmCommand::Op::kPin);
+  EXPECT_EQ(pin.hold_seconds, 5u);
   const SvmCommand decrypt =
       Expect<SvmCommand>(Parse({"svm", "decrypt", "9:4", "frame.enc", "--iv", "0123456789abcdef"}));
   EXPECT_EQ(decrypt.path, "frame.enc");
@@ -213,7 +214,8 @@ TEST(ParseArguments, ReadsSvmCommands) {
 }
 
 TEST(ParseArguments, RejectsBadSvmCommands) {
-  EXPECT_EQ(Parse({"svm"}).error, "svm takes info, hash, fill, pin, unpin or decrypt");
+  EXPECT_EQ(Parse({"svm"}).error, "svm takes info, hash, fill, pin or decrypt");
+  EXPECT_EQ(Parse({"svm", "unpin", "1:2"}).error, "unknown svm command: unpin");
   EXPECT_EQ(Parse({"svm", "zap"}).error, "unknown svm command: zap");
   EXPECT_EQ(Parse({"svm", "info", "1:2"}).error, "svm info takes no arguments");
   EXPECT_EQ(Parse({"svm", "hash", "7"}).error, "not PID:FD: 7");

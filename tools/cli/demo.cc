@@ -162,8 +162,10 @@ int Demo::DecryptFrame() {
               info.partition_id, info.version >> 16, info.version & 0xffff, info.nr_vcpus);
   // What a content server sends: a synthetic frame (a luma ramp and flat chroma), its
   // SHA-256 computed before encryption, then AES-128-CTR with the test key.
-  std::vector<uint8_t> frame(kFrameBytes);
-  for (size_t i = 0; i < frame.size(); ++i) {
+  // Whole pages, since the host cannot read them (abi.h): the frame is padded with zeros to
+  // a page multiple before encryption, and the hash covers the padded frame.
+  std::vector<uint8_t> frame(guest::PageRound(kFrameBytes));
+  for (size_t i = 0; i < kFrameBytes; ++i) {
     frame[i] = i < 1920 * 1080 ? static_cast<uint8_t>((i % 1920) * 255 / 1919) : 0x80;
   }
   hyp::svm::Sha256 sha;
@@ -174,7 +176,8 @@ int Demo::DecryptFrame() {
     hyp::svm::AesCtr ctr(aes, kIv);
     ctr.apply(frame.data(), frame.data(), frame.size());
   }
-  std::printf("  plaintext SHA-256 (computed before encryption): %s\n",
+  std::printf("  a %s frame, padded to %s; plaintext SHA-256 (before encryption): %s\n",
+              FormatSize(kFrameBytes).c_str(), FormatSize(frame.size()).c_str(),
               FormatDigest(plaintext_hash_.data()).c_str());
   const guest::SvmAnswer answer = svm_.Decrypt(frame, buffer_.get(), kIv);
   if (!answer.ok()) {
@@ -190,7 +193,7 @@ int Demo::DecryptFrame() {
 
 int Demo::HashMatches() {
   Begin("the secure VM hashes the decrypted frame (the host cannot read it to check)");
-  const guest::SvmDigest hash = svm_.Hash(buffer_.get(), kFrameBytes);
+  const guest::SvmDigest hash = svm_.Hash(buffer_.get(), guest::PageRound(kFrameBytes));
   if (!hash.answer.ok()) {
     return ReportErrno("HASH by the secure VM", hash.answer.error);
   }

@@ -2,7 +2,9 @@
 // (hypheap alloc HEAP SIZE --hold S prints it as PID:FD).
 #include <hypheap/abi.h>
 
+#include <unistd.h>
 #include <cerrno>
+
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -78,12 +80,18 @@ int RunOnBuffer(const guest::SvmDevice& svm, const SvmCommand& command) {
                   command.pattern);
       return kExitOk;
     case Op::kPin:
+      // A pin belongs to this process's open /dev/hypheap-svm: it ends with the command
+      // at the latest, so no buffer is ever left pinned by a process that is gone.
       if (const guest::SvmAnswer a = svm.Pin(fd); !a.ok()) {
         return ReportSvm("PIN of " + name, a);
       }
-      std::printf("%s: pinned by the secure VM (a reclaim now answers BUSY)\n", name.c_str());
-      return kExitOk;
-    case Op::kUnpin:
+      std::printf("%s: pinned by the secure VM (a reclaim now answers BUSY)", name.c_str());
+      if (command.hold_seconds > 0) {
+        std::printf(", for %u s", command.hold_seconds);
+        std::fflush(stdout);
+        sleep(command.hold_seconds);
+      }
+      std::printf("\n");
       if (const guest::SvmAnswer a = svm.Unpin(fd); !a.ok()) {
         return ReportSvm("UNPIN of " + name, a);
       }

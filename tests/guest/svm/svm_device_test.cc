@@ -66,7 +66,7 @@ TEST_F(SvmDeviceTest, InfoNamesThePartition) {
 }
 
 TEST_F(SvmDeviceTest, DecryptThenHashGivesThePlaintextsHash) {
-  std::vector<uint8_t> data(100 * 1000);
+  std::vector<uint8_t> data(100 * kKiB);  // a frame padded to whole pages
   for (size_t i = 0; i < data.size(); ++i) {
     data[i] = static_cast<uint8_t>(i * 7 + (i >> 8));
   }
@@ -107,9 +107,10 @@ TEST_F(SvmDeviceTest, PinShowsInQueryAndUnpinClearsIt) {
   Outcome<Ownership> own = QueryOwnership(first.pa, first.pages());
   ASSERT_TRUE(own.ok());
   EXPECT_NE(own.value.state & HYPHEAP_STATE_F_PINNED, 0u);
+  // this file holds that pin already: refused before the secure VM is asked
   const SvmAnswer again = svm_.Pin(buffer.get());
   EXPECT_EQ(ErrnoName(again.error), ErrnoName(EALREADY));
-  EXPECT_EQ(again.status, HYPHEAP_SVM_ERR_PIN_STATE);
+  EXPECT_EQ(again.status, HYPHEAP_SVM_STATUS_NONE);
 
   ASSERT_EQ(ErrnoName(svm_.Unpin(buffer.get()).error), "success");
   own = QueryOwnership(first.pa, first.pages());
@@ -182,8 +183,9 @@ TEST_F(SvmDeviceTest, CliWorksOnAnotherProcesssBuffer) {
   EXPECT_EQ(RunCli({"hypheap", "svm", "info"}, &out), 0) << out;
   EXPECT_NE(out.find("secure VM partition 0x800a"), std::string::npos) << out;
   EXPECT_EQ(RunCli({"hypheap", "svm", "fill", ref, "0x11"}, &out), 0) << out;
-  EXPECT_EQ(RunCli({"hypheap", "svm", "pin", ref}, &out), 0) << out;
-  EXPECT_EQ(RunCli({"hypheap", "svm", "unpin", ref}, &out), 0) << out;
+  out.clear();
+  EXPECT_EQ(RunCli({"hypheap", "svm", "pin", ref, "--hold", "1"}, &out), 0) << out;
+  EXPECT_NE(out.find("unpinned"), std::string::npos) << out;
   out.clear();
   EXPECT_EQ(RunCli({"hypheap", "svm", "hash", ref}, &out), 0) << out;
   const std::array<uint8_t, 32> want = Sha256Of(std::vector<uint8_t>(64 * kKiB, 0x11));
@@ -193,8 +195,91 @@ TEST_F(SvmDeviceTest, CliWorksOnAnotherProcesssBuffer) {
   }
   EXPECT_EQ(out.rfind(hex, 0), 0u) << out;
   out.clear();
-  EXPECT_EQ(RunCli({"hypheap", "svm", "unpin", ref}, &out), 4) << out;
-  EXPECT_NE(out.find("PIN_STATE (-15)"), std::string::npos) << out;
+  EXPECT_EQ(RunCli({"hypheap", "svm", "hash", ref, "--len", "100"}, &out), 4) << out;
+  EXPECT_NE(out.find("EINVAL"), std::string::npos) << out;
+}
+
+bool PinnedNow(int buffer) {
+  const Outcome<ino_t> ino = InodeOf(buffer);
+  const Outcome<LiveBuffer> live = FindLiveBuffer(kSecureVideoHeap, ino.value);
+  if (!ino.ok() || !live.ok()) {
+    ADD_FAILURE() << "buffer not listed";
+    return false;
+  }
+  const PhysRange first = live.value.ranges.front();
+  const Outcome<Ownership> own = QueryOwnership(first.pa, first.pages());
+  EXPECT_TRUE(own.ok());
+  return (own.value.state & HYPHEAP_STATE_F_PINNED) != 0;
+}
+
+// A pin is the open file's that made it: another file cannot undo it, and
+// closing the file does, so a dead process cannot strand a buffer pinned.
+TEST_F(SvmDeviceTest, PinsBelongToTheOpenFileThatMadeThem) {
+  const UniqueFd buffer = Buffer(kSecureVideoHeap, 64 * kKiB);
+  ASSERT_TRUE(buffer.valid());
+  Outcome<SvmDevice> other = SvmDevice::Open();
+  ASSERT_TRUE(other.ok());
+  {
+    Outcome<SvmDevice> owner = SvmDevice::Open();
+    ASSERT_TRUE(owner.ok());
+    ASSERT_EQ(ErrnoName(owner.value.Pin(buffer.get()).error), "success");
+    EXPECT_TRUE(PinnedNow(buffer.get()));
+    EXPECT_EQ(ErrnoName(other.value.Unpin(buffer.get()).error), ErrnoName(EPERM));
+    const SvmAnswer twice = other.value.Pin(buffer.get());
+    EXPECT_EQ(ErrnoName(twice.error), ErrnoName(EALREADY));
+    EXPECT_EQ(twice.status, HYPHEAP_SVM_ERR_PIN_STATE);
+    EXPECT_TRUE(PinnedNow(buffer.get()));
+  }  // the owner's file closes
+  EXPECT_FALSE(PinnedNow(buffer.get()));
+  EXPECT_EQ(ErrnoName(other.value.Pin(buffer.get()).error), "success");
+  EXPECT_EQ(ErrnoName(other.value.Unpin(buffer.get()).error), "success");
+}
+
+TEST_F(SvmDeviceTest, WritesNeedABufferOpenForWriting) {
+  const Outcome<UniqueFd> heap = OpenHeap(kSecureVideoHeap);
+  ASSERT_TRUE(heap.ok());
+  const Outcome<UniqueFd> readonly =
+      Allocate(heap.value.get(), {.len = 64 * kKiB, .fd_flags = O_RDONLY | O_CLOEXEC});
+  ASSERT_EQ(ErrnoName(readonly.error), "success");
+  EXPECT_EQ(ErrnoName(svm_.Fill(readonly.value.get(), 1).error), ErrnoName(EBADF));
+  std::vector<uint8_t> ciphertext(4 * kKiB);
+  EXPECT_EQ(ErrnoName(svm_.Decrypt(ciphertext, readonly.value.get(), kIv).error), ErrnoName(EBADF));
+  // reading is allowed
+  EXPECT_EQ(ErrnoName(svm_.Hash(readonly.value.get()).answer.error), "success");
+}
+
+// What the ioctl layer itself refuses, before the secure VM is asked.
+TEST(SvmIoctlTest, RefusesMalformedArguments) {
+  const int dev = open(HYPHEAP_SVM_DEVICE, O_RDWR | O_CLOEXEC);
+  ASSERT_GE(dev, 0);
+  const UniqueFd device(dev);
+  Outcome<UniqueFd> buffer = AllocateFromHeap(kSecureVideoHeap, 64 * kKiB);
+  ASSERT_TRUE(buffer.ok());
+
+  hypheap_svm_buf_arg buf{};
+  buf.fd = buffer.value.get();
+  buf.reserved = 1;
+  EXPECT_EQ(ErrnoName(IoctlError(dev, HYPHEAP_SVM_IOC_FILL, &buf)), ErrnoName(EINVAL));
+  buf.reserved = 0;
+  buf.pattern = 0x100;
+  EXPECT_EQ(ErrnoName(IoctlError(dev, HYPHEAP_SVM_IOC_FILL, &buf)), ErrnoName(EINVAL));
+  buf.pattern = 1;  // PIN takes no pattern
+  EXPECT_EQ(ErrnoName(IoctlError(dev, HYPHEAP_SVM_IOC_PIN, &buf)), ErrnoName(EINVAL));
+
+  hypheap_svm_hash_arg hash{};
+  hash.fd = buffer.value.get();
+  hash.reserved = 1;
+  EXPECT_EQ(ErrnoName(IoctlError(dev, HYPHEAP_SVM_IOC_HASH, &hash)), ErrnoName(EINVAL));
+
+  hypheap_svm_decrypt_arg decrypt{};
+  decrypt.dst_fd = buffer.value.get();
+  EXPECT_EQ(ErrnoName(IoctlError(dev, HYPHEAP_SVM_IOC_DECRYPT, &decrypt)), ErrnoName(EINVAL));
+  decrypt.len = 4 * kKiB;
+  decrypt.src = 0x10;  // not mapped
+  EXPECT_EQ(ErrnoName(IoctlError(dev, HYPHEAP_SVM_IOC_DECRYPT, &decrypt)), ErrnoName(EFAULT));
+
+  EXPECT_EQ(ErrnoName(IoctlError(dev, _IO(HYPHEAP_SVM_IOC_MAGIC, 0x0f), nullptr)),
+            ErrnoName(ENOTTY));
 }
 
 }  // namespace
