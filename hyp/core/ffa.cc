@@ -1,6 +1,7 @@
 // FF-A dispatch and the partition's vCPU state machine (docs/abi.md, "FF-A"). Every call is
 // decoded and validated here before anything changes; the arch only moves registers and
-// switches contexts as the FfaOutcome says. Mailbox calls are in ffa_mailbox.cc.
+// switches contexts as the FfaOutcome says. Mailbox calls are in ffa_mailbox.cc, memory
+// calls in ffa_memory.cc.
 #include "ffa_abi.h"
 #include "ffa_regs.h"
 #include "hyp.h"
@@ -51,9 +52,10 @@ void version(FfaRegs& r, uint32_t* negotiated) {
 }
 
 constexpr uint32_t kHostFeatures[] = {
-    ffa::kError,     ffa::kSuccess32, ffa::kInterrupt,   ffa::kVersion,     ffa::kFeatures,
-    ffa::kRxRelease, ffa::kRxtxMap32, ffa::kRxtxMap64,   ffa::kRxtxUnmap,   ffa::kPartitionInfoGet,
-    ffa::kIdGet,     ffa::kRun,       ffa::kDirectReq32, ffa::kDirectReq64,
+    ffa::kError,      ffa::kSuccess32, ffa::kInterrupt,   ffa::kVersion,     ffa::kFeatures,
+    ffa::kRxRelease,  ffa::kRxtxMap32, ffa::kRxtxMap64,   ffa::kRxtxUnmap,   ffa::kPartitionInfoGet,
+    ffa::kIdGet,      ffa::kRun,       ffa::kDirectReq32, ffa::kDirectReq64, ffa::kMemShare32,
+    ffa::kMemShare64, ffa::kMemLend32, ffa::kMemLend64,   ffa::kMemFragTx,   ffa::kMemReclaim,
 };
 constexpr uint32_t kPartitionFeatures[] = {
     ffa::kError, ffa::kSuccess32, ffa::kVersion,      ffa::kFeatures,
@@ -61,8 +63,9 @@ constexpr uint32_t kPartitionFeatures[] = {
 };
 
 // FFA_FEATURES of a function id: SUCCESS with no properties for what this side may call
-// (RXTX_MAP's w2 = 0 says 4 KiB minimum buffer size and alignment), NOT_SUPPORTED for the
-// rest, including every v1.1 feature id (bit 31 clear).
+// (RXTX_MAP's w2 = 0 says 4 KiB minimum buffer size and alignment; MEM_SHARE/LEND's says no
+// buffer but TX), NOT_SUPPORTED for the rest, including every v1.1 feature id (bit 31
+// clear).
 template <size_t N>
 void features(FfaRegs& r, const uint32_t (&table)[N]) {
   const auto id = uint32_t(r.x[1]);
@@ -112,6 +115,18 @@ class FfaDispatcher {
         return direct_request(cpu, r, fid);
       case ffa::kRun:
         return run(cpu, r);
+      case ffa::kMemShare32:
+      case ffa::kMemShare64:
+      case ffa::kMemLend32:
+      case ffa::kMemLend64:
+        hyp_.ffa_mem_send(cpu, r, fid);
+        break;
+      case ffa::kMemFragTx:
+        hyp_.ffa_mem_frag_tx(cpu, r);
+        break;
+      case ffa::kMemReclaim:
+        hyp_.ffa_mem_reclaim(cpu, r);
+        break;
       default:
         set_error(r, ffa::kNotSupported);
         break;

@@ -85,6 +85,33 @@ inline constexpr uint32_t kPropMaskV10 = 0x7;      // a v1.0 caller knows bits 2
 // FFA_RXTX_MAP: w3 bits 5:0 are the buffer size in 4 KiB pages, the rest MBZ.
 inline constexpr uint32_t kRxtxPageCountMask = 0x3f;
 
+// Memory management descriptors (FFA_MEM_SHARE/LEND, DEN0077A v1.0 5.11 / v1.1 10.11).
+// v1.0 header: 32 bytes (sender u16, attributes u8, reserved u8, flags u32, handle u64,
+// tag u64, reserved u32, receiver count u32); v1.1: 48 bytes (attributes u16, then after
+// the tag the access-descriptor size u32, receiver count u32, access-descriptor offset u32
+// and 12 reserved bytes). Both are followed by 16-byte access descriptors (receiver u16,
+// permissions u8, flags u8, composite offset u32, reserved u64), a 16-byte composite
+// (total pages u32, range count u32, reserved u64) and 16-byte constituents (address u64,
+// pages u32, reserved u32).
+inline constexpr uint32_t kMemHeaderSize10 = 32;
+inline constexpr uint32_t kMemHeaderSize11 = 48;
+inline constexpr uint32_t kMemAccessSize = 16;
+inline constexpr uint32_t kMemCompositeSize = 16;
+inline constexpr uint32_t kMemConstituentSize = 16;
+// Memory region attributes: bits 5:4 type (2 = normal), 3:2 cacheability (3 = write-back),
+// 1:0 shareability (3 = inner); v1.1 bit 6 is NS; everything above MBZ.
+inline constexpr uint32_t kMemAttrNormalWbInner = 0x2f;
+inline constexpr uint32_t kMemAttrMask = 0x3f;
+// Access permissions of a receiver: data access bits 1:0 (1 RO, 2 RW, 3 reserved),
+// instruction access bits 3:2 (1 NX, 2 X, 3 reserved), bits 7:4 MBZ.
+inline constexpr uint32_t kMemDataRo = 1, kMemDataRw = 2, kMemDataReserved = 3;
+inline constexpr uint32_t kMemInstrReserved = 3;
+// Transaction flags of MEM_SHARE/LEND (w in the header) and FFA_MEM_RECLAIM (w3): bit 0
+// zeroes the memory (LEND/DONATE only; RECLAIM: before the owner gets it back).
+inline constexpr uint32_t kMemFlagClear = 1u << 0;
+// Handles the hypervisor allocates have bit 63 set.
+inline constexpr uint64_t kMemHandleHypervisor = 1ULL << 63;
+
 // FFA_MSG_SEND_DIRECT_REQ/RESP w1 and FFA_RUN/FFA_INTERRUPT w1: two 16-bit fields.
 inline constexpr uint32_t pack_ids(uint16_t hi, uint16_t lo) {
   return uint32_t(hi) << 16 | lo;

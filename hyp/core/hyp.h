@@ -11,6 +11,7 @@
 #include <span>
 
 #include "ffa.h"
+#include "ffa_memory.h"
 #include "ffa_state.h"
 #include "page_pool.h"
 #include "platform.h"
@@ -94,6 +95,17 @@ class Hyp {
   // arch's). `caller` is the secure VM whose vCPU made the call on `cpu`.
   SmcccResult handle_partition_smccc(VmId caller, unsigned cpu, const SmcccArgs& args);
 
+  // The partition's side of FF-A memory (ffa_memory.cc; SVM_FFA_RETRIEVE/RELINQUISH): it
+  // holds the region of a live transaction (lent or shared to it), so RECLAIM answers
+  // DENIED, until it relinquishes. Not holding it is the default: the pages are mapped at
+  // LEND/SHARE time either way.
+  [[nodiscard]] Status ffa_mem_retrieve(VmId caller, uint64_t handle);
+  [[nodiscard]] Status ffa_mem_relinquish(VmId caller, uint64_t handle);
+  // The record of `handle` (state kFree if there is none).
+  FfaMemInfo ffa_mem_info(uint64_t handle) const;
+  // How many records are in `state` (tests: a refused call left none behind).
+  size_t ffa_mem_records(FfaTxnState state) const;
+
   // Pin, hold and their inverses (pin.cc), as SVM_PIN/UNPIN/HOLD/RELEASE validate them.
   [[nodiscard]] Status pin(VmId vm, Ipa ipa, uint64_t nr_pages);
   [[nodiscard]] Status unpin(VmId vm, Ipa ipa, uint64_t nr_pages);
@@ -126,6 +138,8 @@ class Hyp {
   friend class PageDescriber;
   friend class InvariantChecker;
   friend class FfaDispatcher;
+  friend class FfaMemory;
+  friend class OwnershipEngine;
 
   Vm* find_secure_vm(VmId id);
   // Every VM lock, in the documented order (host, then secure VMs by ascending id).
@@ -142,6 +156,10 @@ class Hyp {
   void ffa_rxtx_unmap(FfaRegs& regs);
   void ffa_rx_release(FfaRegs& regs);
   void ffa_partition_info_get(FfaRegs& regs);
+  // FF-A memory from the host (ffa_memory.cc): MEM_SHARE/LEND, FRAG_TX, RECLAIM.
+  void ffa_mem_send(unsigned cpu, FfaRegs& regs, uint32_t fid);
+  void ffa_mem_frag_tx(unsigned cpu, FfaRegs& regs);
+  void ffa_mem_reclaim(unsigned cpu, FfaRegs& regs);
 
   Platform platform_;
   PagePool pool_;
@@ -150,6 +168,7 @@ class Hyp {
   size_t nr_secure_vms_ = 0;
   Stats stats_;
   FfaState<kMaxCpus> ffa_;
+  FfaMemState ffa_mem_;  // under the host lock
 
   // Per-CPU: the descriptor as copied from the host, and its ranges once parsed.
   alignas(16) uint8_t desc_buf_[kMaxCpus][HYPHEAP_DESC_MAX_SIZE] = {};

@@ -65,6 +65,12 @@ SmcccResult Hyp::handle_partition_smccc(VmId caller, unsigned cpu, const SmcccAr
     case HYPHEAP_FN_SVM_UNPIN:
       s = unpin(caller, ipa, pages);
       break;
+    case HYPHEAP_FN_SVM_FFA_RETRIEVE:
+      s = ffa_mem_retrieve(caller, args.x[1]);
+      break;
+    case HYPHEAP_FN_SVM_FFA_RELINQUISH:
+      s = ffa_mem_relinquish(caller, args.x[1]);
+      break;
     default:  // SVM_ABORT included: the arch aborts the partition itself
       break;
   }

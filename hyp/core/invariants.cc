@@ -64,7 +64,85 @@ class InvariantChecker {
       return "PAGES_LENT does not match the stage-2s";
     if (shared_ != hyp_.stats_.pages_shared.get())
       return "PAGES_SHARED does not match the stage-2s";
+    uint64_t recorded = 0;
+    for (const FfaTxn& t : hyp_.ffa_mem_.txns)
+      recorded += t.state == FfaTxnState::kLive ? t.pages : 0;
+    if (ffa_pages_ != recorded)
+      return "pages marked as FF-A memory are not exactly the live transactions' pages";
     return nullptr;
+  }
+
+  // The FF-A memory records against themselves and against the stage-2s: every page of a
+  // live transaction is the partition's (lend) or shared with it (share), marked FF-A, with
+  // the recorded permissions. That no other page is marked is the whole check's count.
+  // Every VM lock must be held.
+  static const char* check_ffa_memory(const Hyp& hyp, uint64_t* where) {
+    const FfaMemState& m = hyp.ffa_mem_;
+    const Vm* svm = hyp.secure_vm(VmId(HYPHEAP_VMID_SECURE_0));
+    uint64_t ranges = 0;
+    size_t assembling[kFfaMemMaxInFlight] = {};
+    for (size_t i = 0; i < kFfaMemMaxTransactions; i++) {
+      const FfaTxn& t = m.txns[i];
+      *where = i;
+      if (t.state == FfaTxnState::kFree)
+        continue;
+      if (t.generation == 0)
+        return "an FF-A memory record without a generation";
+      if (t.state == FfaTxnState::kAssembling) {
+        if (t.buf >= kFfaMemMaxInFlight || !m.buf_used[t.buf] || t.received >= t.total_len ||
+            t.total_len > kFfaMemMaxDescBytes || t.received % 16 != 0)
+          return "an FF-A transaction being assembled is inconsistent";
+        assembling[t.buf]++;
+        continue;
+      }
+      if (svm == nullptr || t.nr_ranges == 0 || t.first + uint64_t(t.nr_ranges) > m.nr_ranges)
+        return "a live FF-A transaction's ranges are outside the range store";
+      for (size_t j = 0; j < kFfaMemMaxTransactions; j++) {
+        const FfaTxn& o = m.txns[j];
+        if (j != i && o.state == FfaTxnState::kLive && o.first < t.first + t.nr_ranges &&
+            t.first < o.first + o.nr_ranges)
+          return "two live FF-A transactions share stored ranges";
+      }
+      ranges += t.nr_ranges;
+      if (const char* err = check_live(hyp, *svm, t, where))
+        return err;
+    }
+    for (size_t b = 0; b < kFfaMemMaxInFlight; b++) {
+      if (assembling[b] != (m.buf_used[b] ? 1u : 0u))
+        return "an FF-A assembly buffer is not used by exactly one transaction";
+    }
+    *where = 0;
+    if (ranges != m.nr_ranges)
+      return "the FF-A range store holds ranges of no live transaction";
+    return nullptr;
+  }
+
+  static const char* check_live(const Hyp& hyp, const Vm& svm, const FfaTxn& t, uint64_t* where) {
+    uint64_t pages = 0;
+    const MemRange* rs = &hyp.ffa_mem_.ranges[t.first];
+    for (uint32_t k = 0; k < t.nr_ranges; k++) {
+      const MemRange& r = rs[k];
+      *where = r.base.value();
+      if (r.size == 0 || !is_page_aligned(r.base.value()) || !is_page_aligned(r.size) ||
+          !hyp.platform_.in_ram(r) || (k != 0 && !(rs[k - 1].end() < r.base)))
+        return "a live FF-A transaction's ranges are not sorted, disjoint, merged RAM pages";
+      pages += r.size / kPageSize;
+      for (PhysAddr cur = r.base; cur < r.end();) {
+        const Leaf h = hyp.host_.s2.lookup(ipa_identity(cur));
+        const Leaf s = svm.s2.lookup(ipa_identity(cur));
+        *where = cur.value();
+        if (!s.ffa() || s.perms() != t.perms)
+          return "a page of a live FF-A transaction is not the partition's FF-A page";
+        const bool lent = !h.valid() && h.owner() == svm.id && s.state() == PageState::kOwned;
+        const bool shared = h.valid() && h.state() == PageState::kSharedOwned &&
+                            s.state() == PageState::kSharedBorrowed;
+        if (t.lend ? !lent : !shared)
+          return "a page of a live FF-A transaction is not in the transaction's state";
+        const PhysAddr end = pa_identity(h.end() < s.end() ? h.end() : s.end());
+        cur = end < r.end() ? end : r.end();
+      }
+    }
+    return pages == t.pages ? nullptr : "a live FF-A transaction's page count is wrong";
   }
 
  private:
@@ -101,6 +179,15 @@ class InvariantChecker {
         return "a carve-out page is pinned or held";
       if (hyp_.secure_vms_[i].id.value() == HYPHEAP_VMID_SECURE_0 && hyp_.ffa_.aborted)
         return "the aborted partition's VM still pins or holds a page";
+    }
+    for (size_t i = 0; i < hyp_.nr_secure_vms_; i++) {
+      if (!svm_[i].ffa())
+        continue;
+      if (hyp_.secure_vms_[i].id.value() != HYPHEAP_VMID_SECURE_0)
+        return "a secure VM other than the partition maps a page through FF-A";
+      if (carveout_overlap(run) != 0)
+        return "a carve-out page is marked as FF-A memory";
+      ffa_pages_ += run.size / kPageSize;
     }
     return h.valid() ? check_host_mapped(h, cur, run) : check_host_unmapped(h, run);
   }
@@ -221,6 +308,7 @@ class InvariantChecker {
   uint64_t mailbox_pages_ = 0;
   uint64_t lent_ = 0;
   uint64_t shared_ = 0;
+  uint64_t ffa_pages_ = 0;
 };
 
 // The FF-A state on its own terms, and where it meets the host stage-2. Every VM lock and
@@ -270,6 +358,8 @@ const char* Hyp::check_ffa_invariants(uint64_t* where) const {
   lock_all();
   arch::spin_lock(ffa_.lock);
   const char* err = check_ffa(ffa_, host_.s2, where);
+  if (err == nullptr)
+    err = InvariantChecker::check_ffa_memory(*this, where);
   arch::spin_unlock(ffa_.lock);
   unlock_all();
   return err;
@@ -282,6 +372,8 @@ const char* Hyp::check_invariants_in(std::span<const MemRange> ranges, uint64_t*
   const char* err = checker.run_in(ranges, where);
   if (err == nullptr)
     err = check_ffa(ffa_, host_.s2, where);
+  if (err == nullptr)
+    err = InvariantChecker::check_ffa_memory(*this, where);
   arch::spin_unlock(ffa_.lock);
   unlock_all();
   return err;
@@ -294,6 +386,8 @@ const char* Hyp::check_invariants(uint64_t* where) const {
   const char* err = checker.run(where);
   if (err == nullptr)
     err = check_ffa(ffa_, host_.s2, where);
+  if (err == nullptr)
+    err = InvariantChecker::check_ffa_memory(*this, where);
   arch::spin_unlock(ffa_.lock);
   unlock_all();
   return err;

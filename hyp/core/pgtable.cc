@@ -357,7 +357,8 @@ LeafSpec LeafSpec::owned_by(VmId owner) {
   return LeafSpec{uint64_t(owner.value()) << pte::kOwnerShift, false, PhysAddr()};
 }
 
-LeafSpec LeafSpec::normal(PhysAddr pa, Perms perms, PageState state, bool pinned, bool held) {
+LeafSpec LeafSpec::normal(PhysAddr pa, Perms perms, PageState state, bool pinned, bool held,
+                          bool ffa) {
   uint64_t attrs = pte::kAf | pte::kShInner | pte::kMemAttrNormalWb;
   attrs |= perms.r() ? pte::kS2apR : 0;
   attrs |= perms.w() ? pte::kS2apW : 0;
@@ -365,6 +366,7 @@ LeafSpec LeafSpec::normal(PhysAddr pa, Perms perms, PageState state, bool pinned
   attrs |= uint64_t(state) << pte::kStateShift;
   attrs |= pinned ? pte::kPinned : 0;
   attrs |= held ? pte::kHeld : 0;
+  attrs |= ffa ? pte::kFfa : 0;
   return LeafSpec{attrs, true, pa};
 }
 

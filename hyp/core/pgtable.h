@@ -35,6 +35,11 @@ inline constexpr int kStateShift = 55;                         // software bits 
 inline constexpr uint64_t kStateMask = 3ULL << kStateShift;
 inline constexpr uint64_t kPinned = 1ULL << 57;  // software bit 57: SVM_PIN
 inline constexpr uint64_t kHeld = 1ULL << 58;    // software bit 58: SVM_HOLD
+// Bit 59 of a secure VM's valid entry: the page came through FF-A MEM_LEND/SHARE, not
+// MEM_ASSIGN. Bits 58:55 are all taken; 62:59 are IGNORED by the hardware (they would be PBHA
+// only with VTCR_EL2.HWU59-62 set, which vtcr_for() never sets). Never changed in place: an
+// entry gets it when it becomes valid and loses it when it is unmapped.
+inline constexpr uint64_t kFfa = 1ULL << 59;
 // Invalid entries: bits 9:2 name the owner of what the entry covers (bit 0 stays clear).
 inline constexpr int kOwnerShift = 2;
 inline constexpr uint64_t kOwnerMask = 0xFFULL << kOwnerShift;
@@ -58,7 +63,7 @@ struct LeafSpec {
   static LeafSpec unmapped() { return {}; }
   static LeafSpec owned_by(VmId owner);
   static LeafSpec normal(PhysAddr pa, Perms perms, PageState state, bool pinned = false,
-                         bool held = false);
+                         bool held = false, bool ffa = false);
   static LeafSpec device(PhysAddr pa);
 };
 
@@ -73,6 +78,7 @@ struct Leaf {
   PageState state() const { return PageState((raw & pte::kStateMask) >> pte::kStateShift); }
   bool pinned() const { return raw & pte::kPinned; }
   bool held() const { return raw & pte::kHeld; }
+  bool ffa() const { return valid() && (raw & pte::kFfa); }
   // Owner recorded in an invalid entry; VmId(0) when the entry is plain empty.
   VmId owner() const { return VmId(uint32_t((raw & pte::kOwnerMask) >> pte::kOwnerShift)); }
   Perms perms() const;

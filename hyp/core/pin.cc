@@ -90,7 +90,8 @@ Status Hyp::mark(VmId id, Ipa ipa, uint64_t nr_pages, Mark which, bool set, uint
     const bool pinned = which == Mark::kPin ? set : l.pinned();
     const bool held = which == Mark::kHold ? set : l.held();
     vm->s2.set_range(IpaRange{cur, end.value() - cur.value()},
-                     LeafSpec::normal(l.pa_of(cur), l.perms(), l.state(), pinned, held), res, tlb);
+                     LeafSpec::normal(l.pa_of(cur), l.perms(), l.state(), pinned, held, l.ffa()),
+                     res, tlb);
     cur = end;
   }
   return Status::kOk;
@@ -105,8 +106,10 @@ void Hyp::drop_marks(Vm& vm) {
     for (Ipa cur = ipa_identity(bank.base); cur < ipa_identity(bank.end());) {
       const Leaf l = vm.s2.lookup(cur);
       if (l.valid() && (l.pinned() || l.held()))
-        vm.s2.set_range(IpaRange{l.base, l.size},
-                        LeafSpec::normal(l.pa_of(l.base), l.perms(), l.state()), res, tlb);
+        vm.s2.set_range(
+            IpaRange{l.base, l.size},
+            LeafSpec::normal(l.pa_of(l.base), l.perms(), l.state(), false, false, l.ffa()), res,
+            tlb);
       cur = l.end();
     }
   }

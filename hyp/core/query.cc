@@ -57,6 +57,8 @@ class PageDescriber {
       v->state |= HYPHEAP_STATE_F_PINNED;
     if (s.held())
       v->state |= HYPHEAP_STATE_F_HELD;
+    if (s.ffa())
+      v->state |= HYPHEAP_STATE_F_FFA;
     if (pa_identity(s.end()) < v->end)
       v->end = pa_identity(s.end());
   }

@@ -1,27 +1,13 @@
 // MEM_ASSIGN as a transaction: copy the descriptor, validate everything (including the
 // worst-case table pages, which are reserved), then commit, which cannot fail. Any error
-// returns before the first stage-2 write, so every stage-2 stays exactly as it was.
+// returns before the first stage-2 write, so every stage-2 stays exactly as it was. The
+// state checks, reservation and commit are the ownership engine's (ownership.cc).
 #include "descriptor.h"
 #include "hyp.h"
 #include "lock.h"
-#include "sort.h"
+#include "ownership.h"
 
 namespace hyp {
-namespace {
-
-enum class Transition {
-  kLend,           // {host} -> {svm}
-  kShare,          // {host} -> {host, svm}
-  kReclaimLent,    // {svm} -> {host}
-  kReclaimShared,  // {host, svm} -> {host}
-};
-
-PhysAddr min_end(Ipa a, Ipa b, PhysAddr c) {
-  const uint64_t m = a.value() < b.value() ? a.value() : b.value();
-  return PhysAddr(m < c.value() ? m : c.value());
-}
-
-}  // namespace
 
 class AssignTransaction {
  public:
@@ -39,11 +25,12 @@ class AssignTransaction {
     HYP_TRY(parse_descriptor(std::span(hyp_.desc_buf_[cpu_], len), hyp_.ranges_[cpu_], &d));
     HYP_TRY(plan(d));
     HYP_TRY(check_ranges(d.ranges));
-    LockGuard svm_guard(svm_->lock);
-    HYP_TRY(check_states());
+    LockGuard svm_guard(change_.svm->lock);
+    OwnershipEngine engine(hyp_);
+    HYP_TRY(engine.check_states(change_));
     PagePool::Reservation res;
-    HYP_TRY(reserve_tables(res));
-    commit(res);
+    HYP_TRY(engine.reserve_tables(change_, res));
+    engine.commit(change_, res);
     *new_srcvm = new_srcvm_;
     return Status::kOk;
   }
@@ -87,7 +74,7 @@ class AssignTransaction {
       dest_bits |= dest.vmid.bit();
       if (svm != nullptr) {
         dest_svm = svm;
-        svm_perms_ = dest.perms;
+        change_.svm_perms = dest.perms;
       } else {
         host_perms = dest.perms;
       }
@@ -95,15 +82,16 @@ class AssignTransaction {
     Vm* src_svm = nullptr;
     HYP_TRY(resolve_srcvm(d.srcvm, &src_svm));
     new_srcvm_ = dest_bits;
-    host_perms_ = host_perms;
+    change_.host_perms = host_perms;
     if (d.srcvm == kVmidHost.bit() && dest_svm != nullptr) {
-      kind_ = (dest_bits & kVmidHost.bit()) ? Transition::kShare : Transition::kLend;
-      svm_ = dest_svm;
+      change_.kind = (dest_bits & kVmidHost.bit()) ? Transition::kShare : Transition::kLend;
+      change_.svm = dest_svm;
       return Status::kOk;
     }
     if (src_svm != nullptr && dest_bits == kVmidHost.bit()) {
-      kind_ = (d.srcvm & kVmidHost.bit()) ? Transition::kReclaimShared : Transition::kReclaimLent;
-      svm_ = src_svm;
+      change_.kind =
+          (d.srcvm & kVmidHost.bit()) ? Transition::kReclaimShared : Transition::kReclaimLent;
+      change_.svm = src_svm;
       // Reclaimed memory returns to the host's normal mapping, nothing less.
       return host_perms == kPermsRwx ? Status::kOk : Status::kPerms;
     }
@@ -127,170 +115,15 @@ class AssignTransaction {
   }
 
   Status check_ranges(std::span<MemRange> ranges) {
-    pages_ = 0;
-    for (const MemRange& r : ranges) {
-      if (!is_page_aligned(r.base.value()) || !is_page_aligned(r.size))
-        return Status::kRangeUnaligned;
-      if (r.size == 0 || r.end() < r.base)
-        return Status::kRangeSize;
-      if (!hyp_.platform_.in_ram(r))
-        return Status::kOutsideRam;
-      if (hyp_.platform_.touches_carveout(r))
-        return Status::kProtected;
-      pages_ += r.size / kPageSize;
-    }
-    heap_sort(ranges, [](const MemRange& a, const MemRange& b) { return a.base < b.base; });
-    for (size_t i = 1; i < ranges.size(); i++) {
-      if (ranges[i].base < ranges[i - 1].end())
-        return Status::kOverlap;
-    }
-    ranges_ = ranges;
+    HYP_TRY(OwnershipEngine::check_ranges(hyp_.platform_, ranges, &change_.pages));
+    change_.ranges = ranges;
     return Status::kOk;
-  }
-
-  Status check_run(const Leaf& h, const Leaf& s) const {
-    // The host's FF-A mailbox: the hyp writes it, so it stays where it is until RXTX_UNMAP.
-    if (h.valid() && h.state() == PageState::kSharedHyp)
-      return Status::kMailbox;
-    switch (kind_) {
-      case Transition::kLend:
-      case Transition::kShare:
-        return h.valid() && h.state() == PageState::kOwned && s.raw == 0 ? Status::kOk
-                                                                         : Status::kState;
-      case Transition::kReclaimLent:
-        if (h.valid() || h.owner() != svm_->id || !s.valid() || s.state() != PageState::kOwned)
-          return Status::kState;
-        return s.pinned() ? Status::kBusy : Status::kOk;
-      case Transition::kReclaimShared:
-        if (!h.valid() || h.state() != PageState::kSharedOwned || !s.valid() ||
-            s.state() != PageState::kSharedBorrowed)
-          return Status::kState;
-        return s.pinned() ? Status::kBusy : Status::kOk;
-    }
-    return Status::kState;
-  }
-
-  Status check_states() const {
-    for (const MemRange& r : ranges_) {
-      for (PhysAddr cur = r.base; cur < r.end();) {
-        const Leaf h = hyp_.host_.s2.lookup(ipa_identity(cur));
-        const Leaf s = svm_->s2.lookup(ipa_identity(cur));
-        HYP_TRY(check_run(h, s));
-        // A hold (a secure-VM call in progress) refuses like a pin, once the state is right.
-        if (s.held())
-          return Status::kBusy;
-        cur = min_end(h.end(), s.end(), r.end());
-      }
-    }
-    return Status::kOk;
-  }
-
-  Status reserve_tables(PagePool::Reservation& res) const {
-    const bool host_valid = kind_ != Transition::kLend;
-    const bool svm_valid = kind_ == Transition::kLend || kind_ == Transition::kShare;
-    TableNeed host_need(hyp_.host_.s2, host_valid);
-    TableNeed svm_need(svm_->s2, svm_valid);
-    for (const MemRange& r : ranges_) {
-      const IpaRange ir{ipa_identity(r.base), r.size};
-      host_need.add(ir);
-      svm_need.add(ir);
-    }
-    return hyp_.pool_.reserve(host_need.pages() + svm_need.pages(), res);
-  }
-
-  // Stage-2 by stage-2, each over every range, so one TLB batch per stage-2 covers the whole
-  // call. A VM that gives pages up is flushed before anything else may touch them: the host
-  // before its pages are cleaned and mapped in the secure VM, the secure VM before they are
-  // scrubbed and returned to the host. Each stage-2 still sees the ranges in ascending order,
-  // which is what bounds the table reservation (docs/hyp-core.md, "Transactions").
-  void commit(PagePool::Reservation& res) {
-    Stage2& host = hyp_.host_.s2;
-    Stage2& svm = svm_->s2;
-    TlbBatch host_tlb(host), svm_tlb(svm);
-    switch (kind_) {
-      case Transition::kLend:
-        for (const MemRange& r : ranges_)
-          host.set_range(ipa_range(r), LeafSpec::owned_by(svm_->id), res, host_tlb);
-        host_tlb.flush();
-        // The host can no longer write: push its dirty lines out so a secure VM (or device)
-        // that maps the page non-cacheable reads what the host last wrote.
-        for (const MemRange& r : ranges_)
-          arch::dcache_clean_inval_poc(arch::phys_to_virt(r.base), r.size);
-        for (const MemRange& r : ranges_)
-          svm.set_range(ipa_range(r), LeafSpec::normal(r.base, svm_perms_, PageState::kOwned), res,
-                        svm_tlb);
-        break;
-      case Transition::kShare:
-        for (const MemRange& r : ranges_)
-          host.set_range(ipa_range(r),
-                         LeafSpec::normal(r.base, host_perms_, PageState::kSharedOwned), res,
-                         host_tlb);
-        host_tlb.flush();
-        for (const MemRange& r : ranges_)
-          svm.set_range(ipa_range(r),
-                        LeafSpec::normal(r.base, svm_perms_, PageState::kSharedBorrowed), res,
-                        svm_tlb);
-        break;
-      case Transition::kReclaimLent:
-        for (const MemRange& r : ranges_)
-          svm.set_range(ipa_range(r), LeafSpec::unmapped(), res, svm_tlb);
-        svm_tlb.flush();
-        // Nothing the secure VM wrote may reach the host, not even through the caches.
-        for (const MemRange& r : ranges_) {
-          void* va = arch::phys_to_virt(r.base);
-          arch::scrub(va, r.size);
-          arch::dcache_clean_poc(va, r.size);
-        }
-        map_back_in_host(res, host_tlb);
-        break;
-      case Transition::kReclaimShared:
-        for (const MemRange& r : ranges_)
-          svm.set_range(ipa_range(r), LeafSpec::unmapped(), res, svm_tlb);
-        svm_tlb.flush();
-        map_back_in_host(res, host_tlb);
-        break;
-    }
-    account();
-  }
-
-  void map_back_in_host(PagePool::Reservation& res, TlbBatch& tlb) {
-    for (const MemRange& r : ranges_)
-      hyp_.host_.s2.set_range(ipa_range(r), LeafSpec::normal(r.base, kPermsRwx, PageState::kOwned),
-                              res, tlb);
-  }
-
-  static IpaRange ipa_range(const MemRange& r) { return IpaRange{ipa_identity(r.base), r.size}; }
-
-  void account() {
-    Stats& st = hyp_.stats_;
-    const auto n = int64_t(pages_);
-    switch (kind_) {
-      case Transition::kLend:
-        st.pages_lent.add(n);
-        break;
-      case Transition::kShare:
-        st.pages_shared.add(n);
-        break;
-      case Transition::kReclaimLent:
-        st.pages_lent.add(-n);
-        st.pages_reclaimed.add(n);
-        st.pages_scrubbed.add(n);
-        break;
-      case Transition::kReclaimShared:
-        st.pages_shared.add(-n);
-        st.pages_reclaimed.add(n);
-        break;
-    }
   }
 
   Hyp& hyp_;
   unsigned cpu_;
-  Transition kind_ = Transition::kLend;
-  Vm* svm_ = nullptr;
-  Perms host_perms_, svm_perms_;
+  OwnershipChange change_;
   uint64_t new_srcvm_ = 0;
-  uint64_t pages_ = 0;
-  std::span<MemRange> ranges_;
 };
 
 Status Hyp::mem_assign(unsigned cpu, PhysAddr desc, uint64_t len, uint64_t* new_srcvm) {

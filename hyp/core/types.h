@@ -112,6 +112,7 @@ enum class [[nodiscard]] Status : int64_t{
     kNotMapped = HYPHEAP_ERR_NOT_MAPPED,
     kHostAccess = HYPHEAP_ERR_HOST_ACCESS,
     kMailbox = HYPHEAP_ERR_MAILBOX,
+    kFfa = HYPHEAP_ERR_FFA,
 };
 
 #define HYP_TRY(expr)                                        \

@@ -17,7 +17,7 @@
 
 /* Bumped on any incompatible change; also the DT property hypheap,abi-version. */
 #define HYPHEAP_ABI_VERSION_MAJOR 1
-#define HYPHEAP_ABI_VERSION_MINOR 2
+#define HYPHEAP_ABI_VERSION_MINOR 3
 
 /*
  * SMCCC function ids. The hypheap calls are SMC64 fast calls in the vendor-specific
@@ -79,6 +79,8 @@
 #define HYPHEAP_ERR_NOT_MAPPED (-19)     /* a page is not mapped in the caller as asked */
 #define HYPHEAP_ERR_HOST_ACCESS (-20)    /* NEED_EXCLUSIVE, but the host still maps a page */
 #define HYPHEAP_ERR_MAILBOX (-21)        /* a page is the host's FF-A RX/TX buffer (mapped) */
+/* Since ABI 1.3. */
+#define HYPHEAP_ERR_FFA (-22)            /* a page belongs to an FF-A MEM_LEND/SHARE transaction */
 
 /*
  * VM ids. Each fits a bit of the 64-bit srcvm bitmap (HYPHEAP_VMID_BIT). The host (HLOS)
@@ -105,6 +107,7 @@
 #define HYPHEAP_STATE_MASK 0xffU
 #define HYPHEAP_STATE_F_PINNED 0x100U /* the secure VM holds it: reclaim would be BUSY */
 #define HYPHEAP_STATE_F_HELD 0x200U   /* held by a secure-VM call in progress (SVM_HOLD): BUSY */
+#define HYPHEAP_STATE_F_FFA 0x400U    /* (1.3) lent/shared by FF-A MEM_LEND/SHARE, not MEM_ASSIGN */
 
 /* STATS indices (x1 of HYPHEAP_FN_STATS). Counters are totals since boot unless noted. */
 #define HYPHEAP_STAT_ASSIGN_CALLS 0      /* MEM_ASSIGN calls, successful or not */
@@ -295,12 +298,19 @@ struct hypheap_svm_args {
  * SVM_UNPIN    x1, x2.
  * SVM_ABORT    x1 = ESR_EL1, x2 = FAR_EL1, x3 = ELR_EL1: the secure VM's own vectors took
  *              an exception it cannot handle; the hyp aborts the partition (never returns).
+ * Since ABI 1.3:
+ * SVM_FFA_RETRIEVE    x1 = FF-A memory handle of a live MEM_LEND/SHARE to the caller: the
+ *              caller holds the region (it is already mapped); FFA_MEM_RECLAIM answers
+ *              DENIED until SVM_FFA_RELINQUISH.
+ * SVM_FFA_RELINQUISH  x1 = handle: the caller no longer holds the region.
  */
 #define HYPHEAP_FN_SVM_HOLD 0xC6000010U
 #define HYPHEAP_FN_SVM_RELEASE 0xC6000011U
 #define HYPHEAP_FN_SVM_PIN 0xC6000012U
 #define HYPHEAP_FN_SVM_UNPIN 0xC6000013U
 #define HYPHEAP_FN_SVM_ABORT 0xC6000014U
+#define HYPHEAP_FN_SVM_FFA_RETRIEVE 0xC6000015U
+#define HYPHEAP_FN_SVM_FFA_RELINQUISH 0xC6000016U
 
 #define HYPHEAP_SVM_NEED_R 0x1U         /* readable by the secure VM */
 #define HYPHEAP_SVM_NEED_W 0x2U         /* writable by the secure VM */

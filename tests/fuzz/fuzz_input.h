@@ -56,8 +56,39 @@ enum class Op : uint8_t {
   // u8 fid (0 HOLD, 1 RELEASE, 2 PIN, 3 UNPIN, 4 ABORT, else raw), u8 caller (odd: secure VM
   // 11), u64 page, u16 pages, u8 need: a secure VM's own call, page in the arena.
   kSvmCall = 9,
+  // u8 cpu, u8 kind (bit 0 LEND, bit 1 SMC64), u8 access, u8 attrs (0: 0x2F, 1: 0, else
+  // raw), u8 flags, u16 corrupt (FfaCorrupt bits), u8 frag (0: 4 KiB fragments, else that
+  // many 16-byte units), u8 nr_ranges (% 9) {u8 RangeKind, u64 a, u64 b} * nr_ranges (the
+  // size becomes a page count), u16 scattered (% 1100), u64 base: an FF-A MEM_SHARE/LEND
+  // of a v1.0 (or v1.1) descriptor written into TX (mapped first unless kNoAutoMap), its
+  // later fragments sent with FRAG_TX while the hyp answers FRAG_RX. `scattered` adds one
+  // page every other page from arena page `base`.
+  kFfaMem = 10,
+  // u8 which (0 RECLAIM, 1 FRAG_TX, 2 SVM_FFA_RETRIEVE, 3 SVM_FFA_RELINQUISH), u8 index
+  // (into the handles the hyp answered; bit 7: the raw u64 instead; bit 6: secure VM 11
+  // calls), u64 raw, u32 w3 (RECLAIM's flags, FRAG_TX's length).
+  kFfaMemCall = 11,
 };
-inline constexpr uint8_t kNrOps = 10;
+inline constexpr uint8_t kNrOps = 12;
+
+// Bits of kFfaMem's corrupt field.
+enum FfaCorrupt : uint16_t {
+  kFcZeroMbz = 1,         // zero the fields Linux 6.1.0 leaves unwritten (else 0xa5)
+  kFcSender = 2,          // sender id 2
+  kFcReceiver = 4,        // receiver id 0x800b
+  kFcTwoReceivers = 8,    // receiver count 2
+  kFcComposite = 16,      // composite offset + 8
+  kFcTotalPages = 32,     // composite total pages + 1
+  kFcCountLies = 64,      // range count - 1
+  kFcLengthLong = 128,    // w1 (total length) + 16
+  kFcLengthShort = 256,   // w1 - 16
+  kFcFragLies = 512,      // every FRAG_TX announces 16 bytes more than it wrote
+  kFcWrongHandle = 1024,  // every FRAG_TX names another handle
+  kFcV11 = 2048,          // the v1.1 layout
+  kFcBuffer = 4096,       // x3 = a page address (not TX)
+  kFcNoAutoMap = 8192,    // do not map the mailbox first
+  kFcAbandon = 16384,     // stop after the first fragment
+};
 
 // kFfaHost and kFfaPartition fid selectors.
 inline constexpr uint32_t kFfaHostFids[] = {

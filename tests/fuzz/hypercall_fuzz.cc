@@ -161,6 +161,12 @@ class Session {
         case Op::kSvmCall:
           svm_call(in);
           break;
+        case Op::kFfaMem:
+          ffa_mem(in);
+          break;
+        case Op::kFfaMemCall:
+          ffa_mem_call(in);
+          break;
       }
     }
   }
@@ -312,6 +318,17 @@ class Session {
       r.x[2] = 0;
     if (cpus_[cpu].in_partition)
       return;
+    (void)call_host(cpu, r);
+  }
+
+  static bool is_mem_call(uint32_t fid) {
+    return fid == ffa::kMemShare32 || fid == ffa::kMemShare64 || fid == ffa::kMemLend32 ||
+           fid == ffa::kMemLend64 || fid == ffa::kMemFragTx || fid == ffa::kMemReclaim;
+  }
+
+  // An FF-A call from the host on `cpu` (which runs the host), followed as the arch would.
+  FfaRegs call_host(unsigned cpu, FfaRegs r) {
+    const auto fid = uint32_t(r.x[0]);
     VcpuState before[Hyp::kMaxCpus];
     for (unsigned v = 0; v < Hyp::kMaxCpus; v++)
       before[v] = hyp_->ffa_vcpu_state(v);
@@ -340,14 +357,172 @@ class Session {
     }
     const bool ok = r.x[0] == ffa::kSuccess32;
     const bool maps = fid == ffa::kRxtxMap32 || fid == ffa::kRxtxMap64 || fid == ffa::kRxtxUnmap;
-    if (!(footprint() == fp) && !(maps && ok))
-      fail("an FF-A call other than a successful RXTX_MAP/UNMAP changed a stage-2");
-    if ((fid == ffa::kRxtxMap32 || fid == ffa::kRxtxMap64) && ok)
+    if (!(footprint() == fp) && !((maps || is_mem_call(fid)) && ok))
+      fail("an FF-A call other than a successful RXTX_MAP/UNMAP or memory call changed a stage-2");
+    if ((fid == ffa::kRxtxMap32 || fid == ffa::kRxtxMap64) && ok) {
       rx_ = fid == ffa::kRxtxMap32 ? uint32_t(args.x[2]) : args.x[2];
+      tx_ = fid == ffa::kRxtxMap32 ? uint32_t(args.x[1]) : args.x[1];
+      mapped_ = true;
+    }
+    if (fid == ffa::kRxtxUnmap && ok)
+      mapped_ = false;
     if (fid == ffa::kPartitionInfoGet && ok && (args.x[5] & 1) == 0)
       g_memory.touch(rx_);
+    // A handle the hyp gave out, for later calls on it.
+    if (is_mem_call(fid) && fid != ffa::kMemReclaim && (ok || r.x[0] == ffa::kMemFragRx))
+      remember_handle(ok ? (r.x[2] | r.x[3] << 32) : (r.x[1] | r.x[2] << 32));
     check("after an FF-A host call");
     check_ffa();
+    return r;
+  }
+
+  void remember_handle(uint64_t h) {
+    for (size_t i = 0; i < nr_handles_; i++) {
+      if (handles_[i] == h)
+        return;
+    }
+    handles_[next_handle_++ % kHandles] = h;
+    if (nr_handles_ < kHandles)
+      nr_handles_++;
+  }
+
+  // --- FF-A memory ----------------------------------------------------------------------
+
+  void ffa_mem(Reader& in) {
+    const unsigned cpu = in.get<uint8_t>() % Hyp::kMaxCpus;
+    const uint8_t kind = in.get<uint8_t>(), access = in.get<uint8_t>();
+    const uint8_t attrs_sel = in.get<uint8_t>(), flags = in.get<uint8_t>();
+    const auto corrupt = in.get<uint16_t>();
+    const uint8_t frag_sel = in.get<uint8_t>();
+    const size_t nr = in.get<uint8_t>() % 9;
+    struct Con {
+      uint64_t addr;
+      uint32_t pages;
+    };
+    std::vector<Con> cons;
+    for (size_t i = 0; i < nr; i++) {
+      const hypheap_mem_range r = decode_range(in);
+      cons.push_back({r.addr, uint32_t(r.size >> 12)});
+    }
+    const size_t scattered = in.get<uint16_t>() % 1100;
+    const uint64_t base = kArena + (in.get<uint64_t>() % kArenaPages) * k4K;
+    for (size_t i = 0; i < scattered; i++)
+      cons.push_back({base + 2 * i * k4K, 1});
+    if (cpus_[cpu].in_partition)
+      return;
+    if (!mapped_ && !(corrupt & kFcNoAutoMap)) {
+      FfaRegs m{};
+      m.x[0] = ffa::kRxtxMap64;
+      m.x[1] = kDescPage + 32 * k4K;
+      m.x[2] = kDescPage + 33 * k4K;
+      m.x[3] = 1;
+      (void)call_host(cpu, m);
+    }
+
+    const bool v11 = corrupt & kFcV11;
+    const uint32_t hdr = v11 ? ffa::kMemHeaderSize11 : ffa::kMemHeaderSize10;
+    const uint32_t comp = hdr + ffa::kMemAccessSize + ((corrupt & kFcComposite) ? 8 : 0);
+    const size_t len = comp + ffa::kMemCompositeSize + cons.size() * ffa::kMemConstituentSize;
+    std::vector<uint8_t>& d = desc_;
+    d.assign(len, (corrupt & kFcZeroMbz) ? 0 : 0xa5);
+    auto put = [&](size_t off, auto v) {
+      if (off + sizeof(v) <= d.size())
+        std::memcpy(d.data() + off, &v, sizeof(v));
+    };
+    put(0, uint16_t((corrupt & kFcSender) ? 2 : HYPHEAP_FFA_ID_HOST));
+    const uint16_t attrs = attrs_sel == 0   ? ffa::kMemAttrNormalWbInner
+                           : attrs_sel == 1 ? 0
+                                            : attrs_sel;
+    if (v11) {
+      put(2, attrs);
+      put(8, uint64_t(0));
+      put(24, uint32_t(ffa::kMemAccessSize));
+      put(32, hdr);
+      std::memset(d.data() + 36, 0, 12);
+    } else {
+      put(2, uint8_t(attrs));
+    }
+    put(4, uint32_t(flags));
+    put(16, uint64_t(kind));
+    put(28, uint32_t((corrupt & kFcTwoReceivers) ? 2 : 1));
+    put(hdr, uint16_t((corrupt & kFcReceiver) ? 0x800b : HYPHEAP_FFA_ID_SVM));
+    put(hdr + 2, access);
+    put(hdr + 4, comp);
+    uint64_t sum = 0;
+    for (const Con& c : cons)
+      sum += c.pages;
+    put(comp, uint32_t(sum + ((corrupt & kFcTotalPages) ? 1 : 0)));
+    put(comp + 4, uint32_t(cons.size() - ((corrupt & kFcCountLies) ? 1 : 0)));
+    for (size_t i = 0; i < cons.size(); i++) {
+      put(comp + 16 + i * 16, cons[i].addr);
+      put(comp + 16 + i * 16 + 8, cons[i].pages);
+    }
+
+    const size_t frag = frag_sel == 0 ? k4K : size_t(frag_sel) * 16;
+    size_t total = len;
+    total += (corrupt & kFcLengthLong) ? 16 : 0;
+    total -= (corrupt & kFcLengthShort) ? 16 : 0;
+    size_t off = std::min(frag, len);
+    write_tx(d.data(), std::min(off, k4K));
+    FfaRegs r{};
+    const bool lend = kind & 1, smc64 = kind & 2;
+    r.x[0] = (lend ? ffa::kMemLend32 : ffa::kMemShare32) | (smc64 ? ffa::kSmc64Bit : 0);
+    r.x[1] = total;
+    r.x[2] = off;
+    r.x[3] = (corrupt & kFcBuffer) ? kArena : 0;
+    r = call_host(cpu, r);
+    for (int i = 0; i < 64 && r.x[0] == ffa::kMemFragRx && !(corrupt & kFcAbandon); i++) {
+      const uint64_t h = r.x[1] | r.x[2] << 32;
+      const size_t n = std::min(frag, len > off ? len - off : 0);
+      write_tx(d.data() + off, std::min(n, k4K));
+      off += n;
+      FfaRegs f{};
+      f.x[0] = ffa::kMemFragTx;
+      const uint64_t named = (corrupt & kFcWrongHandle) ? h ^ 0x100 : h;
+      f.x[1] = uint32_t(named);
+      f.x[2] = named >> 32;
+      f.x[3] = n + ((corrupt & kFcFragLies) ? 16 : 0);
+      r = call_host(cpu, f);
+    }
+  }
+
+  // Writes into TX as the host would: only if the host can write the page.
+  void write_tx(const uint8_t* src, size_t n) {
+    if (n != 0 && host_writable(tx_)) {
+      g_memory.touch(tx_);
+      std::memcpy(arch::phys_to_virt(PhysAddr(tx_)), src, n);
+    }
+  }
+
+  void ffa_mem_call(Reader& in) {
+    const uint8_t which = in.get<uint8_t>() % 4, index = in.get<uint8_t>();
+    const uint64_t raw = in.get<uint64_t>();
+    const auto w3 = in.get<uint32_t>();
+    const uint64_t h =
+        (index & 0x80) || nr_handles_ == 0 ? raw : handles_[(index & 0x3f) % nr_handles_];
+    if (which >= 2) {
+      const uint32_t fid = which == 2 ? HYPHEAP_FN_SVM_FFA_RETRIEVE : HYPHEAP_FN_SVM_FFA_RELINQUISH;
+      const Footprint fp = footprint();
+      g_calls++;
+      const SmcccResult res = hyp_->handle_partition_smccc((index & 0x40) ? kSvm1 : kSvm0, 0,
+                                                           SmcccArgs{{fid, h, w3, 0}});
+      trace("svm", fid, res.x[0]);
+      check_status(res.x[0]);
+      if (!(footprint() == fp))
+        fail("a retrieve or relinquish changed a stage-2");
+      check("after a retrieve or relinquish");
+      check_ffa();
+      return;
+    }
+    const unsigned cpu = index & 1;
+    if (cpus_[cpu].in_partition)
+      return;
+    FfaRegs r{};
+    r.x[0] = which == 0 ? ffa::kMemReclaim : ffa::kMemFragTx;
+    r.x[1] = uint32_t(h);
+    r.x[2] = h >> 32;
+    r.x[3] = w3;
+    (void)call_host(cpu, r);
   }
 
   // The CPU vCPU `vcpu` runs on, or where it boots; -1 if it does neither.
@@ -492,7 +667,8 @@ class Session {
       }
       return;
     }
-    if (x0 == ffa::kSuccess32 || x0 == ffa::kInterrupt || x0 == ffa::kDirectResp32) {
+    if (x0 == ffa::kSuccess32 || x0 == ffa::kInterrupt || x0 == ffa::kDirectResp32 ||
+        x0 == ffa::kMemFragRx) {
       for (unsigned i = 1; i < 8; i++) {
         if (r.x[i] >> 32 != 0)
           fail("a 32-bit FF-A answer with an upper half set", i);
@@ -696,7 +872,7 @@ class Session {
   static void check_status(uint64_t x0) {
     const auto s = int64_t(x0);
     const bool vendor_answer = x0 == HYPHEAP_UID_0 || x0 == HYPHEAP_ABI_VERSION_MAJOR;
-    if (!vendor_answer && (s > HYPHEAP_OK || s < HYPHEAP_ERR_MAILBOX))
+    if (!vendor_answer && (s > HYPHEAP_OK || s < HYPHEAP_ERR_FFA))
       fail("status outside the ABI", x0);
   }
 
@@ -763,7 +939,12 @@ class Session {
   };
   CpuModel cpus_[Hyp::kMaxCpus];
   bool booting_[Hyp::kMaxCpus] = {};
-  uint64_t rx_ = kDescPage;
+  uint64_t rx_ = kDescPage, tx_ = kDescPage;
+  bool mapped_ = false;
+  static constexpr size_t kHandles = 16;
+  uint64_t handles_[kHandles] = {};
+  size_t nr_handles_ = 0, next_handle_ = 0;
+  static inline std::vector<uint8_t> desc_;
 };
 
 }  // namespace

@@ -103,6 +103,23 @@ struct Seed {
     w.op(Op::kSvmCall).put(sel).put(caller).put(page).put(pages).put(need);
     return *this;
   }
+  // FF-A MEM_SHARE/LEND (kind bit 0 LEND, bit 1 SMC64) of arena ranges plus `scattered`
+  // single pages every other page from arena page `base`.
+  Seed& ffa_mem(uint8_t kind, const std::vector<R>& ranges, uint16_t corrupt = 0,
+                uint16_t scattered = 0, uint64_t base = 0, uint8_t access = 2,
+                uint8_t attrs_sel = 0, uint8_t flags = 0, uint8_t frag = 0, uint8_t cpu = 0) {
+    w.op(Op::kFfaMem).put(cpu).put(kind).put(access).put(attrs_sel).put(flags).put(corrupt);
+    w.put(frag).put(uint8_t(ranges.size()));
+    for (const R& r : ranges)
+      w.put(uint8_t(r.kind)).put(r.a).put(r.b);
+    w.put(scattered).put(base);
+    return *this;
+  }
+  // which: 0 RECLAIM, 1 FRAG_TX, 2 SVM_FFA_RETRIEVE, 3 SVM_FFA_RELINQUISH.
+  Seed& ffa_mem_call(uint8_t which, uint8_t index, uint32_t w3 = 0, uint64_t raw = 0) {
+    w.op(Op::kFfaMemCall).put(which).put(index).put(raw).put(w3);
+    return *this;
+  }
   // vCPU `vcpu` boots to FFA_MSG_WAIT.
   Seed& boot(uint8_t vcpu) { return event(FfaEvent::kBoot, vcpu).svm_ffa(vcpu, kMsgWait); }
 
@@ -411,6 +428,90 @@ std::vector<Seed> seeds() {
       .svm_call(4, 0, 1)
       .svm_call(0, 0, 1, 0, 1)
       .reclaim_previous(1);
+  // FF-A memory (ffa_memory.cc). Kinds: 0 SHARE_32, 1 LEND_32, 2 SHARE_64, 3 LEND_64.
+  s.emplace_back("ffa_mem_share_as_linux61_then_reclaim")
+      .ffa_mem(2, {pages(0, 1)})
+      .ffa_mem_call(0, 0)
+      .ffa_mem_call(0, 0);  // twice: INVALID_PARAMETERS
+  s.emplace_back("ffa_mem_lend_attrs0_clear_32bit_reclaim_scrubs")
+      .ffa_mem(1, {pages(8, 16)}, 0, 0, 0, 2, 1, 1)
+      .ffa_mem(3, {pages(40, 2), pages(30, 3)}, kFcZeroMbz, 0, 0, 1)
+      .ffa_mem_call(0, 0, 1)
+      .ffa_mem_call(0, 1);
+  s.emplace_back("ffa_mem_fragmented_252_then_256").ffa_mem(3, {}, 0, 508, 100).ffa_mem_call(0, 0);
+  s.emplace_back("ffa_mem_fragments_that_lie")
+      .ffa_mem(2, {}, kFcFragLies, 300, 0)
+      .ffa_mem(2, {}, kFcWrongHandle, 300, 0)
+      .ffa_mem_call(1, 1, 768)  // the right handle and length (TX still holds fragment 1)
+      .ffa_mem(2, {}, kFcLengthShort, 300, 1000)
+      .ffa_mem(3, {}, kFcLengthLong, 300, 1000)
+      .ffa_mem(3, {}, 0, 300, 1000, 2, 0, 0, 16);  // 256-byte fragments
+  s.emplace_back("ffa_mem_header_refusals")
+      .ffa_mem(2, {pages(0, 1)}, kFcSender)
+      .ffa_mem(2, {pages(0, 1)}, kFcReceiver)
+      .ffa_mem(2, {pages(0, 1)}, kFcTwoReceivers)
+      .ffa_mem(2, {pages(0, 1)}, kFcComposite)
+      .ffa_mem(2, {pages(0, 1)}, kFcTotalPages)
+      .ffa_mem(2, {pages(0, 1)}, kFcCountLies)
+      .ffa_mem(2, {pages(0, 1)}, kFcBuffer)
+      .ffa_mem(2, {pages(0, 1)}, kFcV11)
+      .ffa_mem(2, {pages(0, 1)}, 0, 0, 0, 0)
+      .ffa_mem(3, {pages(0, 1)}, 0, 0, 0, 2 | 2 << 2)
+      .ffa_mem(3, {pages(0, 1)}, 0, 0, 0, 2, 0x10)
+      .ffa_mem(2, {pages(0, 1)}, 0, 0, 0, 2, 1)
+      .ffa_mem(2, {pages(0, 1)}, 0, 0, 0, 2, 0, 1)
+      .ffa_mem(3, {pages(0, 1)}, 0, 0, 0, 2, 0, 2)
+      .ffa_mem(3, {pages(0, 1)}, kFcNoAutoMap);
+  s.emplace_back("ffa_mem_constituent_refusals")
+      .ffa_mem(3, {pages(0, 0)})
+      .ffa_mem(3, {pages(0, 2), pages(1, 1)})
+      .ffa_mem(3, {{RangeKind::kBank0Pages, 8192, 1}})  // the secure VM's carve-out
+      .ffa_mem(3, {{RangeKind::kRaw, 0x0900'0000, k4K}})
+      .ffa_mem(3, {{RangeKind::kRaw, kArena + 8, k4K}})
+      .ffa_mem(3, {{RangeKind::kEdge, 2, 2 << 8}});  // the top pages: wraps
+  s.emplace_back("ffa_mem_and_mem_assign_refuse_each_other")
+      .lend({pages(0, 4)})
+      .ffa_mem(3, {pages(2, 1)})
+      .ffa_mem(2, {pages(10, 2)})
+      .lend({pages(10, 1)})
+      .reclaim_previous(0)
+      .ffa_mem(3, {pages(2, 1)})
+      .ffa_mem_call(0, 0)
+      .ffa_mem_call(0, 1);
+  s.emplace_back("ffa_mem_reclaim_busy_then_denied_until_relinquish")
+      .boot(0)
+      .ffa_mem(3, {pages(0, 2)})
+      .pin(0, 0, 1)
+      .ffa_mem_call(0, 0)
+      .pin(0, 0, 1, true)
+      .ffa_mem_call(2, 0x40)  // secure VM 11: not the borrower
+      .ffa_mem_call(2, 0)
+      .ffa_mem_call(2, 0)
+      .ffa_mem_call(0, 0)
+      .ffa_mem_call(3, 0)
+      .ffa_mem_call(0, 0)
+      .ffa_mem_call(3, 0);
+  s.emplace_back("ffa_mem_abort_releases_a_retrieved_lend")
+      .boot(0)
+      .ffa_mem(3, {pages(0, 2)})
+      .ffa_mem_call(2, 0)
+      .ffa(0, kReq64, kReq)
+      .event(FfaEvent::kAbort, 0)
+      .ffa_mem(3, {pages(4, 1)})
+      .ffa_mem_call(0, 0);
+  s.emplace_back("ffa_mem_in_flight_limit_and_abandon")
+      .ffa_mem(2, {}, kFcAbandon, 300, 0)
+      .ffa_mem(2, {}, kFcAbandon, 300, 700)
+      .ffa_mem(2, {}, kFcAbandon, 300, 1400)
+      .ffa_mem_call(0, 0)
+      .ffa_mem_call(1, 1, 16)
+      .ffa_mem_call(0, 0x80, 0, 0x8000000000000100ULL);
+  s.emplace_back("ffa_mem_v11_layout")
+      .ffa(0, kVersion, 0, 0x10001)
+      .ffa_mem(2, {pages(0, 3)}, kFcV11 | kFcZeroMbz)
+      .ffa_mem(2, {pages(5, 1)}, kFcV11)
+      .ffa_mem(2, {pages(6, 1)})
+      .ffa_mem_call(0, 0);
   {
     // A lend written as raw bytes, for mutations of the descriptor format itself.
     Seed& r = s.emplace_back("raw_descriptor_lend");

@@ -192,8 +192,9 @@ TEST_F(FfaMailboxTest, Linux61ProbeSequence) {
   (void)host(0, ffa::kRxRelease);
   EXPECT_EQ(info().x[2], 1u);
   EXPECT_EQ(host(0, ffa::kRxRelease).x[0], ffa::kSuccess32);
-  expect_error(host(0, ffa::kFeatures, ffa::kMemLend64), ffa::kNotSupported);
-  expect_error(host(0, ffa::kFeatures, ffa::kMemShare64), ffa::kNotSupported);
+  // Both succeed, so the driver sets mem_ops_native and uses the SMC64 ids.
+  EXPECT_EQ(host(0, ffa::kFeatures, ffa::kMemLend64).x[0], ffa::kSuccess32);
+  EXPECT_EQ(host(0, ffa::kFeatures, ffa::kMemShare64).x[0], ffa::kSuccess32);
   // The bus matches the driver's UUID, then the driver talks to the partition.
   EXPECT_EQ(info(0, kUuid).x[2], 1u);
   EXPECT_EQ(host(0, ffa::kRxRelease).x[0], ffa::kSuccess32);

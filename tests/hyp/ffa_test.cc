@@ -40,23 +40,26 @@ TEST_F(FfaTest, IdGetNamesEachSide) {
 
 TEST_F(FfaTest, FeaturesSucceedForWhatIsImplementedOnly) {
   for (const uint32_t f :
-       {ffa::kVersion, ffa::kIdGet, ffa::kFeatures, ffa::kRxtxMap64, ffa::kRxtxMap32,
-        ffa::kRxtxUnmap, ffa::kRxRelease, ffa::kPartitionInfoGet, ffa::kDirectReq32,
-        ffa::kDirectReq64, ffa::kRun, ffa::kError, ffa::kSuccess32, ffa::kInterrupt}) {
+       {ffa::kVersion,     ffa::kIdGet,       ffa::kFeatures,  ffa::kRxtxMap64,
+        ffa::kRxtxMap32,   ffa::kRxtxUnmap,   ffa::kRxRelease, ffa::kPartitionInfoGet,
+        ffa::kDirectReq32, ffa::kDirectReq64, ffa::kRun,       ffa::kError,
+        ffa::kSuccess32,   ffa::kInterrupt,   ffa::kMemLend64, ffa::kMemShare64,
+        ffa::kMemLend32,   ffa::kMemShare32,  ffa::kMemFragTx, ffa::kMemReclaim}) {
     const FfaRegs r = host(0, ffa::kFeatures, f);
     EXPECT_EQ(r.x[0], ffa::kSuccess32) << std::hex << f;
     EXPECT_EQ(r.x[2], 0u);
   }
-  // MEM_LEND/SHARE belong to issue 11; Linux then uses the SMC32 ids for nothing.
-  for (const uint32_t f : {ffa::kMemLend64, ffa::kMemShare64, ffa::kMemLend32, ffa::kMemShare32,
-                           ffa::kMsgWait, ffa::kDirectResp32, ffa::kDirectResp64, ffa::kYield,
-                           ffa::kSuccess64, 0x1u, 0x3u, 0x84000000u})
+  // FRAG_RX is the hyp's answer (and a borrower's call), DONATE and RETRIEVE are not served.
+  for (const uint32_t f :
+       {ffa::kMemFragRx, ffa::kMemDonate32, ffa::kMemRetrieveReq32, ffa::kMemRelinquish,
+        ffa::kMsgWait, ffa::kDirectResp32, ffa::kDirectResp64, ffa::kYield, ffa::kSuccess64, 0x1u,
+        0x3u, 0x84000000u})
     expect_error(host(0, ffa::kFeatures, f), ffa::kNotSupported);
 }
 
 TEST_F(FfaTest, UnknownFfaIdsAnswerFfaErrorNotSupported) {
   for (const uint32_t fid :
-       {ffa::kMemLend64, ffa::kMemShare32, ffa::kMemReclaim, ffa::kYield, ffa::kMsgWait,
+       {ffa::kMemDonate32, ffa::kMemRetrieveReq32, ffa::kMemFragRx, ffa::kYield, ffa::kMsgWait,
         ffa::kDirectResp64, ffa::kMsgSend, 0x840000FFu, 0xC40000FFu, 0xC4000063u})
     expect_error(host(0, fid), ffa::kNotSupported);
 }

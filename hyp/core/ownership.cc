@@ -1,0 +1,186 @@
+// The ownership engine (ownership.h): the state checks, table reservation and commit that
+// MEM_ASSIGN and FF-A's memory calls share. Nothing here reads a descriptor.
+#include "ownership.h"
+
+#include "hyp.h"
+#include "sort.h"
+
+namespace hyp {
+namespace {
+
+PhysAddr min_end(Ipa a, Ipa b, PhysAddr c) {
+  const uint64_t m = a.value() < b.value() ? a.value() : b.value();
+  return PhysAddr(m < c.value() ? m : c.value());
+}
+
+IpaRange ipa_range(const MemRange& r) {
+  return IpaRange{ipa_identity(r.base), r.size};
+}
+
+Status check_run(const OwnershipChange& c, const Leaf& h, const Leaf& s) {
+  // The host's FF-A mailbox: the hyp writes it, so it stays where it is until RXTX_UNMAP.
+  if (h.valid() && h.state() == PageState::kSharedHyp)
+    return Status::kMailbox;
+  if (s.valid() && s.ffa() != c.ffa)
+    return Status::kFfa;
+  switch (c.kind) {
+    case Transition::kLend:
+    case Transition::kShare:
+      return h.valid() && h.state() == PageState::kOwned && s.raw == 0 ? Status::kOk
+                                                                       : Status::kState;
+    case Transition::kReclaimLent:
+      if (h.valid() || h.owner() != c.svm->id || !s.valid() || s.state() != PageState::kOwned)
+        return Status::kState;
+      return s.pinned() ? Status::kBusy : Status::kOk;
+    case Transition::kReclaimShared:
+      if (!h.valid() || h.state() != PageState::kSharedOwned || !s.valid() ||
+          s.state() != PageState::kSharedBorrowed)
+        return Status::kState;
+      return s.pinned() ? Status::kBusy : Status::kOk;
+  }
+  return Status::kState;
+}
+
+}  // namespace
+
+Status OwnershipEngine::check_ranges(const Platform& platform, std::span<MemRange> ranges,
+                                     uint64_t* pages) {
+  *pages = 0;
+  for (const MemRange& r : ranges) {
+    if (!is_page_aligned(r.base.value()) || !is_page_aligned(r.size))
+      return Status::kRangeUnaligned;
+    if (r.size == 0 || r.end() < r.base)
+      return Status::kRangeSize;
+    if (!platform.in_ram(r))
+      return Status::kOutsideRam;
+    if (platform.touches_carveout(r))
+      return Status::kProtected;
+    *pages += r.size / kPageSize;
+  }
+  heap_sort(ranges, [](const MemRange& a, const MemRange& b) { return a.base < b.base; });
+  for (size_t i = 1; i < ranges.size(); i++) {
+    if (ranges[i].base < ranges[i - 1].end())
+      return Status::kOverlap;
+  }
+  return Status::kOk;
+}
+
+Status OwnershipEngine::check_states(const OwnershipChange& c) const {
+  for (const MemRange& r : c.ranges) {
+    for (PhysAddr cur = r.base; cur < r.end();) {
+      const Leaf h = hyp_.host_.s2.lookup(ipa_identity(cur));
+      const Leaf s = c.svm->s2.lookup(ipa_identity(cur));
+      HYP_TRY(check_run(c, h, s));
+      // A hold (a secure-VM call in progress) refuses like a pin, once the state is right.
+      if (s.held())
+        return Status::kBusy;
+      cur = min_end(h.end(), s.end(), r.end());
+    }
+  }
+  return Status::kOk;
+}
+
+Status OwnershipEngine::reserve_tables(const OwnershipChange& c, PagePool::Reservation& res) const {
+  const bool host_valid = c.kind != Transition::kLend;
+  const bool svm_valid = c.kind == Transition::kLend || c.kind == Transition::kShare;
+  TableNeed host_need(hyp_.host_.s2, host_valid);
+  TableNeed svm_need(c.svm->s2, svm_valid);
+  for (const MemRange& r : c.ranges) {
+    host_need.add(ipa_range(r));
+    svm_need.add(ipa_range(r));
+  }
+  return hyp_.pool_.reserve(host_need.pages() + svm_need.pages(), res);
+}
+
+// Stage-2 by stage-2, each over every range, so one TLB batch per stage-2 covers the whole
+// call. A VM that gives pages up is flushed before anything else may touch them: the host
+// before its pages are cleaned and mapped in the secure VM, the secure VM before they are
+// scrubbed and returned to the host. Each stage-2 still sees the ranges in ascending order,
+// which is what bounds the table reservation (docs/hyp-core.md, "Transactions").
+void OwnershipEngine::commit(const OwnershipChange& c, PagePool::Reservation& res) {
+  Stage2& host = hyp_.host_.s2;
+  Stage2& svm = c.svm->s2;
+  TlbBatch host_tlb(host), svm_tlb(svm);
+  auto map_back_in_host = [&] {
+    for (const MemRange& r : c.ranges)
+      host.set_range(ipa_range(r), LeafSpec::normal(r.base, kPermsRwx, PageState::kOwned), res,
+                     host_tlb);
+  };
+  switch (c.kind) {
+    case Transition::kLend:
+      for (const MemRange& r : c.ranges)
+        host.set_range(ipa_range(r), LeafSpec::owned_by(c.svm->id), res, host_tlb);
+      host_tlb.flush();
+      // The host can no longer write: push its dirty lines out so a secure VM (or device)
+      // that maps the page non-cacheable reads what the host last wrote.
+      for (const MemRange& r : c.ranges)
+        arch::dcache_clean_inval_poc(arch::phys_to_virt(r.base), r.size);
+      if (c.clear) {
+        // Nobody maps the pages now: the zeros are all the secure VM will find.
+        for (const MemRange& r : c.ranges) {
+          void* va = arch::phys_to_virt(r.base);
+          arch::scrub(va, r.size);
+          arch::dcache_clean_poc(va, r.size);
+        }
+      }
+      for (const MemRange& r : c.ranges)
+        svm.set_range(ipa_range(r),
+                      LeafSpec::normal(r.base, c.svm_perms, PageState::kOwned, false, false, c.ffa),
+                      res, svm_tlb);
+      break;
+    case Transition::kShare:
+      for (const MemRange& r : c.ranges)
+        host.set_range(ipa_range(r),
+                       LeafSpec::normal(r.base, c.host_perms, PageState::kSharedOwned), res,
+                       host_tlb);
+      host_tlb.flush();
+      for (const MemRange& r : c.ranges)
+        svm.set_range(
+            ipa_range(r),
+            LeafSpec::normal(r.base, c.svm_perms, PageState::kSharedBorrowed, false, false, c.ffa),
+            res, svm_tlb);
+      break;
+    case Transition::kReclaimLent:
+      for (const MemRange& r : c.ranges)
+        svm.set_range(ipa_range(r), LeafSpec::unmapped(), res, svm_tlb);
+      svm_tlb.flush();
+      // Nothing the secure VM wrote may reach the host, not even through the caches.
+      for (const MemRange& r : c.ranges) {
+        void* va = arch::phys_to_virt(r.base);
+        arch::scrub(va, r.size);
+        arch::dcache_clean_poc(va, r.size);
+      }
+      map_back_in_host();
+      break;
+    case Transition::kReclaimShared:
+      for (const MemRange& r : c.ranges)
+        svm.set_range(ipa_range(r), LeafSpec::unmapped(), res, svm_tlb);
+      svm_tlb.flush();
+      map_back_in_host();
+      break;
+  }
+
+  Stats& st = hyp_.stats_;
+  const auto n = int64_t(c.pages);
+  switch (c.kind) {
+    case Transition::kLend:
+      st.pages_lent.add(n);
+      if (c.clear)
+        st.pages_scrubbed.add(n);
+      break;
+    case Transition::kShare:
+      st.pages_shared.add(n);
+      break;
+    case Transition::kReclaimLent:
+      st.pages_lent.add(-n);
+      st.pages_reclaimed.add(n);
+      st.pages_scrubbed.add(n);
+      break;
+    case Transition::kReclaimShared:
+      st.pages_shared.add(-n);
+      st.pages_reclaimed.add(n);
+      break;
+  }
+}
+
+}  // namespace hyp
