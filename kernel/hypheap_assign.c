@@ -137,7 +137,7 @@ EXPORT_SYMBOL_IF_KUNIT(hypheap_range_iter_fill);
 bool hypheap_status_unchanged(long status)
 {
 	return status == HYPHEAP_STATUS_NOT_SENT ||
-	       (status >= HYPHEAP_ERR_MAILBOX &&
+	       (status >= HYPHEAP_ERR_FFA &&
 		status <= HYPHEAP_ERR_NOT_SUPPORTED);
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_status_unchanged);

@@ -65,6 +65,7 @@ static const char * const hypheap_stat_names[HYPHEAP_NR_STATS] = {
 	[HYPHEAP_STAT_HYP_NOT_MAPPED] = "hyp_error_NOT_MAPPED",
 	[HYPHEAP_STAT_HYP_HOST_ACCESS] = "hyp_error_HOST_ACCESS",
 	[HYPHEAP_STAT_HYP_MAILBOX] = "hyp_error_MAILBOX",
+	[HYPHEAP_STAT_HYP_FFA] = "hyp_error_FFA",
 	[HYPHEAP_STAT_HYP_OTHER] = "hyp_error_other",
 };
 
@@ -85,9 +86,9 @@ static const char * const hypheap_hyp_stat_names[HYPHEAP_STAT_COUNT] = {
 	[HYPHEAP_STAT_FAULTS_SPURIOUS] = "faults_spurious",
 };
 
-/* HYPHEAP_ERR_MAILBOX is the last status abi.h defines */
-static_assert(HYPHEAP_STAT_HYP_MAILBOX - HYPHEAP_STAT_HYP_NOT_SUPPORTED ==
-	      -HYPHEAP_ERR_MAILBOX - 1);
+/* HYPHEAP_ERR_FFA is the last status abi.h defines */
+static_assert(HYPHEAP_STAT_HYP_FFA - HYPHEAP_STAT_HYP_NOT_SUPPORTED ==
+	      -HYPHEAP_ERR_FFA - 1);
 
 /* The last answer written through <debugfs>/hypheap/query, for reads. */
 static DEFINE_MUTEX(hypheap_query_lock);
@@ -135,7 +136,7 @@ EXPORT_SYMBOL_IF_KUNIT(hypheap_fail_stat);
 enum hypheap_stat hypheap_hyp_fail_stat(long status)
 {
 	/* the HYPHEAP_STAT_HYP_* counters follow the codes -1, -2, ... */
-	if (status >= HYPHEAP_ERR_MAILBOX && status <= -1)
+	if (status >= HYPHEAP_ERR_FFA && status <= -1)
 		return HYPHEAP_STAT_HYP_NOT_SUPPORTED + (-status - 1);
 	return HYPHEAP_STAT_HYP_OTHER;
 }

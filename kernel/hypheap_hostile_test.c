@@ -112,6 +112,7 @@ struct hhx_tally {
 #define HHX_FFA_ID_GET		0x84000069U
 #define HHX_FFA_RUN		0x8400006DU
 #define HHX_FFA_DIRECT_RESP	0x84000070U
+#define HHX_FFA_MEM_FRAG_RX	0x8400007AU
 #define HHX_FFA_LAST		0x840000FFU
 #define HHX_FFA_64		0x40000000U
 
@@ -571,6 +572,7 @@ static bool hhx_ffa_answer_defined(const struct arm_smccc_res *res)
 		return (int)res->a2 >= -9 && (int)res->a2 <= -1;
 	case HHX_FFA_SUCCESS:
 	case HHX_FFA_SUCCESS | HHX_FFA_64:
+	case HHX_FFA_MEM_FRAG_RX:
 	case HHX_FFA_DIRECT_RESP:
 	case HHX_FFA_DIRECT_RESP | HHX_FFA_64:
 		return true;
@@ -606,7 +608,7 @@ static bool hhx_answer_defined(u32 fid, const struct arm_smccc_res *res)
 		return s == SMCCC_RET_NOT_SUPPORTED;
 	switch (ARM_SMCCC_OWNER_NUM(fid)) {
 	case ARM_SMCCC_OWNER_VENDOR_HYP:
-		return s >= HYPHEAP_ERR_MAILBOX && s <= HYPHEAP_OK;
+		return s >= HYPHEAP_ERR_FFA && s <= HYPHEAP_OK;
 	case ARM_SMCCC_OWNER_ARCH:
 		return s == 0 || s == SMCCC_RET_NOT_SUPPORTED;
 	case ARM_SMCCC_OWNER_STANDARD:

@@ -169,6 +169,7 @@ int hypheap_abi_errno(long status)
 	case HYPHEAP_ERR_PROTECTED:
 	case HYPHEAP_ERR_STATE:
 	case HYPHEAP_ERR_MAILBOX:
+	case HYPHEAP_ERR_FFA:
 	case HYPHEAP_ERR_NOT_MAPPED:
 	case HYPHEAP_ERR_HOST_ACCESS:
 		return -EPERM;

@@ -55,6 +55,7 @@ constexpr StatusName kStatusNames[] = {
     {HYPHEAP_ERR_NOT_MAPPED, "NOT_MAPPED"},
     {HYPHEAP_ERR_HOST_ACCESS, "HOST_ACCESS"},
     {HYPHEAP_ERR_MAILBOX, "MAILBOX"},
+    {HYPHEAP_ERR_FFA, "FFA"},
 };
 
 constexpr StatusName kSvmStatusNames[] = {
@@ -76,6 +77,7 @@ constexpr StatusName kSvmStatusNames[] = {
     {HYPHEAP_SVM_ERR_PIN_STATE, "PIN_STATE"},
     {HYPHEAP_SVM_ERR_BUSY, "BUSY"},
     {HYPHEAP_SVM_ERR_NO_MEMORY, "NO_MEMORY"},
+    {HYPHEAP_SVM_ERR_PARTIAL_PAGE, "PARTIAL_PAGE"},
 };
 
 // The whole of text as a number in base; nothing for garbage or overflow.
@@ -357,7 +359,10 @@ std::string FormatState(uint64_t state) {
   if ((flags & HYPHEAP_STATE_F_HELD) != 0) {
     text += ", held";
   }
-  constexpr uint64_t kKnown = HYPHEAP_STATE_F_PINNED | HYPHEAP_STATE_F_HELD;
+  if ((flags & HYPHEAP_STATE_F_FFA) != 0) {
+    text += ", FF-A";
+  }
+  constexpr uint64_t kKnown = HYPHEAP_STATE_F_PINNED | HYPHEAP_STATE_F_HELD | HYPHEAP_STATE_F_FFA;
   if ((flags & ~kKnown) != 0) {
     char raw[48];
     std::snprintf(raw, sizeof(raw), ", flags %#llx",

@@ -171,7 +171,8 @@ TEST(FormatState, NamesStatesAndFlags) {
   EXPECT_EQ(FormatState(HYPHEAP_STATE_SHARED), "shared");
   EXPECT_EQ(FormatState(HYPHEAP_STATE_EXCLUSIVE | HYPHEAP_STATE_F_PINNED), "exclusive, pinned");
   EXPECT_EQ(FormatState(HYPHEAP_STATE_EXCLUSIVE | HYPHEAP_STATE_F_HELD), "exclusive, held");
-  EXPECT_EQ(FormatState(HYPHEAP_STATE_EXCLUSIVE | 0x400), "exclusive, flags 0x400");
+  EXPECT_EQ(FormatState(HYPHEAP_STATE_EXCLUSIVE | HYPHEAP_STATE_F_FFA), "exclusive, FF-A");
+  EXPECT_EQ(FormatState(HYPHEAP_STATE_EXCLUSIVE | 0x800), "exclusive, flags 0x800");
   EXPECT_EQ(FormatState(0x7), "state 0x7");
 }
 
