@@ -579,3 +579,44 @@ TEST_F(ServicesTest, PinStatusesFromTheHyp) {
 
 }  // namespace
 }  // namespace hyp::svm::testing
+
+namespace hyp::svm::testing {
+namespace {
+
+// REVIEW (attack): the host decrypts a frame into a lent page it cannot read, then asks HASH
+// for one byte of it at a time and matches each digest against the 256 digests of a single
+// byte: one call per byte recovers the plaintext DECRYPT promised never to show it.
+TEST_F(ServicesTest, ReviewHashOfOneByteOfALentPageIsNotAPlaintextOracle) {
+  const uint8_t iv[8] = {9, 8, 7, 6, 5, 4, 3, 2};
+  const char secret[] = "protected frame: host must never see this";
+  const size_t n = sizeof(secret) - 1;
+  const auto cipher =
+      openssl_ctr(kKey, iv, reinterpret_cast<const uint8_t*>(secret), n);
+  Block d(HYPHEAP_SVM_OP_DECRYPT);
+  d.iv(iv).add_src(kShared + 64, n).add_dst(kLent + 100, n);
+  write(d.src, cipher);
+  ASSERT_EQ(run(d), HYPHEAP_SVM_OK);
+
+  std::vector<std::vector<uint8_t>> table(256);
+  for (int b = 0; b < 256; b++) {
+    const uint8_t byte = uint8_t(b);
+    table[b] = openssl_sha256(&byte, 1);
+  }
+  std::string recovered;
+  for (size_t i = 0; i < n; i++) {
+    Block h(HYPHEAP_SVM_OP_HASH);
+    h.add_src(kLent + 100 + i, 1);  // only what the host itself could name
+    const Message m = call(h);
+    if (status(m) != HYPHEAP_SVM_OK)
+      break;
+    const auto dg = digest_of(m);
+    for (int b = 0; b < 256; b++) {
+      if (table[b] == dg)
+        recovered.push_back(char(b));
+    }
+  }
+  EXPECT_NE(recovered, std::string(secret)) << "the host read the plaintext through HASH";
+}
+
+}  // namespace
+}  // namespace hyp::svm::testing
