@@ -753,5 +753,169 @@ TEST_F(ServicesTest, DecryptSourceShiftingAWholeLentPageOffThePageGridIsRefused)
   EXPECT_NE(recovered, int(secret_byte)) << "the host read a lent byte through DECRYPT";
 }
 
+// What an attacker would try around the page grid, op by op: each request is either whole
+// pages where the host cannot read, or refused (PARTIAL_PAGE, or an earlier check), and
+// call() checks after each that nothing is held and nothing changed on a refusal.
+TEST_F(ServicesTest, EveryWayAroundThePageGridIsWholePagesOrRefused) {
+  struct Case {
+    const char* what;
+    uint32_t op;
+    std::vector<hypheap_mem_range> src, dst;
+    int64_t want;
+  };
+  constexpr int64_t kOk = HYPHEAP_SVM_OK, kPartial = HYPHEAP_SVM_ERR_PARTIAL_PAGE;
+  constexpr uint32_t kHash = HYPHEAP_SVM_OP_HASH, kDecrypt = HYPHEAP_SVM_OP_DECRYPT,
+                     kFill = HYPHEAP_SVM_OP_FILL;
+  const uint64_t l = kLent, l2 = kLent + 4 * k4K, s = kShared;  // l - 1 is shared
+  const Case cases[] = {
+      {"hash whole lent page", kHash, {{l, k4K}}, {}, kOk},
+      {"hash two whole lent pages", kHash, {{l, 2 * k4K}}, {}, kOk},
+      {"hash lent, aligned start, ends mid-page", kHash, {{l, k4K + 1}}, {}, kPartial},
+      {"hash lent, one short of a page", kHash, {{l, k4K - 1}}, {}, kPartial},
+      {"hash lent, starts mid-page", kHash, {{l + 1, k4K}}, {}, kPartial},
+      {"hash one byte of lent", kHash, {{l + k4K - 1, 1}}, {}, kPartial},
+      {"hash lent read-only, one byte", kHash, {{kLentRo, 1}}, {}, kPartial},
+      {"hash bytes of shared", kHash, {{s + 5, 100}}, {}, kOk},
+      {"hash shared into adjacent lent", kHash, {{l - 10, 20}}, {}, kPartial},
+      {"hash shared then one lent byte", kHash, {{l - k4K + 1, k4K}}, {}, kPartial},
+      {"hash whole shared + whole lent", kHash, {{l - k4K, 2 * k4K}}, {}, kOk},
+      {"hash shared bytes, then a whole lent page", kHash, {{s, 100}, {l, k4K}}, {}, kOk},
+      {"hash whole lent, then one lent byte", kHash, {{l, k4K}, {l2, 1}}, {}, kPartial},
+      {"hash two halves of a lent page",
+       kHash,
+       {{l, 2048}, {l + 2048, 2048}},
+       {},
+       HYPHEAP_SVM_ERR_OVERLAP},
+      {"hash zero bytes of lent", kHash, {{l, 0}}, {}, HYPHEAP_SVM_ERR_RANGE_SIZE},
+      {"hash shared, then zero bytes", kHash, {{s, 1}, {l, 0}}, {}, HYPHEAP_SVM_ERR_RANGE_SIZE},
+      {"hash lent read-only into carve-out",
+       kHash,
+       {{kCarve - 1, 2}},
+       {},
+       HYPHEAP_SVM_ERR_NOT_OWNED},
+      {"hash bytes of unmapped", kHash, {{kUnmapped + 3, 10}}, {}, HYPHEAP_SVM_ERR_NOT_OWNED},
+      {"decrypt shared page to lent page", kDecrypt, {{s, k4K}}, {{l, k4K}}, kOk},
+      {"decrypt shared bytes to lent page",
+       kDecrypt,
+       {{s + 1, 100}, {s + 2 * k4K, k4K - 100}},
+       {{l, k4K}},
+       kOk},
+      {"decrypt to a page less one byte", kDecrypt, {{s, k4K - 1}}, {{l, k4K - 1}}, kPartial},
+      {"decrypt to aligned start, ends mid-page",
+       kDecrypt,
+       {{s, k4K + 1}},
+       {{l, k4K + 1}},
+       kPartial},
+      {"decrypt to two halves of a page",
+       kDecrypt,
+       {{s, k4K}},
+       {{l, 2048}, {l + 2048, 2048}},
+       kPartial},
+      {"decrypt lent page on the grid", kDecrypt, {{l, k4K}}, {{l2, k4K}}, kOk},
+      {"decrypt lent read-only page", kDecrypt, {{kLentRo, k4K}}, {{l, k4K}}, kOk},
+      {"decrypt shared bytes to a page, then lent",
+       kDecrypt,
+       {{s, 100}, {s + k4K, k4K - 100}, {l, k4K}},
+       {{l2, 2 * k4K}},
+       kOk},
+      {"decrypt lent page off the grid",
+       kDecrypt,
+       {{s, 100}, {l, k4K}, {s + k4K, k4K - 100}},
+       {{l2, 2 * k4K}},
+       kPartial},
+      {"decrypt lent bytes", kDecrypt, {{l, 100}, {s, k4K - 100}}, {{l2, k4K}}, kPartial},
+      {"decrypt shared into adjacent lent", kDecrypt, {{l - 100, k4K}}, {{l2, k4K}}, kPartial},
+      {"fill whole page", kFill, {}, {{l, k4K}}, kOk},
+      {"fill aligned start, ends mid-page", kFill, {}, {{l, k4K + 1}}, kPartial},
+      {"fill last byte of a page", kFill, {}, {{l + k4K - 1, 1}}, kPartial},
+      {"fill two halves of a page", kFill, {}, {{l, 2048}, {l + 2048, 2048}}, kPartial},
+      {"fill zero bytes", kFill, {}, {{l, 0}}, HYPHEAP_SVM_ERR_RANGE_SIZE},
+  };
+  for (const Case& c : cases) {
+    Block b(c.op);
+    b.src = c.src;
+    b.dst = c.dst;
+    EXPECT_EQ(run(b), c.want) << c.what;
+  }
+}
+
+// A HASH of part of a lent page asks the hyp twice (need R + SHARED, then R alone, dropped at
+// once); each refusal of either hold maps as any src hold's, and the ranges before it are
+// released. Calls: 0/1 the block's page, 2 src[0], 3 src[1] shared, 4 src[1] with need R.
+TEST_F(ServicesTest, PartOfALentPageIsToldFromNotOwnedByASecondHold) {
+  Block b(HYPHEAP_SVM_OP_HASH);
+  b.add_src(kShared, 10).add_src(kLent + 1, 10);
+  env_.clear_log();
+  EXPECT_EQ(run(b), HYPHEAP_SVM_ERR_PARTIAL_PAGE);
+  EXPECT_EQ(env_.log(),
+            "hold(0x80000000,1,9) release(0x80000000,1,0) hold(0x80001000,1,9) "
+            "hold(0x80010000,1,9) hold(0x80010000,1,1) release(0x80010000,1,0) "
+            "release(0x80001000,1,0) ");
+  const struct {
+    size_t call;
+    int64_t hyp, want;
+    const char* log;
+  } cases[] = {
+      {3, HYPHEAP_ERR_BUSY, HYPHEAP_SVM_ERR_BUSY, ""},
+      {3, HYPHEAP_ERR_NO_MEMORY, HYPHEAP_SVM_ERR_NO_MEMORY, ""},
+      {3, HYPHEAP_ERR_PROTECTED, HYPHEAP_SVM_ERR_NOT_OWNED, ""},
+      {3, HYPHEAP_ERR_RANGE_SIZE, HYPHEAP_SVM_ERR_NOT_OWNED, ""},
+      {4, HYPHEAP_ERR_NOT_MAPPED, HYPHEAP_SVM_ERR_NOT_OWNED, "hold(0x80010000,1,1) "},
+      {4, HYPHEAP_ERR_PROTECTED, HYPHEAP_SVM_ERR_NOT_OWNED, "hold(0x80010000,1,1) "},
+      {4, HYPHEAP_ERR_BUSY, HYPHEAP_SVM_ERR_BUSY, "hold(0x80010000,1,1) "},
+      {4, HYPHEAP_ERR_NO_MEMORY, HYPHEAP_SVM_ERR_NO_MEMORY, "hold(0x80010000,1,1) "},
+  };
+  for (const auto& c : cases) {
+    env_.clear_log();
+    env_.inject(c.call, c.hyp);
+    EXPECT_EQ(run(b), c.want) << c.call << " " << c.hyp;
+    EXPECT_EQ(env_.log(), std::string("hold(0x80000000,1,9) release(0x80000000,1,0) "
+                                      "hold(0x80001000,1,9) hold(0x80010000,1,9) ") +
+                              c.log + "release(0x80001000,1,0) ")
+        << c.call << " " << c.hyp;
+  }
+  // A part of a shared page is held once, with need R + SHARED.
+  Block shared(HYPHEAP_SVM_OP_HASH);
+  shared.add_src(kShared + 1, 10);
+  env_.clear_log();
+  EXPECT_EQ(run(shared), HYPHEAP_SVM_OK);
+  EXPECT_EQ(env_.log(),
+            "hold(0x80000000,1,9) release(0x80000000,1,0) hold(0x80001000,1,9) "
+            "release(0x80001000,1,0) ");
+}
+
+// The release of the second hold cannot fail unless the hyp is broken; if it does, the
+// answer is that failure (never PARTIAL_PAGE as if all were well), and src[0] is released.
+TEST_F(ServicesTest, AFailedReleaseOfTheSecondHoldIsTheAnswer) {
+  Block b(HYPHEAP_SVM_OP_HASH);
+  b.add_src(kShared, 10).add_src(kLent + 1, 10);
+  const auto bytes = b.bytes();
+  std::memcpy(env_.at(kArgs), bytes.data(), bytes.size());
+  env_.inject(5, HYPHEAP_ERR_NOT_MAPPED);
+  const Message m =
+      dispatch(env_, config_, Message{{HYPHEAP_SVM_OP_HASH, kArgs, bytes.size(), 0, 0}});
+  EXPECT_EQ(status(m), HYPHEAP_SVM_ERR_NOT_OWNED);
+  EXPECT_FALSE(env_.state(kShared).held);
+  EXPECT_TRUE(env_.violations().empty());
+}
+
+// FILL then DECRYPT over the same page: a whole page of plaintext replaces the whole pattern
+// (no byte of the FILL is left for a HASH to compare against).
+TEST_F(ServicesTest, FillThenWholePageDecryptLeavesNoPatternByte) {
+  const uint8_t iv[8] = {4, 4, 4, 4, 4, 4, 4, 4};
+  std::vector<uint8_t> plain(k4K);
+  for (size_t i = 0; i < k4K; i++)
+    plain[i] = uint8_t(i % 251);
+  const auto cipher = openssl_ctr(kKey, iv, plain.data(), plain.size());
+  Block f(HYPHEAP_SVM_OP_FILL);
+  f.add_dst(kLent, k4K).pattern(0xcc);
+  ASSERT_EQ(run(f), HYPHEAP_SVM_OK);
+  Block d(HYPHEAP_SVM_OP_DECRYPT);
+  d.iv(iv).add_src(kShared + 100, k4K / 2).add_src(kShared + 2 * k4K, k4K / 2).add_dst(kLent, k4K);
+  write(d.src, cipher);
+  ASSERT_EQ(run(d), HYPHEAP_SVM_OK);
+  EXPECT_EQ(bytes_of(d.dst), plain);
+}
+
 }  // namespace
 }  // namespace hyp::svm::testing
