@@ -84,8 +84,13 @@ SvmStatus parse_args(const ArgsCopy& copy, uint32_t op, Args* out) {
     // and pages_of() cannot wrap.
     if (r.size == 0 || r.size > ~uint64_t(0) - r.base.value())
       return SvmStatus::kRangeSize;
-    if (pages_only && (!is_page_aligned(r.base.value()) || !is_page_aligned(r.size)))
+    if (pages_only && !is_whole_pages(r))
       return SvmStatus::kRangeUnaligned;
+    // A destination is lent, so the host cannot read it: part of a page written next to
+    // bytes the host knows (a FILL before, or the rest of the page left as it was) would
+    // make a whole-page HASH of it an oracle for the bytes written.
+    if (i >= out->nr_src_ && !is_whole_pages(r))
+      return SvmStatus::kPartialPage;
   }
   // Holds are per page, so two byte ranges sharing a page overlap even if their bytes do not
   // (the second hold of that page would fail). At most 254 ranges: the quadratic scan is a

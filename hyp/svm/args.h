@@ -31,6 +31,7 @@ enum class [[nodiscard]] SvmStatus : int64_t{
     kPinState = HYPHEAP_SVM_ERR_PIN_STATE,
     kBusy = HYPHEAP_SVM_ERR_BUSY,
     kNoMemory = HYPHEAP_SVM_ERR_NO_MEMORY,
+    kPartialPage = HYPHEAP_SVM_ERR_PARTIAL_PAGE,
 };
 
 #define SVM_TRY(expr)                                                        \
@@ -50,6 +51,10 @@ struct PageSpan {
   Ipa first;           // page aligned
   uint64_t pages = 0;  // >= 1
 };
+
+constexpr bool is_whole_pages(ByteRange r) {
+  return is_page_aligned(r.base.value()) && is_page_aligned(r.size);
+}
 
 constexpr PageSpan pages_of(ByteRange r) {
   const uint64_t first = r.base.value() >> kPageShift;
@@ -88,9 +93,12 @@ class Args {
 // Checks the block for service `op` (a HYPHEAP_SVM_OP_* that takes a block), in this order,
 // answering the first failure: version; op; length against the counts; reserved and unused
 // fields (iv outside DECRYPT, pattern outside FILL or above its low byte); the range counts
-// of the op; each range in list order (size, then page alignment for PIN/UNPIN); overlap of
-// the pages of any two ranges; for DECRYPT, equal totals. `copy.len` must be within
-// [sizeof(hypheap_svm_args), HYPHEAP_PAGE_SIZE] (dispatch checks that before copying).
+// of the op; each range in list order (size, then page alignment: RANGE_UNALIGNED for
+// PIN/UNPIN, PARTIAL_PAGE for the dst of DECRYPT and FILL); overlap of the pages of any two
+// ranges; for DECRYPT, equal totals. Whether a src range off the page grid lies only in
+// pages the host shares, only the hyp knows: the holds check that (services.cc). `copy.len`
+// must be within [sizeof(hypheap_svm_args), HYPHEAP_PAGE_SIZE] (dispatch checks that before
+// copying).
 SvmStatus parse_args(const ArgsCopy& copy, uint32_t op, Args* out);
 
 // What a failed SVM_HOLD (of a range the block names) means to the caller.

@@ -15,6 +15,7 @@ namespace hyp::svm {
 namespace {
 
 constexpr uint32_t kNeedSrc = HYPHEAP_SVM_NEED_R;
+constexpr uint32_t kNeedSrcShared = HYPHEAP_SVM_NEED_R | HYPHEAP_SVM_NEED_SHARED;
 constexpr uint32_t kNeedDst = HYPHEAP_SVM_NEED_W | HYPHEAP_SVM_NEED_EXCLUSIVE;
 constexpr uint32_t kNeedArgs = HYPHEAP_SVM_NEED_R | HYPHEAP_SVM_NEED_SHARED;
 
@@ -74,11 +75,25 @@ class Holds {
     static_cast<void>(release_all());
   }
 
+  // Destinations are whole pages (parse_args checked). A src range may cover lent pages only
+  // on the page grid: whole pages, and for DECRYPT at a page multiple of the stream, so that
+  // each lent page feeds exactly one destination page. Anything else would put a few bytes
+  // the host cannot read next to bytes it chose, in one digest (HASH) or in one destination
+  // page (DECRYPT: CTR is byte by byte, so two DECRYPTs with one IV and a whole-page HASH of
+  // each compare a lent byte with a guess); such a range may only read shared pages.
   SvmStatus hold_all() {
+    uint64_t offset = 0;  // of src range nr_ in the DECRYPT stream
     for (; nr_ < args_.nr_src() + args_.nr_dst(); nr_++) {
-      const uint32_t need = nr_ < args_.nr_src() ? kNeedSrc : kNeedDst;
       const PageSpan s = span(nr_);
-      SVM_TRY(from_hold_status(env_.hold(s.first, s.pages, need)));
+      if (nr_ >= args_.nr_src()) {
+        SVM_TRY(from_hold_status(env_.hold(s.first, s.pages, kNeedDst)));
+        continue;
+      }
+      const ByteRange r = args_.src(nr_);
+      const bool on_grid =
+          is_whole_pages(r) && (args_.op() != HYPHEAP_SVM_OP_DECRYPT || is_page_aligned(offset));
+      offset += r.size;
+      SVM_TRY(on_grid ? from_hold_status(env_.hold(s.first, s.pages, kNeedSrc)) : hold_shared(s));
     }
     return SvmStatus::kOk;
   }
@@ -99,6 +114,20 @@ class Holds {
  private:
   PageSpan span(size_t i) const {
     return pages_of(i < args_.nr_src() ? args_.src(i) : args_.dst(i - args_.nr_src()));
+  }
+
+  // The hyp answers NOT_MAPPED to a hold with need SHARED both for a page that is lent and
+  // for one that is not the secure VM's at all. Asking again with need R alone (what every
+  // src range was held with before the rule) tells them apart: granted, the pages are the
+  // secure VM's but not all shared, so PARTIAL_PAGE (and the hold is dropped at once);
+  // refused, that refusal is the answer, as it was before.
+  SvmStatus hold_shared(PageSpan s) {
+    const int64_t shared = env_.hold(s.first, s.pages, kNeedSrcShared);
+    if (shared != HYPHEAP_ERR_NOT_MAPPED)
+      return from_hold_status(shared);
+    SVM_TRY(from_hold_status(env_.hold(s.first, s.pages, kNeedSrc)));
+    SVM_TRY(from_hold_status(env_.release(s.first, s.pages)));
+    return SvmStatus::kPartialPage;
   }
 
   Env& env_;

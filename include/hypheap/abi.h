@@ -213,20 +213,25 @@ struct hypheap_mem_range {
  *
  * Whole pages wherever the host cannot read: DECRYPT and FILL destinations and PIN/UNPIN
  * ranges are 4 KiB aligned in address and size; a HASH range that is not may only cover
- * pages the host shares (it can read them anyway). Otherwise the host could learn secrets
- * byte by byte: HASH one byte of a decrypted page and compare with the 256 digests of one
- * byte, or FILL a page, DECRYPT one chosen byte into it and HASH the page. With whole pages,
- * every lent page holds either nothing secret (FILL) or 4096 bytes the host cannot predict
- * (DECRYPT), and a HASH of it is no oracle. Such a violation is PARTIAL_PAGE.
+ * pages the host shares (it can read them anyway), and so may a DECRYPT src range that is
+ * not, or that does not start at a page multiple of the stream. Otherwise the host could
+ * learn secrets byte by byte: HASH one byte of a decrypted page and compare with the 256
+ * digests of one byte; FILL a page, DECRYPT one chosen byte into it and HASH the page; or
+ * DECRYPT 4095 known bytes and one lent byte, then the same with a guess, under one IV, and
+ * compare the digests of the two pages. With whole pages, every lent page holds either
+ * nothing secret (FILL) or 4096 bytes the host cannot predict (DECRYPT), each lent source
+ * page feeds exactly one destination page, and a HASH of it is no oracle. Such a violation
+ * is PARTIAL_PAGE.
  *
  * INFO     -> data1 = HYPHEAP_SVM_VERSION, data2 = number of vCPUs, data3 = HYPHEAP_SVM_F_*
  * HASH     src = ranges, hashed in order as one message; dst none.
  *          -> data1..data4 = SHA-256 digest, bytes 0..7 little-endian in data1, etc.
- * DECRYPT  src = ciphertext (shared or lent), dst = plaintext (lent: the host cannot read
- *          it, whole pages), equal total lengths, not overlapping. A frame that is not a
- *          page multiple is encrypted padded to one. AES-128-CTR as the CENC 'cenc' scheme
- *          with an 8-byte IV: counter block = iv[0..7] || big-endian 64-bit block number
- *          from 0, running across range boundaries. The key is HYPHEAP_SVM_TEST_KEY.
+ * DECRYPT  src = ciphertext (shared byte ranges, or lent whole pages on the page grid),
+ *          dst = plaintext (lent: the host cannot read it, whole pages), equal total
+ *          lengths, not overlapping. A frame that is not a page multiple is encrypted
+ *          padded to one. AES-128-CTR as the CENC 'cenc' scheme with an 8-byte IV: counter
+ *          block = iv[0..7] || big-endian 64-bit block number from 0, running across range
+ *          boundaries. The key is HYPHEAP_SVM_TEST_KEY.
  * PIN      src = page ranges to hold while "the decoder" uses them; reclaim answers BUSY.
  * UNPIN    src = page ranges previously pinned.
  * FILL     dst = lent page ranges, each byte set to `pattern` (<= 0xff).

@@ -37,13 +37,13 @@ TEST(ArgsTest, PagesOfAByteRange) {
 TEST(ArgsTest, AWellFormedDecryptParses) {
   const uint8_t iv[8] = {9, 8, 7, 6, 5, 4, 3, 2};
   Block b(HYPHEAP_SVM_OP_DECRYPT);
-  b.add_src(0x10000, 100).add_src(0x20010, 28).add_dst(0x30000, 128).iv(iv);
+  b.add_src(0x10000, 100).add_src(0x20010, 0xf9c).add_dst(0x30000, 0x1000).iv(iv);
   Args a;
   ASSERT_EQ(parse(b, HYPHEAP_SVM_OP_DECRYPT, &a), SvmStatus::kOk);
   EXPECT_EQ(a.nr_src(), 2u);
   EXPECT_EQ(a.nr_dst(), 1u);
   EXPECT_EQ(a.src(1).base, Ipa(0x20010));
-  EXPECT_EQ(a.dst(0).size, 128u);
+  EXPECT_EQ(a.dst(0).size, 0x1000u);
   EXPECT_EQ(std::memcmp(a.iv(), iv, 8), 0);
 }
 
@@ -69,10 +69,10 @@ TEST(ArgsTest, IvOnlyForDecryptPatternOnlyForFillAndOnlyItsLowByte) {
   hash.add_src(0x10000, 1).iv(iv);
   EXPECT_EQ(parse(hash, HYPHEAP_SVM_OP_HASH), SvmStatus::kArgsReserved);
   Block dec(HYPHEAP_SVM_OP_DECRYPT);
-  dec.add_src(0x10000, 1).add_dst(0x20000, 1).pattern(1);
+  dec.add_src(0x10000, 0x1000).add_dst(0x20000, 0x1000).pattern(1);
   EXPECT_EQ(parse(dec, HYPHEAP_SVM_OP_DECRYPT), SvmStatus::kArgsReserved);
   Block fill(HYPHEAP_SVM_OP_FILL);
-  fill.add_dst(0x20000, 1).iv(iv).pattern(0xff);
+  fill.add_dst(0x20000, 0x1000).iv(iv).pattern(0xff);
   EXPECT_EQ(parse(fill, HYPHEAP_SVM_OP_FILL), SvmStatus::kArgsReserved);
   fill.hdr.iv[7] = 0;
   EXPECT_EQ(parse(fill, HYPHEAP_SVM_OP_FILL), SvmStatus::kOk);
@@ -150,10 +150,49 @@ TEST(ArgsTest, PinRangesArePageAlignedAndSizeComesFirst) {
   Block b(HYPHEAP_SVM_OP_PIN);
   b.add_src(0x10001, 0);
   EXPECT_EQ(parse(b, HYPHEAP_SVM_OP_PIN), SvmStatus::kRangeSize);
-  // Byte ranges of the other ops need no alignment.
+  // HASH and DECRYPT src are byte ranges here: whether they may be depends on the pages
+  // they cover, which only their holds can tell (services_test.cc).
   Block h(HYPHEAP_SVM_OP_HASH);
   h.add_src(0x10001, 3);
   EXPECT_EQ(parse(h, HYPHEAP_SVM_OP_HASH), SvmStatus::kOk);
+}
+
+// DECRYPT and FILL write lent pages the host cannot read: whole pages or PARTIAL_PAGE, for
+// every way of missing the grid (start, end, both, less than a page, more than one page).
+TEST(ArgsTest, DecryptAndFillDestinationsAreWholePages) {
+  const std::pair<uint64_t, uint64_t> partial[] = {
+      {0x10001, 0x1000}, {0x10000, 0xfff}, {0x10000, 0x1001}, {0x10000, 1},
+      {0x10fff, 1},      {0x10800, 0x800}, {0x10800, 0x1800}, {0x10000, 0x2fff},
+  };
+  for (const auto& [addr, size] : partial) {
+    Block f(HYPHEAP_SVM_OP_FILL);
+    f.add_dst(addr, size);
+    EXPECT_EQ(parse(f, HYPHEAP_SVM_OP_FILL), SvmStatus::kPartialPage) << std::hex << addr;
+    Block d(HYPHEAP_SVM_OP_DECRYPT);
+    d.add_src(0x40000, size).add_dst(addr, size);
+    EXPECT_EQ(parse(d, HYPHEAP_SVM_OP_DECRYPT), SvmStatus::kPartialPage) << std::hex << addr;
+  }
+  Block f(HYPHEAP_SVM_OP_FILL);
+  f.add_dst(0x10000, 0x1000).add_dst(0x20000, 0x3000);
+  EXPECT_EQ(parse(f, HYPHEAP_SVM_OP_FILL), SvmStatus::kOk);
+  // Two halves of one page: each is partial, which is checked before the overlap.
+  Block halves(HYPHEAP_SVM_OP_FILL);
+  halves.add_dst(0x10000, 0x800).add_dst(0x10800, 0x800);
+  EXPECT_EQ(parse(halves, HYPHEAP_SVM_OP_FILL), SvmStatus::kPartialPage);
+  // In list order: a zero size before a partial page is RANGE_SIZE, after it PARTIAL_PAGE.
+  Block zero_first(HYPHEAP_SVM_OP_FILL), partial_first(HYPHEAP_SVM_OP_FILL);
+  zero_first.add_dst(0x10000, 0).add_dst(0x20000, 1);
+  partial_first.add_dst(0x20000, 1).add_dst(0x10000, 0);
+  EXPECT_EQ(parse(zero_first, HYPHEAP_SVM_OP_FILL), SvmStatus::kRangeSize);
+  EXPECT_EQ(parse(partial_first, HYPHEAP_SVM_OP_FILL), SvmStatus::kPartialPage);
+  // The last page of the address space reaches 2^64: RANGE_SIZE, not a whole page.
+  Block top(HYPHEAP_SVM_OP_FILL);
+  top.add_dst(kTop - 0xfff, 0x1000);
+  EXPECT_EQ(parse(top, HYPHEAP_SVM_OP_FILL), SvmStatus::kRangeSize);
+  // A DECRYPT src that is not whole pages passes parsing (the totals still match).
+  Block d(HYPHEAP_SVM_OP_DECRYPT);
+  d.add_src(0x40001, 0x7ff).add_src(0x50000, 0x801).add_dst(0x10000, 0x1000);
+  EXPECT_EQ(parse(d, HYPHEAP_SVM_OP_DECRYPT), SvmStatus::kOk);
 }
 
 TEST(ArgsTest, OverlapIsJudgedOnPages) {
@@ -175,14 +214,21 @@ TEST(ArgsTest, OverlapIsJudgedOnPages) {
     h.add_src(c.a, c.asz).add_src(c.b, c.bsz);
     EXPECT_EQ(parse(h, HYPHEAP_SVM_OP_HASH), c.overlap ? SvmStatus::kOverlap : SvmStatus::kOk)
         << std::hex << c.a << " " << c.b;
-    // Across the lists too (overlap is checked before the totals).
+    // Across the lists too (overlap is checked before the totals, after each range's own
+    // checks: a destination off the page grid is PARTIAL_PAGE first).
     Block d(HYPHEAP_SVM_OP_DECRYPT);
     d.add_src(c.a, c.asz).add_dst(c.b, c.bsz);
-    const SvmStatus want = c.overlap        ? SvmStatus::kOverlap
+    const bool dst_whole = c.b % 0x1000 == 0 && c.bsz % 0x1000 == 0;
+    const SvmStatus want = !dst_whole       ? SvmStatus::kPartialPage
+                           : c.overlap      ? SvmStatus::kOverlap
                            : c.asz == c.bsz ? SvmStatus::kOk
                                             : SvmStatus::kLenMismatch;
     EXPECT_EQ(parse(d, HYPHEAP_SVM_OP_DECRYPT), want) << std::hex << c.a << " " << c.b;
   }
+  // A byte range of src reaching into the page of a whole-page dst.
+  Block d(HYPHEAP_SVM_OP_DECRYPT);
+  d.add_src(0x10f00, 0x200).add_dst(0x11000, 0x1000);
+  EXPECT_EQ(parse(d, HYPHEAP_SVM_OP_DECRYPT), SvmStatus::kOverlap);
   // The third of three ranges against the first.
   Block h(HYPHEAP_SVM_OP_HASH);
   h.add_src(0x10000, 1).add_src(0x20000, 1).add_src(0x10fff, 1);
@@ -191,9 +237,9 @@ TEST(ArgsTest, OverlapIsJudgedOnPages) {
 
 TEST(ArgsTest, DecryptTotalsMustBeEqualAndOverlapComesFirst) {
   Block d(HYPHEAP_SVM_OP_DECRYPT);
-  d.add_src(0x10000, 100).add_src(0x20000, 50).add_dst(0x30000, 149);
+  d.add_src(0x10000, 0x1800).add_src(0x20000, 0x800).add_dst(0x30000, 0x1000);
   EXPECT_EQ(parse(d, HYPHEAP_SVM_OP_DECRYPT), SvmStatus::kLenMismatch);
-  d.dst[0].size = 150;
+  d.dst[0].size = 0x2000;
   EXPECT_EQ(parse(d, HYPHEAP_SVM_OP_DECRYPT), SvmStatus::kOk);
   d.dst[0].addr = 0x20000;
   EXPECT_EQ(parse(d, HYPHEAP_SVM_OP_DECRYPT), SvmStatus::kOverlap);

@@ -69,13 +69,38 @@ std::vector<Seed> seeds() {
   s.emplace_back("fault", 1).raw(HYPHEAP_SVM_OP_FAULT, 0, 0, 0, 0, {});
   s.emplace_back("fault_not_built").raw(HYPHEAP_SVM_OP_FAULT, 0, 0, 0, 0, {});
   s.emplace_back("unknown_op").raw(9, 0x8000'0000, 48, 0, 0, {});
-  s.emplace_back("hash_one").req(kHash, {{20, 5, 3000}}, {});
-  s.emplace_back("hash_many").req(kHash, {{4, 100, 9000}, {17, 0, 4096}, {30, 4000, 200}}, {});
+  s.emplace_back("hash_one").req(kHash, {{20, 0, 4096}}, {});
+  s.emplace_back("hash_many").req(kHash, {{4, 100, 9000}, {17, 0, 4096}, {30, 0, 8192}}, {});
   s.emplace_back("hash_shared").req(kHash, {{5, 7, 5000}}, {});
-  s.emplace_back("decrypt").req(kDecrypt, {{4, 10, 5000}, {8, 0, 3000}},
-                                {{20, 3, 7000}, {30, 0, 1000}});
+  s.emplace_back("decrypt").req(kDecrypt, {{4, 10, 5000}, {8, 0, 3192}},
+                                {{20, 0, 4096}, {30, 0, 4096}});
   s.emplace_back("decrypt_lent_src").req(kDecrypt, {{16, 0, 4096}}, {{24, 0, 4096}});
-  s.emplace_back("fill").req(kFill, {}, {{18, 9, 6000}, {40, 0, 1}}, 0, 0xab);
+  s.emplace_back("fill").req(kFill, {}, {{18, 0, 8192}, {40, 0, 4096}}, 0, 0xab);
+  // Whole pages wherever the host cannot read (PARTIAL_PAGE), and the ways around it.
+  s.emplace_back("hash_partial_lent").req(kHash, {{20, 5, 3000}}, {});
+  s.emplace_back("hash_lent_ends_mid_page").req(kHash, {{20, 0, 4097}}, {});
+  s.emplace_back("hash_shared_into_lent").req(kHash, {{15, 4000, 200}}, {});
+  s.emplace_back("hash_whole_shared_and_lent").req(kHash, {{15, 0, 8192}}, {});
+  s.emplace_back("hash_partial_lent_ro").req(kHash, {{56, 1, 10}}, {});
+  s.emplace_back("hash_partial_lent_into_carve").req(kHash, {{47, 4090, 20}}, {});
+  s.emplace_back("decrypt_partial_dst").req(kDecrypt, {{4, 0, 100}}, {{20, 0, 100}});
+  s.emplace_back("decrypt_dst_ends_mid_page").req(kDecrypt, {{4, 0, 4097}}, {{20, 0, 4097}});
+  s.emplace_back("decrypt_lent_byte_src")
+      .req(kDecrypt, {{4, 0, 4095}, {16, 17, 1}}, {{24, 0, 4096}});
+  s.emplace_back("decrypt_lent_off_grid")
+      .req(kDecrypt, {{4, 0, 1}, {16, 0, 4096}, {8, 0, 4095}}, {{24, 0, 8192}});
+  s.emplace_back("decrypt_lent_on_grid")
+      .req(kDecrypt, {{4, 0, 100}, {5, 0, 3996}, {16, 0, 4096}}, {{24, 0, 8192}});
+  s.emplace_back("fill_partial").req(kFill, {}, {{20, 0, 100}}, 0, 0x11);
+  s.emplace_back("fill_halves").req(kFill, {}, {{20, 0, 2048}, {20, 2048, 2048}}, 0, 0x11);
+  s.emplace_back("fill_then_decrypt_byte")
+      .req(kFill, {}, {{20, 0, 4096}})
+      .req(kDecrypt, {{4, 0, 1}}, {{20, 0, 1}})
+      .req(kHash, {{20, 0, 4096}}, {});
+  // Calls 0/1 the block's page, 2 src[0] (shared), 3 src[1] with need SHARED, 4 with R.
+  s.emplace_back("second_hold_busy").inject(4, 5).req(kHash, {{4, 0, 10}, {20, 1, 10}}, {});
+  s.emplace_back("second_hold_refused").inject(4, 6).req(kHash, {{4, 0, 10}, {20, 1, 10}}, {});
+  s.emplace_back("second_release_refused").inject(5, 6).req(kHash, {{4, 0, 10}, {20, 1, 10}}, {});
   s.emplace_back("pin_unpin")
       .req(kPin, {{16, 0, 8192}, {24, 0, 4096}}, {})
       .req(kHash, {{16, 0, 4096}}, {})
@@ -99,15 +124,15 @@ std::vector<Seed> seeds() {
   s.emplace_back("huge_size").req(kHash, {{20, 0, 0, 6}}, {});
   s.emplace_back("pin_unaligned").req(kPin, {{20, 1, 4096}}, {});
   s.emplace_back("overlap_same_page").req(kHash, {{20, 0, 100}, {20, 100, 100}}, {});
-  s.emplace_back("overlap_across").req(kDecrypt, {{20, 0, 100}}, {{20, 200, 100}});
-  s.emplace_back("len_mismatch").req(kDecrypt, {{4, 0, 100}}, {{20, 0, 101}});
+  s.emplace_back("overlap_across").req(kDecrypt, {{20, 200, 4096}}, {{20, 0, 4096}});
+  s.emplace_back("len_mismatch").req(kDecrypt, {{4, 0, 100}}, {{20, 0, 4096}});
   s.emplace_back("not_owned_carve").req(kHash, {{48, 0, 100}}, {});
   s.emplace_back("not_owned_unmapped").req(kHash, {{52, 0, 100}}, {});
   s.emplace_back("past_ram").req(kHash, {{70, 0, 100}}, {});
-  s.emplace_back("host_readable").req(kFill, {}, {{0, 2048, 100}});
-  s.emplace_back("dst_read_only").req(kDecrypt, {{4, 0, 100}}, {{56, 0, 100}});
-  s.emplace_back("busy_second_hold").inject(3, 5).req(kHash, {{20, 0, 100}, {24, 0, 100}}, {});
-  s.emplace_back("release_refused").inject(3, 6).req(kFill, {}, {{20, 0, 100}});
+  s.emplace_back("host_readable").req(kFill, {}, {{0, 0, 4096}});
+  s.emplace_back("dst_read_only").req(kDecrypt, {{4, 0, 4096}}, {{56, 0, 4096}});
+  s.emplace_back("busy_second_hold").inject(3, 5).req(kHash, {{20, 0, 4096}, {24, 0, 4096}}, {});
+  s.emplace_back("release_refused").inject(3, 6).req(kFill, {}, {{20, 0, 4096}});
   s.emplace_back("block_refused").inject(0, 4).req(kHash, {{20, 0, 100}}, {});
   s.emplace_back("pin_refused").inject(3, 3).req(kPin, {{16, 0, 4096}, {20, 0, 4096}}, {});
   return s;

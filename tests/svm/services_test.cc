@@ -229,7 +229,7 @@ TEST_F(ServicesTest, BlockPageHeldByAnotherCallIsBusyAndNoMemoryPassesThrough) {
 // the block right after the copy changes nothing.
 TEST_F(ServicesTest, BlockIsCopiedOnceAndReleasedBeforeTheWork) {
   Block b(HYPHEAP_SVM_OP_FILL);
-  b.add_dst(kLent, 100).pattern(0x5a);
+  b.add_dst(kLent, k4K).pattern(0x5a);
   Block evil(HYPHEAP_SVM_OP_FILL);
   evil.add_dst(kLent, 4 * k4K).pattern(0xee);
   bool rewritten = false;
@@ -246,9 +246,9 @@ TEST_F(ServicesTest, BlockIsCopiedOnceAndReleasedBeforeTheWork) {
       dispatch(env_, config_, Message{{HYPHEAP_SVM_OP_FILL, kArgs, bytes.size(), 0, 0}});
   ASSERT_TRUE(rewritten);
   EXPECT_EQ(status(m), HYPHEAP_SVM_OK);
-  EXPECT_EQ(*env_.at(kLent + 99), 0x5a);
-  EXPECT_NE(*env_.at(kLent + 100), 0x5a);
-  EXPECT_NE(*env_.at(kLent + 100), 0xee);
+  EXPECT_EQ(*env_.at(kLent + k4K - 1), 0x5a);
+  EXPECT_NE(*env_.at(kLent + k4K), 0x5a);
+  EXPECT_NE(*env_.at(kLent + k4K), 0xee);
   EXPECT_TRUE(env_.violations().empty());
   EXPECT_EQ(env_.log(),
             "hold(0x80000000,1,9) release(0x80000000,1,0) hold(0x80010000,1,6) "
@@ -288,7 +288,10 @@ TEST_F(ServicesTest, RangeRejectionsHoldNothingButTheBlock) {
       hash_dst(HYPHEAP_SVM_OP_HASH), fill_src(HYPHEAP_SVM_OP_FILL),
       dec_no_dst(HYPHEAP_SVM_OP_DECRYPT), pin_dst(HYPHEAP_SVM_OP_PIN), pin_odd(HYPHEAP_SVM_OP_PIN),
       unpin_odd(HYPHEAP_SVM_OP_UNPIN), same_page(HYPHEAP_SVM_OP_HASH),
-      cross(HYPHEAP_SVM_OP_DECRYPT), mismatch(HYPHEAP_SVM_OP_DECRYPT);
+      cross(HYPHEAP_SVM_OP_DECRYPT), mismatch(HYPHEAP_SVM_OP_DECRYPT),
+      fill_part(HYPHEAP_SVM_OP_FILL), fill_end_mid(HYPHEAP_SVM_OP_FILL),
+      fill_halves(HYPHEAP_SVM_OP_FILL), dec_part(HYPHEAP_SVM_OP_DECRYPT),
+      dec_zero_then_part(HYPHEAP_SVM_OP_DECRYPT);
   zero.add_src(kShared, 10).add_src(kShared + k4K, 0);
   wrap.add_src(~0ULL - 0xfff, 0x1000);
   hash_dst.add_src(kShared, 1).add_dst(kLent, 1);
@@ -298,8 +301,13 @@ TEST_F(ServicesTest, RangeRejectionsHoldNothingButTheBlock) {
   pin_odd.add_src(kLent, k4K).add_src(kLent + 2 * k4K, 100);
   unpin_odd.add_src(kLent + 8, k4K);
   same_page.add_src(kShared, 100).add_src(kShared + 100, 100);
-  cross.add_src(kLent, 100).add_dst(kLent + 200, 100);
-  mismatch.add_src(kShared, 100).add_dst(kLent, 101);
+  cross.add_src(kLent + 200, k4K).add_dst(kLent, k4K);
+  mismatch.add_src(kShared, 100).add_dst(kLent, k4K);
+  fill_part.add_dst(kLent + 100, 100);
+  fill_end_mid.add_dst(kLent, k4K + 1);
+  fill_halves.add_dst(kLent, k4K / 2).add_dst(kLent + k4K / 2, k4K / 2);
+  dec_part.add_src(kShared, 100).add_dst(kLent, 100);
+  dec_zero_then_part.add_src(kShared, 0).add_dst(kLent, 100);
   const Case cases[] = {
       {zero, HYPHEAP_SVM_ERR_RANGE_SIZE},
       {wrap, HYPHEAP_SVM_ERR_RANGE_SIZE},
@@ -313,6 +321,11 @@ TEST_F(ServicesTest, RangeRejectionsHoldNothingButTheBlock) {
       {same_page, HYPHEAP_SVM_ERR_OVERLAP},
       {cross, HYPHEAP_SVM_ERR_OVERLAP},
       {mismatch, HYPHEAP_SVM_ERR_LEN_MISMATCH},
+      {fill_part, HYPHEAP_SVM_ERR_PARTIAL_PAGE},
+      {fill_end_mid, HYPHEAP_SVM_ERR_PARTIAL_PAGE},
+      {fill_halves, HYPHEAP_SVM_ERR_PARTIAL_PAGE},  // before OVERLAP
+      {dec_part, HYPHEAP_SVM_ERR_PARTIAL_PAGE},
+      {dec_zero_then_part, HYPHEAP_SVM_ERR_RANGE_SIZE},  // src before dst
   };
   for (const Case& c : cases) {
     env_.clear_log();
@@ -344,10 +357,12 @@ TEST_F(ServicesTest, RangesNotTheSecureVmsAreRefused) {
   };
   for (const Case& c : cases) {
     Block b(c.op);
+    // A HASH of part of a page takes the path of shared-only holds; destinations and the
+    // src of a DECRYPT are whole pages.
     if (c.src)
-      b.add_src(c.src, 64);
+      b.add_src(c.src, c.dst ? k4K : 64);
     if (c.dst)
-      b.add_dst(c.dst + 256, 64);  // args page: leave the block alone
+      b.add_dst(c.dst, k4K);
     EXPECT_EQ(run(b), c.want) << c.op << std::hex << " " << c.src << " " << c.dst;
   }
   // A range that starts in a lent page and runs into an unmapped one.
@@ -385,12 +400,12 @@ TEST_F(ServicesTest, EveryHoldStatusOfTheSecondRangeAndTheFirstIsReleased) {
   };
   for (const auto& c : cases) {
     Block b(HYPHEAP_SVM_OP_HASH);
-    b.add_src(kShared, 10).add_src(kLent, 10);
+    b.add_src(kShared, 10).add_src(kLent, k4K);
     env_.clear_log();
     env_.inject(3, c.hyp);
     EXPECT_EQ(run(b), c.want) << c.hyp;
     EXPECT_EQ(env_.log(),
-              "hold(0x80000000,1,9) release(0x80000000,1,0) hold(0x80001000,1,1) "
+              "hold(0x80000000,1,9) release(0x80000000,1,0) hold(0x80001000,1,9) "
               "hold(0x80010000,1,1) release(0x80001000,1,0) ");
   }
 }
@@ -399,7 +414,7 @@ TEST_F(ServicesTest, EveryHoldStatusOfTheSecondRangeAndTheFirstIsReleased) {
 // does not claim success, and it still releases the rest.
 TEST_F(ServicesTest, AFailedReleaseIsNeverASuccess) {
   Block b(HYPHEAP_SVM_OP_HASH);
-  b.add_src(kShared, 10).add_src(kLent, 10);
+  b.add_src(kShared, 10).add_src(kLent, k4K);
   const auto bytes = b.bytes();
   std::memcpy(env_.at(kArgs), bytes.data(), bytes.size());
   env_.inject(4, HYPHEAP_ERR_NOT_MAPPED);  // the release of src[1], the first released
@@ -417,17 +432,17 @@ TEST_F(ServicesTest, AFailedReleaseIsNeverASuccess) {
 // --- HASH ---
 
 TEST_F(ServicesTest, HashOfAbcIsTheFips180Digest) {
-  std::memcpy(env_.at(kLent + 5), "abc", 3);
+  std::memcpy(env_.at(kShared + 5), "abc", 3);
   Block b(HYPHEAP_SVM_OP_HASH);
-  b.add_src(kLent + 5, 3);
+  b.add_src(kShared + 5, 3);
   const Message m = call(b);
   ASSERT_EQ(status(m), HYPHEAP_SVM_OK);
   EXPECT_EQ(to_hex(digest_of(m).data(), 32),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
-// Ranges in any order, crossing pages, in shared and lent memory: the digest is that of
-// their concatenation in list order.
+// Ranges in any order, crossing pages, byte ranges in shared memory and whole pages in lent
+// memory: the digest is that of their concatenation in list order.
 TEST_F(ServicesTest, HashOverSeveralRangesIsTheHashOfTheConcatenation) {
   std::mt19937_64 rng(11);
   for (int iter = 0; iter < 50; iter++) {
@@ -439,8 +454,10 @@ TEST_F(ServicesTest, HashOverSeveralRangesIsTheHashOfTheConcatenation) {
     std::shuffle(order.begin(), order.end(), rng);
     const size_t n = 1 + rng() % 6;
     for (size_t i = 0; i < n; i++) {
-      const uint64_t off = rng() % (2 * k4K);
-      b.add_src(groups[order[i]] + off, 1 + rng() % (2 * k4K));
+      if (order[i] < 3)
+        b.add_src(groups[order[i]] + rng() % (2 * k4K), 1 + rng() % (2 * k4K));
+      else
+        b.add_src(groups[order[i]] + rng() % 2 * k4K, (1 + rng() % 2) * k4K);
     }
     const Message m = call(b);
     ASSERT_EQ(status(m), HYPHEAP_SVM_OK);
@@ -460,8 +477,8 @@ TEST_F(ServicesTest, HashOfAPinnedPageIsAllowed) {
 
 // --- DECRYPT ---
 
-// Ciphertext from OpenSSL (CENC: iv || block number from 0) split over source ranges at odd
-// places, decrypted into destination ranges split elsewhere: the counter runs on across
+// Ciphertext from OpenSSL (CENC: iv || block number from 0) split over shared source ranges
+// at odd places, decrypted into whole-page destination ranges: the counter runs on across
 // every boundary, so the plaintext comes back whole.
 TEST_F(ServicesTest, DecryptCounterRunsAcrossRangeBoundaries) {
   std::mt19937_64 rng(13);
@@ -470,7 +487,7 @@ TEST_F(ServicesTest, DecryptCounterRunsAcrossRangeBoundaries) {
     uint8_t iv[8];
     for (auto& x : iv)
       x = uint8_t(rng());
-    const size_t total = 1 + rng() % (4 * k4K);
+    const size_t total = (1 + rng() % 4) * k4K;
     std::vector<uint8_t> plain(total);
     for (auto& x : plain)
       x = uint8_t(rng());
@@ -478,20 +495,24 @@ TEST_F(ServicesTest, DecryptCounterRunsAcrossRangeBoundaries) {
 
     Block b(HYPHEAP_SVM_OP_DECRYPT);
     b.iv(iv);
-    // Sources in shared pages, destinations in lent pages, each list cut at random points;
-    // each range starts in a page after the previous one's last page.
-    auto cut = [&](uint64_t base, bool dst) {
-      size_t left = total;
-      uint64_t addr = base + rng() % 100;
-      while (left > 0) {
-        const size_t n = left < 3 ? left : 1 + rng() % std::min<size_t>(left, 6000);
-        dst ? b.add_dst(addr, n) : b.add_src(addr, n);
-        addr = ((addr + n + k4K - 1) & ~(k4K - 1)) + rng() % 50;
-        left -= n;
-      }
-      return addr;
-    };
-    if (cut(kShared, false) > kShared + 15 * k4K || cut(kLent, true) > kLent + 32 * k4K)
+    // Sources in shared pages cut at random points, each starting in a page after the
+    // previous one's last page; destinations in lent pages cut into runs of whole pages.
+    size_t left = total;
+    uint64_t src = kShared + rng() % 100;
+    while (left > 0) {
+      const size_t n = left < 3 ? left : 1 + rng() % std::min<size_t>(left, 6000);
+      b.add_src(src, n);
+      src = ((src + n + k4K - 1) & ~(k4K - 1)) + rng() % 50;
+      left -= n;
+    }
+    uint64_t dst = kLent + rng() % 2 * k4K;
+    for (size_t pages = total / k4K; pages > 0;) {
+      const size_t n = 1 + rng() % std::min<size_t>(pages, 2);
+      b.add_dst(dst, n * k4K);
+      dst += (n + rng() % 2) * k4K;
+      pages -= n;
+    }
+    if (src > kShared + 15 * k4K)
       continue;  // did not fit the fake RAM
     write(b.src, cipher);
     const Message m = call(b);
@@ -504,10 +525,10 @@ TEST_F(ServicesTest, DecryptCounterRunsAcrossRangeBoundaries) {
 
 TEST_F(ServicesTest, DecryptFromLentSourceIntoLentDestination) {
   const uint8_t iv[8] = {1, 1, 2, 3, 5, 8, 13, 21};
-  std::vector<uint8_t> plain(1000, 0x42);
+  std::vector<uint8_t> plain(k4K, 0x42);
   const auto cipher = openssl_ctr(kKey, iv, plain.data(), plain.size());
   Block b(HYPHEAP_SVM_OP_DECRYPT);
-  b.iv(iv).add_src(kLent + 3 * k4K, 1000).add_dst(kLent, 1000);
+  b.iv(iv).add_src(kLent + 3 * k4K, k4K).add_dst(kLent, k4K);
   write(b.src, cipher);
   ASSERT_EQ(run(b), HYPHEAP_SVM_OK);
   EXPECT_EQ(bytes_of(b.dst), plain);
@@ -518,9 +539,9 @@ TEST_F(ServicesTest, DecryptFromLentSourceIntoLentDestination) {
 TEST_F(ServicesTest, FillWritesThePatternAndNothingElse) {
   Block b(HYPHEAP_SVM_OP_FILL);
   b.pattern(0xa5)
-      .add_dst(kLent + 4000, 200)
+      .add_dst(kLent, k4K)
       .add_dst(kLent + 3 * k4K, 3 * k4K)
-      .add_dst(kLent + 10 * k4K + 1, 1);
+      .add_dst(kLent + 10 * k4K, k4K);
   ASSERT_EQ(run(b), HYPHEAP_SVM_OK);
   for (uint8_t x : bytes_of(b.dst))
     ASSERT_EQ(x, 0xa5);
@@ -575,6 +596,325 @@ TEST_F(ServicesTest, PinStatusesFromTheHyp) {
   env_.inject(2, HYPHEAP_ERR_NO_MEMORY);
   EXPECT_EQ(run(ok), HYPHEAP_SVM_ERR_NO_MEMORY);
   EXPECT_EQ(env_.nr_pinned(), 0u);
+}
+
+// --- whole pages wherever the host cannot read (abi.h, PARTIAL_PAGE) ---
+
+// The 256 digests of one byte: what a host that can HASH one byte of a page matches.
+std::vector<std::vector<uint8_t>> one_byte_digests() {
+  std::vector<std::vector<uint8_t>> table(256);
+  for (int b = 0; b < 256; b++) {
+    const uint8_t byte = uint8_t(b);
+    table[b] = openssl_sha256(&byte, 1);
+  }
+  return table;
+}
+
+// The attack of the review: the host decrypts a frame into a lent page it cannot read, then
+// asks HASH for one byte of it at a time and matches each digest against the 256 digests of
+// one byte. Part of a lent page is PARTIAL_PAGE for HASH, so not one byte comes back.
+TEST_F(ServicesTest, HashOfOneByteOfADecryptedPageIsRefusedSoNoPlaintextByteIsRecovered) {
+  const uint8_t iv[8] = {9, 8, 7, 6, 5, 4, 3, 2};
+  const char secret[] = "protected frame: host must never see this";
+  const size_t n = sizeof(secret) - 1;
+  std::vector<uint8_t> plain(k4K, 0);  // the frame padded to a page, as the ABI asks
+  std::memcpy(plain.data(), secret, n);
+  const auto cipher = openssl_ctr(kKey, iv, plain.data(), plain.size());
+  Block d(HYPHEAP_SVM_OP_DECRYPT);
+  d.iv(iv).add_src(kShared, k4K).add_dst(kLent, k4K);
+  write(d.src, cipher);
+  ASSERT_EQ(run(d), HYPHEAP_SVM_OK);
+
+  const auto table = one_byte_digests();
+  std::string recovered;
+  for (size_t i = 0; i < n; i++) {
+    Block h(HYPHEAP_SVM_OP_HASH);
+    h.add_src(kLent + i, 1);  // only what the host itself could name
+    const Message m = call(h);
+    EXPECT_EQ(status(m), HYPHEAP_SVM_ERR_PARTIAL_PAGE) << i;
+    if (status(m) != HYPHEAP_SVM_OK)
+      continue;
+    for (int b = 0; b < 256; b++) {
+      if (table[b] == digest_of(m))
+        recovered.push_back(char(b));
+    }
+  }
+  EXPECT_EQ(recovered, "") << "the host read the plaintext through HASH";
+}
+
+// The second attack: FILL a lent page with zeros, DECRYPT the first i + 1 bytes of the frame
+// into the start of it, HASH the whole page and match against the 256 pages that differ in
+// byte i (bytes before it are known from the earlier rounds). DECRYPT into part of a page is
+// PARTIAL_PAGE: the page keeps the pattern, and its digest is that of 4096 zeros.
+TEST_F(ServicesTest, DecryptIntoPartOfAFilledPageIsRefusedSoItsWholePageHashTellsNothing) {
+  const uint8_t iv[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  std::vector<uint8_t> plain(k4K);
+  for (size_t i = 0; i < plain.size(); i++)
+    plain[i] = uint8_t(i * 7 + 3);
+  const auto cipher = openssl_ctr(kKey, iv, plain.data(), plain.size());
+  std::memcpy(env_.at(kShared), cipher.data(), cipher.size());
+
+  const uint64_t page = kLent + 2 * k4K;
+  const std::vector<uint8_t> zeros(k4K, 0);
+  std::vector<uint8_t> guess(k4K, 0);
+  std::string recovered;
+  for (size_t i = 0; i < 8; i++) {
+    Block f(HYPHEAP_SVM_OP_FILL);
+    f.add_dst(page, k4K).pattern(0);
+    ASSERT_EQ(run(f), HYPHEAP_SVM_OK);
+    Block d(HYPHEAP_SVM_OP_DECRYPT);
+    d.iv(iv).add_src(kShared, i + 1).add_dst(page, i + 1);
+    const int64_t decrypted = status(call(d));
+    EXPECT_EQ(decrypted, HYPHEAP_SVM_ERR_PARTIAL_PAGE) << i;
+    Block h(HYPHEAP_SVM_OP_HASH);
+    h.add_src(page, k4K);
+    const Message m = call(h);
+    ASSERT_EQ(status(m), HYPHEAP_SVM_OK) << "a whole lent page may be hashed";
+    if (decrypted != HYPHEAP_SVM_OK) {
+      EXPECT_EQ(digest_of(m), openssl_sha256(zeros.data(), k4K));
+      continue;
+    }
+    for (int b = 0; b < 256; b++) {
+      guess[i] = uint8_t(b);
+      if (openssl_sha256(guess.data(), k4K) == digest_of(m)) {
+        recovered.push_back(char(b));
+        break;
+      }
+    }
+  }
+  EXPECT_EQ(recovered, "") << "the host read plaintext through FILL, DECRYPT and HASH";
+}
+
+// A third attack, on DECRYPT's source: with the IV fixed, the host decrypts 4095 bytes it
+// knows followed by one byte of a lent page, then the same 4095 bytes followed by a guess
+// from a shared page, and compares the whole-page digests of the two destinations: they
+// match when the guess is the lent byte (CTR is byte by byte). A source range over lent
+// pages must be whole pages, so the first DECRYPT is PARTIAL_PAGE.
+TEST_F(ServicesTest, DecryptSourceMixingOneLentByteWithKnownBytesIsRefused) {
+  const uint64_t secret = kLent, known = kShared + 4 * k4K, guess = kShared + 6 * k4K;
+  const uint64_t target = kLent + 4 * k4K, probe = kLent + 6 * k4K;
+  const uint8_t iv[8] = {7, 7, 7, 7, 7, 7, 7, 7};
+  const uint8_t secret_byte = *env_.at(secret + 17);
+  Block d(HYPHEAP_SVM_OP_DECRYPT);
+  d.iv(iv).add_src(known, k4K - 1).add_src(secret + 17, 1).add_dst(target, k4K);
+  const int64_t mixed = run(d);
+  EXPECT_EQ(mixed, HYPHEAP_SVM_ERR_PARTIAL_PAGE);
+  int recovered = -1;
+  if (mixed == HYPHEAP_SVM_OK) {
+    Block h(HYPHEAP_SVM_OP_HASH);
+    h.add_src(target, k4K);
+    const auto want = digest_of(call(h));
+    for (int g = 0; g < 256 && recovered < 0; g++) {
+      *env_.at(guess) = uint8_t(g);
+      Block r(HYPHEAP_SVM_OP_DECRYPT);
+      r.iv(iv).add_src(known, k4K - 1).add_src(guess, 1).add_dst(probe, k4K);
+      ASSERT_EQ(run(r), HYPHEAP_SVM_OK) << "known bytes of shared pages may be decrypted";
+      Block hp(HYPHEAP_SVM_OP_HASH);
+      hp.add_src(probe, k4K);
+      if (digest_of(call(hp)) == want)
+        recovered = g;
+    }
+  }
+  EXPECT_NE(recovered, int(secret_byte)) << "the host read a lent byte through DECRYPT";
+}
+
+// The same with whole lent pages moved off the page grid: one known byte first shifts the
+// lent page by one, so the last byte of the second destination page is a lent byte next to
+// 4095 known ones. A lent source range must also start at a page multiple of the stream.
+TEST_F(ServicesTest, DecryptSourceShiftingAWholeLentPageOffThePageGridIsRefused) {
+  const uint64_t secret = kLent, known = kShared + 4 * k4K, guess = kShared + 6 * k4K;
+  const uint64_t target = kLent + 4 * k4K, probe = kLent + 8 * k4K;
+  const uint8_t iv[8] = {3, 1, 4, 1, 5, 9, 2, 6};
+  const uint8_t secret_byte = *env_.at(secret + k4K - 1);
+  Block d(HYPHEAP_SVM_OP_DECRYPT);
+  d.iv(iv)
+      .add_src(known, 1)
+      .add_src(secret, k4K)
+      .add_src(known + k4K, k4K - 1)
+      .add_dst(target, 2 * k4K);
+  const int64_t shifted = run(d);
+  EXPECT_EQ(shifted, HYPHEAP_SVM_ERR_PARTIAL_PAGE);
+  int recovered = -1;
+  if (shifted == HYPHEAP_SVM_OK) {
+    Block h(HYPHEAP_SVM_OP_HASH);
+    h.add_src(target + k4K, k4K);
+    const auto want = digest_of(call(h));
+    for (int g = 0; g < 256 && recovered < 0; g++) {
+      *env_.at(guess + k4K) = uint8_t(g);  // byte 4096 of the stream
+      Block r(HYPHEAP_SVM_OP_DECRYPT);
+      r.iv(iv).add_src(guess, k4K + 1).add_src(known + k4K, k4K - 1).add_dst(probe, 2 * k4K);
+      ASSERT_EQ(run(r), HYPHEAP_SVM_OK);
+      Block hp(HYPHEAP_SVM_OP_HASH);
+      hp.add_src(probe + k4K, k4K);
+      if (digest_of(call(hp)) == want)
+        recovered = g;
+    }
+  }
+  EXPECT_NE(recovered, int(secret_byte)) << "the host read a lent byte through DECRYPT";
+}
+
+// What an attacker would try around the page grid, op by op: each request is either whole
+// pages where the host cannot read, or refused (PARTIAL_PAGE, or an earlier check), and
+// call() checks after each that nothing is held and nothing changed on a refusal.
+TEST_F(ServicesTest, EveryWayAroundThePageGridIsWholePagesOrRefused) {
+  struct Case {
+    const char* what;
+    uint32_t op;
+    std::vector<hypheap_mem_range> src, dst;
+    int64_t want;
+  };
+  constexpr int64_t kOk = HYPHEAP_SVM_OK, kPartial = HYPHEAP_SVM_ERR_PARTIAL_PAGE;
+  constexpr uint32_t kHash = HYPHEAP_SVM_OP_HASH, kDecrypt = HYPHEAP_SVM_OP_DECRYPT,
+                     kFill = HYPHEAP_SVM_OP_FILL;
+  const uint64_t l = kLent, l2 = kLent + 4 * k4K, s = kShared;  // l - 1 is shared
+  const Case cases[] = {
+      {"hash whole lent page", kHash, {{l, k4K}}, {}, kOk},
+      {"hash two whole lent pages", kHash, {{l, 2 * k4K}}, {}, kOk},
+      {"hash lent, aligned start, ends mid-page", kHash, {{l, k4K + 1}}, {}, kPartial},
+      {"hash lent, one short of a page", kHash, {{l, k4K - 1}}, {}, kPartial},
+      {"hash lent, starts mid-page", kHash, {{l + 1, k4K}}, {}, kPartial},
+      {"hash one byte of lent", kHash, {{l + k4K - 1, 1}}, {}, kPartial},
+      {"hash lent read-only, one byte", kHash, {{kLentRo, 1}}, {}, kPartial},
+      {"hash bytes of shared", kHash, {{s + 5, 100}}, {}, kOk},
+      {"hash shared into adjacent lent", kHash, {{l - 10, 20}}, {}, kPartial},
+      {"hash shared then one lent byte", kHash, {{l - k4K + 1, k4K}}, {}, kPartial},
+      {"hash whole shared + whole lent", kHash, {{l - k4K, 2 * k4K}}, {}, kOk},
+      {"hash shared bytes, then a whole lent page", kHash, {{s, 100}, {l, k4K}}, {}, kOk},
+      {"hash whole lent, then one lent byte", kHash, {{l, k4K}, {l2, 1}}, {}, kPartial},
+      {"hash two halves of a lent page",
+       kHash,
+       {{l, 2048}, {l + 2048, 2048}},
+       {},
+       HYPHEAP_SVM_ERR_OVERLAP},
+      {"hash zero bytes of lent", kHash, {{l, 0}}, {}, HYPHEAP_SVM_ERR_RANGE_SIZE},
+      {"hash shared, then zero bytes", kHash, {{s, 1}, {l, 0}}, {}, HYPHEAP_SVM_ERR_RANGE_SIZE},
+      {"hash lent read-only into carve-out",
+       kHash,
+       {{kCarve - 1, 2}},
+       {},
+       HYPHEAP_SVM_ERR_NOT_OWNED},
+      {"hash bytes of unmapped", kHash, {{kUnmapped + 3, 10}}, {}, HYPHEAP_SVM_ERR_NOT_OWNED},
+      {"decrypt shared page to lent page", kDecrypt, {{s, k4K}}, {{l, k4K}}, kOk},
+      {"decrypt shared bytes to lent page",
+       kDecrypt,
+       {{s + 1, 100}, {s + 2 * k4K, k4K - 100}},
+       {{l, k4K}},
+       kOk},
+      {"decrypt to a page less one byte", kDecrypt, {{s, k4K - 1}}, {{l, k4K - 1}}, kPartial},
+      {"decrypt to aligned start, ends mid-page",
+       kDecrypt,
+       {{s, k4K + 1}},
+       {{l, k4K + 1}},
+       kPartial},
+      {"decrypt to two halves of a page",
+       kDecrypt,
+       {{s, k4K}},
+       {{l, 2048}, {l + 2048, 2048}},
+       kPartial},
+      {"decrypt lent page on the grid", kDecrypt, {{l, k4K}}, {{l2, k4K}}, kOk},
+      {"decrypt lent read-only page", kDecrypt, {{kLentRo, k4K}}, {{l, k4K}}, kOk},
+      {"decrypt shared bytes to a page, then lent",
+       kDecrypt,
+       {{s, 100}, {s + k4K, k4K - 100}, {l, k4K}},
+       {{l2, 2 * k4K}},
+       kOk},
+      {"decrypt lent page off the grid",
+       kDecrypt,
+       {{s, 100}, {l, k4K}, {s + k4K, k4K - 100}},
+       {{l2, 2 * k4K}},
+       kPartial},
+      {"decrypt lent bytes", kDecrypt, {{l, 100}, {s, k4K - 100}}, {{l2, k4K}}, kPartial},
+      {"decrypt shared into adjacent lent", kDecrypt, {{l - 100, k4K}}, {{l2, k4K}}, kPartial},
+      {"fill whole page", kFill, {}, {{l, k4K}}, kOk},
+      {"fill aligned start, ends mid-page", kFill, {}, {{l, k4K + 1}}, kPartial},
+      {"fill last byte of a page", kFill, {}, {{l + k4K - 1, 1}}, kPartial},
+      {"fill two halves of a page", kFill, {}, {{l, 2048}, {l + 2048, 2048}}, kPartial},
+      {"fill zero bytes", kFill, {}, {{l, 0}}, HYPHEAP_SVM_ERR_RANGE_SIZE},
+  };
+  for (const Case& c : cases) {
+    Block b(c.op);
+    b.src = c.src;
+    b.dst = c.dst;
+    EXPECT_EQ(run(b), c.want) << c.what;
+  }
+}
+
+// A HASH of part of a lent page asks the hyp twice (need R + SHARED, then R alone, dropped at
+// once); each refusal of either hold maps as any src hold's, and the ranges before it are
+// released. Calls: 0/1 the block's page, 2 src[0], 3 src[1] shared, 4 src[1] with need R.
+TEST_F(ServicesTest, PartOfALentPageIsToldFromNotOwnedByASecondHold) {
+  Block b(HYPHEAP_SVM_OP_HASH);
+  b.add_src(kShared, 10).add_src(kLent + 1, 10);
+  env_.clear_log();
+  EXPECT_EQ(run(b), HYPHEAP_SVM_ERR_PARTIAL_PAGE);
+  EXPECT_EQ(env_.log(),
+            "hold(0x80000000,1,9) release(0x80000000,1,0) hold(0x80001000,1,9) "
+            "hold(0x80010000,1,9) hold(0x80010000,1,1) release(0x80010000,1,0) "
+            "release(0x80001000,1,0) ");
+  const struct {
+    size_t call;
+    int64_t hyp, want;
+    const char* log;
+  } cases[] = {
+      {3, HYPHEAP_ERR_BUSY, HYPHEAP_SVM_ERR_BUSY, ""},
+      {3, HYPHEAP_ERR_NO_MEMORY, HYPHEAP_SVM_ERR_NO_MEMORY, ""},
+      {3, HYPHEAP_ERR_PROTECTED, HYPHEAP_SVM_ERR_NOT_OWNED, ""},
+      {3, HYPHEAP_ERR_RANGE_SIZE, HYPHEAP_SVM_ERR_NOT_OWNED, ""},
+      {4, HYPHEAP_ERR_NOT_MAPPED, HYPHEAP_SVM_ERR_NOT_OWNED, "hold(0x80010000,1,1) "},
+      {4, HYPHEAP_ERR_PROTECTED, HYPHEAP_SVM_ERR_NOT_OWNED, "hold(0x80010000,1,1) "},
+      {4, HYPHEAP_ERR_BUSY, HYPHEAP_SVM_ERR_BUSY, "hold(0x80010000,1,1) "},
+      {4, HYPHEAP_ERR_NO_MEMORY, HYPHEAP_SVM_ERR_NO_MEMORY, "hold(0x80010000,1,1) "},
+  };
+  for (const auto& c : cases) {
+    env_.clear_log();
+    env_.inject(c.call, c.hyp);
+    EXPECT_EQ(run(b), c.want) << c.call << " " << c.hyp;
+    EXPECT_EQ(env_.log(), std::string("hold(0x80000000,1,9) release(0x80000000,1,0) "
+                                      "hold(0x80001000,1,9) hold(0x80010000,1,9) ") +
+                              c.log + "release(0x80001000,1,0) ")
+        << c.call << " " << c.hyp;
+  }
+  // A part of a shared page is held once, with need R + SHARED.
+  Block shared(HYPHEAP_SVM_OP_HASH);
+  shared.add_src(kShared + 1, 10);
+  env_.clear_log();
+  EXPECT_EQ(run(shared), HYPHEAP_SVM_OK);
+  EXPECT_EQ(env_.log(),
+            "hold(0x80000000,1,9) release(0x80000000,1,0) hold(0x80001000,1,9) "
+            "release(0x80001000,1,0) ");
+}
+
+// The release of the second hold cannot fail unless the hyp is broken; if it does, the
+// answer is that failure (never PARTIAL_PAGE as if all were well), and src[0] is released.
+TEST_F(ServicesTest, AFailedReleaseOfTheSecondHoldIsTheAnswer) {
+  Block b(HYPHEAP_SVM_OP_HASH);
+  b.add_src(kShared, 10).add_src(kLent + 1, 10);
+  const auto bytes = b.bytes();
+  std::memcpy(env_.at(kArgs), bytes.data(), bytes.size());
+  env_.inject(5, HYPHEAP_ERR_NOT_MAPPED);
+  const Message m =
+      dispatch(env_, config_, Message{{HYPHEAP_SVM_OP_HASH, kArgs, bytes.size(), 0, 0}});
+  EXPECT_EQ(status(m), HYPHEAP_SVM_ERR_NOT_OWNED);
+  EXPECT_FALSE(env_.state(kShared).held);
+  EXPECT_TRUE(env_.violations().empty());
+}
+
+// FILL then DECRYPT over the same page: a whole page of plaintext replaces the whole pattern
+// (no byte of the FILL is left for a HASH to compare against).
+TEST_F(ServicesTest, FillThenWholePageDecryptLeavesNoPatternByte) {
+  const uint8_t iv[8] = {4, 4, 4, 4, 4, 4, 4, 4};
+  std::vector<uint8_t> plain(k4K);
+  for (size_t i = 0; i < k4K; i++)
+    plain[i] = uint8_t(i % 251);
+  const auto cipher = openssl_ctr(kKey, iv, plain.data(), plain.size());
+  Block f(HYPHEAP_SVM_OP_FILL);
+  f.add_dst(kLent, k4K).pattern(0xcc);
+  ASSERT_EQ(run(f), HYPHEAP_SVM_OK);
+  Block d(HYPHEAP_SVM_OP_DECRYPT);
+  d.iv(iv).add_src(kShared + 100, k4K / 2).add_src(kShared + 2 * k4K, k4K / 2).add_dst(kLent, k4K);
+  write(d.src, cipher);
+  ASSERT_EQ(run(d), HYPHEAP_SVM_OK);
+  EXPECT_EQ(bytes_of(d.dst), plain);
 }
 
 }  // namespace

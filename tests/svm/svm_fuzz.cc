@@ -7,11 +7,17 @@
 //   - no byte changed outside the pages held with NEED_W during the call, and none at all
 //     when the answer is an error;
 //   - the answer is HYPHEAP_SVM_OK or one of the HYPHEAP_SVM_ERR_*, with data1..4 zero on
-//     error.
+//     error;
+//   - whole pages wherever the host cannot read: no HASH answer over a partial page the host
+//     cannot read (a src range that is not whole pages touches only shared pages), and no
+//     successful DECRYPT or FILL with a destination off the page grid or a DECRYPT whose
+//     source reads a lent page off the grid (not whole pages, or not at a page multiple of
+//     the stream).
 // And every input runs twice from the same start: the answers, the hyp calls made and the
 // final memory must be identical (determinism).
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -91,7 +97,47 @@ Request raw(Reader& in) {
 
 bool is_svm_status(int64_t s) {
   return s == HYPHEAP_SVM_OK ||
-         (s <= HYPHEAP_SVM_ERR_NOT_SUPPORTED && s >= HYPHEAP_SVM_ERR_NO_MEMORY);
+         (s <= HYPHEAP_SVM_ERR_NOT_SUPPORTED && s >= HYPHEAP_SVM_ERR_PARTIAL_PAGE);
+}
+
+bool whole_pages(const hypheap_mem_range& r) {
+  return r.addr % k4K == 0 && r.size % k4K == 0;
+}
+
+bool all_shared(const FakeEnv& env, const hypheap_mem_range& r) {
+  for (uint64_t page = r.addr / k4K; page <= (r.addr + r.size - 1) / k4K; page++) {
+    if (page * k4K < kBase || page * k4K >= env.end() ||
+        env.state(page * k4K).kind != Kind::kShared)
+      return false;
+  }
+  return true;
+}
+
+// A successful HASH, DECRYPT or FILL, read back from the block the services copied (`ram`
+// is the memory before the call): every range the host cannot read is whole pages on the
+// page grid. Computed here from the ABI, not with the services' own helpers.
+void check_whole_pages(const FakeEnv& env, const std::vector<uint8_t>& ram, const Message& msg) {
+  const uint64_t op = msg.data[0];
+  if (op != HYPHEAP_SVM_OP_HASH && op != HYPHEAP_SVM_OP_DECRYPT && op != HYPHEAP_SVM_OP_FILL)
+    return;
+  hypheap_svm_args hdr;
+  std::memcpy(&hdr, ram.data() + (msg.data[1] - kBase), sizeof(hdr));
+  const uint8_t* ranges = ram.data() + (msg.data[1] - kBase) + sizeof(hdr);
+  uint64_t offset = 0;
+  for (size_t i = 0; i < size_t(hdr.nr_src) + hdr.nr_dst; i++) {
+    hypheap_mem_range r;
+    std::memcpy(&r, ranges + i * sizeof(r), sizeof(r));
+    if (i >= hdr.nr_src) {
+      if (!whole_pages(r))
+        fail("a destination off the page grid was written");
+      continue;
+    }
+    const bool on_grid = whole_pages(r) && (op != HYPHEAP_SVM_OP_DECRYPT || offset % k4K == 0);
+    offset += r.size;
+    if (!on_grid && !all_shared(env, r))
+      fail(op == HYPHEAP_SVM_OP_HASH ? "a HASH answer over a partial page the host cannot read"
+                                     : "a DECRYPT read a lent page off the page grid");
+  }
 }
 
 // Runs one input from scratch; returns what determinism compares.
@@ -144,6 +190,8 @@ std::string run(const uint8_t* data, size_t size) {
       fail("an error answer carries results");
     if (!env.violations().empty())
       fail("violation:", env.violations().front());
+    if (status == HYPHEAP_SVM_OK)
+      check_whole_pages(env, before, r.msg);
     if (env.nr_held() != 0 && !env.release_was_injected())
       fail("pages still held after the call", env.log());
     // Page by page: a changed page must have been held for writing, and only a success
