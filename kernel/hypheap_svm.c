@@ -127,6 +127,7 @@ static int hypheap_svm_errno(long status)
 		return -E2BIG;
 	case HYPHEAP_SVM_ERR_RANGE_SIZE:
 	case HYPHEAP_SVM_ERR_RANGE_UNALIGNED:
+	case HYPHEAP_SVM_ERR_PARTIAL_PAGE:
 	case HYPHEAP_SVM_ERR_OVERLAP:
 	case HYPHEAP_SVM_ERR_LEN_MISMATCH:
 		return -EINVAL;
