@@ -12,7 +12,8 @@
 //     a fault the partition cannot recover from in ffa_partition_aborted();
 //   - the arch keeps its side: a host call only from a CPU that runs the host; a partition
 //     call, preemption or abort only for the vCPU that runs on that CPU (or is booting);
-//     ffa_vcpu_booting() once per vCPU, never after an abort; no preemption of a booting
+//     ffa_vcpu_booting() once per vCPU, and no entry when it answers false (the partition
+//     aborted, perhaps a moment ago on another CPU); no preemption of a booting
 //     vCPU (the arch keeps interrupts pending until its MSG_WAIT). A breach is a hyp bug,
 //     and the core stops with arch::fatal rather than guess.
 #pragma once

@@ -136,8 +136,8 @@ FfaOutcome core_glue_ffa_partition_call(unsigned cpu, unsigned vcpu, FfaRegs& re
   return g_core->ffa_partition_call(cpu, vcpu, regs);
 }
 
-void core_glue_ffa_vcpu_booting(unsigned vcpu) {
-  g_core->ffa_vcpu_booting(vcpu);
+bool core_glue_ffa_vcpu_booting(unsigned vcpu) {
+  return g_core->ffa_vcpu_booting(vcpu);
 }
 
 void core_glue_ffa_partition_preempted(unsigned cpu, unsigned vcpu, FfaRegs& host_regs) {
@@ -196,7 +196,9 @@ FfaOutcome core_glue_ffa_partition_call(unsigned cpu, unsigned, FfaRegs& regs) {
   return core_glue_ffa_host_call(cpu, regs);
 }
 
-void core_glue_ffa_vcpu_booting(unsigned) {}
+bool core_glue_ffa_vcpu_booting(unsigned) {
+  return false;
+}
 void core_glue_ffa_partition_preempted(unsigned, unsigned, FfaRegs&) {}
 void core_glue_ffa_partition_aborted(unsigned, unsigned, FfaRegs&) {}
 

@@ -3,6 +3,7 @@
 #include <hypheap/abi.h>
 
 #include "cache.h"
+#include "core/ffa_abi.h"
 #include "core_glue.h"
 #include "cpu.h"
 #include "fatal.h"
@@ -34,7 +35,6 @@ namespace {
 struct Partition {
   bool present = false;
   bool vcpu0_up = false;
-  bool aborted = false;  // for good: no vCPU boots after it
   unsigned nr_vcpus = 0;
   uint64_t entry = 0;
   MemRange writable;
@@ -216,7 +216,6 @@ void abort_partition(GuestRegs& frame, uint64_t esr, uint64_t far, uint64_t elr,
   CpuGuestState& g = cpu.guest;
   log("secure VM %u vCPU %u ABORTED on cpu%u: %s (%s): ESR %lx FAR %lx ELR %lx",
       HYPHEAP_VMID_SECURE_0, g.vcpu, cpu.index, why, source, esr, far, elr);
-  __atomic_store_n(&g_svm.aborted, true, __ATOMIC_RELEASE);
   FfaRegs host{};
   core_glue_ffa_partition_aborted(cpu.index, g.vcpu, host);
   if (g.boot_jump) {
@@ -233,7 +232,8 @@ void apply_partition_outcome(GuestRegs& frame, const FfaOutcome& out, const FfaR
       return;
     case FfaNext::kReturnToHost:
       if (g.boot_jump) {
-        back_to_boot(frame, true);
+        // MSG_WAIT, or FFA_ERROR(ABORTED) if another vCPU aborted the partition meanwhile.
+        back_to_boot(frame, regs.x[0] != ffa::kError);
       }
       to_host(frame, regs);
       return;
@@ -320,15 +320,16 @@ void partition_boot_vcpu(uint64_t frame_stack) {
   if (!g_svm.present || v >= g_svm.nr_vcpus || g_vcpu_started[v]) {
     return;
   }
-  if ((v != 0 && !g_svm.vcpu0_up) || __atomic_load_n(&g_svm.aborted, __ATOMIC_ACQUIRE)) {
-    // vCPU 0 relocates the image all vCPUs share; without it nothing else can run. An
-    // aborted partition stays down.
-    g_vcpu_started[v] = true;
+  g_vcpu_started[v] = true;
+  // vCPU 0 relocates the image all vCPUs share; without it nothing else can run. An aborted
+  // partition stays down: the core decides that under its lock, since the host picks when
+  // this CPU starts and an abort on another CPU may come at any moment before.
+  const bool vcpu0_up = v == 0 || g_svm.vcpu0_up;
+  if (!vcpu0_up || !core_glue_ffa_vcpu_booting(v)) {
     log("secure VM %u vCPU %u not started on cpu%u: %s", HYPHEAP_VMID_SECURE_0, v, cpu.index,
-        g_svm.vcpu0_up ? "the partition was aborted" : "vCPU 0 is not up");
+        vcpu0_up ? "the partition was aborted" : "vCPU 0 is not up");
     return;
   }
-  g_vcpu_started[v] = true;
   GuestContext& ctx = g_vcpu[v];
   ctx = GuestContext{};
   ctx.x[0] = g_svm.boot_info;
@@ -336,7 +337,6 @@ void partition_boot_vcpu(uint64_t frame_stack) {
   ctx.elr_el2 = g_svm.entry;
   ctx.spsr_el2 = kSpsrEl1hDaifMasked;
   ctx.el1.sctlr = kSctlrEl1HostReset;  // MMU and caches off, RES1 bits
-  core_glue_ffa_vcpu_booting(v);
 
   CpuGuestState& g = cpu.guest;
   BootJump jump;
