@@ -166,11 +166,20 @@ void left_partition(CpuGuestState& g) {
   __atomic_store_n(&g.in_partition, 0, __ATOMIC_RELEASE);
 }
 
-// Back to the host: the partition's registers are kept for its next entry, the host's come
+// Every exit of a vCPU that may end its turn on this CPU (an FF-A call, a preemption, an
+// abort) saves its registers first, before the core hears of it: once the core has made it
+// PREEMPTED or WAITING, another CPU may enter it at once (FFA_RUN, a direct request) and
+// load g_vcpu[]. The FF-A state lock orders the two: this CPU stores, then the core takes
+// and releases the lock; the entering CPU takes it, sees the new state, then loads. For a
+// call the core answers in place (kReturn) the copy is simply never used.
+void save_vcpu(const GuestRegs& frame) {
+  save_guest(g_vcpu[this_cpu().guest.vcpu], frame);
+}
+
+// Back to the host, the partition's registers already saved (save_vcpu): the host's come
 // back with x0..x17 = regs (the FF-A answer its call gets).
 void to_host(GuestRegs& frame, const FfaRegs& regs) {
   CpuGuestState& g = this_cpu().guest;
-  save_guest(g_vcpu[g.vcpu], frame);
   load_guest(g.host, frame);
   copy_out(regs, frame);
   g.guest = Guest::kHost;
@@ -194,11 +203,10 @@ void to_partition(GuestRegs& frame, uint16_t vcpu, const FfaRegs* regs) {
   partition_el2(g, g.host.spsr_el2);
 }
 
-// A vCPU run by partition_boot_vcpu stopped (its first FFA_MSG_WAIT, or a fault): back to the
-// boot path with the host's EL1 state as it was before.
-[[noreturn]] void back_to_boot(const GuestRegs& frame, bool up) {
+// A vCPU run by partition_boot_vcpu stopped (its first FFA_MSG_WAIT, or a fault; saved by
+// save_vcpu): back to the boot path with the host's EL1 state as it was before.
+[[noreturn]] void back_to_boot(bool up) {
   CpuGuestState& g = this_cpu().guest;
-  save_guest(g_vcpu[g.vcpu], frame);
   load_el1(g.host.el1);
   g.guest = Guest::kHost;
   host_el2(g);
@@ -216,10 +224,11 @@ void abort_partition(GuestRegs& frame, uint64_t esr, uint64_t far, uint64_t elr,
   CpuGuestState& g = cpu.guest;
   log("secure VM %u vCPU %u ABORTED on cpu%u: %s (%s): ESR %lx FAR %lx ELR %lx",
       HYPHEAP_VMID_SECURE_0, g.vcpu, cpu.index, why, source, esr, far, elr);
+  save_vcpu(frame);
   FfaRegs host{};
   core_glue_ffa_partition_aborted(cpu.index, g.vcpu, host);
   if (g.boot_jump) {
-    back_to_boot(frame, false);
+    back_to_boot(false);
   }
   to_host(frame, host);
 }
@@ -233,7 +242,7 @@ void apply_partition_outcome(GuestRegs& frame, const FfaOutcome& out, const FfaR
     case FfaNext::kReturnToHost:
       if (g.boot_jump) {
         // MSG_WAIT, or FFA_ERROR(ABORTED) if another vCPU aborted the partition meanwhile.
-        back_to_boot(frame, regs.x[0] != ffa::kError);
+        back_to_boot(regs.x[0] != ffa::kError);
       }
       to_host(frame, regs);
       return;
@@ -405,6 +414,7 @@ void partition_sync_exit(GuestRegs& frame) {
     return;
   }
   if (is_ffa_call(fid)) {
+    save_vcpu(frame);
     FfaRegs regs = copy_in(frame);
     regs.x[0] = fid;
     const FfaOutcome out = core_glue_ffa_partition_call(cpu.index, g.vcpu, regs);
@@ -442,6 +452,7 @@ void partition_async_exit(GuestRegs& frame, uint64_t kind) {
   // The interrupt stays pending at the GIC: the host takes it as soon as it runs, then
   // resumes the call with FFA_RUN.
   cpu.exits.partition_preempts.inc();
+  save_vcpu(frame);
   FfaRegs host{};
   core_glue_ffa_partition_preempted(cpu.index, g.vcpu, host);
   to_host(frame, host);
