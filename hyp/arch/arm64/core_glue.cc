@@ -13,6 +13,12 @@
 
 namespace hyp::arm64 {
 
+// The arch hands the core CPU indices 0..HYP_MAX_CPUS-1 (the platform config) as FF-A CPU and
+// vCPU numbers; the core's tables (FfaState, descriptor buffers) have HYPHEAP_MAX_CPUS slots
+// and fatal()s on an index past them, so a config with more CPUs must not build.
+static_assert(kMaxCpus <= Hyp::kMaxCpus,
+              "HYP_MAX_CPUS (platform config) exceeds the core's HYPHEAP_MAX_CPUS");
+
 namespace {
 
 // The core object is large (per-CPU descriptor buffers), so it lives in the
