@@ -10,6 +10,7 @@
 #include "log.h"
 #include "partition.h"
 #include "pmu.h"
+#include "stack.h"
 #include "svm/runtime/boot_info.h"
 #include "sysreg.h"
 
@@ -254,6 +255,14 @@ void apply_partition_outcome(GuestRegs& frame, const FfaOutcome& out, const FfaR
                   "the core switched a partition call to another vCPU", "core");
 }
 
+// After the host's accesses before its call have completed (DSB), whether a physical
+// SError is pending (partition.h: may_enter_partition). No ESB: with RAS it would defer a
+// pending SError into DISR_EL1 (PSTATE.A is set at EL2) and take it from the host.
+bool host_serror_pending() {
+  asm volatile("dsb sy\n isb" ::: "memory");
+  return !may_enter_partition(READ_SYSREG(isr_el1));
+}
+
 [[noreturn]] void park() {
   for (;;) {
     asm volatile("wfi");
@@ -386,12 +395,22 @@ void partition_host_ffa_call(GuestRegs& frame) {
       copy_out(regs, frame);
       return;
     case FfaNext::kEnterPartition:
-      to_partition(frame, out.vcpu, &regs);
-      partition_entering();
-      return;
     case FfaNext::kResumePartition:
-      to_partition(frame, out.vcpu, nullptr);
-      partition_entering();
+      to_partition(frame, out.vcpu, out.next == FfaNext::kEnterPartition ? &regs : nullptr);
+      if (!host_serror_pending()) {
+        partition_entering();
+        return;
+      }
+      // The host's own SError, still pending: the vCPU is preempted before it ran an
+      // instruction (its request kept in its context), the host takes the SError and resumes
+      // with FFA_RUN.
+      cpu.exits.partition_preempts.inc();
+      save_vcpu(frame);
+      {
+        FfaRegs host{};
+        core_glue_ffa_partition_preempted(cpu.index, out.vcpu, host);
+        to_host(frame, host);
+      }
       return;
   }
 }
@@ -470,6 +489,41 @@ void partition_entering() {
   }
 }
 
+namespace {
+
+// The stack below this function's frame: what earlier exits on this CPU left there (copies
+// of the partition's x0..x17 in FfaRegs, save_guest's temporaries) is dead. The margin keeps
+// the loop clear of its own frame; the loop itself uses no stack.
+[[gnu::noinline]] void zero_dead_stack() {
+  const uint64_t top = this_cpu().stack_top;
+  uint64_t sp;
+  asm volatile("mov %0, sp" : "=r"(sp));
+  constexpr uint64_t kMargin = 256;
+  const uint64_t bottom = top - HYP_STACK_SIZE;
+  if (sp - kMargin <= bottom || sp > top) {
+    return;
+  }
+  auto* p = reinterpret_cast<volatile uint64_t*>(bottom);
+  auto* end = reinterpret_cast<volatile uint64_t*>(sp - kMargin);
+  for (; p < end; ++p) {
+    *p = 0;
+  }
+  clean_invalidate_dcache_to_poc(reinterpret_cast<void*>(bottom), sp - kMargin - bottom);
+}
+
+// SYSTEM_OFF/RESET, every CPU out of the partition for good: the partition's registers the
+// hyp kept go too (every vCPU's saved context), so a reset that keeps RAM hands the next boot
+// none of them, wherever that boot puts the host. Other CPUs' EL2 stacks are not touched:
+// they may be in use at EL2 at this moment.
+void forget_partition_registers() {
+  __builtin_memset(g_vcpu, 0, sizeof(g_vcpu));
+  asm volatile("" ::: "memory");
+  clean_invalidate_dcache_to_poc(g_vcpu, sizeof(g_vcpu));
+  zero_dead_stack();
+}
+
+}  // namespace
+
 void partition_stop() {
   __atomic_store_n(&g_stopped, 1, __ATOMIC_SEQ_CST);
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -489,6 +543,7 @@ void partition_stop() {
       asm volatile("yield");
     }
   }
+  forget_partition_registers();
 }
 
 }  // namespace hyp::arm64
