@@ -10,6 +10,7 @@
 #include <crypto/hash.h>
 #include <crypto/skcipher.h>
 #include <kunit/test.h>
+#include <linux/arm-smccc.h>
 #include <linux/completion.h>
 #include <linux/dma-buf.h>
 #include <linux/file.h>
@@ -722,6 +723,142 @@ static void long_hash_lets_host_interrupts_in(struct kunit *test)
 	hypheap_svm_put(svm);
 }
 
+/*
+ * A vCPU preempted on one CPU may be resumed with FFA_RUN by the other as
+ * soon as the core marks it PREEMPTED (a DIRECT_RESP makes it WAITING the
+ * same way): its registers must be saved by then. Both CPUs spin on FFA_RUN
+ * during a long raw HASH, so every preemption is a handover; the digest,
+ * whoever receives it, must still be the kernel's, and the partition must
+ * not abort on a stale context.
+ */
+#define RACE_REQ64	0xc400006f
+#define RACE_RESP64	0xc4000070
+#define RACE_INTERRUPT	0x84000062
+#define RACE_ERROR	0x84000060
+#define RACE_RUN	0x8400006d
+
+struct ffa_race {
+	struct svm_raw *raw;
+	size_t len;
+	atomic_t done;
+	atomic_t handovers;
+	int errors, aborted;
+	u8 got[32];
+	struct completion fin[2];
+	unsigned long last[2];
+};
+
+static void race_result(struct ffa_race *r, struct arm_smccc_1_2_regs *o)
+{
+	u64 d[4] = { o->a4, o->a5, o->a6, o->a7 };
+
+	if ((long)o->a3 != HYPHEAP_SVM_OK)
+		r->errors++;
+	memcpy(r->got, d, 32);
+	atomic_set(&r->done, 1);
+}
+
+static int race_cpu(struct ffa_race *r, int me)
+{
+	struct arm_smccc_1_2_regs in, out;
+	unsigned long n = 0;
+
+	if (me == 0) {
+		in = (struct arm_smccc_1_2_regs){
+			.a0 = RACE_REQ64,
+			.a1 = (HYPHEAP_FFA_ID_HOST << 16) | HYPHEAP_FFA_ID_SVM,
+			.a3 = HYPHEAP_SVM_OP_HASH,
+			.a4 = page_to_phys(r->raw->shared),
+			.a5 = r->len };
+	} else {
+		in = (struct arm_smccc_1_2_regs){
+			.a0 = RACE_RUN, .a1 = HYPHEAP_FFA_ID_SVM << 16 };
+	}
+	while (!atomic_read(&r->done)) {
+		arm_smccc_1_2_hvc(&in, &out);
+		if ((u32)out.a0 == RACE_RESP64) {
+			race_result(r, &out);
+			break;
+		}
+		if ((u32)out.a0 == RACE_ERROR && (int)(u32)out.a2 == -8) {
+			r->aborted++;
+			atomic_set(&r->done, 1);
+			break;
+		}
+		if ((u32)out.a0 == RACE_INTERRUPT)
+			atomic_inc(&r->handovers);
+		in = (struct arm_smccc_1_2_regs){
+			.a0 = RACE_RUN, .a1 = HYPHEAP_FFA_ID_SVM << 16 };
+		if ((++n & 0xfff) == 0)
+			cond_resched();
+	}
+	r->last[me] = out.a0;
+	complete(&r->fin[me]);
+	return 0;
+}
+
+static int race_cpu0(void *d)
+{
+	return race_cpu(d, 0);
+}
+
+static int race_cpu1(void *d)
+{
+	return race_cpu(d, 1);
+}
+
+static void ffa_run_from_both_cpus_resumes_the_saved_context(struct kunit *test)
+{
+	struct svm_raw *raw = svm_raw(test);
+	struct ffa_race *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	const size_t len = SZ_16M;
+	struct dma_buf *buf = svm_alloc(test, SVM_HEAP, len);
+	struct hypheap_buffer *hb = hypheap_buffer_of(buf);
+	struct scatterlist *sg;
+	unsigned int i, round, bad = 0, aborted = 0, handovers = 0;
+	u8 want[32];
+	long status;
+
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	KUNIT_ASSERT_GE(test, num_online_cpus(), 2U);
+	KUNIT_ASSERT_EQ(test, hypheap_svm_fill(raw->svm, buf, 0x5a, &status), 0);
+	oracle_sha256_pattern(test, 0x5a, len, want);
+	KUNIT_ASSERT_LE(test, hb->sgt.orig_nents, (unsigned int)HYPHEAP_SVM_ARGS_MAX_RANGES);
+	for (round = 0; round < 12 && !aborted; round++) {
+		struct task_struct *t0, *t1;
+		size_t blen = svm_raw_block(raw, HYPHEAP_SVM_OP_HASH, hb->sgt.orig_nents, 0);
+
+		for_each_sgtable_sg(&hb->sgt, sg, i)
+			raw->r[i] = (struct hypheap_mem_range){ sg_phys(sg), sg->length };
+		memset(r, 0, sizeof(*r));
+		r->raw = raw;
+		r->len = blen;
+		init_completion(&r->fin[0]);
+		init_completion(&r->fin[1]);
+		t1 = kthread_create(race_cpu1, r, "ffa-run/1");
+		t0 = kthread_create(race_cpu0, r, "ffa-req/0");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(t0) || IS_ERR(t1));
+		kthread_bind(t1, 1);
+		kthread_bind(t0, 0);
+		wake_up_process(t1);
+		wake_up_process(t0);
+		wait_for_completion(&r->fin[0]);
+		wait_for_completion(&r->fin[1]);
+		handovers += atomic_read(&r->handovers);
+		aborted += r->aborted;
+		if (!r->aborted && (r->errors || memcmp(r->got, want, 32))) {
+			bad++;
+			kunit_info(test, "round %u: status err %d digest %32phN",
+				   round, r->errors, r->got);
+		}
+	}
+	kunit_info(test, "%u rounds, %u FFA_INTERRUPTs, %u wrong, %u aborted",
+		   round, handovers, bad, aborted);
+	KUNIT_EXPECT_EQ(test, bad, 0U);
+	KUNIT_EXPECT_EQ(test, aborted, 0U);
+	dma_buf_put(buf);
+}
+
 static struct kunit_case hypheap_svm_cases[] = {
 	KUNIT_CASE(info_names_the_partition),
 	KUNIT_CASE(fill_then_hash_matches_kernel_sha256),
@@ -735,6 +872,7 @@ static struct kunit_case hypheap_svm_cases[] = {
 	KUNIT_CASE(pinned_buffer_is_quarantined_until_unpinned),
 	KUNIT_CASE(two_cpus_call_at_once),
 	KUNIT_CASE(long_hash_lets_host_interrupts_in),
+	KUNIT_CASE(ffa_run_from_both_cpus_resumes_the_saved_context),
 	{}
 };
 

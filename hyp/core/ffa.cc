@@ -153,77 +153,78 @@ class FfaDispatcher {
       default:
         break;
     }
-    LockGuard guard(st_.lock);
-    FfaVcpu& v = st_.vcpus[vcpu];
-    if (v.state == VcpuState::kBooting) {
-      // Boot runs before any host call: nothing to hand back but "ready" (or its failure).
-      if (fid != ffa::kMsgWait) {
-        set_error(r, fid == ffa::kDirectResp32 || fid == ffa::kDirectResp64 ? ffa::kDenied
-                                                                            : ffa::kNotSupported);
-        return {};
+    {
+      LockGuard guard(st_.lock);
+      FfaVcpu& v = st_.vcpus[vcpu];
+      if (v.state == VcpuState::kBooting) {
+        // Boot runs before any host call: nothing to hand back but "ready" (or its failure).
+        if (fid != ffa::kMsgWait) {
+          set_error(r, fid == ffa::kDirectResp32 || fid == ffa::kDirectResp64 ? ffa::kDenied
+                                                                              : ffa::kNotSupported);
+          return {};
+        }
+        if (!st_.aborted) {
+          v.state = VcpuState::kWaiting;
+          clear(r);
+          return {FfaNext::kReturnToHost, uint16_t(vcpu)};
+        }
+      } else {
+        if (v.state != VcpuState::kRunning || v.cpu != cpu)
+          arch::fatal("ffa: a call from a partition vCPU that is not running there");
+        if (!st_.aborted)
+          return running_call(cpu, vcpu, v, r, fid);
       }
-      v.state = VcpuState::kWaiting;
-      clear(r);
-      return {FfaNext::kReturnToHost, uint16_t(vcpu)};
     }
-    if (v.state != VcpuState::kRunning || v.cpu != cpu)
-      arch::fatal("ffa: a call from a partition vCPU that is not running there");
-    if (st_.aborted) {
-      // Another vCPU faulted while this one ran: the request in flight fails with it.
-      leave(cpu, v, VcpuState::kOff);
-      set_error(r, ffa::kAborted);
-      return {FfaNext::kReturnToHost, uint16_t(vcpu)};
-    }
-    switch (fid) {
-      case ffa::kDirectResp32:
-      case ffa::kDirectResp64:
-        return direct_response(cpu, vcpu, v, r, fid);
-      case ffa::kMsgWait:
-        // Only a response ends a request: waiting instead would leave the host's call hanging.
-        set_error(r, ffa::kDenied);
-        return {};
-      default:
-        set_error(r, ffa::kNotSupported);
-        return {};
-    }
+    // Another vCPU faulted while this one ran (or booted): the request in flight fails with
+    // it, and this vCPU is out of the partition for good.
+    leave_aborted(cpu, vcpu);
+    set_error(r, ffa::kAborted);
+    return {FfaNext::kReturnToHost, uint16_t(vcpu)};
   }
 
-  void booting(unsigned vcpu) {
+  // False, with nothing changed, once the partition aborted: the host decides when a CPU
+  // first starts (PSCI CPU_ON), so an abort on another CPU may come just before. Decided
+  // here under the state lock, not by the arch's own flag, so no abort can slip in between.
+  bool booting(unsigned vcpu) {
     check_vcpu(vcpu);
     LockGuard guard(st_.lock);
     FfaVcpu& v = st_.vcpus[vcpu];
-    if (v.state != VcpuState::kOff || st_.aborted)
-      arch::fatal("ffa: a partition vCPU booted twice, or after the partition aborted");
+    if (st_.aborted)
+      return false;
+    if (v.state != VcpuState::kOff)
+      arch::fatal("ffa: a partition vCPU booted twice");
     v.state = VcpuState::kBooting;
+    return true;
   }
 
   void preempted(unsigned cpu, unsigned vcpu, FfaRegs& host_regs) {
     check_cpu(cpu);
     check_vcpu(vcpu);
-    LockGuard guard(st_.lock);
-    FfaVcpu& v = st_.vcpus[vcpu];
-    if (v.state != VcpuState::kRunning || v.cpu != cpu)
-      arch::fatal("ffa: preemption of a partition vCPU that is not running there");
-    if (st_.aborted) {
-      leave(cpu, v, VcpuState::kOff);
-      set_error(host_regs, ffa::kAborted);
-      return;
+    {
+      LockGuard guard(st_.lock);
+      FfaVcpu& v = st_.vcpus[vcpu];
+      if (v.state != VcpuState::kRunning || v.cpu != cpu)
+        arch::fatal("ffa: preemption of a partition vCPU that is not running there");
+      if (!st_.aborted) {
+        leave(cpu, v, VcpuState::kPreempted);
+        clear(host_regs);
+        host_regs.x[0] = ffa::kInterrupt;
+        host_regs.x[1] = ffa::pack_ids(kSvmId, uint16_t(vcpu));
+        return;
+      }
     }
-    leave(cpu, v, VcpuState::kPreempted);
-    clear(host_regs);
-    host_regs.x[0] = ffa::kInterrupt;
-    host_regs.x[1] = ffa::pack_ids(kSvmId, uint16_t(vcpu));
+    leave_aborted(cpu, vcpu);
+    set_error(host_regs, ffa::kAborted);
   }
 
   void aborted(unsigned cpu, unsigned vcpu, FfaRegs& host_regs) {
     check_cpu(cpu);
     check_vcpu(vcpu);
-    Vm* vm = hyp_.find_secure_vm(kPartitionVm);
-    if (vm == nullptr)
-      arch::fatal("ffa: abort of a partition whose VM does not exist");
+    Vm& vm = partition_vm();
     // The secure VM's lock first (lock order), so no HOLD or PIN can slip in between the
-    // abort and the drop of every mark.
-    LockGuard vm_guard(vm->lock);
+    // abort and the drop of the marks.
+    LockGuard vm_guard(vm.lock);
+    bool last_out = false;
     {
       LockGuard guard(st_.lock);
       FfaVcpu& v = st_.vcpus[vcpu];
@@ -235,8 +236,11 @@ class FfaDispatcher {
       else
         v.state = VcpuState::kOff;
       st_.aborted = true;
+      last_out = !st_.in_partition();
     }
-    hyp_.drop_marks(*vm);
+    // Another vCPU still running keeps using what it holds: its exit drops the marks.
+    if (last_out)
+      hyp_.drop_marks(vm);
     set_error(host_regs, ffa::kAborted);
   }
 
@@ -263,6 +267,36 @@ class FfaDispatcher {
 
   bool has_partition() const { return hyp_.find_secure_vm(kPartitionVm) != nullptr; }
 
+  Vm& partition_vm() {
+    Vm* vm = hyp_.find_secure_vm(kPartitionVm);
+    if (vm == nullptr)
+      arch::fatal("ffa: a partition vCPU runs but its VM does not exist");
+    return *vm;
+  }
+
+  // vCPU `vcpu`, running (or booting) on `cpu`, leaves the aborted partition: it is OFF, and
+  // if it was the last one in the partition every mark of the secure VM goes (the rule in
+  // ffa_state.h). Only this CPU changes the state of the vCPU it runs, so the check made
+  // under the state lock alone still holds once both locks are taken in order here.
+  void leave_aborted(unsigned cpu, unsigned vcpu) {
+    Vm& vm = partition_vm();
+    LockGuard vm_guard(vm.lock);
+    bool last_out = false;
+    {
+      LockGuard guard(st_.lock);
+      FfaVcpu& v = st_.vcpus[vcpu];
+      if (v.state == VcpuState::kRunning && v.cpu == cpu)
+        leave(cpu, v, VcpuState::kOff);
+      else if (v.state == VcpuState::kBooting)
+        v.state = VcpuState::kOff;
+      else
+        arch::fatal("ffa: a vCPU that is not in the partition left it");
+      last_out = !st_.in_partition();
+    }
+    if (last_out)
+      hyp_.drop_marks(vm);
+  }
+
   // Under the state lock: CPU `cpu` leaves vCPU `v` for the host.
   void leave(unsigned cpu, FfaVcpu& v, VcpuState next) {
     v.state = next;
@@ -274,6 +308,22 @@ class FfaDispatcher {
     v.state = VcpuState::kRunning;
     v.cpu = uint16_t(cpu);
     st_.cpus[cpu] = FfaCpu{true, uint16_t(vcpu)};
+  }
+
+  // Under the state lock, from vCPU `v` running on `cpu` in a partition that has not aborted.
+  FfaOutcome running_call(unsigned cpu, unsigned vcpu, FfaVcpu& v, FfaRegs& r, uint32_t fid) {
+    switch (fid) {
+      case ffa::kDirectResp32:
+      case ffa::kDirectResp64:
+        return direct_response(cpu, vcpu, v, r, fid);
+      case ffa::kMsgWait:
+        // Only a response ends a request: waiting instead would leave the host's call hanging.
+        set_error(r, ffa::kDenied);
+        return {};
+      default:
+        set_error(r, ffa::kNotSupported);
+        return {};
+    }
   }
 
   // FFA_MSG_SEND_DIRECT_REQ from the host: vCPU `cpu` takes it on this CPU if it is waiting.
@@ -353,8 +403,8 @@ FfaOutcome Hyp::ffa_partition_call(unsigned cpu, unsigned vcpu, FfaRegs& regs) {
   return FfaDispatcher(*this).partition(cpu, vcpu, regs);
 }
 
-void Hyp::ffa_vcpu_booting(unsigned vcpu) {
-  FfaDispatcher(*this).booting(vcpu);
+bool Hyp::ffa_vcpu_booting(unsigned vcpu) {
+  return FfaDispatcher(*this).booting(vcpu);
 }
 
 void Hyp::ffa_partition_preempted(unsigned cpu, unsigned vcpu, FfaRegs& host_regs) {

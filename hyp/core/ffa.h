@@ -12,9 +12,13 @@
 //     a fault the partition cannot recover from in ffa_partition_aborted();
 //   - the arch keeps its side: a host call only from a CPU that runs the host; a partition
 //     call, preemption or abort only for the vCPU that runs on that CPU (or is booting);
-//     ffa_vcpu_booting() once per vCPU, never after an abort; no preemption of a booting
-//     vCPU (the arch keeps interrupts pending until its MSG_WAIT). A breach is a hyp bug,
-//     and the core stops with arch::fatal rather than guess.
+//     ffa_vcpu_booting() once per vCPU, and no entry when it answers false (the partition
+//     aborted, perhaps a moment ago on another CPU); no preemption of a booting
+//     vCPU (the arch keeps interrupts pending until its MSG_WAIT); a vCPU's registers saved
+//     where any CPU can load them before the partition call, preemption or abort that
+//     reports its exit: the moment the core makes it PREEMPTED or WAITING, another CPU may
+//     enter it (the FF-A state lock orders that save before the other CPU's load). A breach
+//     is a hyp bug, and the core stops with arch::fatal rather than guess.
 #pragma once
 
 #include <cstdint>

@@ -6,6 +6,14 @@
 // FF-A state lock); the mailbox fields under the host VM lock, because mapping and
 // unmapping the mailbox changes the host stage-2. `aborted` is written under the secure
 // VM's lock as well, so HOLD and PIN (which hold only that lock) see it.
+//
+// After an abort the secure VM's pins and holds stay until no vCPU is in the partition any
+// more (in_partition() false): a vCPU still running on another CPU (a DECRYPT for a host
+// that called with its interrupts masked is never preempted) keeps using what it holds,
+// so the host's reclaim answers BUSY until that vCPU leaves, through whichever exit comes
+// first (its next FF-A call, which answers ABORTED; its preemption; its own fault). The
+// last one out drops the marks under the secure VM's lock. No vCPU enters after an abort,
+// so the set only shrinks and exactly one leaver finds it empty.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +50,15 @@ struct FfaState {
   uint32_t host_version = 0;  // 0 until FFA_VERSION: treated as v1.0
   FfaVcpu vcpus[kCpus] = {};
   FfaCpu cpus[kCpus] = {};
+
+  // Under `lock`: some vCPU executes partition code on a CPU (handles a request, or boots).
+  bool in_partition() const {
+    for (const FfaVcpu& v : vcpus) {
+      if (v.state == VcpuState::kRunning || v.state == VcpuState::kBooting)
+        return true;
+    }
+    return false;
+  }
 
   // Under the host VM lock.
   bool mailbox_mapped = false;

@@ -76,15 +76,17 @@ class Hyp {
   // The same from partition vCPU `vcpu` while it runs on `cpu`.
   FfaOutcome ffa_partition_call(unsigned cpu, unsigned vcpu, FfaRegs& regs);
   // The arch is about to enter vCPU `vcpu` at its entry point for the first time (OFF ->
-  // BOOTING); its FFA_MSG_WAIT then makes it WAITING and answers kReturnToHost.
-  void ffa_vcpu_booting(unsigned vcpu);
+  // BOOTING); its FFA_MSG_WAIT then makes it WAITING and answers kReturnToHost. False, and
+  // nothing changed, if the partition has aborted: the arch must not enter it.
+  [[nodiscard]] bool ffa_vcpu_booting(unsigned vcpu);
   // A physical interrupt took `cpu` from the running vCPU `vcpu`: it is PREEMPTED and
   // `host_regs` become FFA_INTERRUPT (w1 = partition id << 16 | vcpu), or FFA_ERROR(ABORTED)
   // if another vCPU aborted the partition meanwhile.
   void ffa_partition_preempted(unsigned cpu, unsigned vcpu, FfaRegs& host_regs);
   // The partition faulted on `cpu` in vCPU `vcpu` (the arch has logged it): the partition is
-  // ABORTED for good, every pin and hold of its VM is dropped, and `host_regs` become
-  // FFA_ERROR(ABORTED) for the call in flight.
+  // ABORTED for good, `host_regs` become FFA_ERROR(ABORTED) for the call in flight, and every
+  // pin and hold of its VM is dropped once no vCPU is in the partition any more (now, or at
+  // the exit of the last one still running elsewhere: ffa_state.h).
   void ffa_partition_aborted(unsigned cpu, unsigned vcpu, FfaRegs& host_regs);
   // The partition's vCPUs: one per physical CPU.
   static constexpr unsigned ffa_vcpu_count() { return kMaxCpus; }

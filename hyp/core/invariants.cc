@@ -177,7 +177,9 @@ class InvariantChecker {
         continue;
       if (carveout_overlap(run) != 0)
         return "a carve-out page is pinned or held";
-      if (hyp_.secure_vms_[i].id.value() == HYPHEAP_VMID_SECURE_0 && hyp_.ffa_.aborted)
+      // A vCPU still running after the abort keeps its marks until it leaves (ffa_state.h).
+      if (hyp_.secure_vms_[i].id.value() == HYPHEAP_VMID_SECURE_0 && hyp_.ffa_.aborted &&
+          !hyp_.ffa_.in_partition())
         return "the aborted partition's VM still pins or holds a page";
     }
     for (size_t i = 0; i < hyp_.nr_secure_vms_; i++) {

@@ -32,6 +32,16 @@ TEST(PartitionHcrTest, InterruptsPreemptOnlyWhenTheHostCanTakeThem) {
   EXPECT_EQ(hcr_for_partition(kSpsrEl1hDaifMasked) & (hcr::kImo | hcr::kFmo), 0u);
 }
 
+// ISR_EL1 (Arm ARM D19.2.80): A is bit 8, I bit 7, F bit 6. Only a pending SError (the
+// host's: it is still in host context) holds the entry back; pending IRQs and FIQs are what
+// IMO/FMO preempt with anyway.
+TEST(PartitionEntryTest, APendingSErrorDefersTheEntry) {
+  EXPECT_TRUE(may_enter_partition(0));
+  EXPECT_TRUE(may_enter_partition((1ull << 7) | (1ull << 6)));
+  EXPECT_FALSE(may_enter_partition(1ull << 8));
+  EXPECT_FALSE(may_enter_partition(0x1c0));
+}
+
 TEST(PartitionExitTest, OnlyHvcZeroIsACall) {
   EXPECT_EQ(classify_partition_exit(Esr(Esr::make(ExceptionClass::kHvc64, 0))),
             PartitionExit::kCall);

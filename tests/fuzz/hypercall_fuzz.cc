@@ -568,8 +568,13 @@ class Session {
       default:
         fail("a partition call entered a partition");
     }
-    if (!(footprint() == fp))
+    // The last vCPU out of an aborted partition drops its marks (rewriting, never splitting).
+    const bool left_aborted = o.next == FfaNext::kReturnToHost && r.x[0] == ffa::kError &&
+                              int32_t(r.x[2]) == ffa::kAborted;
+    if (!(footprint() == fp) && !left_aborted)
       fail("a partition FF-A call changed a stage-2");
+    if (fp.pool_used < footprint().pool_used)
+      fail("dropping the aborted partition's marks took a table page");
     check("after an FF-A partition call");
     check_ffa();
   }
@@ -581,17 +586,27 @@ class Session {
     FfaRegs host_regs{};
     g_calls++;
     switch (kind) {
-      case FfaEvent::kBoot:
-        if (hyp_->ffa_vcpu_state(vcpu) != VcpuState::kOff || hyp_->ffa_aborted())
+      case FfaEvent::kBoot: {
+        if (hyp_->ffa_vcpu_state(vcpu) != VcpuState::kOff)
           return;
-        hyp_->ffa_vcpu_booting(vcpu);
-        booting_[vcpu] = true;
-        trace("boot", vcpu, 0);
+        // After an abort (the host picks when a CPU first starts) the boot is refused.
+        const bool aborted = hyp_->ffa_aborted();
+        const bool booted = hyp_->ffa_vcpu_booting(vcpu);
+        trace("boot", vcpu, booted);
+        if (booted == aborted)
+          fail("a vCPU boot was refused in a live partition, or let in after an abort", vcpu);
+        if (!booted && hyp_->ffa_vcpu_state(vcpu) != VcpuState::kOff)
+          fail("a refused vCPU boot changed its state", vcpu);
+        booting_[vcpu] = booted;
         break;
+      }
       case FfaEvent::kPreempt: {
         if (cpu < 0 || booting_[vcpu])
           return;
+        const Footprint fp = footprint();
         hyp_->ffa_partition_preempted(unsigned(cpu), vcpu, host_regs);
+        if (fp.pool_used < footprint().pool_used)
+          fail("dropping the aborted partition's marks took a table page");
         trace("preempt", vcpu, answer_of(host_regs));
         cpus_[cpu] = {};
         const bool irq = host_regs.x[0] == ffa::kInterrupt &&

@@ -35,7 +35,7 @@ class FfaFixture : public HypTest {
 
   // vCPU `vcpu` boots and reaches FFA_MSG_WAIT.
   void boot_partition(unsigned vcpu = 0) {
-    hyp_->ffa_vcpu_booting(vcpu);
+    ASSERT_TRUE(hyp_->ffa_vcpu_booting(vcpu));
     FfaRegs r = regs(ffa::kMsgWait);
     ASSERT_EQ(hyp_->ffa_partition_call(vcpu, vcpu, r).next, FfaNext::kReturnToHost);
     ASSERT_EQ(hyp_->ffa_vcpu_state(vcpu), VcpuState::kWaiting);

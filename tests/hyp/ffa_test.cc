@@ -66,7 +66,7 @@ TEST_F(FfaTest, UnknownFfaIdsAnswerFfaErrorNotSupported) {
 
 TEST_F(FfaTest, BootRunsTheVcpuToMsgWait) {
   EXPECT_EQ(hyp_->ffa_vcpu_state(0), VcpuState::kOff);
-  hyp_->ffa_vcpu_booting(0);
+  ASSERT_TRUE(hyp_->ffa_vcpu_booting(0));
   EXPECT_EQ(hyp_->ffa_vcpu_state(0), VcpuState::kBooting);
   FfaRegs r = regs(ffa::kMsgWait);
   const FfaOutcome o = hyp_->ffa_partition_call(0, 0, r);
@@ -173,7 +173,7 @@ TEST_F(FfaStateTest, DirectRequestRejectsBadIdsAndFlags) {
 
 TEST_F(FfaStateTest, DirectRequestToAVcpuNotWaitingIsBusy) {
   expect_host_rejects(0, regs(ffa::kDirectReq64, kReqIds), ffa::kBusy);  // OFF
-  hyp_->ffa_vcpu_booting(0);
+  ASSERT_TRUE(hyp_->ffa_vcpu_booting(0));
   expect_host_rejects(0, regs(ffa::kDirectReq64, kReqIds), ffa::kBusy);  // BOOTING
   FfaRegs w = regs(ffa::kMsgWait);
   ASSERT_EQ(hyp_->ffa_partition_call(0, 0, w).next, FfaNext::kReturnToHost);
@@ -221,7 +221,7 @@ TEST_F(FfaStateTest, ResponseRejectsWrongIdsFlagsAndWidth) {
 }
 
 TEST_F(FfaStateTest, BootingVcpuMayOnlyWait) {
-  hyp_->ffa_vcpu_booting(0);
+  ASSERT_TRUE(hyp_->ffa_vcpu_booting(0));
   expect_partition_rejects(0, 0, regs(ffa::kDirectResp64, kRespIds), ffa::kDenied);
   expect_partition_rejects(0, 0, regs(ffa::kRun), ffa::kNotSupported);
   FfaRegs r = regs(ffa::kVersion, ffa::kVersion10);
@@ -337,7 +337,7 @@ TEST_F(FfaStateTest, PreemptionAfterAnAbortElsewhereReturnsAborted) {
 }
 
 TEST_F(FfaStateTest, AbortDuringBootStillAbortsThePartition) {
-  hyp_->ffa_vcpu_booting(0);
+  ASSERT_TRUE(hyp_->ffa_vcpu_booting(0));
   FfaRegs r{};
   hyp_->ffa_partition_aborted(0, 0, r);
   expect_error(r, ffa::kAborted);
@@ -352,7 +352,7 @@ TEST_F(FfaDeathTest, ArchContractBreachesAreFatal) {
   EXPECT_DEATH(hyp_->ffa_partition_preempted(0, 0, r), "not running there");
   EXPECT_DEATH(hyp_->ffa_host_call(Hyp::kMaxCpus, r), "cpu index");
   boot_partition();
-  EXPECT_DEATH(hyp_->ffa_vcpu_booting(0), "booted twice");
+  EXPECT_DEATH((void)hyp_->ffa_vcpu_booting(0), "booted twice");
   r = regs(ffa::kDirectResp64, kRespIds);
   EXPECT_DEATH(hyp_->ffa_partition_call(0, 0, r), "not running there");
 }
@@ -396,6 +396,144 @@ TEST_F(FfaStateTest, TwoCpusCallTheirVcpusConcurrently) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(hyp_->ffa_vcpu_state(0), VcpuState::kWaiting);
   EXPECT_EQ(hyp_->ffa_vcpu_state(1), VcpuState::kWaiting);
+  expect_invariants();
+}
+
+// vCPU 1 runs a DECRYPT on CPU 1 (the host called with its interrupts masked, so nothing
+// preempts it) and holds its destination when the partition aborts on CPU 0. Dropping that
+// hold at once would let the host reclaim the page (scrubbed) and share it straight back,
+// read-write for the secure VM, before vCPU 1's loop reaches it: vCPU 1's plaintext would
+// land in a page the host reads. The marks stay until the last vCPU still in the partition
+// leaves it.
+TEST_F(FfaStateTest, AbortKeepsEveryMarkWhileAnotherVcpuStillRuns) {
+  ASSERT_EQ(assign(lend(kData, 4 * k4K)), Status::kOk);
+  boot_partition(0);
+  boot_partition(1);
+  (void)request(0);
+  (void)request(1);
+  ASSERT_EQ(hyp_->hold(kSvm0, Ipa(kData), 4, HYPHEAP_SVM_NEED_W | HYPHEAP_SVM_NEED_EXCLUSIVE),
+            Status::kOk);
+  FfaRegs host0{};
+  hyp_->ffa_partition_aborted(0, 0, host0);
+  ASSERT_EQ(hyp_->ffa_vcpu_state(1), VcpuState::kRunning) << "vCPU 1 still runs on CPU 1";
+  EXPECT_EQ(assign(reclaim(kSvm0.bit(), kData, 4 * k4K)), Status::kBusy)
+      << "a page a running vCPU holds came back to the host";
+  const auto rw_share = DescBuilder()
+                            .src(kVmidHost.bit())
+                            .dest(kVmidHost, HYPHEAP_PERM_RWX)
+                            .dest(kSvm0, kRw)
+                            .range(kData, 4 * k4K);
+  EXPECT_NE(assign(rw_share), Status::kOk)
+      << "the running vCPU's destination is now host-readable and writable by it";
+  expect_invariants();
+}
+
+// The same, then vCPU 1 leaves by each way out: the last one out drops the marks, and the host
+// gets its pages back (scrubbed) at once.
+class AbortElsewhereTest : public FfaStateTest {
+ protected:
+  // vCPUs 0 and 1 serve requests, vCPU 1 holds the lent page, vCPU 0 faults.
+  void abort_while_vcpu1_holds() {
+    ASSERT_EQ(assign(lend(kData, k4K)), Status::kOk);
+    boot_partition(0);
+    boot_partition(1);
+    (void)request(0);
+    (void)request(1);
+    ASSERT_EQ(hyp_->hold(kSvm0, Ipa(kData), 1, HYPHEAP_SVM_NEED_W), Status::kOk);
+    FfaRegs host0{};
+    hyp_->ffa_partition_aborted(0, 0, host0);
+    expect_error(host0, ffa::kAborted);
+    ASSERT_EQ(assign(reclaim(kSvm0.bit(), kData, k4K)), Status::kBusy);
+    // Nothing new is marked meanwhile, but what it holds it may still give back.
+    EXPECT_EQ(hyp_->pin(kSvm0, Ipa(kData), 1), Status::kState);
+    std::memset(mem(kData), 0x5a, k4K);
+  }
+  void expect_marks_dropped() {
+    EXPECT_EQ(hyp_->ffa_vcpu_state(1), VcpuState::kOff);
+    expect_invariants();
+    ASSERT_EQ(assign(reclaim(kSvm0.bit(), kData, k4K)), Status::kOk);
+    EXPECT_EQ(mem(kData)[0], 0);
+  }
+};
+
+TEST_F(AbortElsewhereTest, ItsNextCallAnswersAbortedAndDropsTheMarks) {
+  abort_while_vcpu1_holds();
+  FfaRegs r = regs(ffa::kDirectResp64, kRespIds, 0, 1);
+  ASSERT_EQ(hyp_->ffa_partition_call(1, 1, r).next, FfaNext::kReturnToHost);
+  expect_error(r, ffa::kAborted);
+  expect_marks_dropped();
+}
+
+TEST_F(AbortElsewhereTest, ItsPreemptionAnswersAbortedAndDropsTheMarks) {
+  abort_while_vcpu1_holds();
+  FfaRegs host1{};
+  hyp_->ffa_partition_preempted(1, 1, host1);
+  expect_error(host1, ffa::kAborted);
+  expect_marks_dropped();
+}
+
+TEST_F(AbortElsewhereTest, ItsOwnFaultDropsTheMarks) {
+  abort_while_vcpu1_holds();
+  FfaRegs host1{};
+  hyp_->ffa_partition_aborted(1, 1, host1);
+  expect_error(host1, ffa::kAborted);
+  expect_marks_dropped();
+}
+
+TEST_F(AbortElsewhereTest, OnlyTheLastVcpuOutDropsTheMarks) {
+  ASSERT_EQ(assign(lend(kData, k4K)), Status::kOk);
+  for (unsigned v = 0; v < 3; v++) {
+    boot_partition(v);
+    (void)request(v);
+  }
+  ASSERT_EQ(hyp_->hold(kSvm0, Ipa(kData), 1, HYPHEAP_SVM_NEED_W), Status::kOk);
+  FfaRegs h{};
+  hyp_->ffa_partition_aborted(0, 0, h);
+  hyp_->ffa_partition_preempted(2, 2, h);
+  expect_error(h, ffa::kAborted);
+  EXPECT_EQ(assign(reclaim(kSvm0.bit(), kData, k4K)), Status::kBusy) << "vCPU 1 still runs";
+  expect_invariants();
+  FfaRegs r = regs(ffa::kMsgWait);  // refused in place (DENIED) while the partition is up
+  ASSERT_EQ(hyp_->ffa_partition_call(1, 1, r).next, FfaNext::kReturnToHost);
+  expect_error(r, ffa::kAborted);
+  expect_marks_dropped();
+}
+
+// A vCPU booting on another CPU is in the partition too: it keeps the marks until its
+// MSG_WAIT, which then answers ABORTED and leaves it OFF (it takes no request, ever).
+TEST_F(AbortElsewhereTest, ABootingVcpuKeepsTheMarksUntilItsMsgWait) {
+  ASSERT_EQ(assign(lend(kData, k4K)), Status::kOk);
+  boot_partition(0);
+  (void)request(0);
+  ASSERT_EQ(hyp_->hold(kSvm0, Ipa(kData), 1, HYPHEAP_SVM_NEED_R), Status::kOk);
+  ASSERT_TRUE(hyp_->ffa_vcpu_booting(1));
+  FfaRegs h{};
+  hyp_->ffa_partition_aborted(0, 0, h);
+  EXPECT_EQ(assign(reclaim(kSvm0.bit(), kData, k4K)), Status::kBusy);
+  expect_invariants();
+  FfaRegs r = regs(ffa::kMsgWait);
+  ASSERT_EQ(hyp_->ffa_partition_call(1, 1, r).next, FfaNext::kReturnToHost);
+  expect_error(r, ffa::kAborted);
+  expect_marks_dropped();
+  expect_host_rejects(1, regs(ffa::kDirectReq64, kReqIds), ffa::kAborted);
+}
+
+// The arch checks g_svm.aborted, then calls ffa_vcpu_booting(); an abort on another CPU in
+// between (its FAULT op, or an SError) must not stop the machine: the host chooses when
+// CPU 1 first starts (PSCI CPU_ON). The core refuses the boot instead.
+TEST_F(FfaDeathTest, BootingRightAfterAnAbortElsewhereIsRefusedNotFatal) {
+  boot_partition(0);
+  (void)request(0);
+  FfaRegs host0{};
+  hyp_->ffa_partition_aborted(0, 0, host0);
+  EXPECT_EXIT(
+      {
+        const bool booted = hyp_->ffa_vcpu_booting(1);
+        std::exit(booted ? 1 : 0);
+      },
+      ::testing::ExitedWithCode(0), "");
+  EXPECT_FALSE(hyp_->ffa_vcpu_booting(1));
+  EXPECT_EQ(hyp_->ffa_vcpu_state(1), VcpuState::kOff);
   expect_invariants();
 }
 

@@ -54,7 +54,7 @@ TEST_F(InvariantsTest, CatchesAHostPageSharedWithTheHypWithoutAMailbox) {
 
 TEST_F(InvariantsTest, CatchesAPinLeftInTheAbortedPartition) {
   ASSERT_EQ(assign(lend(kData, k4K)), Status::kOk);
-  hyp_->ffa_vcpu_booting(0);
+  ASSERT_TRUE(hyp_->ffa_vcpu_booting(0));
   FfaRegs r{};
   hyp_->ffa_partition_aborted(0, 0, r);
   auto& s2 = const_cast<Stage2&>(hyp_->secure_vm(kSvm0)->s2);

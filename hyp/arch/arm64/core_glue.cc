@@ -13,6 +13,12 @@
 
 namespace hyp::arm64 {
 
+// The arch hands the core CPU indices 0..HYP_MAX_CPUS-1 (the platform config) as FF-A CPU and
+// vCPU numbers; the core's tables (FfaState, descriptor buffers) have HYPHEAP_MAX_CPUS slots
+// and fatal()s on an index past them, so a config with more CPUs must not build.
+static_assert(kMaxCpus <= Hyp::kMaxCpus,
+              "HYP_MAX_CPUS (platform config) exceeds the core's HYPHEAP_MAX_CPUS");
+
 namespace {
 
 // The core object is large (per-CPU descriptor buffers), so it lives in the
@@ -136,8 +142,8 @@ FfaOutcome core_glue_ffa_partition_call(unsigned cpu, unsigned vcpu, FfaRegs& re
   return g_core->ffa_partition_call(cpu, vcpu, regs);
 }
 
-void core_glue_ffa_vcpu_booting(unsigned vcpu) {
-  g_core->ffa_vcpu_booting(vcpu);
+bool core_glue_ffa_vcpu_booting(unsigned vcpu) {
+  return g_core->ffa_vcpu_booting(vcpu);
 }
 
 void core_glue_ffa_partition_preempted(unsigned cpu, unsigned vcpu, FfaRegs& host_regs) {
@@ -196,7 +202,9 @@ FfaOutcome core_glue_ffa_partition_call(unsigned cpu, unsigned, FfaRegs& regs) {
   return core_glue_ffa_host_call(cpu, regs);
 }
 
-void core_glue_ffa_vcpu_booting(unsigned) {}
+bool core_glue_ffa_vcpu_booting(unsigned) {
+  return false;
+}
 void core_glue_ffa_partition_preempted(unsigned, unsigned, FfaRegs&) {}
 void core_glue_ffa_partition_aborted(unsigned, unsigned, FfaRegs&) {}
 

@@ -56,7 +56,7 @@ void core_glue_for_each_lent(void (*fn)(MemRange range, void* ctx), void* ctx);
 // FF-A (hyp/core/ffa.h: the contract) and the secure VM's own calls, answered by the core.
 FfaOutcome core_glue_ffa_host_call(unsigned cpu, FfaRegs& regs);
 FfaOutcome core_glue_ffa_partition_call(unsigned cpu, unsigned vcpu, FfaRegs& regs);
-void core_glue_ffa_vcpu_booting(unsigned vcpu);
+[[nodiscard]] bool core_glue_ffa_vcpu_booting(unsigned vcpu);
 void core_glue_ffa_partition_preempted(unsigned cpu, unsigned vcpu, FfaRegs& host_regs);
 void core_glue_ffa_partition_aborted(unsigned cpu, unsigned vcpu, FfaRegs& host_regs);
 // HYPHEAP_FN_SVM_HOLD..UNPIN from the partition (VM HYPHEAP_VMID_SECURE_0).

@@ -29,7 +29,8 @@ inline constexpr uint64_t kCnthctlPartition = 0;
 // takes it as soon as it runs: only worth it when the host has it unmasked. With it masked,
 // the host would call FFA_RUN at once with the interrupt still pending and the partition
 // would never make progress; so then it stays pending (its PSTATE.I is set) until the
-// partition answers. SErrors always end the partition at EL2. ACTLR_EL1 is not part of the
+// partition answers. SErrors always end the partition at EL2 (one already pending when the
+// host calls is the host's: may_enter_partition). ACTLR_EL1 is not part of the
 // switched context, so the partition may not touch it. At boot (no host yet) host_spsr has
 // every mask set: nothing preempts the init.
 constexpr uint64_t hcr_for_partition(uint64_t host_spsr) {
@@ -41,6 +42,19 @@ constexpr uint64_t hcr_for_partition(uint64_t host_spsr) {
     v |= hcr::kFmo;
   }
   return v;
+}
+
+// ISR_EL1.A (bit 8) read at EL2: a physical SError is pending.
+inline constexpr uint64_t kIsrA = 1ull << 8;
+
+// Whether a host call may switch to the partition now, given ISR_EL1 read at EL2 after a DSB
+// on the host's behalf. A pending SError at that point comes from the host's own accesses
+// before the call; with AMO set it would be taken at EL2 as soon as the partition runs and
+// abort the partition for the host's error. So the entry is deferred instead: the host is
+// answered FFA_INTERRUPT (the vCPU preempted before its first instruction), takes its SError
+// at EL1 under its own controls (AMO clear), and resumes the request with FFA_RUN.
+constexpr bool may_enter_partition(uint64_t isr_el1) {
+  return (isr_el1 & kIsrA) == 0;
 }
 
 // What a synchronous exit of the partition is.

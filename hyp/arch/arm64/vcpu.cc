@@ -3,12 +3,14 @@
 #include <hypheap/abi.h>
 
 #include "cache.h"
+#include "core/ffa_abi.h"
 #include "core_glue.h"
 #include "cpu.h"
 #include "fatal.h"
 #include "log.h"
 #include "partition.h"
 #include "pmu.h"
+#include "stack.h"
 #include "svm/runtime/boot_info.h"
 #include "sysreg.h"
 
@@ -34,7 +36,6 @@ namespace {
 struct Partition {
   bool present = false;
   bool vcpu0_up = false;
-  bool aborted = false;  // for good: no vCPU boots after it
   unsigned nr_vcpus = 0;
   uint64_t entry = 0;
   MemRange writable;
@@ -166,11 +167,20 @@ void left_partition(CpuGuestState& g) {
   __atomic_store_n(&g.in_partition, 0, __ATOMIC_RELEASE);
 }
 
-// Back to the host: the partition's registers are kept for its next entry, the host's come
+// Every exit of a vCPU that may end its turn on this CPU (an FF-A call, a preemption, an
+// abort) saves its registers first, before the core hears of it: once the core has made it
+// PREEMPTED or WAITING, another CPU may enter it at once (FFA_RUN, a direct request) and
+// load g_vcpu[]. The FF-A state lock orders the two: this CPU stores, then the core takes
+// and releases the lock; the entering CPU takes it, sees the new state, then loads. For a
+// call the core answers in place (kReturn) the copy is simply never used.
+void save_vcpu(const GuestRegs& frame) {
+  save_guest(g_vcpu[this_cpu().guest.vcpu], frame);
+}
+
+// Back to the host, the partition's registers already saved (save_vcpu): the host's come
 // back with x0..x17 = regs (the FF-A answer its call gets).
 void to_host(GuestRegs& frame, const FfaRegs& regs) {
   CpuGuestState& g = this_cpu().guest;
-  save_guest(g_vcpu[g.vcpu], frame);
   load_guest(g.host, frame);
   copy_out(regs, frame);
   g.guest = Guest::kHost;
@@ -194,11 +204,10 @@ void to_partition(GuestRegs& frame, uint16_t vcpu, const FfaRegs* regs) {
   partition_el2(g, g.host.spsr_el2);
 }
 
-// A vCPU run by partition_boot_vcpu stopped (its first FFA_MSG_WAIT, or a fault): back to the
-// boot path with the host's EL1 state as it was before.
-[[noreturn]] void back_to_boot(const GuestRegs& frame, bool up) {
+// A vCPU run by partition_boot_vcpu stopped (its first FFA_MSG_WAIT, or a fault; saved by
+// save_vcpu): back to the boot path with the host's EL1 state as it was before.
+[[noreturn]] void back_to_boot(bool up) {
   CpuGuestState& g = this_cpu().guest;
-  save_guest(g_vcpu[g.vcpu], frame);
   load_el1(g.host.el1);
   g.guest = Guest::kHost;
   host_el2(g);
@@ -216,11 +225,11 @@ void abort_partition(GuestRegs& frame, uint64_t esr, uint64_t far, uint64_t elr,
   CpuGuestState& g = cpu.guest;
   log("secure VM %u vCPU %u ABORTED on cpu%u: %s (%s): ESR %lx FAR %lx ELR %lx",
       HYPHEAP_VMID_SECURE_0, g.vcpu, cpu.index, why, source, esr, far, elr);
-  __atomic_store_n(&g_svm.aborted, true, __ATOMIC_RELEASE);
+  save_vcpu(frame);
   FfaRegs host{};
   core_glue_ffa_partition_aborted(cpu.index, g.vcpu, host);
   if (g.boot_jump) {
-    back_to_boot(frame, false);
+    back_to_boot(false);
   }
   to_host(frame, host);
 }
@@ -233,7 +242,8 @@ void apply_partition_outcome(GuestRegs& frame, const FfaOutcome& out, const FfaR
       return;
     case FfaNext::kReturnToHost:
       if (g.boot_jump) {
-        back_to_boot(frame, true);
+        // MSG_WAIT, or FFA_ERROR(ABORTED) if another vCPU aborted the partition meanwhile.
+        back_to_boot(regs.x[0] != ffa::kError);
       }
       to_host(frame, regs);
       return;
@@ -243,6 +253,14 @@ void apply_partition_outcome(GuestRegs& frame, const FfaOutcome& out, const FfaR
   }
   abort_partition(frame, read_esr_el2(), read_far_el2(), read_elr_el2(),
                   "the core switched a partition call to another vCPU", "core");
+}
+
+// After the host's accesses before its call have completed (DSB), whether a physical
+// SError is pending (partition.h: may_enter_partition). No ESB: with RAS it would defer a
+// pending SError into DISR_EL1 (PSTATE.A is set at EL2) and take it from the host.
+bool host_serror_pending() {
+  asm volatile("dsb sy\n isb" ::: "memory");
+  return !may_enter_partition(READ_SYSREG(isr_el1));
 }
 
 [[noreturn]] void park() {
@@ -320,15 +338,16 @@ void partition_boot_vcpu(uint64_t frame_stack) {
   if (!g_svm.present || v >= g_svm.nr_vcpus || g_vcpu_started[v]) {
     return;
   }
-  if ((v != 0 && !g_svm.vcpu0_up) || __atomic_load_n(&g_svm.aborted, __ATOMIC_ACQUIRE)) {
-    // vCPU 0 relocates the image all vCPUs share; without it nothing else can run. An
-    // aborted partition stays down.
-    g_vcpu_started[v] = true;
+  g_vcpu_started[v] = true;
+  // vCPU 0 relocates the image all vCPUs share; without it nothing else can run. An aborted
+  // partition stays down: the core decides that under its lock, since the host picks when
+  // this CPU starts and an abort on another CPU may come at any moment before.
+  const bool vcpu0_up = v == 0 || g_svm.vcpu0_up;
+  if (!vcpu0_up || !core_glue_ffa_vcpu_booting(v)) {
     log("secure VM %u vCPU %u not started on cpu%u: %s", HYPHEAP_VMID_SECURE_0, v, cpu.index,
-        g_svm.vcpu0_up ? "the partition was aborted" : "vCPU 0 is not up");
+        vcpu0_up ? "the partition was aborted" : "vCPU 0 is not up");
     return;
   }
-  g_vcpu_started[v] = true;
   GuestContext& ctx = g_vcpu[v];
   ctx = GuestContext{};
   ctx.x[0] = g_svm.boot_info;
@@ -336,7 +355,6 @@ void partition_boot_vcpu(uint64_t frame_stack) {
   ctx.elr_el2 = g_svm.entry;
   ctx.spsr_el2 = kSpsrEl1hDaifMasked;
   ctx.el1.sctlr = kSctlrEl1HostReset;  // MMU and caches off, RES1 bits
-  core_glue_ffa_vcpu_booting(v);
 
   CpuGuestState& g = cpu.guest;
   BootJump jump;
@@ -377,12 +395,22 @@ void partition_host_ffa_call(GuestRegs& frame) {
       copy_out(regs, frame);
       return;
     case FfaNext::kEnterPartition:
-      to_partition(frame, out.vcpu, &regs);
-      partition_entering();
-      return;
     case FfaNext::kResumePartition:
-      to_partition(frame, out.vcpu, nullptr);
-      partition_entering();
+      to_partition(frame, out.vcpu, out.next == FfaNext::kEnterPartition ? &regs : nullptr);
+      if (!host_serror_pending()) {
+        partition_entering();
+        return;
+      }
+      // The host's own SError, still pending: the vCPU is preempted before it ran an
+      // instruction (its request kept in its context), the host takes the SError and resumes
+      // with FFA_RUN.
+      cpu.exits.partition_preempts.inc();
+      save_vcpu(frame);
+      {
+        FfaRegs host{};
+        core_glue_ffa_partition_preempted(cpu.index, out.vcpu, host);
+        to_host(frame, host);
+      }
       return;
   }
 }
@@ -405,6 +433,7 @@ void partition_sync_exit(GuestRegs& frame) {
     return;
   }
   if (is_ffa_call(fid)) {
+    save_vcpu(frame);
     FfaRegs regs = copy_in(frame);
     regs.x[0] = fid;
     const FfaOutcome out = core_glue_ffa_partition_call(cpu.index, g.vcpu, regs);
@@ -442,6 +471,7 @@ void partition_async_exit(GuestRegs& frame, uint64_t kind) {
   // The interrupt stays pending at the GIC: the host takes it as soon as it runs, then
   // resumes the call with FFA_RUN.
   cpu.exits.partition_preempts.inc();
+  save_vcpu(frame);
   FfaRegs host{};
   core_glue_ffa_partition_preempted(cpu.index, g.vcpu, host);
   to_host(frame, host);
@@ -458,6 +488,41 @@ void partition_entering() {
     park();
   }
 }
+
+namespace {
+
+// The stack below this function's frame: what earlier exits on this CPU left there (copies
+// of the partition's x0..x17 in FfaRegs, save_guest's temporaries) is dead. The margin keeps
+// the loop clear of its own frame; the loop itself uses no stack.
+[[gnu::noinline]] void zero_dead_stack() {
+  const uint64_t top = this_cpu().stack_top;
+  uint64_t sp;
+  asm volatile("mov %0, sp" : "=r"(sp));
+  constexpr uint64_t kMargin = 256;
+  const uint64_t bottom = top - HYP_STACK_SIZE;
+  if (sp - kMargin <= bottom || sp > top) {
+    return;
+  }
+  auto* p = reinterpret_cast<volatile uint64_t*>(bottom);
+  auto* end = reinterpret_cast<volatile uint64_t*>(sp - kMargin);
+  for (; p < end; ++p) {
+    *p = 0;
+  }
+  clean_invalidate_dcache_to_poc(reinterpret_cast<void*>(bottom), sp - kMargin - bottom);
+}
+
+// SYSTEM_OFF/RESET, every CPU out of the partition for good: the partition's registers the
+// hyp kept go too (every vCPU's saved context), so a reset that keeps RAM hands the next boot
+// none of them, wherever that boot puts the host. Other CPUs' EL2 stacks are not touched:
+// they may be in use at EL2 at this moment.
+void forget_partition_registers() {
+  __builtin_memset(g_vcpu, 0, sizeof(g_vcpu));
+  asm volatile("" ::: "memory");
+  clean_invalidate_dcache_to_poc(g_vcpu, sizeof(g_vcpu));
+  zero_dead_stack();
+}
+
+}  // namespace
 
 void partition_stop() {
   __atomic_store_n(&g_stopped, 1, __ATOMIC_SEQ_CST);
@@ -478,6 +543,7 @@ void partition_stop() {
       asm volatile("yield");
     }
   }
+  forget_partition_registers();
 }
 
 }  // namespace hyp::arm64
