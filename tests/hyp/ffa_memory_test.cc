@@ -382,7 +382,7 @@ TEST_F(FfaMemoryTest, ConstituentRefusals) {
 }
 
 TEST_F(FfaMemoryTest, AbortedPartitionTakesNoMemory) {
-  hyp_->ffa_vcpu_booting(0);
+  ASSERT_TRUE(hyp_->ffa_vcpu_booting(0));
   FfaRegs h{};
   hyp_->ffa_partition_aborted(0, 0, h);
   expect_desc_refused(ffa::kMemLend64, one(), ffa::kAborted);
@@ -632,7 +632,7 @@ TEST_F(FfaMemoryTest, ReclaimIsDeniedUntilThePartitionRelinquishes) {
 }
 
 TEST_F(FfaMemoryTest, AnAbortedPartitionHoldsNothing) {
-  hyp_->ffa_vcpu_booting(0);
+  ASSERT_TRUE(hyp_->ffa_vcpu_booting(0));
   const uint64_t h = ok(send(ffa::kMemLend64, one(kPages, 2).bytes()));
   ASSERT_EQ(hyp_->ffa_mem_retrieve(kSvm0, h), Status::kOk);
   ASSERT_EQ(hyp_->pin(kSvm0, Ipa(kPages), 1), Status::kOk);
