@@ -14,6 +14,8 @@
 // interact (see RangeKind), with a raw form for everything else.
 #pragma once
 
+#include "byte_stream.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -190,48 +192,12 @@ constexpr uint64_t edge(uint8_t sel, int8_t nudge, uint64_t unit) {
   return kEdges[sel % kNrEdges] + uint64_t(int64_t(nudge)) * unit;
 }
 
-// Reads the format front to back; past the end every field is zero.
-class Reader {
- public:
-  Reader(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-  bool done() const { return pos_ >= size_; }
-  template <typename T>
-  T get() {
-    T v{};
-    const size_t n = size_ - pos_ < sizeof(T) ? size_ - pos_ : sizeof(T);
-    std::memcpy(&v, data_ + pos_, n);
-    pos_ += n;
-    return v;
-  }
-  // Up to `n` bytes (fewer at the end of the input).
-  const uint8_t* bytes(size_t* n) {
-    if (*n > size_ - pos_)
-      *n = size_ - pos_;
-    const uint8_t* p = data_ + pos_;
-    pos_ += *n;
-    return p;
-  }
-
- private:
-  const uint8_t* data_;
-  size_t size_;
-  size_t pos_ = 0;
-};
+using Reader = fuzz_io::Reader;
 
 // Builds inputs in the same format (the seed writer and tests use it).
-class Writer {
+class Writer : public fuzz_io::BasicWriter<Writer> {
  public:
-  template <typename T>
-  Writer& put(T v) {
-    const auto* p = reinterpret_cast<const uint8_t*>(&v);
-    out_.insert(out_.end(), p, p + sizeof(T));
-    return *this;
-  }
   Writer& op(Op o) { return put(uint8_t(o)); }
-  const std::vector<uint8_t>& bytes() const { return out_; }
-
- private:
-  std::vector<uint8_t> out_;
 };
 
 }  // namespace hyp::fuzz

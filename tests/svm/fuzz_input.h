@@ -7,6 +7,8 @@
 //   then requests until the input ends, each a u8 Mode and its fields (below).
 #pragma once
 
+#include "../fuzz/byte_stream.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -46,44 +48,8 @@ inline constexpr int64_t kStatuses[] = {
 };                                         // NO_MEMORY, BUSY, NOT_MAPPED, HOST_ACCESS
 inline constexpr size_t kNrStatuses = sizeof(kStatuses) / sizeof(kStatuses[0]);
 
-class Reader {
- public:
-  Reader(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-  bool done() const { return pos_ >= size_; }
-  template <typename T>
-  T get() {
-    T v{};
-    const size_t n = size_ - pos_ < sizeof(T) ? size_ - pos_ : sizeof(T);
-    std::memcpy(&v, data_ + pos_, n);
-    pos_ += n;
-    return v;
-  }
-  const uint8_t* bytes(size_t* n) {
-    if (*n > size_ - pos_)
-      *n = size_ - pos_;
-    const uint8_t* p = data_ + pos_;
-    pos_ += *n;
-    return p;
-  }
+using Reader = hyp::fuzz_io::Reader;
 
- private:
-  const uint8_t* data_;
-  size_t size_;
-  size_t pos_ = 0;
-};
-
-class Writer {
- public:
-  template <typename T>
-  Writer& put(T v) {
-    const auto* p = reinterpret_cast<const uint8_t*>(&v);
-    out_.insert(out_.end(), p, p + sizeof(T));
-    return *this;
-  }
-  const std::vector<uint8_t>& bytes() const { return out_; }
-
- private:
-  std::vector<uint8_t> out_;
-};
+class Writer : public hyp::fuzz_io::BasicWriter<Writer> {};
 
 }  // namespace hyp::svm::fuzz
