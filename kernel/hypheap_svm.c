@@ -137,6 +137,17 @@ static int hypheap_svm_errno(long status)
 	}
 }
 
+/*
+ * Whether a call may give up for a fatal signal. Not while the task exits:
+ * that is when the pins of its /dev/hypheap-svm files are undone, and an
+ * UNPIN given up then would leave the buffer pinned, so quarantined, for
+ * good (a killed task still has SIGKILL pending in do_exit()).
+ */
+static bool hypheap_svm_may_give_up(void)
+{
+	return fatal_signal_pending(current) && !(current->flags & PF_EXITING);
+}
+
 /**
  * hypheap_svm_direct() - one direct request, registers as they are
  * @svm: the partition
@@ -159,7 +170,7 @@ int hypheap_svm_direct(struct hypheap_svm *svm, u64 data[5], long *status)
 		};
 		ret = svm->ffa->ops->msg_ops->sync_send_receive(svm->ffa, &d);
 		if (ret != -EBUSY || ++tries == HYPHEAP_SVM_BUSY_TRIES ||
-		    fatal_signal_pending(current))
+		    hypheap_svm_may_give_up())
 			break;
 		usleep_range(100, 200);
 	}
@@ -205,9 +216,12 @@ static int hypheap_svm_req_start(struct hypheap_svm *svm,
 			req->slot = slot;
 	}
 	if (!req->slot) {
-		if (mutex_lock_killable(&svm->slots[first].lock))
-			return -EINTR;
 		req->slot = &svm->slots[first];
+		/* an exiting task undoes its pins: it must not give up */
+		if (current->flags & PF_EXITING)
+			mutex_lock(&req->slot->lock);
+		else if (mutex_lock_killable(&req->slot->lock))
+			return -EINTR;
 	}
 	req->args = page_address(req->slot->page);
 	memset(req->args, 0, PAGE_SIZE);

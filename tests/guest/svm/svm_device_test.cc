@@ -4,6 +4,7 @@
 // the secure VM is asked, with the AES-CTR and SHA-256 sources it runs (the
 // kernel's crypto API is their oracle in the KUnit suite hypheap-svm).
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -233,6 +234,34 @@ TEST_F(SvmDeviceTest, PinsBelongToTheOpenFileThatMadeThem) {
   EXPECT_FALSE(PinnedNow(buffer.get()));
   EXPECT_EQ(ErrnoName(other.value.Pin(buffer.get()).error), "success");
   EXPECT_EQ(ErrnoName(other.value.Unpin(buffer.get()).error), "success");
+}
+
+// A process killed while it holds a pin: its files close in do_exit(), with SIGKILL pending,
+// and the pin must still be undone there.
+TEST_F(SvmDeviceTest, AKilledPinnerLeavesNoPinBehind) {
+  const UniqueFd buffer = Buffer(kSecureVideoHeap, 64 * kKiB);
+  ASSERT_TRUE(buffer.valid());
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const pid_t child = fork();
+  if (child == 0) {
+    Outcome<SvmDevice> svm = SvmDevice::Open();
+    const bool pinned = svm.ok() && svm.value.Pin(buffer.get()).ok();
+    const char byte = pinned ? 'p' : 'x';
+    (void)!write(ready[1], &byte, 1);
+    pause();
+    _exit(0);
+  }
+  close(ready[1]);
+  char byte = 0;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1);
+  close(ready[0]);
+  ASSERT_EQ(byte, 'p');
+  EXPECT_TRUE(PinnedNow(buffer.get()));
+  ASSERT_EQ(kill(child, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_FALSE(PinnedNow(buffer.get()));
 }
 
 TEST_F(SvmDeviceTest, WritesNeedABufferOpenForWriting) {
