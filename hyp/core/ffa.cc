@@ -396,6 +396,7 @@ class FfaDispatcher {
 };
 
 FfaOutcome Hyp::ffa_host_call(unsigned cpu, FfaRegs& regs) {
+  stats_.host_calls.add(1);
   return FfaDispatcher(*this).host(cpu, regs);
 }
 

@@ -70,6 +70,13 @@ uint64_t Hyp::stage2_splits() const {
   return n;
 }
 
+uint64_t Hyp::stage2_leaf_writes() const {
+  uint64_t n = host_.s2.counters().leaf_writes.get();
+  for (size_t i = 0; i < nr_secure_vms_; i++)
+    n += secure_vms_[i].s2.counters().leaf_writes.get();
+  return n;
+}
+
 uint64_t Hyp::stage2_merges() const {
   uint64_t n = host_.s2.counters().merges.get();
   for (size_t i = 0; i < nr_secure_vms_; i++)
@@ -117,6 +124,12 @@ Status Hyp::stat(uint64_t index, uint64_t* value) const {
       break;
     case HYPHEAP_STAT_FAULTS_SPURIOUS:
       *value = arch::host_fault_counts().spurious;
+      break;
+    case HYPHEAP_STAT_S2_LEAF_WRITES:
+      *value = stage2_leaf_writes();
+      break;
+    case HYPHEAP_STAT_HOST_CALLS:
+      *value = stats_.host_calls.get();
       break;
     default:
       return Status::kStatIndex;

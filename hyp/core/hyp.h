@@ -134,6 +134,7 @@ class Hyp {
   const Platform& platform() const { return platform_; }
   uint64_t stage2_splits() const;
   uint64_t stage2_merges() const;
+  uint64_t stage2_leaf_writes() const;
 
  private:
   friend class AssignTransaction;

@@ -12,6 +12,7 @@ uint64_t status_reg(Status s) {
 
 SmcccResult Hyp::handle_smccc(unsigned cpu, const SmcccArgs& args) {
   SmcccResult out{};
+  stats_.host_calls.add(1);
   // SMCCC passes the function id in w0; the upper half of x0 is not part of it.
   switch (uint32_t(args.x[0])) {
     case HYPHEAP_FN_MEM_ASSIGN: {

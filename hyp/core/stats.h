@@ -25,6 +25,7 @@ struct Stats {
   Counter pages_shared;
   Counter pages_reclaimed;
   Counter pages_scrubbed;
+  Counter host_calls;  // hypheap and FF-A calls from the host, answered or refused
 };
 
 }  // namespace hyp

@@ -17,7 +17,7 @@
 
 /* Bumped on any incompatible change; also the DT property hypheap,abi-version. */
 #define HYPHEAP_ABI_VERSION_MAJOR 1
-#define HYPHEAP_ABI_VERSION_MINOR 3
+#define HYPHEAP_ABI_VERSION_MINOR 4
 
 /*
  * SMCCC function ids. The hypheap calls are SMC64 fast calls in the vendor-specific
@@ -124,7 +124,10 @@
 #define HYPHEAP_STAT_HOST_FAULTS 10      /* host stage-2 aborts on pages it may not access */
 #define HYPHEAP_STAT_ABORTS_INJECTED 11  /* aborts injected into the host for those */
 #define HYPHEAP_STAT_FAULTS_SPURIOUS 12  /* host stage-2 aborts retried: the access was allowed */
-#define HYPHEAP_STAT_COUNT 13
+/* Since ABI 1.4: what one buffer costs, whichever path lent it (MEM_ASSIGN or FF-A). */
+#define HYPHEAP_STAT_S2_LEAF_WRITES 13   /* leaf entries written into live stage-2 tables, all VMs */
+#define HYPHEAP_STAT_HOST_CALLS 14       /* host calls into the core: hypheap and FF-A ids */
+#define HYPHEAP_STAT_COUNT 15
 
 /*
  * MEM_ASSIGN descriptor, placed by the host in physically contiguous memory it owns:

@@ -72,6 +72,43 @@ TEST_F(HypercallTest, StatsReportTheArchHostFaultCounters) {
   EXPECT_EQ(smc(*hyp_, HYPHEAP_FN_STATS, HYPHEAP_STAT_FAULTS_SPURIOUS).x[0], 0u);
 }
 
+// Every host call into the core counts, answered or refused, whichever id (1.4): the
+// benchmark divides it by buffers to compare the MEM_ASSIGN and FF-A paths.
+TEST_F(HypercallTest, StatsCountEveryHostCall) {
+  const auto host_calls = [&] {
+    return smc(*hyp_, HYPHEAP_FN_STATS, HYPHEAP_STAT_HOST_CALLS).x[1];
+  };
+  const uint64_t before = host_calls();  // this STATS call is counted before it answers
+  EXPECT_EQ(before, 1u);
+  (void)smc(*hyp_, 0xC6000042);  // refused: still a call
+  (void)call(lend(kData, k4K).bytes());
+  FfaRegs version{};
+  version.x[0] = 0x84000063;  // FFA_VERSION
+  version.x[1] = 0x10001;
+  (void)hyp_->ffa_host_call(0, version);
+  EXPECT_EQ(host_calls(), before + 4);
+}
+
+// Lending a page inside a block writes leaves in both stage-2s: the host's table that
+// replaces the block (and loses the page) and the secure VM's new mapping.
+TEST_F(HypercallTest, StatsCountStage2LeafWrites) {
+  const auto leaves = [&] {
+    return smc(*hyp_, HYPHEAP_FN_STATS, HYPHEAP_STAT_S2_LEAF_WRITES).x[1];
+  };
+  const uint64_t before = leaves();
+  ASSERT_EQ(assign(lend(kData, k4K)), Status::kOk);
+  const uint64_t after_lend = leaves();
+  EXPECT_GE(after_lend - before, 2u);
+  const auto sum = [&] {
+    return hyp_->host().s2.counters().leaf_writes.get() +
+           hyp_->secure_vm(kSvm0)->s2.counters().leaf_writes.get() +
+           hyp_->secure_vm(kSvm1)->s2.counters().leaf_writes.get();
+  };
+  EXPECT_EQ(after_lend, sum());
+  ASSERT_EQ(assign(reclaim(kSvm0.bit(), kData, k4K)), Status::kOk);
+  EXPECT_GT(leaves(), after_lend);
+}
+
 // An assign, rejected or not, is no host fault: the counters stay the arch's.
 TEST_F(HypercallTest, StatsHostFaultsAreUntouchedByCalls) {
   ASSERT_EQ(assign(lend(kData, k4K)), Status::kOk);
