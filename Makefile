@@ -2,7 +2,7 @@
 #
 #   make run     boot the guest under QEMU and show what it runs (the demo)
 #   make test    build everything and run every test through CTest
-#   make bench   benchmarks only (CTest label "bench")
+#   make bench   benchmarks only (CTest label "bench"), then the comparison table and plot
 #   make mutants mutation testing (tools/mutants.txt); MUTANTS=host|qemu|all (default all)
 #
 # Artifacts go to build/ (in the repository, ignored by git); the kernel build
@@ -81,8 +81,11 @@ host: kernel
 test: all
 	@cd $(BUILD)/host && ctest --output-on-failure -j$(JOBS) -LE bench
 
+# The benchmarks, then the comparison table and plot from the benchmark boot's serial log
+# (build/bench/comparison.{md,json,svg}, docs/performance.md).
 bench: all
 	@cd $(BUILD)/host && ctest --output-on-failure -V -L bench
+	@tools/bench-report --out $(BUILD)/bench $(BUILD)/logs/bench.log
 
 # Not part of make test (each QEMU mutant is a rebuild and a boot): tools/mutants works in a
 # scratch copy of the tree under build/mutants and builds what it needs there itself.

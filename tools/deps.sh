@@ -22,6 +22,8 @@ PACKAGES=(
 	libbenchmark-dev
 	# test glue (KTAP parsing with the kernel's kunit.py, the QEMU launcher)
 	python3
+	# make bench's plot (tools/bench-report runs Debian's /usr/bin/python3)
+	python3-matplotlib
 )
 
 missing=()

@@ -5,12 +5,17 @@
 // Heaps are interleaved within every round, and their order rotates each
 // round, so drift in the emulator hits every heap alike.
 //
-// Also counts hypercalls per buffer: the kernel driver's debugfs counter and
-// the hypervisor's own MEM_ASSIGN count (its STATS call), each as a delta over
-// a few extra alloc+free, minus what reading the counters costs.
+// Then, per heap, what the comparison of backends needs (issue 11,
+// docs/performance.md): host calls into the hypervisor per buffer (STATS
+// HOST_CALLS: MEM_ASSIGN and FF-A alike) and stage-2 leaves written per MiB
+// (STATS S2_LEAF_WRITES), each a delta over a few extra alloc+free minus what
+// reading the counters costs; memory the backend reserved at boot and does
+// not use; the largest buffer it still serves after a churn of mixed sizes;
+// and the secure VM's HASH throughput on one of its buffers.
 //
-// Never a timed assertion: exits 0 when every allocation succeeded and the
-// table was printed, 1 otherwise.
+// Prints a table for people and one "hh-bench-json:" line per result for
+// tools/bench-report. Never a timed assertion: exits 0 when every allocation
+// of the latency rounds succeeded and the results were printed, 1 otherwise.
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,16 +32,21 @@
 #include <utility>
 #include <vector>
 
+#include "bench_record.h"
 #include "dma_heap.h"
 #include "fd_io.h"
 #include "heap_names.h"
 #include "hypheap_debugfs.h"
+#include "svm_device.h"
 
 namespace {
 
 using hypheap::guest::Allocate;
+using hypheap::guest::BenchRecord;
 using hypheap::guest::Counters;
 using hypheap::guest::CounterValue;
+using hypheap::guest::HeapBackend;
+using hypheap::guest::HeapStats;
 using hypheap::guest::HypStats;
 using hypheap::guest::IsProtectedHeap;
 using hypheap::guest::kDmaHeapDir;
@@ -46,6 +56,7 @@ using hypheap::guest::kSystemHeap;
 using hypheap::guest::ListDmaHeaps;
 using hypheap::guest::OpenHeap;
 using hypheap::guest::Outcome;
+using hypheap::guest::SvmDevice;
 using hypheap::guest::TotalStats;
 using hypheap::guest::UniqueFd;
 using hypheap::guest::WriteAll;
@@ -53,7 +64,12 @@ using hypheap::guest::WriteAll;
 constexpr const char* kDriverStats = "/sys/kernel/debug/hypheap/stats";
 constexpr const char* kDriverHypercalls = "hypercalls";
 constexpr const char* kHypStats = "/sys/kernel/debug/hypheap/hyp";
-constexpr const char* kHypAssignCalls = "assign_calls";
+constexpr const char* kHypHostCalls = "host_calls";
+constexpr const char* kHypLeafWrites = "s2_leaf_writes";
+// A backend that sets memory aside at boot says how much in its heap's stats.
+constexpr const char* kHeapReservedBytes = "reserved_bytes";
+constexpr const char* kHeapChargedBytes = "charged_bytes";
+constexpr const char* kHeapLimitBytes = "limit_bytes";
 // One page; a typical 1080p NV12 frame (3 MiB); a 4K frame (12 MiB); a large
 // video pool buffer where per-page costs dominate.
 constexpr std::array<size_t, 4> kSizes = {4 * kKiB, 3 * kMiB, 12 * kMiB, 64 * kMiB};
@@ -62,15 +78,38 @@ constexpr int kMeasuredRounds = 15;
 // Buffers per (heap, size) for the hypercall counts; they are integers per
 // buffer when the driver batches as designed, so a few suffice.
 constexpr int kCountedBuffers = 4;
+// The consumer's view: the secure VM hashing a frame and a 4K frame. Three
+// calls each, median; a 64 MiB HASH takes seconds under TCG.
+constexpr std::array<size_t, 2> kHashSizes = {3 * kMiB, 12 * kMiB};
+constexpr int kHashRepeats = 3;
+// The churn: buffers of mixed video-ish sizes, allocated in a fixed
+// pseudo-random order up to kChurnBytes, then every other one freed, so the
+// holes are scattered through whatever the backend allocates from.
+constexpr std::array<size_t, 4> kChurnSizes = {64 * kKiB, 1 * kMiB, 3 * kMiB, 12 * kMiB};
+constexpr uint64_t kChurnBytes = 72 * kMiB;
+// Largest-buffer search: MiB granularity, never more than this (a quarter of
+// the guest's RAM, the default heap limit).
+constexpr uint64_t kLargestCap = 256 * kMiB;
 
 struct Heap {
   std::string name;
+  std::string backend;
   UniqueFd fd;
   // samples[size index]: alloc+free times in nanoseconds
   std::array<std::vector<int64_t>, kSizes.size()> samples;
   std::array<int, kSizes.size()> first_errno{};
   std::array<std::optional<double>, kSizes.size()> driver_calls_per_buffer;
-  std::array<std::optional<double>, kSizes.size()> hyp_assigns_per_buffer;
+  std::array<std::optional<double>, kSizes.size()> host_calls_per_buffer;
+  std::array<std::optional<double>, kSizes.size()> leaves_per_mib;
+  std::optional<int64_t> reserved_unused_bytes;
+  struct Churn {
+    uint64_t held_bytes = 0;
+    uint64_t largest_bytes = 0;
+    uint64_t cap_bytes = 0;
+  };
+  std::optional<Churn> churn;
+  std::array<std::optional<double>, kHashSizes.size()> hash_mib_per_s;
+  std::array<int64_t, kHashSizes.size()> hash_status{};
 };
 
 int64_t NowNs() {
@@ -116,8 +155,11 @@ std::optional<int64_t> ReadCounter(const Outcome<Counters>& counters, const char
 std::optional<int64_t> DriverHypercalls() {
   return ReadCounter(TotalStats(), kDriverHypercalls);
 }
-std::optional<int64_t> HypAssignCalls() {
-  return ReadCounter(HypStats(), kHypAssignCalls);
+std::optional<int64_t> HypHostCalls() {
+  return ReadCounter(HypStats(), kHypHostCalls);
+}
+std::optional<int64_t> HypLeafWrites() {
+  return ReadCounter(HypStats(), kHypLeafWrites);
 }
 
 // Change of a counter per buffer over kCountedBuffers alloc+free; reading the
@@ -162,7 +204,11 @@ void CountHypercalls(std::vector<Heap>& heaps) {
       int error = 0;
       heap.driver_calls_per_buffer[s] =
           PerBuffer(DriverHypercalls, heap.fd.get(), kSizes[s], error);
-      heap.hyp_assigns_per_buffer[s] = PerBuffer(HypAssignCalls, heap.fd.get(), kSizes[s], error);
+      heap.host_calls_per_buffer[s] = PerBuffer(HypHostCalls, heap.fd.get(), kSizes[s], error);
+      const auto leaves = PerBuffer(HypLeafWrites, heap.fd.get(), kSizes[s], error);
+      if (leaves) {
+        heap.leaves_per_mib[s] = *leaves * static_cast<double>(kMiB) / kSizes[s];
+      }
       if (error != 0 && heap.first_errno[s] == 0) {
         heap.first_errno[s] = error;
       }
@@ -204,33 +250,250 @@ std::string Number(std::optional<double> value, const char* format) {
   return value ? Format(format, *value) : "n/a";
 }
 
+// Memory the backend set aside at boot that no buffer uses now: what Linux
+// lost to it. Zero for a backend that reserves nothing (the line is absent).
+std::optional<int64_t> ReservedUnused(const std::string& heap) {
+  const Outcome<Counters> stats = HeapStats(heap);
+  if (!stats.ok()) {
+    return std::nullopt;
+  }
+  const auto reserved = CounterValue(stats.value, kHeapReservedBytes);
+  const auto charged = CounterValue(stats.value, kHeapChargedBytes);
+  if (!reserved) {
+    return 0;
+  }
+  return charged ? std::max<int64_t>(*reserved - *charged, 0) : std::optional<int64_t>{};
+}
+
+// A fixed pseudo-random sequence (xorshift), the same for every heap.
+class Sequence {
+ public:
+  uint32_t Next() {
+    state_ ^= state_ << 13;
+    state_ ^= state_ >> 17;
+    state_ ^= state_ << 5;
+    return state_;
+  }
+
+ private:
+  uint32_t state_ = 0x2545f491;
+};
+
+// Whether the heap serves one buffer of len bytes right now (kept for a
+// moment, then freed).
+bool Serves(int heap_fd, uint64_t len) {
+  return AllocFree(heap_fd, len) == 0;
+}
+
+// The largest MiB multiple in [1 MiB, cap] the heap serves; 0 when not even
+// 1 MiB. Binary search: whether a size fits is monotonic for one state.
+uint64_t LargestServed(int heap_fd, uint64_t cap) {
+  uint64_t lo = 0;               // MiB known to fit (0: none known)
+  uint64_t hi = cap / kMiB + 1;  // MiB known not to fit
+  while (hi - lo > 1) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    if (Serves(heap_fd, mid * kMiB)) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo * kMiB;
+}
+
+// Churn, free every other buffer, then search the largest buffer that still
+// fits beside what is held. The search is capped by the heap's own limit less
+// what is held, so a page-backed heap reports the cap (flagged as such) and a
+// contiguous one reports its fragmentation.
+Heap::Churn MeasureChurn(const Heap& heap) {
+  Sequence sequence;
+  std::vector<UniqueFd> held;
+  uint64_t allocated = 0;
+  std::vector<uint64_t> sizes;
+  while (allocated < kChurnBytes) {
+    const size_t len = kChurnSizes[sequence.Next() % kChurnSizes.size()];
+    Outcome<UniqueFd> buffer = Allocate(heap.fd.get(), {.len = len});
+    if (!buffer.ok()) {
+      break;  // a small pool: the churn is what fitted
+    }
+    held.push_back(std::move(buffer.value));
+    sizes.push_back(len);
+    allocated += len;
+  }
+  Heap::Churn churn;
+  for (size_t i = 0; i < held.size(); ++i) {
+    if (i % 2 == 0) {
+      (void)held[i].Close();
+    } else {
+      churn.held_bytes += sizes[i];
+    }
+  }
+  uint64_t cap = kLargestCap;
+  if (const Outcome<Counters> stats = HeapStats(heap.name); stats.ok()) {
+    if (const auto limit = CounterValue(stats.value, kHeapLimitBytes); limit && *limit > 0) {
+      const uint64_t room =
+          static_cast<uint64_t>(*limit) - std::min<uint64_t>(*limit, churn.held_bytes);
+      cap = std::min(cap, room);
+    }
+  }
+  churn.cap_bytes = cap / kMiB * kMiB;
+  churn.largest_bytes = LargestServed(heap.fd.get(), churn.cap_bytes);
+  return churn;  // `held` closes the rest
+}
+
+// MiB/s of the secure VM's SHA-256 over one buffer of each kHashSizes, or
+// nothing with the secure VM's status when it refused (a heap lent to
+// another VM, or a page-backed system heap the secure VM may not read).
+void MeasureHash(const SvmDevice& svm, Heap& heap) {
+  for (size_t s = 0; s < kHashSizes.size(); ++s) {
+    Outcome<UniqueFd> buffer = Allocate(heap.fd.get(), {.len = kHashSizes[s]});
+    if (!buffer.ok()) {
+      continue;
+    }
+    std::vector<int64_t> samples;
+    for (int i = 0; i < kHashRepeats; ++i) {
+      const int64_t start = NowNs();
+      const auto digest = svm.Hash(buffer.value.get());
+      const int64_t ns = NowNs() - start;
+      if (!digest.answer.ok()) {
+        heap.hash_status[s] = digest.answer.status;
+        break;
+      }
+      samples.push_back(ns);
+    }
+    if (samples.size() == kHashRepeats) {
+      std::sort(samples.begin(), samples.end());
+      const double seconds = static_cast<double>(samples[kHashRepeats / 2]) / 1e9;
+      heap.hash_mib_per_s[s] = static_cast<double>(kHashSizes[s]) / kMiB / seconds;
+    }
+  }
+}
+
+std::optional<double> Ratio(std::optional<double> value, std::optional<double> reference) {
+  if (!value || !reference || *reference == 0) {
+    return std::nullopt;
+  }
+  return *value / *reference;
+}
+
+struct Row {
+  std::optional<Summary> summary;
+  std::optional<double> median_ratio;
+  std::optional<double> p90_ratio;
+};
+
+Row LatencyRow(const Heap& heap, const Heap& reference, size_t s) {
+  Row row;
+  row.summary = Summarize(heap.samples[s]);
+  const auto ref = Summarize(reference.samples[s]);
+  if (row.summary && ref) {
+    row.median_ratio = row.summary->median_us / ref->median_us;
+    row.p90_ratio = row.summary->p90_us / ref->p90_us;
+  }
+  return row;
+}
+
+// The reference of the HASH ratios: the first heap the plain `hyp` backend
+// serves (kernel pages lent by MEM_ASSIGN), else the first that hashed.
+const Heap* HashReference(const std::vector<Heap>& heaps) {
+  const Heap* first = nullptr;
+  for (const Heap& heap : heaps) {
+    if (!heap.hash_mib_per_s[0]) {
+      continue;
+    }
+    if (heap.backend == "hyp-pages") {
+      return &heap;
+    }
+    first = first ? first : &heap;
+  }
+  return first;
+}
+
 std::string Table(const std::vector<Heap>& heaps) {
+  const Heap& system = heaps.front();
   std::string out = Format(
       "hh-heap-bench: alloc+free (DMA_HEAP_IOCTL_ALLOC, close) latency; %d rounds after %d "
       "warm-up, heaps interleaved; clock_gettime(CLOCK_MONOTONIC) loop\n",
       kMeasuredRounds, kWarmupRounds);
-  out += Format("%-30s %7s %11s %11s %9s %9s %11s %11s\n", "heap", "size", "median us", "p90 us",
-                "x system", "p90 x sys", "calls/buf", "hyp asg/buf");
+  out += Format("%-30s %-10s %7s %11s %11s %9s %9s %9s %10s\n", "heap", "backend", "size",
+                "median us", "p90 us", "x system", "p90 x sys", "calls/buf", "leaves/MiB");
   for (size_t s = 0; s < kSizes.size(); ++s) {
-    const auto reference = Summarize(heaps.front().samples[s]);
     for (const Heap& heap : heaps) {
-      const auto summary = Summarize(heap.samples[s]);
-      std::optional<double> median, p90, median_ratio, p90_ratio;
-      if (summary) {
-        median = summary->median_us;
-        p90 = summary->p90_us;
-      }
-      if (summary && reference) {
-        median_ratio = summary->median_us / reference->median_us;
-        p90_ratio = summary->p90_us / reference->p90_us;
-      }
-      out += Format("%-30s %7s %11s %11s %9s %9s %11s %11s\n", heap.name.c_str(),
-                    SizeText(kSizes[s]).c_str(), Number(median, "%.1f").c_str(),
-                    Number(p90, "%.1f").c_str(), Number(median_ratio, "%.2f").c_str(),
-                    Number(p90_ratio, "%.2f").c_str(),
-                    Number(heap.driver_calls_per_buffer[s], "%.2f").c_str(),
-                    Number(heap.hyp_assigns_per_buffer[s], "%.2f").c_str());
+      const Row row = LatencyRow(heap, system, s);
+      out += Format(
+          "%-30s %-10s %7s %11s %11s %9s %9s %9s %10s\n", heap.name.c_str(), heap.backend.c_str(),
+          SizeText(kSizes[s]).c_str(),
+          Number(row.summary ? std::optional(row.summary->median_us) : std::nullopt, "%.1f")
+              .c_str(),
+          Number(row.summary ? std::optional(row.summary->p90_us) : std::nullopt, "%.1f").c_str(),
+          Number(row.median_ratio, "%.2f").c_str(), Number(row.p90_ratio, "%.2f").c_str(),
+          Number(heap.host_calls_per_buffer[s], "%.2f").c_str(),
+          Number(heap.leaves_per_mib[s], "%.1f").c_str());
     }
+  }
+  out += Format("%-30s %-10s %14s %12s %14s %13s %13s\n", "heap", "backend", "reserved unused",
+                "churn held", "largest after", "HASH 3M MiB/s", "HASH 12M MiB/s");
+  for (const Heap& heap : heaps) {
+    const std::string largest =
+        heap.churn ? SizeText(heap.churn->largest_bytes) +
+                         (heap.churn->largest_bytes == heap.churn->cap_bytes ? " (cap)" : "")
+                   : "n/a";
+    out +=
+        Format("%-30s %-10s %14s %12s %14s %13s %13s\n", heap.name.c_str(), heap.backend.c_str(),
+               heap.reserved_unused_bytes ? SizeText(*heap.reserved_unused_bytes).c_str() : "n/a",
+               heap.churn ? SizeText(heap.churn->held_bytes).c_str() : "n/a", largest.c_str(),
+               Number(heap.hash_mib_per_s[0], "%.2f").c_str(),
+               Number(heap.hash_mib_per_s[1], "%.2f").c_str());
+  }
+  return out;
+}
+
+// The machine-readable lines: one per (heap, size) of the latency rounds, one
+// per heap for the rest.
+std::string JsonLines(const std::vector<Heap>& heaps) {
+  const Heap& system = heaps.front();
+  const Heap* hash_reference = HashReference(heaps);
+  std::string out;
+  for (const Heap& heap : heaps) {
+    for (size_t s = 0; s < kSizes.size(); ++s) {
+      const Row row = LatencyRow(heap, system, s);
+      out +=
+          BenchRecord("latency")
+              .Text("heap", heap.name)
+              .Text("backend", heap.backend)
+              .Int("size", static_cast<int64_t>(kSizes[s]))
+              .Int("samples", static_cast<int64_t>(heap.samples[s].size()))
+              .Real("median_us", row.summary ? std::optional(row.summary->median_us) : std::nullopt)
+              .Real("p90_us", row.summary ? std::optional(row.summary->p90_us) : std::nullopt)
+              .Real("median_x_system", row.median_ratio)
+              .Real("p90_x_system", row.p90_ratio)
+              .Real("host_calls_per_buffer", heap.host_calls_per_buffer[s])
+              .Real("driver_calls_per_buffer", heap.driver_calls_per_buffer[s])
+              .Real("s2_leaves_per_mib", heap.leaves_per_mib[s])
+              .Line();
+    }
+    BenchRecord record("heap");
+    record.Text("heap", heap.name)
+        .Text("backend", heap.backend)
+        .Int("reserved_unused_bytes", heap.reserved_unused_bytes)
+        .Int("churn_held_bytes", heap.churn
+                                     ? std::optional(static_cast<int64_t>(heap.churn->held_bytes))
+                                     : std::nullopt)
+        .Int("largest_after_churn_bytes",
+             heap.churn ? std::optional(static_cast<int64_t>(heap.churn->largest_bytes))
+                        : std::nullopt)
+        .Flag("largest_is_cap", heap.churn && heap.churn->largest_bytes == heap.churn->cap_bytes);
+    for (size_t s = 0; s < kHashSizes.size(); ++s) {
+      const std::string size = std::to_string(kHashSizes[s] / kMiB) + "m";
+      record.Real("hash_mib_per_s_" + size, heap.hash_mib_per_s[s])
+          .Real("hash_x_hyp_" + size,
+                Ratio(heap.hash_mib_per_s[s],
+                      hash_reference ? hash_reference->hash_mib_per_s[s] : std::nullopt))
+          .Int("hash_status_" + size, heap.hash_status[s] != 0
+                                          ? std::optional<int64_t>(heap.hash_status[s])
+                                          : std::nullopt);
+    }
+    out += record.Line();
   }
   return out;
 }
@@ -262,6 +525,8 @@ int main() {
     }
     Heap& heap = heaps.emplace_back();
     heap.name = name;
+    const Outcome<std::string> backend = HeapBackend(name);
+    heap.backend = name == kSystemHeap ? "system" : backend.ok() ? backend.value : "unknown";
     heap.fd = std::move(fd.value);
   }
   if (heaps.empty() || heaps.front().name != kSystemHeap) {
@@ -272,21 +537,32 @@ int main() {
     std::printf("hh-heap-bench: no protected,* heap in %s (is hypheap.ko loaded?)\n", kDmaHeapDir);
     return 1;
   }
-  if (!DriverHypercalls()) {
-    std::printf("hh-heap-bench: no %s counter in %s: calls/buf is n/a\n", kDriverHypercalls,
-                kDriverStats);
-  }
-  if (!HypAssignCalls()) {
-    std::printf("hh-heap-bench: no %s counter in %s: hyp asg/buf is n/a\n", kHypAssignCalls,
-                kHypStats);
+  if (!HypHostCalls() || !HypLeafWrites()) {
+    std::printf(
+        "hh-heap-bench: no %s or %s in %s (a hypervisor older than ABI 1.4?): "
+        "calls/buf and leaves/MiB are n/a\n",
+        kHypHostCalls, kHypLeafWrites, kHypStats);
   }
   std::fflush(stdout);
 
   MeasureLatency(heaps);
   CountHypercalls(heaps);
-  // The whole table in one write, so no kernel message lands inside it.
-  if (const int error = WriteAll(STDOUT_FILENO, Table(heaps)); error != 0) {
-    std::printf("hh-heap-bench: writing the table: %s\n", std::strerror(error));
+  for (Heap& heap : heaps) {
+    heap.reserved_unused_bytes = heap.name == kSystemHeap ? 0 : ReservedUnused(heap.name);
+    heap.churn = MeasureChurn(heap);
+  }
+  if (Outcome<SvmDevice> svm = SvmDevice::Open(); svm.ok()) {
+    for (Heap& heap : heaps) {
+      if (heap.name != kSystemHeap) {
+        MeasureHash(svm.value, heap);
+      }
+    }
+  } else {
+    std::printf("hh-heap-bench: no secure VM device: HASH throughput is n/a\n");
+  }
+  // Each block in one write, so no kernel message lands inside it.
+  if (const int error = WriteAll(STDOUT_FILENO, Table(heaps) + JsonLines(heaps)); error != 0) {
+    std::printf("hh-heap-bench: writing the results: %s\n", std::strerror(error));
     return 1;
   }
   const bool failed = ReportFailures(heaps);

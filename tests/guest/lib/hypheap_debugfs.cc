@@ -131,6 +131,22 @@ Outcome<Counters> HeapStats(const std::string& heap) {
   return ReadCounters(kDebugfs + heap + "/stats");
 }
 
+Outcome<std::string> HeapBackend(const std::string& heap) {
+  const Outcome<std::string> text = ReadWholeFile(kDebugfs + heap + "/stats");
+  if (!text.ok()) {
+    return {.error = text.error};
+  }
+  constexpr std::string_view kKey = "backend: ";
+  std::istringstream lines(text.value);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.starts_with(kKey)) {
+      return {.value = std::string(Trim(std::string_view(line).substr(kKey.size())))};
+    }
+  }
+  return {.error = ENOENT};
+}
+
 Outcome<Counters> HypStats() {
   return ReadCounters(std::string(kDebugfs) + "hyp");
 }

@@ -31,6 +31,9 @@ std::optional<int64_t> CounterValue(const Counters& counters, std::string_view k
 Outcome<Counters> ReadCounters(const std::string& path);
 Outcome<Counters> TotalStats();
 Outcome<Counters> HeapStats(const std::string& heap);
+// The "backend: <name>" line of hypheap/<heap>/stats: which backend serves the
+// heap now ("(gone)" when none). Error ENOENT when the line is missing.
+Outcome<std::string> HeapBackend(const std::string& heap);
 // The hypervisor's STATS, read live through the driver.
 Outcome<Counters> HypStats();
 

@@ -1,0 +1,82 @@
+"""tools/bench-report against a made-up serial log: result lines among kernel noise."""
+
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+
+TOOL = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "bench-report")
+
+
+def latency(heap, backend, size, median, ratio):
+    return {"kind": "latency", "heap": heap, "backend": backend, "size": size, "samples": 15,
+            "median_us": median, "p90_us": median * 1.5, "median_x_system": ratio,
+            "p90_x_system": ratio, "host_calls_per_buffer": 2.0 if backend != "system" else 0.0,
+            "driver_calls_per_buffer": 2.0, "s2_leaves_per_mib": 512.0}
+
+
+def heap(name, backend, largest, cap, hash12):
+    return {"kind": "heap", "heap": name, "backend": backend, "reserved_unused_bytes": 0,
+            "churn_held_bytes": 36 << 20, "largest_after_churn_bytes": largest,
+            "largest_is_cap": cap, "hash_mib_per_s_3m": hash12, "hash_x_hyp_3m": 1.0,
+            "hash_status_3m": None, "hash_mib_per_s_12m": hash12, "hash_x_hyp_12m": 1.0,
+            "hash_status_12m": None}
+
+
+def read(path, limit=-1):
+    with open(path) as f:
+        return f.read(limit)
+
+
+class BenchReportTest(unittest.TestCase):
+    def run_tool(self, log_text):
+        self.dir = tempfile.TemporaryDirectory()
+        log = os.path.join(self.dir.name, "bench.log")
+        with open(log, "w") as f:
+            f.write(log_text)
+        out = os.path.join(self.dir.name, "out")
+        result = subprocess.run([TOOL, "--out", out, log], capture_output=True, text=True)
+        return result, out
+
+    def tearDown(self):
+        if hasattr(self, "dir"):
+            self.dir.cleanup()
+
+    def test_tables_and_plot_from_result_lines_among_noise(self):
+        records = [latency("system", "system", 4096, 100.0, 1.0),
+                   latency("protected,secure-video", "hyp-pages", 4096, 500.0, 5.0),
+                   heap("system", "system", 256 << 20, True, None),
+                   heap("protected,secure-video", "hyp-pages", 200 << 20, False, 12.5)]
+        text = "[    1.0] some kernel line\n"
+        for r in records:
+            text += "[    2.0] hh-bench-json: " + json.dumps(r) + "\n"
+        text += "[    3.0] random: crng init done\n"
+        result, out = self.run_tool(text)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        md = read(os.path.join(out, "comparison.md"))
+        self.assertIn("| protected,secure-video | hyp-pages | 4 KiB | 500.0 | 750.0 | 5.00 |", md)
+        self.assertIn("| system | system | 0 | >= 256 MiB (search cap) |", md)
+        self.assertIn("| 200 MiB | 12.50 |", md)
+        self.assertEqual(json.loads(read(os.path.join(out, "comparison.json"))), records)
+        svg = os.path.join(out, "comparison.svg")
+        if os.path.exists(svg):
+            self.assertIn("<svg", read(svg, 1000))
+        else:
+            self.assertIn("matplotlib is missing", result.stderr)
+
+    def test_a_log_without_results_fails(self):
+        result, _ = self.run_tool("[    1.0] hh-heap-bench: open failed\n")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("no 'hh-bench-json:' line", result.stderr)
+
+    def test_a_broken_line_is_reported_and_skipped(self):
+        good = json.dumps(latency("system", "system", 4096, 100.0, 1.0))
+        result, out = self.run_tool(f"hh-bench-json: {{\"kind\": [6.5] usb\nhh-bench-json: {good}\n")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("unreadable result line", result.stderr)
+        self.assertEqual(len(json.loads(read(os.path.join(out, "comparison.json")))), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
