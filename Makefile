@@ -1,6 +1,7 @@
 # hypheap top-level driver.
 #
-#   make run     boot the guest under QEMU and show what it runs (the demo)
+#   make run     boot the guest under QEMU and show what it runs (the demo); VIA=libvirt
+#                boots it as a libvirt domain
 #   make test    build everything and run every test through CTest
 #   make bench   benchmarks only (CTest label "bench"), then the comparison table and plot
 #   make mutants mutation testing (tools/mutants.txt); MUTANTS=host|qemu|all (default all)
@@ -93,9 +94,11 @@ MUTANTS ?= all
 mutants:
 	@tools/mutants --set $(MUTANTS)
 
-# The demo: Linux as the deprivileged host under the hypervisor.
+# The demo: Linux as the deprivileged host under the hypervisor. VIA=libvirt boots the same
+# machine as a libvirt domain (configs/libvirt/hypheap.xml is that domain).
+VIA ?= qemu
 run: initramfs hyp
-	@tools/qemu-run --name run --echo --hyp $(HYP_IMAGE) --kernel $(KERNEL_IMAGE) \
+	@tools/qemu-run --name run --via $(VIA) --echo --hyp $(HYP_IMAGE) --kernel $(KERNEL_IMAGE) \
 		--initrd $(INITRAMFS) --log $(BUILD)/logs/run.log \
 		--append "hypheap_load=hypheap.ko hypheap_run=hh-sysinfo,hypheap-demo"
 

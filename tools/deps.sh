@@ -24,6 +24,8 @@ PACKAGES=(
 	python3
 	# make bench's plot (tools/bench-report runs Debian's /usr/bin/python3)
 	python3-matplotlib
+	# scenarios booted as libvirt domains (virsh, virt-xml-validate, libvirtd, virtlogd)
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 )
 
 missing=()

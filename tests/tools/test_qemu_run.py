@@ -284,5 +284,81 @@ class QemuRunTest(unittest.TestCase):
         self.assertVerdict(result, 3, "FAIL", "cannot start")
 
 
+class LibvirtRunTest(unittest.TestCase):
+    """--via libvirt against a fake virsh (fake_virsh.py, first on PATH as `virsh`), with
+    QemuRunTest's fixture (not its tests)."""
+
+    run_tool = QemuRunTest.run_tool
+
+    def setUp(self):
+        QemuRunTest.setUp(self)
+        bin_dir = self.tmp / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "virsh").symlink_to(HERE / "fake_virsh.py")
+        self.virsh_dir = self.tmp / "virsh"
+        self.virsh_dir.mkdir()
+        self.env.update(PATH=f"{bin_dir}:{self.env['PATH']}", FAKE_VIRSH_DIR=str(self.virsh_dir),
+                        HYPHEAP_LIBVIRT_STATE=str(self.tmp / "state"))
+
+    def tearDown(self):
+        for pid_file in self.virsh_dir.glob("*.pid"):
+            try:
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        QemuRunTest.tearDown(self)
+
+    def virsh_serial(self, text):
+        output = self.tmp / "virsh-serial"
+        output.write_text(text)
+        self.env["FAKE_VIRSH_OUTPUT"] = str(output)
+
+    def calls(self):
+        return (self.virsh_dir / "calls").read_text().splitlines()
+
+    def test_libvirt_run_passes_on_the_guest_markers(self):
+        self.virsh_serial(GOOD)
+        result = self.run_tool("--via", "libvirt", "--hyp", str(self.hyp))
+        self.assertEqual(result.returncode, 0, result.stdout)
+        self.assertIn("PASS (1 passed)", self.final)
+        self.assertEqual(self.log.read_text(), GOOD)
+        created = [c for c in self.calls() if c.startswith("create ")]
+        self.assertEqual(len(created), 1)
+        xml = Path(created[0].split()[1]).read_text()
+        self.assertIn(f"<kernel>{self.hyp.resolve()}</kernel>", xml)
+        self.assertIn(f"loader,file={self.kernel.resolve()},addr=0x40400000,force-raw=on", xml)
+        self.assertIn("<memory unit=\"MiB\">512</memory>", xml)
+
+    def test_libvirt_failed_program_fails(self):
+        self.virsh_serial(BOOT + "HYPHEAP-TEST: hh-x FAIL exit 1\nHYPHEAP-DONE: 0 passed, 1 failed\n")
+        result = self.run_tool("--via", "libvirt")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("1 failed", self.final)
+
+    def test_libvirt_timeout_destroys_the_domain(self):
+        self.virsh_serial(BOOT)
+        self.env["FAKE_VIRSH_HANG"] = "1"
+        result = self.run_tool("--via", "libvirt", "--timeout", "2")
+        self.assertEqual(result.returncode, 2)
+        self.assertTrue(any(c.startswith("destroy hypheap-scenario-") for c in self.calls()))
+        self.assertEqual(list(self.virsh_dir.glob("*.pid")), [], "the domain was left running")
+
+    def test_libvirt_hyp_fatal_stops_early(self):
+        self.virsh_serial(BOOT + HYP_FATAL)
+        self.env["FAKE_VIRSH_HANG"] = "1"
+        started = time.monotonic()
+        result = self.run_tool("--via", "libvirt", "--timeout", "50")
+        self.assertEqual(result.returncode, 1)
+        self.assertLess(time.monotonic() - started, 30)
+        self.assertIn("[hyp] FATAL", self.final)
+        self.assertEqual(list(self.virsh_dir.glob("*.pid")), [])
+
+    def test_libvirt_dry_run_prints_the_domain(self):
+        result = self.run_tool("--via", "libvirt", "--dry-run", "--append", "hypheap_run=x")
+        self.assertEqual(result.returncode, 0)
+        self.assertIn("<cmdline>console=ttyAMA0 hypheap_run=x</cmdline>", result.stdout)
+        self.assertFalse((self.virsh_dir / "calls").exists())
+
+
 if __name__ == "__main__":
     unittest.main()
