@@ -109,7 +109,9 @@ TEST_P(MemcgTest, BufferIsChargedWhileItLivesAndUnchargedWhenFreed) {
     ASSERT_EQ(ErrnoName(buffer.error), "success");
     const int64_t during = Current();
     if (Charged()) {
-      EXPECT_GE(during - before, static_cast<int64_t>(kBuffer));
+      // The cgroup's other pages come and go meanwhile (a page of this process freed, page
+      // cache): seen once as 4 KiB less than the buffer. Uncharged, the change would be ~0.
+      EXPECT_GE(during - before, static_cast<int64_t>(kBuffer) - kSlack);
       EXPECT_LE(during - before, static_cast<int64_t>(kBuffer) + kSlack);
     } else {
       EXPECT_LT(during - before, kSlack) << "the CMA heap is not charged, by design";
