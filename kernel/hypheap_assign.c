@@ -586,3 +586,28 @@ int hypheap_hyp_stat(unsigned int index, u64 *value, long *status)
 	return ret;
 }
 EXPORT_SYMBOL_GPL(hypheap_hyp_stat);
+
+/**
+ * hypheap_hyp_profile() - read one phase of the hypervisor's time profile
+ * @phase: a HYPHEAP_PROFILE_* index of <hypheap/abi.h>
+ * @p: the phase's totals, set on success
+ * @status: the raw status the hypervisor answered (%HYPHEAP_OK when the
+ *	call was not made)
+ *
+ * Return: as hypheap_hyp_stat().
+ */
+int hypheap_hyp_profile(unsigned int phase, struct hypheap_profile *p,
+			long *status)
+{
+	struct hypheap_conduit *c;
+	int ret;
+
+	*status = HYPHEAP_OK;
+	c = hypheap_get_default_conduit();
+	if (!c)
+		return -ENODEV;
+	ret = c->ops->profile ? c->ops->profile(c, phase, p, status) :
+				-EOPNOTSUPP;
+	hypheap_conduit_put(c);
+	return ret;
+}

@@ -17,6 +17,7 @@
 #include <linux/errno.h>
 #include <linux/fs.h>
 #include <linux/kernel.h>
+#include <linux/math64.h>
 #include <linux/mutex.h>
 #include <linux/seq_file.h>
 #include <linux/uaccess.h>
@@ -287,6 +288,38 @@ static int hypheap_hyp_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(hypheap_hyp);
 
+/* The hypervisor's time profile, by HYPHEAP_PROFILE_* phase. */
+static const char * const hypheap_profile_names[HYPHEAP_PROFILE_COUNT] = {
+	[HYPHEAP_PROFILE_VALIDATE] = "validate",
+	[HYPHEAP_PROFILE_STAGE2] = "stage2",
+	[HYPHEAP_PROFILE_TLB] = "tlb",
+	[HYPHEAP_PROFILE_CLEAN] = "clean",
+	[HYPHEAP_PROFILE_SCRUB] = "scrub",
+};
+
+/* "<phase>_ns N" and "<phase>_times N" lines: one number a line, like stats */
+static int hypheap_profile_show(struct seq_file *m, void *unused)
+{
+	struct hypheap_profile p;
+	unsigned int i;
+	long status;
+	int ret;
+
+	for (i = 0; i < HYPHEAP_PROFILE_COUNT; i++) {
+		ret = hypheap_hyp_profile(i, &p, &status);
+		if (ret)
+			return ret;
+		if (!p.hz)
+			return -EIO;
+		seq_printf(m, "%s_ns %llu\n%s_times %llu\n",
+			   hypheap_profile_names[i],
+			   mul_u64_u64_div_u64(p.ticks, NSEC_PER_SEC, p.hz),
+			   hypheap_profile_names[i], p.times);
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(hypheap_profile);
+
 static ssize_t hypheap_query_read(struct file *file, char __user *ubuf,
 				  size_t count, loff_t *ppos)
 {
@@ -370,6 +403,8 @@ int hypheap_debugfs_init(void)
 	hypheap_debugfs_root = debugfs_create_dir("hypheap", NULL);
 	debugfs_create_file("stats", 0400, hypheap_debugfs_root, NULL,
 			    &hypheap_total_fops);
+	debugfs_create_file("profile", 0400, hypheap_debugfs_root, NULL,
+			    &hypheap_profile_fops);
 	debugfs_create_file("hyp", 0400, hypheap_debugfs_root, NULL,
 			    &hypheap_hyp_fops);
 	debugfs_create_file("query", 0600, hypheap_debugfs_root, NULL,

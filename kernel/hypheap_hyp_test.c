@@ -456,6 +456,63 @@ static void lend_query_reclaim_round_trip(struct kunit *test)
 			calls + 2);
 }
 
+/* One phase of the hypervisor's PROFILE, read raw: ticks, times, ticks per second. */
+static void hh_profile(struct kunit *test, unsigned int phase, u64 out[3])
+{
+	struct hh_ctx *ctx = test->priv;
+	struct arm_smccc_res res;
+
+	hypheap_ktest_call(ctx->hvc, HYPHEAP_FN_PROFILE, phase, 0, &res);
+	KUNIT_EXPECT_EQ(test, (long)res.a0, (long)HYPHEAP_OK);
+	out[0] = res.a1;
+	out[1] = res.a2;
+	out[2] = res.a3;
+}
+
+/*
+ * A lend and its reclaim are timed phase by phase, in ticks of the counter
+ * Linux's own arch timer runs on; a phase past the last is refused.
+ */
+static void profile_times_a_lend_and_reclaim(struct kunit *test)
+{
+	struct hh_ctx *ctx = test->priv;
+	struct page *page = hh_pages(test, 2);
+	struct hypheap_mem_range r = hh_range(page, 4);
+	u64 before[HYPHEAP_PROFILE_COUNT][3], after[HYPHEAP_PROFILE_COUNT][3];
+	struct arm_smccc_res res;
+	unsigned int i;
+	size_t len;
+
+	for (i = 0; i < HYPHEAP_PROFILE_COUNT; i++)
+		hh_profile(test, i, before[i]);
+	len = hh_build(ctx->desc, HH_HOST, &hh_lend_svm, 1, &r, 1);
+	KUNIT_ASSERT_EQ(test, hh_assign_at(ctx->hvc, virt_to_phys(ctx->desc),
+					   len, NULL), (long)HYPHEAP_OK);
+	len = hh_build(ctx->desc, HH_SVM, &hh_host_rwx, 1, &r, 1);
+	KUNIT_ASSERT_EQ(test, hh_assign_at(ctx->hvc, virt_to_phys(ctx->desc),
+					   len, NULL), (long)HYPHEAP_OK);
+	for (i = 0; i < HYPHEAP_PROFILE_COUNT; i++) {
+		hh_profile(test, i, after[i]);
+		KUNIT_EXPECT_EQ(test, after[i][2], (u64)read_sysreg(cntfrq_el0));
+		KUNIT_EXPECT_GE(test, after[i][0], before[i][0]);
+	}
+	KUNIT_EXPECT_GE(test, after[HYPHEAP_PROFILE_VALIDATE][1],
+			before[HYPHEAP_PROFILE_VALIDATE][1] + 2);
+	KUNIT_EXPECT_GE(test, after[HYPHEAP_PROFILE_STAGE2][1],
+			before[HYPHEAP_PROFILE_STAGE2][1] + 4);
+	KUNIT_EXPECT_GE(test, after[HYPHEAP_PROFILE_CLEAN][1],
+			before[HYPHEAP_PROFILE_CLEAN][1] + 1);
+	KUNIT_EXPECT_GE(test, after[HYPHEAP_PROFILE_SCRUB][1],
+			before[HYPHEAP_PROFILE_SCRUB][1] + 1);
+	/* zeroing 16 KiB is not free: the scrub took time */
+	KUNIT_EXPECT_GT(test, after[HYPHEAP_PROFILE_SCRUB][0],
+			before[HYPHEAP_PROFILE_SCRUB][0]);
+
+	hypheap_ktest_call(ctx->hvc, HYPHEAP_FN_PROFILE, HYPHEAP_PROFILE_COUNT,
+			   0, &res);
+	KUNIT_EXPECT_EQ(test, (long)res.a0, (long)HYPHEAP_ERR_STAT_INDEX);
+}
+
 static void share_keeps_host_access_and_data(struct kunit *test)
 {
 	struct hh_ctx *ctx = test->priv;
@@ -1038,6 +1095,7 @@ static struct kunit_case hypheap_hyp_cases[] = {
 	KUNIT_CASE(host_mitigates_spectre_v2_through_the_hyp),
 	KUNIT_CASE(host_cannot_count_el2_cycles),
 	KUNIT_CASE(lend_query_reclaim_round_trip),
+	KUNIT_CASE(profile_times_a_lend_and_reclaim),
 	KUNIT_CASE(share_keeps_host_access_and_data),
 	KUNIT_CASE(lent_page_faults_on_read),
 	KUNIT_CASE(reclaimed_pages_read_zero),

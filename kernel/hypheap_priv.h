@@ -199,6 +199,21 @@ struct hypheap_assign_req {
 
 /* ---- transports and conduits (hypheap_transport.c and transports) ---- */
 
+/**
+ * struct hypheap_profile - one phase of the hypervisor's time profile
+ * @ticks: counter ticks spent in the phase since boot
+ * @times: how many times it was timed
+ * @hz: counter ticks per second
+ */
+struct hypheap_profile {
+	u64 ticks;
+	u64 times;
+	u64 hz;
+};
+
+int hypheap_hyp_profile(unsigned int phase, struct hypheap_profile *p,
+			long *status);
+
 struct hypheap_conduit;
 
 /**
@@ -222,6 +237,8 @@ struct hypheap_conduit;
  *	in kernel pages (PAGE_SIZE), both @nr_pages and the answer's
  *	@q->pages; the transport converts to its ABI's unit
  * @stat: read one hypervisor counter, optional; same convention
+ * @profile: read one phase of the hypervisor's time profile, optional; same
+ *	convention
  * @destroy: free @priv, called when the last conduit reference goes
  */
 struct hypheap_transport_ops {
@@ -233,6 +250,8 @@ struct hypheap_transport_ops {
 		     u64 nr_pages, struct hypheap_query *q, long *status);
 	int (*stat)(struct hypheap_conduit *c, unsigned int index, u64 *value,
 		    long *status);
+	int (*profile)(struct hypheap_conduit *c, unsigned int phase,
+		       struct hypheap_profile *p, long *status);
 	void (*destroy)(struct hypheap_conduit *c);
 };
 

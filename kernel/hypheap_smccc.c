@@ -271,6 +271,21 @@ static int hypheap_smccc_stat(struct hypheap_conduit *c, unsigned int index,
 	return 0;
 }
 
+static int hypheap_smccc_profile(struct hypheap_conduit *c, unsigned int phase,
+				 struct hypheap_profile *p, long *status)
+{
+	struct arm_smccc_res res;
+
+	hypheap_smccc_call(c->priv, HYPHEAP_FN_PROFILE, phase, 0, &res);
+	*status = res.a0;
+	if ((long)res.a0 != HYPHEAP_OK)
+		return hypheap_abi_errno(res.a0);
+	p->ticks = res.a1;
+	p->times = res.a2;
+	p->hz = res.a3;
+	return 0;
+}
+
 static void hypheap_smccc_destroy(struct hypheap_conduit *c)
 {
 	struct hypheap_smccc *s = c->priv;
@@ -285,6 +300,7 @@ static const struct hypheap_transport_ops hypheap_smccc_ops = {
 	.assign = hypheap_smccc_assign,
 	.query = hypheap_smccc_query,
 	.stat = hypheap_smccc_stat,
+	.profile = hypheap_smccc_profile,
 	.destroy = hypheap_smccc_destroy,
 };
 

@@ -84,6 +84,12 @@ struct HostFaultCounts {
 };
 HostFaultCounts host_fault_counts();
 
+// A free-running counter for the phase profile (hyp/core/profile.h): CNTPCT_EL0 at EL2, a
+// fake clock on the host. Only differences of two reads mean anything.
+uint64_t counter_ticks();
+// Ticks per second of counter_ticks().
+uint64_t counter_frequency();
+
 // A broken core invariant: there is no safe way to continue.
 [[noreturn]] void fatal(const char* msg);
 

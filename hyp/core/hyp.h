@@ -15,6 +15,7 @@
 #include "ffa_state.h"
 #include "page_pool.h"
 #include "platform.h"
+#include "profile.h"
 #include "stats.h"
 #include "types.h"
 #include "vm.h"
@@ -170,6 +171,7 @@ class Hyp {
   Vm secure_vms_[Platform::kMaxSecureVms];
   size_t nr_secure_vms_ = 0;
   Stats stats_;
+  Profile profile_;
   FfaState<kMaxCpus> ffa_;
   FfaMemState ffa_mem_;  // under the host lock
 

@@ -35,6 +35,16 @@ SmcccResult Hyp::handle_smccc(unsigned cpu, const SmcccArgs& args) {
       out.x[1] = value;
       break;
     }
+    case HYPHEAP_FN_PROFILE: {
+      if (args.x[1] >= HYPHEAP_PROFILE_COUNT) {
+        out.x[0] = status_reg(Status::kStatIndex);
+        break;
+      }
+      const auto phase = Phase(args.x[1]);
+      out = SmcccResult{{status_reg(Status::kOk), profile_.ticks(phase), profile_.times(phase),
+                         arch::counter_frequency()}};
+      break;
+    }
     case HYPHEAP_FN_VENDOR_HYP_UID:
       out = SmcccResult{{HYPHEAP_UID_0, HYPHEAP_UID_1, HYPHEAP_UID_2, HYPHEAP_UID_3}};
       break;

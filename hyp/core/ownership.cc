@@ -3,6 +3,7 @@
 #include "ownership.h"
 
 #include "hyp.h"
+#include "profile.h"
 #include "sort.h"
 
 namespace hyp {
@@ -100,65 +101,75 @@ Status OwnershipEngine::reserve_tables(const OwnershipChange& c, PagePool::Reser
 void OwnershipEngine::commit(const OwnershipChange& c, PagePool::Reservation& res) {
   Stage2& host = hyp_.host_.s2;
   Stage2& svm = c.svm->s2;
-  TlbBatch host_tlb(host), svm_tlb(svm);
-  auto map_back_in_host = [&] {
+  Profile& prof = hyp_.profile_;
+  TlbBatch host_tlb(host, &prof), svm_tlb(svm, &prof);
+  // The editor flushes on its own inside set_range (before it reuses or frees a table): that
+  // time is the TLB phase's, not the stage-2's. Both VM locks are held, so no other change
+  // times a flush meanwhile.
+  auto set_all = [&](Stage2& s2, TlbBatch& tlb, auto spec_of) {
+    const uint64_t tlb_before = prof.ticks(Phase::kTlb);
+    const uint64_t start = arch::counter_ticks();
     for (const MemRange& r : c.ranges)
-      host.set_range(ipa_range(r), LeafSpec::normal(r.base, kPermsRwx, PageState::kOwned), res,
-                     host_tlb);
+      s2.set_range(ipa_range(r), spec_of(r), res, tlb);
+    const uint64_t spent = arch::counter_ticks() - start;
+    const uint64_t flushing = prof.ticks(Phase::kTlb) - tlb_before;
+    prof.add(Phase::kStage2, spent > flushing ? spent - flushing : 0);
+  };
+  auto scrub_all = [&] {
+    PhaseTimer t(prof, Phase::kScrub);
+    for (const MemRange& r : c.ranges) {
+      void* va = arch::phys_to_virt(r.base);
+      arch::scrub(va, r.size);
+      arch::dcache_clean_poc(va, r.size);
+    }
+  };
+  auto host_normal = [](const MemRange& r) {
+    return LeafSpec::normal(r.base, kPermsRwx, PageState::kOwned);
   };
   switch (c.kind) {
     case Transition::kLend:
-      for (const MemRange& r : c.ranges)
-        host.set_range(ipa_range(r), LeafSpec::owned_by(c.svm->id), res, host_tlb);
+      set_all(host, host_tlb, [&](const MemRange&) { return LeafSpec::owned_by(c.svm->id); });
       host_tlb.flush();
-      // The host can no longer write: push its dirty lines out so a secure VM (or device)
-      // that maps the page non-cacheable reads what the host last wrote.
-      for (const MemRange& r : c.ranges)
-        arch::dcache_clean_inval_poc(arch::phys_to_virt(r.base), r.size);
-      if (c.clear) {
-        // Nobody maps the pages now: the zeros are all the secure VM will find.
-        for (const MemRange& r : c.ranges) {
-          void* va = arch::phys_to_virt(r.base);
-          arch::scrub(va, r.size);
-          arch::dcache_clean_poc(va, r.size);
-        }
+      {
+        // The host can no longer write: push its dirty lines out so a secure VM (or device)
+        // that maps the page non-cacheable reads what the host last wrote.
+        PhaseTimer t(prof, Phase::kClean);
+        for (const MemRange& r : c.ranges)
+          arch::dcache_clean_inval_poc(arch::phys_to_virt(r.base), r.size);
       }
-      for (const MemRange& r : c.ranges)
-        svm.set_range(ipa_range(r),
-                      LeafSpec::normal(r.base, c.svm_perms, PageState::kOwned, false, false, c.ffa),
-                      res, svm_tlb);
+      // Nobody maps the pages now: the zeros are all the secure VM will find.
+      if (c.clear)
+        scrub_all();
+      set_all(svm, svm_tlb, [&](const MemRange& r) {
+        return LeafSpec::normal(r.base, c.svm_perms, PageState::kOwned, false, false, c.ffa);
+      });
       break;
     case Transition::kShare:
-      for (const MemRange& r : c.ranges)
-        host.set_range(ipa_range(r),
-                       LeafSpec::normal(r.base, c.host_perms, PageState::kSharedOwned), res,
-                       host_tlb);
+      set_all(host, host_tlb, [&](const MemRange& r) {
+        return LeafSpec::normal(r.base, c.host_perms, PageState::kSharedOwned);
+      });
       host_tlb.flush();
-      for (const MemRange& r : c.ranges)
-        svm.set_range(
-            ipa_range(r),
-            LeafSpec::normal(r.base, c.svm_perms, PageState::kSharedBorrowed, false, false, c.ffa),
-            res, svm_tlb);
+      set_all(svm, svm_tlb, [&](const MemRange& r) {
+        return LeafSpec::normal(r.base, c.svm_perms, PageState::kSharedBorrowed, false, false,
+                                c.ffa);
+      });
       break;
     case Transition::kReclaimLent:
-      for (const MemRange& r : c.ranges)
-        svm.set_range(ipa_range(r), LeafSpec::unmapped(), res, svm_tlb);
+      set_all(svm, svm_tlb, [](const MemRange&) { return LeafSpec::unmapped(); });
       svm_tlb.flush();
       // Nothing the secure VM wrote may reach the host, not even through the caches.
-      for (const MemRange& r : c.ranges) {
-        void* va = arch::phys_to_virt(r.base);
-        arch::scrub(va, r.size);
-        arch::dcache_clean_poc(va, r.size);
-      }
-      map_back_in_host();
+      scrub_all();
+      set_all(host, host_tlb, host_normal);
       break;
     case Transition::kReclaimShared:
-      for (const MemRange& r : c.ranges)
-        svm.set_range(ipa_range(r), LeafSpec::unmapped(), res, svm_tlb);
+      set_all(svm, svm_tlb, [](const MemRange&) { return LeafSpec::unmapped(); });
       svm_tlb.flush();
-      map_back_in_host();
+      set_all(host, host_tlb, host_normal);
       break;
   }
+  // What is still owed (the stage-2 that gained access), here rather than in the destructors.
+  host_tlb.flush();
+  svm_tlb.flush();
 
   Stats& st = hyp_.stats_;
   const auto n = int64_t(c.pages);

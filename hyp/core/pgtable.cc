@@ -426,7 +426,7 @@ void Stage2::set_range(IpaRange range, const LeafSpec& leaf, PagePool::Reservati
   walk_table(root(), start_level_, range.base.value(), range.end().value(), v);
 }
 
-TlbBatch::TlbBatch(const Stage2& s2) : s2_(s2) {}
+TlbBatch::TlbBatch(const Stage2& s2, Profile* profile) : s2_(s2), profile_(profile) {}
 
 bool TlbBatch::for_stage2(const Stage2& s2) const {
   return &s2 == &s2_;
@@ -453,12 +453,17 @@ bool TlbBatch::covers(Ipa base, uint64_t size) const {
 }
 
 void TlbBatch::flush() {
+  if (empty())
+    return;
+  const uint64_t start = profile_ != nullptr ? arch::counter_ticks() : 0;
   if (whole_vm_)
     arch::tlb_invalidate_vm(s2_.hw());
   else if (nr_ipas_ != 0)
     arch::tlb_invalidate_ipas(s2_.hw(), std::span<const Ipa>(ipas_, nr_ipas_));
   nr_ipas_ = 0;
   whole_vm_ = false;
+  if (profile_ != nullptr)
+    profile_->add(Phase::kTlb, arch::counter_ticks() - start);
 }
 
 Leaf Stage2::lookup(Ipa ipa) const {

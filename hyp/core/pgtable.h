@@ -13,6 +13,7 @@
 
 #include "arch.h"
 #include "page_pool.h"
+#include "profile.h"
 #include "stats.h"
 #include "types.h"
 
@@ -112,7 +113,9 @@ class TlbBatch {
  public:
   static constexpr size_t kMaxIpas = 32;
 
-  explicit TlbBatch(const Stage2& s2);
+  // With a profile, every flush that issues maintenance is timed as Phase::kTlb, the
+  // editor's own flushes inside a change included.
+  explicit TlbBatch(const Stage2& s2, Profile* profile = nullptr);
   ~TlbBatch() { flush(); }
   TlbBatch(const TlbBatch&) = delete;
   TlbBatch& operator=(const TlbBatch&) = delete;
@@ -124,10 +127,13 @@ class TlbBatch {
   // True if something pending may translate part of [base, base + size).
   bool covers(Ipa base, uint64_t size) const;
   void flush();
+  // Nothing owed: flush() would issue no maintenance.
+  bool empty() const { return nr_ipas_ == 0 && !whole_vm_; }
   bool for_stage2(const Stage2& s2) const;
 
  private:
   const Stage2& s2_;
+  Profile* profile_;
   Ipa ipas_[kMaxIpas];
   size_t nr_ipas_ = 0;
   bool whole_vm_ = false;

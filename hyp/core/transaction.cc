@@ -6,6 +6,7 @@
 #include "hyp.h"
 #include "lock.h"
 #include "ownership.h"
+#include "profile.h"
 
 namespace hyp {
 
@@ -14,6 +15,7 @@ class AssignTransaction {
   AssignTransaction(Hyp& hyp, unsigned cpu) : hyp_(hyp), cpu_(cpu) {}
 
   Status run(PhysAddr desc, uint64_t len, uint64_t* new_srcvm) {
+    PhaseTimer validate(hyp_.profile_, Phase::kValidate);  // a refused call is all validation
     if (!is_page_aligned(desc.value()))
       return Status::kDescAlign;
     if (len < sizeof(hypheap_assign_hdr) || len > HYPHEAP_DESC_MAX_SIZE)
@@ -30,6 +32,7 @@ class AssignTransaction {
     HYP_TRY(engine.check_states(change_));
     PagePool::Reservation res;
     HYP_TRY(engine.reserve_tables(change_, res));
+    validate.stop();
     engine.commit(change_, res);
     *new_srcvm = new_srcvm_;
     return Status::kOk;

@@ -33,12 +33,16 @@
  *                  exactly that owner bitmap and state word
  * STATS       in:  x1 = HYPHEAP_STAT_* index
  *             out: x0 = status, x1 = value
+ * PROFILE     (1.4) in:  x1 = HYPHEAP_PROFILE_* phase
+ *             out: x0 = status, x1 = counter ticks spent in it since boot, x2 = how many
+ *                  times it was timed, x3 = counter ticks per second
  * UID         out: x0..x3 = HYPHEAP_UID_0..3
  * REVISION    out: x0 = HYPHEAP_ABI_VERSION_MAJOR, x1 = HYPHEAP_ABI_VERSION_MINOR
  */
 #define HYPHEAP_FN_MEM_ASSIGN 0xC6000001U
 #define HYPHEAP_FN_MEM_QUERY 0xC6000002U
 #define HYPHEAP_FN_STATS 0xC6000003U
+#define HYPHEAP_FN_PROFILE 0xC6000004U
 #define HYPHEAP_FN_VENDOR_HYP_UID 0x8600FF01U
 #define HYPHEAP_FN_VENDOR_HYP_REVISION 0x8600FF03U
 
@@ -128,6 +132,18 @@
 #define HYPHEAP_STAT_S2_LEAF_WRITES 13   /* leaf entries written into live stage-2 tables, all VMs */
 #define HYPHEAP_STAT_HOST_CALLS 14       /* host calls into the core: hypheap and FF-A ids */
 #define HYPHEAP_STAT_COUNT 15
+
+/*
+ * PROFILE phases (x1 of HYPHEAP_FN_PROFILE, since 1.4): where the ownership changes of
+ * MEM_ASSIGN and FF-A MEM_LEND/SHARE/RECLAIM spend their time, summed over every CPU. An
+ * index past the last answers HYPHEAP_ERR_STAT_INDEX.
+ */
+#define HYPHEAP_PROFILE_VALIDATE 0 /* MEM_ASSIGN: copy, parse, check, reserve (refused calls too) */
+#define HYPHEAP_PROFILE_STAGE2 1   /* stage-2 leaf and table writes, TLB time excluded */
+#define HYPHEAP_PROFILE_TLB 2      /* TLB invalidations of a change, and their waits */
+#define HYPHEAP_PROFILE_CLEAN 3    /* clean+invalidate to PoC of what the host lends */
+#define HYPHEAP_PROFILE_SCRUB 4    /* zero + clean to PoC of what comes back (or a cleared lend) */
+#define HYPHEAP_PROFILE_COUNT 5
 
 /*
  * MEM_ASSIGN descriptor, placed by the host in physically contiguous memory it owns:

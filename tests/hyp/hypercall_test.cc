@@ -109,6 +109,62 @@ TEST_F(HypercallTest, StatsCountStage2LeafWrites) {
   EXPECT_GT(leaves(), after_lend);
 }
 
+// PROFILE (1.4): each phase of a change is timed where it happens. The fake clock ticks once
+// per read, so a phase that ran shows at least one tick per time it was timed.
+struct PhaseCounts {
+  uint64_t times[HYPHEAP_PROFILE_COUNT];
+  uint64_t ticks[HYPHEAP_PROFILE_COUNT];
+};
+
+PhaseCounts profile(Hyp& h) {
+  PhaseCounts p{};
+  for (unsigned i = 0; i < HYPHEAP_PROFILE_COUNT; i++) {
+    const SmcccResult r = smc(h, HYPHEAP_FN_PROFILE, i);
+    EXPECT_EQ(r.x[0], 0u);
+    EXPECT_EQ(r.x[3], fake::kFakeCounterHz);
+    p.ticks[i] = r.x[1];
+    p.times[i] = r.x[2];
+  }
+  return p;
+}
+
+uint64_t times_since(const PhaseCounts& before, const PhaseCounts& after, unsigned phase) {
+  EXPECT_GE(after.ticks[phase] - before.ticks[phase], after.times[phase] - before.times[phase]);
+  return after.times[phase] - before.times[phase];
+}
+
+TEST_F(HypercallTest, ProfileTimesEachPhaseOfALendAndItsReclaim) {
+  const PhaseCounts start = profile(*hyp_);
+  ASSERT_EQ(assign(lend(kData, 3 * k4K)), Status::kOk);
+  const PhaseCounts lent = profile(*hyp_);
+  EXPECT_EQ(times_since(start, lent, HYPHEAP_PROFILE_VALIDATE), 1u);
+  EXPECT_EQ(times_since(start, lent, HYPHEAP_PROFILE_STAGE2), 2u);  // host, then secure VM
+  EXPECT_GE(times_since(start, lent, HYPHEAP_PROFILE_TLB), 1u);     // the host's, before the clean
+  EXPECT_EQ(times_since(start, lent, HYPHEAP_PROFILE_CLEAN), 1u);
+  EXPECT_EQ(times_since(start, lent, HYPHEAP_PROFILE_SCRUB), 0u);  // not a cleared lend
+
+  ASSERT_EQ(assign(reclaim(kSvm0.bit(), kData, 3 * k4K)), Status::kOk);
+  const PhaseCounts back = profile(*hyp_);
+  EXPECT_EQ(times_since(lent, back, HYPHEAP_PROFILE_VALIDATE), 1u);
+  EXPECT_EQ(times_since(lent, back, HYPHEAP_PROFILE_STAGE2), 2u);
+  EXPECT_GE(times_since(lent, back, HYPHEAP_PROFILE_TLB), 1u);  // the secure VM's, before the scrub
+  EXPECT_EQ(times_since(lent, back, HYPHEAP_PROFILE_CLEAN), 0u);
+  EXPECT_EQ(times_since(lent, back, HYPHEAP_PROFILE_SCRUB), 1u);
+
+  (void)call(reclaim(kSvm0.bit(), kData, 3 * k4K).bytes());  // refused: not lent any more
+  const PhaseCounts refused = profile(*hyp_);
+  EXPECT_EQ(times_since(back, refused, HYPHEAP_PROFILE_VALIDATE), 1u);
+  for (unsigned p = HYPHEAP_PROFILE_STAGE2; p < HYPHEAP_PROFILE_COUNT; p++)
+    EXPECT_EQ(times_since(back, refused, p), 0u) << "phase " << p;
+}
+
+TEST_F(HypercallTest, ProfilePhaseOutOfRangeIsRefused) {
+  const SmcccResult r = smc(*hyp_, HYPHEAP_FN_PROFILE, HYPHEAP_PROFILE_COUNT);
+  EXPECT_EQ(int64_t(r.x[0]), HYPHEAP_ERR_STAT_INDEX);
+  EXPECT_EQ(r.x[1], 0u);
+  EXPECT_EQ(r.x[2], 0u);
+}
+
 // An assign, rejected or not, is no host fault: the counters stay the arch's.
 TEST_F(HypercallTest, StatsHostFaultsAreUntouchedByCalls) {
   ASSERT_EQ(assign(lend(kData, k4K)), Status::kOk);

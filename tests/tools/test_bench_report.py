@@ -13,7 +13,9 @@ def latency(heap, backend, size, median, ratio):
     return {"kind": "latency", "heap": heap, "backend": backend, "size": size, "samples": 15,
             "median_us": median, "p90_us": median * 1.5, "median_x_system": ratio,
             "p90_x_system": ratio, "host_calls_per_buffer": 2.0 if backend != "system" else 0.0,
-            "driver_calls_per_buffer": 2.0, "s2_leaves_per_mib": 512.0}
+            "driver_calls_per_buffer": 2.0, "s2_leaves_per_mib": 512.0,
+            "hyp_validate_us": 10.0, "hyp_stage2_us": 20.0, "hyp_tlb_us": 5.0,
+            "hyp_clean_us": 15.0, "hyp_scrub_us": 50.0}
 
 
 def heap(name, backend, largest, cap, hash12):
@@ -57,6 +59,9 @@ class BenchReportTest(unittest.TestCase):
         md = read(os.path.join(out, "comparison.md"))
         self.assertIn("| protected,secure-video | hyp-pages | 4 KiB | 500.0 | 750.0 | 5.00 |", md)
         self.assertIn("| system | system | 0 | >= 256 MiB (search cap) |", md)
+        # 100 us of hypervisor phases in a 500 us median
+        self.assertIn("| protected,secure-video | hyp-pages | 4 KiB | 10.0 | 20.0 | 5.0 | 15.0 | 50.0 "
+                      "| 20% |", md)
         self.assertIn("| 200 MiB | 12.50 |", md)
         self.assertEqual(json.loads(read(os.path.join(out, "comparison.json"))), records)
         svg = os.path.join(out, "comparison.svg")

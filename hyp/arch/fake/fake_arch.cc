@@ -768,6 +768,8 @@ void set_copy_hook(void (*hook)(void* ctx), void* ctx) {
   g_copy_hook_ctx = ctx;
 }
 
+std::atomic<uint64_t> g_fake_ticks{0};
+
 void set_host_fault_counts(const arch::HostFaultCounts& counts) {
   std::lock_guard guard(g_host_faults_lock);
   g_host_faults = counts;
@@ -873,6 +875,16 @@ void tlb_invalidate_vm(const Stage2Hw& hw) {
 HostFaultCounts host_fault_counts() {
   std::lock_guard guard(fake::g_host_faults_lock);
   return fake::g_host_faults;
+}
+
+// A clock that advances by one tick per read: a phase timed around work reads at least one
+// tick, so a test sees which phases ran without depending on the host's speed.
+uint64_t counter_ticks() {
+  return fake::g_fake_ticks.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+uint64_t counter_frequency() {
+  return fake::kFakeCounterHz;
 }
 
 void dcache_clean_poc(void* va, size_t size) {

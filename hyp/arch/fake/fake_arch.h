@@ -1,6 +1,7 @@
 // Host-only view of the fake arch: lets tests inspect what the core asked the "CPU" to do.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -80,6 +81,10 @@ void set_copy_hook(void (*hook)(void* ctx), void* ctx);
 // What arch::host_fault_counts() reports from now on: the fake takes no host faults, so a
 // test plays the CPUs that did. reset_counters() sets it back to zero.
 void set_host_fault_counts(const arch::HostFaultCounts& counts);
+
+// arch::counter_ticks() advances by one per read; its frequency is this.
+inline constexpr uint64_t kFakeCounterHz = 1'000'000;
+extern std::atomic<uint64_t> g_fake_ticks;
 
 // The value last stored at ptep by arch::publish_table(), 0 if none: lets tests check that
 // every live table descriptor was published that way, not by a plain write_pte().

@@ -5,6 +5,10 @@
 // Heaps are interleaved within every round, and their order rotates each
 // round, so drift in the emulator hits every heap alike.
 //
+// Where the hypervisor's share of that time goes: the change of each phase
+// of its PROFILE (debugfs hypheap/profile: validate, stage-2 writes, TLB
+// maintenance, clean to PoC, scrub) over the same few buffers, per buffer.
+//
 // Then, per heap, what the comparison of backends needs (issue 11,
 // docs/performance.md): host calls into the hypervisor per buffer (STATS
 // HOST_CALLS: MEM_ASSIGN and FF-A alike) and stage-2 leaves written per MiB
@@ -56,6 +60,7 @@ using hypheap::guest::kSystemHeap;
 using hypheap::guest::ListDmaHeaps;
 using hypheap::guest::OpenHeap;
 using hypheap::guest::Outcome;
+using hypheap::guest::ReadCounters;
 using hypheap::guest::SvmDevice;
 using hypheap::guest::TotalStats;
 using hypheap::guest::UniqueFd;
@@ -70,6 +75,9 @@ constexpr const char* kHypLeafWrites = "s2_leaf_writes";
 constexpr const char* kHeapReservedBytes = "reserved_bytes";
 constexpr const char* kHeapChargedBytes = "charged_bytes";
 constexpr const char* kHeapLimitBytes = "limit_bytes";
+constexpr const char* kHypProfile = "/sys/kernel/debug/hypheap/profile";
+// The phases of HYPHEAP_PROFILE_*, as the profile file names them ("<phase>_ns").
+constexpr std::array<const char*, 5> kPhases = {"validate", "stage2", "tlb", "clean", "scrub"};
 // One page; a typical 1080p NV12 frame (3 MiB); a 4K frame (12 MiB); a large
 // video pool buffer where per-page costs dominate.
 constexpr std::array<size_t, 4> kSizes = {4 * kKiB, 3 * kMiB, 12 * kMiB, 64 * kMiB};
@@ -101,6 +109,8 @@ struct Heap {
   std::array<std::optional<double>, kSizes.size()> driver_calls_per_buffer;
   std::array<std::optional<double>, kSizes.size()> host_calls_per_buffer;
   std::array<std::optional<double>, kSizes.size()> leaves_per_mib;
+  // [size][phase]: microseconds of the hypervisor's phase per alloc+free
+  std::array<std::array<std::optional<double>, kPhases.size()>, kSizes.size()> phase_us;
   std::optional<int64_t> reserved_unused_bytes;
   struct Churn {
     uint64_t held_bytes = 0;
@@ -198,6 +208,30 @@ void MeasureLatency(std::vector<Heap>& heaps) {
   }
 }
 
+// Microseconds per buffer of each hypervisor phase over kCountedBuffers
+// alloc+free; nothing when the profile file is missing (an older hypervisor).
+std::array<std::optional<double>, kPhases.size()> PhasesPerBuffer(int heap_fd, size_t len,
+                                                                  int& error) {
+  std::array<std::optional<double>, kPhases.size()> out;
+  const Outcome<Counters> before = ReadCounters(kHypProfile);
+  for (int i = 0; i < kCountedBuffers && error == 0; ++i) {
+    error = AllocFree(heap_fd, len);
+  }
+  const Outcome<Counters> after = ReadCounters(kHypProfile);
+  if (!before.ok() || !after.ok() || error != 0) {
+    return out;
+  }
+  for (size_t p = 0; p < kPhases.size(); ++p) {
+    const std::string key = std::string(kPhases[p]) + "_ns";
+    const auto b = CounterValue(before.value, key);
+    const auto a = CounterValue(after.value, key);
+    if (a && b) {
+      out[p] = static_cast<double>(*a - *b) / 1000.0 / kCountedBuffers;
+    }
+  }
+  return out;
+}
+
 void CountHypercalls(std::vector<Heap>& heaps) {
   for (Heap& heap : heaps) {
     for (size_t s = 0; s < kSizes.size(); ++s) {
@@ -209,6 +243,7 @@ void CountHypercalls(std::vector<Heap>& heaps) {
       if (leaves) {
         heap.leaves_per_mib[s] = *leaves * static_cast<double>(kMiB) / kSizes[s];
       }
+      heap.phase_us[s] = PhasesPerBuffer(heap.fd.get(), kSizes[s], error);
       if (error != 0 && heap.first_errno[s] == 0) {
         heap.first_errno[s] = error;
       }
@@ -431,6 +466,31 @@ std::string Table(const std::vector<Heap>& heaps) {
           Number(heap.leaves_per_mib[s], "%.1f").c_str());
     }
   }
+  out += Format("%-30s %-10s %7s %10s %10s %10s %10s %10s %9s\n", "heap", "backend", "size",
+                "hyp valid", "stage-2", "TLB", "clean", "scrub", "hyp share");
+  for (size_t s = 0; s < kSizes.size(); ++s) {
+    for (const Heap& heap : heaps) {
+      if (heap.name == kSystemHeap) {
+        continue;
+      }
+      const auto& ph = heap.phase_us[s];
+      std::optional<double> total;
+      for (const auto& v : ph) {
+        if (v) {
+          total = total.value_or(0) + *v;
+        }
+      }
+      const auto summary = Summarize(heap.samples[s]);
+      out += Format(
+          "%-30s %-10s %7s %10s %10s %10s %10s %10s %9s\n", heap.name.c_str(), heap.backend.c_str(),
+          SizeText(kSizes[s]).c_str(), Number(ph[0], "%.1f").c_str(), Number(ph[1], "%.1f").c_str(),
+          Number(ph[2], "%.1f").c_str(), Number(ph[3], "%.1f").c_str(),
+          Number(ph[4], "%.1f").c_str(),
+          Number(Ratio(total, summary ? std::optional(summary->median_us / 100.0) : std::nullopt),
+                 "%.0f%%")
+              .c_str());
+    }
+  }
   out += Format("%-30s %-10s %14s %12s %14s %13s %13s\n", "heap", "backend", "reserved unused",
                 "churn held", "largest after", "HASH 3M MiB/s", "HASH 12M MiB/s");
   for (const Heap& heap : heaps) {
@@ -470,6 +530,11 @@ std::string JsonLines(const std::vector<Heap>& heaps) {
               .Real("host_calls_per_buffer", heap.host_calls_per_buffer[s])
               .Real("driver_calls_per_buffer", heap.driver_calls_per_buffer[s])
               .Real("s2_leaves_per_mib", heap.leaves_per_mib[s])
+              .Real("hyp_validate_us", heap.phase_us[s][0])
+              .Real("hyp_stage2_us", heap.phase_us[s][1])
+              .Real("hyp_tlb_us", heap.phase_us[s][2])
+              .Real("hyp_clean_us", heap.phase_us[s][3])
+              .Real("hyp_scrub_us", heap.phase_us[s][4])
               .Line();
     }
     BenchRecord record("heap");

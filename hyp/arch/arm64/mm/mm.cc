@@ -139,6 +139,19 @@ void scrub(void* va, size_t size) {
 
 void table_page_freed(PhysAddr) {}
 
+// The isb keeps the read from being taken before the work it is meant to follow.
+uint64_t counter_ticks() {
+  uint64_t ticks;
+  asm volatile("isb\n\tmrs %0, cntpct_el0" : "=r"(ticks) : : "memory");
+  return ticks;
+}
+
+uint64_t counter_frequency() {
+  uint64_t hz;
+  asm volatile("mrs %0, cntfrq_el0" : "=r"(hz));
+  return hz;
+}
+
 // Only the partition (VM 10) ever runs code; stopping it is stopping every secure vCPU.
 void vm_stopped(const Stage2Hw&) {
   arm64::partition_stop();
