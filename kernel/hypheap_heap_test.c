@@ -89,7 +89,7 @@ static void ht_expect_offline(struct kunit *test, struct hypheap_buffer *buf)
 	unsigned int i, j, marked = 0, pages = 0;
 	struct scatterlist *sg;
 
-	for_each_sgtable_sg(&buf->sgt, sg, i)
+	for_each_sgtable_sg(&buf->mem.sgt, sg, i)
 		for (j = 0; j < sg->length >> PAGE_SHIFT; j++, pages++)
 			marked += !!PageOffline(nth_page(sg_page(sg), j));
 	KUNIT_EXPECT_EQ_MSG(test, marked, pages,
@@ -277,7 +277,7 @@ static void ht_one_buffer(struct kunit *test, size_t size)
 	KUNIT_EXPECT_EQ(test, ht_hyp(test, HYPHEAP_STAT_PAGES_LENT),
 			lent + (size >> PAGE_SHIFT));
 
-	for_each_sgtable_sg(&buf->sgt, sg, i) {
+	for_each_sgtable_sg(&buf->mem.sgt, sg, i) {
 		KUNIT_EXPECT_LE(test, (u64)sg->length, prev);
 		prev = sg->length;
 		if (sg->length == SZ_2M) {
@@ -348,7 +348,7 @@ static void backend_hands_out_zeroed_pages(struct kunit *test)
 		for (j = 0; j < 1U << orders[i]; j++)
 			memset(page_address(nth_page(dirty[i], j)), 0xa5,
 			       PAGE_SIZE);
-		buf.len += PAGE_SIZE << orders[i];
+		buf.mem.len += PAGE_SIZE << orders[i];
 	}
 	for (i = ARRAY_SIZE(orders); i-- > 0;)
 		__free_pages(dirty[i], orders[i]);
@@ -360,19 +360,19 @@ static void backend_hands_out_zeroed_pages(struct kunit *test)
 	mutex_unlock(&heap->lock);
 	KUNIT_ASSERT_NOT_NULL(test, be);
 	buf.backend = be;
-	ret = be->ops->alloc(be, &buf);
+	ret = be->ops->alloc(be, &buf.mem, &heap->use);
 	if (ret)
 		hypheap_backend_put(be);
 	KUNIT_ASSERT_EQ(test, ret, 0);
 
 	/* not lent: the host may still read them */
-	for_each_sgtable_sg(&buf.sgt, sg, i)
+	for_each_sgtable_sg(&buf.mem.sgt, sg, i)
 		for (j = 0; j < sg->length >> PAGE_SHIFT; j++)
 			nonzero += !!memchr_inv(page_address(nth_page(sg_page(sg), j)),
 						0, PAGE_SIZE);
 	KUNIT_EXPECT_EQ_MSG(test, nonzero, 0U,
-			    "pages with old data among %zu KiB", buf.len / SZ_1K);
-	be->ops->free(be, &buf);
+			    "pages with old data among %zu KiB", buf.mem.len / SZ_1K);
+	be->ops->free(be, &buf.mem);
 	hypheap_backend_put(be);
 }
 
@@ -451,9 +451,9 @@ static struct hypheap_range ht_one_range(struct kunit *test,
 					 struct dma_buf *dmabuf)
 {
 	struct hypheap_buffer *buf = dmabuf->priv;
-	struct scatterlist *sg = buf->sgt.sgl;
+	struct scatterlist *sg = buf->mem.sgt.sgl;
 
-	KUNIT_ASSERT_EQ(test, buf->sgt.orig_nents, 1U);
+	KUNIT_ASSERT_EQ(test, buf->mem.sgt.orig_nents, 1U);
 	return (struct hypheap_range){ sg_phys(sg), sg->length };
 }
 
