@@ -17,6 +17,7 @@
 #define _HYPHEAP_PRIV_H
 
 #include <linux/atomic.h>
+#include <linux/err.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -32,6 +33,7 @@ struct device;
 struct device_node;
 struct dma_buf;
 struct dma_heap;
+struct ffa_device;
 struct hypheap_buffer;
 struct hypheap_mem;
 
@@ -558,6 +560,67 @@ static inline void hypheap_svm_exit(void)
 }
 #endif
 int hypheap_svm_direct(struct hypheap_svm *svm, u64 data[5], long *status);
+struct ffa_device *hypheap_svm_ffa(struct hypheap_svm *svm);
+
+/* ---- the secure VM's protected memory (hypheap_svm_protmem.c) ---- */
+
+/**
+ * struct hypheap_protmem_config - what the secure VM wants lent
+ * @min_size: bytes of the smallest block
+ * @align: alignment of a block (physical address and size), a power of 2
+ * @receiver: FF-A endpoint id of the borrower
+ * @perms: its FF-A access permissions
+ */
+struct hypheap_protmem_config {
+	u64 min_size;
+	u64 align;
+	u16 receiver;
+	u8 perms;
+};
+
+int hypheap_svm_protmem_config(struct hypheap_svm *svm, u32 use_case,
+			       struct hypheap_protmem_config *cfg,
+			       long *status);
+int hypheap_svm_protmem_lend(struct hypheap_svm *svm,
+			     const struct hypheap_protmem_config *cfg,
+			     struct sg_table *sgt, u32 use_case, u64 *handle);
+int hypheap_svm_protmem_assign(struct hypheap_svm *svm, u64 handle,
+			       u32 use_case, long *status);
+int hypheap_svm_protmem_release(struct hypheap_svm *svm, u64 handle,
+				long *status);
+int hypheap_svm_protmem_reclaim(struct hypheap_svm *svm, u64 handle);
+
+/**
+ * struct hypheap_ffa_counters - what an ffa-lend backend did
+ * @lends: blocks lent (memory_lend() succeeded)
+ * @reclaims: blocks reclaimed and freed
+ * @lend_failures: memory_lend() failures
+ * @assign_failures: PROTMEM_ASSIGN failures (the block is then reclaimed)
+ * @release_failures: PROTMEM_RELEASE failures
+ * @reclaim_failures: memory_reclaim() failures
+ * @quarantined: blocks quarantined now
+ */
+struct hypheap_ffa_counters {
+	atomic64_t lends;
+	atomic64_t reclaims;
+	atomic64_t lend_failures;
+	atomic64_t assign_failures;
+	atomic64_t release_failures;
+	atomic64_t reclaim_failures;
+	atomic64_t quarantined;
+};
+
+#ifdef HYPHEAP_HAVE_FFA
+struct hypheap_backend *hypheap_ffa_lend_backend_create(struct device *parent,
+							struct device_node *np);
+struct hypheap_ffa_counters *hypheap_ffa_lend_counters(struct hypheap_backend *be);
+#else
+static inline struct hypheap_backend *
+hypheap_ffa_lend_backend_create(struct device *parent, struct device_node *np)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+#endif
 
 /* ---- platform driver (hypheap_probe.c) ---- */
 

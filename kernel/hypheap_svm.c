@@ -672,6 +672,21 @@ void hypheap_svm_put(struct hypheap_svm *svm)
 }
 EXPORT_SYMBOL_GPL(hypheap_svm_put);
 
+/**
+ * hypheap_svm_ffa() - Linux's FF-A device of the partition
+ * @svm: the partition, referenced: the device lives as long as that
+ *
+ * For hypheap_svm_protmem.c, which lends memory to the partition with the
+ * device's own mem_ops.
+ *
+ * Return: the device.
+ */
+struct ffa_device *hypheap_svm_ffa(struct hypheap_svm *svm)
+{
+	return svm->ffa;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_svm_ffa);
+
 /* ---- /dev/hypheap-svm ---- */
 
 /**
