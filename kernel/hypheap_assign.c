@@ -86,8 +86,22 @@ void hypheap_range_iter_init(struct hypheap_range_iter *it,
 {
 	it->sg = sgt->sgl;
 	it->left = sgt->orig_nents;
+	it->pageless = false;
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_range_iter_init);
+
+/**
+ * hypheap_range_iter_init_mem() - start walking a buffer's memory
+ * @it: iterator
+ * @mem: the memory, page-backed or page-less
+ */
+void hypheap_range_iter_init_mem(struct hypheap_range_iter *it,
+				 struct hypheap_mem *mem)
+{
+	hypheap_range_iter_init(it, &mem->sgt);
+	it->pageless = mem->pageless;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_range_iter_init_mem);
 
 /**
  * hypheap_range_iter_fill() - take the next batch of ranges
@@ -108,7 +122,8 @@ unsigned int hypheap_range_iter_fill(struct hypheap_range_iter *it,
 	unsigned int n = 0;
 
 	for (; it->left; it->left--, it->sg = sg_next(it->sg)) {
-		phys_addr_t pa = sg_phys(it->sg);
+		phys_addr_t pa = it->pageless ? sg_dma_address(it->sg) :
+						sg_phys(it->sg);
 		u64 len = it->sg->length;
 
 		if (n && r[n - 1].base + r[n - 1].size == pa) {

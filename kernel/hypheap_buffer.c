@@ -37,36 +37,43 @@
 /**
  * struct hypheap_attachment - one device attached to a buffer
  * @dev: the device
+ * @mem: the buffer's memory
  * @sgt: this attachment's copy of the buffer's table, mapped for @dev
  */
 struct hypheap_attachment {
 	struct device *dev;
+	struct hypheap_mem *mem;
 	struct sg_table sgt;
 };
 
-static int hypheap_dup_table(struct sg_table *to, struct sg_table *from)
+/* A page-less copy has no pages to point at: map fills its DMA side. */
+static int hypheap_dup_table(struct sg_table *to, struct hypheap_mem *mem)
 {
 	struct scatterlist *s, *d;
 	unsigned int i;
 	int ret;
 
-	ret = sg_alloc_table(to, from->orig_nents, GFP_KERNEL);
+	ret = sg_alloc_table(to, mem->sgt.orig_nents, GFP_KERNEL);
 	if (ret)
 		return ret;
 
 	d = to->sgl;
-	for_each_sgtable_sg(from, s, i) {
-		sg_set_page(d, sg_page(s), s->length, s->offset);
+	for_each_sgtable_sg(&mem->sgt, s, i) {
+		if (mem->pageless)
+			d->length = s->length;
+		else
+			sg_set_page(d, sg_page(s), s->length, s->offset);
 		d = sg_next(d);
 	}
 	return 0;
 }
 
 /*
- * Whether @dev's DMA mappings of @sgt would be the pages themselves, never
- * a swiotlb copy of them.
+ * Whether @dev's DMA mappings of @mem would be the memory itself, never a
+ * swiotlb copy of it. dma_map_resource() never bounces: page-less memory
+ * is only checked against the device's reach.
  */
-static bool hypheap_dma_reaches(struct device *dev, struct sg_table *sgt)
+static bool hypheap_dma_reaches(struct device *dev, struct hypheap_mem *mem)
 {
 	struct hypheap_range_iter it;
 	struct hypheap_range r;
@@ -74,13 +81,14 @@ static bool hypheap_dma_reaches(struct device *dev, struct sg_table *sgt)
 	/* no mask, no DMA (and dma_capable() would dereference it) */
 	if (!dev->dma_mask)
 		return false;
-	if (is_swiotlb_force_bounce(dev))
+	if (!mem->pageless && is_swiotlb_force_bounce(dev))
 		return false;
 	if (get_dma_ops(dev))
-		/* an IOMMU: dma-iommu bounces for untrusted devices only */
-		return !(dev_is_pci(dev) && to_pci_dev(dev)->untrusted);
+		/* an IOMMU: dma-iommu bounces pages for untrusted devices */
+		return mem->pageless ||
+		       !(dev_is_pci(dev) && to_pci_dev(dev)->untrusted);
 
-	hypheap_range_iter_init(&it, sgt);
+	hypheap_range_iter_init_mem(&it, mem);
 	while (hypheap_range_iter_fill(&it, &r, 1))
 		if (!dma_capable(dev, phys_to_dma(dev, r.base), r.size, true))
 			return false;
@@ -90,7 +98,7 @@ static bool hypheap_dma_reaches(struct device *dev, struct sg_table *sgt)
 static int hypheap_check_importer(struct hypheap_buffer *buf,
 				  struct device *dev)
 {
-	if (hypheap_dma_reaches(dev, &buf->sgt))
+	if (hypheap_dma_reaches(dev, &buf->mem))
 		return 0;
 	hypheap_stats_fail(&buf->heap->stats, -EOPNOTSUPP);
 	dev_warn_ratelimited(dev, "cannot import %s buffer: its DMA would bounce through swiotlb, which copies protected pages with the CPU\n",
@@ -113,12 +121,13 @@ static int hypheap_attach(struct dma_buf *dmabuf,
 	if (!a)
 		return -ENOMEM;
 
-	ret = hypheap_dup_table(&a->sgt, &buf->sgt);
+	ret = hypheap_dup_table(&a->sgt, &buf->mem);
 	if (ret) {
 		kfree(a);
 		return ret;
 	}
 	a->dev = attachment->dev;
+	a->mem = &buf->mem;
 	attachment->priv = a;
 	return 0;
 }
@@ -132,6 +141,47 @@ static void hypheap_detach(struct dma_buf *dmabuf,
 	kfree(a);
 }
 
+static void hypheap_unmap_resources(struct hypheap_attachment *a,
+				    unsigned int n,
+				    enum dma_data_direction dir)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sgtable_sg(&a->sgt, sg, i) {
+		if (i == n)
+			break;
+		dma_unmap_resource(a->dev, sg_dma_address(sg), sg_dma_len(sg),
+				   dir, DMA_ATTR_SKIP_CPU_SYNC);
+	}
+	a->sgt.nents = 0;
+}
+
+/* Page-less memory: one DMA segment per entry, never merged. */
+static int hypheap_map_resources(struct hypheap_attachment *a,
+				 enum dma_data_direction dir)
+{
+	struct scatterlist *s = a->mem->sgt.sgl, *d;
+	unsigned int i;
+
+	for_each_sgtable_sg(&a->sgt, d, i) {
+		dma_addr_t dma = dma_map_resource(a->dev,
+						  hypheap_sg_phys(a->mem, s),
+						  s->length, dir,
+						  DMA_ATTR_SKIP_CPU_SYNC);
+
+		if (dma_mapping_error(a->dev, dma)) {
+			hypheap_unmap_resources(a, i, dir);
+			return -EIO;
+		}
+		sg_dma_address(d) = dma;
+		sg_dma_len(d) = s->length;
+		s = sg_next(s);
+	}
+	a->sgt.nents = a->sgt.orig_nents;
+	return 0;
+}
+
 static struct sg_table *hypheap_map(struct dma_buf_attachment *attachment,
 				    enum dma_data_direction dir)
 {
@@ -141,7 +191,11 @@ static struct sg_table *hypheap_map(struct dma_buf_attachment *attachment,
 	ret = hypheap_check_importer(attachment->dmabuf->priv, a->dev);
 	if (ret)
 		return ERR_PTR(ret);
-	ret = dma_map_sgtable(a->dev, &a->sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
+	if (a->mem->pageless)
+		ret = hypheap_map_resources(a, dir);
+	else
+		ret = dma_map_sgtable(a->dev, &a->sgt, dir,
+				      DMA_ATTR_SKIP_CPU_SYNC);
 	if (ret)
 		return ERR_PTR(ret);
 	return &a->sgt;
@@ -152,7 +206,10 @@ static void hypheap_unmap(struct dma_buf_attachment *attachment,
 {
 	struct hypheap_attachment *a = attachment->priv;
 
-	dma_unmap_sgtable(a->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
+	if (a->mem->pageless)
+		hypheap_unmap_resources(a, sgt->orig_nents, dir);
+	else
+		dma_unmap_sgtable(a->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
 }
 
 static int hypheap_no_cpu_access(struct dma_buf *dmabuf,
@@ -197,7 +254,7 @@ struct dma_buf *hypheap_buffer_export(struct hypheap_buffer *buf,
 
 	exp_info.exp_name = buf->heap->name;
 	exp_info.ops = &hypheap_dma_buf_ops;
-	exp_info.size = buf->len;
+	exp_info.size = buf->mem.len;
 	exp_info.flags = fd_flags;
 	exp_info.priv = buf;
 	dmabuf = dma_buf_export(&exp_info);

@@ -49,6 +49,32 @@ u64 hypheap_default_limit(void)
 EXPORT_SYMBOL_IF_KUNIT(hypheap_default_limit);
 
 /**
+ * hypheap_use_case() - the use case of a heap, from its name
+ * @heap_name: the heap's name
+ *
+ * The names are the upstream TEE heap's, which pick the use case (and so
+ * the memory) by name; any other heap has none.
+ *
+ * Return: a HYPHEAP_USE_* value.
+ */
+u32 hypheap_use_case(const char *heap_name)
+{
+	static const char * const names[] = {
+		[HYPHEAP_USE_SECURE_VIDEO] = "protected,secure-video",
+		[HYPHEAP_USE_TRUSTED_UI] = "protected,trusted-ui",
+		[HYPHEAP_USE_SECURE_VIDEO_RECORD] =
+			"protected,secure-video-record",
+	};
+	u32 i;
+
+	for (i = HYPHEAP_USE_SECURE_VIDEO; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(heap_name, names[i]))
+			return i;
+	return HYPHEAP_USE_NONE;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_use_case);
+
+/**
  * hypheap_heap_dst_check() - can a heap lend to these destinations?
  * @dst: destination VMs
  * @nr_dst: entries in @dst
@@ -108,6 +134,13 @@ struct hypheap_heap *hypheap_heap_create(const char *name,
 	}
 	memcpy(heap->dst, dst, nr_dst * sizeof(*dst));
 	heap->nr_dst = nr_dst;
+	heap->use = (struct hypheap_use){
+		.name = heap->name,
+		.dst = heap->dst,
+		.nr_dst = nr_dst,
+		.use_case = hypheap_use_case(name),
+		.stats = &heap->stats,
+	};
 	mutex_init(&heap->lock);
 	spin_lock_init(&heap->qlock);
 	INIT_LIST_HEAD(&heap->quarantine);
@@ -203,8 +236,8 @@ static void hypheap_buffer_destroy(struct hypheap_buffer *buf)
 {
 	struct hypheap_backend *be = buf->backend;
 
-	be->ops->free(be, buf);
-	hypheap_uncharge(buf->heap, buf->len);
+	be->ops->free(be, &buf->mem);
+	hypheap_uncharge(buf->heap, buf->mem.len);
 	hypheap_backend_put(be);
 	kfree(buf);
 }
@@ -214,11 +247,11 @@ static void hypheap_quarantine(struct hypheap_buffer *buf, int err)
 {
 	struct hypheap_heap *heap = buf->heap;
 
-	trace_hypheap_quarantine(heap->name, buf->len, err);
+	trace_hypheap_quarantine(heap->name, buf->mem.len, err);
 	pr_warn_ratelimited("%s: %zu KiB quarantined, the hypervisor did not give them back (%d); retrying\n",
-			    heap->name, buf->len / SZ_1K, err);
+			    heap->name, buf->mem.len / SZ_1K, err);
 	hypheap_stat_add(&heap->stats, HYPHEAP_STAT_PAGES_QUARANTINED,
-			 buf->len >> PAGE_SHIFT);
+			 buf->mem.len >> PAGE_SHIFT);
 	spin_lock(&heap->qlock);
 	list_add_tail(&buf->qnode, &heap->quarantine);
 	schedule_delayed_work(&heap->retry_work, heap->retry_delay);
@@ -229,9 +262,10 @@ static void hypheap_quarantine(struct hypheap_buffer *buf, int err)
 static int hypheap_unrestrict(struct hypheap_buffer *buf)
 {
 	struct hypheap_backend *be = buf->backend;
-	int ret = be->ops->unrestrict_buf(be, buf);
+	int ret = be->ops->unrestrict_buf(be, &buf->mem, &buf->heap->use);
 
-	trace_hypheap_unrestrict(buf->heap->name, buf->len, buf->owners, ret);
+	trace_hypheap_unrestrict(buf->heap->name, buf->mem.len,
+				 buf->mem.owners, ret);
 	return ret;
 }
 
@@ -269,7 +303,7 @@ unsigned int hypheap_heap_retry_quarantine(struct hypheap_heap *heap)
 	spin_unlock(&heap->qlock);
 
 	list_for_each_entry_safe(buf, tmp, &batch, qnode) {
-		size_t pages = buf->len >> PAGE_SHIFT;
+		size_t pages = buf->mem.len >> PAGE_SHIFT;
 		int ret;
 
 		list_del(&buf->qnode);
@@ -310,6 +344,26 @@ static void hypheap_retry_work(struct work_struct *work)
 	spin_unlock(&heap->qlock);
 }
 
+/*
+ * What the core relies on in a backend's table: it covers exactly the
+ * buffer, in page-aligned entries that all have pages or none has.
+ */
+static bool hypheap_mem_consistent(struct hypheap_mem *mem)
+{
+	struct scatterlist *sg;
+	size_t total = 0;
+	unsigned int i;
+
+	for_each_sgtable_sg(&mem->sgt, sg, i) {
+		if (!sg_page(sg) != mem->pageless || sg->offset ||
+		    !PAGE_ALIGNED(sg->length) ||
+		    !PAGE_ALIGNED(hypheap_sg_phys(mem, sg)))
+			return false;
+		total += sg->length;
+	}
+	return total == mem->len;
+}
+
 static struct hypheap_buffer *__hypheap_buffer_alloc(struct hypheap_heap *heap,
 						     size_t len)
 {
@@ -346,16 +400,22 @@ static struct hypheap_buffer *__hypheap_buffer_alloc(struct hypheap_heap *heap,
 	}
 	buf->heap = heap;
 	buf->backend = be;
-	buf->len = len;
+	buf->mem.len = len;
 	INIT_LIST_HEAD(&buf->qnode);
 	INIT_LIST_HEAD(&buf->lnode);
 
-	ret = be->ops->alloc(be, buf);
+	ret = be->ops->alloc(be, &buf->mem, &heap->use);
 	if (ret)
 		goto err_free_buf;
+	if (!hypheap_mem_consistent(&buf->mem)) {
+		pr_err_ratelimited("%s: backend %s made a table the core cannot use\n",
+				   heap->name, be->name);
+		ret = -EINVAL;
+		goto err_free_mem;
+	}
 
-	ret = be->ops->restrict_buf(be, buf);
-	trace_hypheap_restrict(heap->name, len, buf->owners, ret);
+	ret = be->ops->restrict_buf(be, &buf->mem, &heap->use);
+	trace_hypheap_restrict(heap->name, len, buf->mem.owners, ret);
 	if (ret == -ENOTRECOVERABLE) {
 		/* ownership unknown: only the hypervisor can give it back */
 		hypheap_stats_fail(&heap->stats, ret);
@@ -375,7 +435,7 @@ static struct hypheap_buffer *__hypheap_buffer_alloc(struct hypheap_heap *heap,
 	return buf;
 
 err_free_mem:
-	be->ops->free(be, buf);
+	be->ops->free(be, &buf->mem);
 err_free_buf:
 	kfree(buf);
 err_uncharge:
@@ -415,14 +475,14 @@ EXPORT_SYMBOL_IF_KUNIT(hypheap_buffer_alloc);
 void hypheap_buffer_release(struct hypheap_buffer *buf)
 {
 	struct hypheap_heap *heap = buf->heap;
-	size_t pages = buf->len >> PAGE_SHIFT;
+	size_t pages = buf->mem.len >> PAGE_SHIFT;
 
 	mutex_lock(&heap->buffers_lock);
 	list_del_init(&buf->lnode);
 	mutex_unlock(&heap->buffers_lock);
 	hypheap_stat_add(&heap->stats, HYPHEAP_STAT_LIVE_BUFFERS, -1);
 	hypheap_stat_add(&heap->stats, HYPHEAP_STAT_LIVE_BYTES,
-			 -(s64)buf->len);
+			 -(s64)buf->mem.len);
 	hypheap_stat_add(&heap->stats, HYPHEAP_STAT_PAGES_ASSIGNED,
 			 -(s64)pages);
 	hypheap_buffer_reclaim(buf);

@@ -44,6 +44,11 @@ MODULE_IMPORT_NS(DMA_BUF);
  *	then waits (up to a second) for @go
  * @entered: see @gate
  * @go: see @gate
+ * @heap: the heap under test, whose retry delay @delays records
+ * @pageless: @alloc makes page-less tables: physical ranges at
+ *	@pageless_base, where the kernel has no struct page (a carve-out)
+ * @pageless_base: see @pageless
+ * @mixed: @alloc makes a table with one page-less entry among pages
  */
 struct test_backend {
 	struct hypheap_backend be;
@@ -58,55 +63,95 @@ struct test_backend {
 	bool gate;
 	struct completion entered;
 	struct completion go;
+	struct hypheap_heap *heap;
+	bool pageless;
+	phys_addr_t pageless_base;
+	bool mixed;
 };
 
-static int tb_alloc(struct hypheap_backend *be, struct hypheap_buffer *buf)
+static int tb_alloc_pageless(struct test_backend *tb, struct hypheap_mem *mem)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+	int ret;
+
+	/* two pages an entry, the entries apart: nothing can merge them */
+	ret = sg_alloc_table(&mem->sgt, mem->len >> (PAGE_SHIFT + 1),
+			     GFP_KERNEL);
+	if (ret)
+		return ret;
+	for_each_sgtable_sg(&mem->sgt, sg, i) {
+		sg_dma_address(sg) = tb->pageless_base + i * 4 * PAGE_SIZE;
+		sg->length = 2 * PAGE_SIZE;
+	}
+	mem->pageless = true;
+	tb->pages_out += mem->len >> PAGE_SHIFT;
+	return 0;
+}
+
+static int tb_alloc(struct hypheap_backend *be, struct hypheap_mem *mem,
+		    const struct hypheap_use *use)
 {
 	struct test_backend *tb = be->priv;
-	unsigned int n = buf->len >> PAGE_SHIFT, i;
+	unsigned int n = mem->len >> PAGE_SHIFT, i;
 	struct scatterlist *sg;
 	int ret;
 
 	if (tb->fail_alloc)
 		return tb->fail_alloc;
-	ret = sg_alloc_table(&buf->sgt, n, GFP_KERNEL);
+	if (tb->pageless)
+		return tb_alloc_pageless(tb, mem);
+	ret = sg_alloc_table(&mem->sgt, n, GFP_KERNEL);
 	if (ret)
 		return ret;
-	for_each_sgtable_sg(&buf->sgt, sg, i) {
+	for_each_sgtable_sg(&mem->sgt, sg, i) {
 		struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO);
 
 		if (!page) {
 			sg_mark_end(sg);
-			buf->sgt.orig_nents = i;
+			mem->sgt.orig_nents = i;
 			goto err;
 		}
 		sg_set_page(sg, page, PAGE_SIZE, 0);
 		tb->pages_out++;
 	}
+	if (tb->mixed && n > 1) {
+		/* the core must refuse it: its last entry loses its page */
+		sg = sg_last(mem->sgt.sgl, n);
+		__free_page(sg_page(sg));
+		sg_dma_address(sg) = tb->pageless_base;
+		sg_assign_page(sg, NULL);
+	}
 	return 0;
 err:
-	for_each_sgtable_sg(&buf->sgt, sg, i) {
+	for_each_sgtable_sg(&mem->sgt, sg, i) {
 		__free_page(sg_page(sg));
 		tb->pages_out--;
 	}
-	sg_free_table(&buf->sgt);
+	sg_free_table(&mem->sgt);
 	return -ENOMEM;
 }
 
-static void tb_free(struct hypheap_backend *be, struct hypheap_buffer *buf)
+static void tb_free(struct hypheap_backend *be, struct hypheap_mem *mem)
 {
 	struct test_backend *tb = be->priv;
 	struct scatterlist *sg;
 	unsigned int i;
 
-	for_each_sgtable_sg(&buf->sgt, sg, i) {
-		__free_page(sg_page(sg));
+	for_each_sgtable_sg(&mem->sgt, sg, i) {
+		if (mem->pageless) {
+			tb->pages_out -= sg->length >> PAGE_SHIFT;
+			continue;
+		}
+		if (sg_page(sg))
+			__free_page(sg_page(sg));
 		tb->pages_out--;
 	}
-	sg_free_table(&buf->sgt);
+	sg_free_table(&mem->sgt);
 }
 
-static int tb_restrict(struct hypheap_backend *be, struct hypheap_buffer *buf)
+static int tb_restrict(struct hypheap_backend *be, struct hypheap_mem *mem,
+		       const struct hypheap_use *use)
 {
 	struct test_backend *tb = be->priv;
 
@@ -116,18 +161,18 @@ static int tb_restrict(struct hypheap_backend *be, struct hypheap_buffer *buf)
 			tb->restricted++;
 		return tb->fail_restrict;
 	}
-	buf->owners = hypheap_vmperm_bitmap(buf->heap->dst, buf->heap->nr_dst);
+	mem->owners = hypheap_vmperm_bitmap(use->dst, use->nr_dst);
 	tb->restricted++;
 	return 0;
 }
 
-static int tb_unrestrict(struct hypheap_backend *be,
-			 struct hypheap_buffer *buf)
+static int tb_unrestrict(struct hypheap_backend *be, struct hypheap_mem *mem,
+			 const struct hypheap_use *use)
 {
 	struct test_backend *tb = be->priv;
 
 	if (current_work() && tb->nr_delays < ARRAY_SIZE(tb->delays))
-		tb->delays[tb->nr_delays++] = READ_ONCE(buf->heap->retry_delay);
+		tb->delays[tb->nr_delays++] = READ_ONCE(tb->heap->retry_delay);
 	if (tb->gate && current_work()) {
 		complete(&tb->entered);
 		wait_for_completion_timeout(&tb->go, HZ);
@@ -136,7 +181,7 @@ static int tb_unrestrict(struct hypheap_backend *be,
 		tb->unrestrict_fails--;
 		return -EBUSY;
 	}
-	buf->owners = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST);
+	mem->owners = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST);
 	tb->restricted--;
 	return 0;
 }
@@ -176,6 +221,7 @@ static int core_test_init(struct kunit *test)
 					HYPHEAP_VMID_HOST);
 	if (IS_ERR(ctx->heap))
 		return PTR_ERR(ctx->heap);
+	ctx->tb.heap = ctx->heap;
 	/* retries run when the test says so, not from the worker */
 	ctx->heap->retry_delay = 3600 * HZ;
 	hypheap_heap_set_backend(ctx->heap, &ctx->tb.be);
@@ -213,10 +259,10 @@ static void alloc_then_release_balances(struct kunit *test)
 
 	buf = hypheap_buffer_alloc(ctx->heap, 3 * PAGE_SIZE - 1);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
-	KUNIT_EXPECT_EQ(test, buf->len, 3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, buf->mem.len, 3 * PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 3L);
 	KUNIT_EXPECT_EQ(test, ctx->tb.restricted, 1L);
-	KUNIT_EXPECT_EQ(test, buf->owners,
+	KUNIT_EXPECT_EQ(test, buf->mem.owners,
 			HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0));
 	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_LIVE_BUFFERS), 1);
 	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_LIVE_BYTES),
@@ -397,14 +443,14 @@ static void dmabuf_attachment_maps_its_own_table(struct kunit *test)
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, att);
 	sgt = dma_buf_map_attachment(att, DMA_BIDIRECTIONAL);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
-	KUNIT_EXPECT_PTR_NE(test, sgt, &buf->sgt);
+	KUNIT_EXPECT_PTR_NE(test, sgt, &buf->mem.sgt);
 	/*
 	 * What the importer needs, read only from the DMA side of the table
 	 * (with CONFIG_DMABUF_DEBUG the page links are scrambled): the DMA
 	 * segments, in order, are exactly the buffer's memory, however
 	 * dma-direct (or an IOMMU) chose to merge it.
 	 */
-	b = buf->sgt.sgl;
+	b = buf->mem.sgt.sgl;
 	off = 0;
 	for_each_sgtable_dma_sg(sgt, a, i) {
 		phys_addr_t pa = dma_to_phys(dev, sg_dma_address(a));
@@ -626,6 +672,108 @@ static void dmabuf_refuses_importer_that_would_bounce(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 0L);
 }
 
+/*
+ * A page-less far above RAM: no struct page there (the model of a
+ * carve-out the kernel never mapped), and nothing ever touches it.
+ */
+static phys_addr_t pageless_base(struct kunit *test)
+{
+	phys_addr_t pa = (phys_addr_t)1 << 40;
+
+	KUNIT_ASSERT_FALSE(test, pfn_valid(PHYS_PFN(pa)));
+	KUNIT_ASSERT_FALSE(test, pfn_valid(PHYS_PFN(pa + 64 * PAGE_SIZE)));
+	return pa;
+}
+
+/*
+ * A backend that hands physical ranges without struct page: the core
+ * allocates, exports and maps them for an importer (dma_map_resource(),
+ * one DMA segment per range, exactly the ranges), lists them in its books
+ * as ranges, and releases them, never asking for a page.
+ */
+static void pageless_buffer_maps_by_resource(struct kunit *test)
+{
+	struct test_ctx *ctx = test->priv;
+	struct dma_buf_attachment *att;
+	struct hypheap_range_iter it;
+	struct platform_device *pdev;
+	struct hypheap_buffer *buf;
+	struct hypheap_range r[4];
+	struct dma_buf *dmabuf;
+	struct scatterlist *sg;
+	struct sg_table *sgt;
+	struct device *dev;
+	phys_addr_t base;
+	unsigned int i, n;
+
+	base = pageless_base(test);
+	ctx->tb.pageless = true;
+	ctx->tb.pageless_base = base;
+	pdev = platform_device_register_simple("hypheap-kunit", -1, NULL, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pdev);
+	dev = &pdev->dev;
+	KUNIT_ASSERT_EQ(test, dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64)),
+			0);
+
+	buf = hypheap_buffer_alloc(ctx->heap, 6 * PAGE_SIZE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
+	KUNIT_EXPECT_TRUE(test, buf->mem.pageless);
+	hypheap_range_iter_init_mem(&it, &buf->mem);
+	n = hypheap_range_iter_fill(&it, r, ARRAY_SIZE(r));
+	KUNIT_ASSERT_EQ(test, n, 3U);
+	for (i = 0; i < n; i++) {
+		KUNIT_EXPECT_EQ(test, r[i].base, base + i * 4 * PAGE_SIZE);
+		KUNIT_EXPECT_EQ(test, r[i].size, 2 * PAGE_SIZE);
+	}
+
+	dmabuf = hypheap_buffer_export(buf, O_RDWR);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	att = dma_buf_attach(dmabuf, dev);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, att);
+	/* twice: an unmap must leave the copy ready to map again */
+	for (n = 0; n < 2; n++) {
+		sgt = dma_buf_map_attachment(att, DMA_BIDIRECTIONAL);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+		KUNIT_EXPECT_EQ(test, sgt->nents, 3U);
+		for_each_sgtable_dma_sg(sgt, sg, i) {
+			KUNIT_EXPECT_EQ(test, dma_to_phys(dev, sg_dma_address(sg)),
+					base + i * 4 * PAGE_SIZE);
+			KUNIT_EXPECT_EQ(test, sg_dma_len(sg), 2 * PAGE_SIZE);
+		}
+		dma_buf_unmap_attachment(att, sgt, DMA_BIDIRECTIONAL);
+	}
+	/* out of the device's reach: refused as page-backed memory is */
+	dev->bus_dma_limit = base - 1;
+	sgt = dma_buf_map_attachment(att, DMA_BIDIRECTIONAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(sgt), -EOPNOTSUPP);
+	dev->bus_dma_limit = 0;
+	dma_buf_detach(dmabuf, att);
+	dma_buf_put(dmabuf);
+	flush_delayed_fput();
+	platform_device_unregister(pdev);
+	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 0L);
+	KUNIT_EXPECT_EQ(test, ctx->tb.restricted, 0L);
+}
+
+/*
+ * A table with pages in some entries and none in others would send the
+ * core down the wrong path for part of it: the allocation is refused and
+ * the memory handed back.
+ */
+static void mixed_table_is_refused(struct kunit *test)
+{
+	struct test_ctx *ctx = test->priv;
+	struct hypheap_buffer *buf;
+
+	ctx->tb.pageless_base = pageless_base(test);
+	ctx->tb.mixed = true;
+	buf = hypheap_buffer_alloc(ctx->heap, 3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(buf), -EINVAL);
+	KUNIT_EXPECT_EQ(test, ctx->tb.pages_out, 0L);
+	KUNIT_EXPECT_EQ(test, ctx->tb.restricted, 0L);
+	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_LIVE_BUFFERS), 0);
+}
+
 static struct kunit_case hypheap_core_cases[] = {
 	KUNIT_CASE(alloc_then_release_balances),
 	KUNIT_CASE(zero_length_is_rejected),
@@ -640,6 +788,8 @@ static struct kunit_case hypheap_core_cases[] = {
 	KUNIT_CASE(destroy_waits_for_a_running_retry),
 	KUNIT_CASE(retry_worker_backs_off_and_resets),
 	KUNIT_CASE(allocation_stops_at_the_limit),
+	KUNIT_CASE(pageless_buffer_maps_by_resource),
+	KUNIT_CASE(mixed_table_is_refused),
 	{}
 };
 

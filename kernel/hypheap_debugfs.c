@@ -235,7 +235,7 @@ static int hypheap_quarantine_show(struct seq_file *m, void *unused)
 	spin_lock(&heap->qlock);
 	list_for_each_entry(buf, &heap->quarantine, qnode)
 		seq_printf(m, "len %zu owners %#llx retries %u backend %s\n",
-			   buf->len, buf->owners, buf->retries,
+			   buf->mem.len, buf->mem.owners, buf->retries,
 			   buf->backend->name);
 	spin_unlock(&heap->qlock);
 	return 0;
@@ -254,8 +254,8 @@ static int hypheap_buffers_show(struct seq_file *m, void *unused)
 		const char *sep = "";
 
 		seq_printf(m, "ino=%lu size=%zu ranges=", READ_ONCE(buf->ino),
-			   buf->len);
-		hypheap_range_iter_init(&it, &buf->sgt);
+			   buf->mem.len);
+		hypheap_range_iter_init_mem(&it, &buf->mem);
 		while (hypheap_range_iter_fill(&it, &r, 1)) {
 			seq_printf(m, "%s%#llx+%#llx", sep, (u64)r.base,
 				   r.size);

@@ -17,6 +17,7 @@
 #define _HYPHEAP_PRIV_H
 
 #include <linux/atomic.h>
+#include <linux/err.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -32,7 +33,9 @@ struct device;
 struct device_node;
 struct dma_buf;
 struct dma_heap;
+struct ffa_device;
 struct hypheap_buffer;
+struct hypheap_mem;
 
 /* Destinations of one assignment. */
 #define HYPHEAP_MAX_DEST	HYPHEAP_DESC_MAX_DESTS
@@ -169,14 +172,18 @@ struct hypheap_range {
  * struct hypheap_range_iter - walks an sg_table as merged physical ranges
  * @sg: next entry to consume
  * @left: entries left, counting @sg
+ * @pageless: the entries have no pages (struct hypheap_mem)
  */
 struct hypheap_range_iter {
 	struct scatterlist *sg;
 	unsigned int left;
+	bool pageless;
 };
 
 void hypheap_range_iter_init(struct hypheap_range_iter *it,
 			     struct sg_table *sgt);
+void hypheap_range_iter_init_mem(struct hypheap_range_iter *it,
+				 struct hypheap_mem *mem);
 unsigned int hypheap_range_iter_fill(struct hypheap_range_iter *it,
 				     struct hypheap_range *r,
 				     unsigned int max);
@@ -310,28 +317,107 @@ int hypheap_reclaim_table(struct hypheap_conduit *c, struct sg_table *sgt,
 			  const struct hypheap_vmperm *host, u64 lent_to,
 			  u64 *owners, struct hypheap_stats *stats);
 
-/* ---- backends (hypheap_backend.c) ---- */
+/* ---- backends (hypheap_backend*.c) ---- */
 
 struct hypheap_backend;
 
 /**
+ * struct hypheap_mem - a buffer's memory: all of a buffer a backend sees
+ * @len: bytes, page aligned; set by the core before @alloc
+ * @sgt: the memory, filled by the backend's @alloc. Either every entry has
+ *	a page or none has (@pageless): a page-less entry is physical memory
+ *	without struct page (a carve-out the kernel never mapped), with
+ *	sg_page() NULL, the physical address in sg_dma_address() and the
+ *	length in @length. The core never DMA-maps this table itself (it
+ *	maps a copy per attachment), so its DMA address is free to carry the
+ *	physical one; read it with hypheap_sg_phys().
+ * @pageless: the entries of @sgt have no pages
+ * @owners: bitmap of the VMs owning the memory while restricted; 0 when
+ *	that is not known or not the same for every page (MEM_QUERY tells)
+ * @dma: the backend's DMA handle of the memory, if it has one
+ * @priv: backend data
+ */
+struct hypheap_mem {
+	size_t len;
+	struct sg_table sgt;
+	bool pageless;
+	u64 owners;
+	dma_addr_t dma;
+	void *priv;
+};
+
+/**
+ * hypheap_sg_phys() - physical address of an entry of a buffer's table
+ * @mem: the memory the entry belongs to
+ * @sg: the entry
+ *
+ * Return: the address, for page-backed and page-less entries alike.
+ */
+static inline phys_addr_t hypheap_sg_phys(const struct hypheap_mem *mem,
+					  struct scatterlist *sg)
+{
+	return mem->pageless ? (phys_addr_t)sg_dma_address(sg) : sg_phys(sg);
+}
+
+/**
+ * struct hypheap_use - what a heap tells its backend about each buffer
+ * @name: the heap's name, for logs
+ * @dst: VMs the memory is for, and their permissions
+ * @nr_dst: entries in @dst
+ * @use_case: the heap's use case, HYPHEAP_USE_* (the FF-A memory tag of
+ *	a backend that lends with FFA_MEM_LEND)
+ * @stats: the heap's counters, for the hypervisor calls the backend makes
+ */
+struct hypheap_use {
+	const char *name;
+	const struct hypheap_vmperm *dst;
+	unsigned int nr_dst;
+	u32 use_case;
+	struct hypheap_stats *stats;
+};
+
+/*
+ * Use cases, numbered as the upstream TEE heap numbers them (the FF-A
+ * memory tag and the secure VM's name for a block): a heap's comes from
+ * its name (hypheap_use_case()).
+ */
+#define HYPHEAP_USE_NONE		0
+#define HYPHEAP_USE_SECURE_VIDEO	1
+#define HYPHEAP_USE_TRUSTED_UI		2
+#define HYPHEAP_USE_SECURE_VIDEO_RECORD	3
+
+u32 hypheap_use_case(const char *heap_name);
+
+/**
  * struct hypheap_backend_ops - what a heap needs from a memory provider
- * @alloc: fill @buf->sgt with @buf->len bytes of host-owned memory
- * @free: give @buf->sgt's memory back; only called on host-owned memory
- * @restrict_buf: assign @buf to the heap's destinations. On failure the
- *	memory must still be host owned, or -ENOTRECOVERABLE is returned and
- *	the core quarantines it.
- * @unrestrict_buf: assign @buf back to the host. On failure the core
- *	quarantines the buffer and calls this again later.
+ * @alloc: fill @mem->sgt with @mem->len bytes for @use's VMs. The memory
+ *	is host owned after it (the backend's @restrict_buf gives it away)
+ *	or already theirs (a pool that lent it beforehand, a carve-out the
+ *	secure VM owns); only the backend knows which.
+ * @free: give @mem back to the backend; called after a successful
+ *	@unrestrict_buf, or when @restrict_buf failed without
+ *	-ENOTRECOVERABLE
+ * @restrict_buf: make @mem the property of @use's VMs and set
+ *	@mem->owners. On failure the memory must still be as @alloc left
+ *	it, or -ENOTRECOVERABLE is returned and the core quarantines it.
+ * @unrestrict_buf: undo @restrict_buf. On failure the core quarantines
+ *	the buffer and calls this again later.
  * @destroy: the last reference is gone
+ *
+ * A backend touches only what these hand it: the heap behind @use is not
+ * its business. The core never looks at the pages of @mem: what it does
+ * with the memory (mapping it for importers, the secure VM's requests,
+ * debugfs) it does with hypheap_sg_phys(), so a page-less table works.
  */
 struct hypheap_backend_ops {
-	int (*alloc)(struct hypheap_backend *be, struct hypheap_buffer *buf);
-	void (*free)(struct hypheap_backend *be, struct hypheap_buffer *buf);
-	int (*restrict_buf)(struct hypheap_backend *be,
-			    struct hypheap_buffer *buf);
+	int (*alloc)(struct hypheap_backend *be, struct hypheap_mem *mem,
+		     const struct hypheap_use *use);
+	void (*free)(struct hypheap_backend *be, struct hypheap_mem *mem);
+	int (*restrict_buf)(struct hypheap_backend *be, struct hypheap_mem *mem,
+			    const struct hypheap_use *use);
 	int (*unrestrict_buf)(struct hypheap_backend *be,
-			      struct hypheap_buffer *buf);
+			      struct hypheap_mem *mem,
+			      const struct hypheap_use *use);
 	void (*destroy)(struct hypheap_backend *be);
 };
 
@@ -355,6 +441,30 @@ void hypheap_backend_init(struct hypheap_backend *be,
 void hypheap_backend_get(struct hypheap_backend *be);
 void hypheap_backend_put(struct hypheap_backend *be);
 
+/*
+ * What the backends that assign memory through a conduit share
+ * (hypheap_backend.c): the hyp and cma backends.
+ */
+
+/**
+ * struct hypheap_lender - lends a buffer's pages with MEM_ASSIGN
+ * @conduit: the hypervisor (a reference)
+ * @host: the host VM with full access, destination of reclaim
+ */
+struct hypheap_lender {
+	struct hypheap_conduit *conduit;
+	struct hypheap_vmperm host;
+};
+
+void hypheap_mark_offline(struct sg_table *sgt, bool offline);
+int hypheap_lender_restrict(const struct hypheap_lender *l,
+			    struct hypheap_mem *mem,
+			    const struct hypheap_use *use);
+int hypheap_lender_unrestrict(const struct hypheap_lender *l,
+			      struct hypheap_mem *mem,
+			      const struct hypheap_use *use);
+bool hypheap_dma_cleans(struct device *dev);
+
 struct hypheap_backend *hypheap_hyp_backend_create(struct device *dev,
 						   struct hypheap_conduit *c,
 						   u32 host_vmid);
@@ -374,6 +484,8 @@ struct hypheap_backend *hypheap_cma_backend_create(struct device *parent,
  * @backend: current memory provider, NULL when it is gone
  * @dma_heap: the registered dma-heap, NULL for unregistered (test) heaps
  * @stats: counters
+ * @use: what its backend is told of each buffer (points at @name, @dst,
+ *	@stats)
  * @limit: most bytes its buffers may hold at once, quarantined ones
  *	included (docs/dt-binding.md, hypheap,max-bytes)
  * @charged: bytes its buffers hold now: allocated and not yet freed
@@ -397,6 +509,7 @@ struct hypheap_heap {
 	struct hypheap_backend *backend;
 	struct dma_heap *dma_heap;
 	struct hypheap_stats stats;
+	struct hypheap_use use;
 	u64 limit;
 	atomic64_t charged;
 	spinlock_t qlock; /* protects @quarantine, @retry_delay */
@@ -415,30 +528,20 @@ struct hypheap_heap {
  * struct hypheap_buffer - one allocation
  * @heap: the heap it came from
  * @backend: the provider that holds its memory (a reference)
- * @len: size in bytes, page aligned
- * @sgt: the memory; filled by the backend
- * @owners: bitmap of the VMs owning the memory while restricted; 0 when
- *	that is not known or not the same for every page (MEM_QUERY tells)
+ * @mem: the memory, as the backend made it; its len is the buffer's size
  * @qnode: entry in the heap's quarantine
  * @lnode: entry in the heap's live buffers
  * @ino: inode number of the dma-buf file, 0 until exported
  * @retries: failed reclaim attempts
- * @dma: DMA handle of the memory, for a backend that allocates it with
- *	dma_alloc_pages() (the CMA backend)
- * @priv: backend data
  */
 struct hypheap_buffer {
 	struct hypheap_heap *heap;
 	struct hypheap_backend *backend;
-	size_t len;
-	struct sg_table sgt;
-	u64 owners;
+	struct hypheap_mem mem;
 	struct list_head qnode;
 	struct list_head lnode;
 	unsigned long ino;
 	unsigned int retries;
-	dma_addr_t dma;
-	void *priv;
 };
 
 int hypheap_heap_dst_check(const struct hypheap_vmperm *dst,
@@ -476,6 +579,67 @@ static inline void hypheap_svm_exit(void)
 }
 #endif
 int hypheap_svm_direct(struct hypheap_svm *svm, u64 data[5], long *status);
+struct ffa_device *hypheap_svm_ffa(struct hypheap_svm *svm);
+
+/* ---- the secure VM's protected memory (hypheap_svm_protmem.c) ---- */
+
+/**
+ * struct hypheap_protmem_config - what the secure VM wants lent
+ * @min_size: bytes of the smallest block
+ * @align: alignment of a block (physical address and size), a power of 2
+ * @receiver: FF-A endpoint id of the borrower
+ * @perms: its FF-A access permissions
+ */
+struct hypheap_protmem_config {
+	u64 min_size;
+	u64 align;
+	u16 receiver;
+	u8 perms;
+};
+
+int hypheap_svm_protmem_config(struct hypheap_svm *svm, u32 use_case,
+			       struct hypheap_protmem_config *cfg,
+			       long *status);
+int hypheap_svm_protmem_lend(struct hypheap_svm *svm,
+			     const struct hypheap_protmem_config *cfg,
+			     struct sg_table *sgt, u32 use_case, u64 *handle);
+int hypheap_svm_protmem_assign(struct hypheap_svm *svm, u64 handle,
+			       u32 use_case, long *status);
+int hypheap_svm_protmem_release(struct hypheap_svm *svm, u64 handle,
+				long *status);
+int hypheap_svm_protmem_reclaim(struct hypheap_svm *svm, u64 handle);
+
+/**
+ * struct hypheap_ffa_counters - what an ffa-lend backend did
+ * @lends: blocks lent (memory_lend() succeeded)
+ * @reclaims: blocks reclaimed and freed
+ * @lend_failures: memory_lend() failures
+ * @assign_failures: PROTMEM_ASSIGN failures (the block is then reclaimed)
+ * @release_failures: PROTMEM_RELEASE failures
+ * @reclaim_failures: memory_reclaim() failures
+ * @quarantined: blocks quarantined now
+ */
+struct hypheap_ffa_counters {
+	atomic64_t lends;
+	atomic64_t reclaims;
+	atomic64_t lend_failures;
+	atomic64_t assign_failures;
+	atomic64_t release_failures;
+	atomic64_t reclaim_failures;
+	atomic64_t quarantined;
+};
+
+#ifdef HYPHEAP_HAVE_FFA
+struct hypheap_backend *hypheap_ffa_lend_backend_create(struct device *parent,
+							struct device_node *np);
+struct hypheap_ffa_counters *hypheap_ffa_lend_counters(struct hypheap_backend *be);
+#else
+static inline struct hypheap_backend *
+hypheap_ffa_lend_backend_create(struct device *parent, struct device_node *np)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+#endif
 
 /* ---- platform driver (hypheap_probe.c) ---- */
 

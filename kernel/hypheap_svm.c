@@ -279,6 +279,26 @@ static int hypheap_svm_req_add_table(struct hypheap_svm_req *req, bool dst,
 	return len ? -EINVAL : 0;
 }
 
+/* The first @len bytes of a buffer's memory, page-backed or page-less. */
+static int hypheap_svm_req_add_mem(struct hypheap_svm_req *req, bool dst,
+				   struct hypheap_mem *mem, size_t len)
+{
+	struct hypheap_range_iter it;
+	struct hypheap_range r;
+	int ret;
+
+	hypheap_range_iter_init_mem(&it, mem);
+	while (len && hypheap_range_iter_fill(&it, &r, 1)) {
+		u64 n = min_t(u64, len, r.size);
+
+		ret = hypheap_svm_req_add(req, dst, r.base, n);
+		if (ret)
+			return ret;
+		len -= n;
+	}
+	return len ? -EINVAL : 0;
+}
+
 static int hypheap_svm_req_send(struct hypheap_svm *svm,
 				struct hypheap_svm_req *req, u64 out[5],
 				long *status)
@@ -320,14 +340,14 @@ static int hypheap_svm_buffer_op(struct hypheap_svm *svm, u32 op,
 	if (!buf)
 		return -EINVAL;
 	if (!len)
-		len = buf->len;
-	if (len > buf->len || !PAGE_ALIGNED(len))
+		len = buf->mem.len;
+	if (len > buf->mem.len || !PAGE_ALIGNED(len))
 		return -EINVAL;
 	ret = hypheap_svm_req_start(svm, &req, op);
 	if (ret)
 		return ret;
 	req.args->pattern = pattern;
-	ret = hypheap_svm_req_add_table(&req, dst, &buf->sgt, len);
+	ret = hypheap_svm_req_add_mem(&req, dst, &buf->mem, len);
 	if (ret) {
 		hypheap_svm_req_abort(&req);
 		return ret;
@@ -521,7 +541,7 @@ int hypheap_svm_decrypt(struct hypheap_svm *svm, struct iov_iter *src,
 	int ret, back;
 
 	*status = HYPHEAP_SVM_STATUS_NONE;
-	if (!buf || !len || len > buf->len || !PAGE_ALIGNED(len))
+	if (!buf || !len || len > buf->mem.len || !PAGE_ALIGNED(len))
 		return -EINVAL;
 	c = hypheap_get_default_conduit();
 	if (!c)
@@ -551,8 +571,8 @@ int hypheap_svm_decrypt(struct hypheap_svm *svm, struct iov_iter *src,
 		memcpy(req.args->iv, iv, sizeof(req.args->iv));
 		ret = hypheap_svm_req_add_table(&req, false, &bounce, len);
 		if (!ret)
-			ret = hypheap_svm_req_add_table(&req, true, &buf->sgt,
-							len);
+			ret = hypheap_svm_req_add_mem(&req, true, &buf->mem,
+						      len);
 		if (ret)
 			hypheap_svm_req_abort(&req);
 		else
@@ -651,6 +671,21 @@ void hypheap_svm_put(struct hypheap_svm *svm)
 	kref_put(&svm->ref, hypheap_svm_free);
 }
 EXPORT_SYMBOL_GPL(hypheap_svm_put);
+
+/**
+ * hypheap_svm_ffa() - Linux's FF-A device of the partition
+ * @svm: the partition, referenced: the device lives as long as that
+ *
+ * For hypheap_svm_protmem.c, which lends memory to the partition with the
+ * device's own mem_ops.
+ *
+ * Return: the device.
+ */
+struct ffa_device *hypheap_svm_ffa(struct hypheap_svm *svm)
+{
+	return svm->ffa;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_svm_ffa);
 
 /* ---- /dev/hypheap-svm ---- */
 

@@ -39,8 +39,8 @@ static void fault_aborts_partition_and_memory_comes_back(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, info.features & HYPHEAP_SVM_F_FAULT);
 	buf = hypheap_alloc_dmabuf(SVM_HEAP, SZ_2M, O_RDWR);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(buf));
-	pa = sg_phys(hypheap_buffer_of(buf)->sgt.sgl);
-	pages = hypheap_buffer_of(buf)->sgt.sgl->length >> PAGE_SHIFT;
+	pa = sg_phys(hypheap_buffer_of(buf)->mem.sgt.sgl);
+	pages = hypheap_buffer_of(buf)->mem.sgt.sgl->length >> PAGE_SHIFT;
 	KUNIT_ASSERT_EQ(test, hypheap_svm_pin(svm, buf, &status), 0);
 
 	KUNIT_EXPECT_EQ(test, hypheap_svm_direct(svm, d, &status), -ECANCELED);

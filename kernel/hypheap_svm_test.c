@@ -437,7 +437,7 @@ static void raw_decrypt_length_mismatch_and_pin_state(struct kunit *test)
 	struct svm_raw *raw = svm_raw(test);
 	struct dma_buf *buf = svm_alloc(test, SVM_HEAP, SZ_64K);
 	struct hypheap_buffer *hb = hypheap_buffer_of(buf);
-	phys_addr_t lent = sg_phys(hb->sgt.sgl);
+	phys_addr_t lent = sg_phys(hb->mem.sgt.sgl);
 	long status;
 	size_t len;
 
@@ -469,7 +469,7 @@ static void raw_partial_pages_of_lent_memory_are_refused(struct kunit *test)
 {
 	struct svm_raw *raw = svm_raw(test);
 	struct dma_buf *buf = svm_alloc(test, SVM_HEAP, SZ_64K);
-	phys_addr_t lent = sg_phys(hypheap_buffer_of(buf)->sgt.sgl);
+	phys_addr_t lent = sg_phys(hypheap_buffer_of(buf)->mem.sgt.sgl);
 	phys_addr_t shared = page_to_phys(raw->shared);
 	size_t len;
 
@@ -547,10 +547,10 @@ static void pinned_buffer_is_quarantined_until_unpinned(struct kunit *test)
 	size_t len;
 
 	KUNIT_ASSERT_NOT_NULL(test, heap);
-	KUNIT_ASSERT_EQ(test, sg_alloc_table(&copy, hb->sgt.orig_nents,
+	KUNIT_ASSERT_EQ(test, sg_alloc_table(&copy, hb->mem.sgt.orig_nents,
 					     GFP_KERNEL), 0);
 	to = copy.sgl;
-	for_each_sgtable_sg(&hb->sgt, sg, i) {
+	for_each_sgtable_sg(&hb->mem.sgt, sg, i) {
 		sg_set_page(to, sg_page(sg), sg->length, 0);
 		to = sg_next(to);
 	}
@@ -823,12 +823,12 @@ static void ffa_run_from_both_cpus_resumes_the_saved_context(struct kunit *test)
 	KUNIT_ASSERT_GE(test, num_online_cpus(), 2U);
 	KUNIT_ASSERT_EQ(test, hypheap_svm_fill(raw->svm, buf, 0x5a, &status), 0);
 	oracle_sha256_pattern(test, 0x5a, len, want);
-	KUNIT_ASSERT_LE(test, hb->sgt.orig_nents, (unsigned int)HYPHEAP_SVM_ARGS_MAX_RANGES);
+	KUNIT_ASSERT_LE(test, hb->mem.sgt.orig_nents, (unsigned int)HYPHEAP_SVM_ARGS_MAX_RANGES);
 	for (round = 0; round < 12 && !aborted; round++) {
 		struct task_struct *t0, *t1;
-		size_t blen = svm_raw_block(raw, HYPHEAP_SVM_OP_HASH, hb->sgt.orig_nents, 0);
+		size_t blen = svm_raw_block(raw, HYPHEAP_SVM_OP_HASH, hb->mem.sgt.orig_nents, 0);
 
-		for_each_sgtable_sg(&hb->sgt, sg, i)
+		for_each_sgtable_sg(&hb->mem.sgt, sg, i)
 			raw->r[i] = (struct hypheap_mem_range){ sg_phys(sg), sg->length };
 		memset(r, 0, sizeof(*r));
 		r->raw = raw;

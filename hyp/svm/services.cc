@@ -9,6 +9,7 @@
 
 #include "aes.h"
 #include "args.h"
+#include "protmem.h"
 #include "sha256.h"
 
 namespace hyp::svm {
@@ -228,6 +229,8 @@ bool takes_block(uint64_t op) {
 
 Message dispatch(Env& env, const Config& config, const Message& req) {
   const uint64_t op = req.data[0];
+  if (is_protmem_op(op))
+    return protmem_dispatch(env, req);
   if (op == HYPHEAP_SVM_OP_INFO || op == HYPHEAP_SVM_OP_FAULT) {
     if (op == HYPHEAP_SVM_OP_FAULT && !config.fault_op)
       return answer(SvmStatus::kNotSupported);

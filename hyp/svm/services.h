@@ -22,6 +22,9 @@ class Env {
   [[nodiscard]] virtual int64_t release(Ipa ipa, uint64_t pages) = 0;
   [[nodiscard]] virtual int64_t pin(Ipa ipa, uint64_t pages) = 0;
   [[nodiscard]] virtual int64_t unpin(Ipa ipa, uint64_t pages) = 0;
+  // FF-A memory lent to the secure VM (SVM_FFA_RETRIEVE / SVM_FFA_RELINQUISH of a handle).
+  [[nodiscard]] virtual int64_t ffa_retrieve(uint64_t handle) = 0;
+  [[nodiscard]] virtual int64_t ffa_relinquish(uint64_t handle) = 0;
   // The secure VM's stage-1 maps its whole IPA space at VA == IPA; tests map a fake RAM.
   virtual uint8_t* map(Ipa ipa) = 0;
   // FAULT: touches memory outside the stage-2 on purpose. Does not return at EL1.

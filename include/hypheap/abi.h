@@ -268,6 +268,36 @@ struct hypheap_mem_range {
 
 #define HYPHEAP_SVM_F_FAULT 0x1U /* FAULT is built in (test builds) */
 
+/*
+ * Protected memory (hyp/svm/protmem.cc), the dynamic protected-memory protocol of the
+ * upstream TEE heap over FF-A (Linux 6.18's OP-TEE driver): the host asks for the config,
+ * lends one contiguous block with FFA_MEM_LEND (tag = use case), tells the secure VM to take
+ * it, sub-allocates buffers from it, and when the last buffer goes asks the secure VM to
+ * release it, then FFA_MEM_RECLAIMs it. No argument block: registers only, data3/data4 and
+ * every unused data word must be 0 (ARGS_RESERVED). The hyp's record of the lend (its
+ * retrieved flag, SVM_FFA_RETRIEVE/RELINQUISH) is the only book: two vCPUs taking one handle
+ * at once get one OK and one PROTMEM_TAKEN.
+ *
+ * PROTMEM_CONFIG  data1 = use case (HYPHEAP_PROTMEM_USE_*)
+ *          -> data1 = minimum block size (bytes), data2 = block alignment (bytes),
+ *             data3 = number of receivers (1), data4 = receiver 0: FF-A endpoint id in bits
+ *             [15:0], FF-A access permissions (HYPHEAP_PROTMEM_PERM_RW) in bits [23:16].
+ * PROTMEM_ASSIGN  data1 = FF-A memory handle, data2 = use case: the secure VM retrieves
+ *          (SVM_FFA_RETRIEVE) the block; FFA_MEM_RECLAIM answers DENIED until RELEASE.
+ * PROTMEM_RELEASE data1 = handle: the secure VM relinquishes (SVM_FFA_RELINQUISH) it.
+ */
+#define HYPHEAP_SVM_OP_PROTMEM_CONFIG 0x10U
+#define HYPHEAP_SVM_OP_PROTMEM_ASSIGN 0x11U
+#define HYPHEAP_SVM_OP_PROTMEM_RELEASE 0x12U
+
+/* Use cases, numbered as the upstream TEE heap's (TEE_DMA_HEAP_*); the FF-A tag of a block. */
+#define HYPHEAP_PROTMEM_USE_SECURE_VIDEO 1U        /* "protected,secure-video" */
+#define HYPHEAP_PROTMEM_USE_TRUSTED_UI 2U          /* "protected,trusted-ui" (not this VM's) */
+#define HYPHEAP_PROTMEM_USE_SECURE_VIDEO_RECORD 3U /* "protected,secure-video-record" */
+#define HYPHEAP_PROTMEM_PERM_RW 0x2U               /* FF-A data access read-write */
+#define HYPHEAP_PROTMEM_MIN_SIZE 0x400000ULL       /* 4 MiB */
+#define HYPHEAP_PROTMEM_ALIGN 0x200000ULL          /* 2 MiB: stage-2 block mappings */
+
 /* The content key is a test key, built into the secure VM and named as such. */
 #define HYPHEAP_SVM_TEST_KEY                                                              \
 	{ 0x68, 0x79, 0x70, 0x68, 0x65, 0x61, 0x70, 0x2d, 0x74, 0x65, 0x73, 0x74, 0x2d, 0x6b, \
@@ -292,6 +322,12 @@ struct hypheap_mem_range {
 #define HYPHEAP_SVM_ERR_BUSY (-16)          /* a page is held by another call in progress */
 #define HYPHEAP_SVM_ERR_NO_MEMORY (-17)     /* the hyp is out of table pages for the change */
 #define HYPHEAP_SVM_ERR_PARTIAL_PAGE (-18)  /* part of a page the host cannot read (see above) */
+/* Protected memory (PROTMEM_*), numbered apart from the block services' statuses. */
+#define HYPHEAP_SVM_ERR_PROTMEM_USE_CASE (-32) /* a use case this VM keeps no memory for */
+#define HYPHEAP_SVM_ERR_PROTMEM_NOT_LENT (-33) /* no live FF-A lend/share of the handle to it */
+#define HYPHEAP_SVM_ERR_PROTMEM_TAKEN (-34)    /* ASSIGN of a handle it holds already */
+#define HYPHEAP_SVM_ERR_PROTMEM_NOT_HELD (-35) /* RELEASE of a handle it does not hold */
+#define HYPHEAP_SVM_ERR_PROTMEM_HYP (-36)      /* the hyp answered what its ABI does not say */
 
 #define HYPHEAP_SVM_ARGS_VERSION 0x53560001U /* "SV" magic in the top half, version 1 */
 #define HYPHEAP_SVM_ARGS_MAX_RANGES 254U     /* so that a block fits one page */

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,6 +45,14 @@ class FakeEnv final : public Env {
     }
   }
   void set_pinned(uint64_t ipa, bool pinned) { page(ipa).pinned = pinned; }
+  // FF-A memory: `handle` is a live lend to the secure VM, not retrieved; or no longer lent.
+  void ffa_lend(uint64_t handle) { ffa_[handle] = false; }
+  void ffa_reclaim(uint64_t handle) { ffa_.erase(handle); }
+  // Whether the secure VM holds `handle` (retrieved and not relinquished).
+  bool ffa_held(uint64_t handle) const {
+    const auto it = ffa_.find(handle);
+    return it != ffa_.end() && it->second;
+  }
   uint8_t* at(uint64_t ipa) { return ram_.data() + (ipa - kBase); }
   const std::vector<uint8_t>& ram() const { return ram_; }
   uint64_t end() const { return kBase + ram_.size(); }
@@ -140,6 +149,11 @@ class FakeEnv final : public Env {
   int64_t pin(Ipa ipa, uint64_t nr) override { return pin_common("pin", ipa, nr, true); }
   int64_t unpin(Ipa ipa, uint64_t nr) override { return pin_common("unpin", ipa, nr, false); }
 
+  // As the hyp's mark of a lend: NOT_MAPPED for no live lend, STATE for one already
+  // retrieved (retrieve) or not retrieved (relinquish).
+  int64_t ffa_retrieve(uint64_t handle) override { return ffa_mark("retrieve", handle, true); }
+  int64_t ffa_relinquish(uint64_t handle) override { return ffa_mark("relinquish", handle, false); }
+
   uint8_t* map(Ipa ipa) override {
     if (ipa.value() < kBase || ipa.value() >= end()) {
       violation("map outside RAM", ipa.value());
@@ -194,6 +208,21 @@ class FakeEnv final : public Env {
     return HYPHEAP_OK;
   }
 
+  int64_t ffa_mark(const char* what, uint64_t handle, bool retrieve) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%s(0x%llx) ", what, (unsigned long long)handle);
+    log_ += buf;
+    if (int64_t s; take_injected(&s))
+      return s;
+    const auto it = ffa_.find(handle);
+    if (it == ffa_.end())
+      return HYPHEAP_ERR_NOT_MAPPED;
+    if (it->second == retrieve)
+      return HYPHEAP_ERR_STATE;
+    it->second = retrieve;
+    return HYPHEAP_OK;
+  }
+
   int64_t pin_common(const char* what, Ipa ipa, uint64_t nr, bool pin) {
     note(what, ipa, nr, 0);
     if (int64_t s; take_injected(&s))
@@ -217,6 +246,7 @@ class FakeEnv final : public Env {
   std::vector<uint8_t> ram_;
   std::vector<PageState> pages_;
   std::vector<std::pair<size_t, int64_t>> injected_;  // (call number, status)
+  std::map<uint64_t, bool> ffa_;                      // live lends: handle -> retrieved
   size_t nr_calls_ = 0;
   std::vector<std::string> violations_;
   std::string log_;

@@ -5,6 +5,8 @@
 //   u8 layout[16]     pages 4g..4g+3 of the fake RAM: bits 0-1 Kind, bit 2 read-only,
 //                     bit 3 pinned; page 0 (the usual block page) is always shared
 //   then requests until the input ends, each a u8 Mode and its fields (below).
+// FF-A memory: kHandles are live lends to the secure VM, not retrieved, at the start of every
+// input (PROTMEM_ASSIGN/RELEASE name them, or others, in kRaw's data1).
 #pragma once
 
 #include "../fuzz/byte_stream.h"
@@ -35,6 +37,8 @@ inline constexpr uint8_t kNrModes = 3;
 // Bits of kBuilt's corrupt byte.
 inline constexpr uint8_t kBadVersion = 1, kWrongOp = 2, kLenPlus8 = 4, kLenMinus8 = 8,
                          kReserved = 16, kHighPattern = 32, kData3 = 64, kUnaligned = 128;
+
+inline constexpr uint64_t kHandles[] = {1, 2, 0x1'0000'0001};
 
 inline constexpr uint64_t kEdges[] = {
     0, 1, 4095, 4096, 4097, 1ULL << 32, 1ULL << 63, ~0ULL, ~0ULL - 4095, 0x8000'0000,

@@ -135,6 +135,30 @@ std::vector<Seed> seeds() {
   s.emplace_back("release_refused").inject(3, 6).req(kFill, {}, {{20, 0, 4096}});
   s.emplace_back("block_refused").inject(0, 4).req(kHash, {{20, 0, 100}}, {});
   s.emplace_back("pin_refused").inject(3, 3).req(kPin, {{16, 0, 4096}, {20, 0, 4096}}, {});
+  // Protected memory (registers only): kHandles are lent at the start of every input.
+  constexpr uint64_t kConfig = HYPHEAP_SVM_OP_PROTMEM_CONFIG,
+                     kAssign = HYPHEAP_SVM_OP_PROTMEM_ASSIGN,
+                     kRelease = HYPHEAP_SVM_OP_PROTMEM_RELEASE,
+                     kVideo = HYPHEAP_PROTMEM_USE_SECURE_VIDEO;
+  s.emplace_back("protmem_config").raw(kConfig, kVideo, 0, 0, 0, {});
+  s.emplace_back("protmem_config_not_ours")
+      .raw(kConfig, HYPHEAP_PROTMEM_USE_TRUSTED_UI, 0, 0, 0, {});
+  s.emplace_back("protmem_config_reserved").raw(kConfig, kVideo, 0, 0, 1, {});
+  s.emplace_back("protmem_assign_release")
+      .raw(kAssign, 1, kVideo, 0, 0, {})
+      .raw(kRelease, 1, 0, 0, 0, {});
+  s.emplace_back("protmem_assign_twice")
+      .raw(kAssign, 2, kVideo, 0, 0, {})
+      .raw(kAssign, 2, HYPHEAP_PROTMEM_USE_SECURE_VIDEO_RECORD, 0, 0, {});
+  s.emplace_back("protmem_assign_not_lent").raw(kAssign, 3, kVideo, 0, 0, {});
+  s.emplace_back("protmem_assign_use_case").raw(kAssign, 1, 0, 0, 0, {});
+  s.emplace_back("protmem_assign_reserved").raw(kAssign, 1, kVideo, 1, 0, {});
+  s.emplace_back("protmem_release_not_held").raw(kRelease, 0x100000001, 0, 0, 0, {});
+  s.emplace_back("protmem_release_twice")
+      .raw(kAssign, 1, kVideo, 0, 0, {})
+      .raw(kRelease, 1, 0, 0, 0, {})
+      .raw(kRelease, 1, 0, 0, 0, {});
+  s.emplace_back("protmem_retrieve_refused").inject(0, 4).raw(kAssign, 1, kVideo, 0, 0, {});
   return s;
 }
 

@@ -8,6 +8,9 @@
 //     when the answer is an error;
 //   - the answer is HYPHEAP_SVM_OK or one of the HYPHEAP_SVM_ERR_*, with data1..4 zero on
 //     error;
+//   - protected memory: a successful PROTMEM_ASSIGN leaves its handle held that was not, a
+//     successful PROTMEM_RELEASE leaves it not held that was, and no other call changes
+//     whether any handle is held;
 //   - whole pages wherever the host cannot read: no HASH answer over a partial page the host
 //     cannot read (a src range that is not whole pages touches only shared pages), and no
 //     successful DECRYPT or FILL with a destination off the page grid or a DECRYPT whose
@@ -97,7 +100,33 @@ Request raw(Reader& in) {
 
 bool is_svm_status(int64_t s) {
   return s == HYPHEAP_SVM_OK ||
-         (s <= HYPHEAP_SVM_ERR_NOT_SUPPORTED && s >= HYPHEAP_SVM_ERR_PARTIAL_PAGE);
+         (s <= HYPHEAP_SVM_ERR_NOT_SUPPORTED && s >= HYPHEAP_SVM_ERR_PARTIAL_PAGE) ||
+         (s <= HYPHEAP_SVM_ERR_PROTMEM_USE_CASE && s >= HYPHEAP_SVM_ERR_PROTMEM_HYP);
+}
+
+// Which of kHandles the secure VM holds, one bit each.
+unsigned held_handles(const FakeEnv& env) {
+  unsigned bits = 0;
+  for (size_t i = 0; i < sizeof(kHandles) / sizeof(kHandles[0]); i++)
+    bits |= unsigned(env.ffa_held(kHandles[i])) << i;
+  return bits;
+}
+
+void check_protmem(unsigned before, unsigned after, const Message& msg, int64_t status) {
+  unsigned bit = 0;
+  for (size_t i = 0; i < sizeof(kHandles) / sizeof(kHandles[0]); i++)
+    if (msg.data[1] == kHandles[i])
+      bit = 1u << i;
+  const uint64_t op = msg.data[0];
+  if (status == HYPHEAP_SVM_OK && op == HYPHEAP_SVM_OP_PROTMEM_ASSIGN) {
+    if (!bit || (before & bit) || after != (before | bit))
+      fail("ASSIGN succeeded without taking exactly its handle");
+  } else if (status == HYPHEAP_SVM_OK && op == HYPHEAP_SVM_OP_PROTMEM_RELEASE) {
+    if (!bit || !(before & bit) || after != (before & ~bit))
+      fail("RELEASE succeeded without giving back exactly its handle");
+  } else if (after != before) {
+    fail("a call other than a successful ASSIGN/RELEASE changed the handles held");
+  }
 }
 
 bool whole_pages(const hypheap_mem_range& r) {
@@ -155,6 +184,8 @@ std::string run(const uint8_t* data, size_t size) {
     }
   }
   env.set(kBase, 1, Kind::kShared);
+  for (uint64_t handle : kHandles)
+    env.ffa_lend(handle);
   static const std::vector<uint8_t> pattern = [] {
     std::vector<uint8_t> p(kPages * k4K);
     for (size_t i = 0; i < p.size(); i++)
@@ -182,8 +213,10 @@ std::string run(const uint8_t* data, size_t size) {
       std::memcpy(env.at(at), r.block.data(), r.block.size() > k4K ? k4K : r.block.size());
 
     const std::vector<uint8_t> before = env.ram();
+    const unsigned held_before = held_handles(env);
     const Message m = dispatch(env, config, r.msg);
     const int64_t status = int64_t(m.data[0]);
+    check_protmem(held_before, held_handles(env), r.msg, status);
     if (!is_svm_status(status))
       fail("answer is no service status", std::to_string(status));
     if (status != HYPHEAP_SVM_OK && (m.data[1] | m.data[2] | m.data[3] | m.data[4]) != 0)
@@ -223,6 +256,7 @@ std::string run(const uint8_t* data, size_t size) {
     h = (h ^ b) * 1099511628211ULL;
   for (size_t i = 0; i < kPages; i++)
     h = (h ^ env.state(kBase + i * k4K).pinned) * 1099511628211ULL;
+  h = (h ^ held_handles(env)) * 1099511628211ULL;
   return trace + std::to_string(h);
 }
 

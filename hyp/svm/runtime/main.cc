@@ -32,6 +32,12 @@ class HypEnv final : public Env {
   int64_t unpin(Ipa ipa, uint64_t pages) override {
     return call(HYPHEAP_FN_SVM_UNPIN, ipa.value(), pages, 0);
   }
+  int64_t ffa_retrieve(uint64_t handle) override {
+    return call(HYPHEAP_FN_SVM_FFA_RETRIEVE, handle, 0, 0);
+  }
+  int64_t ffa_relinquish(uint64_t handle) override {
+    return call(HYPHEAP_FN_SVM_FFA_RELINQUISH, handle, 0, 0);
+  }
   uint8_t* map(Ipa ipa) override { return reinterpret_cast<uint8_t*>(ipa.value()); }
   // An IPA the stage-2 never maps: the load takes a stage-2 fault at EL2, which aborts the
   // partition. If it ever returned, the vectors' own report would end it all the same.

@@ -49,7 +49,7 @@ using hypheap::guest::Allocate;
 using hypheap::guest::BenchRecord;
 using hypheap::guest::Counters;
 using hypheap::guest::CounterValue;
-using hypheap::guest::HeapBackend;
+using hypheap::guest::BackendOf;
 using hypheap::guest::HeapStats;
 using hypheap::guest::HypStats;
 using hypheap::guest::IsProtectedHeap;
@@ -590,8 +590,8 @@ int main() {
     }
     Heap& heap = heaps.emplace_back();
     heap.name = name;
-    const Outcome<std::string> backend = HeapBackend(name);
-    heap.backend = name == kSystemHeap ? "system" : backend.ok() ? backend.value : "unknown";
+    const std::string backend = BackendOf(name);
+    heap.backend = name == kSystemHeap ? "system" : backend.empty() ? "unknown" : backend;
     heap.fd = std::move(fd.value);
   }
   if (heaps.empty() || heaps.front().name != kSystemHeap) {

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <fstream>
 #include <sstream>
 #include <string_view>
 
@@ -131,20 +132,20 @@ Outcome<Counters> HeapStats(const std::string& heap) {
   return ReadCounters(kDebugfs + heap + "/stats");
 }
 
-Outcome<std::string> HeapBackend(const std::string& heap) {
-  const Outcome<std::string> text = ReadWholeFile(kDebugfs + heap + "/stats");
-  if (!text.ok()) {
-    return {.error = text.error};
-  }
-  constexpr std::string_view kKey = "backend: ";
-  std::istringstream lines(text.value);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.starts_with(kKey)) {
-      return {.value = std::string(Trim(std::string_view(line).substr(kKey.size())))};
+std::string BackendOf(const std::string& heap) {
+  std::ifstream in(std::string(kDebugfs) + heap + "/stats");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("backend: ", 0) == 0) {
+      return line.substr(9);
     }
   }
-  return {.error = ENOENT};
+  return "";
+}
+
+uint64_t FfaLendBlockBytes(uint64_t len) {
+  const uint64_t aligned =
+      (len + HYPHEAP_PROTMEM_ALIGN - 1) / HYPHEAP_PROTMEM_ALIGN * HYPHEAP_PROTMEM_ALIGN;
+  return aligned > HYPHEAP_PROTMEM_MIN_SIZE ? aligned : HYPHEAP_PROTMEM_MIN_SIZE;
 }
 
 Outcome<Counters> HypStats() {
