@@ -457,6 +457,18 @@ static inline void hypheap_svm_exit(void)
 }
 #endif
 int hypheap_svm_direct(struct hypheap_svm *svm, u64 data[5], long *status);
+unsigned int hypheap_svm_retry_bounces(void);
+s64 hypheap_svm_stat(unsigned int which);
+/**
+ * struct hypheap_svm_test_hooks - fault injection for KUnit builds
+ * @bounce_shared: runs once a DECRYPT's bounce is shared (a test makes the
+ *	secure VM pin it, so that its reclaim fails)
+ */
+struct hypheap_svm_test_hooks {
+	void (*bounce_shared)(struct sg_table *sgt);
+};
+
+extern struct hypheap_svm_test_hooks hypheap_svm_test_hooks;
 
 /* ---- platform driver (hypheap_probe.c) ---- */
 
