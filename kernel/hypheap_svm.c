@@ -412,6 +412,11 @@ static int hypheap_svm_send_chunk(struct hypheap_svm *svm, u32 op, bool dst,
 	return hypheap_svm_req_send(svm, &req, d3, d4, out, status);
 }
 
+#if IS_ENABLED(CONFIG_KUNIT)
+struct hypheap_svm_test_hooks hypheap_svm_test_hooks;
+EXPORT_SYMBOL_IF_KUNIT(hypheap_svm_test_hooks);
+#endif
+
 static struct hypheap_buffer *hypheap_svm_buffer(struct dma_buf *dmabuf)
 {
 	return dmabuf ? hypheap_buffer_of(dmabuf) : NULL;
@@ -433,8 +438,11 @@ static void hypheap_svm_hash_abort(struct hypheap_svm *svm, u64 handle)
 
 	ret = hypheap_svm_call(svm, data, &status, true);
 	atomic64_dec(&hypheap_svm_streams_open);
-	/* HASH_HANDLE: the context is gone already (a FINAL that did answer) */
-	if (ret && status != HYPHEAP_SVM_ERR_HASH_HANDLE) {
+	/*
+	 * HASH_HANDLE: the context is gone already (a FINAL that did answer);
+	 * -ECANCELED: the partition aborted, and its contexts with it.
+	 */
+	if (ret && ret != -ECANCELED && status != HYPHEAP_SVM_ERR_HASH_HANDLE) {
 		atomic64_inc(&hypheap_svm_streams_lost);
 		pr_warn_ratelimited("HASH context %#llx not aborted (%d, status %ld)\n",
 				    handle, ret, status);
@@ -619,6 +627,7 @@ static int hypheap_svm_pin_table(struct hypheap_svm *svm, struct sg_table *sgt,
 				 size_t len, bool pin, long *status)
 {
 	struct hypheap_svm_cursor cur;
+	unsigned int chunks = 0;
 	size_t done = 0;
 	long st;
 	int ret = 0, back;
@@ -632,6 +641,11 @@ static int hypheap_svm_pin_table(struct hypheap_svm *svm, struct sg_table *sgt,
 		if (ret)
 			break;
 		done = len - cur.left;
+#if IS_ENABLED(CONFIG_KUNIT)
+		if (pin && hypheap_svm_test_hooks.pin_chunk_done)
+			hypheap_svm_test_hooks.pin_chunk_done(chunks);
+#endif
+		chunks++;
 		if (cur.left) {
 			ret = hypheap_svm_between_chunks(false);
 			if (ret)
@@ -752,11 +766,6 @@ static atomic64_t hypheap_svm_bounce_quarantined = ATOMIC64_INIT(0);
 static atomic64_t hypheap_svm_bounce_failures = ATOMIC64_INIT(0);
 static void hypheap_svm_retry_work(struct work_struct *work);
 static DECLARE_DELAYED_WORK(hypheap_svm_retry, hypheap_svm_retry_work);
-
-#if IS_ENABLED(CONFIG_KUNIT)
-struct hypheap_svm_test_hooks hypheap_svm_test_hooks;
-EXPORT_SYMBOL_IF_KUNIT(hypheap_svm_test_hooks);
-#endif
 
 /*
  * Pages for up to @len bytes in at most %HYPHEAP_SVM_BOUNCE_RUNS chunks, as

@@ -897,6 +897,52 @@ static void scattered_pin_is_all_or_nothing(struct kunit *test)
 	hypheap_svm_put(svm);
 }
 
+static struct svm_raw *svm_hook_raw;
+static struct hypheap_buffer *svm_hook_buf;
+static long svm_hook_status;
+
+/* after PIN's first chunk: its page 3 unpinned behind the client's back */
+static void svm_unpin_behind(unsigned int chunk)
+{
+	if (chunk == 0)
+		svm_hook_status = raw_pin_page(svm_hook_raw, svm_hook_buf, 3,
+					       HYPHEAP_SVM_OP_UNPIN);
+}
+
+/*
+ * PIN's rollback meets a chunk it cannot UNPIN whole (a page of it is no
+ * longer pinned): it goes run by run, passes over that page, and leaves
+ * nothing pinned.
+ */
+static void scattered_pin_rollback_passes_over_an_unpinned_page(struct kunit *test)
+{
+	struct hypheap_svm *svm = svm_get(test);
+	struct dma_buf *buf = frag_buffer(test, FRAG_LEN);
+	struct hypheap_buffer *hb = hypheap_buffer_of(buf);
+	struct svm_raw *raw = svm_raw(test);
+	unsigned int late = (FRAG_LEN >> PAGE_SHIFT) - 2, i;
+	long status;
+
+	KUNIT_ASSERT_EQ(test, raw_pin_page(raw, hb, late, HYPHEAP_SVM_OP_PIN),
+			(long)HYPHEAP_SVM_OK);
+	svm_hook_raw = raw;
+	svm_hook_buf = hb;
+	svm_hook_status = 1;
+	hypheap_svm_test_hooks.pin_chunk_done = svm_unpin_behind;
+	KUNIT_EXPECT_EQ(test, hypheap_svm_pin(svm, buf, &status), -EALREADY);
+	hypheap_svm_test_hooks.pin_chunk_done = NULL;
+	KUNIT_EXPECT_EQ(test, svm_hook_status, (long)HYPHEAP_SVM_OK);
+	for (i = 0; i < late; i += 97)
+		KUNIT_EXPECT_EQ_MSG(test, raw_pin_page(raw, hb, i,
+						       HYPHEAP_SVM_OP_UNPIN),
+				    (long)HYPHEAP_SVM_ERR_PIN_STATE, "page %u", i);
+	KUNIT_EXPECT_EQ(test, raw_pin_page(raw, hb, late, HYPHEAP_SVM_OP_UNPIN),
+			(long)HYPHEAP_SVM_OK);
+	dma_buf_put(buf);
+	flush_delayed_fput();
+	hypheap_svm_put(svm);
+}
+
 /* ---- concurrency and preemption ---- */
 
 struct svm_worker {
@@ -1487,6 +1533,7 @@ static struct kunit_case hypheap_svm_cases[] = {
 	KUNIT_CASE(pinned_buffer_is_quarantined_until_unpinned),
 	KUNIT_CASE(scattered_buffer_every_service),
 	KUNIT_CASE(scattered_pin_is_all_or_nothing),
+	KUNIT_CASE(scattered_pin_rollback_passes_over_an_unpinned_page),
 	KUNIT_CASE(decrypt_bounce_that_does_not_come_back_is_quarantined),
 	KUNIT_CASE(killed_hash_aborts_its_context),
 	KUNIT_CASE(two_cpus_call_at_once),
