@@ -5,12 +5,14 @@
 namespace hyp::svm {
 
 uint64_t HashPool::load(size_t i) const {
-  return __atomic_load_n(&slots_[i].word, __ATOMIC_ACQUIRE);
+  return __atomic_load_n(&slots_[i].word, __ATOMIC_SEQ_CST);
 }
 
+// Sequentially consistent: begin() takes a slot, then counts the caller's slots, while another
+// vCPU may do the same (store buffering); only SC makes one of the two see the other's.
 bool HashPool::cas(size_t i, uint64_t expected, uint64_t desired) {
-  return __atomic_compare_exchange_n(&slots_[i].word, &expected, desired, false, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_ACQUIRE);
+  return __atomic_compare_exchange_n(&slots_[i].word, &expected, desired, false, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_SEQ_CST);
 }
 
 void HashPool::touch(size_t i) {
@@ -94,13 +96,14 @@ SvmStatus HashPool::claim(uint16_t client, uint64_t handle, HashStream** stream)
     return SvmStatus::kHashInUse;
   if (w != idle || !cas(slot, idle, word(gen, client, kBusy)))
     return load(slot) == word(gen, client, kBusy) ? SvmStatus::kHashInUse : SvmStatus::kHashHandle;
-  touch(slot);
   *stream = &slots_[slot].stream;
   return SvmStatus::kOk;
 }
 
-void HashPool::put(uint64_t handle) {
+void HashPool::put(uint64_t handle, bool used) {
   const size_t slot = handle & 0xff;
+  if (used)
+    touch(slot);
   const uint64_t w = load(slot);
   __atomic_store_n(&slots_[slot].word, word(gen_of(w), owner_of(w), kIdle), __ATOMIC_RELEASE);
 }

@@ -31,8 +31,9 @@ class HashPool {
   // The context of `handle`, for this call alone until put() or end(): HASH_HANDLE if it is
   // not a live context of `client`, IN_USE if another call has it.
   SvmStatus claim(uint16_t client, uint64_t handle, HashStream** stream);
-  // Gives a claimed context back, still live.
-  void put(uint64_t handle);
+  // Gives a claimed context back, still live. `used`: the call succeeded, which makes the
+  // context the most recently used (a refused call leaves the reuse order as it was).
+  void put(uint64_t handle, bool used);
   // Frees a claimed context (wiping it): its handle is stale from now on.
   void end(uint64_t handle);
 

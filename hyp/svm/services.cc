@@ -263,7 +263,7 @@ Message hash_stream_op(HashPool& pool, uint16_t caller, const Message& req) {
     return answer(SvmStatus::kOk);
   }
   if (req.data[2] != stream->bytes) {
-    pool.put(handle);
+    pool.put(handle, false);
     return answer(SvmStatus::kHashOffset);
   }
   uint8_t digest[Sha256::kDigestSize];
@@ -329,7 +329,7 @@ Message serve(Env& env, const Config& config, Shared& shared, uint16_t caller, c
     else if (src_total(args) > kHashMaxBytes - stream->bytes)
       s = SvmStatus::kHashLength;
     if (s != SvmStatus::kOk) {
-      shared.hashes.put(handle);
+      shared.hashes.put(handle, false);
       return answer(s);
     }
     next = *stream;
@@ -365,7 +365,7 @@ Message serve(Env& env, const Config& config, Shared& shared, uint16_t caller, c
     if (s == SvmStatus::kOk)
       *stream = next;
     secure_zero(&next, sizeof(next));
-    shared.hashes.put(handle);
+    shared.hashes.put(handle, s == SvmStatus::kOk);
   }
   if (s != SvmStatus::kOk || op != HYPHEAP_SVM_OP_HASH)
     return answer(s);

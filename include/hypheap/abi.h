@@ -249,10 +249,13 @@ struct hypheap_mem_range {
  *          the context is freed.
  * HASH_ABORT   data1 = handle: the context is freed.
  * A context is the caller's (its FF-A id) alone; a caller has at most
- * HYPHEAP_SVM_HASH_PER_CLIENT of the HYPHEAP_SVM_HASH_CONTEXTS. BEGIN when all of the
- * caller's are taken reuses the one it used least recently and is not in a call, whose
- * handle is then stale (so a context a caller lost track of is never lost for good). A
- * handle names one context once: freed or reused, it answers HASH_HANDLE.
+ * HYPHEAP_SVM_HASH_PER_CLIENT of the HYPHEAP_SVM_HASH_CONTEXTS. Today the hyp admits direct
+ * requests from the host alone, so its share is the whole pool; should it admit more
+ * endpoints, a share below the pool's size is what keeps one from taking another's. BEGIN when all of the caller's
+ * are taken reuses the one it used least recently and is not in a call, whose handle is then
+ * stale (so a context a caller lost track of is never lost for good). A handle names one
+ * context once: freed or reused, it answers HASH_HANDLE. Handles, byte counts and offsets are
+ * 64-bit: use the 64-bit direct request (Linux 6.1 does), a 32-bit one truncates them.
  */
 #define HYPHEAP_SVM_VERSION 0x00010001U /* 1.1 */
 #define HYPHEAP_SVM_OP_INFO 1U
@@ -267,7 +270,7 @@ struct hypheap_mem_range {
 #define HYPHEAP_SVM_OP_HASH_FINAL 10U /* 1.1 */
 #define HYPHEAP_SVM_OP_HASH_ABORT 11U /* 1.1 */
 
-#define HYPHEAP_SVM_HASH_CONTEXTS 16U  /* streaming HASH contexts of the secure VM */
+#define HYPHEAP_SVM_HASH_CONTEXTS 8U   /* streaming HASH contexts of the secure VM */
 #define HYPHEAP_SVM_HASH_PER_CLIENT 8U /* of which one FF-A endpoint may have */
 
 #define HYPHEAP_SVM_F_FAULT 0x1U /* FAULT is built in (test builds) */

@@ -11,7 +11,7 @@
 namespace hyp::svm {
 namespace {
 
-constexpr uint16_t kHost = HYPHEAP_FFA_ID_HOST, kOther = 0x0002, kThird = 0x0003;
+constexpr uint16_t kHost = HYPHEAP_FFA_ID_HOST, kOther = 0x0002;
 
 uint64_t begin_ok(HashPool& pool, uint16_t client) {
   uint64_t h = 0;
@@ -31,7 +31,7 @@ TEST(HashPoolTest, HandlesAreNeverZeroAndNeverRepeat) {
     if (i % 2)
       pool.end(h);
     else
-      pool.put(h);
+      pool.put(h, true);
   }
   EXPECT_LE(pool.nr_live(), HashPool::kPerClient);
 }
@@ -67,7 +67,7 @@ TEST(HashPoolTest, AClientHasAtMostItsShareAndReusesItsLeastRecentlyUsed) {
     if (i == 2)
       continue;
     ASSERT_EQ(pool.claim(kHost, mine[i], &s), SvmStatus::kOk);
-    pool.put(mine[i]);
+    pool.put(mine[i], true);
   }
   const uint64_t extra = begin_ok(pool, kHost);
   EXPECT_EQ(pool.nr_live(), HashPool::kPerClient) << "reused, not a new one";
@@ -77,19 +77,21 @@ TEST(HashPoolTest, AClientHasAtMostItsShareAndReusesItsLeastRecentlyUsed) {
     if (i == 2)
       continue;
     ASSERT_EQ(pool.claim(kHost, mine[i], &s), SvmStatus::kOk) << i;
-    pool.put(mine[i]);
+    pool.put(mine[i], true);
   }
   ASSERT_EQ(pool.claim(kHost, extra, &s), SvmStatus::kOk);
-  pool.put(extra);
+  pool.put(extra, true);
 
-  // Another client still has its own share: one client cannot starve another.
-  for (size_t i = 0; i < HashPool::kPerClient; i++)
-    begin_ok(pool, kOther);
+  // The host's share is the whole pool (the hyp admits no other endpoint): another client
+  // finds it full and has nothing of its own to reuse, until the host frees one.
   EXPECT_EQ(pool.nr_live(), HashPool::kContexts);
-  // A third finds the pool full and has nothing of its own to reuse.
   uint64_t h = 0;
-  EXPECT_EQ(pool.begin(kThird, &h), SvmStatus::kHashContexts);
+  EXPECT_EQ(pool.begin(kOther, &h), SvmStatus::kHashContexts);
   EXPECT_EQ(h, 0u);
+  ASSERT_EQ(pool.claim(kHost, extra, &s), SvmStatus::kOk);
+  pool.end(extra);
+  const uint64_t other = begin_ok(pool, kOther);
+  EXPECT_EQ(pool.claim(kHost, other, &s), SvmStatus::kHashHandle) << "the other's, not the host's";
 }
 
 TEST(HashPoolTest, AContextInACallIsNeverReused) {
@@ -104,11 +106,11 @@ TEST(HashPoolTest, AContextInACallIsNeverReused) {
   uint64_t h = 0;
   EXPECT_EQ(pool.begin(kHost, &h), SvmStatus::kHashContexts);
   for (size_t i = 0; i < mine.size(); i++) {
-    pool.put(mine[i]);
+    pool.put(mine[i], true);
     HashStream* s = nullptr;
     ASSERT_EQ(pool.claim(kHost, mine[i], &s), SvmStatus::kOk);
     EXPECT_EQ(s->bytes, 4096 * (i + 1)) << "untouched";
-    pool.put(mine[i]);
+    pool.put(mine[i], true);
   }
 }
 

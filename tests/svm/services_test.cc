@@ -1087,7 +1087,7 @@ TEST_F(StreamTest, AStreamCannotPassTheLengthSha256Counts) {
   ASSERT_EQ(shared_.hashes.claim(HYPHEAP_FFA_ID_HOST, h, &s), SvmStatus::kOk);
   const uint64_t near = (uint64_t(1) << 61) - k4K;
   s->bytes = near;
-  shared_.hashes.put(h);
+  shared_.hashes.put(h, true);
   EXPECT_EQ(status(update(h, near, Block(0).add_src(kLent, 2 * k4K))), HYPHEAP_SVM_ERR_HASH_LENGTH);
   EXPECT_EQ(status(update(h, near, Block(0).add_src(kShared, k4K - 1))), HYPHEAP_SVM_OK);
   EXPECT_EQ(status(update(h, near + k4K - 1, Block(0).add_src(kShared, 1))),
@@ -1189,6 +1189,55 @@ TEST_F(StreamTest, InfoCountsCallsThatOverlapped) {
   env_.on_release = nullptr;
   EXPECT_EQ(call(HYPHEAP_SVM_OP_INFO, {}, 0, 0).data[4], 1u);
   EXPECT_EQ(call(HYPHEAP_SVM_OP_INFO, {}, 0, 0).data[4], 1u) << "one after another: no overlap";
+}
+
+}  // namespace
+}  // namespace hyp::svm::testing
+
+// Review of the chained requests (issue 10): a refused call and the reuse order, the one
+// caller the hyp admits, the documented check order.
+
+namespace hyp::svm::testing {
+namespace {
+
+class StreamReviewTest : public StreamTest {};
+
+// docs/abi.md: "Every refusal leaves state unchanged". Which context BEGIN reuses is state
+// the host observes (that handle goes stale), so a refused call must not reorder it.
+TEST_F(StreamReviewTest, ARefusedCallLeavesTheReuseOrderAsItWas) {
+  std::vector<uint64_t> h;
+  for (size_t i = 0; i < HashPool::kPerClient; i++)
+    h.push_back(begin());
+  // h[0] is the least recently used; three refused calls on it.
+  EXPECT_EQ(status(update(h[0], 1, Block(0).add_src(kLent, k4K))), HYPHEAP_SVM_ERR_HASH_OFFSET);
+  EXPECT_EQ(status(update(h[0], 0, Block(0).add_src(kCarve, k4K))), HYPHEAP_SVM_ERR_NOT_OWNED);
+  EXPECT_EQ(status(final(h[0], 1)), HYPHEAP_SVM_ERR_HASH_OFFSET);
+  const uint64_t more = begin();
+  EXPECT_EQ(abort(h[0]), HYPHEAP_SVM_ERR_HASH_HANDLE) << "h[0] is still the least recently used";
+  EXPECT_EQ(abort(h[1]), HYPHEAP_SVM_OK) << "h[1] was reused instead";
+  for (size_t i = 2; i < h.size(); i++)
+    EXPECT_EQ(abort(h[i]), HYPHEAP_SVM_OK) << i;
+  EXPECT_EQ(abort(more), HYPHEAP_SVM_OK);
+}
+
+// The hyp admits direct requests from the host alone (hyp/core/ffa.cc direct_request: w1's
+// sender must be 1), so HYPHEAP_FFA_ID_HOST is the only caller there is: it should be able
+// to use the pool it pays for.
+TEST_F(StreamReviewTest, TheOnlyCallerTheHypAdmitsCanUseThePool) {
+  std::vector<uint64_t> h;
+  for (size_t i = 0; i < HashPool::kContexts; i++)
+    h.push_back(begin());
+  EXPECT_EQ(shared_.hashes.nr_live(), HashPool::kContexts);
+  for (size_t i = 0; i < h.size(); i++)
+    EXPECT_EQ(abort(h[i]), HYPHEAP_SVM_OK) << "context " << i << " was reused under its client";
+}
+
+// docs/abi.md "Requests in chunks": an UPDATE checks its handle before the holds, and the
+// holds apply the whole-page rule: a stale handle with a partial lent range is HASH_HANDLE.
+TEST_F(StreamReviewTest, UpdateChecksTheHandleBeforeTheHolds) {
+  const uint64_t h = begin();
+  ASSERT_EQ(abort(h), HYPHEAP_SVM_OK);
+  EXPECT_EQ(status(update(h, 0, Block(0).add_src(kLent, 100))), HYPHEAP_SVM_ERR_HASH_HANDLE);
 }
 
 }  // namespace
