@@ -49,6 +49,7 @@ struct hypheap_svm_info {
 	u32 nr_vcpus;
 	u32 features;
 	u16 partition_id;
+	u64 overlapped; /* calls that entered while another was inside (1.1) */
 };
 
 struct hypheap_svm *hypheap_svm_get(void);
@@ -63,6 +64,7 @@ int hypheap_svm_pin(struct hypheap_svm *svm, struct dma_buf *buf,
 		    long *status);
 int hypheap_svm_unpin(struct hypheap_svm *svm, struct dma_buf *buf,
 		      long *status);
+int hypheap_svm_unpin_all(struct hypheap_svm *svm, struct dma_buf *buf);
 int hypheap_svm_fill(struct hypheap_svm *svm, struct dma_buf *buf,
 		     u8 pattern, long *status);
 

@@ -641,6 +641,22 @@ hypheap_ffa_lend_backend_create(struct device *parent, struct device_node *np)
 }
 #endif
 
+unsigned int hypheap_svm_retry_bounces(void);
+s64 hypheap_svm_stat(unsigned int which);
+/**
+ * struct hypheap_svm_test_hooks - fault injection for KUnit builds
+ * @bounce_shared: runs once a DECRYPT's bounce is shared (a test makes the
+ *	secure VM pin it, so that its reclaim fails)
+ * @pin_chunk_done: runs after each chunk of a PIN (a test unpins a page of
+ *	it behind the client's back, so that the rollback meets it)
+ */
+struct hypheap_svm_test_hooks {
+	void (*bounce_shared)(struct sg_table *sgt);
+	void (*pin_chunk_done)(unsigned int chunk);
+};
+
+extern struct hypheap_svm_test_hooks hypheap_svm_test_hooks;
+
 /* ---- platform driver (hypheap_probe.c) ---- */
 
 int hypheap_probe_init(void);

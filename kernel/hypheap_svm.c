@@ -30,6 +30,7 @@
 
 #include <kunit/visibility.h>
 #include <linux/arm_ffa.h>
+#include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/dma-buf.h>
 #include <linux/fs.h>
@@ -38,13 +39,16 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/semaphore.h>
 #include <linux/scatterlist.h>
 #include <linux/sched/signal.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
 #include <linux/uuid.h>
+#include <linux/workqueue.h>
 #include <asm/unaligned.h>
 #include <hypheap/svm_ioctl.h>
 
@@ -58,6 +62,19 @@
  * task resumes it soon. Retried this many times, 100-200 us apart.
  */
 #define HYPHEAP_SVM_BUSY_TRIES	1000
+/*
+ * A request names at most this many bytes, so that one FF-A call stays short
+ * (Linux 6.1's FFA_RUN loop never reschedules): between two chunks the client
+ * calls cond_resched(). 1 MiB is about 80 ms of HASH under TCG (13 MiB/s,
+ * docs/kernel.md), well under a millisecond on hardware. A power of two, so
+ * chunks of a buffer of pages are whole pages.
+ */
+#define HYPHEAP_SVM_CHUNK_BYTES	SZ_1M
+/*
+ * DECRYPT's ciphertext goes through a bounce of at most one chunk, in at most
+ * this many runs, so that its runs and the destination's share one block.
+ */
+#define HYPHEAP_SVM_BOUNCE_RUNS	(HYPHEAP_SVM_ARGS_MAX_RANGES / 2)
 
 /**
  * struct hypheap_svm_slot - one argument page, shared with the secure VM
@@ -76,6 +93,8 @@ struct hypheap_svm_slot {
  * @ffa: Linux's FF-A device of the partition
  * @ref: references: the binding, and each hypheap_svm_get()
  * @info: INFO's answer at probe
+ * @streams: HASH contexts this client may still begin (the secure VM
+ *	reuses the least recently used one past %HYPHEAP_SVM_HASH_PER_CLIENT)
  * @nr_slots: entries of @slots
  * @slots: argument pages
  */
@@ -83,6 +102,7 @@ struct hypheap_svm {
 	struct ffa_device *ffa;
 	struct kref ref;
 	struct hypheap_svm_info info;
+	struct semaphore streams;
 	unsigned int nr_slots;
 	struct hypheap_svm_slot slots[];
 };
@@ -125,6 +145,14 @@ static int hypheap_svm_errno(long status)
 		return -ENOMEM;
 	case HYPHEAP_SVM_ERR_RANGE_COUNT:
 		return -E2BIG;
+	case HYPHEAP_SVM_ERR_HASH_HANDLE:
+		return -ESTALE;
+	case HYPHEAP_SVM_ERR_HASH_IN_USE:
+		return -EBUSY;
+	case HYPHEAP_SVM_ERR_HASH_CONTEXTS:
+		return -EAGAIN;
+	case HYPHEAP_SVM_ERR_HASH_LENGTH:
+		return -EFBIG;
 	case HYPHEAP_SVM_ERR_RANGE_SIZE:
 	case HYPHEAP_SVM_ERR_RANGE_UNALIGNED:
 	case HYPHEAP_SVM_ERR_PARTIAL_PAGE:
@@ -148,15 +176,13 @@ static bool hypheap_svm_may_give_up(void)
 	return fatal_signal_pending(current) && !(current->flags & PF_EXITING);
 }
 
-/**
- * hypheap_svm_direct() - one direct request, registers as they are
- * @svm: the partition
- * @data: in: data0..data4 of the request; out: of the response
- * @status: the response's data0, or %HYPHEAP_SVM_STATUS_NONE
- *
- * Return: 0, the errno of the secure VM's answer, or of the FF-A call.
+/*
+ * One direct request. @undo: the call takes back what an earlier one did
+ * (an ABORT, a rollback, an exiting task's UNPIN): it never gives up for a
+ * fatal signal, so nothing is left pinned or open because the caller died.
  */
-int hypheap_svm_direct(struct hypheap_svm *svm, u64 data[5], long *status)
+static int hypheap_svm_call(struct hypheap_svm *svm, u64 data[5], long *status,
+			    bool undo)
 {
 	struct ffa_send_direct_data d;
 	unsigned int tries = 0;
@@ -170,7 +196,7 @@ int hypheap_svm_direct(struct hypheap_svm *svm, u64 data[5], long *status)
 		};
 		ret = svm->ffa->ops->msg_ops->sync_send_receive(svm->ffa, &d);
 		if (ret != -EBUSY || ++tries == HYPHEAP_SVM_BUSY_TRIES ||
-		    hypheap_svm_may_give_up())
+		    (!undo && hypheap_svm_may_give_up()))
 			break;
 		usleep_range(100, 200);
 	}
@@ -184,6 +210,19 @@ int hypheap_svm_direct(struct hypheap_svm *svm, u64 data[5], long *status)
 	*status = (long)d.data0;
 	return hypheap_svm_errno(*status);
 }
+
+/**
+ * hypheap_svm_direct() - one direct request, registers as they are
+ * @svm: the partition
+ * @data: in: data0..data4 of the request; out: of the response
+ * @status: the response's data0, or %HYPHEAP_SVM_STATUS_NONE
+ *
+ * Return: 0, the errno of the secure VM's answer, or of the FF-A call.
+ */
+int hypheap_svm_direct(struct hypheap_svm *svm, u64 data[5], long *status)
+{
+	return hypheap_svm_call(svm, data, status, false);
+}
 EXPORT_SYMBOL_IF_KUNIT(hypheap_svm_direct);
 
 /**
@@ -191,11 +230,13 @@ EXPORT_SYMBOL_IF_KUNIT(hypheap_svm_direct);
  * @slot: the slot, locked
  * @args: its header, at the start of the page
  * @ranges: src[] then dst[]
+ * @undo: see hypheap_svm_call()
  */
 struct hypheap_svm_req {
 	struct hypheap_svm_slot *slot;
 	struct hypheap_svm_args *args;
 	struct hypheap_mem_range *ranges;
+	bool undo;
 };
 
 /*
@@ -203,7 +244,7 @@ struct hypheap_svm_req {
  * are busy, wait for this CPU's, killably: a call can take seconds.
  */
 static int hypheap_svm_req_start(struct hypheap_svm *svm,
-				 struct hypheap_svm_req *req, u32 op)
+				 struct hypheap_svm_req *req, u32 op, bool undo)
 {
 	unsigned int first = raw_smp_processor_id() % svm->nr_slots, i;
 
@@ -218,7 +259,7 @@ static int hypheap_svm_req_start(struct hypheap_svm *svm,
 	if (!req->slot) {
 		req->slot = &svm->slots[first];
 		/* an exiting task undoes its pins: it must not give up */
-		if (current->flags & PF_EXITING)
+		if (undo || (current->flags & PF_EXITING))
 			mutex_lock(&req->slot->lock);
 		else if (mutex_lock_killable(&req->slot->lock))
 			return -EINTR;
@@ -228,6 +269,7 @@ static int hypheap_svm_req_start(struct hypheap_svm *svm,
 	req->args->version = HYPHEAP_SVM_ARGS_VERSION;
 	req->args->op = op;
 	req->ranges = (struct hypheap_mem_range *)(req->args + 1);
+	req->undo = undo;
 	return 0;
 }
 
@@ -258,59 +300,82 @@ static int hypheap_svm_req_add(struct hypheap_svm_req *req, bool dst,
 	return 0;
 }
 
-/* The first @len bytes of @sgt as ranges of one list. */
-static int hypheap_svm_req_add_table(struct hypheap_svm_req *req, bool dst,
-				     struct sg_table *sgt, size_t len)
-{
+/**
+ * struct hypheap_svm_cursor - where the next chunk of a buffer starts
+ * @sg: its entry (NULL past the table's end)
+ * @off: bytes of @sg already taken
+ * @left: bytes still to take
+ * @pageless: the table's entries have no pages (struct hypheap_mem): the
+ *	physical address is in sg_dma_address()
+ */
+struct hypheap_svm_cursor {
 	struct scatterlist *sg;
-	unsigned int i;
-	int ret;
+	size_t off;
+	size_t left;
+	bool pageless;
+};
 
-	for_each_sgtable_sg(sgt, sg, i) {
-		size_t n = min_t(size_t, len, sg->length);
-
-		if (!n)
-			break;
-		ret = hypheap_svm_req_add(req, dst, sg_phys(sg), n);
-		if (ret)
-			return ret;
-		len -= n;
-	}
-	return len ? -EINVAL : 0;
+static void hypheap_svm_cursor_init(struct hypheap_svm_cursor *cur,
+				    struct sg_table *sgt, bool pageless,
+				    size_t len)
+{
+	cur->sg = sgt->sgl;
+	cur->off = 0;
+	cur->left = len;
+	cur->pageless = pageless;
 }
 
-/* The first @len bytes of a buffer's memory, page-backed or page-less. */
-static int hypheap_svm_req_add_mem(struct hypheap_svm_req *req, bool dst,
-				   struct hypheap_mem *mem, size_t len)
+/*
+ * Up to @max bytes from @cur in at most @runs runs (physically contiguous
+ * pieces are one run), added to one list of @req, or only counted when @req
+ * is NULL. Return: the bytes taken.
+ */
+static size_t hypheap_svm_take(struct hypheap_svm_req *req, bool dst,
+			       struct hypheap_svm_cursor *cur, size_t max,
+			       unsigned int runs)
 {
-	struct hypheap_range_iter it;
-	struct hypheap_range r;
-	int ret;
+	phys_addr_t end = 0;
+	unsigned int n = 0;
+	size_t done = 0;
 
-	hypheap_range_iter_init_mem(&it, mem);
-	while (len && hypheap_range_iter_fill(&it, &r, 1)) {
-		u64 n = min_t(u64, len, r.size);
+	while (cur->left && done < max && cur->sg) {
+		phys_addr_t pa = (cur->pageless ?
+				  (phys_addr_t)sg_dma_address(cur->sg) :
+				  sg_phys(cur->sg)) + cur->off;
+		size_t len = min3(cur->left, cur->sg->length - cur->off,
+				  max - done);
 
-		ret = hypheap_svm_req_add(req, dst, r.base, n);
-		if (ret)
-			return ret;
-		len -= n;
+		if (!n || pa != end) {
+			if (n == runs)
+				break;
+			n++;
+		}
+		if (req && hypheap_svm_req_add(req, dst, pa, len))
+			break;
+		end = pa + len;
+		done += len;
+		cur->left -= len;
+		cur->off += len;
+		if (cur->off == cur->sg->length) {
+			cur->sg = sg_next(cur->sg);
+			cur->off = 0;
+		}
 	}
-	return len ? -EINVAL : 0;
+	return done;
 }
 
 static int hypheap_svm_req_send(struct hypheap_svm *svm,
-				struct hypheap_svm_req *req, u64 out[5],
-				long *status)
+				struct hypheap_svm_req *req, u64 d3, u64 d4,
+				u64 out[5], long *status)
 {
 	struct hypheap_svm_args *a = req->args;
 	u64 data[5] = {
 		a->op, page_to_phys(req->slot->page),
-		HYPHEAP_SVM_ARGS_SIZE(a->nr_src, a->nr_dst), 0, 0,
+		HYPHEAP_SVM_ARGS_SIZE(a->nr_src, a->nr_dst), d3, d4,
 	};
 	int ret;
 
-	ret = hypheap_svm_direct(svm, data, status);
+	ret = hypheap_svm_call(svm, data, status, req->undo);
 	mutex_unlock(&req->slot->lock);
 	if (out)
 		memcpy(out, data, sizeof(data));
@@ -322,37 +387,122 @@ static void hypheap_svm_req_abort(struct hypheap_svm_req *req)
 	mutex_unlock(&req->slot->lock);
 }
 
+/*
+ * Between two chunks: let the CPU schedule (the FF-A call itself never
+ * does), and give up for a fatal signal unless this undoes something.
+ */
+static int hypheap_svm_between_chunks(bool undo)
+{
+	cond_resched();
+	return !undo && hypheap_svm_may_give_up() ? -EINTR : 0;
+}
+
+/* One request of @op on the next chunk of @cur, its only list. */
+static int hypheap_svm_send_chunk(struct hypheap_svm *svm, u32 op, bool dst,
+				  struct hypheap_svm_cursor *cur, u64 pattern,
+				  u64 d3, u64 d4, bool undo, u64 out[5],
+				  long *status)
+{
+	struct hypheap_svm_req req;
+	int ret;
+
+	*status = HYPHEAP_SVM_STATUS_NONE;
+	ret = hypheap_svm_req_start(svm, &req, op, undo);
+	if (ret)
+		return ret;
+	req.args->pattern = pattern;
+	if (!hypheap_svm_take(&req, dst, cur, HYPHEAP_SVM_CHUNK_BYTES,
+			      HYPHEAP_SVM_ARGS_MAX_RANGES)) {
+		hypheap_svm_req_abort(&req);
+		return -EINVAL; /* a table shorter than its buffer */
+	}
+	return hypheap_svm_req_send(svm, &req, d3, d4, out, status);
+}
+
+#if IS_ENABLED(CONFIG_KUNIT)
+struct hypheap_svm_test_hooks hypheap_svm_test_hooks;
+EXPORT_SYMBOL_IF_KUNIT(hypheap_svm_test_hooks);
+#endif
+
 static struct hypheap_buffer *hypheap_svm_buffer(struct dma_buf *dmabuf)
 {
 	return dmabuf ? hypheap_buffer_of(dmabuf) : NULL;
 }
 
-/* @len: bytes from the buffer's start, 0 for all of it; whole pages */
-static int hypheap_svm_buffer_op(struct hypheap_svm *svm, u32 op,
-				 struct dma_buf *dmabuf, bool dst, u64 pattern,
-				 size_t len, u64 out[5], long *status)
+static atomic64_t hypheap_svm_streams_open = ATOMIC64_INIT(0);
+static atomic64_t hypheap_svm_streams_lost = ATOMIC64_INIT(0);
+
+/*
+ * ABORT of a context this client began; never given up. A context whose
+ * ABORT fails is counted lost: the secure VM reuses it for a later BEGIN
+ * (the least recently used), so it is not lost for good.
+ */
+static void hypheap_svm_hash_abort(struct hypheap_svm *svm, u64 handle)
 {
-	struct hypheap_buffer *buf = hypheap_svm_buffer(dmabuf);
-	struct hypheap_svm_req req;
+	u64 data[5] = { HYPHEAP_SVM_OP_HASH_ABORT, handle };
+	long status;
 	int ret;
 
-	*status = HYPHEAP_SVM_STATUS_NONE;
-	if (!buf)
-		return -EINVAL;
-	if (!len)
-		len = buf->mem.len;
-	if (len > buf->mem.len || !PAGE_ALIGNED(len))
-		return -EINVAL;
-	ret = hypheap_svm_req_start(svm, &req, op);
-	if (ret)
-		return ret;
-	req.args->pattern = pattern;
-	ret = hypheap_svm_req_add_mem(&req, dst, &buf->mem, len);
-	if (ret) {
-		hypheap_svm_req_abort(&req);
-		return ret;
+	ret = hypheap_svm_call(svm, data, &status, true);
+	atomic64_dec(&hypheap_svm_streams_open);
+	/*
+	 * HASH_HANDLE: the context is gone already (a FINAL that did answer);
+	 * -ECANCELED: the partition aborted, and its contexts with it.
+	 */
+	if (ret && ret != -ECANCELED && status != HYPHEAP_SVM_ERR_HASH_HANDLE) {
+		atomic64_inc(&hypheap_svm_streams_lost);
+		pr_warn_ratelimited("HASH context %#llx not aborted (%d, status %ld)\n",
+				    handle, ret, status);
 	}
-	return hypheap_svm_req_send(svm, &req, out, status);
+}
+
+/* A buffer in more than one chunk: BEGIN, one UPDATE a chunk, FINAL. */
+static int hypheap_svm_hash_stream(struct hypheap_svm *svm,
+				   struct hypheap_svm_cursor *cur,
+				   u8 digest[32], long *status)
+{
+	u64 data[5] = { HYPHEAP_SVM_OP_HASH_BEGIN };
+	u64 handle, offset = 0;
+	int ret, i;
+
+	/* at most what the secure VM keeps per client: none is reused */
+	if (down_killable(&svm->streams))
+		return -EINTR;
+	ret = hypheap_svm_call(svm, data, status, false);
+	if (ret)
+		goto out;
+	handle = data[1];
+	atomic64_inc(&hypheap_svm_streams_open);
+	while (cur->left) {
+		size_t before = cur->left;
+
+		ret = hypheap_svm_send_chunk(svm, HYPHEAP_SVM_OP_HASH_UPDATE,
+					     false, cur, 0, handle, offset,
+					     false, NULL, status);
+		if (ret)
+			break;
+		offset += before - cur->left;
+		if (cur->left) {
+			ret = hypheap_svm_between_chunks(false);
+			if (ret)
+				break;
+		}
+	}
+	if (!ret) {
+		u64 fin[5] = { HYPHEAP_SVM_OP_HASH_FINAL, handle, offset };
+
+		ret = hypheap_svm_call(svm, fin, status, false);
+		if (!ret) {
+			atomic64_dec(&hypheap_svm_streams_open);
+			for (i = 0; i < 4; i++)
+				put_unaligned_le64(fin[1 + i], digest + 8 * i);
+		}
+	}
+	if (ret)
+		hypheap_svm_hash_abort(svm, handle);
+out:
+	up(&svm->streams);
+	return ret;
 }
 
 /**
@@ -364,16 +514,36 @@ static int hypheap_svm_buffer_op(struct hypheap_svm *svm, u32 op,
  * @digest: the hash
  * @status: the secure VM's answer
  *
- * Return: 0 or an errno (-EINVAL for a buffer not hypheap's).
+ * One HASH when the range fits one request, else a stream of chunks
+ * (HASH_BEGIN, UPDATE, FINAL; ABORT when anything fails, so no context is
+ * left behind, even by a killed caller).
+ *
+ * Return: 0 or an errno (-EINVAL for a buffer not hypheap's, -EINTR for a
+ * fatal signal between chunks).
  */
 int hypheap_svm_hash(struct hypheap_svm *svm, struct dma_buf *dmabuf,
 		     size_t len, u8 digest[32], long *status)
 {
+	struct hypheap_buffer *buf = hypheap_svm_buffer(dmabuf);
+	struct hypheap_svm_cursor cur, probe;
 	u64 out[5];
 	int ret, i;
 
-	ret = hypheap_svm_buffer_op(svm, HYPHEAP_SVM_OP_HASH, dmabuf, false, 0,
-				    len, out, status);
+	*status = HYPHEAP_SVM_STATUS_NONE;
+	if (!buf)
+		return -EINVAL;
+	if (!len)
+		len = buf->mem.len;
+	if (len > buf->mem.len || !PAGE_ALIGNED(len))
+		return -EINVAL;
+	hypheap_svm_cursor_init(&cur, &buf->mem.sgt, buf->mem.pageless, len);
+	probe = cur;
+	hypheap_svm_take(NULL, false, &probe, HYPHEAP_SVM_CHUNK_BYTES,
+			 HYPHEAP_SVM_ARGS_MAX_RANGES);
+	if (probe.left)
+		return hypheap_svm_hash_stream(svm, &cur, digest, status);
+	ret = hypheap_svm_send_chunk(svm, HYPHEAP_SVM_OP_HASH, false, &cur, 0,
+				     0, 0, false, out, status);
 	if (ret)
 		return ret;
 	for (i = 0; i < 4; i++)
@@ -389,15 +559,129 @@ EXPORT_SYMBOL_GPL(hypheap_svm_hash);
  * @pattern: the byte
  * @status: the secure VM's answer
  *
- * Return: 0 or an errno.
+ * Return: 0 or an errno (-EINTR: a fatal signal between chunks, the buffer
+ * partly filled).
  */
 int hypheap_svm_fill(struct hypheap_svm *svm, struct dma_buf *dmabuf,
 		     u8 pattern, long *status)
 {
-	return hypheap_svm_buffer_op(svm, HYPHEAP_SVM_OP_FILL, dmabuf, true,
-				     pattern, 0, NULL, status);
+	struct hypheap_buffer *buf = hypheap_svm_buffer(dmabuf);
+	struct hypheap_svm_cursor cur;
+	int ret;
+
+	*status = HYPHEAP_SVM_STATUS_NONE;
+	if (!buf)
+		return -EINVAL;
+	hypheap_svm_cursor_init(&cur, &buf->mem.sgt, buf->mem.pageless,
+				buf->mem.len);
+	do {
+		ret = hypheap_svm_send_chunk(svm, HYPHEAP_SVM_OP_FILL, true,
+					     &cur, pattern, 0, 0, false, NULL,
+					     status);
+		if (!ret && cur.left)
+			ret = hypheap_svm_between_chunks(false);
+	} while (!ret && cur.left);
+	return ret;
 }
 EXPORT_SYMBOL_GPL(hypheap_svm_fill);
+
+/*
+ * UNPIN of whatever of the first @len bytes of @sgt is pinned, never given
+ * up: a chunk the secure VM refuses (part of it was not pinned) is done
+ * again run by run, and runs not pinned are passed over.
+ */
+static int hypheap_svm_unpin_table_all(struct hypheap_svm *svm,
+				       struct hypheap_mem *mem, size_t len)
+{
+	struct hypheap_svm_cursor cur, chunk;
+	long status;
+	int ret = 0;
+
+	hypheap_svm_cursor_init(&cur, &mem->sgt, mem->pageless, len);
+	while (cur.left) {
+		int r;
+
+		chunk = cur;
+		r = hypheap_svm_send_chunk(svm, HYPHEAP_SVM_OP_UNPIN, false,
+					   &cur, 0, 0, 0, true, NULL, &status);
+		if (r && status == HYPHEAP_SVM_STATUS_NONE)
+			return r; /* no answer: the rest cannot be done either */
+		while (r && chunk.left > cur.left) {
+			struct hypheap_svm_req req;
+			int one;
+
+			one = hypheap_svm_req_start(svm, &req,
+						    HYPHEAP_SVM_OP_UNPIN, true);
+			if (one)
+				return one;
+			hypheap_svm_take(&req, false, &chunk,
+					 chunk.left - cur.left, 1);
+			one = hypheap_svm_req_send(svm, &req, 0, 0, NULL,
+						   &status);
+			if (one && status != HYPHEAP_SVM_ERR_PIN_STATE && !ret)
+				ret = one;
+		}
+		hypheap_svm_between_chunks(true);
+	}
+	return ret;
+}
+
+/*
+ * PIN or UNPIN of the first @len bytes of @sgt, a chunk at a time, all or
+ * nothing: a refused chunk undoes the chunks before it. An undo that fails
+ * is -ENOTRECOVERABLE (the buffer is partly pinned), never forgotten.
+ */
+static int hypheap_svm_pin_table(struct hypheap_svm *svm,
+				 struct hypheap_mem *mem, size_t len, bool pin,
+				 long *status)
+{
+	struct hypheap_svm_cursor cur;
+	unsigned int chunks = 0;
+	size_t done = 0;
+	long st;
+	int ret = 0, back;
+
+	hypheap_svm_cursor_init(&cur, &mem->sgt, mem->pageless, len);
+	while (cur.left) {
+		ret = hypheap_svm_send_chunk(svm, pin ? HYPHEAP_SVM_OP_PIN :
+							HYPHEAP_SVM_OP_UNPIN,
+					     false, &cur, 0, 0, 0, false, NULL,
+					     status);
+		if (ret)
+			break;
+		done = len - cur.left;
+#if IS_ENABLED(CONFIG_KUNIT)
+		if (pin && hypheap_svm_test_hooks.pin_chunk_done)
+			hypheap_svm_test_hooks.pin_chunk_done(chunks);
+#endif
+		chunks++;
+		if (cur.left) {
+			ret = hypheap_svm_between_chunks(false);
+			if (ret)
+				break;
+		}
+	}
+	if (!ret || !done)
+		return ret;
+	if (pin) {
+		back = hypheap_svm_unpin_table_all(svm, mem, done);
+	} else {
+		hypheap_svm_cursor_init(&cur, &mem->sgt, mem->pageless, done);
+		back = 0;
+		while (cur.left && !back) {
+			back = hypheap_svm_send_chunk(svm, HYPHEAP_SVM_OP_PIN,
+						      false, &cur, 0, 0, 0,
+						      true, NULL, &st);
+			hypheap_svm_between_chunks(true);
+		}
+	}
+	if (back) {
+		pr_warn_ratelimited("%s of a buffer not undone (%d): it is partly pinned\n",
+				    pin ? "PIN" : "UNPIN", back);
+		return -ENOTRECOVERABLE;
+	}
+	return ret;
+}
 
 /**
  * hypheap_svm_pin() - the secure VM holds a buffer: reclaim answers BUSY
@@ -406,15 +690,22 @@ EXPORT_SYMBOL_GPL(hypheap_svm_fill);
  * @status: the secure VM's answer
  *
  * A buffer released while pinned stays quarantined until unpinned: an
- * in-kernel caller unpins before it drops its last reference.
+ * in-kernel caller unpins before it drops its last reference. All or
+ * nothing, however many requests the buffer takes.
  *
- * Return: 0 or an errno (-EALREADY when already pinned).
+ * Return: 0 or an errno (-EALREADY when a page is already pinned;
+ * -ENOTRECOVERABLE when a failure could not be undone: part of the buffer
+ * stays pinned until hypheap_svm_unpin_all()).
  */
 int hypheap_svm_pin(struct hypheap_svm *svm, struct dma_buf *dmabuf,
 		    long *status)
 {
-	return hypheap_svm_buffer_op(svm, HYPHEAP_SVM_OP_PIN, dmabuf, false, 0,
-				     0, NULL, status);
+	struct hypheap_buffer *buf = hypheap_svm_buffer(dmabuf);
+
+	*status = HYPHEAP_SVM_STATUS_NONE;
+	if (!buf)
+		return -EINVAL;
+	return hypheap_svm_pin_table(svm, &buf->mem, buf->mem.len, true, status);
 }
 EXPORT_SYMBOL_GPL(hypheap_svm_pin);
 
@@ -424,27 +715,82 @@ EXPORT_SYMBOL_GPL(hypheap_svm_pin);
  * @dmabuf: the pinned buffer
  * @status: the secure VM's answer
  *
- * Return: 0 or an errno (-EALREADY when not pinned).
+ * Return: 0 or an errno (-EALREADY when a page is not pinned, the buffer
+ * then pinned as before; -ENOTRECOVERABLE as hypheap_svm_pin()).
  */
 int hypheap_svm_unpin(struct hypheap_svm *svm, struct dma_buf *dmabuf,
 		      long *status)
 {
-	return hypheap_svm_buffer_op(svm, HYPHEAP_SVM_OP_UNPIN, dmabuf, false,
-				     0, 0, NULL, status);
+	struct hypheap_buffer *buf = hypheap_svm_buffer(dmabuf);
+
+	*status = HYPHEAP_SVM_STATUS_NONE;
+	if (!buf)
+		return -EINVAL;
+	return hypheap_svm_pin_table(svm, &buf->mem, buf->mem.len, false,
+				     status);
 }
 EXPORT_SYMBOL_GPL(hypheap_svm_unpin);
 
-/* Pages for @len bytes, as few chunks as the allocator gives. */
-static int hypheap_svm_bounce_alloc(struct sg_table *sgt, size_t len)
+/**
+ * hypheap_svm_unpin_all() - unpin whatever of a buffer is pinned
+ * @svm: the partition
+ * @dmabuf: the buffer
+ *
+ * For cleanup after -ENOTRECOVERABLE, or before the last reference goes:
+ * never gives up for a signal, passes over pages that are not pinned.
+ *
+ * Return: 0 or the first errno other than -EALREADY.
+ */
+int hypheap_svm_unpin_all(struct hypheap_svm *svm, struct dma_buf *dmabuf)
 {
-	unsigned int order = get_order(min_t(size_t, len, SZ_2M)), n = 0;
-	size_t left = PAGE_ALIGN(len);
-	struct page *chunks[HYPHEAP_SVM_ARGS_MAX_RANGES];
+	struct hypheap_buffer *buf = hypheap_svm_buffer(dmabuf);
+
+	if (!buf)
+		return -EINVAL;
+	return hypheap_svm_unpin_table_all(svm, &buf->mem, buf->mem.len);
+}
+EXPORT_SYMBOL_GPL(hypheap_svm_unpin_all);
+
+/* ---- DECRYPT's bounce and its quarantine ---- */
+
+/**
+ * struct hypheap_svm_bounce - pages shared with the secure VM for a DECRYPT
+ * @sgt: the pages
+ * @len: bytes of them
+ * @owners: who owns them; 0 when not known (MEM_QUERY tells)
+ * @node: entry in hypheap_svm_quarantine while its reclaim fails
+ */
+struct hypheap_svm_bounce {
+	struct sg_table sgt;
+	size_t len;
+	u64 owners;
+	struct list_head node;
+};
+
+static DEFINE_MUTEX(hypheap_svm_quarantine_lock);
+static LIST_HEAD(hypheap_svm_quarantine); /* under hypheap_svm_quarantine_lock */
+#define HYPHEAP_SVM_RETRY_MIN	msecs_to_jiffies(100)
+#define HYPHEAP_SVM_RETRY_MAX	msecs_to_jiffies(60 * MSEC_PER_SEC)
+static unsigned long hypheap_svm_retry_delay; /* 0: HYPHEAP_SVM_RETRY_MIN */
+static atomic64_t hypheap_svm_bounce_quarantined = ATOMIC64_INIT(0);
+static atomic64_t hypheap_svm_bounce_failures = ATOMIC64_INIT(0);
+static void hypheap_svm_retry_work(struct work_struct *work);
+static DECLARE_DELAYED_WORK(hypheap_svm_retry, hypheap_svm_retry_work);
+
+/*
+ * Pages for up to @len bytes in at most %HYPHEAP_SVM_BOUNCE_RUNS chunks, as
+ * few as the allocator gives. Return: the bytes obtained, or an errno.
+ */
+static long hypheap_svm_bounce_alloc(struct sg_table *sgt, size_t len)
+{
+	unsigned int order = get_order(len), n = 0;
+	size_t left = PAGE_ALIGN(len), got = 0;
+	struct page *chunks[HYPHEAP_SVM_BOUNCE_RUNS];
 	struct scatterlist *sg;
 	unsigned int i;
 	int ret;
 
-	while (left) {
+	while (left && n < ARRAY_SIZE(chunks)) {
 		struct page *page;
 
 		while (order && (PAGE_SIZE << order) > left)
@@ -463,14 +809,10 @@ static int hypheap_svm_bounce_alloc(struct sg_table *sgt, size_t len)
 		ret = -ENOMEM;
 		if (!page)
 			goto err;
-		ret = -E2BIG;
-		if (n == ARRAY_SIZE(chunks)) {
-			__free_pages(page, order);
-			goto err;
-		}
 		set_page_private(page, order);
 		chunks[n++] = page;
 		left -= PAGE_SIZE << order;
+		got += PAGE_SIZE << order;
 		cond_resched();
 	}
 	ret = sg_alloc_table(sgt, n, GFP_KERNEL_ACCOUNT);
@@ -479,21 +821,22 @@ static int hypheap_svm_bounce_alloc(struct sg_table *sgt, size_t len)
 	for_each_sgtable_sg(sgt, sg, i)
 		sg_set_page(sg, chunks[i], PAGE_SIZE << page_private(chunks[i]),
 			    0);
-	return 0;
+	return got;
 err:
 	while (n--)
 		__free_pages(chunks[n], page_private(chunks[n]));
 	return ret;
 }
 
-static void hypheap_svm_bounce_free(struct sg_table *sgt)
+static void hypheap_svm_bounce_free(struct hypheap_svm_bounce *b)
 {
 	struct scatterlist *sg;
 	unsigned int i;
 
-	for_each_sgtable_sg(sgt, sg, i)
+	for_each_sgtable_sg(&b->sgt, sg, i)
 		__free_pages(sg_page(sg), get_order(sg->length));
-	sg_free_table(sgt);
+	sg_free_table(&b->sgt);
+	kfree(b);
 }
 
 static int hypheap_svm_bounce_fill(struct sg_table *sgt, struct iov_iter *src,
@@ -514,6 +857,103 @@ static int hypheap_svm_bounce_fill(struct sg_table *sgt, struct iov_iter *src,
 	return 0;
 }
 
+/* Takes the share back; 0, or the errno with @b's owners updated. */
+static int hypheap_svm_bounce_reclaim(struct hypheap_conduit *c,
+				      struct hypheap_svm_bounce *b)
+{
+	return hypheap_reclaim_table(c, &b->sgt, &hypheap_svm_host_rwx,
+				     HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0),
+				     &b->owners, NULL);
+}
+
+/*
+ * A bounce whose share did not come back: never freed while the secure VM
+ * may still read it; retried as the heaps retry their quarantine (100 ms
+ * doubling to 60 s, back to 100 ms once it is empty).
+ */
+static void hypheap_svm_bounce_quarantine(struct hypheap_svm_bounce *b,
+					  int err)
+{
+	pr_warn_ratelimited("decrypt: %zu shared bytes did not come back (%d); quarantined\n",
+			    b->len, err);
+	atomic64_inc(&hypheap_svm_bounce_failures);
+	atomic64_add(b->len >> PAGE_SHIFT, &hypheap_svm_bounce_quarantined);
+	mutex_lock(&hypheap_svm_quarantine_lock);
+	list_add_tail(&b->node, &hypheap_svm_quarantine);
+	if (!hypheap_svm_retry_delay)
+		hypheap_svm_retry_delay = HYPHEAP_SVM_RETRY_MIN;
+	mod_delayed_work(system_wq, &hypheap_svm_retry, hypheap_svm_retry_delay);
+	mutex_unlock(&hypheap_svm_quarantine_lock);
+}
+
+/**
+ * hypheap_svm_retry_bounces() - one retry pass over the bounce quarantine
+ *
+ * Return: the bounces still quarantined.
+ */
+unsigned int hypheap_svm_retry_bounces(void)
+{
+	struct hypheap_conduit *c = hypheap_get_default_conduit();
+	struct hypheap_svm_bounce *b, *tmp;
+	unsigned int left = 0;
+
+	mutex_lock(&hypheap_svm_quarantine_lock);
+	list_for_each_entry_safe(b, tmp, &hypheap_svm_quarantine, node) {
+		if (c && !hypheap_svm_bounce_reclaim(c, b)) {
+			list_del(&b->node);
+			atomic64_sub(b->len >> PAGE_SHIFT,
+				     &hypheap_svm_bounce_quarantined);
+			hypheap_svm_bounce_free(b);
+		} else {
+			atomic64_inc(&hypheap_svm_bounce_failures);
+			left++;
+		}
+	}
+	if (!left) {
+		hypheap_svm_retry_delay = HYPHEAP_SVM_RETRY_MIN;
+	} else {
+		hypheap_svm_retry_delay = min_t(unsigned long,
+						2 * hypheap_svm_retry_delay,
+						HYPHEAP_SVM_RETRY_MAX);
+		mod_delayed_work(system_wq, &hypheap_svm_retry,
+				 hypheap_svm_retry_delay);
+	}
+	mutex_unlock(&hypheap_svm_quarantine_lock);
+	if (c)
+		hypheap_conduit_put(c);
+	return left;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_svm_retry_bounces);
+
+static void hypheap_svm_retry_work(struct work_struct *work)
+{
+	hypheap_svm_retry_bounces();
+}
+
+/* One DECRYPT request: @n bytes of @dcur from the bounce, at @offset. */
+static int hypheap_svm_decrypt_chunk(struct hypheap_svm *svm,
+				     struct hypheap_svm_bounce *b,
+				     struct hypheap_svm_cursor *dcur, size_t n,
+				     const u8 iv[8], u64 offset, long *status)
+{
+	struct hypheap_svm_cursor bcur;
+	struct hypheap_svm_req req;
+	int ret;
+
+	ret = hypheap_svm_req_start(svm, &req, HYPHEAP_SVM_OP_DECRYPT, false);
+	if (ret)
+		return ret;
+	memcpy(req.args->iv, iv, sizeof(req.args->iv));
+	hypheap_svm_cursor_init(&bcur, &b->sgt, false, n);
+	if (hypheap_svm_take(&req, false, &bcur, n, HYPHEAP_SVM_BOUNCE_RUNS) != n ||
+	    hypheap_svm_take(&req, true, dcur, n, HYPHEAP_SVM_ARGS_MAX_RANGES -
+				  HYPHEAP_SVM_BOUNCE_RUNS) != n) {
+		hypheap_svm_req_abort(&req);
+		return -EINVAL;
+	}
+	return hypheap_svm_req_send(svm, &req, offset, 0, NULL, status);
+}
+
 /**
  * hypheap_svm_decrypt() - AES-128-CTR by the secure VM into a lent buffer
  * @svm: the partition
@@ -523,9 +963,10 @@ static int hypheap_svm_bounce_fill(struct sg_table *sgt, struct iov_iter *src,
  * @iv: CENC 8-byte IV
  * @status: the secure VM's answer
  *
- * The ciphertext is copied into pages shared with the secure VM for the
- * call. Pages whose share cannot be taken back are never freed (the secure
- * VM could still read what the page allocator puts there next).
+ * The ciphertext goes a chunk at a time through pages shared with the
+ * secure VM for the call (each request carries its offset in the stream).
+ * Pages whose share cannot be taken back are quarantined, never freed
+ * while the secure VM could still read them, and retried.
  *
  * Return: 0 or an errno.
  */
@@ -534,10 +975,11 @@ int hypheap_svm_decrypt(struct hypheap_svm *svm, struct iov_iter *src,
 {
 	struct hypheap_buffer *buf = hypheap_svm_buffer(dst);
 	size_t len = iov_iter_count(src);
+	struct hypheap_svm_cursor dcur, probe;
+	struct hypheap_svm_bounce *b;
 	struct hypheap_conduit *c;
-	struct hypheap_svm_req req;
-	struct sg_table bounce;
-	u64 owners = HYPHEAP_SVM_SHARED_BY;
+	u64 offset = 0;
+	long cap;
 	int ret, back;
 
 	*status = HYPHEAP_SVM_STATUS_NONE;
@@ -546,48 +988,65 @@ int hypheap_svm_decrypt(struct hypheap_svm *svm, struct iov_iter *src,
 	c = hypheap_get_default_conduit();
 	if (!c)
 		return -ENODEV;
-	ret = hypheap_svm_bounce_alloc(&bounce, len);
-	if (ret)
+	ret = -ENOMEM;
+	b = kzalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
+	if (!b)
 		goto out_put;
-	ret = hypheap_svm_bounce_fill(&bounce, src, len);
-	if (ret) {
-		hypheap_svm_bounce_free(&bounce);
+	cap = hypheap_svm_bounce_alloc(&b->sgt,
+				       min_t(size_t, len,
+					     HYPHEAP_SVM_CHUNK_BYTES));
+	if (cap < 0) {
+		kfree(b);
+		ret = cap;
 		goto out_put;
 	}
-	ret = hypheap_lend_table(c, &bounce, &hypheap_svm_host_rwx,
+	b->len = cap;
+	b->owners = HYPHEAP_SVM_SHARED_BY;
+	ret = hypheap_lend_table(c, &b->sgt, &hypheap_svm_host_rwx,
 				 hypheap_svm_share_dst,
 				 ARRAY_SIZE(hypheap_svm_share_dst), NULL);
+	if (ret == -ENOTRECOVERABLE) {
+		b->owners = 0;
+		goto out_reclaim;
+	}
 	if (ret) {
-		if (ret == -ENOTRECOVERABLE)
-			pr_warn_ratelimited("decrypt: a share of %zu bytes cannot be undone; leaking it\n",
-					    len);
-		else
-			hypheap_svm_bounce_free(&bounce);
+		hypheap_svm_bounce_free(b);
 		goto out_put;
 	}
+#if IS_ENABLED(CONFIG_KUNIT)
+	if (hypheap_svm_test_hooks.bounce_shared)
+		hypheap_svm_test_hooks.bounce_shared(&b->sgt);
+#endif
 
-	ret = hypheap_svm_req_start(svm, &req, HYPHEAP_SVM_OP_DECRYPT);
-	if (!ret) {
-		memcpy(req.args->iv, iv, sizeof(req.args->iv));
-		ret = hypheap_svm_req_add_table(&req, false, &bounce, len);
+	hypheap_svm_cursor_init(&dcur, &buf->mem.sgt, buf->mem.pageless, len);
+	while (dcur.left) {
+		size_t n;
+
+		probe = dcur;
+		n = hypheap_svm_take(NULL, true, &probe, cap,
+				     HYPHEAP_SVM_ARGS_MAX_RANGES -
+				     HYPHEAP_SVM_BOUNCE_RUNS);
+		ret = n ? hypheap_svm_bounce_fill(&b->sgt, src, n) : -EINVAL;
 		if (!ret)
-			ret = hypheap_svm_req_add_mem(&req, true, &buf->mem,
-						      len);
+			ret = hypheap_svm_decrypt_chunk(svm, b, &dcur, n, iv,
+							offset, status);
 		if (ret)
-			hypheap_svm_req_abort(&req);
-		else
-			ret = hypheap_svm_req_send(svm, &req, NULL, status);
+			break;
+		offset += n;
+		if (dcur.left) {
+			ret = hypheap_svm_between_chunks(false);
+			if (ret)
+				break;
+		}
 	}
 
-	back = hypheap_reclaim_table(c, &bounce, &hypheap_svm_host_rwx,
-				     HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0),
-				     &owners, NULL);
+out_reclaim:
+	back = hypheap_svm_bounce_reclaim(c, b);
 	if (back) {
-		pr_warn_ratelimited("decrypt: %zu shared bytes did not come back (%d); leaking them\n",
-				    len, back);
+		hypheap_svm_bounce_quarantine(b, back);
 		ret = ret ?: back;
 	} else {
-		hypheap_svm_bounce_free(&bounce);
+		hypheap_svm_bounce_free(b);
 	}
 out_put:
 	hypheap_conduit_put(c);
@@ -615,6 +1074,7 @@ int hypheap_svm_info(struct hypheap_svm *svm, struct hypheap_svm_info *info,
 	info->version = data[1];
 	info->nr_vcpus = data[2];
 	info->features = data[3];
+	info->overlapped = data[4];
 	info->partition_id = svm->ffa->vm_id;
 	return 0;
 }
@@ -703,10 +1163,13 @@ struct hypheap_svm_file {
  * struct hypheap_svm_pinned - a pin made through a file, and its reference
  * @node: entry in &hypheap_svm_file.pins
  * @dmabuf: the pinned buffer, referenced until unpinned
+ * @partly: a PIN or UNPIN failed and could not be undone: some of its pages
+ *	are pinned, hypheap_svm_unpin_all() takes them
  */
 struct hypheap_svm_pinned {
 	struct list_head node;
 	struct dma_buf *dmabuf;
+	bool partly;
 };
 
 static struct hypheap_svm_pinned *
@@ -739,10 +1202,12 @@ static int hypheap_svm_ioctl_pin(struct hypheap_svm *svm,
 		if (!p)
 			goto out;
 		ret = hypheap_svm_pin(svm, dmabuf, status);
-		if (ret) {
+		if (ret && ret != -ENOTRECOVERABLE) {
 			kfree(p);
 			goto out;
 		}
+		/* partly pinned: kept, so that the file's close unpins it */
+		p->partly = ret;
 		get_dma_buf(dmabuf);
 		p->dmabuf = dmabuf;
 		list_add(&p->node, &f->pins);
@@ -751,7 +1216,12 @@ static int hypheap_svm_ioctl_pin(struct hypheap_svm *svm,
 		ret = -EPERM;
 		if (!p)
 			goto out;
-		ret = hypheap_svm_unpin(svm, dmabuf, status);
+		if (p->partly)
+			ret = hypheap_svm_unpin_all(svm, dmabuf);
+		else
+			ret = hypheap_svm_unpin(svm, dmabuf, status);
+		if (ret == -ENOTRECOVERABLE)
+			p->partly = true;
 		if (ret)
 			goto out;
 		list_del(&p->node);
@@ -921,11 +1391,14 @@ static int hypheap_svm_release(struct inode *inode, struct file *file)
 	long status;
 
 	list_for_each_entry_safe(p, tmp, &f->pins, node) {
+		int ret = 0;
+
 		/* an aborted partition dropped its pins itself */
-		if (svm && hypheap_svm_unpin(svm, p->dmabuf, &status) &&
-		    status != HYPHEAP_SVM_STATUS_NONE)
-			pr_warn("a buffer stays pinned at close: status %ld\n",
-				status);
+		if (svm && (p->partly ||
+			    hypheap_svm_unpin(svm, p->dmabuf, &status)))
+			ret = hypheap_svm_unpin_all(svm, p->dmabuf);
+		if (ret && ret != -ECANCELED)
+			pr_warn("a buffer stays pinned at close: %d\n", ret);
 		list_del(&p->node);
 		dma_buf_put(p->dmabuf);
 		kfree(p);
@@ -994,6 +1467,7 @@ static int hypheap_svm_probe(struct ffa_device *ffa)
 	svm->ffa = ffa;
 	get_device(&ffa->dev);
 	kref_init(&svm->ref);
+	sema_init(&svm->streams, HYPHEAP_SVM_HASH_PER_CLIENT);
 	svm->nr_slots = nr;
 	ret = hypheap_svm_share_slots(svm);
 	if (ret == -ENODEV)
@@ -1047,6 +1521,40 @@ static struct ffa_driver hypheap_svm_driver = {
 
 static bool hypheap_svm_registered;
 
+static int hypheap_svm_debugfs_show(struct seq_file *m, void *unused)
+{
+	seq_printf(m, "bounce_pages_quarantined: %lld\n",
+		   atomic64_read(&hypheap_svm_bounce_quarantined));
+	seq_printf(m, "bounce_reclaim_failures: %lld\n",
+		   atomic64_read(&hypheap_svm_bounce_failures));
+	seq_printf(m, "hash_streams_open: %lld\n",
+		   atomic64_read(&hypheap_svm_streams_open));
+	seq_printf(m, "hash_streams_lost: %lld\n",
+		   atomic64_read(&hypheap_svm_streams_lost));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(hypheap_svm_debugfs);
+
+static struct dentry *hypheap_svm_debugfs_file;
+
+/**
+ * hypheap_svm_stat() - a counter of hypheap/svm in debugfs, for tests
+ * @which: 0 bounce pages quarantined, 1 bounce reclaim failures, 2 HASH
+ *	streams open, 3 HASH streams lost
+ *
+ * Return: its value.
+ */
+s64 hypheap_svm_stat(unsigned int which)
+{
+	atomic64_t *v[] = {
+		&hypheap_svm_bounce_quarantined, &hypheap_svm_bounce_failures,
+		&hypheap_svm_streams_open, &hypheap_svm_streams_lost,
+	};
+
+	return which < ARRAY_SIZE(v) ? atomic64_read(v[which]) : 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_svm_stat);
+
 /**
  * hypheap_svm_init() - register the FF-A driver and /dev/hypheap-svm
  *
@@ -1055,6 +1563,7 @@ static bool hypheap_svm_registered;
  */
 void hypheap_svm_init(void)
 {
+	struct dentry *root;
 	int ret;
 
 	ret = uuid_parse(HYPHEAP_SVM_UUID_STR, &hypheap_svm_ids[0].uuid);
@@ -1072,12 +1581,28 @@ void hypheap_svm_init(void)
 		return;
 	}
 	hypheap_svm_registered = true;
+	root = debugfs_lookup("hypheap", NULL);
+	hypheap_svm_debugfs_file = debugfs_create_file("svm", 0400, root, NULL,
+						       &hypheap_svm_debugfs_fops);
+	dput(root);
 }
 
 void hypheap_svm_exit(void)
 {
+	struct hypheap_svm_bounce *b, *tmp;
+
 	if (!hypheap_svm_registered)
 		return;
+	debugfs_remove(hypheap_svm_debugfs_file);
 	misc_deregister(&hypheap_svm_misc);
 	ffa_unregister(&hypheap_svm_driver);
+	cancel_delayed_work_sync(&hypheap_svm_retry);
+	hypheap_svm_retry_bounces();
+	cancel_delayed_work_sync(&hypheap_svm_retry);
+	/* still shared: never given back to the page allocator */
+	list_for_each_entry_safe(b, tmp, &hypheap_svm_quarantine, node) {
+		pr_warn("a DECRYPT bounce of %zu bytes stays shared; leaking it\n",
+			b->len);
+		list_del(&b->node);
+	}
 }

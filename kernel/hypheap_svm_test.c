@@ -15,7 +15,10 @@
 #include <linux/dma-buf.h>
 #include <linux/file.h>
 #include <linux/hrtimer.h>
+#include <linux/delay.h>
 #include <linux/kthread.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/random.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
@@ -117,6 +120,44 @@ static void oracle_aes_ctr(struct kunit *test, const u8 iv8[8], const u8 *in,
 	KUNIT_EXPECT_EQ(test, crypto_wait_req(crypto_skcipher_encrypt(req),
 					      &wait), 0);
 	skcipher_request_free(req);
+	crypto_free_skcipher(tfm);
+}
+
+/* As oracle_aes_ctr(), on vmalloc()ed memory (page by page in the sg lists). */
+static void oracle_aes_ctr_vmalloc(struct kunit *test, const u8 iv8[8],
+				   const u8 *in, u8 *out, size_t len)
+{
+	struct crypto_skcipher *tfm = crypto_alloc_skcipher("ctr(aes)", 0, 0);
+	unsigned int n = DIV_ROUND_UP(len, PAGE_SIZE), i;
+	struct skcipher_request *req;
+	struct sg_table src, dst;
+	DECLARE_CRYPTO_WAIT(wait);
+	struct scatterlist *s, *d;
+	u8 iv[16] = {};
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(tfm));
+	KUNIT_ASSERT_EQ(test, crypto_skcipher_setkey(tfm, svm_test_key,
+						     sizeof(svm_test_key)), 0);
+	KUNIT_ASSERT_EQ(test, sg_alloc_table(&src, n, GFP_KERNEL), 0);
+	KUNIT_ASSERT_EQ(test, sg_alloc_table(&dst, n, GFP_KERNEL), 0);
+	for (i = 0, s = src.sgl, d = dst.sgl; i < n;
+	     i++, s = sg_next(s), d = sg_next(d)) {
+		size_t off = (size_t)i * PAGE_SIZE;
+		size_t piece = min_t(size_t, PAGE_SIZE, len - off);
+
+		sg_set_page(s, vmalloc_to_page(in + off), piece, 0);
+		sg_set_page(d, vmalloc_to_page(out + off), piece, 0);
+	}
+	req = skcipher_request_alloc(tfm, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, req);
+	memcpy(iv, iv8, 8);
+	skcipher_request_set_callback(req, 0, crypto_req_done, &wait);
+	skcipher_request_set_crypt(req, src.sgl, dst.sgl, len, iv);
+	KUNIT_EXPECT_EQ(test, crypto_wait_req(crypto_skcipher_encrypt(req),
+					      &wait), 0);
+	skcipher_request_free(req);
+	sg_free_table(&src);
+	sg_free_table(&dst);
 	crypto_free_skcipher(tfm);
 }
 
@@ -581,6 +622,329 @@ static void pinned_buffer_is_quarantined_until_unpinned(struct kunit *test)
 	sg_free_table(&copy);
 }
 
+/* ---- a buffer in more runs than one argument block holds ---- */
+
+/*
+ * A heap of the test's own whose backend gives every buffer order-0 pages,
+ * no two of them physically adjacent: memory as fragmented as it gets, so
+ * a buffer of n pages is n runs. Its pages are really lent to the secure VM
+ * (the default conduit, as the heap's own backend does).
+ */
+struct frag_heap {
+	struct hypheap_backend be;
+	struct hypheap_heap *heap;
+	struct hypheap_conduit *c;
+};
+
+static const struct hypheap_vmperm frag_dst = {
+	.vmid = HYPHEAP_VMID_SECURE_0, .perms = HYPHEAP_PERM_R | HYPHEAP_PERM_W,
+};
+
+static int frag_alloc(struct hypheap_backend *be, struct hypheap_mem *mem,
+		      const struct hypheap_use *use)
+{
+	unsigned int n = mem->len >> PAGE_SHIFT, i;
+	struct page *prev = NULL;
+	struct scatterlist *sg;
+	LIST_HEAD(spare);
+	int ret;
+
+	ret = sg_alloc_table(&mem->sgt, n, GFP_KERNEL);
+	if (ret)
+		return ret;
+	for_each_sgtable_sg(&mem->sgt, sg, i) {
+		struct page *page;
+
+		for (;;) {
+			page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+			if (!page || !prev || page_to_pfn(page) != page_to_pfn(prev) + 1)
+				break;
+			list_add(&page->lru, &spare); /* would merge with prev */
+		}
+		if (!page) {
+			ret = -ENOMEM;
+			sg_mark_end(sg);
+			break;
+		}
+		sg_set_page(sg, page, PAGE_SIZE, 0);
+		prev = page;
+		cond_resched();
+	}
+	while (!list_empty(&spare)) {
+		struct page *page = list_first_entry(&spare, struct page, lru);
+
+		list_del(&page->lru);
+		__free_page(page);
+	}
+	if (ret) {
+		for_each_sgtable_sg(&mem->sgt, sg, i)
+			if (sg_page(sg))
+				__free_page(sg_page(sg));
+		sg_free_table(&mem->sgt);
+	}
+	return ret;
+}
+
+static void frag_free(struct hypheap_backend *be, struct hypheap_mem *mem)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sgtable_sg(&mem->sgt, sg, i)
+		__free_page(sg_page(sg));
+	sg_free_table(&mem->sgt);
+}
+
+static int frag_restrict(struct hypheap_backend *be, struct hypheap_mem *mem,
+			 const struct hypheap_use *use)
+{
+	struct frag_heap *fh = be->priv;
+	int ret;
+
+	ret = hypheap_lend_table(fh->c, &mem->sgt, &svm_raw_host, &frag_dst, 1,
+				 use->stats);
+	mem->owners = ret ? 0 : HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0);
+	return ret;
+}
+
+static int frag_unrestrict(struct hypheap_backend *be, struct hypheap_mem *mem,
+			   const struct hypheap_use *use)
+{
+	struct frag_heap *fh = be->priv;
+
+	return hypheap_reclaim_table(fh->c, &mem->sgt, &svm_raw_host,
+				     HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0),
+				     &mem->owners, use->stats);
+}
+
+static void frag_destroy(struct hypheap_backend *be)
+{
+}
+
+static const struct hypheap_backend_ops frag_ops = {
+	.alloc = frag_alloc,
+	.free = frag_free,
+	.restrict_buf = frag_restrict,
+	.unrestrict_buf = frag_unrestrict,
+	.destroy = frag_destroy,
+};
+
+static void frag_heap_exit(struct kunit_resource *res)
+{
+	struct frag_heap *fh = res->data;
+
+	/* a buffer the case left (a failed assertion) is retried, then leaked */
+	hypheap_heap_retry_quarantine(fh->heap);
+	if (hypheap_heap_destroy(fh->heap) == 0)
+		hypheap_backend_put(&fh->be);
+	hypheap_conduit_put(fh->c);
+}
+
+static int frag_heap_init(struct kunit_resource *res, void *context)
+{
+	struct frag_heap *fh = context;
+
+	fh->c = hypheap_get_default_conduit();
+	if (!fh->c)
+		return -ENODEV;
+	hypheap_backend_init(&fh->be, &frag_ops, "kunit-frag", fh);
+	fh->heap = hypheap_heap_create("svm-kunit-frag", &frag_dst, 1,
+				       HYPHEAP_VMID_HOST);
+	if (IS_ERR(fh->heap)) {
+		hypheap_conduit_put(fh->c);
+		return PTR_ERR(fh->heap);
+	}
+	fh->heap->retry_delay = 3600 * HZ; /* retries when the test says */
+	hypheap_heap_set_backend(fh->heap, &fh->be);
+	res->data = fh;
+	return 0;
+}
+
+/* A dma-buf of @len bytes in @len / 4 KiB runs, lent to the secure VM. */
+static struct dma_buf *frag_buffer(struct kunit *test, size_t len)
+{
+	struct frag_heap *fh = kunit_kzalloc(test, sizeof(*fh), GFP_KERNEL);
+	struct hypheap_buffer *hb;
+	struct dma_buf *buf;
+
+	KUNIT_ASSERT_NOT_NULL(test, fh);
+	KUNIT_ASSERT_NOT_NULL(test, kunit_alloc_resource(test, frag_heap_init,
+							 frag_heap_exit,
+							 GFP_KERNEL, fh));
+	hb = hypheap_buffer_alloc(fh->heap, len);
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(hb), "frag alloc: %ld",
+			       PTR_ERR(hb));
+	buf = hypheap_buffer_export(hb, O_RDWR);
+	if (IS_ERR(buf))
+		hypheap_buffer_release(hb);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(buf));
+	KUNIT_ASSERT_EQ(test, hb->mem.sgt.orig_nents, (unsigned int)(len >> PAGE_SHIFT));
+	return buf;
+}
+
+/* One raw PIN or UNPIN of the @idx-th page of @hb: the secure VM's answer. */
+static long raw_pin_page(struct svm_raw *raw, struct hypheap_buffer *hb,
+			 unsigned int idx, u32 op)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+	size_t len;
+
+	len = svm_raw_block(raw, op, 1, 0);
+	for_each_sgtable_sg(&hb->mem.sgt, sg, i)
+		if (i == idx)
+			raw->r[0] = (struct hypheap_mem_range){ sg_phys(sg),
+								 PAGE_SIZE };
+	return svm_raw_send(raw, len);
+}
+
+#define FRAG_LEN (SZ_4M + SZ_4K) /* 1025 runs: five blocks' worth */
+
+/*
+ * A buffer in 1025 physical runs, four times what one argument block
+ * names: FILL, HASH (whole and a prefix ending mid-way), DECRYPT and PIN
+ * all work on it, checked against the kernel's sha256 and ctr(aes).
+ */
+static void scattered_buffer_every_service(struct kunit *test)
+{
+	struct hypheap_svm *svm = svm_get(test);
+	struct dma_buf *buf = frag_buffer(test, FRAG_LEN);
+	struct hypheap_buffer *hb = hypheap_buffer_of(buf);
+	struct svm_raw *raw = svm_raw(test);
+	u8 *plain = vmalloc(FRAG_LEN), *cipher = vmalloc(FRAG_LEN);
+	const u8 iv[8] = { 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10 };
+	unsigned int last = (FRAG_LEN >> PAGE_SHIFT) - 1;
+	u8 got[32], want[32];
+	struct iov_iter iter;
+	struct kvec kv;
+	long status;
+
+	KUNIT_ASSERT_NOT_NULL(test, plain);
+	KUNIT_ASSERT_NOT_NULL(test, cipher);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_fill(svm, buf, 0x6b, &status), 0);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_hash(svm, buf, 0, got, &status), 0);
+	oracle_sha256_pattern(test, 0x6b, FRAG_LEN, want);
+	svm_expect_digest(test, got, want);
+
+	get_random_bytes(plain, FRAG_LEN);
+	oracle_aes_ctr_vmalloc(test, iv, plain, cipher, FRAG_LEN);
+	kv.iov_base = cipher;
+	kv.iov_len = FRAG_LEN;
+	iov_iter_kvec(&iter, WRITE, &kv, 1, FRAG_LEN);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_decrypt(svm, &iter, buf, iv, &status),
+			0);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_hash(svm, buf, 0, got, &status), 0);
+	oracle_sha256(test, plain, FRAG_LEN, want);
+	svm_expect_digest(test, got, want);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_hash(svm, buf, SZ_2M + SZ_8K, got,
+					       &status), 0);
+	oracle_sha256(test, plain, SZ_2M + SZ_8K, want);
+	svm_expect_digest(test, got, want);
+
+	/* pinned: its first and last page alike */
+	KUNIT_EXPECT_EQ(test, hypheap_svm_pin(svm, buf, &status), 0);
+	KUNIT_EXPECT_EQ(test, raw_pin_page(raw, hb, 0, HYPHEAP_SVM_OP_PIN),
+			(long)HYPHEAP_SVM_ERR_PIN_STATE);
+	KUNIT_EXPECT_EQ(test, raw_pin_page(raw, hb, last, HYPHEAP_SVM_OP_PIN),
+			(long)HYPHEAP_SVM_ERR_PIN_STATE);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_unpin(svm, buf, &status), 0);
+	KUNIT_EXPECT_EQ(test, raw_pin_page(raw, hb, last, HYPHEAP_SVM_OP_UNPIN),
+			(long)HYPHEAP_SVM_ERR_PIN_STATE);
+	vfree(plain);
+	vfree(cipher);
+	dma_buf_put(buf);
+	flush_delayed_fput();
+	hypheap_svm_put(svm);
+}
+
+/*
+ * PIN of a buffer one of whose late pages is already pinned fails as a
+ * whole: the chunks pinned before it are unpinned again, and UNPIN of a
+ * buffer partly unpinned fails and pins back what it had unpinned.
+ */
+static void scattered_pin_is_all_or_nothing(struct kunit *test)
+{
+	struct hypheap_svm *svm = svm_get(test);
+	struct dma_buf *buf = frag_buffer(test, FRAG_LEN);
+	struct hypheap_buffer *hb = hypheap_buffer_of(buf);
+	struct svm_raw *raw = svm_raw(test);
+	unsigned int late = (FRAG_LEN >> PAGE_SHIFT) - 2;
+	long status;
+
+	KUNIT_ASSERT_EQ(test, raw_pin_page(raw, hb, late, HYPHEAP_SVM_OP_PIN),
+			(long)HYPHEAP_SVM_OK);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_pin(svm, buf, &status), -EALREADY);
+	KUNIT_EXPECT_EQ(test, status, (long)HYPHEAP_SVM_ERR_PIN_STATE);
+	KUNIT_EXPECT_EQ(test, raw_pin_page(raw, hb, 0, HYPHEAP_SVM_OP_UNPIN),
+			(long)HYPHEAP_SVM_ERR_PIN_STATE);
+	KUNIT_EXPECT_EQ(test, raw_pin_page(raw, hb, late + 1,
+					   HYPHEAP_SVM_OP_UNPIN),
+			(long)HYPHEAP_SVM_ERR_PIN_STATE);
+
+	/* UNPIN: everything pinned but that page */
+	KUNIT_ASSERT_EQ(test, raw_pin_page(raw, hb, late, HYPHEAP_SVM_OP_UNPIN),
+			(long)HYPHEAP_SVM_OK);
+	KUNIT_ASSERT_EQ(test, hypheap_svm_pin(svm, buf, &status), 0);
+	KUNIT_ASSERT_EQ(test, raw_pin_page(raw, hb, late, HYPHEAP_SVM_OP_UNPIN),
+			(long)HYPHEAP_SVM_OK);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_unpin(svm, buf, &status), -EALREADY);
+	KUNIT_EXPECT_EQ(test, raw_pin_page(raw, hb, 0, HYPHEAP_SVM_OP_PIN),
+			(long)HYPHEAP_SVM_ERR_PIN_STATE);
+	/* so it is still pinned as a whole, less that page: pin it, unpin all */
+	KUNIT_EXPECT_EQ(test, raw_pin_page(raw, hb, late, HYPHEAP_SVM_OP_PIN),
+			(long)HYPHEAP_SVM_OK);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_unpin(svm, buf, &status), 0);
+	dma_buf_put(buf);
+	flush_delayed_fput();
+	hypheap_svm_put(svm);
+}
+
+static struct svm_raw *svm_hook_raw;
+static struct hypheap_buffer *svm_hook_buf;
+static long svm_hook_status;
+
+/* after PIN's first chunk: its page 3 unpinned behind the client's back */
+static void svm_unpin_behind(unsigned int chunk)
+{
+	if (chunk == 0)
+		svm_hook_status = raw_pin_page(svm_hook_raw, svm_hook_buf, 3,
+					       HYPHEAP_SVM_OP_UNPIN);
+}
+
+/*
+ * PIN's rollback meets a chunk it cannot UNPIN whole (a page of it is no
+ * longer pinned): it goes run by run, passes over that page, and leaves
+ * nothing pinned.
+ */
+static void scattered_pin_rollback_passes_over_an_unpinned_page(struct kunit *test)
+{
+	struct hypheap_svm *svm = svm_get(test);
+	struct dma_buf *buf = frag_buffer(test, FRAG_LEN);
+	struct hypheap_buffer *hb = hypheap_buffer_of(buf);
+	struct svm_raw *raw = svm_raw(test);
+	unsigned int late = (FRAG_LEN >> PAGE_SHIFT) - 2, i;
+	long status;
+
+	KUNIT_ASSERT_EQ(test, raw_pin_page(raw, hb, late, HYPHEAP_SVM_OP_PIN),
+			(long)HYPHEAP_SVM_OK);
+	svm_hook_raw = raw;
+	svm_hook_buf = hb;
+	svm_hook_status = 1;
+	hypheap_svm_test_hooks.pin_chunk_done = svm_unpin_behind;
+	KUNIT_EXPECT_EQ(test, hypheap_svm_pin(svm, buf, &status), -EALREADY);
+	hypheap_svm_test_hooks.pin_chunk_done = NULL;
+	KUNIT_EXPECT_EQ(test, svm_hook_status, (long)HYPHEAP_SVM_OK);
+	for (i = 0; i < late; i += 97)
+		KUNIT_EXPECT_EQ_MSG(test, raw_pin_page(raw, hb, i,
+						       HYPHEAP_SVM_OP_UNPIN),
+				    (long)HYPHEAP_SVM_ERR_PIN_STATE, "page %u", i);
+	KUNIT_EXPECT_EQ(test, raw_pin_page(raw, hb, late, HYPHEAP_SVM_OP_UNPIN),
+			(long)HYPHEAP_SVM_OK);
+	dma_buf_put(buf);
+	flush_delayed_fput();
+	hypheap_svm_put(svm);
+}
+
 /* ---- concurrency and preemption ---- */
 
 struct svm_worker {
@@ -616,34 +980,61 @@ static int svm_hash_rounds(void *data)
 	return 0;
 }
 
-/* Both CPUs in the secure VM at once, each on its own vCPU. */
+static u64 svm_overlapped(struct kunit *test, struct hypheap_svm *svm)
+{
+	struct hypheap_svm_info info;
+	long status;
+
+	KUNIT_EXPECT_EQ(test, hypheap_svm_info(svm, &info, &status), 0);
+	return info.overlapped;
+}
+
+/*
+ * Both CPUs in the secure VM at once, each on its own vCPU, every digest
+ * right. That the calls really overlapped, the secure VM tells: INFO counts
+ * the calls that entered while another was inside. Two loaded TCG vCPUs
+ * need not overlap in a given round, so up to 10 rounds are tried, and the
+ * case fails only if none overlapped.
+ */
 static void two_cpus_call_at_once(struct kunit *test)
 {
 	struct svm_worker *w = kunit_kcalloc(test, 2, sizeof(*w), GFP_KERNEL);
 	struct hypheap_svm *svm = svm_get(test);
-	unsigned int cpu = 0, i;
+	unsigned int cpu = 0, i, round;
+	u64 overlaps = 0;
 	long status;
 
 	KUNIT_ASSERT_NOT_NULL(test, w);
 	KUNIT_ASSERT_GE(test, num_online_cpus(), 2U);
 	for (i = 0; i < 2; i++) {
-		struct task_struct *t;
-
 		w[i] = (struct svm_worker){ .test = test, .svm = svm,
 					    .pattern = 0x11 * (i + 1),
 					    .len = SZ_256K, .rounds = 20 };
-		init_completion(&w[i].done);
 		w[i].buf = svm_alloc(test, SVM_HEAP, w[i].len);
 		KUNIT_ASSERT_EQ(test, hypheap_svm_fill(svm, w[i].buf,
 						       w[i].pattern, &status), 0);
-		cpu = cpumask_next(i ? cpu : -1, cpu_online_mask);
-		t = kthread_create(svm_hash_rounds, &w[i], "svm-hash/%u", cpu);
-		KUNIT_ASSERT_FALSE(test, IS_ERR(t));
-		kthread_bind(t, cpu);
-		wake_up_process(t);
 	}
+	for (round = 0; round < 10 && !overlaps; round++) {
+		u64 before = svm_overlapped(test, svm);
+
+		for (i = 0; i < 2; i++) {
+			struct task_struct *t;
+
+			init_completion(&w[i].done);
+			cpu = cpumask_next(i ? cpu : -1, cpu_online_mask);
+			t = kthread_create(svm_hash_rounds, &w[i], "svm-hash/%u",
+					   cpu);
+			KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+			kthread_bind(t, cpu);
+			wake_up_process(t);
+		}
+		for (i = 0; i < 2; i++)
+			wait_for_completion(&w[i].done);
+		overlaps = svm_overlapped(test, svm) - before;
+	}
+	kunit_info(test, "%llu overlapping calls in round %u", overlaps, round);
+	KUNIT_EXPECT_GT(test, overlaps, 0ULL);
 	for (i = 0; i < 2; i++) {
-		wait_for_completion(&w[i].done);
 		KUNIT_EXPECT_EQ(test, w[i].failures, 0);
 		dma_buf_put(w[i].buf);
 	}
@@ -721,6 +1112,278 @@ static void long_hash_lets_host_interrupts_in(struct kunit *test)
 	KUNIT_EXPECT_GE(test, (s64)w->ticks_during, ms / 40);
 	dma_buf_put(w->buf);
 	hypheap_svm_put(svm);
+}
+
+struct svm_neighbour {
+	atomic_t runs;
+	bool stop;
+	struct completion done;
+};
+
+/* Wakes up every 0.5-1 ms: it runs only when its CPU schedules. */
+static int svm_neighbour_fn(void *data)
+{
+	struct svm_neighbour *n = data;
+
+	while (!READ_ONCE(n->stop)) {
+		atomic_inc(&n->runs);
+		usleep_range(500, 1000);
+	}
+	complete(&n->done);
+	return 0;
+}
+
+struct svm_timed_hash {
+	struct hypheap_svm *svm;
+	struct dma_buf *buf;
+	bool raw_single;	/* one HASH request for the whole buffer */
+	struct svm_raw *raw;
+	struct svm_neighbour *n;
+	int ret;
+	int runs;
+	s64 ms;
+	struct completion done;
+};
+
+/* The neighbour's runs during one HASH, on the CPU both are bound to. */
+static int svm_timed_hash_fn(void *data)
+{
+	struct svm_timed_hash *h = data;
+	struct hypheap_buffer *hb = hypheap_buffer_of(h->buf);
+	ktime_t start;
+	u8 digest[32];
+	long status;
+	int before;
+
+	before = atomic_read(&h->n->runs);
+	start = ktime_get();
+	if (h->raw_single) {
+		struct scatterlist *sg;
+		unsigned int i;
+		size_t len;
+
+		len = svm_raw_block(h->raw, HYPHEAP_SVM_OP_HASH,
+				    hb->mem.sgt.orig_nents, 0);
+		for_each_sgtable_sg(&hb->mem.sgt, sg, i)
+			h->raw->r[i] = (struct hypheap_mem_range){ sg_phys(sg),
+								    sg->length };
+		h->ret = svm_raw_send(h->raw, len) == HYPHEAP_SVM_OK ? 0 : -EIO;
+	} else {
+		h->ret = hypheap_svm_hash(h->svm, h->buf, 0, digest, &status);
+	}
+	h->ms = ktime_ms_delta(ktime_get(), start);
+	h->runs = atomic_read(&h->n->runs) - before;
+	complete(&h->done);
+	return 0;
+}
+
+static void svm_timed_hash_on(struct kunit *test, struct svm_timed_hash *h,
+			      unsigned int cpu)
+{
+	struct task_struct *t;
+
+	init_completion(&h->done);
+	t = kthread_create(svm_timed_hash_fn, h, "svm-timed-hash");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	kthread_bind(t, cpu);
+	wake_up_process(t);
+	wait_for_completion(&h->done);
+}
+
+/*
+ * On this PREEMPT_NONE kernel a task on the CPU of a long secure-VM call
+ * runs only if the caller schedules: Linux 6.1's FFA_RUN loop never does,
+ * so a 64 MiB HASH in one request would hold the CPU for seconds. The
+ * client splits it into 1 MiB requests and reschedules between them: a
+ * kthread bound to the same CPU, waking every millisecond, keeps running
+ * during the HASH. (The same buffer HASHed in one raw request is the
+ * control: the neighbour barely runs then; logged, not required.)
+ */
+static void long_hash_lets_another_task_run(struct kunit *test)
+{
+	struct svm_neighbour *n = kunit_kzalloc(test, sizeof(*n), GFP_KERNEL);
+	struct svm_timed_hash *h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
+	struct svm_raw *raw = svm_raw(test);
+	unsigned int cpu = cpumask_first(cpu_online_mask);
+	struct task_struct *t;
+	long status;
+	int single_runs;
+	s64 single_ms;
+
+	KUNIT_ASSERT_NOT_NULL(test, n);
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	h->svm = raw->svm;
+	h->raw = raw;
+	h->n = n;
+	h->buf = svm_alloc(test, SVM_HEAP, SZ_64M);
+	KUNIT_ASSERT_EQ(test, hypheap_svm_fill(raw->svm, h->buf, 0x77, &status),
+			0);
+	init_completion(&n->done);
+	t = kthread_create(svm_neighbour_fn, n, "svm-neighbour");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	kthread_bind(t, cpu);
+	wake_up_process(t);
+	msleep(20);
+
+	svm_timed_hash_on(test, h, cpu);
+	kunit_info(test, "64 MiB HASH in chunks: %lld ms, the neighbour ran %d times",
+		   h->ms, h->runs);
+	KUNIT_EXPECT_EQ(test, h->ret, 0);
+	/* at least once per 4 chunks of ~1 MiB */
+	KUNIT_EXPECT_GE(test, h->runs, 16);
+
+	if (hypheap_buffer_of(h->buf)->mem.sgt.orig_nents <= HYPHEAP_SVM_ARGS_MAX_RANGES) {
+		h->raw_single = true;
+		svm_timed_hash_on(test, h, cpu);
+		single_ms = h->ms;
+		single_runs = h->runs;
+		kunit_info(test, "the same in one request: %lld ms, the neighbour ran %d times",
+			   single_ms, single_runs);
+	}
+	WRITE_ONCE(n->stop, true);
+	wait_for_completion(&n->done);
+	dma_buf_put(h->buf);
+}
+
+/*
+ * A caller killed between the chunks of a streaming HASH gives up with
+ * -EINTR and ABORTs its context: none stays open, none is lost.
+ */
+struct svm_killed_hash {
+	struct hypheap_svm *svm;
+	struct dma_buf *buf;
+	int ret;
+	struct completion started, done;
+};
+
+static int svm_killed_hash_fn(void *data)
+{
+	struct svm_killed_hash *k = data;
+	u8 digest[32];
+	long status;
+
+	allow_signal(SIGKILL);
+	complete(&k->started);
+	k->ret = hypheap_svm_hash(k->svm, k->buf, 0, digest, &status);
+	complete(&k->done);
+	return 0;
+}
+
+static void killed_hash_aborts_its_context(struct kunit *test)
+{
+	struct svm_killed_hash *k = kunit_kzalloc(test, sizeof(*k), GFP_KERNEL);
+	s64 lost = hypheap_svm_stat(3);
+	struct task_struct *t;
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, k);
+	KUNIT_ASSERT_EQ(test, hypheap_svm_stat(2), 0LL);
+	k->svm = svm_get(test);
+	k->buf = frag_buffer(test, SZ_8M); /* nine requests: time to kill it */
+	init_completion(&k->started);
+	init_completion(&k->done);
+	t = kthread_run(svm_killed_hash_fn, k, "svm-killed-hash");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	get_task_struct(t);
+	wait_for_completion(&k->started);
+	for (i = 0; i < 5000 && hypheap_svm_stat(2) == 0; i++)
+		usleep_range(100, 200);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_stat(2), 1LL);
+	send_sig(SIGKILL, t, 1);
+	wait_for_completion(&k->done);
+	put_task_struct(t);
+	KUNIT_EXPECT_EQ(test, k->ret, -EINTR);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_stat(2), 0LL);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_stat(3), lost);
+	dma_buf_put(k->buf);
+	flush_delayed_fput();
+	hypheap_svm_put(k->svm);
+}
+
+/* ---- DECRYPT's bounce: a share that does not come back ---- */
+
+static struct svm_raw *svm_bounce_raw;
+static struct hypheap_mem_range svm_bounce_ranges[HYPHEAP_SVM_ARGS_MAX_RANGES];
+static unsigned int svm_bounce_nr;
+static long svm_bounce_pin_status;
+
+/* The secure VM pins the bounce: its reclaim after the DECRYPT is BUSY. */
+static void svm_pin_bounce(struct sg_table *sgt)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+	size_t len;
+
+	svm_bounce_nr = 0;
+	for_each_sgtable_sg(sgt, sg, i)
+		svm_bounce_ranges[svm_bounce_nr++] =
+			(struct hypheap_mem_range){ sg_phys(sg), sg->length };
+	len = svm_raw_block(svm_bounce_raw, HYPHEAP_SVM_OP_PIN, svm_bounce_nr, 0);
+	memcpy(svm_bounce_raw->r, svm_bounce_ranges,
+	       svm_bounce_nr * sizeof(svm_bounce_ranges[0]));
+	svm_bounce_pin_status = svm_raw_send(svm_bounce_raw, len);
+}
+
+/*
+ * A DECRYPT whose bounce the secure VM still holds when it is reclaimed:
+ * the bounce is quarantined (counted in debugfs hypheap/svm, its pages
+ * still shared, never freed), and once the secure VM lets go a retry takes
+ * it back and frees it. The plaintext is right all the same.
+ */
+static void decrypt_bounce_that_does_not_come_back_is_quarantined(struct kunit *test)
+{
+	struct svm_raw *raw = svm_raw(test);
+	struct dma_buf *buf = svm_alloc(test, SVM_HEAP, SZ_64K);
+	u8 *plain = kunit_kmalloc(test, SZ_64K, GFP_KERNEL);
+	u8 *cipher = kunit_kmalloc(test, SZ_64K, GFP_KERNEL);
+	const u8 iv[8] = { 7 };
+	s64 quarantined = hypheap_svm_stat(0), failures = hypheap_svm_stat(1);
+	u64 shared = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST) |
+		     HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0);
+	u8 got[32], want[32];
+	struct hypheap_query q;
+	struct iov_iter iter;
+	struct kvec kv;
+	unsigned int i;
+	long status;
+	size_t len;
+
+	KUNIT_ASSERT_NOT_NULL(test, plain);
+	KUNIT_ASSERT_NOT_NULL(test, cipher);
+	get_random_bytes(plain, SZ_64K);
+	oracle_aes_ctr(test, iv, plain, cipher, SZ_64K);
+	kv.iov_base = cipher;
+	kv.iov_len = SZ_64K;
+	iov_iter_kvec(&iter, WRITE, &kv, 1, SZ_64K);
+	svm_bounce_raw = raw;
+	hypheap_svm_test_hooks.bounce_shared = svm_pin_bounce;
+	KUNIT_EXPECT_EQ(test, hypheap_svm_decrypt(raw->svm, &iter, buf, iv,
+						  &status), -EBUSY);
+	hypheap_svm_test_hooks.bounce_shared = NULL;
+	KUNIT_ASSERT_EQ(test, svm_bounce_pin_status, (long)HYPHEAP_SVM_OK);
+	KUNIT_EXPECT_EQ(test, status, (long)HYPHEAP_SVM_OK);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_hash(raw->svm, buf, 0, got, &status), 0);
+	oracle_sha256(test, plain, SZ_64K, want);
+	svm_expect_digest(test, got, want);
+
+	KUNIT_EXPECT_EQ(test, hypheap_svm_stat(0) - quarantined,
+			(s64)(SZ_64K >> PAGE_SHIFT));
+	KUNIT_EXPECT_EQ(test, hypheap_svm_stat(1) - failures, 1LL);
+	for (i = 0; i < svm_bounce_nr; i++) {
+		KUNIT_ASSERT_EQ(test, hypheap_mem_query(svm_bounce_ranges[i].addr,
+							svm_bounce_ranges[i].size >> PAGE_SHIFT,
+							&q, NULL), 0);
+		KUNIT_EXPECT_EQ(test, q.owners, shared);
+	}
+	KUNIT_EXPECT_EQ(test, hypheap_svm_retry_bounces(), 1U); /* still pinned */
+	KUNIT_EXPECT_EQ(test, hypheap_svm_stat(1) - failures, 2LL);
+
+	len = svm_raw_block(raw, HYPHEAP_SVM_OP_UNPIN, svm_bounce_nr, 0);
+	memcpy(raw->r, svm_bounce_ranges, svm_bounce_nr * sizeof(raw->r[0]));
+	KUNIT_EXPECT_EQ(test, svm_raw_send(raw, len), (long)HYPHEAP_SVM_OK);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_retry_bounces(), 0U);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_stat(0), quarantined);
+	dma_buf_put(buf);
 }
 
 /*
@@ -870,8 +1533,14 @@ static struct kunit_case hypheap_svm_cases[] = {
 	KUNIT_CASE(raw_partial_pages_of_lent_memory_are_refused),
 	KUNIT_CASE(decrypt_leaves_nothing_shared),
 	KUNIT_CASE(pinned_buffer_is_quarantined_until_unpinned),
+	KUNIT_CASE(scattered_buffer_every_service),
+	KUNIT_CASE(scattered_pin_is_all_or_nothing),
+	KUNIT_CASE(scattered_pin_rollback_passes_over_an_unpinned_page),
+	KUNIT_CASE(decrypt_bounce_that_does_not_come_back_is_quarantined),
+	KUNIT_CASE(killed_hash_aborts_its_context),
 	KUNIT_CASE(two_cpus_call_at_once),
 	KUNIT_CASE(long_hash_lets_host_interrupts_in),
+	KUNIT_CASE(long_hash_lets_another_task_run),
 	KUNIT_CASE(ffa_run_from_both_cpus_resumes_the_saved_context),
 	{}
 };

@@ -19,6 +19,7 @@ constexpr uint16_t kMax = HYPHEAP_SVM_ARGS_MAX_RANGES;
 Counts counts_of(uint32_t op) {
   switch (op) {
     case HYPHEAP_SVM_OP_HASH:
+    case HYPHEAP_SVM_OP_HASH_UPDATE:
     case HYPHEAP_SVM_OP_PIN:
     case HYPHEAP_SVM_OP_UNPIN:
       return {1, kMax, 0, 0};

@@ -32,6 +32,12 @@ enum class [[nodiscard]] SvmStatus : int64_t{
     kBusy = HYPHEAP_SVM_ERR_BUSY,
     kNoMemory = HYPHEAP_SVM_ERR_NO_MEMORY,
     kPartialPage = HYPHEAP_SVM_ERR_PARTIAL_PAGE,
+    kHashHandle = HYPHEAP_SVM_ERR_HASH_HANDLE,
+    kHashInUse = HYPHEAP_SVM_ERR_HASH_IN_USE,
+    kHashContexts = HYPHEAP_SVM_ERR_HASH_CONTEXTS,
+    kHashOffset = HYPHEAP_SVM_ERR_HASH_OFFSET,
+    kHashLength = HYPHEAP_SVM_ERR_HASH_LENGTH,
+    kStreamOffset = HYPHEAP_SVM_ERR_STREAM_OFFSET,
 };
 
 #define SVM_TRY(expr)                                                        \

@@ -160,20 +160,28 @@ SvmStatus copy_block(Env& env, Ipa addr, uint64_t len, ArgsCopy* copy) {
   return from_hold_status(env.release(page, 1));
 }
 
-void hash(Env& env, const Args& args, uint8_t digest[Sha256::kDigestSize]) {
-  Sha256 sha;
+void hash_into(Env& env, const Args& args, Sha256& sha) {
   for (Cursor c(args, false); !c.done();) {
     const uint64_t n = c.chunk();
     sha.update(env.map(c.where()), n);
     c.advance(n);
   }
-  sha.finish(digest);
 }
 
-void decrypt(Env& env, const Args& args) {
+// Disjoint ranges below 2^64 - 1 cannot sum past it: no overflow.
+uint64_t src_total(const Args& args) {
+  uint64_t total = 0;
+  for (size_t i = 0; i < args.nr_src(); i++)
+    total += args.src(i).size;
+  return total;
+}
+
+// `offset`: of this chunk in the stream, a page multiple (checked), so block numbers start
+// at offset / 16 and never wrap (offset + length < 2^64 is checked too).
+void decrypt(Env& env, const Args& args, uint64_t offset) {
   static constexpr uint8_t kKey[] = HYPHEAP_SVM_TEST_KEY;
   const Aes128 aes(kKey);
-  AesCtr ctr(aes, args.iv());
+  AesCtr ctr(aes, args.iv(), offset / Aes128::kBlockSize);
   Cursor src(args, false), dst(args, true);
   // Equal totals (checked): both cursors end together.
   while (!src.done()) {
@@ -222,15 +230,56 @@ uint64_t le64(const uint8_t* p) {
 
 bool takes_block(uint64_t op) {
   return op == HYPHEAP_SVM_OP_HASH || op == HYPHEAP_SVM_OP_DECRYPT || op == HYPHEAP_SVM_OP_PIN ||
-         op == HYPHEAP_SVM_OP_UNPIN || op == HYPHEAP_SVM_OP_FILL;
+         op == HYPHEAP_SVM_OP_UNPIN || op == HYPHEAP_SVM_OP_FILL ||
+         op == HYPHEAP_SVM_OP_HASH_UPDATE;
 }
 
-}  // namespace
+Message digest_answer(const uint8_t digest[Sha256::kDigestSize]) {
+  return answer(SvmStatus::kOk, le64(digest), le64(digest + 8), le64(digest + 16),
+                le64(digest + 24));
+}
 
-Message dispatch(Env& env, const Config& config, const Message& req) {
+// SHA-256 counts the message in bits in 64 bits.
+constexpr uint64_t kHashMaxBytes = (uint64_t(1) << 61) - 1;
+
+// HASH_BEGIN, HASH_FINAL, HASH_ABORT: no block.
+Message hash_stream_op(HashPool& pool, uint16_t caller, const Message& req) {
+  const uint64_t op = req.data[0];
+  const uint64_t extra = op == HYPHEAP_SVM_OP_HASH_BEGIN   ? req.data[1] | req.data[2]
+                         : op == HYPHEAP_SVM_OP_HASH_ABORT ? req.data[2]
+                                                           : 0;
+  if ((extra | req.data[3] | req.data[4]) != 0)
+    return answer(SvmStatus::kArgsReserved);
+  if (op == HYPHEAP_SVM_OP_HASH_BEGIN) {
+    uint64_t handle = 0;
+    SvmStatus s = pool.begin(caller, &handle);
+    return s == SvmStatus::kOk ? answer(s, handle) : answer(s);
+  }
+  const uint64_t handle = req.data[1];
+  HashStream* stream = nullptr;
+  if (const SvmStatus s = pool.claim(caller, handle, &stream); s != SvmStatus::kOk)
+    return answer(s);
+  if (op == HYPHEAP_SVM_OP_HASH_ABORT) {
+    pool.end(handle);
+    return answer(SvmStatus::kOk);
+  }
+  if (req.data[2] != stream->bytes) {
+    pool.put(handle, false);
+    return answer(SvmStatus::kHashOffset);
+  }
+  uint8_t digest[Sha256::kDigestSize];
+  stream->sha.finish(digest);
+  pool.end(handle);
+  return digest_answer(digest);
+}
+
+Message serve(Env& env, const Config& config, Shared& shared, uint16_t caller, const Message& req) {
   const uint64_t op = req.data[0];
   if (is_protmem_op(op))
     return protmem_dispatch(env, req);
+  if (op == HYPHEAP_SVM_OP_HASH_BEGIN || op == HYPHEAP_SVM_OP_HASH_FINAL ||
+      op == HYPHEAP_SVM_OP_HASH_ABORT)
+    return hash_stream_op(shared.hashes, caller, req);
   if (op == HYPHEAP_SVM_OP_INFO || op == HYPHEAP_SVM_OP_FAULT) {
     if (op == HYPHEAP_SVM_OP_FAULT && !config.fault_op)
       return answer(SvmStatus::kNotSupported);
@@ -242,11 +291,16 @@ Message dispatch(Env& env, const Config& config, const Message& req) {
       return answer(SvmStatus::kOk);
     }
     return answer(SvmStatus::kOk, HYPHEAP_SVM_VERSION, config.nr_vcpus,
-                  config.fault_op ? HYPHEAP_SVM_F_FAULT : 0);
+                  config.fault_op ? HYPHEAP_SVM_F_FAULT : 0,
+                  __atomic_load_n(&shared.overlapped, __ATOMIC_RELAXED));
   }
   if (!takes_block(op))
     return answer(SvmStatus::kNotSupported);
-  if ((req.data[3] | req.data[4]) != 0)
+  // data3: DECRYPT's stream offset, HASH_UPDATE's handle; data4: HASH_UPDATE's offset.
+  const uint64_t unused = op == HYPHEAP_SVM_OP_HASH_UPDATE ? 0
+                          : op == HYPHEAP_SVM_OP_DECRYPT   ? req.data[4]
+                                                           : req.data[3] | req.data[4];
+  if (unused != 0)
     return answer(SvmStatus::kArgsReserved);
 
   ArgsCopy copy;
@@ -260,29 +314,78 @@ Message dispatch(Env& env, const Config& config, const Message& req) {
   if (op == HYPHEAP_SVM_OP_PIN || op == HYPHEAP_SVM_OP_UNPIN)
     return answer(pin_or_unpin(env, args, op == HYPHEAP_SVM_OP_PIN));
 
+  if (op == HYPHEAP_SVM_OP_DECRYPT) {
+    const uint64_t offset = req.data[3];
+    if (!is_page_aligned(offset) || src_total(args) > ~uint64_t(0) - offset)
+      return answer(SvmStatus::kStreamOffset);
+  }
+  // HASH_UPDATE works on a copy of its context, committed only once everything succeeded.
+  const uint64_t handle = req.data[3];
+  HashStream* stream = nullptr;
+  HashStream next;
+  if (op == HYPHEAP_SVM_OP_HASH_UPDATE) {
+    if (const SvmStatus s = shared.hashes.claim(caller, handle, &stream); s != SvmStatus::kOk)
+      return answer(s);
+    SvmStatus s = SvmStatus::kOk;
+    if (req.data[4] != stream->bytes)
+      s = SvmStatus::kHashOffset;
+    else if (src_total(args) > kHashMaxBytes - stream->bytes)
+      s = SvmStatus::kHashLength;
+    if (s != SvmStatus::kOk) {
+      shared.hashes.put(handle, false);
+      return answer(s);
+    }
+    next = *stream;
+  }
+
   Holds holds(env, args);
-  if (const SvmStatus s = holds.hold_all(); s != SvmStatus::kOk) {
-    static_cast<void>(holds.release_all());  // the refused hold is the answer
-    return answer(s);
-  }
+  SvmStatus s = holds.hold_all();
   uint8_t digest[Sha256::kDigestSize] = {};
-  switch (op) {
-    case HYPHEAP_SVM_OP_HASH:
-      hash(env, args, digest);
-      break;
-    case HYPHEAP_SVM_OP_DECRYPT:
-      decrypt(env, args);
-      break;
-    case HYPHEAP_SVM_OP_FILL:
-      fill(env, args);
-      break;
+  if (s == SvmStatus::kOk) {
+    switch (op) {
+      case HYPHEAP_SVM_OP_HASH: {
+        Sha256 sha;
+        hash_into(env, args, sha);
+        sha.finish(digest);
+        break;
+      }
+      case HYPHEAP_SVM_OP_HASH_UPDATE:
+        hash_into(env, args, next.sha);
+        next.bytes += src_total(args);
+        break;
+      case HYPHEAP_SVM_OP_DECRYPT:
+        decrypt(env, args, req.data[3]);
+        break;
+      case HYPHEAP_SVM_OP_FILL:
+        fill(env, args);
+        break;
+    }
   }
-  if (const SvmStatus s = holds.release_all(); s != SvmStatus::kOk)
+  // A refused hold is the answer (the ones before it are released); else the release's.
+  if (const SvmStatus r = holds.release_all(); s == SvmStatus::kOk)
+    s = r;
+  if (stream != nullptr) {
+    if (s == SvmStatus::kOk)
+      *stream = next;
+    secure_zero(&next, sizeof(next));
+    shared.hashes.put(handle, s == SvmStatus::kOk);
+  }
+  if (s != SvmStatus::kOk || op != HYPHEAP_SVM_OP_HASH)
     return answer(s);
-  if (op != HYPHEAP_SVM_OP_HASH)
-    return answer(SvmStatus::kOk);
-  return answer(SvmStatus::kOk, le64(digest), le64(digest + 8), le64(digest + 16),
-                le64(digest + 24));
+  return digest_answer(digest);
+}
+
+}  // namespace
+
+// Counts the calls inside at once (INFO data4): the proof that two vCPUs served two calls
+// at the same time, whichever CPUs the host ran them on.
+Message dispatch(Env& env, const Config& config, Shared& shared, uint16_t caller,
+                 const Message& req) {
+  if (__atomic_fetch_add(&shared.inside, 1, __ATOMIC_ACQ_REL) != 0)
+    __atomic_fetch_add(&shared.overlapped, 1, __ATOMIC_RELAXED);
+  const Message m = serve(env, config, shared, caller, req);
+  __atomic_fetch_sub(&shared.inside, 1, __ATOMIC_ACQ_REL);
+  return m;
 }
 
 }  // namespace hyp::svm

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "../core/types.h"
+#include "hash_pool.h"
 
 namespace hyp::svm {
 
@@ -39,8 +40,17 @@ struct Config {
   bool fault_op = false;  // HYPHEAP_SVM_F_FAULT
 };
 
-// Validates `req` in full (every rejection has its HYPHEAP_SVM_ERR_*), holds what it names,
-// performs the op, releases, and answers. Never leaves a page held.
-Message dispatch(Env& env, const Config& config, const Message& req);
+// What the calls of every vCPU share (one object for the partition).
+struct Shared {
+  HashPool hashes;
+  uint64_t inside = 0;      // calls in dispatch() now (a preempted one included)
+  uint64_t overlapped = 0;  // calls that entered while another was inside (INFO data4)
+};
+
+// Validates `req` of FF-A endpoint `caller` in full (every rejection has its
+// HYPHEAP_SVM_ERR_*), holds what it names, performs the op, releases, and answers. Never
+// leaves a page held; a streaming HASH context changes only when the call succeeds.
+Message dispatch(Env& env, const Config& config, Shared& shared, uint16_t caller,
+                 const Message& req);
 
 }  // namespace hyp::svm

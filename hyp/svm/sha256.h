@@ -15,6 +15,9 @@ class Sha256 {
   static constexpr size_t kBlockSize = 64;
 
   Sha256();
+  // Nothing computed yet, so a static pool of them is constant-initialised: reset() first.
+  struct Unset {};
+  constexpr explicit Sha256(Unset) : state_{}, buf_{} {}
   // Appends `n` bytes; any split of a message gives the same digest.
   void update(const uint8_t* data, size_t n);
   // Pads, writes the digest and leaves the object unusable until reset().

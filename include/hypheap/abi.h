@@ -256,8 +256,27 @@ struct hypheap_mem_range {
  * FILL     dst = lent page ranges, each byte set to `pattern` (<= 0xff).
  * FAULT    (HYPHEAP_SVM_F_FAULT builds only) the secure VM reads outside its stage-2, on
  *          purpose: the partition is aborted and every later call answers FFA_ERROR(ABORTED).
+ *
+ * Since 1.1: requests in chunks, for buffers of more runs than one block holds.
+ * INFO     -> data4 = calls that entered a service while another vCPU was inside one (a
+ *          monotonic count: two calls in progress at once, proven from the secure VM's side).
+ * DECRYPT  data3 = the byte offset of this chunk in the stream (a page multiple; the block
+ *          number starts at data3 / 16; data3 + the chunk's length < 2^64).
+ * HASH_BEGIN   no block, data1..data4 = 0 -> data1 = handle of a fresh SHA-256 context.
+ * HASH_UPDATE  block as HASH; data3 = handle, data4 = bytes the context has hashed so far.
+ * HASH_FINAL   data1 = handle, data2 = bytes hashed in all -> data1..data4 = digest as HASH;
+ *          the context is freed.
+ * HASH_ABORT   data1 = handle: the context is freed.
+ * A context is the caller's (its FF-A id) alone; a caller has at most
+ * HYPHEAP_SVM_HASH_PER_CLIENT of the HYPHEAP_SVM_HASH_CONTEXTS. Today the hyp admits direct
+ * requests from the host alone, so its share is the whole pool; should it admit more
+ * endpoints, a share below the pool's size is what keeps one from taking another's. BEGIN when all of the caller's
+ * are taken reuses the one it used least recently and is not in a call, whose handle is then
+ * stale (so a context a caller lost track of is never lost for good). A handle names one
+ * context once: freed or reused, it answers HASH_HANDLE. Handles, byte counts and offsets are
+ * 64-bit: use the 64-bit direct request (Linux 6.1 does), a 32-bit one truncates them.
  */
-#define HYPHEAP_SVM_VERSION 0x00010000U /* 1.0 */
+#define HYPHEAP_SVM_VERSION 0x00010001U /* 1.1 */
 #define HYPHEAP_SVM_OP_INFO 1U
 #define HYPHEAP_SVM_OP_HASH 2U
 #define HYPHEAP_SVM_OP_DECRYPT 3U
@@ -265,6 +284,13 @@ struct hypheap_mem_range {
 #define HYPHEAP_SVM_OP_UNPIN 5U
 #define HYPHEAP_SVM_OP_FILL 6U
 #define HYPHEAP_SVM_OP_FAULT 7U
+#define HYPHEAP_SVM_OP_HASH_BEGIN 8U  /* 1.1 */
+#define HYPHEAP_SVM_OP_HASH_UPDATE 9U /* 1.1 */
+#define HYPHEAP_SVM_OP_HASH_FINAL 10U /* 1.1 */
+#define HYPHEAP_SVM_OP_HASH_ABORT 11U /* 1.1 */
+
+#define HYPHEAP_SVM_HASH_CONTEXTS 8U   /* streaming HASH contexts of the secure VM */
+#define HYPHEAP_SVM_HASH_PER_CLIENT 8U /* of which one FF-A endpoint may have */
 
 #define HYPHEAP_SVM_F_FAULT 0x1U /* FAULT is built in (test builds) */
 
@@ -322,6 +348,13 @@ struct hypheap_mem_range {
 #define HYPHEAP_SVM_ERR_BUSY (-16)          /* a page is held by another call in progress */
 #define HYPHEAP_SVM_ERR_NO_MEMORY (-17)     /* the hyp is out of table pages for the change */
 #define HYPHEAP_SVM_ERR_PARTIAL_PAGE (-18)  /* part of a page the host cannot read (see above) */
+/* Since 1.1. */
+#define HYPHEAP_SVM_ERR_HASH_HANDLE (-19)   /* not a live context of the caller (freed, reused) */
+#define HYPHEAP_SVM_ERR_HASH_IN_USE (-20)   /* the context is in another call in progress */
+#define HYPHEAP_SVM_ERR_HASH_CONTEXTS (-21) /* BEGIN: every context the caller may have is busy */
+#define HYPHEAP_SVM_ERR_HASH_OFFSET (-22)   /* data4 (UPDATE), data2 (FINAL) != bytes hashed */
+#define HYPHEAP_SVM_ERR_HASH_LENGTH (-23)   /* the stream would pass SHA-256's 2^61 - 1 bytes */
+#define HYPHEAP_SVM_ERR_STREAM_OFFSET (-24) /* DECRYPT data3 not a page multiple, or wraps */
 /* Protected memory (PROTMEM_*), numbered apart from the block services' statuses. */
 #define HYPHEAP_SVM_ERR_PROTMEM_USE_CASE (-32) /* a use case this VM keeps no memory for */
 #define HYPHEAP_SVM_ERR_PROTMEM_NOT_LENT (-33) /* no live FF-A lend/share of the handle to it */

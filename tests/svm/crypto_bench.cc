@@ -57,8 +57,10 @@ void BM_Dispatch(benchmark::State& state, uint32_t op) {
   const auto bytes = b.bytes();
   std::memcpy(env.at(kBase), bytes.data(), bytes.size());
   const Config config;
+  Shared shared;
   for (auto _ : state) {
-    const Message m = dispatch(env, config, Message{{op, kBase, bytes.size(), 0, 0}});
+    const Message m = dispatch(env, config, shared, HYPHEAP_FFA_ID_HOST,
+                               Message{{op, kBase, bytes.size(), 0, 0}});
     if (m.data[0] != 0)
       state.SkipWithError("the request failed");
   }

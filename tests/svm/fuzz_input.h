@@ -31,8 +31,16 @@ enum class Mode : uint8_t {
   kRaw = 1,
   // u8 n, u8 status: the hyp call n calls from now answers kStatuses[status % n].
   kInject = 2,
+  // u8 kind (% 4: HASH_BEGIN, HASH_UPDATE, HASH_FINAL, HASH_ABORT), u8 which (of the
+  // contexts the input began and still has), u8 tweak (kStale*), then for HASH_UPDATE a
+  // kBuilt request (its op replaced): data3 = the handle, data4 = the bytes hashed so far.
+  kStream = 3,
 };
-inline constexpr uint8_t kNrModes = 3;
+inline constexpr uint8_t kNrModes = 4;
+
+// Bits of kStream's tweak: a handle of an earlier generation, an offset (or total) one off,
+// the call made by another FF-A endpoint.
+inline constexpr uint8_t kStaleHandle = 1, kOffsetOff = 2, kOtherCaller = 4;
 
 // Bits of kBuilt's corrupt byte.
 inline constexpr uint8_t kBadVersion = 1, kWrongOp = 2, kLenPlus8 = 4, kLenMinus8 = 8,

@@ -35,7 +35,21 @@ struct Seed {
   }
   Seed& req(uint8_t op, const std::vector<R>& src, const std::vector<R>& dst, uint8_t corrupt = 0,
             uint8_t pattern = 0, uint16_t block_offset = 0) {
-    w.put(uint8_t(Mode::kBuilt)).put(op).put(corrupt);
+    w.put(uint8_t(Mode::kBuilt));
+    return body(op, src, dst, corrupt, pattern, block_offset);
+  }
+  // A streaming HASH call (kind: 0 BEGIN, 2 FINAL, 3 ABORT); update() for UPDATE.
+  Seed& stream(uint8_t kind, uint8_t which = 0, uint8_t tweak = 0) {
+    w.put(uint8_t(Mode::kStream)).put(kind).put(which).put(tweak);
+    return *this;
+  }
+  Seed& update(const std::vector<R>& src, uint8_t which = 0, uint8_t tweak = 0) {
+    stream(1, which, tweak);
+    return body(HYPHEAP_SVM_OP_HASH_UPDATE, src, {});
+  }
+  Seed& body(uint8_t op, const std::vector<R>& src, const std::vector<R>& dst, uint8_t corrupt = 0,
+             uint8_t pattern = 0, uint16_t block_offset = 0) {
+    w.put(op).put(corrupt);
     w.put(uint8_t(src.size())).put(uint8_t(dst.size()));
     for (int i = 0; i < 8; i++)
       w.put(uint8_t(op == HYPHEAP_SVM_OP_DECRYPT ? 0x10 + i : 0));
@@ -159,6 +173,43 @@ std::vector<Seed> seeds() {
       .raw(kRelease, 1, 0, 0, 0, {})
       .raw(kRelease, 1, 0, 0, 0, {});
   s.emplace_back("protmem_retrieve_refused").inject(0, 4).raw(kAssign, 1, kVideo, 0, 0, {});
+  // Requests in chunks (1.1).
+  s.emplace_back("stream_hash")
+      .stream(0)
+      .update({{16, 0, 8192}, {4, 10, 500}})
+      .update({{20, 0, 4096}})
+      .stream(2);
+  s.emplace_back("stream_refusals")
+      .stream(0)
+      .update({{16, 0, 4096}}, 0, kOffsetOff)
+      .update({{16, 0, 4096}}, 0, kStaleHandle)
+      .update({{16, 0, 4096}}, 0, kOtherCaller)
+      .update({{16, 5, 4096}})
+      .update({{48, 0, 4096}})
+      .stream(2, 0, kOffsetOff)
+      .update({{16, 0, 4096}})
+      .stream(2);
+  s.emplace_back("stream_abort").stream(0).update({{20, 0, 4096}}).stream(3).stream(2);
+  s.emplace_back("stream_two")
+      .stream(0)
+      .stream(0)
+      .update({{16, 0, 4096}}, 1)
+      .update({{20, 0, 4096}}, 0)
+      .stream(2, 1)
+      .stream(2, 0);
+  {
+    Seed& many = s.emplace_back("stream_reuse");
+    for (int i = 0; i < 10; i++)
+      many.stream(0);
+    many.update({{16, 0, 4096}}, 0).update({{16, 0, 4096}}, 9).stream(2, 9).stream(2, 1);
+  }
+  s.emplace_back("stream_update_busy").stream(0).inject(2, 5).update({{16, 0, 4096}}).stream(2);
+  s.emplace_back("stream_raw")
+      .raw(HYPHEAP_SVM_OP_HASH_BEGIN, 0, 0, 0, 0, {})
+      .raw(HYPHEAP_SVM_OP_HASH_FINAL, 0x100, 0, 0, 0, {})
+      .raw(HYPHEAP_SVM_OP_HASH_ABORT, 0x100, 1, 0, 0, {});
+  s.emplace_back("decrypt_offset").raw(HYPHEAP_SVM_OP_DECRYPT, 0x8000'0000, 64, 4096, 0, {});
+  s.emplace_back("decrypt_offset_unaligned").req(kDecrypt, {{4, 0, 4096}}, {{20, 0, 4096}}, kData3);
   return s;
 }
 

@@ -23,7 +23,8 @@ class ProtmemTest : public ::testing::Test {
   ProtmemTest() : env_(4) { env_.ffa_lend(kHandle); }
 
   Message call(uint64_t op, uint64_t d1 = 0, uint64_t d2 = 0, uint64_t d3 = 0, uint64_t d4 = 0) {
-    const Message m = dispatch(env_, config_, Message{{op, d1, d2, d3, d4}});
+    const Message m =
+        dispatch(env_, config_, shared_, HYPHEAP_FFA_ID_HOST, Message{{op, d1, d2, d3, d4}});
     EXPECT_TRUE(env_.violations().empty()) << env_.violations().front();
     EXPECT_EQ(env_.nr_held(), 0u);
     if (status(m) != HYPHEAP_SVM_OK) {
@@ -39,6 +40,7 @@ class ProtmemTest : public ::testing::Test {
 
   FakeEnv env_;
   Config config_;
+  Shared shared_;
 };
 
 TEST_F(ProtmemTest, ConfigNamesTheBlockAndTheReceiver) {

@@ -54,8 +54,9 @@ class ServicesTest : public ::testing::Test {
     if (!block.empty() && addr >= kBase && addr < env_.end() && block.size() <= env_.end() - addr)
       std::memcpy(env_.at(addr), block.data(), block.size());
     const std::vector<uint8_t> before = env_.ram();
-    const Message m = dispatch(
-        env_, config_, Message{{op, addr, len == ~uint64_t(0) ? block.size() : len, d3, d4}});
+    const Message m =
+        dispatch(env_, config_, shared_, HYPHEAP_FFA_ID_HOST,
+                 Message{{op, addr, len == ~uint64_t(0) ? block.size() : len, d3, d4}});
     check_after(before,
                 status(m) == HYPHEAP_SVM_OK ? may_change : std::vector<hypheap_mem_range>{});
     if (status(m) != HYPHEAP_SVM_OK) {
@@ -115,6 +116,7 @@ class ServicesTest : public ::testing::Test {
 
   FakeEnv env_;
   Config config_{2, false};
+  Shared shared_;
 };
 
 // --- INFO, FAULT, unknown ops, the request registers ---
@@ -139,7 +141,8 @@ TEST_F(ServicesTest, InfoAndFaultTakeNoArguments) {
     for (int reg = 1; reg < 5; reg++) {
       uint64_t d[5] = {op, 0, 0, 0, 0};
       d[reg] = 8;
-      const Message m = dispatch(env_, config_, Message{{d[0], d[1], d[2], d[3], d[4]}});
+      const Message m = dispatch(env_, config_, shared_, HYPHEAP_FFA_ID_HOST,
+                                 Message{{d[0], d[1], d[2], d[3], d[4]}});
       EXPECT_EQ(status(m), HYPHEAP_SVM_ERR_ARGS_RESERVED) << op << " data" << reg;
     }
   }
@@ -155,7 +158,7 @@ TEST_F(ServicesTest, FaultOnlyInBuildsThatHaveIt) {
 }
 
 TEST_F(ServicesTest, UnknownOpsAreNotSupported) {
-  for (uint64_t op : {0ULL, 8ULL, 0xffULL, (1ULL << 32) | HYPHEAP_SVM_OP_HASH, ~0ULL})
+  for (uint64_t op : {0ULL, 12ULL, 0xffULL, (1ULL << 32) | HYPHEAP_SVM_OP_HASH, ~0ULL})
     EXPECT_EQ(status(call(op, {}, kArgs, 64)), HYPHEAP_SVM_ERR_NOT_SUPPORTED) << op;
   EXPECT_EQ(env_.log(), "");
 }
@@ -242,8 +245,8 @@ TEST_F(ServicesTest, BlockIsCopiedOnceAndReleasedBeforeTheWork) {
   };
   const auto bytes = b.bytes();
   std::memcpy(env_.at(kArgs), bytes.data(), bytes.size());
-  const Message m =
-      dispatch(env_, config_, Message{{HYPHEAP_SVM_OP_FILL, kArgs, bytes.size(), 0, 0}});
+  const Message m = dispatch(env_, config_, shared_, HYPHEAP_FFA_ID_HOST,
+                             Message{{HYPHEAP_SVM_OP_FILL, kArgs, bytes.size(), 0, 0}});
   ASSERT_TRUE(rewritten);
   EXPECT_EQ(status(m), HYPHEAP_SVM_OK);
   EXPECT_EQ(*env_.at(kLent + k4K - 1), 0x5a);
@@ -418,13 +421,15 @@ TEST_F(ServicesTest, AFailedReleaseIsNeverASuccess) {
   const auto bytes = b.bytes();
   std::memcpy(env_.at(kArgs), bytes.data(), bytes.size());
   env_.inject(4, HYPHEAP_ERR_NOT_MAPPED);  // the release of src[1], the first released
-  Message m = dispatch(env_, config_, Message{{HYPHEAP_SVM_OP_HASH, kArgs, bytes.size(), 0, 0}});
+  Message m = dispatch(env_, config_, shared_, HYPHEAP_FFA_ID_HOST,
+                       Message{{HYPHEAP_SVM_OP_HASH, kArgs, bytes.size(), 0, 0}});
   EXPECT_EQ(status(m), HYPHEAP_SVM_ERR_NOT_OWNED);
   EXPECT_EQ(m.data[1], 0u);
   EXPECT_FALSE(env_.state(kShared).held) << "src[0] is released all the same";
   // The block's page.
   env_.inject(1, HYPHEAP_ERR_NOT_MAPPED);
-  m = dispatch(env_, config_, Message{{HYPHEAP_SVM_OP_HASH, kArgs, bytes.size(), 0, 0}});
+  m = dispatch(env_, config_, shared_, HYPHEAP_FFA_ID_HOST,
+               Message{{HYPHEAP_SVM_OP_HASH, kArgs, bytes.size(), 0, 0}});
   EXPECT_EQ(status(m), HYPHEAP_SVM_ERR_NOT_OWNED);
   EXPECT_TRUE(env_.violations().empty());
 }
@@ -892,8 +897,8 @@ TEST_F(ServicesTest, AFailedReleaseOfTheSecondHoldIsTheAnswer) {
   const auto bytes = b.bytes();
   std::memcpy(env_.at(kArgs), bytes.data(), bytes.size());
   env_.inject(5, HYPHEAP_ERR_NOT_MAPPED);
-  const Message m =
-      dispatch(env_, config_, Message{{HYPHEAP_SVM_OP_HASH, kArgs, bytes.size(), 0, 0}});
+  const Message m = dispatch(env_, config_, shared_, HYPHEAP_FFA_ID_HOST,
+                             Message{{HYPHEAP_SVM_OP_HASH, kArgs, bytes.size(), 0, 0}});
   EXPECT_EQ(status(m), HYPHEAP_SVM_ERR_NOT_OWNED);
   EXPECT_FALSE(env_.state(kShared).held);
   EXPECT_TRUE(env_.violations().empty());
@@ -915,6 +920,324 @@ TEST_F(ServicesTest, FillThenWholePageDecryptLeavesNoPatternByte) {
   write(d.src, cipher);
   ASSERT_EQ(run(d), HYPHEAP_SVM_OK);
   EXPECT_EQ(bytes_of(d.dst), plain);
+}
+
+}  // namespace
+}  // namespace hyp::svm::testing
+
+// --- requests in chunks (1.1): streaming HASH, DECRYPT at an offset, INFO's overlap count ---
+
+namespace hyp::svm::testing {
+namespace {
+
+class StreamTest : public ServicesTest {
+ protected:
+  uint64_t begin() {
+    const Message m = call(HYPHEAP_SVM_OP_HASH_BEGIN, {}, 0, 0);
+    EXPECT_EQ(status(m), HYPHEAP_SVM_OK);
+    return m.data[1];
+  }
+  Message update(uint64_t handle, uint64_t offset, const Block& b) {
+    Block u = b;
+    u.hdr.op = HYPHEAP_SVM_OP_HASH_UPDATE;
+    return call(HYPHEAP_SVM_OP_HASH_UPDATE, u.bytes(), kArgs, ~0ULL, handle, offset);
+  }
+  Message final(uint64_t handle, uint64_t total) {
+    return call(HYPHEAP_SVM_OP_HASH_FINAL, {}, handle, total);
+  }
+  int64_t abort(uint64_t handle) { return status(call(HYPHEAP_SVM_OP_HASH_ABORT, {}, handle, 0)); }
+};
+
+// Chunks of lent whole pages and shared byte ranges, in any split: the digest is the one a
+// single HASH of all the ranges gives, and the context is gone afterwards.
+TEST_F(StreamTest, ChunksHashAsOneMessage) {
+  const std::vector<Block> chunks = {
+      Block(0).add_src(kLent, 3 * k4K).add_src(kShared + 17, 1000),
+      Block(0).add_src(kLent + 8 * k4K, k4K),
+      Block(0).add_src(kShared + 4 * k4K + 5, 9000).add_src(kLent + 4 * k4K, 2 * k4K)};
+  Block whole(HYPHEAP_SVM_OP_HASH);
+  const uint64_t h = begin();
+  uint64_t offset = 0;
+  for (const Block& c : chunks) {
+    ASSERT_EQ(status(update(h, offset, c)), HYPHEAP_SVM_OK);
+    for (const auto& r : c.src) {
+      whole.add_src(r.addr, r.size);
+      offset += r.size;
+    }
+  }
+  const Message one = call(whole);
+  ASSERT_EQ(status(one), HYPHEAP_SVM_OK);
+  const Message fin = final(h, offset);
+  ASSERT_EQ(status(fin), HYPHEAP_SVM_OK);
+  EXPECT_EQ(digest_of(fin), digest_of(one));
+  const auto data = bytes_of(whole.src);
+  EXPECT_EQ(digest_of(fin), openssl_sha256(data.data(), data.size()));
+  EXPECT_EQ(shared_.hashes.nr_live(), 0u);
+  EXPECT_EQ(status(final(h, offset)), HYPHEAP_SVM_ERR_HASH_HANDLE) << "FINAL frees it";
+  EXPECT_EQ(status(update(h, offset, chunks[1])), HYPHEAP_SVM_ERR_HASH_HANDLE);
+  EXPECT_EQ(abort(h), HYPHEAP_SVM_ERR_HASH_HANDLE);
+}
+
+TEST_F(StreamTest, AnEmptyStreamIsTheDigestOfNothing) {
+  const Message fin = final(begin(), 0);
+  ASSERT_EQ(status(fin), HYPHEAP_SVM_OK);
+  EXPECT_EQ(to_hex(digest_of(fin).data(), 32),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+// Every refusal leaves the context as it was: the digest at the end is that of the chunks
+// that were accepted, as if the refused ones had never been sent.
+TEST_F(StreamTest, EveryRefusedUpdateLeavesTheContextUnchanged) {
+  const uint64_t h = begin();
+  const Block good = Block(0).add_src(kLent, 2 * k4K);
+  ASSERT_EQ(status(update(h, 0, good)), HYPHEAP_SVM_OK);
+  const uint64_t at = 2 * k4K;
+  const Block next = Block(0).add_src(kLent + 4 * k4K, k4K);
+
+  EXPECT_EQ(status(update(h, at + 1, next)), HYPHEAP_SVM_ERR_HASH_OFFSET);
+  EXPECT_EQ(status(update(h, 0, next)), HYPHEAP_SVM_ERR_HASH_OFFSET) << "a chunk again";
+  EXPECT_EQ(status(update(h ^ 1, at, next)), HYPHEAP_SVM_ERR_HASH_HANDLE);
+  EXPECT_EQ(status(update(h + 0x100, at, next)), HYPHEAP_SVM_ERR_HASH_HANDLE);
+  // the whole-page rule holds in every chunk
+  EXPECT_EQ(status(update(h, at, Block(0).add_src(kLent + 4 * k4K, 1))),
+            HYPHEAP_SVM_ERR_PARTIAL_PAGE);
+  EXPECT_EQ(status(update(h, at, Block(0).add_src(kLent + 4 * k4K + 1, k4K))),
+            HYPHEAP_SVM_ERR_PARTIAL_PAGE);
+  EXPECT_EQ(status(update(h, at, Block(0).add_src(kCarve, k4K))), HYPHEAP_SVM_ERR_NOT_OWNED);
+  EXPECT_EQ(status(update(h, at, Block(0).add_src(kLent, k4K).add_src(kLent, k4K))),
+            HYPHEAP_SVM_ERR_OVERLAP);
+  EXPECT_EQ(status(update(h, at, Block(0))), HYPHEAP_SVM_ERR_RANGE_COUNT);
+  // a refused hold of the second range, after the first was held
+  env_.inject(3, HYPHEAP_ERR_BUSY);  // 0/1: the block's hold and release, 2/3: the ranges
+  EXPECT_EQ(status(update(h, at, Block(0).add_src(kLent + 6 * k4K, k4K).add_src(kShared, 64))),
+            HYPHEAP_SVM_ERR_BUSY);
+  env_.clear_injected();
+  // a release that fails after the work: the answer is an error, so nothing is kept
+  Block u = next;
+  u.hdr.op = HYPHEAP_SVM_OP_HASH_UPDATE;
+  const auto bytes = u.bytes();
+  std::memcpy(env_.at(kArgs), bytes.data(), bytes.size());
+  env_.inject(3, HYPHEAP_ERR_STATE);
+  EXPECT_EQ(status(dispatch(env_, config_, shared_, HYPHEAP_FFA_ID_HOST,
+                            Message{{HYPHEAP_SVM_OP_HASH_UPDATE, kArgs, bytes.size(), h, at}})),
+            HYPHEAP_SVM_ERR_NOT_OWNED);
+  env_.clear_injected();
+  ASSERT_TRUE(env_.release_was_injected());
+  // (the fake keeps what it refused to release: let it go, as a fixed hyp would)
+  ASSERT_EQ(env_.release(Ipa(kLent + 4 * k4K), 1), HYPHEAP_OK);
+
+  EXPECT_EQ(status(final(h, at + 1)), HYPHEAP_SVM_ERR_HASH_OFFSET);
+  ASSERT_EQ(status(update(h, at, next)), HYPHEAP_SVM_OK);
+  const Message fin = final(h, at + k4K);
+  ASSERT_EQ(status(fin), HYPHEAP_SVM_OK);
+  const auto data = bytes_of({{kLent, 2 * k4K}, {kLent + 4 * k4K, k4K}});
+  EXPECT_EQ(digest_of(fin), openssl_sha256(data.data(), data.size()));
+}
+
+TEST_F(StreamTest, BeginFinalAndAbortTakeOnlyTheirArguments) {
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH_BEGIN, {}, 1, 0)), HYPHEAP_SVM_ERR_ARGS_RESERVED);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH_BEGIN, {}, 0, 1)), HYPHEAP_SVM_ERR_ARGS_RESERVED);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH_BEGIN, {}, 0, 0, 1, 0)), HYPHEAP_SVM_ERR_ARGS_RESERVED);
+  EXPECT_EQ(shared_.hashes.nr_live(), 0u) << "a refused BEGIN takes nothing";
+  const uint64_t h = begin();
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH_FINAL, {}, h, 0, 1, 0)), HYPHEAP_SVM_ERR_ARGS_RESERVED);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH_FINAL, {}, h, 0, 0, 1)), HYPHEAP_SVM_ERR_ARGS_RESERVED);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH_ABORT, {}, h, 1)), HYPHEAP_SVM_ERR_ARGS_RESERVED);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH_ABORT, {}, h, 0, 0, 1)), HYPHEAP_SVM_ERR_ARGS_RESERVED);
+  EXPECT_EQ(shared_.hashes.nr_live(), 1u);
+  EXPECT_EQ(abort(h), HYPHEAP_SVM_OK);
+  EXPECT_EQ(shared_.hashes.nr_live(), 0u);
+  EXPECT_EQ(abort(h), HYPHEAP_SVM_ERR_HASH_HANDLE);
+  EXPECT_EQ(env_.log(), "") << "no hyp call without a block";
+}
+
+// A context is the caller's alone: another FF-A endpoint's handle is no handle.
+TEST_F(StreamTest, AnotherClientsHandleIsRefused) {
+  const uint64_t h = begin();
+  const Message m =
+      dispatch(env_, config_, shared_, 0x0002, Message{{HYPHEAP_SVM_OP_HASH_ABORT, h, 0, 0, 0}});
+  EXPECT_EQ(status(m), HYPHEAP_SVM_ERR_HASH_HANDLE);
+  EXPECT_EQ(abort(h), HYPHEAP_SVM_OK);
+}
+
+// A second call on a context while one is in progress (here: made from inside the first,
+// as it releases its range) is refused, and the first completes.
+TEST_F(StreamTest, AContextInAnotherCallIsInUse) {
+  const uint64_t h = begin();
+  const Block c = Block(HYPHEAP_SVM_OP_HASH_UPDATE).add_src(kLent, k4K);
+  int64_t inner = 0;
+  env_.on_release = [&](uint64_t ipa) {
+    if (ipa != kLent || inner != 0)  // the range's release: the outer call has the context
+      return;
+    inner = 1;
+    inner = status(dispatch(env_, config_, shared_, HYPHEAP_FFA_ID_HOST,
+                            Message{{HYPHEAP_SVM_OP_HASH_UPDATE, kArgs, c.bytes().size(), h, 0}}));
+  };
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH_UPDATE, c.bytes(), kArgs, ~0ULL, h, 0)),
+            HYPHEAP_SVM_OK);
+  env_.on_release = nullptr;
+  EXPECT_EQ(inner, HYPHEAP_SVM_ERR_HASH_IN_USE);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_HASH_FINAL, {}, h, k4K)), HYPHEAP_SVM_OK);
+}
+
+// SHA-256 counts bits in 64 bits: a stream may not grow past 2^61 - 1 bytes.
+TEST_F(StreamTest, AStreamCannotPassTheLengthSha256Counts) {
+  const uint64_t h = begin();
+  HashStream* s = nullptr;
+  ASSERT_EQ(shared_.hashes.claim(HYPHEAP_FFA_ID_HOST, h, &s), SvmStatus::kOk);
+  const uint64_t near = (uint64_t(1) << 61) - k4K;
+  s->bytes = near;
+  shared_.hashes.put(h, true);
+  EXPECT_EQ(status(update(h, near, Block(0).add_src(kLent, 2 * k4K))), HYPHEAP_SVM_ERR_HASH_LENGTH);
+  EXPECT_EQ(status(update(h, near, Block(0).add_src(kShared, k4K - 1))), HYPHEAP_SVM_OK);
+  EXPECT_EQ(status(update(h, near + k4K - 1, Block(0).add_src(kShared, 1))),
+            HYPHEAP_SVM_ERR_HASH_LENGTH);
+  EXPECT_EQ(abort(h), HYPHEAP_SVM_OK);
+}
+
+TEST_F(StreamTest, BeginWhenTheCallersShareIsTakenReusesItsLeastRecentlyUsed) {
+  std::vector<uint64_t> h;
+  for (size_t i = 0; i < HashPool::kPerClient; i++)
+    h.push_back(begin());
+  const uint64_t more = begin();
+  EXPECT_EQ(abort(h[0]), HYPHEAP_SVM_ERR_HASH_HANDLE) << "the oldest went stale";
+  for (size_t i = 1; i < h.size(); i++)
+    EXPECT_EQ(abort(h[i]), HYPHEAP_SVM_OK);
+  EXPECT_EQ(abort(more), HYPHEAP_SVM_OK);
+}
+
+// DECRYPT in chunks, each at its offset in the stream, is DECRYPT of the whole.
+TEST_F(StreamTest, DecryptChunksAtTheirOffsetsMakeTheWholePlaintext) {
+  const uint8_t iv[8] = {9, 8, 7, 6, 5, 4, 3, 2};
+  std::vector<uint8_t> plain(5 * k4K);
+  for (size_t i = 0; i < plain.size(); i++)
+    plain[i] = uint8_t(i * 7 + 3);
+  const auto cipher = openssl_ctr(kKey, iv, plain.data(), plain.size());
+  std::memcpy(env_.at(kShared), cipher.data(), 5 * k4K);  // read-only to the secure VM
+  Block a(HYPHEAP_SVM_OP_DECRYPT), b(HYPHEAP_SVM_OP_DECRYPT);
+  a.iv(iv).add_src(kShared, 2 * k4K).add_dst(kLent + 10 * k4K, 2 * k4K);
+  b.iv(iv).add_src(kShared + 2 * k4K, 3 * k4K).add_dst(kLent + 20 * k4K, 3 * k4K);
+  ASSERT_EQ(status(call(HYPHEAP_SVM_OP_DECRYPT, a.bytes(), kArgs, ~0ULL, 0, 0, a.dst)),
+            HYPHEAP_SVM_OK);
+  ASSERT_EQ(status(call(HYPHEAP_SVM_OP_DECRYPT, b.bytes(), kArgs, ~0ULL, 2 * k4K, 0, b.dst)),
+            HYPHEAP_SVM_OK);
+  auto got = bytes_of(a.dst);
+  const auto rest = bytes_of(b.dst);
+  got.insert(got.end(), rest.begin(), rest.end());
+  EXPECT_EQ(got, plain);
+}
+
+TEST_F(StreamTest, DecryptOffsetIsAPageMultipleAndTheStreamNeverWraps) {
+  Block b(HYPHEAP_SVM_OP_DECRYPT);
+  b.add_src(kShared, k4K).add_dst(kLent, k4K);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_DECRYPT, b.bytes(), kArgs, ~0ULL, 16, 0)),
+            HYPHEAP_SVM_ERR_STREAM_OFFSET);
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_DECRYPT, b.bytes(), kArgs, ~0ULL, k4K + 1, 0)),
+            HYPHEAP_SVM_ERR_STREAM_OFFSET);
+  EXPECT_EQ(
+      status(call(HYPHEAP_SVM_OP_DECRYPT, b.bytes(), kArgs, ~0ULL, ~uint64_t(0) & ~(k4K - 1), 0)),
+      HYPHEAP_SVM_ERR_STREAM_OFFSET)
+      << "offset + length past 2^64 - 1";
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_DECRYPT, b.bytes(), kArgs, ~0ULL, k4K, 1)),
+            HYPHEAP_SVM_ERR_ARGS_RESERVED);
+  // the last page below 2^64 is fine (block numbers up to 2^60, no wrap)
+  EXPECT_EQ(status(call(HYPHEAP_SVM_OP_DECRYPT, b.bytes(), kArgs, ~0ULL,
+                        (~uint64_t(0) & ~(k4K - 1)) - k4K, 0, b.dst)),
+            HYPHEAP_SVM_OK);
+  EXPECT_EQ(env_.nr_held(), 0u);
+}
+
+// The counter block at offset k is iv || (k / 16): the last page below 2^64 decrypts with
+// block numbers just below 2^60, as OpenSSL's counter gives them.
+TEST_F(StreamTest, DecryptAtAHighOffsetUsesThatBlockNumber) {
+  const uint8_t iv[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  const uint64_t offset = (uint64_t(1) << 40) * k4K;  // block number 2^48
+  uint8_t iv16[16] = {};
+  std::memcpy(iv16, iv, 8);
+  const uint64_t block = offset / 16;
+  for (int i = 0; i < 8; i++)
+    iv16[8 + i] = uint8_t(block >> (56 - 8 * i));
+  std::vector<uint8_t> plain(k4K, 0x5c), cipher(k4K + 16);
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  int len = 0;
+  EVP_EncryptInit_ex(ctx, EVP_aes_128_ctr(), nullptr, kKey, iv16);
+  EVP_EncryptUpdate(ctx, cipher.data(), &len, plain.data(), int(k4K));
+  EVP_CIPHER_CTX_free(ctx);
+  std::memcpy(env_.at(kShared), cipher.data(), k4K);
+  Block b(HYPHEAP_SVM_OP_DECRYPT);
+  b.iv(iv).add_src(kShared, k4K).add_dst(kLent, k4K);
+  ASSERT_EQ(status(call(HYPHEAP_SVM_OP_DECRYPT, b.bytes(), kArgs, ~0ULL, offset, 0, b.dst)),
+            HYPHEAP_SVM_OK);
+  EXPECT_EQ(bytes_of(b.dst), plain);
+}
+
+// INFO data4 counts the calls that entered while another was inside (here: one made from
+// inside another, as a second vCPU would while the first is preempted).
+TEST_F(StreamTest, InfoCountsCallsThatOverlapped) {
+  EXPECT_EQ(call(HYPHEAP_SVM_OP_INFO, {}, 0, 0).data[4], 0u);
+  const Block c = Block(HYPHEAP_SVM_OP_HASH).add_src(kLent, k4K);
+  bool nested = false;
+  env_.on_release = [&](uint64_t) {
+    if (nested)
+      return;
+    nested = true;
+    EXPECT_EQ(status(dispatch(env_, config_, shared_, HYPHEAP_FFA_ID_HOST,
+                              Message{{HYPHEAP_SVM_OP_INFO, 0, 0, 0, 0}})),
+              HYPHEAP_SVM_OK);
+  };
+  EXPECT_EQ(status(call(c)), HYPHEAP_SVM_OK);
+  env_.on_release = nullptr;
+  EXPECT_EQ(call(HYPHEAP_SVM_OP_INFO, {}, 0, 0).data[4], 1u);
+  EXPECT_EQ(call(HYPHEAP_SVM_OP_INFO, {}, 0, 0).data[4], 1u) << "one after another: no overlap";
+}
+
+}  // namespace
+}  // namespace hyp::svm::testing
+
+// Review of the chained requests (issue 10): a refused call and the reuse order, the one
+// caller the hyp admits, the documented check order.
+
+namespace hyp::svm::testing {
+namespace {
+
+class StreamReviewTest : public StreamTest {};
+
+// docs/abi.md: "Every refusal leaves state unchanged". Which context BEGIN reuses is state
+// the host observes (that handle goes stale), so a refused call must not reorder it.
+TEST_F(StreamReviewTest, ARefusedCallLeavesTheReuseOrderAsItWas) {
+  std::vector<uint64_t> h;
+  for (size_t i = 0; i < HashPool::kPerClient; i++)
+    h.push_back(begin());
+  // h[0] is the least recently used; three refused calls on it.
+  EXPECT_EQ(status(update(h[0], 1, Block(0).add_src(kLent, k4K))), HYPHEAP_SVM_ERR_HASH_OFFSET);
+  EXPECT_EQ(status(update(h[0], 0, Block(0).add_src(kCarve, k4K))), HYPHEAP_SVM_ERR_NOT_OWNED);
+  EXPECT_EQ(status(final(h[0], 1)), HYPHEAP_SVM_ERR_HASH_OFFSET);
+  const uint64_t more = begin();
+  EXPECT_EQ(abort(h[0]), HYPHEAP_SVM_ERR_HASH_HANDLE) << "h[0] is still the least recently used";
+  EXPECT_EQ(abort(h[1]), HYPHEAP_SVM_OK) << "h[1] was reused instead";
+  for (size_t i = 2; i < h.size(); i++)
+    EXPECT_EQ(abort(h[i]), HYPHEAP_SVM_OK) << i;
+  EXPECT_EQ(abort(more), HYPHEAP_SVM_OK);
+}
+
+// The hyp admits direct requests from the host alone (hyp/core/ffa.cc direct_request: w1's
+// sender must be 1), so HYPHEAP_FFA_ID_HOST is the only caller there is: it should be able
+// to use the pool it pays for.
+TEST_F(StreamReviewTest, TheOnlyCallerTheHypAdmitsCanUseThePool) {
+  std::vector<uint64_t> h;
+  for (size_t i = 0; i < HashPool::kContexts; i++)
+    h.push_back(begin());
+  EXPECT_EQ(shared_.hashes.nr_live(), HashPool::kContexts);
+  for (size_t i = 0; i < h.size(); i++)
+    EXPECT_EQ(abort(h[i]), HYPHEAP_SVM_OK) << "context " << i << " was reused under its client";
+}
+
+// docs/abi.md "Requests in chunks": an UPDATE checks its handle before the holds, and the
+// holds apply the whole-page rule: a stale handle with a partial lent range is HASH_HANDLE.
+TEST_F(StreamReviewTest, UpdateChecksTheHandleBeforeTheHolds) {
+  const uint64_t h = begin();
+  ASSERT_EQ(abort(h), HYPHEAP_SVM_OK);
+  EXPECT_EQ(status(update(h, 0, Block(0).add_src(kLent, 100))), HYPHEAP_SVM_ERR_HASH_HANDLE);
 }
 
 }  // namespace

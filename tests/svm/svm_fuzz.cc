@@ -26,6 +26,7 @@
 
 #include "fake_env.h"
 #include "fuzz_input.h"
+#include "svm/sha256.h"
 
 namespace hyp::svm::fuzz {
 namespace {
@@ -100,7 +101,7 @@ Request raw(Reader& in) {
 
 bool is_svm_status(int64_t s) {
   return s == HYPHEAP_SVM_OK ||
-         (s <= HYPHEAP_SVM_ERR_NOT_SUPPORTED && s >= HYPHEAP_SVM_ERR_PARTIAL_PAGE) ||
+         (s <= HYPHEAP_SVM_ERR_NOT_SUPPORTED && s >= HYPHEAP_SVM_ERR_STREAM_OFFSET) ||
          (s <= HYPHEAP_SVM_ERR_PROTMEM_USE_CASE && s >= HYPHEAP_SVM_ERR_PROTMEM_HYP);
 }
 
@@ -147,7 +148,8 @@ bool all_shared(const FakeEnv& env, const hypheap_mem_range& r) {
 // page grid. Computed here from the ABI, not with the services' own helpers.
 void check_whole_pages(const FakeEnv& env, const std::vector<uint8_t>& ram, const Message& msg) {
   const uint64_t op = msg.data[0];
-  if (op != HYPHEAP_SVM_OP_HASH && op != HYPHEAP_SVM_OP_DECRYPT && op != HYPHEAP_SVM_OP_FILL)
+  if (op != HYPHEAP_SVM_OP_HASH && op != HYPHEAP_SVM_OP_DECRYPT && op != HYPHEAP_SVM_OP_FILL &&
+      op != HYPHEAP_SVM_OP_HASH_UPDATE)
     return;
   hypheap_svm_args hdr;
   std::memcpy(&hdr, ram.data() + (msg.data[1] - kBase), sizeof(hdr));
@@ -164,9 +166,76 @@ void check_whole_pages(const FakeEnv& env, const std::vector<uint8_t>& ram, cons
     const bool on_grid = whole_pages(r) && (op != HYPHEAP_SVM_OP_DECRYPT || offset % k4K == 0);
     offset += r.size;
     if (!on_grid && !all_shared(env, r))
-      fail(op == HYPHEAP_SVM_OP_HASH ? "a HASH answer over a partial page the host cannot read"
-                                     : "a DECRYPT read a lent page off the page grid");
+      fail(op != HYPHEAP_SVM_OP_DECRYPT ? "a HASH over a partial page the host cannot read"
+                                        : "a DECRYPT read a lent page off the page grid");
   }
+}
+
+// The bytes a block names, in list order, from `ram` (the memory before the call).
+std::vector<uint8_t> src_bytes(const std::vector<uint8_t>& ram, const Message& msg) {
+  hypheap_svm_args hdr;
+  std::memcpy(&hdr, ram.data() + (msg.data[1] - kBase), sizeof(hdr));
+  const uint8_t* ranges = ram.data() + (msg.data[1] - kBase) + sizeof(hdr);
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i < hdr.nr_src; i++) {
+    hypheap_mem_range r;
+    std::memcpy(&r, ranges + i * sizeof(r), sizeof(r));
+    const uint8_t* p = ram.data() + (r.addr - kBase);
+    out.insert(out.end(), p, p + r.size);
+  }
+  return out;
+}
+
+// A context the input began, and what the harness expects of it: the bytes its accepted
+// UPDATEs named, hashed by the harness's own SHA-256 object.
+struct Tracked {
+  uint64_t handle;
+  uint16_t owner;
+  uint64_t bytes = 0;
+  Sha256 sha;
+};
+
+// A streaming HASH call: a stale or foreign handle, or an offset one off, is never
+// accepted; a FINAL's digest is the SHA-256 of exactly what the accepted UPDATEs named.
+void check_stream(std::vector<Tracked>& tracked, uint8_t kind, size_t which, uint8_t tweak,
+                  uint16_t caller, const std::vector<uint8_t>& before, const Message& req,
+                  const Message& m) {
+  if (int64_t(m.data[0]) != HYPHEAP_SVM_OK)
+    return;
+  if (kind == 0) {
+    for (const Tracked& t : tracked) {
+      if (t.handle == m.data[1])
+        fail("BEGIN gave a live handle again");
+    }
+    // A reused context (the caller's least recently used) leaves its handle stale: the
+    // harness keeps it, and its later calls must then be refused.
+    tracked.push_back(Tracked{m.data[1], caller, 0, Sha256()});
+    return;
+  }
+  if (tracked.empty() || (tweak & kStaleHandle))
+    fail("a stale handle was accepted");
+  if (tracked[which % tracked.size()].owner != caller)
+    fail("another caller's handle was accepted");
+  if ((kind == 1 || kind == 2) && (tweak & kOffsetOff))
+    fail("an offset one off was accepted");
+  Tracked& t = tracked[which % tracked.size()];
+  if (kind == 1) {
+    const auto data = src_bytes(before, req);
+    t.sha.update(data.data(), data.size());
+    t.bytes += data.size();
+    return;
+  }
+  if (kind == 2) {
+    uint8_t want[Sha256::kDigestSize];
+    t.sha.finish(want);
+    for (int w = 0; w < 4; w++) {
+      for (int i = 0; i < 8; i++) {
+        if (uint8_t(m.data[1 + w] >> (8 * i)) != want[8 * w + i])
+          fail("FINAL's digest is not that of the accepted chunks");
+      }
+    }
+  }
+  tracked.erase(tracked.begin() + std::ptrdiff_t(which % tracked.size()));
 }
 
 // Runs one input from scratch; returns what determinism compares.
@@ -174,6 +243,7 @@ std::string run(const uint8_t* data, size_t size) {
   Reader in(data, size);
   const uint8_t flags = in.get<uint8_t>();
   const Config config{2, (flags & 1) != 0};
+  Shared shared;
   FakeEnv env(kPages);
   for (size_t g = 0; g < kGroups; g++) {
     const uint8_t l = in.get<uint8_t>();
@@ -196,6 +266,7 @@ std::string run(const uint8_t* data, size_t size) {
 
   std::string trace;
   bool injected = false;
+  std::vector<Tracked> tracked;
   while (!in.done()) {
     const uint8_t mode = in.get<uint8_t>() % kNrModes;
     if (mode == uint8_t(Mode::kInject)) {
@@ -204,7 +275,40 @@ std::string run(const uint8_t* data, size_t size) {
       injected = true;
       continue;
     }
-    const Request r = mode == uint8_t(Mode::kBuilt) ? built(in) : raw(in);
+    uint8_t kind = 0, tweak = 0;
+    size_t which = 0;
+    uint16_t caller = HYPHEAP_FFA_ID_HOST;
+    Request r;
+    if (mode == uint8_t(Mode::kStream)) {
+      kind = in.get<uint8_t>() % 4;
+      which = in.get<uint8_t>();
+      tweak = in.get<uint8_t>();
+      static constexpr uint64_t kOps[] = {HYPHEAP_SVM_OP_HASH_BEGIN, HYPHEAP_SVM_OP_HASH_UPDATE,
+                                          HYPHEAP_SVM_OP_HASH_FINAL, HYPHEAP_SVM_OP_HASH_ABORT};
+      if (kind == 1) {
+        r = built(in);
+        if (r.block.size() >= sizeof(hypheap_svm_args)) {
+          const uint32_t op = HYPHEAP_SVM_OP_HASH_UPDATE;
+          std::memcpy(r.block.data() + offsetof(hypheap_svm_args, op), &op, sizeof(op));
+        }
+      }
+      const Tracked* t = tracked.empty() ? nullptr : &tracked[which % tracked.size()];
+      const uint64_t handle = (t ? t->handle : 0) - (tweak & kStaleHandle ? 0x100 : 0);
+      const uint64_t bytes = (t ? t->bytes : 0) + (tweak & kOffsetOff ? 1 : 0);
+      r.msg.data[0] = kOps[kind];
+      if (kind == 1) {
+        r.msg.data[3] = handle;
+        r.msg.data[4] = bytes;
+      } else if (kind != 0) {
+        r.msg = Message{{kOps[kind], handle, kind == 2 ? bytes : 0, 0, 0}};
+      } else {
+        r.msg = Message{{kOps[0], 0, 0, 0, 0}};
+      }
+      if (tweak & kOtherCaller)
+        caller = 0x0002;
+    } else {
+      r = mode == uint8_t(Mode::kBuilt) ? built(in) : raw(in);
+    }
     // The block goes where the request says if that is in page 0, else at its start.
     uint64_t at = r.msg.data[1];
     if (at < kBase || at >= kBase + k4K || r.block.size() > kBase + k4K - at)
@@ -214,9 +318,11 @@ std::string run(const uint8_t* data, size_t size) {
 
     const std::vector<uint8_t> before = env.ram();
     const unsigned held_before = held_handles(env);
-    const Message m = dispatch(env, config, r.msg);
+    const Message m = dispatch(env, config, shared, caller, r.msg);
     const int64_t status = int64_t(m.data[0]);
     check_protmem(held_before, held_handles(env), r.msg, status);
+    if (mode == uint8_t(Mode::kStream))
+      check_stream(tracked, kind, which, tweak, caller, before, r.msg, m);
     if (!is_svm_status(status))
       fail("answer is no service status", std::to_string(status));
     if (status != HYPHEAP_SVM_OK && (m.data[1] | m.data[2] | m.data[3] | m.data[4]) != 0)

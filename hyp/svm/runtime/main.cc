@@ -61,6 +61,8 @@ class HypEnv final : public Env {
 // boots them when their CPU first starts) and only read them.
 constinit HypEnv g_env;
 constinit Config g_config;
+// Every vCPU's calls share it (the streaming HASH contexts); zero at boot (.bss).
+constinit Shared g_shared;
 
 bool is_direct_req(uint64_t fid) {
   return fid == kFfaMsgSendDirectReq32 || fid == kFfaMsgSendDirectReq64;
@@ -85,7 +87,7 @@ bool is_direct_req(uint64_t fid) {
     const uint64_t mask = wide ? ~0ull : 0xffffffffull;
     const auto sender = static_cast<uint16_t>(r.x[1] >> 16);
     const Message req{{r.x[3] & mask, r.x[4] & mask, r.x[5] & mask, r.x[6] & mask, r.x[7] & mask}};
-    const Message resp = dispatch(g_env, g_config, req);
+    const Message resp = dispatch(g_env, g_config, g_shared, sender, req);
     HvcRegs out{{wide ? kFfaMsgSendDirectResp64 : kFfaMsgSendDirectResp32,
                  (uint64_t{HYPHEAP_FFA_ID_SVM} << 16) | sender, 0, resp.data[0] & mask,
                  resp.data[1] & mask, resp.data[2] & mask, resp.data[3] & mask,
