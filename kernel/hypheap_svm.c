@@ -586,9 +586,10 @@ int hypheap_svm_fill(struct hypheap_svm *svm, struct dma_buf *dmabuf,
 EXPORT_SYMBOL_GPL(hypheap_svm_fill);
 
 /*
- * UNPIN of whatever of the first @len bytes of @sgt is pinned, never given
+ * UNPIN of whatever of the first @len bytes of @mem is pinned, never given
  * up: a chunk the secure VM refuses (part of it was not pinned) is done
- * again run by run, and runs not pinned are passed over.
+ * again page by page, and pages not pinned are passed over (a run by run
+ * retry would pass over a whole run for one page of it).
  */
 static int hypheap_svm_unpin_table_all(struct hypheap_svm *svm,
 				       struct hypheap_mem *mem, size_t len)
@@ -614,8 +615,8 @@ static int hypheap_svm_unpin_table_all(struct hypheap_svm *svm,
 						    HYPHEAP_SVM_OP_UNPIN, true);
 			if (one)
 				return one;
-			hypheap_svm_take(&req, false, &chunk,
-					 chunk.left - cur.left, 1);
+			/* a page at a time: a run is pinned or not per page */
+			hypheap_svm_take(&req, false, &chunk, PAGE_SIZE, 1);
 			one = hypheap_svm_req_send(svm, &req, 0, 0, NULL,
 						   &status);
 			if (one && status != HYPHEAP_SVM_ERR_PIN_STATE && !ret)
@@ -799,7 +800,12 @@ static long hypheap_svm_bounce_alloc(struct sg_table *sgt, size_t len)
 		if (fatal_signal_pending(current))
 			goto err;
 		/* as the heap's backend: fail rather than wake the OOM killer */
-		page = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_NOWARN |
+		/*
+		 * Zeroed: the bounce is shared before the ciphertext is copied
+		 * in, and a short chunk never writes its tail; the secure VM
+		 * must not read what the page allocator left there.
+		 */
+		page = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN |
 				   (order ? __GFP_NORETRY : __GFP_RETRY_MAYFAIL),
 				   order);
 		if (!page && order) {

@@ -945,6 +945,154 @@ static void scattered_pin_rollback_passes_over_an_unpinned_page(struct kunit *te
 	hypheap_svm_put(svm);
 }
 
+/* ---- the rollback and the bounce, as a hostile reviewer attacked them ---- */
+
+#define SVM_CMA_HEAP "protected,secure-video-record" /* one contiguous run */
+
+/* One raw PIN or UNPIN of the page at byte @off of @hb. */
+static long raw_pin_at(struct svm_raw *raw, struct hypheap_buffer *hb,
+		       size_t off, u32 op)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+	size_t len;
+
+	len = svm_raw_block(raw, op, 1, 0);
+	for_each_sgtable_sg(&hb->mem.sgt, sg, i) {
+		if (off < sg->length) {
+			raw->r[0] = (struct hypheap_mem_range){ sg_phys(sg) + off,
+								 PAGE_SIZE };
+			break;
+		}
+		off -= sg->length;
+	}
+	return svm_raw_send(raw, len);
+}
+
+static void svm_unpin_behind_at(unsigned int chunk)
+{
+	if (chunk == 0)
+		svm_hook_status = raw_pin_at(svm_hook_raw, svm_hook_buf,
+					     3 * PAGE_SIZE, HYPHEAP_SVM_OP_UNPIN);
+}
+
+/*
+ * As scattered_pin_rollback_passes_over_an_unpinned_page, on a buffer
+ * whose runs are many pages (one contiguous CMA run): the rollback must
+ * still leave nothing pinned, page 0 of the first chunk included.
+ */
+static void rollback_in_multipage_run_leaves_nothing_pinned(struct kunit *test)
+{
+	struct hypheap_svm *svm = svm_get(test);
+	struct dma_buf *buf = svm_alloc(test, SVM_CMA_HEAP, SZ_2M);
+	struct hypheap_buffer *hb = hypheap_buffer_of(buf);
+	struct svm_raw *raw = svm_raw(test);
+	size_t last = SZ_2M - PAGE_SIZE, off;
+	long status, page0;
+
+	KUNIT_ASSERT_GE(test, hb->mem.sgt.sgl->length, 4 * PAGE_SIZE);
+	KUNIT_ASSERT_EQ(test, raw_pin_at(raw, hb, last, HYPHEAP_SVM_OP_PIN),
+			(long)HYPHEAP_SVM_OK);
+	svm_hook_raw = raw;
+	svm_hook_buf = hb;
+	svm_hook_status = 1;
+	hypheap_svm_test_hooks.pin_chunk_done = svm_unpin_behind_at;
+	KUNIT_EXPECT_EQ(test, hypheap_svm_pin(svm, buf, &status), -EALREADY);
+	hypheap_svm_test_hooks.pin_chunk_done = NULL;
+	KUNIT_EXPECT_EQ(test, svm_hook_status, (long)HYPHEAP_SVM_OK);
+	page0 = raw_pin_at(raw, hb, 0, HYPHEAP_SVM_OP_UNPIN);
+	KUNIT_EXPECT_EQ_MSG(test, page0, (long)HYPHEAP_SVM_ERR_PIN_STATE,
+			    "page 0 still pinned after a PIN that answered -EALREADY");
+	/* clean up whatever stayed pinned, page by page */
+	for (off = 0; off < SZ_2M; off += PAGE_SIZE)
+		raw_pin_at(raw, hb, off, HYPHEAP_SVM_OP_UNPIN);
+	dma_buf_put(buf);
+	flush_delayed_fput();
+	hypheap_svm_put(svm);
+}
+
+static size_t svm_bounce_dirty;
+
+/* What the secure VM can read of the bounce the moment it is shared. */
+static void svm_bounce_check_clean(struct sg_table *sgt)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+	size_t j;
+
+	for_each_sgtable_sg(sgt, sg, i) {
+		const u8 *p = sg_virt(sg);
+
+		for (j = 0; j < sg->length; j++)
+			svm_bounce_dirty += p[j] != 0;
+	}
+}
+
+#define SVM_DIRTY_BLOCKS 64
+
+/*
+ * DECRYPT's bounce is shared with the secure VM before the ciphertext is
+ * copied in: what the page allocator left there (old kernel memory) must
+ * not be readable by the secure VM. Blocks of the bounce's size are first
+ * dirtied and freed (each next to a buddy kept allocated, so that they stay
+ * at the bounce's order), as freed kernel memory is.
+ */
+static void decrypt_shares_no_stale_kernel_memory(struct kunit *test)
+{
+	struct hypheap_svm *svm = svm_get(test);
+	struct dma_buf *buf = svm_alloc(test, SVM_HEAP, SZ_1M);
+	struct page **blk = kunit_kcalloc(test, SVM_DIRTY_BLOCKS, sizeof(*blk),
+					  GFP_KERNEL);
+	u8 *cipher = vzalloc(SZ_1M);
+	unsigned int order = get_order(SZ_1M), n = 0, i, j, round;
+	const u8 iv[8] = { 1 };
+	struct iov_iter iter;
+	struct kvec kv;
+	long status;
+
+	KUNIT_ASSERT_NOT_NULL(test, blk);
+	KUNIT_ASSERT_NOT_NULL(test, cipher);
+	for (round = 0; round < 4; round++) {
+		for (n = 0; n < SVM_DIRTY_BLOCKS; n++) {
+			blk[n] = alloc_pages(GFP_KERNEL | __GFP_NOWARN |
+					     __GFP_NORETRY, order);
+			if (!blk[n])
+				break;
+			memset(page_address(blk[n]), 0xa5, SZ_1M);
+		}
+		/* free one of each buddy pair we hold, the others too after */
+		for (i = 0; i < n; i++)
+			for (j = 0; j < n; j++)
+				if (blk[i] && blk[j] && i != j &&
+				    (page_to_pfn(blk[i]) ^ (1UL << order)) ==
+				    page_to_pfn(blk[j])) {
+					__free_pages(blk[i], order);
+					blk[i] = NULL;
+				}
+		svm_bounce_dirty = 0;
+		hypheap_svm_test_hooks.bounce_shared = svm_bounce_check_clean;
+		kv.iov_base = cipher;
+		kv.iov_len = SZ_1M;
+		iov_iter_kvec(&iter, WRITE, &kv, 1, SZ_1M);
+		KUNIT_EXPECT_EQ(test, hypheap_svm_decrypt(svm, &iter, buf, iv,
+							  &status), 0);
+		hypheap_svm_test_hooks.bounce_shared = NULL;
+		for (i = 0; i < n; i++)
+			if (blk[i])
+				__free_pages(blk[i], order);
+		kunit_info(test, "round %u: %u blocks, %zu non-zero bytes shared",
+			   round, n, svm_bounce_dirty);
+		KUNIT_EXPECT_EQ_MSG(test, svm_bounce_dirty, (size_t)0,
+				    "the secure VM could read %zu stale bytes",
+				    svm_bounce_dirty);
+		if (svm_bounce_dirty)
+			break;
+	}
+	vfree(cipher);
+	dma_buf_put(buf);
+	hypheap_svm_put(svm);
+}
+
 /* ---- concurrency and preemption ---- */
 
 struct svm_worker {
@@ -1538,6 +1686,8 @@ static struct kunit_case hypheap_svm_cases[] = {
 	KUNIT_CASE(scattered_pin_rollback_passes_over_an_unpinned_page),
 	KUNIT_CASE(decrypt_bounce_that_does_not_come_back_is_quarantined),
 	KUNIT_CASE(killed_hash_aborts_its_context),
+	KUNIT_CASE(rollback_in_multipage_run_leaves_nothing_pinned),
+	KUNIT_CASE(decrypt_shares_no_stale_kernel_memory),
 	KUNIT_CASE(two_cpus_call_at_once),
 	KUNIT_CASE(long_hash_lets_host_interrupts_in),
 	KUNIT_CASE(long_hash_lets_another_task_run),
