@@ -46,10 +46,10 @@
 namespace {
 
 using hypheap::guest::Allocate;
+using hypheap::guest::BackendOf;
 using hypheap::guest::BenchRecord;
 using hypheap::guest::Counters;
 using hypheap::guest::CounterValue;
-using hypheap::guest::BackendOf;
 using hypheap::guest::HeapStats;
 using hypheap::guest::HypStats;
 using hypheap::guest::IsProtectedHeap;
