@@ -9,6 +9,7 @@
 
 #include "aes.h"
 #include "args.h"
+#include "carveout.h"
 #include "protmem.h"
 #include "sha256.h"
 
@@ -227,8 +228,13 @@ bool takes_block(uint64_t op) {
 
 }  // namespace
 
-Message dispatch(Env& env, const Config& config, const Message& req) {
+Message dispatch(Env& hyp_env, const Config& config, const Message& req) {
   const uint64_t op = req.data[0];
+  if (is_carveout_op(op))
+    return config.carveout ? config.carveout->dispatch(req)
+                           : answer(SvmStatus(HYPHEAP_SVM_ERR_CARVEOUT_NO_POOL));
+  // The range checks: buffers it allocated from its carve-out are memory it holds.
+  CarveoutEnv env(hyp_env, config.carveout);
   if (is_protmem_op(op))
     return protmem_dispatch(env, req);
   if (op == HYPHEAP_SVM_OP_INFO || op == HYPHEAP_SVM_OP_FAULT) {

@@ -34,9 +34,12 @@ class Env {
   ~Env() = default;
 };
 
+class Carveout;
+
 struct Config {
   unsigned nr_vcpus = 1;
-  bool fault_op = false;  // HYPHEAP_SVM_F_FAULT
+  bool fault_op = false;         // HYPHEAP_SVM_F_FAULT
+  Carveout* carveout = nullptr;  // its carve-out pool (carveout.h), if the hyp gave it one
 };
 
 // Validates `req` in full (every rejection has its HYPHEAP_SVM_ERR_*), holds what it names,
