@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests of the registered heaps under the real hypervisor: a device
- * driver importing a protected buffer sees exactly the memory the
- * hypervisor says the secure VM owns, and buffers of every size cost one
+ * KUnit tests of the registered heaps under the real hypervisor (the
+ * importer's view is hypheap_importer_test.c): buffers of every size cost one
  * MEM_ASSIGN each way, in 2 MiB blocks when the allocator has them; the
  * heap served from the CMA region gives one contiguous range inside it.
  *
@@ -102,123 +101,6 @@ static void ht_put(struct dma_buf *dmabuf)
 	/* a kthread's last fput is deferred: make the release happen now */
 	flush_delayed_fput();
 }
-
-/* ---- importer ---- */
-
-static void importer_sees_only_secure_vm_memory(struct kunit *test)
-{
-	struct hypheap_heap *heap = ht_heap(test);
-	s64 live = ht_count(heap, HYPHEAP_STAT_LIVE_BUFFERS);
-	s64 bytes = ht_count(heap, HYPHEAP_STAT_LIVE_BYTES);
-	s64 assigned = ht_count(heap, HYPHEAP_STAT_PAGES_ASSIGNED);
-	s64 quarantined = ht_count(heap, HYPHEAP_STAT_PAGES_QUARANTINED);
-	u64 lent = ht_hyp(test, HYPHEAP_STAT_PAGES_LENT);
-	struct hypheap_range ranges[HT_MAX_RANGES];
-	const size_t size = SZ_2M + SZ_64K + 3 * PAGE_SIZE;
-	struct dma_buf_attachment *att;
-	struct platform_device *pdev;
-	unsigned int i, n = 0;
-	struct dma_buf *dmabuf;
-	struct scatterlist *sg;
-	struct sg_table *sgt;
-	struct device *dev;
-	u64 total = 0;
-
-	pdev = platform_device_register_simple("hypheap-importer", -1, NULL, 0);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pdev);
-	dev = &pdev->dev;
-	KUNIT_ASSERT_EQ(test, dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64)),
-			0);
-
-	dmabuf = hypheap_alloc_dmabuf(HT_HEAP, size, O_RDWR | O_CLOEXEC);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
-	KUNIT_EXPECT_EQ(test, ht_count(heap, HYPHEAP_STAT_LIVE_BUFFERS),
-			live + 1);
-	KUNIT_EXPECT_EQ(test, ht_hyp(test, HYPHEAP_STAT_PAGES_LENT),
-			lent + (size >> PAGE_SHIFT));
-
-	att = dma_buf_attach(dmabuf, dev);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, att);
-	sgt = dma_buf_map_attachment(att, DMA_BIDIRECTIONAL);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
-
-	/* only the DMA side, as an importer may: each segment is the VM's */
-	for_each_sgtable_dma_sg(sgt, sg, i) {
-		phys_addr_t pa = dma_to_phys(dev, sg_dma_address(sg));
-		u64 len = sg_dma_len(sg);
-
-		KUNIT_EXPECT_TRUE(test, PAGE_ALIGNED(pa) && PAGE_ALIGNED(len));
-		ht_expect_owned(test, pa, len, HT_SVM);
-		if (n < HT_MAX_RANGES)
-			ranges[n++] = (struct hypheap_range){ pa, len };
-		total += len;
-	}
-	KUNIT_EXPECT_EQ(test, total, (u64)size);
-	KUNIT_EXPECT_LE(test, i, (unsigned int)HT_MAX_RANGES);
-
-	dma_buf_unmap_attachment(att, sgt, DMA_BIDIRECTIONAL);
-	dma_buf_detach(dmabuf, att);
-	ht_put(dmabuf);
-	platform_device_unregister(pdev);
-
-	for (i = 0; i < n; i++)
-		ht_expect_owned(test, ranges[i].base, ranges[i].size, HT_HOST);
-	KUNIT_EXPECT_EQ(test, ht_count(heap, HYPHEAP_STAT_LIVE_BUFFERS), live);
-	KUNIT_EXPECT_EQ(test, ht_count(heap, HYPHEAP_STAT_LIVE_BYTES), bytes);
-	KUNIT_EXPECT_EQ(test, ht_count(heap, HYPHEAP_STAT_PAGES_ASSIGNED),
-			assigned);
-	KUNIT_EXPECT_EQ(test, ht_count(heap, HYPHEAP_STAT_PAGES_QUARANTINED),
-			quarantined);
-	KUNIT_EXPECT_EQ(test, ht_hyp(test, HYPHEAP_STAT_PAGES_LENT), lent);
-}
-
-/*
- * A second device for the same node (or a second hypheap node) must not
- * bind: it would take the heaps over, and its unbinding would leave them
- * and hypheap_assign_mem() without a hypervisor.
- */
-static void second_hypheap_device_does_not_bind(struct kunit *test)
-{
-	struct hypheap_heap *heap = ht_heap(test);
-	struct platform_device *pdev;
-	struct device_node *np;
-	struct dma_buf *dmabuf;
-	u64 v;
-
-	np = of_find_compatible_node(NULL, NULL, "hypheap,hypervisor");
-	KUNIT_ASSERT_NOT_NULL(test, np);
-	pdev = platform_device_alloc("hypheap-second", PLATFORM_DEVID_AUTO);
-	if (!pdev)
-		of_node_put(np);
-	KUNIT_ASSERT_NOT_NULL(test, pdev);
-	/* not of_node_reused: of_match_device() would then match nothing */
-	pdev->dev.of_node = np;
-	KUNIT_ASSERT_EQ(test, platform_device_add(pdev), 0);
-	KUNIT_EXPECT_NULL(test, pdev->dev.driver);
-	platform_device_unregister(pdev);
-
-	/* the first device still serves the heaps and the global entries */
-	mutex_lock(&heap->lock);
-	KUNIT_EXPECT_NOT_NULL(test, heap->backend);
-	mutex_unlock(&heap->lock);
-	KUNIT_EXPECT_EQ(test, hypheap_hyp_stat(HYPHEAP_STAT_ASSIGN_CALLS, &v,
-					       NULL), 0);
-	dmabuf = hypheap_alloc_dmabuf(HT_HEAP, SZ_4K, O_RDWR | O_CLOEXEC);
-	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, dmabuf);
-	if (!IS_ERR(dmabuf))
-		ht_put(dmabuf);
-}
-
-static struct kunit_case hypheap_importer_cases[] = {
-	KUNIT_CASE(importer_sees_only_secure_vm_memory),
-	KUNIT_CASE(second_hypheap_device_does_not_bind),
-	{}
-};
-
-static struct kunit_suite hypheap_importer_suite = {
-	.name = "hypheap-importer",
-	.test_cases = hypheap_importer_cases,
-};
 
 /* ---- buffers of every size ---- */
 
@@ -636,5 +518,4 @@ static struct kunit_suite hypheap_cma_suite = {
 	.test_cases = hypheap_cma_cases,
 };
 
-kunit_test_suites(&hypheap_importer_suite, &hypheap_heap_suite,
-		  &hypheap_cma_suite);
+kunit_test_suites(&hypheap_heap_suite, &hypheap_cma_suite);

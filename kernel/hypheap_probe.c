@@ -2,9 +2,12 @@
 /*
  * hypheap platform driver: binds to the /firmware/hypheap node the
  * hypervisor adds to the device tree (docs/dt-binding.md), checks that the
- * hypervisor behind the conduit is ours, and registers one heap per child.
- * A child with a memory-region is served from that CMA region, the others
- * from the page allocator.
+ * hypervisor behind the conduit is ours, and registers one heap per child,
+ * served by the backend its hypheap,backend names: "hyp" (kernel pages,
+ * MEM_ASSIGN), "cma" (one chunk of its memory-region per buffer,
+ * MEM_ASSIGN) or "ffa-lend" (blocks lent to the secure VM with FF-A,
+ * sub-allocated). Without the property, a child with a memory-region is
+ * "cma", any other "hyp".
  *
  * Unbinding detaches the backend from the heaps: they stay (a dma-heap
  * cannot be removed), allocation fails with -ENODEV, and live buffers are
@@ -26,16 +29,16 @@
 /**
  * struct hypheap_drvdata - what one bound device set up
  * @conduit: the way to the hypervisor
- * @backend: the hyp backend serving @heaps from the page allocator
- * @cma_backend: the hyp backend of the heap with a memory-region, or NULL
+ * @backend: the hyp backend, shared by every "hyp" heap
  * @heaps: the heaps of the child nodes
+ * @backends: the backend of each of @heaps (a reference each)
  * @nr_heaps: entries in @heaps
  */
 struct hypheap_drvdata {
 	struct hypheap_conduit *conduit;
 	struct hypheap_backend *backend;
-	struct hypheap_backend *cma_backend;
 	struct hypheap_heap **heaps;
+	struct hypheap_backend **backends;
 	unsigned int nr_heaps;
 };
 
@@ -189,34 +192,38 @@ static struct hypheap_conduit *hypheap_probe_conduit(struct device *dev)
 	return ERR_PTR(-EINVAL);
 }
 
-/* The backend of one child: its CMA region's, or the page allocator's. */
+/* The backend of one child, with a reference (docs/dt-binding.md). */
 static struct hypheap_backend *
 hypheap_probe_backend(struct device *dev, struct device_node *np,
 		      struct hypheap_drvdata *d, u32 host_vmid)
 {
-	struct hypheap_backend *be;
+	bool region = of_find_property(np, "memory-region", NULL);
+	const char *name;
 
-	if (!of_find_property(np, "memory-region", NULL))
+	if (of_property_read_string(np, "hypheap,backend", &name))
+		name = region ? "cma" : "hyp";
+	if (!strcmp(name, "hyp") && !region) {
+		hypheap_backend_get(d->backend);
 		return d->backend;
-	if (d->cma_backend) {
-		dev_err(dev, "%pOF: only one heap may have a memory-region\n",
-			np);
-		return ERR_PTR(-EINVAL);
 	}
-	be = hypheap_cma_backend_create(dev, np, d->conduit, host_vmid);
-	if (!IS_ERR(be))
-		d->cma_backend = be;
-	return be;
+	if (!strcmp(name, "cma"))
+		return hypheap_cma_backend_create(dev, np, d->conduit,
+						  host_vmid);
+	if (!strcmp(name, "ffa-lend"))
+		return hypheap_ffa_lend_backend_create(dev, np);
+	dev_err(dev, "%pOF: hypheap,backend \"%s\" is not one this driver has%s\n",
+		np, name, region ? " with a memory-region" : "");
+	return ERR_PTR(-EINVAL);
 }
 
 static void hypheap_unbind_heaps(struct hypheap_drvdata *d)
 {
 	unsigned int i;
 
-	for (i = 0; i < d->nr_heaps; i++)
+	for (i = 0; i < d->nr_heaps; i++) {
 		hypheap_heap_set_backend(d->heaps[i], NULL);
-	if (d->cma_backend)
-		hypheap_backend_put(d->cma_backend);
+		hypheap_backend_put(d->backends[i]);
+	}
 	hypheap_backend_put(d->backend);
 }
 
@@ -250,7 +257,10 @@ static int hypheap_probe_claimed(struct platform_device *pdev)
 		return -ENOMEM;
 	d->heaps = devm_kcalloc(dev, of_get_available_child_count(dev->of_node),
 				sizeof(*d->heaps), GFP_KERNEL);
-	if (!d->heaps)
+	d->backends = devm_kcalloc(dev,
+				   of_get_available_child_count(dev->of_node),
+				   sizeof(*d->backends), GFP_KERNEL);
+	if (!d->heaps || !d->backends)
 		return -ENOMEM;
 
 	d->conduit = hypheap_probe_conduit(dev);
@@ -268,10 +278,13 @@ static int hypheap_probe_claimed(struct platform_device *pdev)
 		heap = IS_ERR(be) ? ERR_CAST(be) :
 				    hypheap_probe_heap(dev, child, be, host_vmid);
 		if (IS_ERR(heap)) {
+			if (!IS_ERR(be))
+				hypheap_backend_put(be);
 			of_node_put(child);
 			ret = PTR_ERR(heap);
 			goto err_heaps;
 		}
+		d->backends[d->nr_heaps] = be;
 		d->heaps[d->nr_heaps++] = heap;
 		dev_info(dev, "heap %s: %u destination VM(s), %s, at most %llu MiB\n",
 			 heap->name, heap->nr_dst, be->name,

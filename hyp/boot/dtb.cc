@@ -53,6 +53,21 @@ bool contains_word(const char* s, int len, const char* word) {
   return false;
 }
 
+// The value of the word starting with `key` ("name=") into out (NUL-terminated, cut to
+// fit); out stays empty when there is no such word.
+void copy_option_value(const char* s, int len, const char* key, char* out, size_t cap) {
+  const int n = static_cast<int>(strlen(key));
+  for (int i = 0; i + n <= len; ++i) {
+    if ((i != 0 && s[i - 1] != ' ') || memcmp(s + i, key, n) != 0)
+      continue;
+    size_t j = 0;
+    for (int k = i + n; k < len && s[k] != ' ' && s[k] != '\0' && j + 1 < cap; ++k)
+      out[j++] = s[k];
+    out[j] = '\0';
+    return;
+  }
+}
+
 BootStatus read_chosen(const void* fdt, PlatformInfo* out) {
   const int chosen = fdt_path_offset(fdt, "/chosen");
   if (chosen < 0) {
@@ -67,6 +82,9 @@ BootStatus read_chosen(const void* fdt, PlatformInfo* out) {
   out->svm_fault_op = bootargs && contains_word(bootargs, len, "hypheap.svm_fault_op");
   out->svm_boot_fault_test =
       bootargs && contains_word(bootargs, len, "hypheap.svm_boot_fault_test");
+  if (bootargs)
+    copy_option_value(bootargs, len, "hypheap.heap_backends=", out->heap_backends,
+                      sizeof(out->heap_backends));
   bool has_start = false;
   bool has_end = false;
   const uint64_t start = read_u32_or_u64(fdt, chosen, "linux,initrd-start", &has_start);

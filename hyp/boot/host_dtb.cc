@@ -141,6 +141,18 @@ BootStatus add_host_cma(void* fdt, MemRange range, uint32_t* phandle) {
   return edit.status();
 }
 
+// The backends the driver has, and whether each is served from the host CMA pool.
+struct BackendName {
+  const char* name;
+  bool from_host_cma;
+};
+constexpr BackendName kBackends[] = {
+    {"hyp", false}, {"cma", true}, {"ffa-lend", true}, {"carveout", false}};
+
+bool same(const char* s, size_t len, const char* word) {
+  return strlen(word) == len && memcmp(s, word, len) == 0;
+}
+
 BootStatus add_service(void* fdt, const ServiceDesc& service, uint32_t cma_phandle) {
   FdtEdit edit(fdt);
   const int firmware = edit([](void* f) { return find_or_add(f, 0, "firmware"); });
@@ -165,6 +177,9 @@ BootStatus add_service(void* fdt, const ServiceDesc& service, uint32_t cma_phand
     }
     if (heap.from_host_cma && cma_phandle) {
       edit([&](void* f) { return fdt_setprop_u32(f, sub, "memory-region", cma_phandle); });
+    }
+    if (heap.backend != nullptr) {
+      edit([&](void* f) { return fdt_setprop_string(f, sub, "hypheap,backend", heap.backend); });
     }
   }
   return edit.status();
@@ -213,6 +228,48 @@ BootStatus build_host_dtb(const void* orig, void* buf, size_t size, const NoMapR
     return s;
   }
   return check(fdt_pack(buf));
+}
+
+BootStatus apply_heap_backends(const char* spec, size_t len, HeapDesc* heaps, size_t count) {
+  constexpr size_t kMaxPairs = 8;
+  struct Change {
+    size_t heap;
+    const BackendName* backend;
+  } changes[kMaxPairs];
+  size_t nr = 0;
+  if (len > 0 && spec[len - 1] == ',')
+    return BootStatus::kBadPolicy;  // an empty last pair
+  for (size_t at = 0; at < len;) {
+    size_t end = at;
+    while (end < len && spec[end] != ',')
+      ++end;
+    size_t colon = at;
+    while (colon < end && spec[colon] != ':')
+      ++colon;
+    if (colon == end || nr == kMaxPairs)
+      return BootStatus::kBadPolicy;
+    const char* heap = spec + at;
+    const size_t heap_len = colon - at;
+    Change c{count, nullptr};
+    for (size_t i = 0; i < count; ++i) {
+      const char* node = heaps[i].node;
+      if (strlen(node) > 5 && memcmp(node, "heap-", 5) == 0 && same(heap, heap_len, node + 5))
+        c.heap = i;
+    }
+    for (const BackendName& b : kBackends) {
+      if (same(spec + colon + 1, end - colon - 1, b.name))
+        c.backend = &b;
+    }
+    if (c.heap == count || c.backend == nullptr)
+      return BootStatus::kBadPolicy;
+    changes[nr++] = c;
+    at = end + 1;
+  }
+  for (size_t i = 0; i < nr; ++i) {
+    heaps[changes[i].heap].backend = changes[i].backend->name;
+    heaps[changes[i].heap].from_host_cma = changes[i].backend->from_host_cma;
+  }
+  return BootStatus::kOk;
 }
 
 }  // namespace hyp::boot

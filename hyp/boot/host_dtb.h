@@ -32,7 +32,17 @@ struct HeapDesc {
   size_t vmperm_count;
   // Serve this heap from the host CMA pool (memory-region), if there is one.
   bool from_host_cma = false;
+  // hypheap,backend: "hyp", "cma", "ffa-lend" or "carveout" (docs/dt-binding.md); nullptr
+  // leaves it out (the driver then infers it from memory-region).
+  const char* backend = nullptr;
 };
+
+// Applies the value of the "hypheap.heap_backends=" boot option (`len` bytes at `spec`):
+// comma-separated <heap>:<backend> pairs, <heap> a node name of `heaps` without its
+// "heap-" prefix, <backend> one of the driver's; a cma or ffa-lend heap is served from the
+// host CMA pool, a hyp or carveout one not. All or nothing: kBadPolicy, and `heaps`
+// unchanged, for a heap or backend it does not know or a malformed pair.
+BootStatus apply_heap_backends(const char* spec, size_t len, HeapDesc* heaps, size_t count);
 
 struct ServiceDesc {
   const char* conduit;  // "hvc" or "smc"

@@ -41,6 +41,9 @@ struct PlatformInfo {
   // "hypheap.svm_boot_fault_test": the secure VM faults in its init, before its first
   // FFA_MSG_WAIT (the hyp must log it ABORTED and boot Linux all the same).
   bool svm_boot_fault_test = false;
+  // "hypheap.heap_backends=<heap>:<backend>[,...]": which backend serves which heap
+  // (boot::apply_heap_backends()); the value as given, NUL-terminated, empty when absent.
+  char heap_backends[96] = {};
   // /memreserve/ entries and static /reserved-memory regions.
   MemRange reserved[kMaxReserved];
   size_t reserved_count = 0;

@@ -223,5 +223,80 @@ TEST_F(DevicePlanTest, RegThatWrapsIsRefused) {
   EXPECT_EQ(plan("wrapping-reg"), BootStatus::kBadDtb);
 }
 
+// ---- which backend serves which heap (hypheap.heap_backends=, hypheap,backend) ----
+
+class HeapBackendsTest : public ::testing::Test {
+ protected:
+  HeapBackendsTest()
+      : heaps_{{"heap-secure-video", "protected,secure-video", {{10, 6}}, 1, false, "hyp"},
+               {"heap-trusted-ui", "protected,trusted-ui", {{11, 6}}, 1, false, "hyp"},
+               {"heap-secure-video-record",
+                "protected,secure-video-record",
+                {{10, 6}},
+                1,
+                true,
+                "cma"}} {}
+
+  BootStatus apply(const std::string& spec) {
+    return apply_heap_backends(spec.data(), spec.size(), heaps_, 3);
+  }
+  std::string backends() const {
+    std::string out;
+    for (const HeapDesc& h : heaps_)
+      out += std::string(h.backend) + (h.from_host_cma ? "+cma " : " ");
+    return out;
+  }
+
+  HeapDesc heaps_[3];
+};
+
+TEST_F(HeapBackendsTest, PairsSetTheBackendAndThePool) {
+  EXPECT_EQ(apply("secure-video:ffa-lend"), BootStatus::kOk);
+  EXPECT_EQ(backends(), "ffa-lend+cma hyp cma+cma ");
+  EXPECT_EQ(apply("secure-video-record:hyp,trusted-ui:carveout,secure-video:cma"), BootStatus::kOk);
+  EXPECT_EQ(backends(), "cma+cma carveout hyp ");
+  EXPECT_EQ(apply(""), BootStatus::kOk);
+  EXPECT_EQ(backends(), "cma+cma carveout hyp ");
+}
+
+TEST_F(HeapBackendsTest, AnythingUnknownChangesNothing) {
+  for (const char* bad :
+       {"secure-video", "secure-video:", ":hyp", "secure-video:ffa", "secure:hyp",
+        "heap-secure-video:hyp", "secure-video:hyp,", "secure-video:ffa-lend,nope:hyp",
+        "secure-video:hyp:cma", "secure-video:hypx"}) {
+    EXPECT_EQ(apply(bad), BootStatus::kBadPolicy) << bad;
+    EXPECT_EQ(backends(), "hyp hyp cma+cma ") << bad;
+  }
+}
+
+TEST_F(DevicePlanTest, HostDtbNamesEachHeapsBackend) {
+  ASSERT_EQ(plan("qemu-virt-7.2"), BootStatus::kOk);
+  const HeapDesc heaps[] = {
+      {"heap-secure-video", "protected,secure-video", {{10, 6}}, 1, false, "ffa-lend"},
+      {"heap-trusted-ui", "protected,trusted-ui", {{11, 6}}, 1, false, nullptr}};
+  std::vector<char> buf(2 << 20);
+  const ServiceDesc service{
+      .conduit = "hvc", .host_vmid = 3, .abi_version = 1, .heaps = heaps, .heap_count = 2};
+  ASSERT_EQ(build_host_dtb(dtb_.data(), buf.data(), buf.size(), nullptr, 0, plan_, service),
+            BootStatus::kOk)
+      << host_dtb_last_error();
+  const int video = fdt_path_offset(buf.data(), "/firmware/hypheap/heap-secure-video");
+  ASSERT_GE(video, 0);
+  const char* be =
+      static_cast<const char*>(fdt_getprop(buf.data(), video, "hypheap,backend", nullptr));
+  ASSERT_NE(be, nullptr);
+  EXPECT_STREQ(be, "ffa-lend");
+  const int ui = fdt_path_offset(buf.data(), "/firmware/hypheap/heap-trusted-ui");
+  ASSERT_GE(ui, 0);
+  EXPECT_EQ(fdt_getprop(buf.data(), ui, "hypheap,backend", nullptr), nullptr);
+}
+
+TEST_F(DevicePlanTest, HeapBackendsOptionIsReadFromBootargs) {
+  ASSERT_EQ(plan("heap-backends"), BootStatus::kOk);
+  EXPECT_STREQ(info_.heap_backends, "secure-video:ffa-lend,trusted-ui:hyp");
+  ASSERT_EQ(plan("unknown-devices"), BootStatus::kOk);
+  EXPECT_STREQ(info_.heap_backends, "") << "absent: empty";
+}
+
 }  // namespace
 }  // namespace hyp::boot

@@ -255,21 +255,36 @@ PerCpu& setup_cpus(const HypCarveout& carve) {
 }
 
 void build_host_dtb() {
-  static constexpr boot::HeapDesc kHeaps[] = {
-      {"heap-secure-video", "protected,secure-video", {{HYPHEAP_VMID_SECURE_0, 0x6}}, 1},
-      {"heap-trusted-ui", "protected,trusted-ui", {{HYPHEAP_VMID_SECURE_1, 0x6}}, 1},
+  boot::HeapDesc heaps[] = {
+      {"heap-secure-video",
+       "protected,secure-video",
+       {{HYPHEAP_VMID_SECURE_0, 0x6}},
+       1,
+       false,
+       "hyp"},
+      {"heap-trusted-ui", "protected,trusted-ui", {{HYPHEAP_VMID_SECURE_1, 0x6}}, 1, false, "hyp"},
       {"heap-secure-video-record",
        "protected,secure-video-record",
        {{HYPHEAP_VMID_SECURE_0, 0x6}},
        1,
-       /*from_host_cma=*/true},
+       /*from_host_cma=*/true,
+       "cma"},
   };
+  constexpr size_t kNrHeaps = sizeof(heaps) / sizeof(heaps[0]);
+  const char* spec = g_platform.heap_backends;
+  if (spec[0] != '\0') {
+    if (boot::apply_heap_backends(spec, strlen(spec), heaps, kNrHeaps) == BootStatus::kOk) {
+      log("heap backends: %s", spec);
+    } else {
+      log("hypheap.heap_backends=%s: not <heap>:<backend>[,...] of known ones; ignored", spec);
+    }
+  }
   const boot::ServiceDesc service{
       .conduit = "hvc",
       .host_vmid = HYPHEAP_VMID_HOST,
       .abi_version = HYPHEAP_ABI_VERSION_MAJOR,
-      .heaps = kHeaps,
-      .heap_count = sizeof(kHeaps) / sizeof(kHeaps[0]),
+      .heaps = heaps,
+      .heap_count = kNrHeaps,
       .host_cma = g_layout.host_cma,
   };
   // The secure VM's carve-out pool is hidden like its carve-out: the host never owned it.

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <fstream>
 #include <sstream>
 #include <string_view>
 
@@ -129,6 +130,22 @@ Outcome<Counters> TotalStats() {
 
 Outcome<Counters> HeapStats(const std::string& heap) {
   return ReadCounters(kDebugfs + heap + "/stats");
+}
+
+std::string BackendOf(const std::string& heap) {
+  std::ifstream in(std::string(kDebugfs) + heap + "/stats");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("backend: ", 0) == 0) {
+      return line.substr(9);
+    }
+  }
+  return "";
+}
+
+uint64_t FfaLendBlockBytes(uint64_t len) {
+  const uint64_t aligned =
+      (len + HYPHEAP_PROTMEM_ALIGN - 1) / HYPHEAP_PROTMEM_ALIGN * HYPHEAP_PROTMEM_ALIGN;
+  return aligned > HYPHEAP_PROTMEM_MIN_SIZE ? aligned : HYPHEAP_PROTMEM_MIN_SIZE;
 }
 
 Outcome<Counters> HypStats() {

@@ -31,6 +31,11 @@ std::optional<int64_t> CounterValue(const Counters& counters, std::string_view k
 Outcome<Counters> ReadCounters(const std::string& path);
 Outcome<Counters> TotalStats();
 Outcome<Counters> HeapStats(const std::string& heap);
+// The heap's "backend: <name>" line ("hyp-pages", "hyp-cma", "ffa-lend"); empty without one.
+std::string BackendOf(const std::string& heap);
+// The ffa-lend backend's block for a buffer of len bytes alone in its use case: the secure
+// VM's minimum, or len rounded up to its alignment (include/hypheap/abi.h, PROTMEM_CONFIG).
+uint64_t FfaLendBlockBytes(uint64_t len);
 // The hypervisor's STATS, read live through the driver.
 Outcome<Counters> HypStats();
 
