@@ -4,7 +4,8 @@
 // A buffer leaves the table only after FREE has zeroed it and cleaned it to the point of
 // coherency; until then it stays in the table as kScrubbing, so no ALLOC can hand out its
 // pages and no call can hold or pin them, while the scrub itself runs without the lock (a
-// 64 MiB scrub would otherwise stall every other vCPU's carve-out calls).
+// 64 MiB scrub would otherwise stall every other vCPU's carve-out calls). ALLOC does the same
+// (kZeroing) for the pages of a new buffer that no buffer covered since boot.
 #include "carveout.h"
 
 namespace hyp::svm {
@@ -44,10 +45,9 @@ bool Carveout::init(Ipa base, uint64_t size, uint8_t* mem, CleanFn clean) {
   base_ = base;
   mem_ = mem;
   clean_ = clean;
-  __builtin_memset(mem, 0, size);
-  if (clean_)
-    clean_(mem, size);
-  // Last: the pool exists for the services only once it is zeroed.
+  for (uint64_t& w : fresh_)
+    w = ~uint64_t(0);
+  // Last: vCPU 0 sets it up before any other vCPU runs; present() from here on.
   pages_ = size >> kPageShift;
   return true;
 }
@@ -119,11 +119,34 @@ Message Carveout::alloc(uint64_t len, uint64_t use_case) {
     return refuse(HYPHEAP_SVM_ERR_CARVEOUT_NO_SPACE);
   for (size_t j = nr_; j > i; j--)
     buffers_[j] = buffers_[j - 1];
-  buffers_[i] = Buffer{at, n, uint32_t(use_case), State::kLive};
-  nr_++;
-  for (uint64_t p = at; p < at + n; p++)
+  // The span of its pages never zeroed since boot, taken now: they are this buffer's.
+  uint64_t lo = at + n, hi = at;
+  for (uint64_t p = at; p < at + n; p++) {
     set(freed_base_, p, false);
+    if (test(fresh_, p)) {
+      set(fresh_, p, false);
+      lo = p < lo ? p : lo;
+      hi = p + 1;
+    }
+  }
+  buffers_[i] = Buffer{at, n, uint32_t(use_case), lo < hi ? State::kZeroing : State::kLive};
+  nr_++;
+  if (lo < hi) {
+    lock_.unlock();
+    scrub(lo, hi - lo);
+    lock_.lock();
+    at_(at)->state = State::kLive;
+  }
   return ok(base_.value() + (at << kPageShift));
+}
+
+Carveout::Buffer* Carveout::at_(uint64_t first) {
+  // Other buffers may have come and gone while the lock was dropped: found again by its first
+  // page, which no other buffer can have meanwhile.
+  size_t i = 0;
+  while (buffers_[i].first != first)
+    i++;
+  return &buffers_[i];
 }
 
 Message Carveout::free(uint64_t base) {
@@ -145,6 +168,8 @@ Message Carveout::free(uint64_t base) {
       return refuse(HYPHEAP_SVM_ERR_CARVEOUT_NOT_BASE);
     if (b->state == State::kScrubbing)
       return refuse(HYPHEAP_SVM_ERR_CARVEOUT_DOUBLE_FREE);
+    if (b->state == State::kZeroing)
+      return refuse(HYPHEAP_SVM_ERR_CARVEOUT_HELD);  // its ALLOC has not answered yet
     if (any(pinned_, b->first, b->pages))
       return refuse(HYPHEAP_SVM_ERR_CARVEOUT_PINNED);
     if (any(held_, b->first, b->pages))
@@ -156,11 +181,7 @@ Message Carveout::free(uint64_t base) {
   }
   scrub(first, pages);
   Guard g(lock_);
-  // Other buffers may have come and gone meanwhile: find it again by its first page.
-  size_t i = 0;
-  while (buffers_[i].first != first)
-    i++;
-  for (; i + 1 < nr_; i++)
+  for (size_t i = size_t(at_(first) - buffers_); i + 1 < nr_; i++)
     buffers_[i] = buffers_[i + 1];
   nr_--;
   return ok();

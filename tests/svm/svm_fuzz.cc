@@ -15,8 +15,9 @@
 //     aligned, overlapping no live buffer; a FREE succeeds only for a live buffer's base and
 //     leaves it zeroed; its NOT_ALLOCATED/NOT_BASE/DOUBLE_FREE only for a base that is none,
 //     its PINNED/HELD only for one that is; the pool's table matches the model; no pool page
-//     is held after a call or was mapped without a hold; the pool's bytes change only by a
-//     successful FILL, DECRYPT or FREE;
+//     is held after a call or was mapped without a hold; a new buffer reads all zero
+//     (the pool starts full of a boot's leftovers); the pool's bytes change only by a
+//     successful FILL, DECRYPT, ALLOC or FREE;
 //   - whole pages wherever the host cannot read: no HASH answer over a partial page the host
 //     cannot read (a src range that is not whole pages touches only shared pages), and no
 //     successful DECRYPT or FILL with a destination off the page grid or a DECRYPT whose
@@ -162,16 +163,22 @@ void check_carveout(Live& live, const Carveout* pool, const std::vector<uint8_t>
     fail("the pool's table and the model differ");
   const bool may_write = status == HYPHEAP_SVM_OK
                              ? op == HYPHEAP_SVM_OP_FILL || op == HYPHEAP_SVM_OP_DECRYPT ||
-                                   op == HYPHEAP_SVM_OP_CARVEOUT_FREE
+                                   op == HYPHEAP_SVM_OP_CARVEOUT_FREE ||
+                                   op == HYPHEAP_SVM_OP_CARVEOUT_ALLOC
                              : release_injected;
   if (!may_write && mem != before)
     fail("a pool byte changed", std::to_string(op));
 }
 
-void model_alloc(Live& live, const Message& req, const Message& answer) {
+void model_alloc(Live& live, const std::vector<uint8_t>& mem, const Message& req,
+                 const Message& answer) {
   const uint64_t len = req.data[1], b = answer.data[1];
   if (b < kPool || b % k4K || len > kPoolPages * k4K || b - kPool > kPoolPages * k4K - len)
     fail("ALLOC answered a buffer outside the pool or unaligned");
+  for (uint64_t i = b - kPool; i < b - kPool + len; i++) {
+    if (mem[i] != 0)
+      fail("ALLOC answered a buffer that is not zeroed");
+  }
   for (const auto& [base, size] : live) {
     if (b < base + size && base < b + len)
       fail("ALLOC answered a buffer overlapping a live one");
@@ -248,7 +255,7 @@ void check_whole_pages(const FakeEnv& env, const std::vector<uint8_t>& ram, cons
 std::string run(const uint8_t* data, size_t size) {
   Reader in(data, size);
   const uint8_t flags = in.get<uint8_t>();
-  std::vector<uint8_t> pool_mem(kPoolPages * k4K);
+  std::vector<uint8_t> pool_mem(kPoolPages * k4K, 0xa5);  // what a previous boot left
   std::unique_ptr<Carveout> pool;
   if ((flags & 2) == 0) {
     pool = std::make_unique<Carveout>();
@@ -302,7 +309,7 @@ std::string run(const uint8_t* data, size_t size) {
     const int64_t status = int64_t(m.data[0]);
     check_protmem(held_before, held_handles(env), r.msg, status);
     if (pool && r.msg.data[0] == HYPHEAP_SVM_OP_CARVEOUT_ALLOC && status == HYPHEAP_SVM_OK)
-      model_alloc(live, r.msg, m);
+      model_alloc(live, pool_mem, r.msg, m);
     check_carveout(live, pool.get(), pool_mem, pool_before, r.msg, status,
                    env.release_was_injected());
     if (!is_svm_status(status))
