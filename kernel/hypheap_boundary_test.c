@@ -232,7 +232,7 @@ static void fw_cfg_is_kept_from_the_host(struct kunit *test)
 /*
  * The hyp image (its header's magic: text the hyp never runs again, hashed
  * by the attestation), the hyp carve-out (EL2 page tables first) and the
- * secure-VM carve-out.
+ * secure-VM carve-out and its carve-out pool.
  */
 static void fw_cfg_dma_cannot_write_hyp_memory(struct kunit *test)
 {
@@ -243,6 +243,7 @@ static void fw_cfg_dma_cannot_write_hyp_memory(struct kunit *test)
 		{ "hypheap-hyp-image", 0x38 },
 		{ "hypheap-hyp", 0 },
 		{ "hypheap-secure-vm", 0 },
+		{ "hypheap-secure-vm-pool", 0 },
 	};
 	struct resource fw, r;
 	unsigned int i;

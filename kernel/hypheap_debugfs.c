@@ -218,6 +218,8 @@ static int hypheap_heap_stats_show(struct seq_file *m, void *unused)
 	mutex_lock(&heap->lock);
 	seq_printf(m, "backend: %s\n",
 		   heap->backend ? heap->backend->name : "(gone)");
+	seq_printf(m, "reserved_bytes: %llu\n",
+		   heap->backend ? READ_ONCE(heap->backend->reserved_bytes) : 0);
 	mutex_unlock(&heap->lock);
 	seq_printf(m, "limit_bytes: %llu\n", heap->limit);
 	seq_printf(m, "charged_bytes: %lld\n",

@@ -427,12 +427,16 @@ struct hypheap_backend_ops {
  * @name: shown in debugfs
  * @priv: provider data
  * @ref: the heaps using it and every buffer it still holds
+ * @reserved_bytes: memory set aside for it at boot, that Linux lost
+ *	whether used or not (a carve-out); 0 for memory taken on demand.
+ *	Shown in each of its heaps' debugfs stats; read with READ_ONCE()
  */
 struct hypheap_backend {
 	const struct hypheap_backend_ops *ops;
 	const char *name;
 	void *priv;
 	struct kref ref;
+	u64 reserved_bytes;
 };
 
 void hypheap_backend_init(struct hypheap_backend *be,
@@ -656,6 +660,42 @@ struct hypheap_svm_test_hooks {
 };
 
 extern struct hypheap_svm_test_hooks hypheap_svm_test_hooks;
+
+/* ---- the secure VM's carve-out (hypheap_backend_carveout.c) ---- */
+
+/**
+ * struct hypheap_carveout_counters - what a carveout backend did
+ * @allocs: buffers CARVEOUT_ALLOC gave
+ * @alloc_failures: CARVEOUT_ALLOC refusals
+ * @frees: buffers CARVEOUT_FREE took back (at once or on a retry)
+ * @free_failures: CARVEOUT_FREE refusals (the buffer is then quarantined)
+ * @quarantined: buffers quarantined now
+ */
+struct hypheap_carveout_counters {
+	atomic64_t allocs;
+	atomic64_t alloc_failures;
+	atomic64_t frees;
+	atomic64_t free_failures;
+	atomic64_t quarantined;
+};
+
+int hypheap_svm_carveout_info(struct hypheap_svm *svm, phys_addr_t *base,
+			      u64 *size, u64 *allocated, long *status);
+int hypheap_svm_carveout_alloc(struct hypheap_svm *svm, size_t len,
+			       u32 use_case, phys_addr_t *base, long *status);
+int hypheap_svm_carveout_free(struct hypheap_svm *svm, phys_addr_t base,
+			      long *status);
+
+#ifdef HYPHEAP_HAVE_FFA
+struct hypheap_backend *hypheap_carveout_backend_create(void);
+struct hypheap_carveout_counters *
+hypheap_carveout_counters(struct hypheap_backend *be);
+#else
+static inline struct hypheap_backend *hypheap_carveout_backend_create(void)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+#endif
 
 /* ---- platform driver (hypheap_probe.c) ---- */
 

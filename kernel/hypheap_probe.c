@@ -5,8 +5,9 @@
  * hypervisor behind the conduit is ours, and registers one heap per child,
  * served by the backend its hypheap,backend names: "hyp" (kernel pages,
  * MEM_ASSIGN), "cma" (one chunk of its memory-region per buffer,
- * MEM_ASSIGN) or "ffa-lend" (blocks lent to the secure VM with FF-A,
- * sub-allocated). Without the property, a child with a memory-region is
+ * MEM_ASSIGN), "ffa-lend" (blocks lent to the secure VM with FF-A,
+ * sub-allocated) or "carveout" (buffers the secure VM allocates from its
+ * carve-out pool). Without the property, a child with a memory-region is
  * "cma", any other "hyp".
  *
  * Unbinding detaches the backend from the heaps: they stay (a dma-heap
@@ -211,6 +212,8 @@ hypheap_probe_backend(struct device *dev, struct device_node *np,
 						  host_vmid);
 	if (!strcmp(name, "ffa-lend"))
 		return hypheap_ffa_lend_backend_create(dev, np);
+	if (!strcmp(name, "carveout") && !region)
+		return hypheap_carveout_backend_create();
 	dev_err(dev, "%pOF: hypheap,backend \"%s\" is not one this driver has%s\n",
 		np, name, region ? " with a memory-region" : "");
 	return ERR_PTR(-EINVAL);

@@ -58,8 +58,12 @@ BootStatus plan_layout(const PlatformInfo& info, const LayoutPolicy& policy, Mem
        policy.host_cma_size % policy.host_cma_align)) {
     return BootStatus::kBadPolicy;
   }
+  if (policy.secure_vm_pool_size % policy.align) {
+    return BootStatus::kBadPolicy;
+  }
   const uint64_t total = policy.hyp_carveout_size + policy.secure_vm_size +
-                         policy.host_dtb_region_size + policy.host_cma_size;
+                         policy.host_dtb_region_size + policy.host_cma_size +
+                         policy.secure_vm_pool_size;
   if (!bank || total > bank->size) {
     return BootStatus::kOutOfRange;
   }
@@ -79,14 +83,17 @@ BootStatus plan_layout(const PlatformInfo& info, const LayoutPolicy& policy, Mem
   if (policy.host_cma_size) {
     layout.host_cma = take(policy.host_cma_size, policy.host_cma_align);
   }
+  if (policy.secure_vm_pool_size) {
+    layout.secure_vm_pool = take(policy.secure_vm_pool_size, policy.align);
+  }
   if (!fits || top < bank->base.value()) {
     return BootStatus::kOutOfRange;
   }
   if (intersects(hyp_image, host_kernel)) {
     return BootStatus::kOverlap;
   }
-  const MemRange placed[] = {layout.hyp_carveout, layout.secure_vm, layout.host_dtb,
-                             layout.host_cma, layout.hyp_image};
+  const MemRange placed[] = {layout.hyp_carveout, layout.secure_vm,      layout.host_dtb,
+                             layout.host_cma,     layout.secure_vm_pool, layout.hyp_image};
   for (const MemRange& r : placed) {
     // The hyp image window itself holds the original DTB only if QEMU put it
     // there, which would be a clash like any other.

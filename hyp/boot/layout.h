@@ -22,19 +22,24 @@ struct LayoutPolicy {
   // pageblock, which may be more than `align`.
   uint64_t host_cma_size = 0;
   uint64_t host_cma_align = 0;
+  // The secure VM's carve-out pool (static protected memory it allocates buffers from on
+  // request: the carveout backend). 0 means none.
+  uint64_t secure_vm_pool_size = 0;
 };
 
 struct Layout {
-  MemRange hyp_image;     // hidden from the host
-  MemRange hyp_carveout;  // hidden from the host
-  MemRange secure_vm;     // hidden from the host, owned by the secure VM
-  MemRange host_dtb;      // host-owned; the patched DTB goes here
-  MemRange host_cma;      // host-owned, reusable by Linux; empty if none
-  MemRange host_kernel;   // the host's Image, as its header describes it
+  MemRange hyp_image;       // hidden from the host
+  MemRange hyp_carveout;    // hidden from the host
+  MemRange secure_vm;       // hidden from the host, owned by the secure VM
+  MemRange host_dtb;        // host-owned; the patched DTB goes here
+  MemRange host_cma;        // host-owned, reusable by Linux; empty if none
+  MemRange secure_vm_pool;  // hidden from the host, owned by the secure VM; empty if none
+  MemRange host_kernel;     // the host's Image, as its header describes it
 };
 
 // Carve-outs come from the top of the highest RAM bank, highest first: hyp,
-// secure VM, host DTB, then the host CMA pool if the policy asks for one.
+// secure VM, host DTB, then the host CMA pool and the secure VM's carve-out
+// pool if the policy asks for them.
 // Fails with kOverlap if any of them (or the hyp image) would cover the host
 // kernel, the initrd, the original DTB or a reserved region, with
 // kOutOfRange if they do not fit in that bank, and with kBadPolicy if the

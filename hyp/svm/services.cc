@@ -9,6 +9,7 @@
 
 #include "aes.h"
 #include "args.h"
+#include "carveout.h"
 #include "protmem.h"
 #include "sha256.h"
 
@@ -273,8 +274,14 @@ Message hash_stream_op(HashPool& pool, uint16_t caller, const Message& req) {
   return digest_answer(digest);
 }
 
-Message serve(Env& env, const Config& config, Shared& shared, uint16_t caller, const Message& req) {
+Message serve(Env& hyp_env, const Config& config, Shared& shared, uint16_t caller,
+              const Message& req) {
   const uint64_t op = req.data[0];
+  if (is_carveout_op(op))
+    return config.carveout ? config.carveout->dispatch(req)
+                           : answer(SvmStatus(HYPHEAP_SVM_ERR_CARVEOUT_NO_POOL));
+  // The range checks: buffers it allocated from its carve-out are memory it holds.
+  CarveoutEnv env(hyp_env, config.carveout);
   if (is_protmem_op(op))
     return protmem_dispatch(env, req);
   if (op == HYPHEAP_SVM_OP_HASH_BEGIN || op == HYPHEAP_SVM_OP_HASH_FINAL ||

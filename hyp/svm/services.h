@@ -35,9 +35,12 @@ class Env {
   ~Env() = default;
 };
 
+class Carveout;
+
 struct Config {
   unsigned nr_vcpus = 1;
-  bool fault_op = false;  // HYPHEAP_SVM_F_FAULT
+  bool fault_op = false;         // HYPHEAP_SVM_F_FAULT
+  Carveout* carveout = nullptr;  // its carve-out pool (carveout.h), if the hyp gave it one
 };
 
 // What the calls of every vCPU share (one object for the partition).

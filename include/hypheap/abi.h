@@ -227,8 +227,9 @@ struct hypheap_mem_range {
  *
  * The argument block lies inside one 4 KiB page that the host shares with the secure VM
  * (MEM_ASSIGN share); the secure VM copies it before reading it. Every page a range touches
- * must be lent to or shared with the secure VM by the host (never its own carve-out), and is
- * held (reclaim answers BUSY) for the duration of the call.
+ * must be lent to or shared with the secure VM by the host, or lie in one buffer the secure VM
+ * allocated from its carve-out pool (CARVEOUT_ALLOC; never the rest of its own memory), and is
+ * held (reclaim, or CARVEOUT_FREE, answers BUSY/HELD) for the duration of the call.
  *
  * Whole pages wherever the host cannot read: DECRYPT and FILL destinations and PIN/UNPIN
  * ranges are 4 KiB aligned in address and size; a HASH range that is not may only cover
@@ -324,6 +325,26 @@ struct hypheap_mem_range {
 #define HYPHEAP_PROTMEM_MIN_SIZE 0x400000ULL       /* 4 MiB */
 #define HYPHEAP_PROTMEM_ALIGN 0x200000ULL          /* 2 MiB: stage-2 block mappings */
 
+/*
+ * Carve-out (hyp/svm/carveout.cc), the static protected memory of MediaTek's restricted heap
+ * and OP-TEE's static protmem pool: a range of RAM the secure VM owns from boot (the host never
+ * owned it: not in its stage-2, a no-map reserved-memory node in its DTB) from which the
+ * secure VM allocates buffers on request. The host only ever learns physical addresses.
+ * Registers only, every unused data word must be 0 (ARGS_RESERVED).
+ *
+ * CARVEOUT_INFO   -> data1 = pool base (physical), data2 = pool size (bytes),
+ *          data3 = bytes allocated now, data4 = largest free extent (bytes).
+ * CARVEOUT_ALLOC  data1 = length (bytes, a non-zero multiple of 4 KiB), data2 = use case
+ *          (HYPHEAP_PROTMEM_USE_*, one this VM serves) -> data1 = base of a contiguous,
+ *          page-aligned buffer, zeroed. HASH, DECRYPT, FILL, PIN and UNPIN take it as memory
+ *          the secure VM holds (a range must lie in one such buffer).
+ * CARVEOUT_FREE   data1 = a base ALLOC returned: the buffer is zeroed and cleaned to the
+ *          point of coherency before any ALLOC can return its pages again.
+ */
+#define HYPHEAP_SVM_OP_CARVEOUT_INFO 0x20U
+#define HYPHEAP_SVM_OP_CARVEOUT_ALLOC 0x21U
+#define HYPHEAP_SVM_OP_CARVEOUT_FREE 0x22U
+
 /* The content key is a test key, built into the secure VM and named as such. */
 #define HYPHEAP_SVM_TEST_KEY                                                              \
 	{ 0x68, 0x79, 0x70, 0x68, 0x65, 0x61, 0x70, 0x2d, 0x74, 0x65, 0x73, 0x74, 0x2d, 0x6b, \
@@ -361,6 +382,17 @@ struct hypheap_mem_range {
 #define HYPHEAP_SVM_ERR_PROTMEM_TAKEN (-34)    /* ASSIGN of a handle it holds already */
 #define HYPHEAP_SVM_ERR_PROTMEM_NOT_HELD (-35) /* RELEASE of a handle it does not hold */
 #define HYPHEAP_SVM_ERR_PROTMEM_HYP (-36)      /* the hyp answered what its ABI does not say */
+/* Carve-out (CARVEOUT_*). */
+#define HYPHEAP_SVM_ERR_CARVEOUT_NO_POOL (-40)   /* the hyp gave this VM no carve-out pool */
+#define HYPHEAP_SVM_ERR_CARVEOUT_LEN (-41)       /* ALLOC length 0, not 4 KiB, or > the pool */
+#define HYPHEAP_SVM_ERR_CARVEOUT_USE_CASE (-42)  /* ALLOC for a use case this VM does not serve */
+#define HYPHEAP_SVM_ERR_CARVEOUT_NO_SPACE (-43)  /* no free extent that long */
+#define HYPHEAP_SVM_ERR_CARVEOUT_TOO_MANY (-44)  /* its table of buffers is full */
+#define HYPHEAP_SVM_ERR_CARVEOUT_NOT_ALLOCATED (-45) /* FREE of a base it never allocated */
+#define HYPHEAP_SVM_ERR_CARVEOUT_NOT_BASE (-46)  /* FREE inside a buffer, not at its base */
+#define HYPHEAP_SVM_ERR_CARVEOUT_DOUBLE_FREE (-47) /* FREE of a buffer freed (or being freed) */
+#define HYPHEAP_SVM_ERR_CARVEOUT_PINNED (-48)    /* FREE of a buffer with a page pinned */
+#define HYPHEAP_SVM_ERR_CARVEOUT_HELD (-49)      /* FREE of a buffer a call in progress holds */
 
 #define HYPHEAP_SVM_ARGS_VERSION 0x53560001U /* "SV" magic in the top half, version 1 */
 #define HYPHEAP_SVM_ARGS_MAX_RANGES 254U     /* so that a block fits one page */

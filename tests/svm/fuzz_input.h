@@ -1,10 +1,13 @@
 // The byte format of a services fuzz input, shared by the harness (svm_fuzz.cc) and the seed
 // writer (make_seeds.cc). Little-endian; a field past the end of the input reads as zero.
 //
-//   u8 flags          bit 0: the build has FAULT (Config::fault_op)
+//   u8 flags          bit 0: the build has FAULT (Config::fault_op); bit 1: the secure VM
+//                     has no carve-out pool
 //   u8 layout[16]     pages 4g..4g+3 of the fake RAM: bits 0-1 Kind, bit 2 read-only,
 //                     bit 3 pinned; page 0 (the usual block page) is always shared
 //   then requests until the input ends, each a u8 Mode and its fields (below).
+// Carve-out: a pool of kPoolPages right after the fake RAM (kBuilt pages 64..79), empty at
+// the start of every input (CARVEOUT_ALLOC/FREE in kRaw).
 // FF-A memory: kHandles are live lends to the secure VM, not retrieved, at the start of every
 // input (PROTMEM_ASSIGN/RELEASE name them, or others, in kRaw's data1).
 #pragma once
@@ -20,6 +23,7 @@ namespace hyp::svm::fuzz {
 
 inline constexpr size_t kPages = 64;
 inline constexpr size_t kGroups = 16;
+inline constexpr size_t kPoolPages = 16;
 
 enum class Mode : uint8_t {
   // u8 op, u8 corrupt (Corrupt bits), u8 nr_src, u8 nr_dst (each % 9), u8 iv[8], u8 pattern,

@@ -210,6 +210,50 @@ std::vector<Seed> seeds() {
       .raw(HYPHEAP_SVM_OP_HASH_ABORT, 0x100, 1, 0, 0, {});
   s.emplace_back("decrypt_offset").raw(HYPHEAP_SVM_OP_DECRYPT, 0x8000'0000, 64, 4096, 0, {});
   s.emplace_back("decrypt_offset_unaligned").req(kDecrypt, {{4, 0, 4096}}, {{20, 0, 4096}}, kData3);
+  // Carve-out (registers only; the pool is kBuilt pages 64..79, empty at the start).
+  constexpr uint64_t kInfo = HYPHEAP_SVM_OP_CARVEOUT_INFO, kAlloc = HYPHEAP_SVM_OP_CARVEOUT_ALLOC,
+                     kFree = HYPHEAP_SVM_OP_CARVEOUT_FREE, kPool = 0x8000'0000 + kPages * 4096;
+  constexpr uint8_t kP = kPages;  // the pool's first page in kBuilt ranges
+  s.emplace_back("carveout_info").raw(kInfo, 0, 0, 0, 0, {});
+  s.emplace_back("carveout_alloc_free")
+      .raw(kAlloc, 8192, kVideo, 0, 0, {})
+      .raw(kFree, kPool, 0, 0, 0, {});
+  s.emplace_back("carveout_fill_hash")
+      .raw(kAlloc, 8192, kVideo, 0, 0, {})
+      .req(kFill, {}, {{kP, 0, 8192}}, 0, 0x5a)
+      .req(kHash, {{kP, 0, 8192}}, {})
+      .raw(kFree, kPool, 0, 0, 0, {});
+  s.emplace_back("carveout_decrypt_into")
+      .raw(kAlloc, 4096, kVideo, 0, 0, {})
+      .req(kDecrypt, {{16, 0, 4096}}, {{kP, 0, 4096}});
+  s.emplace_back("carveout_hash_partial")
+      .raw(kAlloc, 4096, kVideo, 0, 0, {})
+      .req(kHash, {{kP, 8, 100}}, {});
+  s.emplace_back("carveout_pin_free")
+      .raw(kAlloc, 4096, kVideo, 0, 0, {})
+      .req(kPin, {{kP, 0, 4096}}, {})
+      .raw(kFree, kPool, 0, 0, 0, {})
+      .req(kUnpin, {{kP, 0, 4096}}, {})
+      .raw(kFree, kPool, 0, 0, 0, {});
+  s.emplace_back("carveout_double_free")
+      .raw(kAlloc, 4096, kVideo, 0, 0, {})
+      .raw(kFree, kPool, 0, 0, 0, {})
+      .raw(kFree, kPool, 0, 0, 0, {});
+  s.emplace_back("carveout_not_allocated").raw(kFree, kPool + 3 * 4096, 0, 0, 0, {});
+  s.emplace_back("carveout_not_base")
+      .raw(kAlloc, 8192, kVideo, 0, 0, {})
+      .raw(kFree, kPool + 4096, 0, 0, 0, {});
+  s.emplace_back("carveout_unallocated").req(kHash, {{kP + 2, 0, 4096}}, {});
+  s.emplace_back("carveout_straddle")
+      .raw(kAlloc, 4096, kVideo, 0, 0, {})
+      .req(kFill, {}, {{kP, 0, 8192}});
+  s.emplace_back("carveout_len").raw(kAlloc, 100, kVideo, 0, 0, {});
+  s.emplace_back("carveout_use_case").raw(kAlloc, 4096, HYPHEAP_PROTMEM_USE_TRUSTED_UI, 0, 0, {});
+  s.emplace_back("carveout_no_space")
+      .raw(kAlloc, kPoolPages * 4096, kVideo, 0, 0, {})
+      .raw(kAlloc, 4096, kVideo, 0, 0, {});
+  s.emplace_back("carveout_reserved").raw(kAlloc, 4096, kVideo, 1, 0, {});
+  s.emplace_back("carveout_no_pool", 2).raw(kAlloc, 4096, kVideo, 0, 0, {});
   return s;
 }
 

@@ -11,6 +11,13 @@
 //   - protected memory: a successful PROTMEM_ASSIGN leaves its handle held that was not, a
 //     successful PROTMEM_RELEASE leaves it not held that was, and no other call changes
 //     whether any handle is held;
+//   - carve-out: against a model of the live buffers, an ALLOC answer lies in the pool, page
+//     aligned, overlapping no live buffer; a FREE succeeds only for a live buffer's base and
+//     leaves it zeroed; its NOT_ALLOCATED/NOT_BASE/DOUBLE_FREE only for a base that is none,
+//     its PINNED/HELD only for one that is; the pool's table matches the model; no pool page
+//     is held after a call or was mapped without a hold; a new buffer reads all zero
+//     (the pool starts full of a boot's leftovers); the pool's bytes change only by a
+//     successful FILL, DECRYPT, ALLOC or FREE;
 //   - whole pages wherever the host cannot read: no HASH answer over a partial page the host
 //     cannot read (a src range that is not whole pages touches only shared pages), and no
 //     successful DECRYPT or FILL with a destination off the page grid or a DECRYPT whose
@@ -24,8 +31,12 @@
 #include <string>
 #include <vector>
 
+#include <map>
+#include <memory>
+
 #include "fake_env.h"
 #include "fuzz_input.h"
+#include "svm/carveout.h"
 #include "svm/sha256.h"
 
 namespace hyp::svm::fuzz {
@@ -102,7 +113,78 @@ Request raw(Reader& in) {
 bool is_svm_status(int64_t s) {
   return s == HYPHEAP_SVM_OK ||
          (s <= HYPHEAP_SVM_ERR_NOT_SUPPORTED && s >= HYPHEAP_SVM_ERR_STREAM_OFFSET) ||
-         (s <= HYPHEAP_SVM_ERR_PROTMEM_USE_CASE && s >= HYPHEAP_SVM_ERR_PROTMEM_HYP);
+         (s <= HYPHEAP_SVM_ERR_PROTMEM_USE_CASE && s >= HYPHEAP_SVM_ERR_PROTMEM_HYP) ||
+         (s <= HYPHEAP_SVM_ERR_CARVEOUT_NO_POOL && s >= HYPHEAP_SVM_ERR_CARVEOUT_HELD);
+}
+
+constexpr uint64_t kPool = kBase + kPages * k4K;
+
+// The model of the pool's live buffers: base -> length.
+using Live = std::map<uint64_t, uint64_t>;
+
+void check_carveout(Live& live, const Carveout* pool, const std::vector<uint8_t>& mem,
+                    const std::vector<uint8_t>& before, const Message& msg, int64_t status,
+                    bool release_injected) {
+  if (!pool)
+    return;
+  if (pool->violations() != 0)
+    fail("a pool page was mapped without a hold");
+  if (pool->nr_held() != 0)
+    fail("a pool page is still held after the call");
+  const uint64_t op = msg.data[0], base = msg.data[1];
+  if (op == HYPHEAP_SVM_OP_CARVEOUT_FREE) {
+    const bool is_base = live.count(base) != 0;
+    switch (status) {
+      case HYPHEAP_SVM_OK: {
+        if (!is_base)
+          fail("FREE of no live buffer's base succeeded");
+        for (uint64_t i = base - kPool; i < base - kPool + live[base]; i++) {
+          if (mem[i] != 0)
+            fail("FREE left a byte of the buffer unscrubbed");
+        }
+        live.erase(base);
+        break;
+      }
+      case HYPHEAP_SVM_ERR_CARVEOUT_NOT_ALLOCATED:
+      case HYPHEAP_SVM_ERR_CARVEOUT_NOT_BASE:
+      case HYPHEAP_SVM_ERR_CARVEOUT_DOUBLE_FREE:
+        if (is_base)
+          fail("FREE of a live buffer's base refused as none");
+        break;
+      case HYPHEAP_SVM_ERR_CARVEOUT_PINNED:
+      case HYPHEAP_SVM_ERR_CARVEOUT_HELD:
+        if (!is_base)
+          fail("FREE of no live buffer refused as pinned/held");
+        break;
+      default:
+        break;
+    }
+  }
+  if (pool->nr_buffers() != live.size())
+    fail("the pool's table and the model differ");
+  const bool may_write = status == HYPHEAP_SVM_OK
+                             ? op == HYPHEAP_SVM_OP_FILL || op == HYPHEAP_SVM_OP_DECRYPT ||
+                                   op == HYPHEAP_SVM_OP_CARVEOUT_FREE ||
+                                   op == HYPHEAP_SVM_OP_CARVEOUT_ALLOC
+                             : release_injected;
+  if (!may_write && mem != before)
+    fail("a pool byte changed", std::to_string(op));
+}
+
+void model_alloc(Live& live, const std::vector<uint8_t>& mem, const Message& req,
+                 const Message& answer) {
+  const uint64_t len = req.data[1], b = answer.data[1];
+  if (b < kPool || b % k4K || len > kPoolPages * k4K || b - kPool > kPoolPages * k4K - len)
+    fail("ALLOC answered a buffer outside the pool or unaligned");
+  for (uint64_t i = b - kPool; i < b - kPool + len; i++) {
+    if (mem[i] != 0)
+      fail("ALLOC answered a buffer that is not zeroed");
+  }
+  for (const auto& [base, size] : live) {
+    if (b < base + size && base < b + len)
+      fail("ALLOC answered a buffer overlapping a live one");
+  }
+  live[b] = len;
 }
 
 // Which of kHandles the secure VM holds, one bit each.
@@ -242,8 +324,16 @@ void check_stream(std::vector<Tracked>& tracked, uint8_t kind, size_t which, uin
 std::string run(const uint8_t* data, size_t size) {
   Reader in(data, size);
   const uint8_t flags = in.get<uint8_t>();
-  const Config config{2, (flags & 1) != 0};
+  std::vector<uint8_t> pool_mem(kPoolPages * k4K, 0xa5);  // what a previous boot left
+  std::unique_ptr<Carveout> pool;
+  if ((flags & 2) == 0) {
+    pool = std::make_unique<Carveout>();
+    if (!pool->init(Ipa(kPool), pool_mem.size(), pool_mem.data(), nullptr))
+      fail("pool init");
+  }
+  const Config config{2, (flags & 1) != 0, pool.get()};
   Shared shared;
+  Live live;
   FakeEnv env(kPages);
   for (size_t g = 0; g < kGroups; g++) {
     const uint8_t l = in.get<uint8_t>();
@@ -317,12 +407,17 @@ std::string run(const uint8_t* data, size_t size) {
       std::memcpy(env.at(at), r.block.data(), r.block.size() > k4K ? k4K : r.block.size());
 
     const std::vector<uint8_t> before = env.ram();
+    const std::vector<uint8_t> pool_before = pool_mem;
     const unsigned held_before = held_handles(env);
     const Message m = dispatch(env, config, shared, caller, r.msg);
     const int64_t status = int64_t(m.data[0]);
     check_protmem(held_before, held_handles(env), r.msg, status);
     if (mode == uint8_t(Mode::kStream))
       check_stream(tracked, kind, which, tweak, caller, before, r.msg, m);
+    if (pool && r.msg.data[0] == HYPHEAP_SVM_OP_CARVEOUT_ALLOC && status == HYPHEAP_SVM_OK)
+      model_alloc(live, pool_mem, r.msg, m);
+    check_carveout(live, pool.get(), pool_mem, pool_before, r.msg, status,
+                   env.release_was_injected());
     if (!is_svm_status(status))
       fail("answer is no service status", std::to_string(status));
     if (status != HYPHEAP_SVM_OK && (m.data[1] | m.data[2] | m.data[3] | m.data[4]) != 0)
@@ -363,6 +458,8 @@ std::string run(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < kPages; i++)
     h = (h ^ env.state(kBase + i * k4K).pinned) * 1099511628211ULL;
   h = (h ^ held_handles(env)) * 1099511628211ULL;
+  for (uint8_t b : pool_mem)
+    h = (h ^ b) * 1099511628211ULL;
   return trace + std::to_string(h);
 }
 

@@ -163,6 +163,7 @@ void log_layout(const boot::Layout& l) {
   line("secure VM", l.secure_vm);
   line("host DTB", l.host_dtb);
   line("host CMA", l.host_cma);
+  line("secure VM pool", l.secure_vm_pool);
   line("host kernel", l.host_kernel);
 }
 
@@ -286,16 +287,19 @@ void build_host_dtb() {
       .heap_count = kNrHeaps,
       .host_cma = g_layout.host_cma,
   };
+  // The secure VM's carve-out pool is hidden like its carve-out: the host never owned it.
   const boot::NoMapRegion hidden[] = {
       {"hypheap-hyp-image", g_layout.hyp_image},
       {"hypheap-hyp", g_layout.hyp_carveout},
       {"hypheap-secure-vm", g_layout.secure_vm},
+      {"hypheap-secure-vm-pool", g_layout.secure_vm_pool},
   };
+  const size_t nr_hidden =
+      sizeof(hidden) / sizeof(hidden[0]) - (boot::is_empty(g_layout.secure_vm_pool) ? 1 : 0);
   void* buf = reinterpret_cast<void*>(g_layout.host_dtb.base.value());
   const auto* orig = reinterpret_cast<const void*>(g_platform.dtb.base.value());
-  const BootStatus status =
-      boot::build_host_dtb(orig, buf, g_layout.host_dtb.size, hidden,
-                           sizeof(hidden) / sizeof(hidden[0]), g_devices, service);
+  const BootStatus status = boot::build_host_dtb(orig, buf, g_layout.host_dtb.size, hidden,
+                                                 nr_hidden, g_devices, service);
   if (status != BootStatus::kOk) {
     panic("boot: host DTB failed: %s (libfdt: %s)", boot::status_name(status),
           boot::host_dtb_last_error());
@@ -342,6 +346,7 @@ void start_partition() {
   const uint64_t share = boot::align_down(g_layout.secure_vm.size / 2, 2ull << 20);
   const PartitionBoot boot{.carveout_base = g_layout.secure_vm.base.value(),
                            .carveout_size = share,
+                           .pool = g_layout.secure_vm_pool,
                            // The hyp image is never in a secure VM's stage-2.
                            .fault_ipa = g_layout.hyp_image.base.value(),
                            .fault_op = g_platform.svm_fault_op,
@@ -376,7 +381,8 @@ extern "C" [[noreturn]] void hyp_primary_main(uint64_t dtb) {
                                   .host_dtb_region_size = HOST_DTB_REGION_SIZE,
                                   .align = CARVEOUT_ALIGN,
                                   .host_cma_size = HOST_CMA_SIZE,
-                                  .host_cma_align = HOST_CMA_ALIGN};
+                                  .host_cma_align = HOST_CMA_ALIGN,
+                                  .secure_vm_pool_size = SECURE_VM_POOL_SIZE};
   check(boot::plan_layout(g_platform, policy, make_range(HYP_LOAD_ADDR, HYP_IMAGE_WINDOW), kernel,
                           &g_layout),
         "memory layout");

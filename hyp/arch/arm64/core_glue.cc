@@ -56,10 +56,14 @@ boot::BootStatus core_glue_init(const boot::Layout& layout, const boot::Platform
       {boot::make_range(layout.secure_vm.base.value(), share), kSecureVms[0]},
       {boot::make_range(layout.secure_vm.base.value() + share, layout.secure_vm.size - share),
        kSecureVms[1]},
+      // VM 10's carve-out pool: its own from boot, mapped in its stage-2 (the carveout backend).
+      {layout.secure_vm_pool, kSecureVms[0]},
   };
+  const size_t nr_carveouts =
+      sizeof(carveouts) / sizeof(carveouts[0]) - (boot::is_empty(layout.secure_vm_pool) ? 1 : 0);
   const PlatformDesc desc{
       .ram = {info.ram, info.ram_count},
-      .carveouts = carveouts,
+      .carveouts = {carveouts, nr_carveouts},
       // Outside RAM only what boot.cc judged safe to give (deny by default); every other
       // IPA, up to the limit, stays unmapped.
       .mmio = mmio,

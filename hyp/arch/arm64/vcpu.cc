@@ -300,6 +300,7 @@ void partition_init(const PartitionBoot& boot) {
   info->version = svm::kBootInfoVersion;
   info->nr_vcpus = static_cast<uint32_t>(const_cast<CpuTable&>(cpus).count());
   info->carveout = {boot.carveout_base, boot.carveout_size};
+  info->pool = {boot.pool.base.value(), boot.pool.size};
   info->image = {image_base, header.image_size};
   info->fault_ipa = boot.fault_ipa;
   info->flags = (boot.fault_op ? svm::kBootFlagFaultOp : 0) |

@@ -56,6 +56,7 @@ struct CpuGuestState {
 struct PartitionBoot {
   uint64_t carveout_base = 0;
   uint64_t carveout_size = 0;
+  MemRange pool;  // its carve-out pool (hyp/svm/carveout.h); empty if none
   uint64_t fault_ipa = 0;
   bool fault_op = false;
   bool fault_at_boot = false;

@@ -26,7 +26,7 @@ inline constexpr uint64_t kBootInfoOffset = 0;
 inline constexpr uint64_t kImageOffset = 0x1000;
 
 inline constexpr uint64_t kBootInfoMagic = 0x4f464e4956534848;  // "HHSVINFO"
-inline constexpr uint32_t kBootInfoVersion = 1;
+inline constexpr uint32_t kBootInfoVersion = 2;                 // 2: the carve-out pool
 inline constexpr unsigned kBootInfoMaxRam = 4;
 // FAULT is offered (HYPHEAP_SVM_F_FAULT): "hypheap.svm_fault_op" on the kernel command line.
 inline constexpr uint32_t kBootFlagFaultOp = 1u << 0;
@@ -49,6 +49,9 @@ struct BootInfo {
   uint32_t flags;  // kBootFlag*
   uint32_t ram_count;
   BootRange ram[kBootInfoMaxRam];  // RAM banks: the stage-1 identity-maps them all
+  // Its carve-out pool (IPA == PA, in its stage-2 from boot, never the host's): the buffers
+  // CARVEOUT_ALLOC hands out (hyp/svm/carveout.h). Size 0: none.
+  BootRange pool;
 };
 
 // Entry (EL1h, MMU and caches off, DAIF masked): x0 = IPA of the BootInfo, x1 = vCPU index

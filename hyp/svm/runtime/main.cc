@@ -8,6 +8,7 @@
 #include "boot_info.h"
 #include "hvc.h"
 #include "layout.h"
+#include "svm/carveout.h"
 #include "svm/services.h"
 
 namespace hyp::svm {
@@ -63,6 +64,19 @@ constinit HypEnv g_env;
 constinit Config g_config;
 // Every vCPU's calls share it (the streaming HASH contexts); zero at boot (.bss).
 constinit Shared g_shared;
+constinit Carveout g_carveout;
+
+// FREE's scrub goes to the point of coherency: whatever reads the pool next, with or without
+// its caches, finds the zeros.
+void clean_to_poc(uint8_t* p, uint64_t len) {
+  uint64_t ctr;
+  asm volatile("mrs %0, ctr_el0" : "=r"(ctr));
+  const uint64_t line = uint64_t{4} << ((ctr >> 16) & 0xf);  // DminLine, in words
+  const uint64_t end = reinterpret_cast<uint64_t>(p) + len;
+  for (uint64_t a = reinterpret_cast<uint64_t>(p) & ~(line - 1); a < end; a += line)
+    asm volatile("dc cvac, %0" ::"r"(a) : "memory");
+  asm volatile("dsb sy" ::: "memory");
+}
 
 bool is_direct_req(uint64_t fid) {
   return fid == kFfaMsgSendDirectReq32 || fid == kFfaMsgSendDirectReq64;
@@ -106,6 +120,12 @@ extern "C" [[noreturn]] void svm_main(const hyp::svm::BootInfo* info, uint64_t v
     g_config.nr_vcpus = info->nr_vcpus;
     g_config.fault_op = (info->flags & kBootFlagFaultOp) != 0;
     g_env.set_fault_ipa(info->fault_ipa);
+    // IPA == PA, identity-mapped by the stage-1 like all RAM. A pool the tables cannot cover
+    // is left out: CARVEOUT_* then answer NO_POOL.
+    if (info->pool.size != 0 &&
+        g_carveout.init(hyp::Ipa(info->pool.base), info->pool.size,
+                        reinterpret_cast<uint8_t*>(info->pool.base), clean_to_poc))
+      g_config.carveout = &g_carveout;
     if (info->flags & kBootFlagFaultAtBoot) {
       g_env.fault();
     }

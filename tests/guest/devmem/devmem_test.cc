@@ -199,6 +199,15 @@ TEST_P(ProtectedBufferDevMemTest, DevMemReadFailsWithEfault) {
   HostFaults before;
   ASSERT_NO_FATAL_FAILURE(ReadHostFaults(&before));
   EXPECT_EQ(ErrnoName(ReadPhysical(ranges_.front().pa, kPageSize).error), "EFAULT");
+  if (BackendOf(GetParam()) == "carveout") {
+    // carveout, by design: the secure VM's pool is a no-map region, outside Linux's linear
+    // map, so read() of /dev/mem refuses it before any access: no fault for the hyp to count.
+    HostFaults after;
+    ASSERT_NO_FATAL_FAILURE(ReadHostFaults(&after));
+    EXPECT_EQ(after.faults, before.faults);
+    EXPECT_EQ(after.injected, before.injected);
+    return;
+  }
   EXPECT_TRUE(CountedOnceSince(before));
 }
 
