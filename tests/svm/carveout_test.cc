@@ -252,7 +252,7 @@ TEST_F(CarveoutTest, WithoutAPoolEveryOpSaysSo) {
   Config none{2, false};
   for (uint64_t op :
        {HYPHEAP_SVM_OP_CARVEOUT_INFO, HYPHEAP_SVM_OP_CARVEOUT_ALLOC, HYPHEAP_SVM_OP_CARVEOUT_FREE})
-    EXPECT_EQ(status(dispatch(env_, none, Message{{op, 0, 0, 0, 0}})),
+    EXPECT_EQ(status(dispatch(env_, none, shared_, HYPHEAP_FFA_ID_HOST, Message{{op, 0, 0, 0, 0}})),
               HYPHEAP_SVM_ERR_CARVEOUT_NO_POOL);
   Carveout empty;
   EXPECT_EQ(status(empty.dispatch(Message{{HYPHEAP_SVM_OP_CARVEOUT_ALLOC, k4K, kVideo, 0, 0}})),
