@@ -18,6 +18,9 @@
  *   is the SMMU's doing, not a broken device;
  * - every blocked transfer is one more SMMU fault in STATS (DMA_FAULTS).
  *
+ * All of it while CPU 1 lends and reclaims 64 KiB buffers in a loop, so the
+ * host's DMA table splits and merges under the transfers.
+ *
  * The hypervisor owns the SMMUv3 in front of PCIe: every stream the host's
  * devices use translates through tables that map what the host owns or
  * shares (docs/hypervisor.md, "SMMU").
@@ -27,6 +30,7 @@
 #include <linux/crc32.h>
 #include <linux/delay.h>
 #include <linux/io.h>
+#include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pci.h>
@@ -65,6 +69,8 @@
 #define HHD_ATTACK	0xbd
 #define HHD_FRAME	0xf7
 #define HHD_HOST_BYTES	0x3c
+#define HHD_CHURN_ORDER	4	/* 64 KiB buffers */
+#define HHD_CHURN_CPU	1
 
 /**
  * struct hhd_ctx - one case's device and pages
@@ -74,6 +80,10 @@
  * @regs: its BAR0
  * @secure: the secure VM's edu (the host programs it too)
  * @secure_regs: its BAR0
+ * @churn: the thread lending and reclaiming buffers on HHD_CHURN_CPU
+ * @churn_desc: its descriptor page
+ * @cycles: lend+reclaim cycles it completed
+ * @failures: calls of it that did not answer HYPHEAP_OK
  */
 struct hhd_ctx {
 	bool hvc;
@@ -82,7 +92,65 @@ struct hhd_ctx {
 	void __iomem *regs;
 	struct pci_dev *secure;
 	void __iomem *secure_regs;
+	struct task_struct *churn;
+	void *churn_desc;
+	unsigned long cycles;
+	unsigned long failures;
 };
+
+static int hhd_churn_fn(void *arg)
+{
+	struct hhd_ctx *ctx = arg;
+	const size_t size = PAGE_SIZE << HHD_CHURN_ORDER;
+
+	while (!kthread_should_stop()) {
+		struct page *page = alloc_pages(GFP_KERNEL, HHD_CHURN_ORDER);
+		phys_addr_t pa;
+		long ret;
+
+		if (!page) {
+			msleep(20);
+			continue;
+		}
+		pa = page_to_phys(page);
+		ret = hypheap_ktest_assign_one(ctx->hvc, ctx->churn_desc,
+					       HHD_HOST, HYPHEAP_VMID_SECURE_0,
+					       HYPHEAP_PERM_R | HYPHEAP_PERM_W,
+					       pa, size, NULL);
+		if (ret == HYPHEAP_OK)
+			ret = hypheap_ktest_assign_one(ctx->hvc,
+						       ctx->churn_desc,
+						       HHD_SVM0,
+						       HYPHEAP_VMID_HOST,
+						       HYPHEAP_PERM_RWX, pa,
+						       size, NULL);
+		if (ret == HYPHEAP_OK) {
+			ctx->cycles++;
+			__free_pages(page, HHD_CHURN_ORDER);
+		} else {
+			/* never hand back a page whose owner is unknown */
+			ctx->failures++;
+		}
+		cond_resched();
+	}
+	return 0;
+}
+
+/* Stops the churn and checks it ran and never failed. */
+static void hhd_churn_stop(struct kunit *test)
+{
+	struct hhd_ctx *ctx = test->priv;
+
+	if (!ctx->churn)
+		return;
+	kthread_stop(ctx->churn);
+	ctx->churn = NULL;
+	kunit_info(test, "cpu%u meanwhile: %lu buffers of %lu KiB lent and reclaimed\n",
+		   HHD_CHURN_CPU, ctx->cycles,
+		   (PAGE_SIZE << HHD_CHURN_ORDER) / 1024);
+	KUNIT_EXPECT_GT(test, ctx->cycles, 0UL);
+	KUNIT_EXPECT_EQ(test, ctx->failures, 0UL);
+}
 
 static struct pci_dev *hhd_find_edu(unsigned int slot)
 {
@@ -121,6 +189,13 @@ static int hhd_init(struct kunit *test)
 	ctx->secure_regs = pci_iomap(ctx->secure, 0, 0);
 	KUNIT_ASSERT_TRUE_MSG(test, !!ctx->secure_regs, "BAR0 of %s",
 			      pci_name(ctx->secure));
+	KUNIT_ASSERT_TRUE(test, cpu_online(HHD_CHURN_CPU));
+	ctx->churn_desc = (void *)get_zeroed_page(GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx->churn_desc);
+	ctx->churn = kthread_create(hhd_churn_fn, ctx, "hhd-churn");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->churn));
+	kthread_bind(ctx->churn, HHD_CHURN_CPU);
+	wake_up_process(ctx->churn);
 	return 0;
 }
 
@@ -130,6 +205,10 @@ static void hhd_exit(struct kunit *test)
 
 	if (!ctx)
 		return;
+	if (ctx->churn && !IS_ERR(ctx->churn))
+		kthread_stop(ctx->churn);
+	if (ctx->churn_desc)
+		free_page((unsigned long)ctx->churn_desc);
 	if (ctx->secure_regs)
 		pci_iounmap(ctx->secure, ctx->secure_regs);
 	if (ctx->secure) {
@@ -252,6 +331,7 @@ static void edu_copies_host_memory(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, hhd_count(page_address(dst), HHD_HOST_BYTES),
 			(size_t)HHD_XFER);
 	KUNIT_EXPECT_EQ(test, hhd_dma_faults(test), faults);
+	hhd_churn_stop(test);
 	__free_page(src);
 	__free_page(dst);
 }
@@ -278,6 +358,7 @@ static void edu_cannot_read_a_lent_page(struct kunit *test)
 	KUNIT_EXPECT_EQ_MSG(test, hhd_count(p, HHD_SECRET), (size_t)0,
 			    "%zu bytes of the lent page reached the host",
 			    hhd_count(p, HHD_SECRET));
+	hhd_churn_stop(test);
 	hhd_reclaim(test, lent);
 	__free_page(lent);
 	__free_page(sentinel);
@@ -348,6 +429,7 @@ static void only_the_secure_device_writes_a_lent_page(struct kunit *test)
 	hhd_secure_dma(test, pa, true);
 	KUNIT_EXPECT_EQ(test, hhd_dma_faults(test), faults + 4);
 
+	hhd_churn_stop(test);
 	memset(page_address(expect), HHD_FRAME, HHD_XFER);
 	crc = crc32_le(~0U, page_address(expect), PAGE_SIZE) ^ ~0U;
 	/* left lent on purpose: the hyp hashes it at power-off */
