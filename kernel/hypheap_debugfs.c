@@ -87,6 +87,7 @@ static const char * const hypheap_hyp_stat_names[HYPHEAP_STAT_COUNT] = {
 	[HYPHEAP_STAT_FAULTS_SPURIOUS] = "faults_spurious",
 	[HYPHEAP_STAT_S2_LEAF_WRITES] = "s2_leaf_writes",
 	[HYPHEAP_STAT_HOST_CALLS] = "host_calls",
+	[HYPHEAP_STAT_DMA_FAULTS] = "dma_faults",
 };
 
 /* HYPHEAP_ERR_FFA is the last status abi.h defines */

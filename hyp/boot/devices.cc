@@ -11,7 +11,8 @@ namespace {
 constexpr uint64_t kPage = 4096;
 
 // Devices that write memory on their own, at addresses the host would program. None is given
-// to the host while the hyp has no IOMMU in front of it, whatever the allowlist says.
+// to the host while the hyp has no IOMMU in front of it, whatever the allowlist says; a PCIe
+// host behind the SMMU the hyp owns is (behind_smmu()).
 constexpr const char* kDmaMasters[] = {
     "qemu,fw-cfg-mmio",       // DMA interface: QEMU writes wherever the host's descriptor says
     "arm,gic-v3-its",         // device, collection and command tables at host-chosen addresses
@@ -176,6 +177,8 @@ class Planner {
   BootStatus check_ram(int node);
   BootStatus deny(int node, Denial why);
   BootStatus give(int node);
+  bool behind_smmu(int node) const;
+  BootStatus give_pci_host(int node);
   BootStatus add_window(const HostWindow& w);
   void remove_windows_of(int node);
   bool has_window(int node) const;
@@ -228,6 +231,9 @@ BootStatus Planner::visit(int node, int depth, Next* next) {
     return BootStatus::kOk;
   }
   if (is_dma_master(fdt_, node)) {
+    if (behind_smmu(node)) {
+      return give_pci_host(node);
+    }
     return deny(node, Denial::kDmaMaster);
   }
   if (!allowed) {
@@ -299,6 +305,82 @@ BootStatus Planner::give(int node) {
       return s;
     }
   }
+  return BootStatus::kOk;
+}
+
+// A PCIe root complex whose every requester ID the iommu-map sends to the SMMU the hyp owns
+// (one entry, RID 0 up, of the whole 16-bit space): each endpoint's DMA is then a stream the
+// hyp translates. Only one such host: its node is what the host DTB editor patches.
+bool Planner::behind_smmu(int node) const {
+  if (policy_.smmu_node < 0 || out_->pci_host_node >= 0 ||
+      !fdt::is_compatible(fdt_, node, "pci-host-ecam-generic")) {
+    return false;
+  }
+  const uint32_t smmu = fdt_get_phandle(fdt_, policy_.smmu_node);
+  int len = 0;
+  const auto* map = static_cast<const fdt32_t*>(fdt_getprop(fdt_, node, "iommu-map", &len));
+  if (smmu == 0 || !map || len != 16 || fdt_getprop(fdt_, node, "iommu-map-mask", nullptr)) {
+    return false;
+  }
+  return fdt32_to_cpu(map[0]) == 0 && fdt32_to_cpu(map[1]) == smmu && fdt32_to_cpu(map[2]) == 0 &&
+         fdt32_to_cpu(map[3]) >= 0x10000;
+}
+
+// Config space (reg) and every CPU window of its ranges (PCI address: 3 cells, CPU address:
+// the parent's, size: 2) that lies inside the host's IPA space; the others are dropped from
+// the host DTB, so Linux puts no BAR there.
+BootStatus Planner::give_pci_host(int node) {
+  const int parent = fdt_parent_offset(fdt_, node);
+  const int parent_addr = parent >= 0 ? fdt_address_cells(fdt_, parent) : -1;
+  int len = 0;
+  const auto* ranges = static_cast<const fdt32_t*>(fdt_getprop(fdt_, node, "ranges", &len));
+  if (parent_addr < 1 || parent_addr > 2 || fdt_address_cells(fdt_, node) != 3 ||
+      fdt_size_cells(fdt_, node) != 2 || !ranges || len <= 0) {
+    return deny(node, Denial::kUntranslatable);
+  }
+  const int stride = 3 + parent_addr + 2;
+  if (len % (stride * 4) != 0) {
+    return BootStatus::kBadDtb;
+  }
+  HostWindow windows[kMaxHostWindows];
+  size_t n = 0;
+  auto add = [&](const MemRange& r) {
+    if (is_empty(r) || r.size > ~0ull - r.base.value()) {
+      return BootStatus::kOk;
+    }
+    const MemRange w = page_window(r);
+    if (w.base.value() >= policy_.ipa_limit || policy_.ipa_limit - w.base.value() < w.size) {
+      return BootStatus::kOk;  // left out of the host DTB's ranges too (host_dtb.cc)
+    }
+    if (n == kMaxHostWindows) {
+      return BootStatus::kNoSpace;
+    }
+    windows[n++] = {w, node, WindowKind::kPlain};
+    return BootStatus::kOk;
+  };
+  for (int i = 0; i < fdt::reg_count(fdt_, node); ++i) {
+    MemRange reg;
+    if (BootStatus s = device_reg(fdt_, node, i, &reg); s != BootStatus::kOk) {
+      return s;
+    }
+    if (BootStatus s = add(reg); s != BootStatus::kOk) {
+      return s;
+    }
+  }
+  for (int i = 0; i < len / (stride * 4); ++i) {
+    const fdt32_t* e = ranges + i * stride;
+    if (BootStatus s = add(make_range(fdt::read_cells(e + 3, parent_addr),
+                                      fdt::read_cells(e + 3 + parent_addr, 2)));
+        s != BootStatus::kOk) {
+      return s;
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (BootStatus s = add_window(windows[i]); s != BootStatus::kOk) {
+      return s;
+    }
+  }
+  out_->pci_host_node = node;
   return BootStatus::kOk;
 }
 
@@ -417,6 +499,7 @@ BootStatus Planner::deny_page_sharers() {
 BootStatus plan_host_devices(const void* fdt, const PlatformInfo& info, const DevicePolicy& policy,
                              DevicePlan* out) {
   *out = DevicePlan{};
+  out->ipa_limit = policy.ipa_limit;
   if (fdt_check_header(fdt) != 0 || !policy.allowed) {
     return BootStatus::kBadDtb;
   }

@@ -49,6 +49,10 @@ struct DevicePolicy {
   // (PLATFORM_HOST_DEVICES in configs/platform/*.conf).
   const char* allowed;
   uint64_t ipa_limit;  // the host's IPA space is [0, ipa_limit)
+  // Offset of the SMMU the hyp owns and sets up before the host runs, or -1. A PCIe host
+  // whose iommu-map sends every requester to it is given to the host: its endpoints' DMA
+  // translates through the hyp's tables (docs/hypervisor.md, "SMMU").
+  int smmu_node = -1;
 };
 
 struct DevicePlan {
@@ -58,6 +62,11 @@ struct DevicePlan {
   size_t denied_count = 0;
   // For kOverlap: the device whose reg overlaps RAM, for the FATAL line.
   int overlap_node = -1;
+  // The PCIe host given behind the SMMU, or -1. Its config space and the CPU windows of its
+  // ranges below policy.ipa_limit are in `windows`; the host DTB loses its iommu-map and
+  // msi-map (the SMMU and the ITS are not the host's) and the windows the stage-2 cannot map.
+  int pci_host_node = -1;
+  uint64_t ipa_limit = 0;
 };
 
 // Walks the DTB and decides, for every enabled node with a "reg" or a translating "ranges",

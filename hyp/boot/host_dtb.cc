@@ -2,6 +2,8 @@
 
 #include <libfdt.h>
 
+#include "fdt_util.h"
+
 namespace hyp::boot {
 
 namespace {
@@ -185,12 +187,58 @@ BootStatus add_service(void* fdt, const ServiceDesc& service, uint32_t cma_phand
   return edit.status();
 }
 
-// Offsets in `buf` are still the original's until the first edit; each status property added
-// shifts only the nodes after it, so editing from the last node back keeps the rest valid.
-BootStatus disable_devices(void* fdt, const DeniedDevice* denied, size_t count) {
+// The PCIe host given behind the hyp's SMMU (devices.h): Linux must not look for the SMMU or
+// the ITS (iommu-map, msi-map), nor place BARs in a window the host stage-2 does not map.
+int patch_pci_host(void* fdt, int node, uint64_t ipa_limit) {
+  constexpr int kMaxCells = 8 * 7;
+  const int parent = fdt_parent_offset(fdt, node);
+  const int parent_addr = parent >= 0 ? fdt_address_cells(fdt, parent) : -1;
+  const int stride = 3 + parent_addr + 2;
+  int len = 0;
+  const auto* ranges = static_cast<const fdt32_t*>(fdt_getprop(fdt, node, "ranges", &len));
+  if (parent_addr < 1 || parent_addr > 2 || !ranges || len % (stride * 4) != 0 ||
+      len / 4 > kMaxCells) {
+    return -FDT_ERR_BADVALUE;
+  }
+  fdt32_t kept[kMaxCells];
+  int n = 0;
+  for (int i = 0; i < len / 4; i += stride) {
+    const uint64_t base = fdt::read_cells(ranges + i + 3, parent_addr);
+    const uint64_t size = fdt::read_cells(ranges + i + 3 + parent_addr, 2);
+    if (base < ipa_limit && size <= ipa_limit - base) {
+      for (int c = 0; c < stride; ++c) {
+        kept[n++] = ranges[i + c];
+      }
+    }
+  }
+  if (int err = fdt_setprop(fdt, node, "ranges", kept, n * 4); err < 0) {
+    return err;
+  }
+  static constexpr const char* kDropped[] = {"iommu-map", "iommu-map-mask", "msi-map",
+                                             "msi-map-mask"};
+  for (const char* prop : kDropped) {
+    if (int err = fdt_delprop(fdt, node, prop); err < 0 && err != -FDT_ERR_NOTFOUND) {
+      return err;
+    }
+  }
+  return 0;
+}
+
+// Offsets in `buf` are still the original's until the first edit; each edit shifts only the
+// nodes after it, so editing from the last node back keeps the rest valid.
+BootStatus disable_devices(void* fdt, const DevicePlan& plan) {
   FdtEdit edit(fdt);
-  for (size_t i = count; i-- > 0;) {
-    edit([&](void* f) { return fdt_setprop_string(f, denied[i].node, "status", "disabled"); });
+  bool pci_done = plan.pci_host_node < 0;
+  for (size_t i = plan.denied_count; i-- > 0;) {
+    const int node = plan.denied[i].node;
+    if (!pci_done && node < plan.pci_host_node) {
+      edit([&](void* f) { return patch_pci_host(f, plan.pci_host_node, plan.ipa_limit); });
+      pci_done = true;
+    }
+    edit([&](void* f) { return fdt_setprop_string(f, node, "status", "disabled"); });
+  }
+  if (!pci_done) {
+    edit([&](void* f) { return patch_pci_host(f, plan.pci_host_node, plan.ipa_limit); });
   }
   return edit.status();
 }
@@ -211,8 +259,7 @@ BootStatus build_host_dtb(const void* orig, void* buf, size_t size, const NoMapR
       s != BootStatus::kOk) {
     return s;
   }
-  if (BootStatus s = disable_devices(buf, devices.denied, devices.denied_count);
-      s != BootStatus::kOk) {
+  if (BootStatus s = disable_devices(buf, devices); s != BootStatus::kOk) {
     return s;
   }
   if (BootStatus s = add_reserved_memory(buf, regions, region_count); s != BootStatus::kOk) {

@@ -18,6 +18,10 @@ struct Stage2Hw {
   // Level the walk starts at (VTCR_EL2.SL0). The hardware takes it from VTCR_EL2; the fake
   // arch needs it to walk the tables when it checks TLB maintenance.
   uint8_t start_level = 0;
+  // A DMA table (Stage2::init's `smmu`): stage-1 descriptors an SMMU walks, `vmid` being the
+  // ASID its context is tagged with; TLB maintenance goes to the SMMU's command queue, not to
+  // the CPUs. The fake arch models it as one more VM that reaches memory.
+  bool smmu = false;
 };
 
 // Hyp's view of physical memory. At EL2 the hyp stage-1 is an identity map of RAM.
@@ -78,9 +82,10 @@ void spin_unlock(SpinLock& lock);
 // CPU's counters only grow, so a sum read while other CPUs run lies between the true totals
 // at the start and at the end of the read, and a later read never gives less.
 struct HostFaultCounts {
-  uint64_t faults = 0;    // on pages the host may not access that way
-  uint64_t injected = 0;  // aborts injected into the host for them
-  uint64_t spurious = 0;  // retried: stage-2 allowed the access by the time it was checked
+  uint64_t faults = 0;      // on pages the host may not access that way
+  uint64_t injected = 0;    // aborts injected into the host for them
+  uint64_t spurious = 0;    // retried: stage-2 allowed the access by the time it was checked
+  uint64_t dma_faults = 0;  // device accesses the SMMU blocked (its event records)
 };
 HostFaultCounts host_fault_counts();
 

@@ -1,14 +1,15 @@
 #include "hyp.h"
 
 #include "arch.h"
+#include "dma.h"
 
 namespace hyp {
 
-Status Hyp::map_initial(Vm& vm, const MemRange& r, const LeafSpec& leaf) {
+Status Hyp::map_initial(Stage2& s2, const MemRange& r, const LeafSpec& leaf) {
   const IpaRange ir{ipa_identity(r.base), r.size};
   PagePool::Reservation res;
-  HYP_TRY(pool_.reserve(vm.s2.missing_tables(std::span(&ir, 1), leaf.valid), res));
-  vm.s2.set_range(ir, leaf, res);
+  HYP_TRY(pool_.reserve(s2.missing_tables(std::span(&ir, 1), leaf.valid), res));
+  s2.set_range(ir, leaf, res);
   return Status::kOk;
 }
 
@@ -19,22 +20,36 @@ Status Hyp::init(const PlatformDesc& desc) {
 
   host_.id = kVmidHost;
   HYP_TRY(host_.s2.init(pool_, platform_.ipa_bits(), 0));
+  host_.has_dma = platform_.iommu();
+  if (host_.has_dma)
+    HYP_TRY(host_.dma.init(pool_, platform_.ipa_bits(), kDmaAsidBase, true));
   nr_secure_vms_ = 0;
   for (const VmId id : platform_.secure_vms()) {
     Vm& vm = secure_vms_[nr_secure_vms_++];
     vm.id = id;
     HYP_TRY(vm.s2.init(pool_, platform_.ipa_bits(), uint16_t(nr_secure_vms_)));
+    // Empty: a secure VM's device reaches nothing until pages are lent or shared to it.
+    vm.has_dma = platform_.iommu();
+    if (vm.has_dma)
+      HYP_TRY(
+          vm.dma.init(pool_, platform_.ipa_bits(), uint16_t(kDmaAsidBase + nr_secure_vms_), true));
   }
 
-  for (const MemRange& r : platform_.ram())
-    HYP_TRY(map_initial(host_, r, LeafSpec::normal(r.base, kPermsRwx, PageState::kOwned)));
+  for (const MemRange& r : platform_.ram()) {
+    HYP_TRY(map_initial(host_.s2, r, LeafSpec::normal(r.base, kPermsRwx, PageState::kOwned)));
+    if (host_.has_dma)
+      HYP_TRY(map_initial(host_.dma, r, host_dma_leaf(r.base, kPermsRwx)));
+  }
+  // MMIO stays out of the host's DMA table: device-to-device DMA is not the host's to use.
   for (const MemRange& r : platform_.mmio())
-    HYP_TRY(map_initial(host_, r, LeafSpec::device(r.base)));
+    HYP_TRY(map_initial(host_.s2, r, LeafSpec::device(r.base)));
   for (const Carveout& c : platform_.carveouts()) {
-    HYP_TRY(map_initial(host_, c.range, LeafSpec::owned_by(c.owner)));
+    HYP_TRY(map_initial(host_.s2, c.range, LeafSpec::owned_by(c.owner)));
+    if (host_.has_dma)
+      HYP_TRY(map_initial(host_.dma, c.range, LeafSpec::unmapped()));
     if (Vm* vm = find_secure_vm(c.owner))
-      HYP_TRY(
-          map_initial(*vm, c.range, LeafSpec::normal(c.range.base, kPermsRwx, PageState::kOwned)));
+      HYP_TRY(map_initial(vm->s2, c.range,
+                          LeafSpec::normal(c.range.base, kPermsRwx, PageState::kOwned)));
   }
   return Status::kOk;
 }
@@ -130,6 +145,9 @@ Status Hyp::stat(uint64_t index, uint64_t* value) const {
       break;
     case HYPHEAP_STAT_HOST_CALLS:
       *value = stats_.host_calls.get();
+      break;
+    case HYPHEAP_STAT_DMA_FAULTS:
+      *value = arch::host_fault_counts().dma_faults;
       break;
     default:
       return Status::kStatIndex;

@@ -149,7 +149,7 @@ class Hyp {
   // Every VM lock, in the documented order (host, then secure VMs by ascending id).
   void lock_all() const;
   void unlock_all() const;
-  [[nodiscard]] Status map_initial(Vm& vm, const MemRange& r, const LeafSpec& leaf);
+  [[nodiscard]] Status map_initial(Stage2& s2, const MemRange& r, const LeafSpec& leaf);
   enum class Mark : uint8_t { kPin, kHold };
   [[nodiscard]] Status mark(VmId vm, Ipa ipa, uint64_t nr_pages, Mark which, bool set,
                             uint64_t need);

@@ -17,9 +17,15 @@ class InvariantChecker {
       const IpaRange ir{ipa_identity(r.base), r.size};
       if (const char* err = hyp_.host_.s2.check_tables_in(ir))
         return err;
+      if (hyp_.host_.has_dma)
+        if (const char* err = hyp_.host_.dma.check_tables_in(ir))
+          return err;
       for (size_t i = 0; i < hyp_.nr_secure_vms_; i++) {
         if (const char* err = hyp_.secure_vms_[i].s2.check_tables_in(ir))
           return err;
+        if (hyp_.secure_vms_[i].has_dma)
+          if (const char* err = hyp_.secure_vms_[i].dma.check_tables_in(ir))
+            return err;
         if (const char* err = check_outside_ram_in(hyp_.secure_vms_[i], ir, where))
           return err;
       }
@@ -56,6 +62,12 @@ class InvariantChecker {
     }
     for (size_t i = 0; i < hyp_.nr_secure_vms_; i++) {
       if (const char* err = check_outside_ram(hyp_.secure_vms_[i], where))
+        return err;
+    }
+    if (const char* err = check_dma_outside_ram(hyp_.host_, where))
+      return err;
+    for (size_t i = 0; i < hyp_.nr_secure_vms_; i++) {
+      if (const char* err = check_dma_outside_ram(hyp_.secure_vms_[i], where))
         return err;
     }
     if (mailbox_pages_ != (hyp_.ffa_.mailbox_mapped ? 2u : 0u))
@@ -148,13 +160,22 @@ class InvariantChecker {
  private:
   const char* check_tables() const {
     size_t total = 0, n = 0;
-    if (const char* err = hyp_.host_.s2.check_tables(&n))
-      return err;
-    total += n;
-    for (size_t i = 0; i < hyp_.nr_secure_vms_; i++) {
-      if (const char* err = hyp_.secure_vms_[i].s2.check_tables(&n))
+    auto vm_tables = [&](const Vm& vm) -> const char* {
+      if (const char* err = vm.s2.check_tables(&n))
         return err;
       total += n;
+      if (!vm.has_dma)
+        return nullptr;
+      if (const char* err = vm.dma.check_tables(&n))
+        return err;
+      total += n;
+      return nullptr;
+    };
+    if (const char* err = vm_tables(hyp_.host_))
+      return err;
+    for (size_t i = 0; i < hyp_.nr_secure_vms_; i++) {
+      if (const char* err = vm_tables(hyp_.secure_vms_[i]))
+        return err;
     }
     return total == hyp_.pool_.used_pages() ? nullptr : "table pages leaked from the pool";
   }
@@ -163,13 +184,41 @@ class InvariantChecker {
   const char* check_run(PhysAddr cur, PhysAddr* end) {
     const Leaf h = hyp_.host_.s2.lookup(ipa_identity(cur));
     narrow(h, end);
+    Leaf host_dma;
+    if (hyp_.host_.has_dma) {
+      host_dma = hyp_.host_.dma.lookup(ipa_identity(cur));
+      narrow(host_dma, end);
+    }
+    Leaf svm_dma[Platform::kMaxSecureVms];
     for (size_t i = 0; i < hyp_.nr_secure_vms_; i++) {
       svm_[i] = hyp_.secure_vms_[i].s2.lookup(ipa_identity(cur));
       narrow(svm_[i], end);
       if (svm_[i].valid() && svm_[i].pa_of(ipa_identity(cur)) != cur)
         return "secure VM does not map RAM at IPA == PA";
+      if (hyp_.secure_vms_[i].has_dma) {
+        svm_dma[i] = hyp_.secure_vms_[i].dma.lookup(ipa_identity(cur));
+        narrow(svm_dma[i], end);
+      }
     }
     const MemRange run{cur, end->value() - cur.value()};
+    if (hyp_.host_.has_dma) {
+      // The host's devices reach exactly what its CPUs may read, writable where they write.
+      const bool want = h.valid() && h.perms().r();
+      if (const char* err = check_dma(host_dma, cur, want, want && h.perms().w()))
+        return err;
+    }
+    for (size_t i = 0; i < hyp_.nr_secure_vms_; i++) {
+      if (!hyp_.secure_vms_[i].has_dma)
+        continue;
+      // A secure VM's device: what was lent to it (read-write as lent), what was shared with
+      // it read only; never its carve-out.
+      const Leaf& s = svm_[i];
+      const bool lent = s.valid() && s.state() == PageState::kOwned && carveout_overlap(run) == 0;
+      const bool shared = s.valid() && s.state() == PageState::kSharedBorrowed;
+      const bool want = (lent || shared) && s.perms().r();
+      if (const char* err = check_dma(svm_dma[i], cur, want, want && lent && s.perms().w()))
+        return err;
+    }
     if (h.pinned() || h.held())
       return "host entry carries a pin or a hold";
     for (size_t i = 0; i < hyp_.nr_secure_vms_; i++) {
@@ -298,6 +347,38 @@ class InvariantChecker {
         break;
     }
     return nullptr;
+  }
+
+  static const char* check_dma(const Leaf& d, PhysAddr cur, bool mapped, bool writable) {
+    if (d.valid() != mapped)
+      return mapped ? "a DMA table misses a page its VM may reach"
+                    : "a DMA table maps a page its VM's devices must not reach";
+    if (!mapped)
+      return d.raw == 0 ? nullptr : "a DMA table's invalid entry is not empty";
+    if (d.pa_of(ipa_identity(cur)) != cur)
+      return "a DMA table is not an identity map";
+    if (d.dma_writable() != writable)
+      return writable ? "a DMA table maps read only a page its VM may write"
+                      : "a DMA table lets devices write a page its VM may not write";
+    if ((d.raw & ~(pte::kOaMask | pte::kTableOrPage)) !=
+        (LeafSpec::dma(cur, writable).attrs | pte::kValid))
+      return "a DMA table's leaf has attributes other than LeafSpec::dma's";
+    return nullptr;
+  }
+
+  // A DMA table maps RAM only: no device-to-device DMA, nothing outside the platform's RAM.
+  const char* check_dma_outside_ram(const Vm& vm, uint64_t* where) const {
+    if (!vm.has_dma)
+      return nullptr;
+    const char* err = nullptr;
+    vm.dma.for_each_leaf([&](const Leaf& l) {
+      if (err == nullptr && l.valid() &&
+          !hyp_.platform_.in_ram(MemRange{pa_identity(l.base), l.size})) {
+        *where = l.base.value();
+        err = "a DMA table maps something outside RAM";
+      }
+    });
+    return err;
   }
 
   static void narrow(const Leaf& l, PhysAddr* end) {

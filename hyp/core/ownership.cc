@@ -2,6 +2,7 @@
 // MEM_ASSIGN and FF-A's memory calls share. Nothing here reads a descriptor.
 #include "ownership.h"
 
+#include "dma.h"
 #include "hyp.h"
 #include "profile.h"
 #include "sort.h"
@@ -40,6 +41,35 @@ Status check_run(const OwnershipChange& c, const Leaf& h, const Leaf& s) {
       return s.pinned() ? Status::kBusy : Status::kOk;
   }
   return Status::kState;
+}
+
+// True if `leaf` already holds what `spec` would write at `ipa`.
+bool holds(const Leaf& leaf, const LeafSpec& spec, Ipa ipa) {
+  if (!spec.valid)
+    return leaf.raw == spec.attrs;
+  return leaf.valid() &&
+         leaf.pa_of(ipa) == spec.pa + (ipa.value() - ipa_identity(spec.pa).value()) &&
+         (leaf.raw & ~(pte::kOaMask | pte::kTableOrPage)) == (spec.attrs | pte::kValid);
+}
+
+// A DMA table's leaf, unlike a stage-2's, often stays what it was (a share that leaves the
+// host RW, the reclaim of it): only the runs that differ are written. Writing the same value
+// over part of a block would split it and merge it back, and the page the merge frees goes
+// to the pool, not to the reservation a later split of the same call draws on. A run that
+// already holds the value starts and ends on its leaf's boundaries, so skipping it needs no
+// table TableNeed did not count.
+void set_dma_range(Stage2& t, const MemRange& r, const LeafSpec& spec, PagePool::Reservation& res,
+                   TlbBatch& tlb) {
+  for (PhysAddr cur = r.base; cur < r.end();) {
+    const Leaf l = t.lookup(ipa_identity(cur));
+    const PhysAddr end = min_end(l.end(), l.end(), r.end());
+    if (!holds(l, spec, ipa_identity(cur))) {
+      LeafSpec part = spec;
+      part.pa = spec.valid ? cur : PhysAddr();
+      t.set_range(IpaRange{ipa_identity(cur), end.value() - cur.value()}, part, res, tlb);
+    }
+    cur = end;
+  }
 }
 
 }  // namespace
@@ -86,11 +116,20 @@ Status OwnershipEngine::reserve_tables(const OwnershipChange& c, PagePool::Reser
   const bool svm_valid = c.kind == Transition::kLend || c.kind == Transition::kShare;
   TableNeed host_need(hyp_.host_.s2, host_valid);
   TableNeed svm_need(c.svm->s2, svm_valid);
+  // The DMA tables change over the same ranges (the secure VM's only where it gains pages, or
+  // gives them up); counted as if their leaves were valid, which never needs fewer tables.
+  TableNeed host_dma_need(hyp_.host_.dma, host_valid);
+  TableNeed svm_dma_need(c.svm->dma, svm_valid);
   for (const MemRange& r : c.ranges) {
     host_need.add(ipa_range(r));
     svm_need.add(ipa_range(r));
+    if (hyp_.host_.has_dma)
+      host_dma_need.add(ipa_range(r));
+    if (c.svm->has_dma)
+      svm_dma_need.add(ipa_range(r));
   }
-  return hyp_.pool_.reserve(host_need.pages() + svm_need.pages(), res);
+  return hyp_.pool_.reserve(
+      host_need.pages() + svm_need.pages() + host_dma_need.pages() + svm_dma_need.pages(), res);
 }
 
 // Stage-2 by stage-2, each over every range, so one TLB batch per stage-2 covers the whole
@@ -98,22 +137,45 @@ Status OwnershipEngine::reserve_tables(const OwnershipChange& c, PagePool::Reser
 // before its pages are cleaned and mapped in the secure VM, the secure VM before they are
 // scrubbed and returned to the host. Each stage-2 still sees the ranges in ascending order,
 // which is what bounds the table reservation (docs/hyp-core.md, "Transactions").
+//
+// Each VM's DMA table changes with its stage-2 and is flushed with it: a device gives pages up
+// when its VM's CPUs do, and gains them only after every other VM's CPUs and devices lost them.
 void OwnershipEngine::commit(const OwnershipChange& c, PagePool::Reservation& res) {
   Stage2& host = hyp_.host_.s2;
   Stage2& svm = c.svm->s2;
   Profile& prof = hyp_.profile_;
   TlbBatch host_tlb(host, &prof), svm_tlb(svm, &prof);
-  // The editor flushes on its own inside set_range (before it reuses or frees a table): that
-  // time is the TLB phase's, not the stage-2's. Both VM locks are held, so no other change
-  // times a flush meanwhile.
-  auto set_all = [&](Stage2& s2, TlbBatch& tlb, auto spec_of) {
+  TlbBatch host_dma_tlb(hyp_.host_.dma, &prof), svm_dma_tlb(c.svm->dma, &prof);
+  // Each stage-2 change and the same change in that VM's DMA table (what an SMMU lets its
+  // devices reach), range by range. The editor flushes on its own inside set_range (before
+  // it reuses or frees a table): that time is the TLB phase's, not the stage-2's. Both VM
+  // locks are held, so no other change times a flush meanwhile.
+  auto set_all = [&](Stage2& s2, TlbBatch& tlb, auto spec_of, auto dma_of) {
     const uint64_t tlb_before = prof.ticks(Phase::kTlb);
     const uint64_t start = arch::counter_ticks();
-    for (const MemRange& r : c.ranges)
+    for (const MemRange& r : c.ranges) {
       s2.set_range(ipa_range(r), spec_of(r), res, tlb);
+      dma_of(r);
+    }
     const uint64_t spent = arch::counter_ticks() - start;
     const uint64_t flushing = prof.ticks(Phase::kTlb) - tlb_before;
     prof.add(Phase::kStage2, spent > flushing ? spent - flushing : 0);
+  };
+  auto host_dma = [&](const MemRange& r, const LeafSpec& leaf) {
+    if (hyp_.host_.has_dma)
+      set_dma_range(hyp_.host_.dma, r, leaf, res, host_dma_tlb);
+  };
+  auto svm_dma = [&](const MemRange& r, const LeafSpec& leaf) {
+    if (c.svm->has_dma)
+      set_dma_range(c.svm->dma, r, leaf, res, svm_dma_tlb);
+  };
+  auto flush_host = [&] {
+    host_tlb.flush();
+    host_dma_tlb.flush();
+  };
+  auto flush_svm = [&] {
+    svm_tlb.flush();
+    svm_dma_tlb.flush();
   };
   auto scrub_all = [&] {
     PhaseTimer t(prof, Phase::kScrub);
@@ -123,13 +185,23 @@ void OwnershipEngine::commit(const OwnershipChange& c, PagePool::Reservation& re
       arch::dcache_clean_poc(va, r.size);
     }
   };
-  auto host_normal = [](const MemRange& r) {
-    return LeafSpec::normal(r.base, kPermsRwx, PageState::kOwned);
+  auto map_back_in_host = [&] {
+    set_all(
+        host, host_tlb,
+        [](const MemRange& r) { return LeafSpec::normal(r.base, kPermsRwx, PageState::kOwned); },
+        [&](const MemRange& r) { host_dma(r, host_dma_leaf(r.base, kPermsRwx)); });
+  };
+  auto unmap_in_svm = [&] {
+    set_all(
+        svm, svm_tlb, [](const MemRange&) { return LeafSpec::unmapped(); },
+        [&](const MemRange& r) { svm_dma(r, LeafSpec::unmapped()); });
   };
   switch (c.kind) {
     case Transition::kLend:
-      set_all(host, host_tlb, [&](const MemRange&) { return LeafSpec::owned_by(c.svm->id); });
-      host_tlb.flush();
+      set_all(
+          host, host_tlb, [&](const MemRange&) { return LeafSpec::owned_by(c.svm->id); },
+          [&](const MemRange& r) { host_dma(r, LeafSpec::unmapped()); });
+      flush_host();
       {
         // The host can no longer write: push its dirty lines out so a secure VM (or device)
         // that maps the page non-cacheable reads what the host last wrote.
@@ -140,36 +212,49 @@ void OwnershipEngine::commit(const OwnershipChange& c, PagePool::Reservation& re
       // Nobody maps the pages now: the zeros are all the secure VM will find.
       if (c.clear)
         scrub_all();
-      set_all(svm, svm_tlb, [&](const MemRange& r) {
-        return LeafSpec::normal(r.base, c.svm_perms, PageState::kOwned, false, false, c.ffa);
-      });
+      set_all(
+          svm, svm_tlb,
+          [&](const MemRange& r) {
+            return LeafSpec::normal(r.base, c.svm_perms, PageState::kOwned, false, false, c.ffa);
+          },
+          [&](const MemRange& r) {
+            svm_dma(r, svm_dma_leaf(r.base, c.svm_perms, PageState::kOwned));
+          });
       break;
     case Transition::kShare:
-      set_all(host, host_tlb, [&](const MemRange& r) {
-        return LeafSpec::normal(r.base, c.host_perms, PageState::kSharedOwned);
-      });
-      host_tlb.flush();
-      set_all(svm, svm_tlb, [&](const MemRange& r) {
-        return LeafSpec::normal(r.base, c.svm_perms, PageState::kSharedBorrowed, false, false,
-                                c.ffa);
-      });
+      set_all(
+          host, host_tlb,
+          [&](const MemRange& r) {
+            return LeafSpec::normal(r.base, c.host_perms, PageState::kSharedOwned);
+          },
+          [&](const MemRange& r) { host_dma(r, host_dma_leaf(r.base, c.host_perms)); });
+      flush_host();
+      set_all(
+          svm, svm_tlb,
+          [&](const MemRange& r) {
+            return LeafSpec::normal(r.base, c.svm_perms, PageState::kSharedBorrowed, false, false,
+                                    c.ffa);
+          },
+          [&](const MemRange& r) {
+            svm_dma(r, svm_dma_leaf(r.base, c.svm_perms, PageState::kSharedBorrowed));
+          });
       break;
     case Transition::kReclaimLent:
-      set_all(svm, svm_tlb, [](const MemRange&) { return LeafSpec::unmapped(); });
-      svm_tlb.flush();
+      unmap_in_svm();
+      flush_svm();
       // Nothing the secure VM wrote may reach the host, not even through the caches.
       scrub_all();
-      set_all(host, host_tlb, host_normal);
+      map_back_in_host();
       break;
     case Transition::kReclaimShared:
-      set_all(svm, svm_tlb, [](const MemRange&) { return LeafSpec::unmapped(); });
-      svm_tlb.flush();
-      set_all(host, host_tlb, host_normal);
+      unmap_in_svm();
+      flush_svm();
+      map_back_in_host();
       break;
   }
-  // What is still owed (the stage-2 that gained access), here rather than in the destructors.
-  host_tlb.flush();
-  svm_tlb.flush();
+  // What is still owed (the VM that gained access), here rather than in the destructors.
+  flush_host();
+  flush_svm();
 
   Stats& st = hyp_.stats_;
   const auto n = int64_t(c.pages);

@@ -375,6 +375,13 @@ LeafSpec LeafSpec::device(PhysAddr pa) {
   return LeafSpec{attrs, true, pa};
 }
 
+LeafSpec LeafSpec::dma(PhysAddr pa, bool writable) {
+  uint64_t attrs = pte::kAf | pte::kShInner | pte::kS1ApUser | pte::kS1Xn;
+  attrs |= writable ? 0 : pte::kS1ApReadOnly;
+  attrs |= uint64_t(PageState::kSharedBorrowed) << pte::kStateShift;
+  return LeafSpec{attrs, true, pa};
+}
+
 Perms Leaf::perms() const {
   uint32_t bits = 0;
   bits |= (raw & pte::kS2apR) ? HYPHEAP_PERM_R : 0;
@@ -387,7 +394,7 @@ PhysAddr Leaf::pa_of(Ipa ipa) const {
   return PhysAddr((raw & pte::kOaMask) + (ipa.value() - base.value()));
 }
 
-Status Stage2::init(PagePool& pool, unsigned ipa_bits, uint16_t hw_vmid) {
+Status Stage2::init(PagePool& pool, unsigned ipa_bits, uint16_t hw_vmid, bool smmu) {
   if (ipa_bits < kMinIpaBits || ipa_bits > kMaxIpaBits)
     return Status::kRangeSize;
   PagePool::Reservation res;
@@ -396,7 +403,7 @@ Status Stage2::init(PagePool& pool, unsigned ipa_bits, uint16_t hw_vmid) {
   ipa_bits_ = ipa_bits;
   // Level 1 can resolve 39 bits alone; beyond that the walk starts at level 0.
   start_level_ = ipa_bits <= 39 ? 1 : 0;
-  hw_ = arch::Stage2Hw{pool.alloc(res), hw_vmid, uint8_t(start_level_)};
+  hw_ = arch::Stage2Hw{pool.alloc(res), hw_vmid, uint8_t(start_level_), smmu};
   counters_ = Stage2Counters{};
   return Status::kOk;
 }

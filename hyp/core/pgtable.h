@@ -41,6 +41,13 @@ inline constexpr uint64_t kHeld = 1ULL << 58;    // software bit 58: SVM_HOLD
 // only with VTCR_EL2.HWU59-62 set, which vtcr_for() never sets). Never changed in place: an
 // entry gets it when it becomes valid and loses it when it is unmapped.
 inline constexpr uint64_t kFfa = 1ULL << 59;
+// Stage-1 leaves of a DMA table (Arm ARM D8.3, stage-1 block/page descriptors), which the
+// same editor builds: AttrIndx 0 (Normal write-back in the context's MAIR), AP[1] set
+// (unprivileged streams too), AP[2] = read-only. Software bits 56:55 say kSharedBorrowed: a
+// device never owns what it reaches (the fake arch's ordering checker reads them).
+inline constexpr uint64_t kS1ApUser = 1ULL << 6;
+inline constexpr uint64_t kS1ApReadOnly = 1ULL << 7;
+inline constexpr uint64_t kS1Xn = 3ULL << 53;  // PXN, UXN
 // Invalid entries: bits 9:2 name the owner of what the entry covers (bit 0 stays clear).
 inline constexpr int kOwnerShift = 2;
 inline constexpr uint64_t kOwnerMask = 0xFFULL << kOwnerShift;
@@ -66,6 +73,8 @@ struct LeafSpec {
   static LeafSpec normal(PhysAddr pa, Perms perms, PageState state, bool pinned = false,
                          bool held = false, bool ffa = false);
   static LeafSpec device(PhysAddr pa);
+  // A DMA table's leaf: devices read, and write if `writable`, at `pa`.
+  static LeafSpec dma(PhysAddr pa, bool writable);
 };
 
 // A leaf as found by lookup: the raw entry and the aligned span of IPA it covers.
@@ -83,6 +92,8 @@ struct Leaf {
   // Owner recorded in an invalid entry; VmId(0) when the entry is plain empty.
   VmId owner() const { return VmId(uint32_t((raw & pte::kOwnerMask) >> pte::kOwnerShift)); }
   Perms perms() const;
+  // A DMA table's valid leaf lets devices write.
+  bool dma_writable() const { return valid() && !(raw & pte::kS1ApReadOnly); }
   // Output address of `ipa`, which must lie inside this valid leaf.
   PhysAddr pa_of(Ipa ipa) const;
   Ipa end() const { return base + size; }
@@ -146,8 +157,10 @@ class Stage2 {
 
   constexpr Stage2() = default;
 
-  // Allocates the root table (kNoMemory if the pool is empty).
-  [[nodiscard]] Status init(PagePool& pool, unsigned ipa_bits, uint16_t hw_vmid);
+  // Allocates the root table (kNoMemory if the pool is empty). With `smmu`, the tables are a
+  // DMA table (arch::Stage2Hw::smmu): leaves come from LeafSpec::dma() or unmapped(), and
+  // `hw_vmid` is the SMMU context's ASID.
+  [[nodiscard]] Status init(PagePool& pool, unsigned ipa_bits, uint16_t hw_vmid, bool smmu = false);
 
   // Makes every page of `range` translate as `leaf` says. Table pages come from `res`, sized
   // with missing_tables() beforehand; with that done this cannot fail. TLB maintenance is

@@ -93,6 +93,7 @@ Status Platform::init(const PlatformDesc& d) {
     return Status::kProtected;
   table_pool_ = d.table_pool;
   ipa_bits_ = d.ipa_bits;
+  iommu_ = d.iommu;
   return Status::kOk;
 }
 

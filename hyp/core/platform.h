@@ -23,6 +23,8 @@ struct PlatformDesc {
   std::span<const VmId> secure_vms;
   MemRange table_pool;  // must lie inside a hypervisor carve-out
   unsigned ipa_bits = 39;
+  // An SMMU the hyp owns stands in front of the host's DMA masters: every VM gets a DMA table.
+  bool iommu = false;
 };
 
 // The validated copy the core keeps (the descriptor's arrays may live on a boot stack).
@@ -48,6 +50,7 @@ class Platform {
   std::span<const VmId> secure_vms() const { return {secure_vms_, nr_secure_vms_}; }
   MemRange table_pool() const { return table_pool_; }
   unsigned ipa_bits() const { return ipa_bits_; }
+  bool iommu() const { return iommu_; }
 
  private:
   [[nodiscard]] Status check_ranges(const PlatformDesc& desc) const;
@@ -60,6 +63,7 @@ class Platform {
   size_t nr_ram_ = 0, nr_carveouts_ = 0, nr_mmio_ = 0, nr_secure_vms_ = 0;
   MemRange table_pool_;
   unsigned ipa_bits_ = 0;
+  bool iommu_ = false;
 };
 
 }  // namespace hyp

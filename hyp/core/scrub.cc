@@ -10,8 +10,11 @@ uint64_t Hyp::scrub_secure_pages() {
   lock_all();
   // The secure VMs never run again, so their mappings reach nothing while the pages are
   // zeroed; the zeros are then cleaned to PoC, where the next boot's host will read them.
-  for (size_t i = 0; i < nr_secure_vms_; i++)
+  for (size_t i = 0; i < nr_secure_vms_; i++) {
     arch::vm_stopped(secure_vms_[i].s2.hw());
+    if (secure_vms_[i].has_dma)
+      arch::vm_stopped(secure_vms_[i].dma.hw());
+  }
   uint64_t pages = 0;
   for (size_t i = 0; i < nr_secure_vms_; i++) {
     secure_vms_[i].s2.for_each_leaf([&](const Leaf& leaf) {

@@ -17,7 +17,7 @@
 
 /* Bumped on any incompatible change; also the DT property hypheap,abi-version. */
 #define HYPHEAP_ABI_VERSION_MAJOR 1
-#define HYPHEAP_ABI_VERSION_MINOR 4
+#define HYPHEAP_ABI_VERSION_MINOR 5
 
 /*
  * SMCCC function ids. The hypheap calls are SMC64 fast calls in the vendor-specific
@@ -131,7 +131,9 @@
 /* Since ABI 1.4: what one buffer costs, whichever path lent it (MEM_ASSIGN or FF-A). */
 #define HYPHEAP_STAT_S2_LEAF_WRITES 13   /* leaf entries written into live stage-2 tables, all VMs */
 #define HYPHEAP_STAT_HOST_CALLS 14       /* host calls into the core: hypheap and FF-A ids */
-#define HYPHEAP_STAT_COUNT 15
+/* Since ABI 1.5. */
+#define HYPHEAP_STAT_DMA_FAULTS 15       /* device accesses the hyp's SMMU blocked (0: no SMMU) */
+#define HYPHEAP_STAT_COUNT 16
 
 /*
  * PROFILE phases (x1 of HYPHEAP_FN_PROFILE, since 1.4): where the ownership changes of

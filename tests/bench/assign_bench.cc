@@ -8,6 +8,13 @@
 //   scrub_vs_memset    the scrub's share of a reclaim (reclaim of lent pages minus reclaim
 //                      of shared pages, which differ only by it) over a plain memset of
 //                      the same bytes, measured in the same run
+// The *_SmmuCost benchmarks time the same lend + reclaim on a core without DMA tables and on
+// one with them (PlatformDesc::iommu: the host's and the secure VM's DMA tables updated and
+// invalidated in the same calls), alternately in the same run:
+//   smmu_ratio         time with DMA tables / time without
+//   smmu_syncs_per_MiB DMA-table invalidations (each one CMD_TLBI_NH_ASID + CMD_SYNC at EL2)
+// The fake arch's invalidation is a counter, so the ratio is the core's table work; the
+// SMMU's own command latency at EL2 comes on top.
 // Built without sanitizers, over a fake arch that only counts (tests/bench/CMakeLists.txt).
 #include <benchmark/benchmark.h>
 
@@ -33,13 +40,14 @@ using Clock = std::chrono::steady_clock;
 
 class Machine {
  public:
-  Machine() {
+  explicit Machine(bool iommu = false) {
     fake::reset_memory();
+    fake::reset();
     const MemRange ram[] = {{PhysAddr(kRam), fake::kRamSize}};
     const Carveout carveouts[] = {{{PhysAddr(kRam), 8 * k2M}, kVmidHyp}};
     const VmId svms[] = {kSvm};
     hyp_ = std::make_unique<Hyp>();
-    const PlatformDesc d{ram, carveouts, {}, svms, {PhysAddr(kRam), 2048 * k4K}, 39};
+    const PlatformDesc d{ram, carveouts, {}, svms, {PhysAddr(kRam), 2048 * k4K}, 39, iommu};
     if (hyp_->init(d) != Status::kOk)
       std::abort();
   }
@@ -133,8 +141,60 @@ void BM_LendReclaim16MiB_Scattered4KiB(benchmark::State& state) {
   run(state, ranges);
 }
 
+// Lend + reclaim of `ranges` `cycles` times on `m`; returns the time the calls took.
+double cycles(Machine& m, const std::vector<hypheap_mem_range>& ranges, int n) {
+  const uint64_t host = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST), svm = kSvm.bit();
+  const std::vector<hypheap_vmperm> to_svm{{kSvm.value(), HYPHEAP_PERM_R | HYPHEAP_PERM_W}};
+  const std::vector<hypheap_vmperm> to_host{{HYPHEAP_VMID_HOST, HYPHEAP_PERM_RWX}};
+  double t = 0;
+  for (int i = 0; i < n; i++)
+    t += m.assign(host, to_svm, ranges) + m.assign(svm, to_host, ranges);
+  return t;
+}
+
+void run_smmu_cost(benchmark::State& state, const std::vector<hypheap_mem_range>& ranges) {
+  constexpr int kCycles = 8;
+  uint64_t bytes = 0;
+  for (const auto& r : ranges)
+    bytes += r.size;
+  double t_plain = 0, t_iommu = 0;
+  uint64_t syncs = 0;
+  for (auto _ : state) {
+    {
+      Machine plain(false);
+      t_plain += cycles(plain, ranges, kCycles);
+    }
+    Machine iommu(true);
+    fake::reset_counters();
+    const double t = cycles(iommu, ranges, kCycles);
+    syncs += fake::counters().smmu_syncs;
+    t_iommu += t;
+    state.SetIterationTime(t);
+  }
+  const double n = double(state.iterations()) * kCycles, mib = double(bytes) / k1M;
+  state.counters["smmu_ratio"] = t_iommu / t_plain;
+  state.counters["smmu_syncs_per_MiB"] = double(syncs) / n / mib;
+  state.counters["ns_per_page"] = t_iommu * 1e9 / n / double(bytes / k4K);
+}
+
+void BM_SmmuCost32MiB_2MiBChunks(benchmark::State& state) {
+  std::vector<hypheap_mem_range> ranges;
+  for (uint64_t i = 0; i < 16; i++)
+    ranges.push_back({kBlock + 2 * i * k2M, k2M});
+  run_smmu_cost(state, ranges);
+}
+
+void BM_SmmuCost16MiB_Scattered4KiB(benchmark::State& state) {
+  std::vector<hypheap_mem_range> ranges;
+  for (uint64_t i = 0; i < HYPHEAP_DESC_MAX_RANGES(2); i++)
+    ranges.push_back({kBlock + 2 * i * k4K, k4K});
+  run_smmu_cost(state, ranges);
+}
+
 BENCHMARK(BM_LendReclaim32MiB_2MiBChunks)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_LendReclaim16MiB_Scattered4KiB)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SmmuCost32MiB_2MiBChunks)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SmmuCost16MiB_Scattered4KiB)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace hyp

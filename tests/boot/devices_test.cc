@@ -32,11 +32,17 @@ class DevicePlanTest : public ::testing::Test {
   BootStatus plan(const std::string& name, const char* allowed = kAllowlist) {
     dtb_ = load_dtb(name);
     EXPECT_FALSE(dtb_.empty()) << name;
+    return replan(allowed);
+  }
+  // Plans dtb_ again (a test may have edited it), the SMMU at `smmu` the hyp's if not -1.
+  BootStatus replan(const char* allowed = kAllowlist, int smmu = -1) {
     const DtbCompatibles compat{.uart = "arm,pl011", .gic = "arm,gic-v3"};
     EXPECT_EQ(read_platform(dtb_.data(), compat, &info_), BootStatus::kOk);
-    return plan_host_devices(dtb_.data(), info_, {.allowed = allowed, .ipa_limit = kIpaLimit},
+    return plan_host_devices(dtb_.data(), info_,
+                             {.allowed = allowed, .ipa_limit = kIpaLimit, .smmu_node = smmu},
                              &plan_);
   }
+  int smmu_node() const { return fdt_node_offset_by_compatible(dtb_.data(), -1, "arm,smmu-v3"); }
 
   std::string name_of(int node) const { return fdt_get_name(dtb_.data(), node, nullptr); }
 
@@ -106,6 +112,71 @@ TEST_F(DevicePlanTest, QemuVirtHostGetsOnlyTheAllowlistedDevices) {
   EXPECT_TRUE(has("flash@0 (not on the allowlist)"));
   // 32 virtio transports, fw_cfg, the ITS, PCIe, the platform bus, the flash.
   EXPECT_EQ(d.size(), 37u);
+}
+
+// With the SMMU the hyp owns in front of it, the root complex is given: config space and the
+// CPU windows of its ranges below the IPA limit (not QEMU's 512 GiB window).
+TEST_F(DevicePlanTest, PcieBehindTheHypsSmmuIsGiven) {
+  dtb_ = load_dtb("qemu-virt-7.2-smmu");
+  ASSERT_FALSE(dtb_.empty());
+  ASSERT_GE(smmu_node(), 0);
+  ASSERT_EQ(replan(kAllowlist, smmu_node()), BootStatus::kOk);
+  const std::vector<std::string> g = given();
+  auto gives = [&](const std::string& s) { return std::find(g.begin(), g.end(), s) != g.end(); };
+  EXPECT_TRUE(gives("pcie@10000000 10000000-3eff0000"));
+  EXPECT_TRUE(gives("pcie@10000000 3eff0000-3f000000"));
+  EXPECT_TRUE(gives("pcie@10000000 4010000000-4020000000"));
+  EXPECT_EQ(name_of(plan_.pci_host_node), "pcie@10000000");
+  const std::vector<std::string> d = denied();
+  auto has = [&](const std::string& s) { return std::find(d.begin(), d.end(), s) != d.end(); };
+  EXPECT_TRUE(has("smmuv3@9050000 (DMA master)"));
+  EXPECT_TRUE(has("its@8080000 (DMA master)"));
+  EXPECT_FALSE(has("pcie@10000000 (DMA master)"));
+
+  const std::vector<char> fdt = host_dtb();
+  EXPECT_EQ(status_of(fdt, "/smmuv3@9050000"), "disabled");
+  EXPECT_EQ(status_of(fdt, "/pcie@10000000"), "<none>");
+  const int pcie = fdt_path_offset(fdt.data(), "/pcie@10000000");
+  ASSERT_GE(pcie, 0);
+  EXPECT_EQ(fdt_getprop(fdt.data(), pcie, "iommu-map", nullptr), nullptr);
+  EXPECT_EQ(fdt_getprop(fdt.data(), pcie, "msi-map", nullptr), nullptr);
+  int len = 0;
+  const auto* ranges = static_cast<const fdt32_t*>(fdt_getprop(fdt.data(), pcie, "ranges", &len));
+  ASSERT_NE(ranges, nullptr);
+  ASSERT_EQ(len, 2 * 7 * 4) << "the IO and the 32-bit window stay, the 512 GiB one goes";
+  EXPECT_EQ(fdt32_to_cpu(ranges[4]), 0x3eff0000u);
+  EXPECT_EQ(fdt32_to_cpu(ranges[7 + 4]), 0x10000000u);
+  // Every node after the PCIe host is where the edits put it (reverse-order editing).
+  EXPECT_EQ(status_of(fdt, "/intc@8000000/its@8080000"), "disabled");
+  EXPECT_EQ(status_of(fdt, "/pl011@9000000"), "<none>");
+}
+
+TEST_F(DevicePlanTest, PcieWithoutTheHypsSmmuIsADmaMaster) {
+  dtb_ = load_dtb("qemu-virt-7.2-smmu");
+  ASSERT_EQ(replan(kAllowlist, -1), BootStatus::kOk);
+  const std::vector<std::string> d = denied();
+  EXPECT_NE(std::find(d.begin(), d.end(), "pcie@10000000 (DMA master)"), d.end());
+  EXPECT_EQ(plan_.pci_host_node, -1);
+}
+
+// An iommu-map that sends the requesters elsewhere (here to the ITS), or only some of them
+// to the SMMU, leaves devices the SMMU does not translate: the root complex stays denied.
+TEST_F(DevicePlanTest, PcieWhoseIommuMapMissesTheSmmuIsADmaMaster) {
+  dtb_ = load_dtb("qemu-virt-7.2-smmu");
+  const int pcie = fdt_path_offset(dtb_.data(), "/pcie@10000000");
+  const int its = fdt_path_offset(dtb_.data(), "/intc@8000000/its@8080000");
+  ASSERT_GE(pcie, 0);
+  ASSERT_GE(its, 0);
+  const fdt32_t elsewhere[] = {cpu_to_fdt32(0), cpu_to_fdt32(fdt_get_phandle(dtb_.data(), its)),
+                               cpu_to_fdt32(0), cpu_to_fdt32(0x10000)};
+  ASSERT_EQ(fdt_setprop_inplace(dtb_.data(), pcie, "iommu-map", elsewhere, sizeof(elsewhere)), 0);
+  ASSERT_EQ(replan(kAllowlist, smmu_node()), BootStatus::kOk);
+  EXPECT_EQ(plan_.pci_host_node, -1);
+  const fdt32_t part[] = {cpu_to_fdt32(0), cpu_to_fdt32(fdt_get_phandle(dtb_.data(), smmu_node())),
+                          cpu_to_fdt32(0), cpu_to_fdt32(0x100)};
+  ASSERT_EQ(fdt_setprop_inplace(dtb_.data(), pcie, "iommu-map", part, sizeof(part)), 0);
+  ASSERT_EQ(replan(kAllowlist, smmu_node()), BootStatus::kOk);
+  EXPECT_EQ(plan_.pci_host_node, -1);
 }
 
 TEST_F(DevicePlanTest, HostDtbDisablesEveryDeniedDeviceAndNothingElse) {

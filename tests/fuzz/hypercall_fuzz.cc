@@ -851,8 +851,10 @@ class Session {
                                   {{PhysAddr(kSvmCarveout), k2M}, kSvm0}};
     const MemRange mmio[] = {{PhysAddr(0x0900'0000), k4K}};
     const VmId svms[] = {kSvm0, kSvm1};
+    // With an IOMMU: every call also edits the DMA tables, which the invariants check against
+    // the stage-2s and the fake arch's ordering checker treats as more VMs reaching memory.
     const PlatformDesc desc{ram, carveouts, mmio, svms, {PhysAddr(kHypCarveout), pool_pages_ * k4K},
-                            39};
+                            39,  true};
     if (hyp_->init(desc) != Status::kOk)
       fail("init of the fuzzed platform failed");
     fake::vms_running();
@@ -860,8 +862,9 @@ class Session {
     const fake::Counters c = fake::counters();
     if (c.scrub_bytes != 0 || c.clean_bytes != 0 || c.clean_inval_bytes != 0)
       fail("init wrote fake RAM outside its tables: a restored core would miss it");
-    const arch::Stage2Hw stage2s[] = {hyp_->host().s2.hw(), hyp_->secure_vm(kSvm0)->s2.hw(),
-                                      hyp_->secure_vm(kSvm1)->s2.hw()};
+    const arch::Stage2Hw stage2s[] = {
+        hyp_->host().s2.hw(),  hyp_->secure_vm(kSvm0)->s2.hw(),  hyp_->secure_vm(kSvm1)->s2.hw(),
+        hyp_->host().dma.hw(), hyp_->secure_vm(kSvm0)->dma.hw(), hyp_->secure_vm(kSvm1)->dma.hw()};
     auto* b = new Booted(stage2s);
     std::memcpy(b->hyp, storage_, sizeof(Hyp));
     for (size_t i = 0; i < pool_pages_; i++)

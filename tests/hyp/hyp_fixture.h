@@ -102,7 +102,7 @@ class HypTest : public ::testing::Test {
     svms_ = {kSvm1, kSvm0};  // out of order on purpose: the core sorts them
     hyp_ = std::make_unique<Hyp>();
     const PlatformDesc desc{
-        ram_, carveouts_, mmio_, svms_, MemRange{PhysAddr(kHypBase), pool_pages * k4K}, 39};
+        ram_, carveouts_, mmio_, svms_, MemRange{PhysAddr(kHypBase), pool_pages * k4K}, 39, iommu_};
     ASSERT_EQ(hyp_->init(desc), Status::kOk);
     fake::vms_running();
     expect_invariants();
@@ -151,6 +151,11 @@ class HypTest : public ::testing::Test {
         if (l.raw != 0)
           s.leaves.emplace_back(l.base.value() | l.level, l.raw);
       });
+      if (vm.has_dma)
+        vm.dma.for_each_leaf([&](const Leaf& l) {
+          if (l.raw != 0)
+            s.leaves.emplace_back(l.base.value() | l.level | 0x800, l.raw);
+        });
     };
     add(hyp_->host());
     add(*hyp_->secure_vm(kSvm0));
@@ -173,6 +178,7 @@ class HypTest : public ::testing::Test {
   std::vector<MemRange> ram_, mmio_;
   std::vector<Carveout> carveouts_;
   std::vector<VmId> svms_;
+  bool iommu_ = false;  // boot() gives every VM a DMA table (dma_test.cc)
   std::unique_ptr<Hyp> hyp_;
 };
 

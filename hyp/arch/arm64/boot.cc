@@ -19,6 +19,7 @@
 #include "mmu.h"
 #include "platform_config.h"
 #include "psci.h"
+#include "smmu.h"
 #include "stack.h"
 #include "sysreg.h"
 #include "vcpu.h"
@@ -38,6 +39,7 @@ constexpr uint64_t kStage1PoolSize = 16 * kPage;
 // How the hyp carve-out is cut up.
 struct HypCarveout {
   MemRange stage1;  // EL2 stage-1 tables
+  MemRange smmu;    // the SMMU's stream table, queues and contexts (smmu.h)
   MemRange percpu;  // PerCpu[kMaxCpus]
   MemRange stacks;  // kMaxCpus EL2 stacks, each above its guard page (stack.h)
   MemRange pool;    // the rest: the core's page pool
@@ -65,9 +67,11 @@ HypCarveout split_carveout(const MemRange& carveout) {
   const uint64_t base = carveout.base.value();
   HypCarveout c;
   c.stage1 = make_range(base, kStage1PoolSize);
-  c.percpu = make_range(c.stage1.end().value(), percpu_size);
+  // 2 MiB + 64 KiB: aligned as the stream table must be (to its 16 KiB).
+  c.smmu = make_range(c.stage1.end().value(), kSmmuMemSize);
+  c.percpu = make_range(c.smmu.end().value(), percpu_size);
   c.stacks = make_range(c.percpu.end().value(), stacks_size);
-  const uint64_t used = kStage1PoolSize + percpu_size + stacks_size;
+  const uint64_t used = kStage1PoolSize + kSmmuMemSize + percpu_size + stacks_size;
   if (used >= carveout.size) {
     panic("boot: hyp carve-out of %lx bytes is too small (need > %lx)", carveout.size, used);
   }
@@ -137,10 +141,11 @@ void build_host_mmio() {
 // Deny by default (hyp/boot/devices.h): only allowlisted devices that master no DMA are
 // mapped for the host; every other one is named here and disabled in the host DTB.
 void plan_devices() {
+  const void* dtb = reinterpret_cast<const void*>(g_platform.dtb.base.value());
   const boot::DevicePolicy policy{.allowed = PLATFORM_HOST_DEVICES,
-                                  .ipa_limit = 1ull << kHostIpaBits};
-  const BootStatus status = boot::plan_host_devices(
-      reinterpret_cast<const void*>(g_platform.dtb.base.value()), g_platform, policy, &g_devices);
+                                  .ipa_limit = 1ull << kHostIpaBits,
+                                  .smmu_node = smmu_find(dtb, PLATFORM_SMMU_COMPATIBLE)};
+  const BootStatus status = boot::plan_host_devices(dtb, g_platform, policy, &g_devices);
   if (status == BootStatus::kOverlap) {
     panic("boot: device %s overlaps RAM: the DTB cannot be trusted",
           node_name(g_devices.overlap_node));
@@ -225,6 +230,9 @@ MmuRegs build_stage1(const HypCarveout& carve) {
   check(pt.map(g_platform.uart, MemKind::kDevice), "map UART");
   for (uint32_t f = 0; f < g_redist.frames; ++f) {
     check(pt.map(g_redist.rd_base(f), MemKind::kDevice), "map GICR RD_base");
+  }
+  if (g_devices.pci_host_node >= 0) {
+    check(pt.map(smmu_registers(), MemKind::kDevice), "map SMMU");
   }
   invalidate_dcache_to_poc(reinterpret_cast<void*>(carve.stage1.base.value()), carve.stage1.size);
   log("EL2 stage-1: %lu table pages", pt.pool_used().size / kPage);
@@ -403,9 +411,16 @@ extern "C" [[noreturn]] void hyp_primary_main(uint64_t dtb) {
   if (g_platform.el2_stack_overflow_test) {
     hyp_run_on_stack(overflow_stack_on_purpose, self.stack_top);
   }
-  check(core_glue_init(g_layout, g_platform, {g_host_mmio, g_host_mmio_count}, carve.pool,
+  // The SMMU comes up before the host runs, or the host is given nothing behind it.
+  const bool iommu = g_devices.pci_host_node >= 0;
+  check(core_glue_init(g_layout, g_platform, {g_host_mmio, g_host_mmio_count}, carve.pool, iommu,
                        &g_host_stage2),
         "core init");
+  if (iommu) {
+    const DmaRoot host = core_glue_host_dma(), secure = core_glue_secure_dma();
+    smmu_init(carve.smmu, {host.root, host.asid}, {secure.root, secure.asid},
+              PLATFORM_SECURE_STREAM);
+  }
   // Secondaries read these with their MMU off.
   clean_dcache_to_poc(&hyp_boot_params, sizeof(hyp_boot_params));
 

@@ -37,7 +37,8 @@ unsigned pa_bits() {
 }  // namespace
 
 boot::BootStatus core_glue_init(const boot::Layout& layout, const boot::PlatformInfo& info,
-                                std::span<const MemRange> mmio, MemRange pool, HostStage2* out) {
+                                std::span<const MemRange> mmio, MemRange pool, bool iommu,
+                                HostStage2* out) {
   // Hyp object first, page-aligned, then the table pool.
   const uint64_t object_size = boot::align_up(sizeof(Hyp), kPageSize);
   if (object_size >= pool.size) {
@@ -70,6 +71,7 @@ boot::BootStatus core_glue_init(const boot::Layout& layout, const boot::Platform
       .secure_vms = kSecureVms,
       .table_pool = tables,
       .ipa_bits = kIpaBits,
+      .iommu = iommu,
   };
   if (Status s = g_core->init(desc); s != Status::kOk) {
     log("core init failed: status %ld", static_cast<int64_t>(s));
@@ -138,6 +140,16 @@ uint64_t core_glue_secure_vttbr() {
   return vm ? vm->s2.vttbr() : 0;
 }
 
+DmaRoot core_glue_host_dma() {
+  const Vm& host = g_core->host();
+  return host.has_dma ? DmaRoot{host.dma.hw().root, host.dma.hw().vmid} : DmaRoot{};
+}
+
+DmaRoot core_glue_secure_dma() {
+  const Vm* vm = g_core->secure_vm(VmId(HYPHEAP_VMID_SECURE_0));
+  return vm && vm->has_dma ? DmaRoot{vm->dma.hw().root, vm->dma.hw().vmid} : DmaRoot{};
+}
+
 FfaOutcome core_glue_ffa_host_call(unsigned cpu, FfaRegs& regs) {
   return g_core->ffa_host_call(cpu, regs);
 }
@@ -171,9 +183,17 @@ SmcccResult core_glue_partition_call(unsigned cpu, const SmcccArgs& args) {
 namespace hyp::arm64 {
 
 boot::BootStatus core_glue_init(const boot::Layout&, const boot::PlatformInfo&,
-                                std::span<const MemRange>, MemRange, HostStage2* out) {
+                                std::span<const MemRange>, MemRange, bool, HostStage2* out) {
   *out = HostStage2{};
   return boot::BootStatus::kOk;
+}
+
+DmaRoot core_glue_host_dma() {
+  return {};
+}
+
+DmaRoot core_glue_secure_dma() {
+  return {};
 }
 
 bool core_glue_hypercall(GuestRegs&, Conduit) {

@@ -29,8 +29,18 @@ struct HostStage2 {
 // host's stage-2 (identity map of RAM minus the hidden carve-outs, plus the
 // `mmio` windows of the devices the host is given, as device memory) and the
 // secure VM domain.
+// With `iommu` every VM also gets a DMA table (hyp/core/dma.h) for the SMMU.
 boot::BootStatus core_glue_init(const boot::Layout& layout, const boot::PlatformInfo& info,
-                                std::span<const MemRange> mmio, MemRange pool, HostStage2* out);
+                                std::span<const MemRange> mmio, MemRange pool, bool iommu,
+                                HostStage2* out);
+
+// The DMA tables' roots and ASIDs: the host's, and secure VM 10's (zero without an IOMMU).
+struct DmaRoot {
+  PhysAddr root;
+  uint16_t asid = 0;
+};
+DmaRoot core_glue_host_dma();
+DmaRoot core_glue_secure_dma();
 
 // A vendor-hyp SMCCC call (owner 6). Returns false if the core does not
 // implement this function id; results are in regs.x[0..3] otherwise.

@@ -1,5 +1,7 @@
 #include "host_fault.h"
 
+#include "smmu.h"
+
 #include "core/arch.h"
 #include "core_glue.h"
 #include "cpu.h"
@@ -181,6 +183,9 @@ HostFaultCounts host_fault_counts() {
     sum.injected += e.injected_aborts.get();
     sum.spurious += e.stage2_retries.get();
   }
+  // Blocked device accesses are counted as the event queue is drained, which reading the
+  // counters does (the hyp takes no SMMU interrupt).
+  sum.dma_faults = arm64::smmu_drain_events();
   return sum;
 }
 

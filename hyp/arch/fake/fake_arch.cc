@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "core/arch.h"
+#include "core/dma.h"
 
 // The benchmarks build the fake with HYPHEAP_FAKE_CHECK_TLB=0: they want the core's cost,
 // not the bookkeeping that checks it.
@@ -46,6 +47,7 @@ struct AtomicCounters {
   std::atomic<uint64_t> tlb_ipa{0};
   std::atomic<uint64_t> tlb_ipa_batches{0};
   std::atomic<uint64_t> tlb_vm{0};
+  std::atomic<uint64_t> smmu_syncs{0};
   std::atomic<uint64_t> clean_bytes{0};
   std::atomic<uint64_t> clean_inval_bytes{0};
   std::atomic<uint64_t> scrub_bytes{0};
@@ -193,6 +195,10 @@ struct VmModel {
   RangeSet left;                     // stopped reaching while owning it, not cleaned since
   RangeSet unscrubbed;               // the same, secure VMs only, not scrubbed since
   bool stopped = false;              // arch::vm_stopped(): never runs again, reaches nothing
+  // The VM whose CPUs this model's accesses are on behalf of: its own VMID, or for a DMA
+  // table (Stage2Hw::smmu) the VM whose devices use it (core/dma.h, kDmaAsidBase). A VM's
+  // devices reaching what its CPUs own is no conflict.
+  uint16_t owner = 0;
 };
 
 enum class OpKind : uint8_t { kWrite, kTlbIpa, kTlbVm, kClean, kCleanInval, kScrub, kFree };
@@ -286,6 +292,7 @@ VmModel& vm_for(const arch::Stage2Hw& hw) {
   VmModel& vm = it->second;
   if (fresh) {
     vm.vmid = hw.vmid;
+    vm.owner = hw.smmu ? uint16_t(hw.vmid - kDmaAsidBase) : hw.vmid;
     vm.root = hw.root.value();
     vm.start_level = hw.start_level;
     // Tables a test linked by hand (not through write_pte) are found the way a walk would.
@@ -415,7 +422,7 @@ void detach(VmModel& vm, uint64_t table_pa) {
 void mapped(VmModel& vm, uint64_t lo, uint64_t hi, bool as_owner) {
   uint64_t at = 0;
   for (auto& [id, other] : g.vms) {
-    if (id == vm.vmid)
+    if (id == vm.vmid || other.owner == vm.owner)
       continue;
     if (stale(other, lo, hi))
       violation(
@@ -601,11 +608,12 @@ void invalidate_path(VmModel& vm, uint64_t ipa) {
 }  // namespace
 
 Counters counters() {
-  return Counters{g_counters.pte_writes.load(),      g_counters.tlb_ipa.load(),
-                  g_counters.tlb_ipa_batches.load(), g_counters.tlb_vm.load(),
-                  g_counters.clean_bytes.load(),     g_counters.clean_inval_bytes.load(),
-                  g_counters.scrub_bytes.load(),     g_counters.tables_freed.load(),
-                  g_counters.bbm_violations.load(),  g_counters.ordering_violations.load()};
+  return Counters{g_counters.pte_writes.load(),         g_counters.tlb_ipa.load(),
+                  g_counters.tlb_ipa_batches.load(),    g_counters.tlb_vm.load(),
+                  g_counters.smmu_syncs.load(),         g_counters.clean_bytes.load(),
+                  g_counters.clean_inval_bytes.load(),  g_counters.scrub_bytes.load(),
+                  g_counters.tables_freed.load(),       g_counters.bbm_violations.load(),
+                  g_counters.ordering_violations.load()};
 }
 
 uint64_t published_table(const uint64_t* ptep) {
@@ -619,6 +627,7 @@ void reset_counters() {
   g_counters.tlb_ipa = 0;
   g_counters.tlb_ipa_batches = 0;
   g_counters.tlb_vm = 0;
+  g_counters.smmu_syncs = 0;
   g_counters.clean_bytes = 0;
   g_counters.clean_inval_bytes = 0;
   g_counters.scrub_bytes = 0;
@@ -694,6 +703,7 @@ void restore(const Snapshot& snapshot) {
   g_counters.tlb_ipa = s.counters.tlb_ipa;
   g_counters.tlb_ipa_batches = s.counters.tlb_ipa_batches;
   g_counters.tlb_vm = s.counters.tlb_vm;
+  g_counters.smmu_syncs = s.counters.smmu_syncs;
   g_counters.clean_bytes = s.counters.clean_bytes;
   g_counters.clean_inval_bytes = s.counters.clean_inval_bytes;
   g_counters.scrub_bytes = s.counters.scrub_bytes;
@@ -836,6 +846,7 @@ void publish_table(const Stage2Hw& hw, uint64_t* ptep, uint64_t value) {
 void tlb_invalidate_ipas(const Stage2Hw& hw, std::span<const Ipa> ipas) {
   fake::g_counters.tlb_ipa += ipas.size();
   fake::g_counters.tlb_ipa_batches++;
+  fake::g_counters.smmu_syncs += hw.smmu && !ipas.empty() ? 1 : 0;
   if (!HYPHEAP_FAKE_CHECK_TLB)
     return;
   std::lock_guard guard(fake::g.lock);
@@ -848,6 +859,7 @@ void tlb_invalidate_ipas(const Stage2Hw& hw, std::span<const Ipa> ipas) {
 
 void tlb_invalidate_vm(const Stage2Hw& hw) {
   fake::g_counters.tlb_vm++;
+  fake::g_counters.smmu_syncs += hw.smmu ? 1 : 0;
   if (!HYPHEAP_FAKE_CHECK_TLB)
     return;
   std::lock_guard guard(fake::g.lock);

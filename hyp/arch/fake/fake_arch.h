@@ -23,6 +23,7 @@ struct Counters {
   uint64_t tlb_ipa = 0;          // IPAs invalidated one by one (tlbi ipas2e1is)
   uint64_t tlb_ipa_batches = 0;  // completion sequences for those (one per batch)
   uint64_t tlb_vm = 0;           // VMID-wide invalidations (tlbi vmalls12e1is)
+  uint64_t smmu_syncs = 0;       // invalidations of a DMA table (Stage2Hw::smmu), each waited for
   uint64_t clean_bytes = 0;
   uint64_t clean_inval_bytes = 0;
   uint64_t scrub_bytes = 0;
