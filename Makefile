@@ -97,10 +97,12 @@ mutants:
 # The demo: Linux as the deprivileged host under the hypervisor. VIA=libvirt boots the same
 # machine as a libvirt domain (configs/libvirt/hypheap.xml is that domain).
 VIA ?= qemu
+DEMO_QEMU_ARGS := $(shell grep -v '^\#' configs/qemu/demo.args)
 run: initramfs hyp
 	@tools/qemu-run --name run --via $(VIA) --echo --hyp $(HYP_IMAGE) --kernel $(KERNEL_IMAGE) \
 		--initrd $(INITRAMFS) --log $(BUILD)/logs/run.log \
-		--append "hypheap_load=hypheap.ko hypheap_run=hh-sysinfo,hypheap-demo"
+		$(foreach a,$(DEMO_QEMU_ARGS),--qemu-arg=$(a)) \
+		--append "hypheap_load=hypheap.ko,hypheap_dmaprobe.ko hypheap_run=hh-sysinfo,hypheap-demo"
 
 .PHONY: $(PUBLIC_GOALS)
 

@@ -29,38 +29,17 @@
 #include <kunit/test.h>
 #include <linux/crc32.h>
 #include <linux/delay.h>
-#include <linux/io.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/module.h>
-#include <linux/pci.h>
 #include <linux/string.h>
 
 #include <hypheap/abi.h>
 
+#include "hypheap_edu.h"
 #include "hypheap_hyp_test_util.h"
 
-/* QEMU's edu device: PCI 1234:11e8, BAR0 registers. */
-#define HHD_EDU_VENDOR		0x1234
-#define HHD_EDU_DEVICE		0x11e8
-#define HHD_EDU_DMA_SRC		0x80
-#define HHD_EDU_DMA_DST		0x88
-#define HHD_EDU_DMA_CNT		0x90
-#define HHD_EDU_DMA_CMD		0x98
-#define HHD_EDU_CMD_START	BIT(0)
-#define HHD_EDU_CMD_TO_RAM	BIT(1)	/* edu buffer -> RAM; clear: RAM -> edu */
-#define HHD_EDU_BUF		0x40000	/* the edu buffer's device address */
-/*
- * Bytes per transfer: QEMU 7.2's edu refuses (stops QEMU with a hardware
- * error) a transfer that ends at the end of its 4 KiB buffer.
- */
-#define HHD_XFER		2048
-/* QEMU's edu moves one transfer 100 ms (virtual) after it is started. */
-#define HHD_EDU_TIMEOUT_MS	5000
-
-/* The host's edu: slot 2 (-device edu,addr=2); slot 3 is the secure VM's stream. */
-#define HHD_HOST_SLOT		2
-#define HHD_SECURE_SLOT		3
+#define HHD_XFER	HYPHEAP_EDU_XFER
 
 #define HHD_HOST	HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST)
 #define HHD_SVM0	HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0)
@@ -76,10 +55,8 @@
  * struct hhd_ctx - one case's device and pages
  * @hvc: the DT node's method is "hvc"
  * @desc: a host page for MEM_ASSIGN descriptors
- * @pdev: the host's edu
- * @regs: its BAR0
+ * @edu: the host's edu
  * @secure: the secure VM's edu (the host programs it too)
- * @secure_regs: its BAR0
  * @churn: the thread lending and reclaiming buffers on HHD_CHURN_CPU
  * @churn_desc: its descriptor page
  * @cycles: lend+reclaim cycles it completed
@@ -88,10 +65,8 @@
 struct hhd_ctx {
 	bool hvc;
 	void *desc;
-	struct pci_dev *pdev;
-	void __iomem *regs;
-	struct pci_dev *secure;
-	void __iomem *secure_regs;
+	struct hypheap_edu edu;
+	struct hypheap_edu secure;
 	struct task_struct *churn;
 	void *churn_desc;
 	unsigned long cycles;
@@ -152,16 +127,6 @@ static void hhd_churn_stop(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->failures, 0UL);
 }
 
-static struct pci_dev *hhd_find_edu(unsigned int slot)
-{
-	struct pci_dev *pdev = NULL;
-
-	while ((pdev = pci_get_device(HHD_EDU_VENDOR, HHD_EDU_DEVICE, pdev)))
-		if (PCI_SLOT(pdev->devfn) == slot)
-			return pdev;
-	return NULL;
-}
-
 static int hhd_init(struct kunit *test)
 {
 	struct hhd_ctx *ctx;
@@ -173,22 +138,10 @@ static int hhd_init(struct kunit *test)
 	ctx->hvc = hypheap_ktest_conduit_hvc(test);
 	ctx->desc = (void *)get_zeroed_page(GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx->desc);
-	ctx->pdev = hhd_find_edu(HHD_HOST_SLOT);
-	KUNIT_ASSERT_NOT_NULL_MSG(test, ctx->pdev,
-				  "no edu at 00:%02x.0: the host was not given PCIe",
-				  HHD_HOST_SLOT);
-	KUNIT_ASSERT_EQ(test, pci_enable_device_mem(ctx->pdev), 0);
-	pci_set_master(ctx->pdev);
-	ctx->regs = pci_iomap(ctx->pdev, 0, 0);
-	KUNIT_ASSERT_TRUE_MSG(test, !!ctx->regs, "BAR0 of %s",
-			      pci_name(ctx->pdev));
-	ctx->secure = hhd_find_edu(HHD_SECURE_SLOT);
-	KUNIT_ASSERT_NOT_NULL(test, ctx->secure);
-	KUNIT_ASSERT_EQ(test, pci_enable_device_mem(ctx->secure), 0);
-	pci_set_master(ctx->secure);
-	ctx->secure_regs = pci_iomap(ctx->secure, 0, 0);
-	KUNIT_ASSERT_TRUE_MSG(test, !!ctx->secure_regs, "BAR0 of %s",
-			      pci_name(ctx->secure));
+	KUNIT_ASSERT_EQ_MSG(test, hypheap_edu_get(&ctx->edu, HYPHEAP_EDU_HOST_SLOT), 0,
+			    "no edu at 00:%02x.0: the host was not given PCIe",
+			    HYPHEAP_EDU_HOST_SLOT);
+	KUNIT_ASSERT_EQ(test, hypheap_edu_get(&ctx->secure, HYPHEAP_EDU_SECURE_SLOT), 0);
 	KUNIT_ASSERT_TRUE(test, cpu_online(HHD_CHURN_CPU));
 	ctx->churn_desc = (void *)get_zeroed_page(GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx->churn_desc);
@@ -209,54 +162,20 @@ static void hhd_exit(struct kunit *test)
 		kthread_stop(ctx->churn);
 	if (ctx->churn_desc)
 		free_page((unsigned long)ctx->churn_desc);
-	if (ctx->secure_regs)
-		pci_iounmap(ctx->secure, ctx->secure_regs);
-	if (ctx->secure) {
-		pci_clear_master(ctx->secure);
-		pci_disable_device(ctx->secure);
-		pci_dev_put(ctx->secure);
-	}
-	if (ctx->regs)
-		pci_iounmap(ctx->pdev, ctx->regs);
-	if (ctx->pdev) {
-		pci_clear_master(ctx->pdev);
-		pci_disable_device(ctx->pdev);
-		pci_dev_put(ctx->pdev);
-	}
+	hypheap_edu_put(&ctx->secure);
+	hypheap_edu_put(&ctx->edu);
 	if (ctx->desc)
 		free_page((unsigned long)ctx->desc);
 }
 
-/*
- * One edu transfer of HHD_XFER bytes between bus address @ram and the edu buffer,
- * waited for: edu clears START when it is done, whether or not the SMMU let
- * the bytes through (a blocked read fills the buffer with zeros, a blocked
- * write changes nothing).
- */
-static void hhd_edu_dma(struct kunit *test, void __iomem *regs, phys_addr_t ram,
-			bool to_ram)
-{
-	unsigned long deadline = jiffies + msecs_to_jiffies(HHD_EDU_TIMEOUT_MS);
-
-	writeq(to_ram ? HHD_EDU_BUF : ram, regs + HHD_EDU_DMA_SRC);
-	writeq(to_ram ? ram : HHD_EDU_BUF, regs + HHD_EDU_DMA_DST);
-	writeq(HHD_XFER, regs + HHD_EDU_DMA_CNT);
-	writeq(HHD_EDU_CMD_START | (to_ram ? HHD_EDU_CMD_TO_RAM : 0),
-	       regs + HHD_EDU_DMA_CMD);
-	while (readq(regs + HHD_EDU_DMA_CMD) & HHD_EDU_CMD_START) {
-		KUNIT_ASSERT_TRUE_MSG(test, time_before(jiffies, deadline),
-				      "edu DMA %s %pa did not complete",
-				      to_ram ? "to" : "from", &ram);
-		msleep(20);
-	}
-}
-
-/* A transfer of the host's edu. */
+/* A transfer of the host's edu, which must end. */
 static void hhd_dma(struct kunit *test, phys_addr_t ram, bool to_ram)
 {
 	struct hhd_ctx *ctx = test->priv;
 
-	hhd_edu_dma(test, ctx->regs, ram, to_ram);
+	KUNIT_ASSERT_EQ_MSG(test, hypheap_edu_dma(&ctx->edu, ram, to_ram), 0,
+			    "edu DMA %s %pa did not complete",
+			    to_ram ? "to" : "from", &ram);
 }
 
 /* A transfer of the secure VM's edu, which the host programs all the same. */
@@ -264,7 +183,9 @@ static void hhd_secure_dma(struct kunit *test, phys_addr_t ram, bool to_ram)
 {
 	struct hhd_ctx *ctx = test->priv;
 
-	hhd_edu_dma(test, ctx->secure_regs, ram, to_ram);
+	KUNIT_ASSERT_EQ_MSG(test, hypheap_edu_dma(&ctx->secure, ram, to_ram), 0,
+			    "secure edu DMA %s %pa did not complete",
+			    to_ram ? "to" : "from", &ram);
 }
 
 static u64 hhd_dma_faults(struct kunit *test)

@@ -223,11 +223,20 @@ class Stage2Editor {
       pool_.get(page, used);  // one pool-lock round trip per split, not one per entry
     if (old != 0)
       s2_.counters_.splits.add(1);
+    const uint64_t table = page.value() | pte::kValid | pte::kTableOrPage;
+    if (is_valid(old) && s2_.hw_.smmu) {
+      // A device cannot retry a transfer that meets a broken entry: the SMMU aborts it. Its
+      // BBML2 (smmu_find() requires it) lets the table replace the block directly; both
+      // translate alike, and the batch drops the block from its TLB.
+      write(e, table, /*new_table=*/true);
+      tlb_.add(Ipa(e.base));
+      return;
+    }
     // A valid block must be gone from every TLB before the table replaces it; an invalid
     // entry can be overwritten directly unless its own break is still pending.
     if (is_valid(old))
       break_entry(e);
-    make(e, page.value() | pte::kValid | pte::kTableOrPage, /*new_table=*/true);
+    make(e, table, /*new_table=*/true);
   }
 
   void try_merge(WalkEntry& e) {
@@ -238,6 +247,15 @@ class Stage2Editor {
     if (!empty && !mergeable(child, e.level + 1, &merged))
       return;
     s2_.counters_.merges.add(1);
+    if (merged != 0 && s2_.hw_.smmu) {
+      // As in split(): no break under a device. The block goes in first; the walk caches
+      // drop the table before its pages go back to the pool.
+      write(e, merged);
+      tlb_.add_all();
+      tlb_.flush();
+      free_tree(old, e.level, e.base);
+      return;
+    }
     detach_table(e);
     free_tree(old, e.level, e.base);
     if (merged != 0)

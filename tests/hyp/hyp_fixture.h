@@ -89,6 +89,7 @@ class HypTest : public ::testing::Test {
   void SetUp() override { boot(1024); }
   void TearDown() override {
     fake::set_copy_hook(nullptr, nullptr);
+    fake::set_pte_hook(nullptr, nullptr);
     expect_invariants();
   }
 

@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "dev_mem.h"
 #include "dma_heap.h"
+#include "dma_probe.h"
 #include "heap_names.h"
 #include "hypheap_debugfs.h"
 #include "sha256.h"
@@ -36,7 +37,7 @@ using guest::Outcome;
 // One 1080p NV12 frame (Y plane plus half-size interleaved CbCr): about
 // 3 MiB, what a secure video decoder writes into.
 constexpr uint64_t kFrameBytes = 1920 * 1080 * 3 / 2;
-constexpr int kSteps = 10;
+constexpr int kSteps = 11;
 constexpr uint8_t kTestKey[16] = HYPHEAP_SVM_TEST_KEY;
 constexpr uint8_t kIv[8] = {0x68, 0x68, 0x2d, 0x66, 0x72, 0x61, 0x6d, 0x65};  // "hh-frame"
 constexpr const char* kScrubbedCounter = "pages_scrubbed";
@@ -64,6 +65,9 @@ class Demo {
   int DecryptFrame();
   int RefuseMmap();
   int KillDevMemReader();
+  int DeviceDmaBlocked();
+  // STATS DMA_FAULTS through hypheap/hyp, or nullopt (printed) if unreadable.
+  std::optional<int64_t> DmaFaults();
   int HashMatches();
   int PinWhileDisplayed();
   // The state word of every range, as MEM_QUERY answers; false if a query failed.
@@ -78,6 +82,8 @@ class Demo {
   guest::LiveBuffer listed_;
   guest::SvmDevice svm_;
   std::array<uint8_t, 32> plaintext_hash_{};
+  // The frame's first bytes before encryption: what a leak would show.
+  std::vector<uint8_t> plaintext_head_;
 };
 
 bool Demo::AllRanges(guest::OwnerRule rule, uint32_t vm) {
@@ -168,6 +174,7 @@ int Demo::DecryptFrame() {
   for (size_t i = 0; i < kFrameBytes; ++i) {
     frame[i] = i < 1920 * 1080 ? static_cast<uint8_t>((i % 1920) * 255 / 1919) : 0x80;
   }
+  plaintext_head_.assign(frame.begin(), frame.begin() + guest::kDmaProbeBytes);
   hyp::svm::Sha256 sha;
   sha.update(frame.data(), frame.size());
   sha.finish(plaintext_hash_.data());
@@ -191,6 +198,100 @@ int Demo::DecryptFrame() {
   return kExitOk;
 }
 
+std::optional<int64_t> Demo::DmaFaults() {
+  const Outcome<guest::Counters> stats = guest::HypStats();
+  const std::optional<int64_t> faults =
+      stats.ok() ? guest::CounterValue(stats.value, "dma_faults") : std::nullopt;
+  if (!faults.has_value()) {
+    std::printf("  hypheap/hyp has no dma_faults (%s)\n", guest::ErrnoName(stats.error).c_str());
+  }
+  return faults;
+}
+
+std::string HexHead(const std::vector<uint8_t>& bytes, size_t offset) {
+  std::string text;
+  for (size_t i = offset; i < offset + 12 && i < bytes.size(); ++i) {
+    char byte[4];
+    std::snprintf(byte, sizeof(byte), "%02x ", bytes[i]);
+    text += byte;
+  }
+  return text + "...";
+}
+
+int Demo::DeviceDmaBlocked() {
+  Begin("root aims a PCIe device at the buffer (QEMU's edu: DMA read, then DMA write)");
+  if (!guest::DmaProbeLoaded()) {
+    std::printf("  not tried: hypheap_dmaprobe.ko is not loaded (make run loads it)\n");
+    return kExitOk;
+  }
+  // First the same device on an ordinary buffer, so a refusal below is the SMMU's doing.
+  constexpr uint8_t kHostBytes = 0x3c;
+  Outcome<guest::UniqueFd> plain = guest::AllocateFromHeap(guest::kSystemHeap, guest::kPageSize);
+  if (!plain.ok()) {
+    return ReportErrno("allocate a system heap page", plain.error);
+  }
+  {
+    const Outcome<guest::Mapping> map =
+        guest::Mapping::Create(plain.value.get(), guest::kPageSize, PROT_READ | PROT_WRITE);
+    if (!map.ok()) {
+      return ReportErrno("mmap the system heap page", map.error);
+    }
+    for (volatile uint8_t& b : map.value.bytes()) {
+      b = kHostBytes;
+    }
+  }
+  const Outcome<std::vector<uint8_t>> control = guest::DmaProbeRead(plain.value.get());
+  if (control.error == ENODEV) {
+    std::printf(
+        "  not tried: the host has no PCIe (no SMMU for the hypervisor to own, so it keeps "
+        "every DMA master from the host)\n");
+    return kExitOk;
+  }
+  if (!control.ok()) {
+    return ReportErrno("edu DMA read of a system heap page", control.error);
+  }
+  const size_t copied = size_t(std::count(control.value.begin(), control.value.end(), kHostBytes));
+  std::printf("  edu read of a system heap page:   %s (%zu of %zu bytes as written)\n",
+              HexHead(control.value, 0).c_str(), copied, control.value.size());
+  if (copied != control.value.size()) {
+    return NotAsDescribed("the device must copy ordinary host memory");
+  }
+  const std::optional<int64_t> before = DmaFaults();
+  if (!before.has_value()) {
+    return NotAsDescribed("the SMMU's fault counter must be readable");
+  }
+  const Outcome<std::vector<uint8_t>> seen = guest::DmaProbeRead(buffer_.get());
+  if (!seen.ok()) {
+    return ReportErrno("edu DMA read of the protected buffer", seen.error);
+  }
+  size_t leaked = 0;
+  for (size_t i = 0; i < seen.value.size(); ++i) {
+    leaked += plaintext_head_[i] != 0 && seen.value[i] == plaintext_head_[i];
+  }
+  std::printf("  edu read of the protected buffer: %s\n", HexHead(seen.value, 1024).c_str());
+  std::printf("  the frame there (plaintext):      %s\n", HexHead(plaintext_head_, 1024).c_str());
+  if (const int error = guest::DmaProbeWrite(buffer_.get(), 0xbd); error != 0) {
+    return ReportErrno("edu DMA write into the protected buffer", error);
+  }
+  const std::optional<int64_t> after = DmaFaults();
+  if (!after.has_value()) {
+    return NotAsDescribed("the SMMU's fault counter must be readable");
+  }
+  std::printf("  plaintext bytes the host received: %zu of %zu; SMMU faults: %lld -> %lld\n",
+              leaked, seen.value.size(), static_cast<long long>(*before),
+              static_cast<long long>(*after));
+  if (leaked != 0) {
+    return NotAsDescribed("the device must not read the frame out of the protected buffer");
+  }
+  if (*after - *before != 2) {
+    return NotAsDescribed("the SMMU must block both transfers (two faults)");
+  }
+  Proves(
+      "the hypervisor owns the SMMU: a device the host programs reaches only host memory, so "
+      "DMA cannot read or write the frame (the next step's hash shows the write was dropped)");
+  return kExitOk;
+}
+
 int Demo::HashMatches() {
   Begin("the secure VM hashes the decrypted frame (the host cannot read it to check)");
   const guest::SvmDigest hash = svm_.Hash(buffer_.get(), guest::PageRound(kFrameBytes));
@@ -202,7 +303,8 @@ int Demo::HashMatches() {
   std::printf("  host's SHA-256 before encryption:    %s\n",
               FormatDigest(plaintext_hash_.data()).c_str());
   if (hash.digest != plaintext_hash_) {
-    return NotAsDescribed("the hashes differ: the frame was not decrypted as sent");
+    return NotAsDescribed(
+        "the hashes differ: the frame was not decrypted as sent, or a device wrote into it");
   }
   Proves("the protected buffer holds exactly the frame that was encrypted");
   return kExitOk;
@@ -332,8 +434,8 @@ int Demo::Run() {
   std::printf("hypheap demo: a protected video buffer's life, each step checked\n");
   for (int (Demo::*step)() :
        {&Demo::ListHeaps, &Demo::AllocateFrame, &Demo::ShowOwners, &Demo::DecryptFrame,
-        &Demo::RefuseMmap, &Demo::KillDevMemReader, &Demo::HashMatches, &Demo::PinWhileDisplayed,
-        &Demo::FreeAndReclaim, &Demo::FinalStats}) {
+        &Demo::RefuseMmap, &Demo::KillDevMemReader, &Demo::DeviceDmaBlocked, &Demo::HashMatches,
+        &Demo::PinWhileDisplayed, &Demo::FreeAndReclaim, &Demo::FinalStats}) {
     if (const int result = (this->*step)(); result != kExitOk) {
       std::printf("\nhypheap demo: FAILED at step %d of %d\n", step_, kSteps);
       return result;

@@ -5,6 +5,7 @@
 #include "cpu.h"
 #include "log.h"
 #include "smccc.h"
+#include "smmu.h"
 #include "sysreg.h"
 
 extern "C" char hyp_secondary_entry[];
@@ -121,6 +122,9 @@ void handle_psci(GuestRegs& regs) {
     case psci::kSystemReset: {
       const char* what = fid == psci::kSystemOff ? "SYSTEM_OFF" : "SYSTEM_RESET";
       log("host requested %s", what);
+      // The devices stop first: one still running (the secure VM's decoder) could write
+      // into a page after the scrub below, or read a secret out before it.
+      smmu_abort_all();
       // Before the scrub below: the boundary scenario compares lent pages with what they held.
       attest(fid == psci::kSystemOff ? "at SYSTEM_OFF" : "at SYSTEM_RESET");
       log_exit_counters();

@@ -203,13 +203,28 @@ int smmu_find(const void* fdt, const char* compatible) {
   const uint32_t idr0 = read32(kIdr0), idr1 = read32(kIdr1), idr3 = read32(kIdr3),
                  idr5 = read32(kIdr5);
   log("SMMUv3 at %lx: IIDR %x IDR0 %x (stage 1 %s, stage 2 %s, %u-level stream table, ASID%s) "
-      "IDR1 %x (SIDSIZE %u, SSIDSIZE %u, CMDQS %u, EVENTQS %u) IDR3 %x (RIL %u) IDR5 %x "
+      "IDR1 %x (SIDSIZE %u, SSIDSIZE %u, CMDQS %u, EVENTQS %u) IDR3 %x (RIL %u, BBML %u) IDR5 %x "
       "(OAS %u, 4K %u 16K %u 64K %u)",
       g_smmu.base, read32(kIidr), idr0, (idr0 & 2) ? "yes" : "no", (idr0 & 1) ? "yes" : "no",
       ((idr0 >> 27) & 3) + 1, (idr0 & (1u << 12)) ? "16" : "8", idr1, idr1 & 0x3f,
-      (idr1 >> 6) & 0x1f, (idr1 >> 21) & 0x1f, (idr1 >> 16) & 0x1f, idr3, (idr3 >> 10) & 1, idr5,
-      idr5 & 7, (idr5 >> 4) & 1, (idr5 >> 5) & 1, (idr5 >> 6) & 1);
+      (idr1 >> 6) & 0x1f, (idr1 >> 21) & 0x1f, (idr1 >> 16) & 0x1f, idr3, (idr3 >> 10) & 1,
+      (idr3 >> 11) & 3, idr5, idr5 & 7, (idr5 >> 4) & 1, (idr5 >> 5) & 1, (idr5 >> 6) & 1);
   const bool aarch64_tables = ((idr0 >> 2) & 3) >= 2;
+  // The tables and queues are written through the hyp's write-back cache and never cleaned:
+  // an SMMU whose walks do not snoop it (IDR0.COHACC clear) would translate through stale
+  // entries, so a lend could leave a page reachable. Such an SMMU is not used.
+  const bool coherent = (idr0 & (1u << 4)) != 0;
+  if (!coherent) {
+    log("SMMU: walks are not coherent with the CPUs' caches (IDR0.COHACC 0): not used, PCIe "
+        "stays the hyp's");
+    return -1;
+  }
+  // The DMA tables split and merge blocks without break-before-make, which a device could not
+  // survive (core/pgtable.cc): that needs BBML2.
+  if (((idr3 >> 11) & 3) != 2) {
+    log("SMMU: no BBML2 (IDR3.BBML %u): not used, PCIe stays the hyp's", (idr3 >> 11) & 3);
+    return -1;
+  }
   if (!(idr0 & 2) || !aarch64_tables || !(idr5 & (1u << 4)) || (idr1 & 0x3f) < kStreamBits ||
       ((idr1 >> 21) & 0x1f) < kCmdqBits || ((idr1 >> 16) & 0x1f) < kEventqBits ||
       !(idr0 & (1u << 12)) || (idr5 & 7) < 1) {
@@ -288,6 +303,20 @@ void smmu_init(MemRange mem, SmmuContext host, SmmuContext secure, uint32_t secu
   if (have_secure) {
     log("SMMU: stream %x translates through secure VM 10's (ASID %u)", secure_sid, secure.asid);
   }
+}
+
+void smmu_abort_all() {
+  if (!g_smmu.enabled) {
+    return;
+  }
+  LockGuard guard(g_smmu.lock);
+  for (uint32_t sid = 0; sid < (1u << kStreamBits); ++sid) {
+    write_ste(sid, PhysAddr(0));
+  }
+  dsb_sy();
+  sync_after(kCmdCfgiSteRange, 31);
+  sync_after(kCmdTlbiNsnhAll);
+  log("SMMU: every stream aborts from here on");
 }
 
 bool smmu_enabled() {

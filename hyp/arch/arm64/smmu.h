@@ -34,6 +34,11 @@ MemRange smmu_registers();
 void smmu_init(MemRange mem, SmmuContext host, SmmuContext secure, uint32_t secure_sid);
 bool smmu_enabled();
 
+// Every stream aborts from the return on (STEs without a context, CFGI + TLBI + CMD_SYNC
+// waited for): no device reads or writes memory any more. For SYSTEM_OFF/RESET, before the
+// secure VM's pages are scrubbed, so a device still running cannot write into them after.
+void smmu_abort_all();
+
 // CMD_TLBI_NH_ASID for `asid`, then CMD_SYNC, waited for: afterwards no stream translates
 // through what the tables held before. Callers serialise on their VM lock; the queue has its
 // own lock.

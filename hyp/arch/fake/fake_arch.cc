@@ -65,6 +65,8 @@ std::mutex g_host_faults_lock;
 arch::HostFaultCounts g_host_faults;
 void (*g_copy_hook)(void*) = nullptr;
 void* g_copy_hook_ctx = nullptr;
+void (*g_pte_hook)(const arch::Stage2Hw&, void*) = nullptr;
+void* g_pte_hook_ctx = nullptr;
 
 uint8_t* ram_window() {
   static uint8_t* const window = [] {
@@ -533,6 +535,32 @@ void record_written(uint64_t lo, uint64_t hi) {
     coalesce(g.written);  // nobody takes them: keep them bounded
 }
 
+// A block and a table of the next level that translate exactly alike: every child a leaf
+// of the block's attributes at the matching output address.
+bool same_translation(uint64_t block, const uint64_t* child, unsigned level) {
+  constexpr uint64_t kType = 3;
+  for (unsigned i = 0; i < 512; i++) {
+    if (!is_leaf(child[i], level + 1) ||
+        leaf_oa(child[i], level + 1) != leaf_oa(block, level) + i * level_size(level + 1) ||
+        ((child[i] ^ block) & ~(kOaMask | kType)) != 0)
+      return false;
+  }
+  return true;
+}
+
+// An SMMU with BBML2 (IDR3.BBML 2; smmu_find() requires it) may see a block replaced by a
+// table of the same translations, or the reverse, without a break: it uses either, never
+// both in conflict. Only DMA tables rely on it (core/pgtable.cc, Stage2Editor).
+bool bbml2_replacement(const arch::Stage2Hw& hw, uint64_t old, uint64_t value, unsigned level) {
+  if (!hw.smmu || level >= 3)
+    return false;
+  if (is_leaf(old, level) && is_table(value, level))
+    return same_translation(old, table_at(value & kOaMask), level);
+  if (is_table(old, level) && is_leaf(value, level))
+    return same_translation(value, table_at(old & kOaMask), level);
+  return false;
+}
+
 // The model's part of write_pte; the store itself happens in between.
 void check_write(const arch::Stage2Hw& hw, uint64_t* ptep, uint64_t old, uint64_t value) {
   VmModel& vm = vm_for(hw);
@@ -552,7 +580,8 @@ void check_write(const arch::Stage2Hw& hw, uint64_t* ptep, uint64_t old, uint64_
 
   const bool old_valid = old & 1, new_valid = value & 1;
   const auto it = g.pending.find(ptep);
-  if (old_valid && new_valid && ((old ^ value) & ~kInPlaceBits) != 0)
+  if (old_valid && new_valid && ((old ^ value) & ~kInPlaceBits) != 0 &&
+      !bbml2_replacement(hw, old, value, level))
     g_counters.bbm_violations++;
   if (!old_valid && new_valid && it != g.pending.end() && (it->second.old & 1))
     g_counters.bbm_violations++;  // made again before the break was invalidated
@@ -778,6 +807,11 @@ void set_copy_hook(void (*hook)(void* ctx), void* ctx) {
   g_copy_hook_ctx = ctx;
 }
 
+void set_pte_hook(void (*hook)(const arch::Stage2Hw& hw, void* ctx), void* ctx) {
+  g_pte_hook = hook;
+  g_pte_hook_ctx = ctx;
+}
+
 std::atomic<uint64_t> g_fake_ticks{0};
 
 void set_host_fault_counts(const arch::HostFaultCounts& counts) {
@@ -823,16 +857,18 @@ void write_pte(const Stage2Hw& hw, uint64_t* ptep, uint64_t value) {
   fake::g_counters.pte_writes++;
   if (!HYPHEAP_FAKE_CHECK_TLB) {
     __atomic_store_n(ptep, value, __ATOMIC_RELEASE);
-    return;
+  } else {
+    std::lock_guard guard(fake::g.lock);
+    const uint64_t old = __atomic_load_n(ptep, __ATOMIC_RELAXED);
+    fake::check_write(hw, ptep, old, value);
+    __atomic_store_n(ptep, value, __ATOMIC_RELEASE);
+    fake::check_written(hw, ptep, old, value);
+    const auto t = fake::g.tables.find(virt_to_phys(ptep).value() & ~uint64_t(4095));
+    if (t != fake::g.tables.end())
+      t->second.copy[(virt_to_phys(ptep).value() & 4095) / 8] = value;
   }
-  std::lock_guard guard(fake::g.lock);
-  const uint64_t old = __atomic_load_n(ptep, __ATOMIC_RELAXED);
-  fake::check_write(hw, ptep, old, value);
-  __atomic_store_n(ptep, value, __ATOMIC_RELEASE);
-  fake::check_written(hw, ptep, old, value);
-  const auto t = fake::g.tables.find(virt_to_phys(ptep).value() & ~uint64_t(4095));
-  if (t != fake::g.tables.end())
-    t->second.copy[(virt_to_phys(ptep).value() & 4095) / 8] = value;
+  if (fake::g_pte_hook != nullptr)
+    fake::g_pte_hook(hw, fake::g_pte_hook_ctx);
 }
 
 void publish_table(const Stage2Hw& hw, uint64_t* ptep, uint64_t value) {

@@ -79,6 +79,11 @@ std::vector<Span> take_written_spans();
 // source the moment the hypervisor has copied it. nullptr clears it.
 void set_copy_hook(void (*hook)(void* ctx), void* ctx);
 
+// Runs after every store to a table (arch::write_pte, arch::publish_table), outside the
+// model's lock, standing for a walker (a CPU or a device behind the SMMU) that translates
+// the moment the store lands: the hook may walk the tables. nullptr clears it.
+void set_pte_hook(void (*hook)(const arch::Stage2Hw& hw, void* ctx), void* ctx);
+
 // What arch::host_fault_counts() reports from now on: the fake takes no host faults, so a
 // test plays the CPUs that did. reset_counters() sets it back to zero.
 void set_host_fault_counts(const arch::HostFaultCounts& counts);
