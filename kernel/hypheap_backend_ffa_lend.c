@@ -367,10 +367,32 @@ static void hypheap_ffa_free(struct hypheap_backend *be,
 {
 	struct hypheap_ffa_backend *fb = to_ffa(be);
 	struct hypheap_ffa_block *b = mem->priv;
+	bool reuse = true;
 	int ret;
 
+	/*
+	 * The slice stays lent for the block's next buffer: the secure VM zeroes
+	 * it first, or one buffer's frame could be confirmed through the next's
+	 * HASH. The block's last buffer needs none: the hyp scrubs on reclaim.
+	 * Decided under the lock, so an allocation cannot keep the block alive
+	 * between the test and the free.
+	 */
 	mutex_lock(&fb->lock);
-	gen_pool_free(b->gp, sg_phys(mem->sgt.sgl), mem->len);
+	if (b->nr_bufs > 1) {
+		long status;
+
+		ret = hypheap_svm_fill_mem(b->svm, mem, 0, true, &status);
+		if (ret) {
+			pr_warn_ratelimited("ffa-lend: a freed slice of block %#llx was not zeroed (%d, status %ld): not reused\n",
+					    b->handle, ret, status);
+			atomic64_inc(&fb->stats.zero_failures);
+			reuse = false;
+		} else {
+			atomic64_inc(&fb->stats.slices_zeroed);
+		}
+	}
+	if (reuse)
+		gen_pool_free(b->gp, sg_phys(mem->sgt.sgl), mem->len);
 	if (!--b->nr_bufs) {
 		list_del(&b->node);
 		ret = hypheap_ffa_block_retire(fb, b);

@@ -313,6 +313,43 @@ static void backend_suballocates_one_block(struct kunit *test)
 	hypheap_svm_put(svm);
 }
 
+/*
+ * A buffer's slice of a block stays lent when the buffer goes: the next
+ * buffer given that slice must not hold what the last one did (its owner
+ * could not read it, but could have the secure VM hash it and so confirm
+ * a guess of the previous frame).
+ */
+static void backend_zeroes_a_freed_slice_before_reuse(struct kunit *test)
+{
+	struct fl_ctx *ctx = test->priv;
+	struct hypheap_svm *svm = fl_svm(test);
+	struct dma_buf *keep, *first, *next;
+	u8 got[32], want[32];
+	phys_addr_t pa;
+	long status;
+	u8 *zeros;
+
+	keep = fl_alloc(test, ctx, SZ_64K);	/* holds the block open */
+	first = fl_alloc(test, ctx, SZ_64K);
+	pa = fl_pa(first);
+	KUNIT_ASSERT_EQ(test, hypheap_svm_fill(svm, first, 0x5c, &status), 0);
+	fl_put(first);
+	next = fl_alloc(test, ctx, SZ_64K);
+	KUNIT_ASSERT_EQ_MSG(test, fl_pa(next), pa,
+			    "genalloc did not give the freed slice again");
+	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->c->lends), 1);
+
+	zeros = kunit_kzalloc(test, SZ_64K, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, zeros);
+	fl_sha256(test, zeros, SZ_64K, want);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_hash(svm, next, 0, got, &status), 0);
+	KUNIT_EXPECT_EQ_MSG(test, memcmp(got, want, 32), 0,
+			    "the reused slice still holds the freed buffer's bytes");
+	fl_put(next);
+	fl_put(keep);
+	hypheap_svm_put(svm);
+}
+
 /* UNPIN of one range, as a raw request from a page shared for it. */
 static void fl_unpin(struct kunit *test, struct hypheap_svm *svm,
 		     phys_addr_t pa, size_t len)
@@ -418,6 +455,7 @@ static struct kunit_case hypheap_ffa_lend_cases[] = {
 	KUNIT_CASE(protmem_config_answers),
 	KUNIT_CASE(protmem_refusals_and_reclaim),
 	KUNIT_CASE(backend_suballocates_one_block),
+	KUNIT_CASE(backend_zeroes_a_freed_slice_before_reuse),
 	KUNIT_CASE(backend_quarantines_a_busy_block),
 	KUNIT_CASE(backend_refuses_other_heaps),
 	{}

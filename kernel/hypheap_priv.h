@@ -612,6 +612,8 @@ int hypheap_svm_protmem_assign(struct hypheap_svm *svm, u64 handle,
 int hypheap_svm_protmem_release(struct hypheap_svm *svm, u64 handle,
 				long *status);
 int hypheap_svm_protmem_reclaim(struct hypheap_svm *svm, u64 handle);
+int hypheap_svm_fill_mem(struct hypheap_svm *svm, struct hypheap_mem *mem,
+			 u8 pattern, bool cleanup, long *status);
 
 /**
  * struct hypheap_ffa_counters - what an ffa-lend backend did
@@ -622,6 +624,9 @@ int hypheap_svm_protmem_reclaim(struct hypheap_svm *svm, u64 handle);
  * @release_failures: PROTMEM_RELEASE failures
  * @reclaim_failures: memory_reclaim() failures
  * @quarantined: blocks quarantined now
+ * @slices_zeroed: freed buffers' slices the secure VM zeroed for reuse
+ * @zero_failures: slices it did not: kept out of reuse until the block is
+ *	reclaimed (and scrubbed by the hypervisor)
  */
 struct hypheap_ffa_counters {
 	atomic64_t lends;
@@ -631,6 +636,8 @@ struct hypheap_ffa_counters {
 	atomic64_t release_failures;
 	atomic64_t reclaim_failures;
 	atomic64_t quarantined;
+	atomic64_t slices_zeroed;
+	atomic64_t zero_failures;
 };
 
 #ifdef HYPHEAP_HAVE_FFA

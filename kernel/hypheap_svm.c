@@ -566,24 +566,42 @@ int hypheap_svm_fill(struct hypheap_svm *svm, struct dma_buf *dmabuf,
 		     u8 pattern, long *status)
 {
 	struct hypheap_buffer *buf = hypheap_svm_buffer(dmabuf);
-	struct hypheap_svm_cursor cur;
-	int ret;
 
 	*status = HYPHEAP_SVM_STATUS_NONE;
 	if (!buf)
 		return -EINVAL;
-	hypheap_svm_cursor_init(&cur, &buf->mem.sgt, buf->mem.pageless,
-				buf->mem.len);
+	return hypheap_svm_fill_mem(svm, &buf->mem, pattern, false, status);
+}
+EXPORT_SYMBOL_GPL(hypheap_svm_fill);
+
+/**
+ * hypheap_svm_fill_mem() - hypheap_svm_fill() of a backend's memory
+ * @svm: the partition
+ * @mem: memory lent to the secure VM (a buffer's, or one being freed)
+ * @pattern: the byte
+ * @cleanup: a free's cleanup, which a fatal signal or a busy secure VM must
+ *	not cut short (as an undo)
+ * @status: the secure VM's answer
+ *
+ * Return: 0 or an errno, as hypheap_svm_fill().
+ */
+int hypheap_svm_fill_mem(struct hypheap_svm *svm, struct hypheap_mem *mem,
+			 u8 pattern, bool cleanup, long *status)
+{
+	struct hypheap_svm_cursor cur;
+	int ret;
+
+	*status = HYPHEAP_SVM_STATUS_NONE;
+	hypheap_svm_cursor_init(&cur, &mem->sgt, mem->pageless, mem->len);
 	do {
 		ret = hypheap_svm_send_chunk(svm, HYPHEAP_SVM_OP_FILL, true,
-					     &cur, pattern, 0, 0, false, NULL,
+					     &cur, pattern, 0, 0, cleanup, NULL,
 					     status);
 		if (!ret && cur.left)
-			ret = hypheap_svm_between_chunks(false);
+			ret = hypheap_svm_between_chunks(cleanup);
 	} while (!ret && cur.left);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(hypheap_svm_fill);
 
 /*
  * UNPIN of whatever of the first @len bytes of @mem is pinned, never given
