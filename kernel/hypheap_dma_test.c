@@ -32,6 +32,7 @@
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/sizes.h>
 #include <linux/string.h>
 
 #include <hypheap/abi.h>
@@ -266,6 +267,11 @@ static void edu_cannot_read_a_lent_page(struct kunit *test)
 	phys_addr_t pa = page_to_phys(lent);
 	u64 faults;
 
+	/*
+	 * The device reads the page while the host owns it, so the SMMU may
+	 * cache that translation: the lend's invalidation must remove it.
+	 */
+	hhd_dma(test, pa, false);
 	hhd_lend(test, lent);
 	/* the edu buffer holds something known before the attempt */
 	hhd_dma(test, page_to_phys(sentinel), false);
@@ -350,6 +356,18 @@ static void only_the_secure_device_writes_a_lent_page(struct kunit *test)
 	hhd_secure_dma(test, pa, true);
 	KUNIT_EXPECT_EQ(test, hhd_dma_faults(test), faults + 4);
 
+	/*
+	 * What the secure VM's stream cached is its context's alone: the host's
+	 * device reading the frame right after gets nothing of it.
+	 */
+	hhd_secure_dma(test, pa, false);
+	memset(page_address(host), 0, PAGE_SIZE);
+	hhd_dma(test, page_to_phys(attack), false);
+	hhd_dma(test, pa, false);
+	hhd_dma(test, page_to_phys(host), true);
+	KUNIT_EXPECT_EQ(test, hhd_dma_faults(test), faults + 5);
+	KUNIT_EXPECT_EQ(test, hhd_count(page_address(host), HHD_FRAME), (size_t)0);
+
 	hhd_churn_stop(test);
 	memset(page_address(expect), HHD_FRAME, HHD_XFER);
 	crc = crc32_le(~0U, page_address(expect), PAGE_SIZE) ^ ~0U;
@@ -368,9 +386,49 @@ static void only_the_secure_device_writes_a_lent_page(struct kunit *test)
 	__free_page(expect);
 }
 
+/*
+ * The host's device aimed at the hypervisor's carve-out (its page tables, the
+ * SMMU's own stream table and queues) and the secure VM's: nothing comes back,
+ * every attempt is a fault.
+ */
+static void edu_cannot_reach_the_carveouts(struct kunit *test)
+{
+	struct page *seen = hhd_page(test, 0);
+	struct resource res[4];
+	unsigned int i, n;
+
+	n = hypheap_ktest_carveouts(res, ARRAY_SIZE(res));
+	KUNIT_ASSERT_GE(test, n, 2U);
+	for (i = 0; i < n; i++) {
+		/* the start, and 64 KiB in: the SMMU's event queue in the hyp's */
+		phys_addr_t at[2] = { res[i].start, res[i].start + SZ_64K };
+		unsigned int j;
+
+		for (j = 0; j < ARRAY_SIZE(at); j++) {
+			u64 faults = hhd_dma_faults(test);
+
+			if (at[j] + HHD_XFER > res[i].end + 1)
+				continue;
+			memset(page_address(seen), HHD_SENTINEL, PAGE_SIZE);
+			hhd_dma(test, page_to_phys(seen), false);
+			hhd_dma(test, at[j], false);
+			hhd_dma(test, page_to_phys(seen), true);
+			KUNIT_EXPECT_EQ_MSG(test, hhd_dma_faults(test), faults + 1,
+					    "read of %pa (%pR)", &at[j], &res[i]);
+			KUNIT_EXPECT_EQ_MSG(test, hhd_count(page_address(seen), 0),
+					    (size_t)HHD_XFER,
+					    "%pa (%pR) reached the host", &at[j],
+					    &res[i]);
+		}
+	}
+	hhd_churn_stop(test);
+	__free_page(seen);
+}
+
 static struct kunit_case hhd_cases[] = {
 	KUNIT_CASE(edu_copies_host_memory),
 	KUNIT_CASE(edu_cannot_read_a_lent_page),
+	KUNIT_CASE(edu_cannot_reach_the_carveouts),
 	KUNIT_CASE(only_the_secure_device_writes_a_lent_page),
 	{}
 };

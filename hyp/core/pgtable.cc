@@ -394,7 +394,7 @@ LeafSpec LeafSpec::device(PhysAddr pa) {
 }
 
 LeafSpec LeafSpec::dma(PhysAddr pa, bool writable) {
-  uint64_t attrs = pte::kAf | pte::kShInner | pte::kS1ApUser | pte::kS1Xn;
+  uint64_t attrs = pte::kAf | pte::kShInner | pte::kS1ApUser | pte::kS1Xn | pte::kS1Ng;
   attrs |= writable ? 0 : pte::kS1ApReadOnly;
   attrs |= uint64_t(PageState::kSharedBorrowed) << pte::kStateShift;
   return LeafSpec{attrs, true, pa};

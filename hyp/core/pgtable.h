@@ -48,6 +48,11 @@ inline constexpr uint64_t kFfa = 1ULL << 59;
 inline constexpr uint64_t kS1ApUser = 1ULL << 6;
 inline constexpr uint64_t kS1ApReadOnly = 1ULL << 7;
 inline constexpr uint64_t kS1Xn = 3ULL << 53;  // PXN, UXN
+// nG: the SMMU tags the translation with the context's ASID. A global one would match in
+// every context of the SMMU (the host's streams hitting what the secure VM's stream cached)
+// and CMD_TLBI_NH_ASID would not remove it. Set from the start: BBML2 does not cover a
+// change of nG on a live entry.
+inline constexpr uint64_t kS1Ng = 1ULL << 11;
 // Invalid entries: bits 9:2 name the owner of what the entry covers (bit 0 stays clear).
 inline constexpr int kOwnerShift = 2;
 inline constexpr uint64_t kOwnerMask = 0xFFULL << kOwnerShift;

@@ -53,6 +53,29 @@ TEST_F(DmaTest, BootMapsHostRamButNotTheCarveoutsAndNothingForSecureVms) {
   EXPECT_FALSE(hyp_->host().s2.hw().smmu);
 }
 
+// Every DMA leaf is non-global: the SMMU tags it with its context's ASID, so the host's
+// streams never hit what the secure VM's stream cached (or the reverse), and the per-ASID
+// invalidation at the end of each change removes it (IHI 0070 3.17, 4.4.2).
+TEST_F(DmaTest, EveryDmaLeafIsTaggedWithItsContextsAsid) {
+  ASSERT_EQ(assign(lend(kData, k4K)), Status::kOk);
+  for (const Leaf& leaf : {host_dma(kData + k4K), host_dma(kGigBlock), svm_dma(kData)}) {
+    ASSERT_TRUE(leaf.valid());
+    EXPECT_NE(leaf.raw & (1ULL << 11), 0u) << "nG clear in 0x" << std::hex << leaf.raw;
+  }
+}
+
+TEST_F(DmaTest, TheFakeSmmuRefusesAGlobalDmaLeaf) {
+  uint64_t* pte = dma_pte(hyp_->host().dma, kData);
+  const uint64_t saved = *pte;
+  fake::reset_counters();
+  arch::write_pte(hyp_->host().dma.hw(), pte, saved & ~(1ULL << 11));
+  EXPECT_EQ(fake::counters().ordering_violations, 1u);
+  EXPECT_NE(fake::ordering_report().find("global leaf"), std::string::npos);
+  // Put it back behind the model's back, and forget what the model saw.
+  *pte = saved;
+  fake::reset();
+}
+
 TEST_F(DmaTest, LendMovesThePagesFromTheHostsDevicesToTheSecureVms) {
   fake::reset_counters();
   ASSERT_EQ(assign(lend(kData, 4 * k4K)), Status::kOk);

@@ -287,7 +287,7 @@ int Demo::DeviceDmaBlocked() {
     return NotAsDescribed("the SMMU must block both transfers (two faults)");
   }
   Proves(
-      "the hypervisor owns the SMMU: a device the host programs reaches only host memory, so "
+      "the hypervisor owns the SMMU: the host's devices reach only host memory, so "
       "DMA cannot read or write the frame (the next step's hash shows the write was dropped)");
   return kExitOk;
 }

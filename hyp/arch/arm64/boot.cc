@@ -17,6 +17,7 @@
 #include "host_el2.h"
 #include "log.h"
 #include "mmu.h"
+#include "pcie_scan.h"
 #include "platform_config.h"
 #include "psci.h"
 #include "smmu.h"
@@ -54,6 +55,8 @@ MemRange g_host_mmio[kMaxHostMmio];
 size_t g_host_mmio_count = 0;
 RedistributorProbe g_redist;
 HostStage2 g_host_stage2;
+// The requester ID that gets the secure VM's SMMU context, once checked (pcie_scan.h).
+uint32_t g_secure_stream = kNoSecureStream;
 
 void check(BootStatus status, const char* step) {
   if (status != BootStatus::kOk) {
@@ -67,7 +70,8 @@ HypCarveout split_carveout(const MemRange& carveout) {
   const uint64_t base = carveout.base.value();
   HypCarveout c;
   c.stage1 = make_range(base, kStage1PoolSize);
-  // 2 MiB + 64 KiB: aligned as the stream table must be (to its 16 KiB).
+  // 64 KiB into the 2 MiB-aligned carve-out: aligned as the SMMU's event queue must be.
+  static_assert((kStage1PoolSize % kSmmuMemAlign) == 0);
   c.smmu = make_range(c.stage1.end().value(), kSmmuMemSize);
   c.percpu = make_range(c.smmu.end().value(), percpu_size);
   c.stacks = make_range(c.percpu.end().value(), stacks_size);
@@ -151,6 +155,10 @@ void plan_devices() {
           node_name(g_devices.overlap_node));
   }
   check(status, "device plan");
+  if (g_devices.pci_host_node >= 0) {
+    g_secure_stream = pcie_check_secure_stream(dtb, g_devices.pci_host_node, PLATFORM_SECURE_STREAM,
+                                               PLATFORM_SECURE_STREAM_ID);
+  }
   build_host_mmio();
   for (size_t i = 0; i < g_devices.denied_count; ++i) {
     const boot::DeniedDevice& d = g_devices.denied[i];
@@ -418,8 +426,7 @@ extern "C" [[noreturn]] void hyp_primary_main(uint64_t dtb) {
         "core init");
   if (iommu) {
     const DmaRoot host = core_glue_host_dma(), secure = core_glue_secure_dma();
-    smmu_init(carve.smmu, {host.root, host.asid}, {secure.root, secure.asid},
-              PLATFORM_SECURE_STREAM);
+    smmu_init(carve.smmu, {host.root, host.asid}, {secure.root, secure.asid}, g_secure_stream);
   }
   // Secondaries read these with their MMU off.
   clean_dcache_to_poc(&hyp_boot_params, sizeof(hyp_boot_params));

@@ -18,7 +18,7 @@ namespace {
 // Registers (page 0 unless said).
 constexpr uint64_t kIdr0 = 0x00, kIdr1 = 0x04, kIdr3 = 0x0c, kIdr5 = 0x14, kIidr = 0x18;
 constexpr uint64_t kCr0 = 0x20, kCr0Ack = 0x24, kCr1 = 0x28, kCr2 = 0x2c;
-constexpr uint64_t kGbpa = 0x44, kGerror = 0x60;
+constexpr uint64_t kGbpa = 0x44, kGerror = 0x60, kGerrorN = 0x64;
 constexpr uint64_t kStrtabBase = 0x80, kStrtabBaseCfg = 0x88;
 constexpr uint64_t kCmdqBase = 0x90, kCmdqProd = 0x98, kCmdqCons = 0x9c;
 constexpr uint64_t kEventqBase = 0xa0;
@@ -36,10 +36,21 @@ constexpr uint64_t kSteSize = 64, kCdSize = 64;
 // 512 records): 2048 records hold a few transfers between two drains.
 constexpr unsigned kCmdqBits = 8, kEventqBits = 11;
 constexpr uint64_t kCmdSize = 16, kEventSize = 32;
-constexpr uint64_t kStrtabOff = 0;
-constexpr uint64_t kCmdqOff = kStrtabOff + (kSteSize << kStreamBits);
-constexpr uint64_t kEventqOff = kCmdqOff + (kCmdSize << kCmdqBits);
-constexpr uint64_t kCdOff = kEventqOff + (kEventSize << kEventqBits);
+// The SMMU aligns each queue's and the stream table's base down to its own size (queues:
+// the larger of that and 32 bytes; IHI 0070 6.3.29, 6.3.24): an unaligned one would have
+// it write events over the stream table. Largest first, each at a multiple of its size,
+// inside a range aligned to the largest (kSmmuMemAlign).
+constexpr uint64_t kEventqBytes = kEventSize << kEventqBits;  // 64 KiB
+constexpr uint64_t kStrtabBytes = kSteSize << kStreamBits;    // 16 KiB
+constexpr uint64_t kCmdqBytes = kCmdSize << kCmdqBits;        // 4 KiB
+constexpr uint64_t kEventqOff = 0;
+constexpr uint64_t kStrtabOff = kEventqOff + kEventqBytes;
+constexpr uint64_t kCmdqOff = kStrtabOff + kStrtabBytes;
+constexpr uint64_t kCdOff = kCmdqOff + kCmdqBytes;
+static_assert(kEventqOff % kEventqBytes == 0 && kStrtabOff % kStrtabBytes == 0 &&
+              kCmdqOff % kCmdqBytes == 0 && kCdOff % kCdSize == 0);
+static_assert(kSmmuMemAlign >= kEventqBytes && kSmmuMemAlign >= kStrtabBytes &&
+              kSmmuMemAlign >= kCmdqBytes);
 static_assert(kCdOff + 2 * kCdSize <= kSmmuMemSize);
 
 // Commands (opcode in dword 0 bits 7:0).
@@ -65,7 +76,8 @@ struct Smmu {
   uint32_t eventq_cons = 0;
   bool enabled = false;
   uint64_t faults = 0;
-  SpinLock lock;
+  SpinLock lock;        // the command queue
+  SpinLock event_lock;  // the event queue and faults: a drain's logging never delays a TLBI
 };
 Smmu g_smmu;
 
@@ -125,7 +137,8 @@ void submit(const uint64_t (*cmds)[2], size_t n) {
     if ((cons & ptr_mask) == g_smmu.cmdq_prod) {
       return;
     }
-    if (read32(kGerror) & kGerrorCmdqErr) {
+    // An error is active while GERROR and GERRORN differ in its bit.
+    if ((read32(kGerror) ^ read32(kGerrorN)) & kGerrorCmdqErr) {
       // Only the hyp writes commands: a malformed one is the hyp's bug.
       panic("SMMU: command error %u at CMDQ_CONS %x", (cons >> 24) & 0x7f, cons & ptr_mask);
     }
@@ -241,7 +254,7 @@ MemRange smmu_registers() {
 }
 
 void smmu_init(MemRange mem, SmmuContext host, SmmuContext secure, uint32_t secure_sid) {
-  if (mem.size < kSmmuMemSize || (mem.base.value() & ((kSteSize << kStreamBits) - 1)) != 0) {
+  if (mem.size < kSmmuMemSize || (mem.base.value() & (kSmmuMemAlign - 1)) != 0) {
     panic("SMMU: memory %lx (%lx bytes) too small or misaligned", mem.base.value(), mem.size);
   }
   const uint64_t m = mem.base.value();
@@ -251,13 +264,17 @@ void smmu_init(MemRange mem, SmmuContext host, SmmuContext secure, uint32_t secu
   auto* host_cd = reinterpret_cast<uint64_t*>(m + kCdOff);
   auto* secure_cd = reinterpret_cast<uint64_t*>(m + kCdOff + kCdSize);
 
-  // Disabled, and with no translation nothing gets through meanwhile (GBPA.ABORT).
-  if (!write_cr0(0)) {
-    panic("SMMU: CR0 not acknowledged");
+  // Nothing gets through while it is disabled (GBPA.ABORT), set before it is disabled in
+  // case firmware left it on with bypass as the fallback.
+  if (!poll(kGbpa, kGbpaUpdate, 0)) {
+    panic("SMMU: GBPA busy");
   }
   write32(kGbpa, kGbpaUpdate | kGbpaAbort);
   if (!poll(kGbpa, kGbpaUpdate, 0)) {
     panic("SMMU: GBPA update not acknowledged");
+  }
+  if (!write_cr0(0)) {
+    panic("SMMU: CR0 not acknowledged");
   }
 
   write_cd(host_cd, host);
@@ -335,9 +352,11 @@ uint64_t smmu_drain_events() {
   if (!g_smmu.enabled) {
     return 0;
   }
-  LockGuard guard(g_smmu.lock);
+  LockGuard guard(g_smmu.event_lock);
   const uint32_t ptr_mask = (2u << kEventqBits) - 1;
   const uint32_t prod = read32(kEventqProd);
+  // The records up to PROD are written before PROD is: read them after it.
+  dsb_sy();
   // One fault is a run of records of one kind, stream, direction and page: a device's
   // transfer, which the SMMU may report access by access.
   struct Run {
@@ -374,6 +393,8 @@ uint64_t smmu_drain_events() {
     g_smmu.eventq_cons = q_next(g_smmu.eventq_cons, kEventqBits);
   }
   end_run();
+  // Every record read before the slots are given back.
+  dsb_sy();
   uint32_t cons = g_smmu.eventq_cons;
   if ((prod ^ read32(kEventqCons)) & kQueueOverflow) {
     log("SMMU: event queue overflowed: faults were lost before this drain");

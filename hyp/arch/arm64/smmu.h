@@ -12,9 +12,11 @@
 
 namespace hyp::arm64 {
 
-// What the SMMU needs in memory: stream table (256 STEs), command queue, event queue and the
-// context descriptors, in one zeroed, 16 KiB-aligned range of the hyp carve-out.
+// What the SMMU needs in memory: event queue (2048 records), stream table (256 STEs),
+// command queue and the context descriptors, in one zeroed range of the hyp carve-out
+// aligned to the largest of them.
 inline constexpr uint64_t kSmmuMemSize = 96 * 1024;
+inline constexpr uint64_t kSmmuMemAlign = 64 * 1024;
 
 // One stage-1 context: the root of the table and the ASID it is tagged with.
 struct SmmuContext {

@@ -614,6 +614,12 @@ void check_written(const arch::Stage2Hw& hw, const uint64_t* ptep, uint64_t old,
                      t->second.base + uint64_t(ptep - base) * level_size(level));
     linked(vm, child, level + 1);
   } else if (is_leaf(value, level)) {
+    // A global stage-1 leaf matches in every context of the SMMU, whatever its ASID, and
+    // CMD_TLBI_NH_ASID leaves it cached: another VM's devices could use it.
+    constexpr uint64_t kNg = 1ULL << 11;
+    if (hw.smmu && !(value & kNg))
+      violation("vm%u's DMA table maps PA 0x%llx with a global leaf (nG clear)", hw.vmid,
+                (unsigned long long)leaf_oa(value, level));
     mapped(vm, leaf_oa(value, level), leaf_oa(value, level) + level_size(level), exclusive(value));
   }
 }
