@@ -425,10 +425,41 @@ static void edu_cannot_reach_the_carveouts(struct kunit *test)
 	__free_page(seen);
 }
 
+/*
+ * The lend's own invalidation, with nothing else invalidating meanwhile (the
+ * churn's merges would flush the SMMU's TLB too): the device reads the page
+ * while the host owns it, so its translation is cached; right after the lend
+ * the same read must be blocked.
+ */
+static void edu_loses_a_page_the_moment_it_is_lent(struct kunit *test)
+{
+	struct hhd_ctx *ctx = test->priv;
+	struct page *lent = hhd_page(test, HHD_SECRET);
+	struct page *seen = hhd_page(test, 0);
+	phys_addr_t pa = page_to_phys(lent);
+	u64 faults;
+
+	kthread_stop(ctx->churn);
+	ctx->churn = NULL;
+	hhd_dma(test, pa, false);
+	hhd_lend(test, lent);
+	faults = hhd_dma_faults(test);
+	hhd_dma(test, pa, false);
+	hhd_dma(test, page_to_phys(seen), true);
+	KUNIT_EXPECT_EQ(test, hhd_dma_faults(test), faults + 1);
+	KUNIT_EXPECT_EQ_MSG(test, hhd_count(page_address(seen), HHD_SECRET),
+			    (size_t)0,
+			    "the SMMU still translated the lent page %pa", &pa);
+	hhd_reclaim(test, lent);
+	__free_page(lent);
+	__free_page(seen);
+}
+
 static struct kunit_case hhd_cases[] = {
 	KUNIT_CASE(edu_copies_host_memory),
 	KUNIT_CASE(edu_cannot_read_a_lent_page),
 	KUNIT_CASE(edu_cannot_reach_the_carveouts),
+	KUNIT_CASE(edu_loses_a_page_the_moment_it_is_lent),
 	KUNIT_CASE(only_the_secure_device_writes_a_lent_page),
 	{}
 };
