@@ -53,6 +53,8 @@ struct hypheap_ffa_backend;
  * @taken: the secure VM took it and has not released it
  * @gp: its sub-allocator, NULL once retired
  * @nr_bufs: live buffers in it
+ * @sealed: off its pool's list: a freed slice of it was not zeroed, so it
+ *	takes no new buffer and goes when its last one does
  */
 struct hypheap_ffa_block {
 	struct list_head node;
@@ -66,6 +68,7 @@ struct hypheap_ffa_block {
 	bool taken;
 	struct gen_pool *gp;
 	unsigned int nr_bufs;
+	bool sealed;
 };
 
 /**
@@ -383,7 +386,7 @@ static void hypheap_ffa_free(struct hypheap_backend *be,
 
 		ret = hypheap_svm_fill_mem(b->svm, mem, 0, true, &status);
 		if (ret) {
-			pr_warn_ratelimited("ffa-lend: a freed slice of block %#llx was not zeroed (%d, status %ld): not reused\n",
+			pr_warn_ratelimited("ffa-lend: a freed slice of block %#llx was not zeroed (%d, status %ld): block sealed\n",
 					    b->handle, ret, status);
 			atomic64_inc(&fb->stats.zero_failures);
 			reuse = false;
@@ -391,10 +394,18 @@ static void hypheap_ffa_free(struct hypheap_backend *be,
 			atomic64_inc(&fb->stats.slices_zeroed);
 		}
 	}
-	if (reuse)
-		gen_pool_free(b->gp, sg_phys(mem->sgt.sgl), mem->len);
+	/*
+	 * The slice goes back to genalloc either way (gen_pool_destroy() wants
+	 * none outstanding); a block holding one not zeroed leaves its pool's
+	 * list, so nothing allocates from it again.
+	 */
+	if (!reuse && !b->sealed) {
+		list_del_init(&b->node);
+		b->sealed = true;
+	}
+	gen_pool_free(b->gp, sg_phys(mem->sgt.sgl), mem->len);
 	if (!--b->nr_bufs) {
-		list_del(&b->node);
+		list_del_init(&b->node);
 		ret = hypheap_ffa_block_retire(fb, b);
 		if (ret)
 			hypheap_ffa_quarantine(fb, b, ret);

@@ -350,6 +350,38 @@ static void backend_zeroes_a_freed_slice_before_reuse(struct kunit *test)
 	hypheap_svm_put(svm);
 }
 
+static int fl_refuse_fill(struct hypheap_mem *mem)
+{
+	return -EIO;
+}
+
+/*
+ * A slice the secure VM did not zero is never given again: its block takes
+ * no new buffer, and when the block's last buffer goes it is released,
+ * reclaimed and scrubbed by the hypervisor like any other.
+ */
+static void backend_never_reuses_a_slice_it_could_not_zero(struct kunit *test)
+{
+	struct fl_ctx *ctx = test->priv;
+	struct dma_buf *keep, *first, *next;
+	phys_addr_t pa;
+
+	keep = fl_alloc(test, ctx, SZ_64K);
+	first = fl_alloc(test, ctx, SZ_64K);
+	pa = fl_pa(first);
+	hypheap_svm_test_hooks.fill_refused = fl_refuse_fill;
+	fl_put(first);
+	hypheap_svm_test_hooks.fill_refused = NULL;
+	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->c->zero_failures), 1);
+	next = fl_alloc(test, ctx, SZ_64K);
+	KUNIT_EXPECT_NE(test, fl_pa(next), pa);
+	KUNIT_EXPECT_EQ_MSG(test, atomic64_read(&ctx->c->lends), 2,
+			    "the block with the dirty slice took a new buffer");
+	fl_put(next);
+	fl_put(keep);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->c->reclaims), 2);
+}
+
 /* UNPIN of one range, as a raw request from a page shared for it. */
 static void fl_unpin(struct kunit *test, struct hypheap_svm *svm,
 		     phys_addr_t pa, size_t len)
@@ -456,6 +488,7 @@ static struct kunit_case hypheap_ffa_lend_cases[] = {
 	KUNIT_CASE(protmem_refusals_and_reclaim),
 	KUNIT_CASE(backend_suballocates_one_block),
 	KUNIT_CASE(backend_zeroes_a_freed_slice_before_reuse),
+	KUNIT_CASE(backend_never_reuses_a_slice_it_could_not_zero),
 	KUNIT_CASE(backend_quarantines_a_busy_block),
 	KUNIT_CASE(backend_refuses_other_heaps),
 	{}

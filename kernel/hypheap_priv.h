@@ -625,8 +625,9 @@ int hypheap_svm_fill_mem(struct hypheap_svm *svm, struct hypheap_mem *mem,
  * @reclaim_failures: memory_reclaim() failures
  * @quarantined: blocks quarantined now
  * @slices_zeroed: freed buffers' slices the secure VM zeroed for reuse
- * @zero_failures: slices it did not: kept out of reuse until the block is
- *	reclaimed (and scrubbed by the hypervisor)
+ * @zero_failures: slices it did not: their block is sealed (takes no new
+ *	buffer) until its last buffer goes and the hypervisor scrubs it on
+ *	reclaim
  */
 struct hypheap_ffa_counters {
 	atomic64_t lends;
@@ -660,10 +661,13 @@ s64 hypheap_svm_stat(unsigned int which);
  *	secure VM pin it, so that its reclaim fails)
  * @pin_chunk_done: runs after each chunk of a PIN (a test unpins a page of
  *	it behind the client's back, so that the rollback meets it)
+ * @fill_refused: if it returns an errno, hypheap_svm_fill_mem() returns it
+ *	without asking the secure VM (as a FILL the secure VM refused)
  */
 struct hypheap_svm_test_hooks {
 	void (*bounce_shared)(struct sg_table *sgt);
 	void (*pin_chunk_done)(unsigned int chunk);
+	int (*fill_refused)(struct hypheap_mem *mem);
 };
 
 extern struct hypheap_svm_test_hooks hypheap_svm_test_hooks;

@@ -592,6 +592,11 @@ int hypheap_svm_fill_mem(struct hypheap_svm *svm, struct hypheap_mem *mem,
 	int ret;
 
 	*status = HYPHEAP_SVM_STATUS_NONE;
+	if (hypheap_svm_test_hooks.fill_refused) {
+		ret = hypheap_svm_test_hooks.fill_refused(mem);
+		if (ret)
+			return ret;
+	}
 	hypheap_svm_cursor_init(&cur, &mem->sgt, mem->pageless, mem->len);
 	do {
 		ret = hypheap_svm_send_chunk(svm, HYPHEAP_SVM_OP_FILL, true,
