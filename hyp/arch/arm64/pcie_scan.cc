@@ -1,5 +1,7 @@
 #include "pcie_scan.h"
 
+#include <libfdt.h>
+
 #include "../../boot/fdt_util.h"
 #include "log.h"
 
@@ -23,28 +25,35 @@ struct Ecam {
   }
 };
 
+constexpr uint16_t kLoopingList = 0xffff;  // a list that does not end: refused like an alias
+
+// Whether `rid` has the PCI Express capability (then it has extended capabilities); a
+// list that does not end within kCapLimit entries counts as one, so it is looked at.
 bool is_pcie(const Ecam& ecam, uint32_t rid) {
   if (!(ecam.read(rid, kStatusCommand) & kStatusCapList)) {
     return false;
   }
   uint32_t at = ecam.read(rid, kCapPointer) & 0xfc;
-  for (unsigned i = 0; at >= 0x40 && i < kCapLimit; ++i) {
+  for (unsigned i = 0; i < kCapLimit; ++i) {
+    if (at < 0x40) {
+      return false;
+    }
     const uint32_t cap = ecam.read(rid, at);
     if ((cap & 0xff) == kCapIdPcie) {
       return true;
     }
     at = (cap >> 8) & 0xfc;
   }
-  return false;
+  return true;
 }
 
-// The first extended capability of `rid` that is ARI or SR-IOV, or 0.
+// The first extended capability of `rid` that is ARI or SR-IOV, kLoopingList, or 0.
 uint16_t aliasing_ext_cap(const Ecam& ecam, uint32_t rid) {
   if (!is_pcie(ecam, rid)) {
     return 0;
   }
   uint32_t at = kExtCapBase;
-  for (unsigned i = 0; at >= kExtCapBase && i < kCapLimit; ++i) {
+  for (unsigned i = 0; i < kCapLimit; ++i) {
     const uint32_t hdr = ecam.read(rid, at);
     const uint16_t id = hdr & 0xffff;
     if (hdr == 0 || hdr == ~0u) {
@@ -54,12 +63,15 @@ uint16_t aliasing_ext_cap(const Ecam& ecam, uint32_t rid) {
       return id;
     }
     at = (hdr >> 20) & 0xffc;
+    if (at < kExtCapBase) {
+      return 0;
+    }
   }
-  return 0;
+  return kLoopingList;
 }
 
 const char* name_of(uint16_t cap) {
-  return cap == kExtCapAri ? "ARI" : "SR-IOV";
+  return cap == kExtCapAri ? "ARI" : cap == kExtCapSriov ? "SR-IOV" : "a looping capability list";
 }
 
 }  // namespace
@@ -69,6 +81,13 @@ uint32_t pcie_check_secure_stream(const void* fdt, int pci_node, uint32_t sid, u
   if (sid >= kBusFunctions || pci_node < 0 || !boot::fdt::read_reg(fdt, pci_node, 0, &reg) ||
       reg.size < uint64_t(kBusFunctions) << 12) {
     log("secure stream %x: not a function of bus 0 of the root complex: none", sid);
+    return kNoSecureStream;
+  }
+  // reg[0] is bus-range's first bus: the scan is of bus 0 only if that is 0.
+  int len = 0;
+  const auto* range = static_cast<const fdt32_t*>(fdt_getprop(fdt, pci_node, "bus-range", &len));
+  if (range && (len < 4 || fdt32_to_cpu(range[0]) != 0)) {
+    log("secure stream %x: the root complex's buses do not start at 0: none", sid);
     return kNoSecureStream;
   }
   const Ecam ecam{reg.base.value()};
