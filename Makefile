@@ -19,6 +19,7 @@ ifeq ($(HYPHEAP_DEPS_CHECKED),)
 
 $(PUBLIC_GOALS):
 	@tools/deps.sh
+	@tools/xen.sh fetch >/dev/null
 	@$(MAKE) --no-print-directory HYPHEAP_DEPS_CHECKED=1 $@
 
 clean:
@@ -34,7 +35,9 @@ KERNEL_SRC := $(shell tools/kernel.sh src)
 KERNEL_BUILD := $(shell tools/kernel.sh dir)
 KERNEL_IMAGE := $(KERNEL_BUILD)/arch/arm64/boot/Image
 INITRAMFS := $(BUILD)/initramfs.cpio.gz
+XEN_RX_INITRAMFS := $(BUILD)/xen-receiver.cpio.gz
 HYP_IMAGE := $(BUILD)/el2/hyp/arch/arm64/hypheap-hyp.bin
+XEN_IMAGE := $(shell tools/xen.sh path)
 CMAKE_QUIET := -DCMAKE_RULE_MESSAGES=OFF --no-warn-unused-cli
 
 all: host initramfs hyp
@@ -63,10 +66,13 @@ hyp:
 
 # Every module and every guest program goes in; the scenario's kernel command
 # line picks what runs (docs/testing.md).
+# The xen transport's receiver domain boots its own tiny one (docs/xen.md).
 initramfs: modules guest
 	@tools/mkinitramfs.sh $(INITRAMFS) $(BUILD)/guest/init \
 		$(foreach m,$(wildcard kernel/*.ko),--module $(m)) \
 		$$(sed 's|^|--program $(BUILD)/guest/|' $(BUILD)/guest/guest-programs.txt)
+	@tools/mkinitramfs.sh $(XEN_RX_INITRAMFS) $(BUILD)/guest/hh-xen-receiver-init \
+		--module kernel/hypheap_xen_rx.ko
 
 # The host build compiles the boot code's libfdt from the kernel tree (tests/boot), and
 # the KUnit tests parse with the tree's kunit.py: the source must be unpacked first.
@@ -76,6 +82,8 @@ host: kernel
 		-DHYPHEAP_KERNEL_BUILD=$(KERNEL_BUILD) \
 		-DHYPHEAP_KERNEL_IMAGE=$(KERNEL_IMAGE) \
 		-DHYPHEAP_INITRAMFS=$(INITRAMFS) \
+		-DHYPHEAP_XEN_IMAGE=$(XEN_IMAGE) \
+		-DHYPHEAP_XEN_RX_INITRAMFS=$(XEN_RX_INITRAMFS) \
 		-DHYPHEAP_HYP_IMAGE=$(HYP_IMAGE) >/dev/null
 	@cmake --build $(BUILD)/host -j$(JOBS)
 
