@@ -2,6 +2,8 @@
 #
 #   make run     boot the guest under QEMU and show what it runs (the demo); VIA=libvirt
 #                boots it as a libvirt domain
+#   make run-xen boot Xen 4.17 with Linux as dom0 and the xen transport's receiver
+#                domain, run the Xen experiments and show the heaps (docs/xen.md)
 #   make test    build everything and run every test through CTest
 #   make bench   benchmarks only (CTest label "bench"), then the comparison table and plot
 #   make mutants mutation testing (tools/mutants.txt); MUTANTS=host|qemu|all (default all)
@@ -11,7 +13,7 @@
 # kernel version and config fragment hash, so a warm run compiles no kernel.
 
 .DEFAULT_GOAL := all
-PUBLIC_GOALS := all test run bench kernel modules guest hyp initramfs host checkpatch mutants
+PUBLIC_GOALS := all test run run-xen bench kernel modules guest hyp initramfs host checkpatch mutants
 
 # The first pass only makes sure the Debian packages are there, then re-enters
 # make: the second pass may then ask the toolchain and dpkg for paths.
@@ -109,6 +111,13 @@ run: initramfs hyp
 	@tools/qemu-run --name run --via $(VIA) --echo --hyp $(HYP_IMAGE) --kernel $(KERNEL_IMAGE) \
 		--initrd $(INITRAMFS) --log $(BUILD)/logs/run.log \
 		--append "hypheap_load=hypheap.ko hypheap_run=hh-sysinfo,hypheap-demo"
+
+# Xen 4.17 (tools/xen.sh) with Linux as dom0 and the receiver domain: the experiments of
+# hypheap_xen_ktest.ko, then what the heaps and the transport say (docs/xen.md).
+run-xen: initramfs
+	@tools/qemu-run --name run-xen --echo --xen $(XEN_IMAGE) --kernel $(KERNEL_IMAGE) \
+		--initrd $(INITRAMFS) --domu-initrd $(XEN_RX_INITRAMFS) --log $(BUILD)/logs/run-xen.log \
+		--timeout 600 --append "hypheap_load=hypheap.ko,hypheap_xen_ktest.ko hypheap_run=hh-sysinfo,hypheap-xen-demo"
 
 .PHONY: $(PUBLIC_GOALS)
 

@@ -307,6 +307,7 @@ int hypheap_xen_receiver_op(phys_addr_t addr, size_t size, u32 op, u32 arg,
 int hypheap_xen_raw_request(u32 op, u32 flags, u32 arg, const u32 *refs,
 			    unsigned int nr, u64 *sum);
 int hypheap_xen_receiver_domid(void);
+void hypheap_xen_log_phases(const char *why);
 
 struct qcom_scm_vmperm;
 typedef int (*hypheap_qcom_assign_fn)(phys_addr_t mem_addr, size_t mem_sz,

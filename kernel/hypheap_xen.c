@@ -24,6 +24,7 @@
 #include <linux/delay.h>
 #include <linux/device.h>
 #include <linux/ioport.h>
+#include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/of.h>
 #include <linux/seq_file.h>
@@ -53,6 +54,26 @@ enum hypheap_xen_state {
 	HYPHEAP_XEN_LENT = 3,
 };
 
+/* Where a lend or reclaim spends its time (debugfs hypheap/transport). */
+enum hypheap_xen_phase {
+	HYPHEAP_XEN_PH_GRANT,		/* dom0 fills its grant entries */
+	HYPHEAP_XEN_PH_MAP,		/* the receiver maps (request to answer) */
+	HYPHEAP_XEN_PH_DECREASE,	/* XENMEM_decrease_reservation */
+	HYPHEAP_XEN_PH_UNMAP,		/* the receiver scrubs and unmaps */
+	HYPHEAP_XEN_PH_END,		/* dom0 ends its grants */
+	HYPHEAP_XEN_PH_POPULATE,	/* XENMEM_populate_physmap */
+	HYPHEAP_XEN_NR_PHASES,
+};
+
+static const char * const hypheap_xen_phase_names[HYPHEAP_XEN_NR_PHASES] = {
+	[HYPHEAP_XEN_PH_GRANT] = "grant",
+	[HYPHEAP_XEN_PH_MAP] = "receiver_map",
+	[HYPHEAP_XEN_PH_DECREASE] = "decrease_reservation",
+	[HYPHEAP_XEN_PH_UNMAP] = "receiver_scrub_unmap",
+	[HYPHEAP_XEN_PH_END] = "end_grant",
+	[HYPHEAP_XEN_PH_POPULATE] = "populate_physmap",
+};
+
 /**
  * struct hypheap_xen - one xen conduit
  * @domid: the receiver domain
@@ -68,6 +89,7 @@ enum hypheap_xen_state {
  * @decrease_calls: XENMEM_decrease_reservation calls
  * @populate_calls: XENMEM_populate_physmap calls
  * @scrubbed: pages the receiver zeroed before unmapping
+ * @ns: wall time spent in each &enum hypheap_xen_phase since boot
  */
 struct hypheap_xen {
 	domid_t domid;
@@ -83,6 +105,7 @@ struct hypheap_xen {
 	u64 decrease_calls;
 	u64 populate_calls;
 	u64 scrubbed;
+	u64 ns[HYPHEAP_XEN_NR_PHASES];
 };
 
 /* What one request is, from its owners and destinations. */
@@ -101,6 +124,16 @@ static enum hypheap_xen_state hypheap_xen_entry_state(void *e)
 static u32 hypheap_xen_entry_ref(void *e)
 {
 	return xa_to_value(e) >> 2;
+}
+
+/* Adds the time since @t to @phase; returns now. */
+static u64 hypheap_xen_lap(struct hypheap_xen *x, enum hypheap_xen_phase phase,
+			   u64 t)
+{
+	u64 now = ktime_get_ns();
+
+	x->ns[phase] += now - t;
+	return now;
 }
 
 /* Wait for the receiver's answer; a timeout leaves the outcome unknown. */
@@ -268,9 +301,17 @@ static long hypheap_xen_classify(const struct hypheap_assign_req *req,
 	return HYPHEAP_OK;
 }
 
+/* Only dom0's own RAM can be granted and given up: one resource walk a range. */
+static bool hypheap_xen_is_ram(phys_addr_t base, u64 size)
+{
+	return pfn_valid(PHYS_PFN(base)) &&
+	       pfn_valid(PHYS_PFN(base + size - 1)) &&
+	       region_intersects(base, size, IORESOURCE_SYSTEM_RAM,
+				 IORES_DESC_NONE) == REGION_INTERSECTS;
+}
+
 static long hypheap_xen_check_ranges(const struct hypheap_assign_req *req)
 {
-	unsigned long pfn, end;
 	unsigned int i;
 
 	for (i = 0; i < req->nr_ranges; i++) {
@@ -280,10 +321,8 @@ static long hypheap_xen_check_ranges(const struct hypheap_assign_req *req)
 			return HYPHEAP_ERR_RANGE_UNALIGNED;
 		if (!r->size || r->base + r->size < r->base)
 			return HYPHEAP_ERR_RANGE_SIZE;
-		end = PHYS_PFN(r->base + r->size);
-		for (pfn = PHYS_PFN(r->base); pfn < end; pfn++)
-			if (!pfn_valid(pfn) || !page_is_ram(pfn))
-				return HYPHEAP_ERR_OUTSIDE_RAM;
+		if (!hypheap_xen_is_ram(r->base, r->size))
+			return HYPHEAP_ERR_OUTSIDE_RAM;
 	}
 	return HYPHEAP_OK;
 }
@@ -422,6 +461,7 @@ static int hypheap_xen_give(struct hypheap_xen *x, enum hypheap_xen_kind kind,
 	xen_pfn_t *frames = NULL;
 	u32 *refs;
 	int ret, ref;
+	u64 t;
 
 	refs = kvmalloc_array(n, sizeof(*refs), GFP_KERNEL);
 	if (kind == HYPHEAP_XEN_LEND)
@@ -430,6 +470,7 @@ static int hypheap_xen_give(struct hypheap_xen *x, enum hypheap_xen_kind kind,
 		ret = -ENOMEM;
 		goto undo_books;
 	}
+	t = ktime_get_ns();
 	for (i = 0; i < n; i++) {
 		ref = gnttab_grant_foreign_access(x->domid,
 						  pfn_to_gfn(pfns[i]), ro);
@@ -442,9 +483,11 @@ static int hypheap_xen_give(struct hypheap_xen *x, enum hypheap_xen_kind kind,
 		refs[i] = ref;
 		x->grants++;
 	}
+	t = hypheap_xen_lap(x, HYPHEAP_XEN_PH_GRANT, t);
 	/* the receiver maps before dom0 lets go: Xen looks the frame up then */
 	ret = hypheap_xen_request_all(x, HYPHEAP_XEN_OP_MAP, 0, refs, n,
 				      &mapped);
+	t = hypheap_xen_lap(x, HYPHEAP_XEN_PH_MAP, t);
 	if (ret == -ETIMEDOUT)
 		goto unknown;
 	if (ret)
@@ -454,6 +497,7 @@ static int hypheap_xen_give(struct hypheap_xen *x, enum hypheap_xen_kind kind,
 		for (i = 0; i < n; i++)
 			frames[i] = pfn_to_gfn(pfns[i]);
 		gone = hypheap_xen_decrease(x, frames, n);
+		hypheap_xen_lap(x, HYPHEAP_XEN_PH_DECREASE, t);
 		if (gone != n) {
 			pr_err("XENMEM_decrease_reservation took %lu of %lu pages\n",
 			       gone, n);
@@ -510,6 +554,7 @@ static int hypheap_xen_take_back(struct hypheap_xen *x, u64 srcvm,
 	long check;
 	u32 *refs;
 	int ret = 0;
+	u64 t;
 
 	refs = kvmalloc_array(n, sizeof(*refs), GFP_KERNEL);
 	frames = kvmalloc_array(n, sizeof(*frames), GFP_KERNEL);
@@ -528,18 +573,22 @@ static int hypheap_xen_take_back(struct hypheap_xen *x, u64 srcvm,
 	/* piece by piece; a piece that came back stays back (never undone) */
 	for (off = 0; off < n; off += len) {
 		len = min_t(unsigned long, n - off, HYPHEAP_XEN_MAX_REFS);
+		t = ktime_get_ns();
 		ret = hypheap_xen_request(x, HYPHEAP_XEN_OP_UNMAP,
 					  st == HYPHEAP_XEN_LENT ?
 					  HYPHEAP_XEN_F_SCRUB : 0, 0,
 					  refs + off, len, NULL);
+		t = hypheap_xen_lap(x, HYPHEAP_XEN_PH_UNMAP, t);
 		if (ret)
 			break;
 		hypheap_xen_end_grants(x, refs + off, len);
+		t = hypheap_xen_lap(x, HYPHEAP_XEN_PH_END, t);
 		if (st == HYPHEAP_XEN_LENT) {
 			x->scrubbed += len;
 			for (i = 0; i < len; i++)
 				frames[i] = pfn_to_gfn(pfns[off + i]);
 			got = hypheap_xen_populate(x, frames, len);
+			hypheap_xen_lap(x, HYPHEAP_XEN_PH_POPULATE, t);
 			if (got != len) {
 				pr_err("XENMEM_populate_physmap gave back %lu of %lu pages\n",
 				       got, len);
@@ -629,7 +678,7 @@ static int hypheap_xen_query(struct hypheap_conduit *c, phys_addr_t addr,
 	void *e;
 
 	for (i = 0; i < nr_pages; i++) {
-		if (!pfn_valid(pfn + i) || !page_is_ram(pfn + i)) {
+		if (!hypheap_xen_is_ram(PFN_PHYS(pfn + i), PAGE_SIZE)) {
 			if (!i) {
 				*status = HYPHEAP_ERR_OUTSIDE_RAM;
 				return hypheap_abi_errno(*status);
@@ -671,6 +720,7 @@ static int hypheap_xen_query(struct hypheap_conduit *c, phys_addr_t addr,
 static void hypheap_xen_show(struct hypheap_conduit *c, struct seq_file *m)
 {
 	struct hypheap_xen *x = c->priv;
+	unsigned int i;
 
 	mutex_lock(&c->lock);
 	seq_printf(m, "receiver_domid: %u\n", x->domid);
@@ -686,6 +736,9 @@ static void hypheap_xen_show(struct hypheap_conduit *c, struct seq_file *m)
 	seq_printf(m, "pages_scrubbed_by_receiver: %llu\n", x->scrubbed);
 	seq_printf(m, "decrease_reservation_calls: %llu\n", x->decrease_calls);
 	seq_printf(m, "populate_physmap_calls: %llu\n", x->populate_calls);
+	for (i = 0; i < HYPHEAP_XEN_NR_PHASES; i++)
+		seq_printf(m, "%s_ns: %llu\n", hypheap_xen_phase_names[i],
+			   x->ns[i]);
 	mutex_unlock(&c->lock);
 }
 
@@ -875,3 +928,32 @@ int hypheap_xen_receiver_domid(void)
 	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_xen_receiver_domid);
+
+/**
+ * hypheap_xen_log_phases() - print where the xen transport spent its time
+ * @why: what the numbers are for, at the start of the line
+ *
+ * For the timed experiment of kernel/hypheap_xen_test.c (docs/xen.md).
+ */
+void hypheap_xen_log_phases(const char *why)
+{
+	struct hypheap_conduit *c = hypheap_get_default_conduit();
+	struct hypheap_xen *x;
+
+	if (!c)
+		return;
+	if (c->ops == &hypheap_xen_ops) {
+		x = c->priv;
+		mutex_lock(&c->lock);
+		pr_info("%s: grant %llu us, receiver map %llu us, decrease_reservation %llu us, receiver scrub+unmap %llu us, end grant %llu us, populate_physmap %llu us\n",
+			why, x->ns[HYPHEAP_XEN_PH_GRANT] / 1000,
+			x->ns[HYPHEAP_XEN_PH_MAP] / 1000,
+			x->ns[HYPHEAP_XEN_PH_DECREASE] / 1000,
+			x->ns[HYPHEAP_XEN_PH_UNMAP] / 1000,
+			x->ns[HYPHEAP_XEN_PH_END] / 1000,
+			x->ns[HYPHEAP_XEN_PH_POPULATE] / 1000);
+		mutex_unlock(&c->lock);
+	}
+	hypheap_conduit_put(c);
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_xen_log_phases);

@@ -56,8 +56,8 @@ enum hypheap_xen_op {
  * @nr: entries of @refs used
  * @status: the receiver's answer: 0 or a negative errno
  * @arg: the op's argument (FILL: the byte)
- * @sum: the receiver's answer to SUM, MAP and UNMAP: hypheap_xen_sum() of
- *	the pages, chained in @refs order, before any scrub
+ * @sum: the receiver's answer to SUM: hypheap_xen_sum() of the pages,
+ *	chained in @refs order
  * @mapped: the receiver's answer: pages it maps now
  * @refs: dom0's grant references, one 4 KiB page each
  */

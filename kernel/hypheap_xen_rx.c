@@ -56,6 +56,43 @@ static unsigned long hypheap_xen_rx_addr(struct page *page)
 static DEFINE_XARRAY(hypheap_xen_rx_maps);	/* dom0 ref -> mapping */
 static unsigned long hypheap_xen_rx_nr_mapped;
 
+/*
+ * Unmapped ballooned pages, kept for the next MAP: giving them back to
+ * Linux's balloon lets it repopulate them, and the next MAP would balloon
+ * them out again, two p2m changes per page per lend. Only the kthread
+ * touches it.
+ */
+static LIST_HEAD(hypheap_xen_rx_pool);
+
+/* @nr ballooned pages into @pages, the pool's first. */
+static int hypheap_xen_rx_get_pages(unsigned int nr, struct page **pages)
+{
+	unsigned int i = 0;
+	struct page *page;
+	int ret;
+
+	while (i < nr && !list_empty(&hypheap_xen_rx_pool)) {
+		page = list_first_entry(&hypheap_xen_rx_pool, struct page, lru);
+		list_del(&page->lru);
+		pages[i++] = page;
+	}
+	if (i == nr)
+		return 0;
+	ret = gnttab_alloc_pages(nr - i, pages + i);
+	if (ret)
+		while (i--)
+			list_add(&pages[i]->lru, &hypheap_xen_rx_pool);
+	return ret;
+}
+
+static void hypheap_xen_rx_put_pages(unsigned int nr, struct page **pages)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		list_add(&pages[i]->lru, &hypheap_xen_rx_pool);
+}
+
 static int hypheap_xen_rx_gntst(s16 status)
 {
 	switch (status) {
@@ -95,7 +132,7 @@ static int hypheap_xen_rx_unmap_pages(struct page **pages,
 }
 
 /* All of @refs or none: a failed map takes back the ones that worked. */
-static int hypheap_xen_rx_map(const u32 *refs, unsigned int nr, u64 *sum)
+static int hypheap_xen_rx_map(const u32 *refs, unsigned int nr)
 {
 	struct hypheap_xen_rx_map *m = NULL;
 	struct gnttab_map_grant_ref *ops;
@@ -116,7 +153,7 @@ static int hypheap_xen_rx_map(const u32 *refs, unsigned int nr, u64 *sum)
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = gnttab_alloc_pages(nr, pages);
+	ret = hypheap_xen_rx_get_pages(nr, pages);
 	if (ret)
 		goto out;
 	for (i = 0; i < nr; i++)
@@ -145,12 +182,11 @@ static int hypheap_xen_rx_map(const u32 *refs, unsigned int nr, u64 *sum)
 		if (leaked)
 			pr_err("cannot take back a mapped grant: pages leaked\n");
 		else
-			gnttab_free_pages(nr, pages);
+			hypheap_xen_rx_put_pages(nr, pages);
 		ret = err;
 		goto out;
 	}
 
-	*sum = HYPHEAP_XEN_SUM_INIT;
 	for (i = 0; i < nr; i++) {
 		m = kmalloc(sizeof(*m), GFP_KERNEL);
 		if (!m) {
@@ -164,7 +200,6 @@ static int hypheap_xen_rx_map(const u32 *refs, unsigned int nr, u64 *sum)
 			kfree(m);
 			break;
 		}
-		*sum = hypheap_xen_sum(*sum, page_address(pages[i]));
 	}
 	if (ret) {
 		/* out of memory for the books: forget and unmap everything */
@@ -173,7 +208,7 @@ static int hypheap_xen_rx_map(const u32 *refs, unsigned int nr, u64 *sum)
 		if (hypheap_xen_rx_unmap_pages(pages, handles, nr))
 			pr_err("cannot take back %u mapped grants: leaked\n", nr);
 		else
-			gnttab_free_pages(nr, pages);
+			hypheap_xen_rx_put_pages(nr, pages);
 		goto out;
 	}
 	hypheap_xen_rx_nr_mapped += nr;
@@ -207,8 +242,7 @@ static u64 hypheap_xen_rx_sum(const u32 *refs, unsigned int nr)
 	return h;
 }
 
-static int hypheap_xen_rx_unmap(const u32 *refs, unsigned int nr, bool scrub,
-				u64 *sum)
+static int hypheap_xen_rx_unmap(const u32 *refs, unsigned int nr, bool scrub)
 {
 	struct hypheap_xen_rx_map *m;
 	grant_handle_t *handles;
@@ -225,7 +259,6 @@ static int hypheap_xen_rx_unmap(const u32 *refs, unsigned int nr, bool scrub,
 		ret = -ENOMEM;
 		goto out;
 	}
-	*sum = hypheap_xen_rx_sum(refs, nr);
 	for (i = 0; i < nr; i++) {
 		m = xa_load(&hypheap_xen_rx_maps, refs[i]);
 		/* Xen scrubs nothing it hands back: the receiver must */
@@ -241,7 +274,7 @@ static int hypheap_xen_rx_unmap(const u32 *refs, unsigned int nr, bool scrub,
 	}
 	for (i = 0; i < nr; i++)
 		kfree(xa_erase(&hypheap_xen_rx_maps, refs[i]));
-	gnttab_free_pages(nr, pages);
+	hypheap_xen_rx_put_pages(nr, pages);
 	hypheap_xen_rx_nr_mapped -= nr;
 out:
 	kvfree(handles);
@@ -279,12 +312,12 @@ static int hypheap_xen_rx_serve(struct hypheap_xen_mailbox *mb)
 
 	switch (op) {
 	case HYPHEAP_XEN_OP_MAP:
-		ret = hypheap_xen_rx_map(refs, nr, &sum);
+		ret = hypheap_xen_rx_map(refs, nr);
 		break;
 	case HYPHEAP_XEN_OP_UNMAP:
 		ret = hypheap_xen_rx_unmap(refs, nr,
 					   le32_to_cpu(mb->flags) &
-					   HYPHEAP_XEN_F_SCRUB, &sum);
+					   HYPHEAP_XEN_F_SCRUB);
 		break;
 	case HYPHEAP_XEN_OP_SUM:
 		ret = hypheap_xen_rx_lookup(refs, nr);
@@ -374,6 +407,11 @@ static int hypheap_xen_rx_thread(void *data)
 	WRITE_ONCE(mb->ready, 0);
 	hypheap_xen_rx_unmap_pages(&page, &h, 1);
 	gnttab_free_pages(1, &page);
+	while (!list_empty(&hypheap_xen_rx_pool)) {
+		page = list_first_entry(&hypheap_xen_rx_pool, struct page, lru);
+		list_del(&page->lru);
+		gnttab_free_pages(1, &page);
+	}
 	return 0;
 }
 
