@@ -16,7 +16,6 @@
 #include "dma_heap.h"
 #include "heap_names.h"
 #include "hypheap_debugfs.h"
-#include "hypheap_debugfs.h"
 
 namespace hypheap::guest {
 namespace {
