@@ -70,7 +70,7 @@ std::string NameAfterHeap::operator()(const ::testing::TestParamInfo<std::string
 
 ::testing::AssertionResult DiedBeforeFirstAccess(const ChildTouch& touch) {
   // xen, by design: Xen 4.17 injects a data abort with fault status 0 (an address size
-  // fault, ESR 0x92000000 from EL0), for which Linux's arm64 fault table says SIGKILL.
+  // fault), for which Linux's arm64 fault table says SIGKILL.
   const bool killed_by_fault =
       OnXen() ? DiedOfSignal(touch.wait_status, SIGKILL)
               : DiedOfSignal(touch.wait_status, SIGBUS) || DiedOfSignal(touch.wait_status, SIGSEGV);
