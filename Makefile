@@ -2,6 +2,8 @@
 #
 #   make run     boot the guest under QEMU and show what it runs (the demo); VIA=libvirt
 #                boots it as a libvirt domain
+#   make run-xen boot Xen 4.17 with Linux as dom0 and the xen transport's receiver
+#                domain, run the Xen experiments and show the heaps (docs/xen.md)
 #   make test    build everything and run every test through CTest
 #   make bench   benchmarks only (CTest label "bench"), then the comparison table and plot
 #   make mutants mutation testing (tools/mutants.txt); MUTANTS=host|qemu|all (default all)
@@ -11,7 +13,7 @@
 # kernel version and config fragment hash, so a warm run compiles no kernel.
 
 .DEFAULT_GOAL := all
-PUBLIC_GOALS := all test run bench kernel modules guest hyp initramfs host checkpatch mutants
+PUBLIC_GOALS := all test run run-xen bench kernel modules guest hyp initramfs host checkpatch mutants
 
 # The first pass only makes sure the Debian packages are there, then re-enters
 # make: the second pass may then ask the toolchain and dpkg for paths.
@@ -19,6 +21,7 @@ ifeq ($(HYPHEAP_DEPS_CHECKED),)
 
 $(PUBLIC_GOALS):
 	@tools/deps.sh
+	@tools/xen.sh fetch >/dev/null
 	@$(MAKE) --no-print-directory HYPHEAP_DEPS_CHECKED=1 $@
 
 clean:
@@ -34,7 +37,9 @@ KERNEL_SRC := $(shell tools/kernel.sh src)
 KERNEL_BUILD := $(shell tools/kernel.sh dir)
 KERNEL_IMAGE := $(KERNEL_BUILD)/arch/arm64/boot/Image
 INITRAMFS := $(BUILD)/initramfs.cpio.gz
+XEN_RX_INITRAMFS := $(BUILD)/xen-receiver.cpio.gz
 HYP_IMAGE := $(BUILD)/el2/hyp/arch/arm64/hypheap-hyp.bin
+XEN_IMAGE := $(shell tools/xen.sh path)
 CMAKE_QUIET := -DCMAKE_RULE_MESSAGES=OFF --no-warn-unused-cli
 
 all: host initramfs hyp
@@ -63,10 +68,13 @@ hyp:
 
 # Every module and every guest program goes in; the scenario's kernel command
 # line picks what runs (docs/testing.md).
+# The xen transport's receiver domain boots its own tiny one (docs/xen.md).
 initramfs: modules guest
 	@tools/mkinitramfs.sh $(INITRAMFS) $(BUILD)/guest/init \
 		$(foreach m,$(wildcard kernel/*.ko),--module $(m)) \
 		$$(sed 's|^|--program $(BUILD)/guest/|' $(BUILD)/guest/guest-programs.txt)
+	@tools/mkinitramfs.sh $(XEN_RX_INITRAMFS) $(BUILD)/guest/hh-xen-receiver-init \
+		--module kernel/hypheap_xen_rx.ko
 
 # The host build compiles the boot code's libfdt from the kernel tree (tests/boot), and
 # the KUnit tests parse with the tree's kunit.py: the source must be unpacked first.
@@ -76,6 +84,8 @@ host: kernel
 		-DHYPHEAP_KERNEL_BUILD=$(KERNEL_BUILD) \
 		-DHYPHEAP_KERNEL_IMAGE=$(KERNEL_IMAGE) \
 		-DHYPHEAP_INITRAMFS=$(INITRAMFS) \
+		-DHYPHEAP_XEN_IMAGE=$(XEN_IMAGE) \
+		-DHYPHEAP_XEN_RX_INITRAMFS=$(XEN_RX_INITRAMFS) \
 		-DHYPHEAP_HYP_IMAGE=$(HYP_IMAGE) >/dev/null
 	@cmake --build $(BUILD)/host -j$(JOBS)
 
@@ -103,6 +113,13 @@ run: initramfs hyp
 		--initrd $(INITRAMFS) --log $(BUILD)/logs/run.log \
 		$(foreach a,$(DEMO_QEMU_ARGS),--qemu-arg=$(a)) \
 		--append "hypheap_load=hypheap.ko,hypheap_dmaprobe.ko hypheap_run=hh-sysinfo,hypheap-demo"
+
+# Xen 4.17 (tools/xen.sh) with Linux as dom0 and the receiver domain: the experiments of
+# hypheap_xen_ktest.ko, then what the heaps and the transport say (docs/xen.md).
+run-xen: initramfs
+	@tools/qemu-run --name run-xen --echo --xen $(XEN_IMAGE) --kernel $(KERNEL_IMAGE) \
+		--initrd $(INITRAMFS) --domu-initrd $(XEN_RX_INITRAMFS) --log $(BUILD)/logs/run-xen.log \
+		--timeout 600 --append "hypheap_load=hypheap.ko,hypheap_xen_ktest.ko hypheap_run=hh-sysinfo,hypheap-xen-demo"
 
 .PHONY: $(PUBLIC_GOALS)
 

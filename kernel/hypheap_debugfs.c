@@ -291,6 +291,25 @@ static int hypheap_hyp_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(hypheap_hyp);
 
+/* Which transport hypheap_assign_mem() uses, whether it lends, its own state. */
+static int hypheap_transport_show(struct seq_file *m, void *unused)
+{
+	struct hypheap_conduit *c = hypheap_get_default_conduit();
+
+	if (!c)
+		return -ENODEV;
+	seq_printf(m, "name: %s\n", c->ops->name);
+	seq_printf(m, "lend: %s\n", c->ops->lends ? "supported" :
+		   "unsupported (EOPNOTSUPP): sharing only");
+	seq_printf(m, "query: %s\n", c->ops->query ? "yes" : "no");
+	seq_printf(m, "hyp_stats: %s\n", c->ops->stat ? "yes" : "no");
+	if (c->ops->show)
+		c->ops->show(c, m);
+	hypheap_conduit_put(c);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(hypheap_transport);
+
 /* The hypervisor's time profile, by HYPHEAP_PROFILE_* phase. */
 static const char * const hypheap_profile_names[HYPHEAP_PROFILE_COUNT] = {
 	[HYPHEAP_PROFILE_VALIDATE] = "validate",
@@ -408,6 +427,8 @@ int hypheap_debugfs_init(void)
 			    &hypheap_total_fops);
 	debugfs_create_file("profile", 0400, hypheap_debugfs_root, NULL,
 			    &hypheap_profile_fops);
+	debugfs_create_file("transport", 0400, hypheap_debugfs_root, NULL,
+			    &hypheap_transport_fops);
 	debugfs_create_file("hyp", 0400, hypheap_debugfs_root, NULL,
 			    &hypheap_hyp_fops);
 	debugfs_create_file("query", 0600, hypheap_debugfs_root, NULL,

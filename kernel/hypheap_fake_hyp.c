@@ -101,6 +101,7 @@ static int fake_hyp_query(struct hypheap_conduit *c, phys_addr_t addr,
 
 static const struct hypheap_transport_ops fake_hyp_ops = {
 	.name = "fake-hyp",
+	.lends = true,
 	.cleans_on_lend = true,
 	.assign = fake_hyp_assign,
 	.query = fake_hyp_query,
@@ -109,6 +110,7 @@ static const struct hypheap_transport_ops fake_hyp_ops = {
 /* A transport that cannot query, as qcom_scm. */
 static const struct hypheap_transport_ops fake_hyp_noquery_ops = {
 	.name = "fake-hyp-noquery",
+	.lends = true,
 	.cleans_on_lend = true,
 	.assign = fake_hyp_assign,
 };

@@ -36,6 +36,7 @@ struct dma_heap;
 struct ffa_device;
 struct hypheap_buffer;
 struct hypheap_mem;
+struct seq_file;
 
 /* Destinations of one assignment. */
 #define HYPHEAP_MAX_DEST	HYPHEAP_DESC_MAX_DESTS
@@ -226,6 +227,9 @@ struct hypheap_conduit;
 /**
  * struct hypheap_transport_ops - how assign calls reach the hypervisor
  * @name: shown in logs and debugfs
+ * @lends: a lend takes the pages away from the host (the host's CPUs
+ *	cannot reach them until reclaimed); false: only sharing is offered
+ *	and a lend answers -EOPNOTSUPP. Shown in debugfs hypheap/transport
  * @cleans_on_lend: who does the cache maintenance of a lend. True: the
  *	hypervisor cleans and invalidates every lent page to the point of
  *	coherency after unmapping it from the host (the hypheap ABI,
@@ -246,10 +250,13 @@ struct hypheap_conduit;
  * @stat: read one hypervisor counter, optional; same convention
  * @profile: read one phase of the hypervisor's time profile, optional; same
  *	convention
+ * @show: print the transport's own state in debugfs hypheap/transport,
+ *	optional
  * @destroy: free @priv, called when the last conduit reference goes
  */
 struct hypheap_transport_ops {
 	const char *name;
+	bool lends;
 	bool cleans_on_lend;
 	int (*assign)(struct hypheap_conduit *c,
 		      const struct hypheap_assign_req *req, long *status);
@@ -259,6 +266,7 @@ struct hypheap_transport_ops {
 		    long *status);
 	int (*profile)(struct hypheap_conduit *c, unsigned int phase,
 		       struct hypheap_profile *p, long *status);
+	void (*show)(struct hypheap_conduit *c, struct seq_file *m);
 	void (*destroy)(struct hypheap_conduit *c);
 };
 
@@ -293,6 +301,13 @@ ssize_t hypheap_desc_encode(void *desc, size_t cap,
 int hypheap_abi_errno(long status);
 struct hypheap_conduit *hypheap_smccc_create(struct device *dev, bool hvc);
 struct hypheap_conduit *hypheap_qcom_create(struct device *dev);
+struct hypheap_conduit *hypheap_xen_create(struct device *dev);
+int hypheap_xen_receiver_op(phys_addr_t addr, size_t size, u32 op, u32 arg,
+			    u64 *sum);
+int hypheap_xen_raw_request(u32 op, u32 flags, u32 arg, const u32 *refs,
+			    unsigned int nr, u64 *sum);
+int hypheap_xen_receiver_domid(void);
+void hypheap_xen_log_phases(const char *why);
 
 struct qcom_scm_vmperm;
 typedef int (*hypheap_qcom_assign_fn)(phys_addr_t mem_addr, size_t mem_sz,

@@ -189,6 +189,10 @@ static struct hypheap_conduit *hypheap_probe_conduit(struct device *dev)
 	if (!strcmp(method, "qcom-scm"))
 		return hypheap_qcom_create(dev);
 #endif
+#ifdef HYPHEAP_HAVE_XEN
+	if (!strcmp(method, "xen"))
+		return hypheap_xen_create(dev);
+#endif
 	dev_err(dev, "unsupported method \"%s\"\n", method);
 	return ERR_PTR(-EINVAL);
 }

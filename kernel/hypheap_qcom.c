@@ -83,6 +83,7 @@ static int hypheap_qcom_assign(struct hypheap_conduit *c,
 
 static const struct hypheap_transport_ops hypheap_qcom_ops = {
 	.name = "qcom-scm",
+	.lends = true,
 	/* what the secure world does to the caches is not ours to know */
 	.cleans_on_lend = false,
 	.assign = hypheap_qcom_assign,

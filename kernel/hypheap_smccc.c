@@ -296,6 +296,7 @@ static void hypheap_smccc_destroy(struct hypheap_conduit *c)
 
 static const struct hypheap_transport_ops hypheap_smccc_ops = {
 	.name = "hypheap-smccc",
+	.lends = true,
 	.cleans_on_lend = true,
 	.assign = hypheap_smccc_assign,
 	.query = hypheap_smccc_query,

@@ -28,6 +28,20 @@ HOST_KERNEL_ADDR=0x40400000
 QEMU_TIMEOUT=30
 """
 
+XEN_CONFIG = """\
+XEN_MEMORY_MB=2048
+XEN_BOOTARGS=console=dtuart dtuart=/pl011@9000000 dom0_mem=512M
+XEN_DOM0_MODULES=0x50000000,0x52000000
+XEN_DOMU_MODULES=0x5a000000,0x5c000000
+XEN_DOMU_MEMORY_MB=256
+XEN_DOMU_ID=1
+"""
+
+PANIC = ("[   65.1] Unable to handle kernel ttbr address size fault at virtual address ffff\n"
+         "[   65.1]   FSC = 0x00: ttbr address size fault\n"
+         "[   65.1] Internal error: Oops: 0000000096000000 [#1] SMP\n"
+         "[   65.2] Kernel panic - not syncing: Oops: Fatal exception\n")
+
 BOOT = "[    0.569154] Run /init as init process\nHYPHEAP-INIT: start\n"
 GOOD = BOOT + "HYPHEAP-TEST: hh-sysinfo PASS\nHYPHEAP-DONE: 1 passed, 0 failed\n"
 HYP_FATAL = ("[hyp] FATAL: unexpected exception 'EL2h sync' (EC 0x25) at EL2, lr 402016e8\n"
@@ -249,6 +263,49 @@ class QemuRunTest(unittest.TestCase):
         self.assertEqual(argv[argv.index("-device") + 1],
                          f"loader,file={self.kernel},addr=0x40400000,force-raw=on")
         self.assertEqual(argv[argv.index("-append") + 1], "console=ttyAMA0")
+
+    def test_xen_dry_run_loads_dom0_and_the_receiver_beside_xen(self):
+        self.config.write_text(CONFIG + XEN_CONFIG)
+        domu = self.tmp / "rx.cpio.gz"
+        domu.write_bytes(b"\0" * 64)
+        result = self.run_tool("--dry-run", "--xen", str(self.hyp), "--domu-initrd", str(domu))
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        line = result.stdout
+        self.assertIn(f"-m 2048 -nographic -no-reboot -nic none -kernel {self.hyp}", line)
+        self.assertIn(f"loader,file={self.kernel},addr=0x50000000,force-raw=on", line)
+        self.assertIn(f"loader,file={self.initrd},addr=0x52000000,force-raw=on", line)
+        self.assertIn(f"loader,file={self.kernel},addr=0x5a000000,force-raw=on", line)
+        self.assertIn(f"loader,file={domu},addr=0x5c000000,force-raw=on", line)
+        self.assertIn("-dtb ", line)
+        self.assertNotIn("-initrd", line)
+        self.assertFalse(self.argv_file.exists())
+
+    def test_xen_without_its_settings_is_a_setup_error(self):
+        result = self.run_tool("--dry-run", "--xen", str(self.hyp))
+        self.assertVerdict(result, 3, "FAIL", "lacks XEN_MEMORY_MB")
+
+    def test_xen_images_that_overlap_are_a_setup_error(self):
+        self.config.write_text(CONFIG + XEN_CONFIG.replace("0x52000000", "0x50000010"))
+        result = self.run_tool("--dry-run", "--xen", str(self.hyp))
+        self.assertVerdict(result, 3, "FAIL", "runs into")
+
+    def test_expect_panic_passes_on_the_panic_and_its_expects(self):
+        self.serial(BOOT + PANIC)
+        result = self.run_tool("--expect-panic", "--expect", "FSC = 0x00")
+        self.assertVerdict(result, 0, "PASS", "kernel panic as expected")
+
+    def test_expect_panic_fails_a_clean_run(self):
+        self.serial(GOOD)
+        self.assertVerdict(self.run_tool("--expect-panic"), 1, "FAIL", "no 'Kernel panic' line")
+
+    def test_expect_panic_keeps_expect(self):
+        self.serial(BOOT + PANIC)
+        result = self.run_tool("--expect-panic", "--expect", "copy_from_kernel_nofault")
+        self.assertVerdict(result, 1, "FAIL", "not matched")
+
+    def test_expect_panic_still_rejects_a_warning(self):
+        self.serial(BOOT + "[    1.0] WARNING: CPU: 0 PID: 1 at x.c:1\n" + PANIC)
+        self.assertVerdict(self.run_tool("--expect-panic"), 1, "FAIL", "WARNING:")
 
     def test_qemu_binary_from_environment(self):
         self.serial(GOOD)

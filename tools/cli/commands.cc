@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 
 #include "dma_heap.h"
 #include "fd_io.h"
@@ -125,6 +126,16 @@ int RunStats() {
     return ReportErrno("read hypheap/stats", total.error);
   }
   PrintCounters("driver, all heaps (hypheap/stats):", total.value);
+  // Which transport hypheap_assign_mem() uses and whether it lends (or only shares).
+  std::ifstream transport("/sys/kernel/debug/hypheap/transport");
+  std::printf("transport (hypheap/transport):\n");
+  for (std::string line; std::getline(transport, line);) {
+    std::printf("  %s\n", line.c_str());
+  }
+  if (guest::OnXen()) {
+    std::printf("hypervisor STATS: none (Xen 4.17 keeps no counters dom0 can read)\n");
+    return kExitOk;
+  }
   const Outcome<guest::Counters> hyp = guest::HypStats();
   if (!hyp.ok()) {
     return ReportErrno("read hypheap/hyp", hyp.error);

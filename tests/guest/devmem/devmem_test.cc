@@ -1,7 +1,7 @@
 // The hypervisor's promise seen from user space: once the host lends a page,
 // not even root reading physical memory through /dev/mem gets a byte of it.
 // The reader is killed on its first access (the hypervisor injects an abort:
-// SIGBUS, or SIGSEGV), and the page comes back scrubbed. Every refused access
+// SIGBUS, or SIGSEGV; SIGKILL under Xen), and the page comes back scrubbed. Every refused access
 // is counted once by the hypervisor (STATS HOST_FAULTS, ABORTS_INJECTED).
 #include <sys/mman.h>
 
@@ -25,8 +25,15 @@ namespace {
 constexpr uint64_t kFrame1080p = 1920 * 1080 * 3 / 2;
 
 // The hypervisor's host-fault counters now; use with ASSERT_NO_FATAL_FAILURE.
+// xen, by design: Xen 4.17 counts nothing dom0 can read, so there the counters must be
+// absent (EOPNOTSUPP) and every access is judged by how the child died alone.
 void ReadHostFaults(HostFaults* out) {
   const Outcome<HostFaults> faults = HypHostFaults();
+  if (OnXen()) {
+    ASSERT_EQ(ErrnoName(faults.error), "EOPNOTSUPP") << "the xen transport has no hyp counters";
+    *out = {};
+    return;
+  }
   ASSERT_EQ(ErrnoName(faults.error), "success") << "host_faults in the hyp debugfs file?";
   *out = faults.value;
 }
@@ -36,6 +43,12 @@ void ReadHostFaults(HostFaults* out) {
 // Nothing else in this program faults while it runs.
 ::testing::AssertionResult CountedOnceSince(const HostFaults& before) {
   const Outcome<HostFaults> after = HypHostFaults();
+  if (OnXen()) {
+    return after.error == EOPNOTSUPP ? ::testing::AssertionSuccess()
+                                     : ::testing::AssertionFailure()
+                                           << "xen: hyp counters answered "
+                                           << ErrnoName(after.error) << ", not EOPNOTSUPP";
+  }
   if (!after.ok()) {
     return ::testing::AssertionFailure() << "hyp debugfs: " << ErrnoName(after.error);
   }
@@ -134,10 +147,20 @@ TEST_F(TestPageTest, WriterThroughEarlierMappingDiesBeforeFirstByte) {
   EXPECT_TRUE(CountedOnceSince(before));
 }
 
+// xen, by design: the abort Xen injects for a kernel read of a lent frame (fault status
+// 0) is one Linux cannot fix up even in a nofault accessor, so read() of /dev/mem there is
+// an oops and the end of dom0. Scenario xen-kernel-read asserts exactly that; here it
+// would end the boot.
+constexpr const char* kXenKernelReadIsAnOops =
+    "xen, by design: a kernel read of a lent frame is an oops (scenario xen-kernel-read)";
+
 // read() of /dev/mem copies through the kernel's fault-tolerant accessor: the
 // injected abort turns into EFAULT for the caller, not an oops. The accessor
 // stops at its first fault, so the hypervisor counts one.
 TEST_F(TestPageTest, DevMemReadOfLentPageFailsWithEfault) {
+  if (OnXen()) {
+    GTEST_SKIP() << kXenKernelReadIsAnOops;
+  }
   ASSERT_NO_FATAL_FAILURE(LendPage());
   HostFaults before;
   ASSERT_NO_FATAL_FAILURE(ReadHostFaults(&before));
@@ -196,6 +219,9 @@ TEST_P(ProtectedBufferDevMemTest, ReaderOfLastPageDiesBeforeFirstByte) {
 }
 
 TEST_P(ProtectedBufferDevMemTest, DevMemReadFailsWithEfault) {
+  if (OnXen()) {
+    GTEST_SKIP() << kXenKernelReadIsAnOops;
+  }
   HostFaults before;
   ASSERT_NO_FATAL_FAILURE(ReadHostFaults(&before));
   EXPECT_EQ(ErrnoName(ReadPhysical(ranges_.front().pa, kPageSize).error), "EFAULT");

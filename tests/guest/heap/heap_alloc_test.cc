@@ -5,6 +5,7 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
 
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -55,13 +56,40 @@ TEST(DmaHeapDevices, ListSystemHeap) {
   EXPECT_THAT(ListDmaHeaps(), Contains(kSystemHeap));
 }
 
+// xen, by design: every 4 KiB page of a lend is one grant of dom0's grant table, which
+// holds 127 MiB of pages for all of dom0 (docs/xen.md), so the Xen platform's heap has a
+// 32 MiB limit (hypheap,max-bytes): a buffer above it is refused with ENOMEM there, and
+// that refusal is what is checked instead.
+bool AboveXenHeapLimit(const std::string& heap, uint64_t bytes) {
+  if (!OnXen() || heap == kSystemHeap) {
+    return false;
+  }
+  const Outcome<Counters> stats = HeapStats(heap);
+  const std::optional<int64_t> limit =
+      stats.ok() ? CounterValue(stats.value, "limit_bytes") : std::nullopt;
+  return limit.has_value() && PageRound(bytes) > static_cast<uint64_t>(*limit);
+}
+
 class HeapSizeTest : public ::testing::TestWithParam<std::tuple<std::string, FrameSize>> {
  protected:
   const std::string& heap() const { return std::get<0>(GetParam()); }
   uint64_t request() const { return std::get<1>(GetParam()).bytes; }
+
+  // On Xen, a size above the heap's limit: asserts the refusal, says so.
+  bool RefusedOnXen() const {
+    if (!AboveXenHeapLimit(heap(), request())) {
+      return false;
+    }
+    EXPECT_EQ(ErrnoName(AllocateFromHeap(heap(), request()).error), "ENOMEM")
+        << "xen: above the heap's limit";
+    return true;
+  }
 };
 
 TEST_P(HeapSizeTest, AllocatesDmaBufOfPageRoundedSize) {
+  if (RefusedOnXen()) {
+    return;
+  }
   const Outcome<UniqueFd> buffer = AllocateFromHeap(heap(), request());
   ASSERT_EQ(ErrnoName(buffer.error), "success");
 
@@ -72,6 +100,9 @@ TEST_P(HeapSizeTest, AllocatesDmaBufOfPageRoundedSize) {
 }
 
 TEST_P(HeapSizeTest, NamesHeapAsExporterInFdinfo) {
+  if (RefusedOnXen()) {
+    return;
+  }
   const Outcome<UniqueFd> buffer = AllocateFromHeap(heap(), request());
   ASSERT_EQ(ErrnoName(buffer.error), "success");
 

@@ -118,15 +118,19 @@ class ProtectedImportTest : public ::testing::TestWithParam<std::string> {
     ASSERT_EQ(ErrnoName(buffer.error), "success");
     const Outcome<Counters> before = HeapStats(heap());
     const Outcome<HostFaults> faults = HypHostFaults();
-    ASSERT_EQ(ErrnoName(faults.error), "success");
+    // xen, by design: Xen counts nothing dom0 can read (the counters must be absent); a
+    // kernel touch of a lent page there is an oops, which fails the scenario instead.
+    ASSERT_EQ(ErrnoName(faults.error), OnXen() ? "EOPNOTSUPP" : "success");
 
     EXPECT_EQ(ErrnoName(ImportFd(buffer.value.get(), limit).error), "EOPNOTSUPP");
 
     EXPECT_EQ(CounterOr0(HeapStats(heap()), "failures_EOPNOTSUPP"),
               CounterOr0(before, "failures_EOPNOTSUPP") + 1);
     const Outcome<HostFaults> after = HypHostFaults();
-    ASSERT_EQ(ErrnoName(after.error), "success");
-    EXPECT_EQ(after.value.faults, faults.value.faults) << "the host touched a lent page";
+    ASSERT_EQ(ErrnoName(after.error), OnXen() ? "EOPNOTSUPP" : "success");
+    if (!OnXen()) {
+      EXPECT_EQ(after.value.faults, faults.value.faults) << "the host touched a lent page";
+    }
     ExpectLentToBorrower(buffer.value.get());
   }
 };

@@ -152,6 +152,20 @@ Outcome<Counters> HypStats() {
   return ReadCounters(std::string(kDebugfs) + "hyp");
 }
 
+std::string TransportName() {
+  std::ifstream in(std::string(kDebugfs) + "transport");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("name: ", 0) == 0) {
+      return line.substr(6);
+    }
+  }
+  return "";
+}
+
+bool OnXen() {
+  return TransportName() == "xen";
+}
+
 Outcome<HostFaults> HypHostFaults() {
   const Outcome<Counters> stats = HypStats();
   if (!stats.ok()) {
@@ -268,7 +282,7 @@ OwnerCheck CheckSoleOwner(const PhysRange& range, OwnerRule rule, uint32_t vm) {
 Outcome<MemoryOut> SnapshotMemoryOut(const std::string& heap) {
   Outcome<Counters> total = TotalStats();
   Outcome<Counters> per_heap = HeapStats(heap);
-  Outcome<Counters> hyp = HypStats();
+  Outcome<Counters> hyp = OnXen() ? ReadCounters(std::string(kDebugfs) + "transport") : HypStats();
   for (const Outcome<Counters>* read : {&total, &per_heap, &hyp}) {
     if (!read->ok()) {
       return {.error = read->error};

@@ -38,6 +38,13 @@ std::string BackendOf(const std::string& heap);
 uint64_t FfaLendBlockBytes(uint64_t len);
 // The hypervisor's STATS, read live through the driver.
 Outcome<Counters> HypStats();
+// hypheap_assign_mem()'s transport (debugfs hypheap/transport "name: "): "hypheap-smccc",
+// "xen", ...; empty when the driver has none.
+std::string TransportName();
+// xen, by design: Xen 4.17 keeps no counters dom0 can read of what it lent or refused, so
+// the driver's hypheap/hyp answers EOPNOTSUPP there, and the pages out of dom0's p2m now
+// (pages_lent, pages_shared) are the xen transport's own counts in hypheap/transport.
+bool OnXen();
 
 // Host accesses the hypervisor refused (STATS HOST_FAULTS, "host_faults") and
 // the aborts it injected back for them (ABORTS_INJECTED, "aborts_injected").
@@ -99,7 +106,7 @@ struct OwnerCheck {
 OwnerCheck CheckSoleOwner(const PhysRange& range, OwnerRule rule, uint32_t vm = 0);
 
 // The counters that say how much memory is out right now (not totals since
-// boot): the driver's, the heap's and the hypervisor's.
+// boot): the driver's, the heap's and the hypervisor's (on Xen, the transport's: OnXen()).
 struct MemoryOut {
   Counters total;
   Counters heap;
