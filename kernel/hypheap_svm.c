@@ -553,6 +553,37 @@ int hypheap_svm_hash(struct hypheap_svm *svm, struct dma_buf *dmabuf,
 EXPORT_SYMBOL_GPL(hypheap_svm_hash);
 
 /**
+ * hypheap_svm_fill_mem() - have the secure VM set every byte of some memory
+ * @svm: the partition
+ * @mem: memory lent to the secure VM (a buffer's, or one a pool keeps)
+ * @pattern: the byte
+ * @status: the secure VM's answer
+ *
+ * For the heap pools (hypheap_pool.c), which zero a freed buffer where the
+ * host cannot reach before they hand it out again.
+ *
+ * Return: 0 or an errno (-EINTR: a fatal signal between chunks, the memory
+ * partly filled).
+ */
+int hypheap_svm_fill_mem(struct hypheap_svm *svm, struct hypheap_mem *mem,
+			 u8 pattern, long *status)
+{
+	struct hypheap_svm_cursor cur;
+	int ret;
+
+	*status = HYPHEAP_SVM_STATUS_NONE;
+	hypheap_svm_cursor_init(&cur, &mem->sgt, mem->pageless, mem->len);
+	do {
+		ret = hypheap_svm_send_chunk(svm, HYPHEAP_SVM_OP_FILL, true,
+					     &cur, pattern, 0, 0, false, NULL,
+					     status);
+		if (!ret && cur.left)
+			ret = hypheap_svm_between_chunks(false);
+	} while (!ret && cur.left);
+	return ret;
+}
+
+/**
  * hypheap_svm_fill() - have the secure VM set every byte of a buffer
  * @svm: the partition
  * @dmabuf: a hypheap buffer lent to the secure VM
@@ -566,22 +597,11 @@ int hypheap_svm_fill(struct hypheap_svm *svm, struct dma_buf *dmabuf,
 		     u8 pattern, long *status)
 {
 	struct hypheap_buffer *buf = hypheap_svm_buffer(dmabuf);
-	struct hypheap_svm_cursor cur;
-	int ret;
 
 	*status = HYPHEAP_SVM_STATUS_NONE;
 	if (!buf)
 		return -EINVAL;
-	hypheap_svm_cursor_init(&cur, &buf->mem.sgt, buf->mem.pageless,
-				buf->mem.len);
-	do {
-		ret = hypheap_svm_send_chunk(svm, HYPHEAP_SVM_OP_FILL, true,
-					     &cur, pattern, 0, 0, false, NULL,
-					     status);
-		if (!ret && cur.left)
-			ret = hypheap_svm_between_chunks(false);
-	} while (!ret && cur.left);
-	return ret;
+	return hypheap_svm_fill_mem(svm, &buf->mem, pattern, status);
 }
 EXPORT_SYMBOL_GPL(hypheap_svm_fill);
 
