@@ -69,8 +69,14 @@ static int hypheap_cma_alloc(struct hypheap_backend *be,
 		goto err_free;
 	sg_set_page(mem->sgt.sgl, page, mem->len, 0);
 	mem->dma = dma;
-	/* no dirty line may be written back once another VM owns it */
-	dma_sync_single_for_device(&cb->dev, dma, mem->len, DMA_TO_DEVICE);
+	/*
+	 * No dirty line may be written back once another VM owns it: the
+	 * hypervisor cleans on lend where the transport says so (after
+	 * unmapping it from us, the moment that counts), else clean here.
+	 */
+	if (!cb->lender.conduit->ops->cleans_on_lend)
+		dma_sync_single_for_device(&cb->dev, dma, mem->len,
+					   DMA_TO_DEVICE);
 	return 0;
 
 err_free:
@@ -185,7 +191,7 @@ struct hypheap_backend *hypheap_cma_backend_create(struct device *parent,
 	}
 	/*
 	 * Not dma-coherent (the default): dma_sync_single_for_device() then
-	 * cleans the buffer to PoC.
+	 * cleans the buffer to PoC, on a transport that does not clean.
 	 */
 	device_initialize(&cb->dev);
 	cb->dev.release = hypheap_cma_dev_release;

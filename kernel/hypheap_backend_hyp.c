@@ -13,6 +13,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
+#include <linux/highmem.h>
 #include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
@@ -26,8 +27,9 @@
  * @be: the backend
  * @dev: device whose streaming DMA mapping cleans pages to PoC
  * @lender: the conduit and the host
- * @clean: clean new pages to PoC through @dev's DMA API; false when that
- *	would do nothing and the hypervisor cleans on lend instead
+ * @clean: clean new pages to PoC through @dev's DMA API; false when the
+ *	hypervisor cleans them on lend (the hypheap transport), which makes
+ *	the host's clean redundant
  */
 struct hypheap_hyp_backend {
 	struct hypheap_backend be;
@@ -56,8 +58,8 @@ static struct page *hypheap_alloc_largest(size_t size, unsigned int max)
 		 * run, the OOM killer must not pick a victim for it. The pages
 		 * are charged to the allocating task's memory cgroup.
 		 */
-		gfp_t gfp = GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN |
-			    __GFP_RETRY_MAYFAIL | __GFP_ACCOUNT;
+		gfp_t gfp = GFP_KERNEL | __GFP_NOWARN | __GFP_RETRY_MAYFAIL |
+			    __GFP_ACCOUNT;
 		struct page *page;
 
 		if (size < (PAGE_SIZE << order) || order > max)
@@ -72,9 +74,26 @@ static struct page *hypheap_alloc_largest(size_t size, unsigned int max)
 	return NULL;
 }
 
+/*
+ * Zeroed by the kernel, not by __GFP_ZERO, so that the trace of a buffer's
+ * phases tells the zeroing from the allocation (the same clear_page()).
+ */
+static void hypheap_zero_pages(struct sg_table *sgt)
+{
+	struct scatterlist *sg;
+	unsigned int i, j;
+
+	for_each_sgtable_sg(sgt, sg, i) {
+		for (j = 0; j < sg->length >> PAGE_SHIFT; j++)
+			clear_highpage(nth_page(sg_page(sg), j));
+		cond_resched();
+	}
+}
+
 static void hypheap_hyp_free(struct hypheap_backend *be,
 			     struct hypheap_mem *mem)
 {
+	u64 begin = hypheap_phase_begin();
 	struct scatterlist *sg;
 	unsigned int i;
 
@@ -84,6 +103,7 @@ static void hypheap_hyp_free(struct hypheap_backend *be,
 		cond_resched();
 	}
 	sg_free_table(&mem->sgt);
+	hypheap_phase_end(HYPHEAP_PHASE_FREE, begin, mem->len);
 }
 
 static int hypheap_hyp_alloc(struct hypheap_backend *be,
@@ -96,8 +116,10 @@ static int hypheap_hyp_alloc(struct hypheap_backend *be,
 	struct scatterlist *sg;
 	struct page *page, *tmp;
 	LIST_HEAD(pages);
+	u64 begin;
 	int ret;
 
+	begin = hypheap_phase_begin();
 	while (left) {
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
@@ -124,14 +146,27 @@ static int hypheap_hyp_alloc(struct hypheap_backend *be,
 		sg = sg_next(sg);
 		list_del(&page->lru);
 	}
+	hypheap_phase_end(HYPHEAP_PHASE_ALLOC, begin, mem->len);
 
 	/*
-	 * The pages are zeroed; clean them to the point of coherency so no
-	 * dirty line is written back over them once they belong to another
-	 * VM. The streaming DMA API does that for a non-coherent device.
+	 * The secure VM must not see what the host left in these pages (and
+	 * a dma-heap buffer starts zeroed): zero them while they are ours.
+	 */
+	begin = hypheap_phase_begin();
+	hypheap_zero_pages(&mem->sgt);
+	hypheap_phase_end(HYPHEAP_PHASE_ZERO, begin, mem->len);
+
+	/*
+	 * No dirty line of ours may be written back over the pages once they
+	 * belong to another VM. A transport whose hypervisor cleans what it
+	 * lends after unmapping it from us (the hypheap ABI) does that at the
+	 * only moment it is sure to hold; otherwise clean to the point of
+	 * coherency here, through the streaming DMA API of a non-coherent
+	 * device.
 	 */
 	if (!hb->clean)
 		return 0;
+	begin = hypheap_phase_begin();
 	ret = dma_map_sgtable(hb->dev, &mem->sgt, DMA_TO_DEVICE, 0);
 	if (ret) {
 		hypheap_hyp_free(be, mem);
@@ -139,6 +174,7 @@ static int hypheap_hyp_alloc(struct hypheap_backend *be,
 	}
 	dma_unmap_sgtable(hb->dev, &mem->sgt, DMA_TO_DEVICE,
 			  DMA_ATTR_SKIP_CPU_SYNC);
+	hypheap_phase_end(HYPHEAP_PHASE_CLEAN, begin, mem->len);
 	return 0;
 
 err_pages:
@@ -210,6 +246,8 @@ struct hypheap_backend *hypheap_hyp_backend_create(struct device *dev,
 	if (!clean)
 		dev_info(dev, "pages are cleaned to PoC by the hypervisor on lend only (%s device)\n",
 			 dev_is_dma_coherent(dev) ? "dma-coherent" : "bounced");
+	else if (c->ops->cleans_on_lend)
+		dev_info(dev, "pages are cleaned to PoC by the hypervisor on lend, not twice\n");
 
 	hb = kzalloc(sizeof(*hb), GFP_KERNEL);
 	if (!hb)
@@ -219,7 +257,7 @@ struct hypheap_backend *hypheap_hyp_backend_create(struct device *dev,
 	hb->lender.conduit = c;
 	hb->lender.host.vmid = host_vmid;
 	hb->lender.host.perms = HYPHEAP_PERM_RWX;
-	hb->clean = clean;
+	hb->clean = clean && !c->ops->cleans_on_lend;
 	hypheap_backend_init(&hb->be, &hypheap_hyp_ops, "hyp-pages", hb);
 	return &hb->be;
 }

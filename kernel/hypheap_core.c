@@ -16,6 +16,7 @@
 #include <linux/dma-heap.h>
 #include <linux/err.h>
 #include <linux/jiffies.h>
+#include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/sizes.h>
@@ -31,6 +32,43 @@
 #define HYPHEAP_RETRY_MAX	msecs_to_jiffies(60 * MSEC_PER_SEC)
 /* Without hypheap,max-bytes a heap may hold a quarter of RAM at most. */
 #define HYPHEAP_DEFAULT_LIMIT_SHIFT	2
+
+/**
+ * hypheap_phase_begin() - start timing a phase (trace event hypheap_phase)
+ *
+ * Return: the time now, or 0 while the event is off (nothing is timed).
+ */
+u64 hypheap_phase_begin(void)
+{
+	return trace_hypheap_phase_enabled() ? ktime_get_ns() ?: 1 : 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_phase_begin);
+
+/**
+ * hypheap_phase_end() - trace a phase's duration
+ * @phase: which
+ * @begin: hypheap_phase_begin()'s answer when the phase began
+ * @bytes: the memory it worked on
+ */
+void hypheap_phase_end(enum hypheap_phase phase, u64 begin, u64 bytes)
+{
+	if (begin)
+		trace_hypheap_phase(phase, bytes, ktime_get_ns() - begin);
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_phase_end);
+
+/* A heap pool's events, for hypheap_pool.c (the points are made here). */
+void hypheap_trace_pool(int what, struct hypheap_heap *heap, size_t len)
+{
+	u64 bytes = READ_ONCE(heap->pool.bytes);
+
+	if (what < 0)
+		trace_hypheap_pool_take(heap->name, len, bytes);
+	else if (what > 0)
+		trace_hypheap_pool_put(heap->name, len, bytes);
+	else
+		trace_hypheap_pool_give_back(heap->name, len, bytes);
+}
 
 static LIST_HEAD(hypheap_heaps);
 static DEFINE_MUTEX(hypheap_heaps_lock);
@@ -153,6 +191,7 @@ struct hypheap_heap *hypheap_heap_create(const char *name,
 	heap->retry_max = HYPHEAP_RETRY_MAX;
 	heap->retry_delay = heap->retry_min;
 	INIT_DELAYED_WORK(&heap->retry_work, hypheap_retry_work);
+	hypheap_pool_init(&heap->pool, heap);
 	return heap;
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_heap_create);
@@ -171,6 +210,8 @@ int hypheap_heap_destroy(struct hypheap_heap *heap)
 	if (!list_empty(&heap->node) ||
 	    hypheap_stat_read(&heap->stats, HYPHEAP_STAT_LIVE_BUFFERS))
 		return -EBUSY;
+	/* what the pool gives back and fails to reclaim is quarantined */
+	hypheap_pool_disable(&heap->pool);
 	/*
 	 * A running retry holds its buffers off the list: let it finish
 	 * before looking, and keep it from rescheduling itself meanwhile.
@@ -269,7 +310,13 @@ static int hypheap_unrestrict(struct hypheap_buffer *buf)
 	return ret;
 }
 
-static void hypheap_buffer_reclaim(struct hypheap_buffer *buf)
+/**
+ * hypheap_buffer_reclaim() - give a released buffer back to the host, free it
+ * @buf: a buffer no one uses, off the heap's lists
+ *
+ * If the reclaim fails the buffer is quarantined and retried instead.
+ */
+void hypheap_buffer_reclaim(struct hypheap_buffer *buf)
 {
 	struct hypheap_heap *heap = buf->heap;
 	int ret;
@@ -283,6 +330,7 @@ static void hypheap_buffer_reclaim(struct hypheap_buffer *buf)
 	}
 	hypheap_buffer_destroy(buf);
 }
+EXPORT_SYMBOL_IF_KUNIT(hypheap_buffer_reclaim);
 
 /**
  * hypheap_heap_retry_quarantine() - try to reclaim every quarantined buffer
@@ -393,6 +441,14 @@ static struct hypheap_buffer *__hypheap_buffer_alloc(struct hypheap_heap *heap,
 		goto err_uncharge;
 	}
 
+	/* a pooled buffer is lent already: no page allocation, no hypercall */
+	buf = hypheap_pool_take(&heap->pool, be, len);
+	if (buf) {
+		hypheap_backend_put(be);	/* the buffer holds its own */
+		hypheap_trace_pool(-1, heap, len);
+		goto live;
+	}
+
 	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
 	if (!buf) {
 		ret = -ENOMEM;
@@ -425,6 +481,7 @@ static struct hypheap_buffer *__hypheap_buffer_alloc(struct hypheap_heap *heap,
 	if (ret)
 		goto err_free_mem;
 
+live:
 	mutex_lock(&heap->buffers_lock);
 	list_add_tail(&buf->lnode, &heap->buffers);
 	mutex_unlock(&heap->buffers_lock);
@@ -485,6 +542,10 @@ void hypheap_buffer_release(struct hypheap_buffer *buf)
 			 -(s64)buf->mem.len);
 	hypheap_stat_add(&heap->stats, HYPHEAP_STAT_PAGES_ASSIGNED,
 			 -(s64)pages);
+	if (hypheap_pool_put(&heap->pool, buf)) {
+		hypheap_trace_pool(1, heap, buf->mem.len);
+		return;
+	}
 	hypheap_buffer_reclaim(buf);
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_buffer_release);

@@ -8,6 +8,9 @@
  *   <debugfs>/hypheap/<heap>/stats      one heap
  *   <debugfs>/hypheap/<heap>/quarantine buffers whose reclaim failed
  *   <debugfs>/hypheap/<heap>/buffers    live buffers and their memory
+ *   <debugfs>/hypheap/<heap>/pool       its pool; write "drain" or
+ *                                       "shrink <pages>" to give pooled
+ *                                       buffers back to the host
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -20,6 +23,7 @@
 #include <linux/math64.h>
 #include <linux/mutex.h>
 #include <linux/seq_file.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 
 #include "hypheap_priv.h"
@@ -271,6 +275,49 @@ static int hypheap_buffers_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(hypheap_buffers);
 
+static int hypheap_pool_file_show(struct seq_file *m, void *unused)
+{
+	hypheap_pool_show(m, &((struct hypheap_heap *)m->private)->pool);
+	return 0;
+}
+
+static int hypheap_pool_file_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, hypheap_pool_file_show, inode->i_private);
+}
+
+/* "drain": every pooled buffer back to the host; "shrink <pages>": some */
+static ssize_t hypheap_pool_file_write(struct file *file,
+				       const char __user *ubuf, size_t count,
+				       loff_t *ppos)
+{
+	struct hypheap_heap *heap = ((struct seq_file *)file->private_data)->private;
+	unsigned long pages;
+	char cmd[32], end;
+
+	if (count >= sizeof(cmd))
+		return -EINVAL;
+	if (copy_from_user(cmd, ubuf, count))
+		return -EFAULT;
+	cmd[count] = '\0';
+	if (sysfs_streq(cmd, "drain"))
+		hypheap_pool_drain(&heap->pool);
+	else if (sscanf(cmd, "shrink %lu %c", &pages, &end) == 1 && pages)
+		hypheap_pool_shrink(&heap->pool, pages);
+	else
+		return -EINVAL;
+	return count;
+}
+
+static const struct file_operations hypheap_pool_fops = {
+	.owner = THIS_MODULE,
+	.open = hypheap_pool_file_open,
+	.read = seq_read,
+	.write = hypheap_pool_file_write,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
 static int hypheap_hyp_show(struct seq_file *m, void *unused)
 {
 	unsigned int i;
@@ -413,6 +460,8 @@ void hypheap_debugfs_add_heap(struct hypheap_heap *heap)
 			    &hypheap_quarantine_fops);
 	debugfs_create_file("buffers", 0400, heap->debugfs, heap,
 			    &hypheap_buffers_fops);
+	debugfs_create_file("pool", 0600, heap->debugfs, heap,
+			    &hypheap_pool_fops);
 }
 
 /**

@@ -22,6 +22,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
+#include <linux/shrinker.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
@@ -492,6 +493,112 @@ struct hypheap_backend *hypheap_cma_backend_create(struct device *parent,
 						   struct hypheap_conduit *c,
 						   u32 host_vmid);
 
+/* ---- where a buffer's time goes (hypheap_core.c, trace hypheap_phase) ---- */
+
+/**
+ * enum hypheap_phase - the kernel's phases of a buffer's life
+ * @HYPHEAP_PHASE_ALLOC: pages from the page allocator
+ * @HYPHEAP_PHASE_ZERO: zeroing them
+ * @HYPHEAP_PHASE_CLEAN: cleaning them to PoC (DMA API)
+ * @HYPHEAP_PHASE_DESC: building a MEM_ASSIGN descriptor
+ * @HYPHEAP_PHASE_HVC: the MEM_ASSIGN hypercall, as the kernel waits for it
+ * @HYPHEAP_PHASE_FREE: pages back to the page allocator
+ * @HYPHEAP_PHASE_POOL_SCRUB: a pool's zeroing of a freed buffer (worker)
+ */
+enum hypheap_phase {
+	HYPHEAP_PHASE_ALLOC,
+	HYPHEAP_PHASE_ZERO,
+	HYPHEAP_PHASE_CLEAN,
+	HYPHEAP_PHASE_DESC,
+	HYPHEAP_PHASE_HVC,
+	HYPHEAP_PHASE_FREE,
+	HYPHEAP_PHASE_POOL_SCRUB,
+};
+
+u64 hypheap_phase_begin(void);
+void hypheap_phase_end(enum hypheap_phase phase, u64 begin, u64 bytes);
+void hypheap_trace_pool(int what, struct hypheap_heap *heap, size_t len);
+
+/* ---- heap pools (hypheap_pool.c) ---- */
+
+struct hypheap_pool;
+
+/**
+ * struct hypheap_pool_ops - how a pool makes a freed buffer fit for reuse
+ * @scrub: zero every byte of @mem where only the heap's VMs can reach it
+ *	(the host cannot touch the pages); may sleep. 0, or an errno: the
+ *	buffer is then given back to the host (the hypervisor scrubs it)
+ */
+struct hypheap_pool_ops {
+	int (*scrub)(struct hypheap_pool *pool, struct hypheap_mem *mem);
+};
+
+/**
+ * struct hypheap_pool - freed buffers of a heap, kept lent for reuse
+ * @heap: the heap it belongs to
+ * @config_lock: serialises enable and disable
+ * @lock: protects @be, @max_bytes, @bytes, @unscrubbed, @scrubbing and the
+ *	lists
+ * @be: the backend whose buffers it keeps (a reference); NULL: disabled
+ * @max_bytes: the most bytes it holds (hypheap,pool-bytes); 0: no put
+ * @bytes: bytes it holds, on the lists or in the worker
+ * @unscrubbed: bytes of those not zeroed yet (on @dirty or in the worker)
+ * @scrubbing: buffers the worker is zeroing (on no list)
+ * @clean: zeroed buffers, oldest first (struct hypheap_buffer qnode)
+ * @dirty: buffers waiting to be zeroed, oldest first
+ * @scrub_work: zeroes @dirty, moves it to @clean
+ * @ops: how it zeroes
+ * @ops_priv: for @ops
+ * @shrinker: gives buffers back under memory pressure
+ * @hits: allocations served from the pool
+ * @misses: allocations the pool could not serve (enabled, same backend)
+ * @puts: freed buffers it took
+ * @refused: freed buffers it did not take (full, charged, owners unknown)
+ * @shrinks: buffers it gave back to the host (shrinker, drain, disable)
+ * @shrunk_pages: their pages
+ * @scrub_failures: buffers the secure VM did not zero (given back)
+ */
+struct hypheap_pool {
+	struct hypheap_heap *heap;
+	struct mutex config_lock; /* serialises enable, disable */
+	spinlock_t lock; /* protects the lists and sizes */
+	struct hypheap_backend *be;
+	u64 max_bytes;
+	u64 bytes;
+	u64 unscrubbed;
+	unsigned int scrubbing;
+	struct list_head clean;
+	struct list_head dirty;
+	struct work_struct scrub_work;
+	const struct hypheap_pool_ops *ops;
+	void *ops_priv;
+	struct shrinker shrinker;
+	atomic64_t hits;
+	atomic64_t misses;
+	atomic64_t puts;
+	atomic64_t refused;
+	atomic64_t shrinks;
+	atomic64_t shrunk_pages;
+	atomic64_t scrub_failures;
+};
+
+void hypheap_pool_init(struct hypheap_pool *pool, struct hypheap_heap *heap);
+int hypheap_pool_enable(struct hypheap_pool *pool, struct hypheap_backend *be,
+			u64 max_bytes, const struct hypheap_pool_ops *ops,
+			void *priv);
+void hypheap_pool_disable(struct hypheap_pool *pool);
+struct hypheap_buffer *hypheap_pool_take(struct hypheap_pool *pool,
+					 struct hypheap_backend *be,
+					 size_t len);
+bool hypheap_pool_put(struct hypheap_pool *pool, struct hypheap_buffer *buf);
+unsigned long hypheap_pool_shrink(struct hypheap_pool *pool,
+				  unsigned long pages);
+unsigned long hypheap_pool_drain(struct hypheap_pool *pool);
+void hypheap_pool_show(struct seq_file *m, struct hypheap_pool *pool);
+#ifdef HYPHEAP_HAVE_FFA
+extern const struct hypheap_pool_ops hypheap_pool_svm_ops;
+#endif
+
 /* ---- heaps and buffers (hypheap_core.c, hypheap_buffer.c) ---- */
 
 /**
@@ -519,6 +626,7 @@ struct hypheap_backend *hypheap_cma_backend_create(struct device *parent,
  * @buffers: live (allocated, not yet released) buffers
  * @node: entry in the list of registered heaps
  * @debugfs: this heap's debugfs directory
+ * @pool: freed buffers kept lent for reuse (disabled unless the DT asks)
  */
 struct hypheap_heap {
 	const char *name;
@@ -541,6 +649,7 @@ struct hypheap_heap {
 	struct list_head buffers;
 	struct list_head node;
 	struct dentry *debugfs;
+	struct hypheap_pool pool;
 };
 
 /**
@@ -548,7 +657,7 @@ struct hypheap_heap {
  * @heap: the heap it came from
  * @backend: the provider that holds its memory (a reference)
  * @mem: the memory, as the backend made it; its len is the buffer's size
- * @qnode: entry in the heap's quarantine
+ * @qnode: entry in the heap's quarantine, or in its pool's lists
  * @lnode: entry in the heap's live buffers
  * @ino: inode number of the dma-buf file, 0 until exported
  * @retries: failed reclaim attempts
@@ -579,6 +688,7 @@ unsigned int hypheap_heap_retry_quarantine(struct hypheap_heap *heap);
 struct hypheap_buffer *hypheap_buffer_alloc(struct hypheap_heap *heap,
 					    size_t len);
 void hypheap_buffer_release(struct hypheap_buffer *buf);
+void hypheap_buffer_reclaim(struct hypheap_buffer *buf);
 struct dma_buf *hypheap_buffer_export(struct hypheap_buffer *buf,
 				      u32 fd_flags);
 struct hypheap_buffer *hypheap_buffer_of(struct dma_buf *dmabuf);

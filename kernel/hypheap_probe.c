@@ -117,6 +117,57 @@ static int hypheap_parse_limit(struct device *dev, struct device_node *np,
 	return 0;
 }
 
+/* hypheap,pool-bytes: 0 when absent (no pool). */
+static int hypheap_parse_pool(struct device *dev, struct device_node *np,
+			      u64 *bytes)
+{
+	int ret;
+
+	*bytes = 0;
+	ret = of_property_read_u64(np, "hypheap,pool-bytes", bytes);
+	if (ret == -EINVAL)
+		return 0;	/* absent */
+	if (ret || !*bytes || !PAGE_ALIGNED(*bytes)) {
+		dev_err(dev, "%pOF: hypheap,pool-bytes must be one non-zero u64, a page multiple\n",
+			np);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * A heap pool keeps freed buffers lent and has the secure VM zero them
+ * (FILL), so it needs the kernel-pages backend and a heap lent to the
+ * secure VM alone, writable by it: no other VM runs a FILL, and a share
+ * would leave pooled pages visible to the host.
+ */
+static int hypheap_probe_pool(struct device *dev, struct device_node *np,
+			      struct hypheap_heap *heap,
+			      struct hypheap_backend *be,
+			      struct hypheap_drvdata *d)
+{
+	u64 bytes;
+	int ret;
+
+	ret = hypheap_parse_pool(dev, np, &bytes);
+	if (ret || !bytes)
+		return ret;
+#ifdef HYPHEAP_HAVE_FFA
+	if (be == d->backend && heap->nr_dst == 1 &&
+	    heap->dst[0].vmid == HYPHEAP_VMID_SECURE_0 &&
+	    heap->dst[0].perms & HYPHEAP_PERM_W) {
+		ret = hypheap_pool_enable(&heap->pool, be, bytes,
+					  &hypheap_pool_svm_ops, NULL);
+		if (ret)
+			dev_err(dev, "heap %s: no pool: %d\n", heap->name, ret);
+		return ret;
+	}
+#endif
+	dev_err(dev, "%pOF: hypheap,pool-bytes needs backend \"hyp\", a heap lent to VM %u alone and writable, and the secure VM's client (FF-A)\n",
+		np, HYPHEAP_VMID_SECURE_0);
+	return -EINVAL;
+}
+
 /* Find or make the heap of one child node and bind it to @be. */
 static struct hypheap_heap *hypheap_probe_heap(struct device *dev,
 					       struct device_node *np,
@@ -228,6 +279,8 @@ static void hypheap_unbind_heaps(struct hypheap_drvdata *d)
 	unsigned int i;
 
 	for (i = 0; i < d->nr_heaps; i++) {
+		/* a pooled buffer goes back through the backend it holds */
+		hypheap_pool_disable(&d->heaps[i]->pool);
 		hypheap_heap_set_backend(d->heaps[i], NULL);
 		hypheap_backend_put(d->backends[i]);
 	}
@@ -293,9 +346,14 @@ static int hypheap_probe_claimed(struct platform_device *pdev)
 		}
 		d->backends[d->nr_heaps] = be;
 		d->heaps[d->nr_heaps++] = heap;
-		dev_info(dev, "heap %s: %u destination VM(s), %s, at most %llu MiB\n",
+		ret = hypheap_probe_pool(dev, child, heap, be, d);
+		if (ret) {
+			of_node_put(child);
+			goto err_heaps;
+		}
+		dev_info(dev, "heap %s: %u destination VM(s), %s, at most %llu MiB, pool %llu MiB\n",
 			 heap->name, heap->nr_dst, be->name,
-			 heap->limit >> 20);
+			 heap->limit >> 20, heap->pool.max_bytes >> 20);
 	}
 
 	hypheap_set_default_conduit(d->conduit);

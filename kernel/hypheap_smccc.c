@@ -209,6 +209,7 @@ static int hypheap_smccc_assign(struct hypheap_conduit *c,
 				long *status)
 {
 	struct hypheap_smccc *s = c->priv;
+	u64 begin = hypheap_phase_begin();
 	struct arm_smccc_res res;
 	ssize_t len;
 	u64 want;
@@ -222,8 +223,11 @@ static int hypheap_smccc_assign(struct hypheap_conduit *c,
 	if (s->used > len)
 		memset(s->desc + len, 0, s->used - len);
 	s->used = len;
+	hypheap_phase_end(HYPHEAP_PHASE_DESC, begin, len);
 
+	begin = hypheap_phase_begin();
 	hypheap_smccc_call(s, HYPHEAP_FN_MEM_ASSIGN, s->desc_pa, len, &res);
+	hypheap_phase_end(HYPHEAP_PHASE_HVC, begin, len);
 	*status = res.a0;
 	if ((long)res.a0 != HYPHEAP_OK) {
 		pr_debug("MEM_ASSIGN of %u ranges failed: %ld\n",

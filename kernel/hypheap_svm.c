@@ -583,6 +583,10 @@ EXPORT_SYMBOL_GPL(hypheap_svm_fill);
  *	not cut short (as an undo)
  * @status: the secure VM's answer
  *
+ * For the heap pools (hypheap_pool.c), which zero a freed buffer where the
+ * host cannot reach before they hand it out again, and the ffa-lend
+ * backend's freed slices.
+ *
  * Return: 0 or an errno, as hypheap_svm_fill().
  */
 int hypheap_svm_fill_mem(struct hypheap_svm *svm, struct hypheap_mem *mem,

@@ -80,6 +80,62 @@ TRACE_EVENT(hypheap_retry,
 		      __entry->left, __entry->next_ms)
 );
 
+/*
+ * Where a buffer's time goes in the kernel (enum hypheap_phase): one event
+ * per phase of a buffer's life, with the phase's duration. The clock is
+ * only read while the event is enabled.
+ */
+TRACE_EVENT(hypheap_phase,
+	    TP_PROTO(unsigned int phase, u64 bytes, u64 ns),
+	    TP_ARGS(phase, bytes, ns),
+	    TP_STRUCT__entry(__field(unsigned int, phase)
+			     __field(u64, bytes)
+			     __field(u64, ns)),
+	    TP_fast_assign(__entry->phase = phase;
+			   __entry->bytes = bytes;
+			   __entry->ns = ns;),
+	    TP_printk("phase=%s bytes=%llu ns=%llu",
+		      __print_symbolic(__entry->phase,
+				       { HYPHEAP_PHASE_ALLOC, "alloc" },
+				       { HYPHEAP_PHASE_ZERO, "zero" },
+				       { HYPHEAP_PHASE_CLEAN, "clean" },
+				       { HYPHEAP_PHASE_DESC, "desc" },
+				       { HYPHEAP_PHASE_HVC, "hvc" },
+				       { HYPHEAP_PHASE_FREE, "free" },
+				       { HYPHEAP_PHASE_POOL_SCRUB, "pool_scrub" }),
+		      __entry->bytes, __entry->ns)
+);
+
+/* a heap pool: a buffer taken from it, put into it, given back by it */
+DECLARE_EVENT_CLASS(hypheap_pool_buf,
+		    TP_PROTO(const char *heap, size_t len, u64 pool_bytes),
+		    TP_ARGS(heap, len, pool_bytes),
+		    TP_STRUCT__entry(__string(heap, heap)
+				     __field(size_t, len)
+				     __field(u64, pool_bytes)),
+		    TP_fast_assign(__assign_str(heap, heap);
+				   __entry->len = len;
+				   __entry->pool_bytes = pool_bytes;),
+		    TP_printk("heap=%s len=%zu pool_bytes=%llu",
+			      __get_str(heap), __entry->len,
+			      __entry->pool_bytes)
+);
+
+DEFINE_EVENT(hypheap_pool_buf, hypheap_pool_take,
+	     TP_PROTO(const char *heap, size_t len, u64 pool_bytes),
+	     TP_ARGS(heap, len, pool_bytes)
+);
+
+DEFINE_EVENT(hypheap_pool_buf, hypheap_pool_put,
+	     TP_PROTO(const char *heap, size_t len, u64 pool_bytes),
+	     TP_ARGS(heap, len, pool_bytes)
+);
+
+DEFINE_EVENT(hypheap_pool_buf, hypheap_pool_give_back,
+	     TP_PROTO(const char *heap, size_t len, u64 pool_bytes),
+	     TP_ARGS(heap, len, pool_bytes)
+);
+
 #endif /* _HYPHEAP_TRACE_H */
 
 /* out of tree: kbuild adds -I$(src) for the file that creates the points */

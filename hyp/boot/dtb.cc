@@ -82,9 +82,12 @@ BootStatus read_chosen(const void* fdt, PlatformInfo* out) {
   out->svm_fault_op = bootargs && contains_word(bootargs, len, "hypheap.svm_fault_op");
   out->svm_boot_fault_test =
       bootargs && contains_word(bootargs, len, "hypheap.svm_boot_fault_test");
-  if (bootargs)
+  if (bootargs) {
     copy_option_value(bootargs, len, "hypheap.heap_backends=", out->heap_backends,
                       sizeof(out->heap_backends));
+    copy_option_value(bootargs, len, "hypheap.heap_pools=", out->heap_pools,
+                      sizeof(out->heap_pools));
+  }
   bool has_start = false;
   bool has_end = false;
   const uint64_t start = read_u32_or_u64(fdt, chosen, "linux,initrd-start", &has_start);

@@ -183,6 +183,9 @@ BootStatus add_service(void* fdt, const ServiceDesc& service, uint32_t cma_phand
     if (heap.backend != nullptr) {
       edit([&](void* f) { return fdt_setprop_string(f, sub, "hypheap,backend", heap.backend); });
     }
+    if (heap.pool_bytes != 0) {
+      edit([&](void* f) { return fdt_setprop_u64(f, sub, "hypheap,pool-bytes", heap.pool_bytes); });
+    }
   }
   return edit.status();
 }
@@ -277,12 +280,17 @@ BootStatus build_host_dtb(const void* orig, void* buf, size_t size, const NoMapR
   return check(fdt_pack(buf));
 }
 
-BootStatus apply_heap_backends(const char* spec, size_t len, HeapDesc* heaps, size_t count) {
+// Splits `spec` into <heap>:<value> pairs, <heap> a node name of `heaps` without "heap-";
+// `value` turns each value into a change (false: refused). Nothing is applied unless every
+// pair is good: then `apply` runs for each, in order.
+template <typename Change, typename Value, typename Apply>
+BootStatus for_each_heap_pair(const char* spec, size_t len, HeapDesc* heaps, size_t count,
+                              Value value, Apply apply) {
   constexpr size_t kMaxPairs = 8;
-  struct Change {
+  struct Pair {
     size_t heap;
-    const BackendName* backend;
-  } changes[kMaxPairs];
+    Change change;
+  } pairs[kMaxPairs];
   size_t nr = 0;
   if (len > 0 && spec[len - 1] == ',')
     return BootStatus::kBadPolicy;  // an empty last pair
@@ -297,26 +305,66 @@ BootStatus apply_heap_backends(const char* spec, size_t len, HeapDesc* heaps, si
       return BootStatus::kBadPolicy;
     const char* heap = spec + at;
     const size_t heap_len = colon - at;
-    Change c{count, nullptr};
+    Pair p{count, {}};
     for (size_t i = 0; i < count; ++i) {
       const char* node = heaps[i].node;
       if (strlen(node) > 5 && memcmp(node, "heap-", 5) == 0 && same(heap, heap_len, node + 5))
-        c.heap = i;
+        p.heap = i;
     }
-    for (const BackendName& b : kBackends) {
-      if (same(spec + colon + 1, end - colon - 1, b.name))
-        c.backend = &b;
-    }
-    if (c.heap == count || c.backend == nullptr)
+    if (p.heap == count || !value(spec + colon + 1, end - colon - 1, &p.change))
       return BootStatus::kBadPolicy;
-    changes[nr++] = c;
+    pairs[nr++] = p;
     at = end + 1;
   }
-  for (size_t i = 0; i < nr; ++i) {
-    heaps[changes[i].heap].backend = changes[i].backend->name;
-    heaps[changes[i].heap].from_host_cma = changes[i].backend->from_host_cma;
-  }
+  for (size_t i = 0; i < nr; ++i)
+    apply(heaps[pairs[i].heap], pairs[i].change);
   return BootStatus::kOk;
+}
+
+BootStatus apply_heap_backends(const char* spec, size_t len, HeapDesc* heaps, size_t count) {
+  return for_each_heap_pair<const BackendName*>(
+      spec, len, heaps, count,
+      [](const char* v, size_t n, const BackendName** out) {
+        for (const BackendName& b : kBackends) {
+          if (same(v, n, b.name))
+            *out = &b;
+        }
+        return *out != nullptr;
+      },
+      [](HeapDesc& heap, const BackendName* b) {
+        heap.backend = b->name;
+        heap.from_host_cma = b->from_host_cma;
+      });
+}
+
+BootStatus apply_heap_pools(const char* spec, size_t len, HeapDesc* heaps, size_t count) {
+  return for_each_heap_pair<uint64_t>(
+      spec, len, heaps, count,
+      [](const char* v, size_t n, uint64_t* out) {
+        constexpr uint64_t kPage = 4096;
+        constexpr uint64_t kMax = uint64_t{1} << 40;  // far past any RAM we boot with
+        size_t digits = 0;
+        uint64_t bytes = 0;
+        for (; digits < n && v[digits] >= '0' && v[digits] <= '9'; ++digits) {
+          bytes = bytes * 10 + static_cast<uint64_t>(v[digits] - '0');
+          if (bytes > kMax)
+            return false;
+        }
+        if (digits == 0 || n - digits > 1)
+          return false;
+        if (digits < n) {
+          const char suffix = v[digits];
+          const unsigned shift = suffix == 'K' ? 10 : suffix == 'M' ? 20 : suffix == 'G' ? 30 : 0;
+          if (shift == 0)
+            return false;
+          bytes <<= shift;
+        }
+        if (bytes > kMax || bytes % kPage != 0)
+          return false;
+        *out = bytes;
+        return true;
+      },
+      [](HeapDesc& heap, uint64_t bytes) { heap.pool_bytes = bytes; });
 }
 
 }  // namespace hyp::boot

@@ -35,6 +35,9 @@ struct HeapDesc {
   // hypheap,backend: "hyp", "cma", "ffa-lend" or "carveout" (docs/dt-binding.md); nullptr
   // leaves it out (the driver then infers it from memory-region).
   const char* backend = nullptr;
+  // hypheap,pool-bytes: freed buffers the heap keeps lent to its secure VM for reuse
+  // (docs/dt-binding.md); 0 leaves the property out (no pool).
+  uint64_t pool_bytes = 0;
 };
 
 // Applies the value of the "hypheap.heap_backends=" boot option (`len` bytes at `spec`):
@@ -43,6 +46,11 @@ struct HeapDesc {
 // host CMA pool, a hyp or carveout one not. All or nothing: kBadPolicy, and `heaps`
 // unchanged, for a heap or backend it does not know or a malformed pair.
 BootStatus apply_heap_backends(const char* spec, size_t len, HeapDesc* heaps, size_t count);
+
+// Applies the value of the "hypheap.heap_pools=" boot option: comma-separated
+// <heap>:<bytes> pairs, <bytes> decimal with an optional K, M or G suffix, a multiple of
+// 4 KiB (0: no pool). All or nothing, as apply_heap_backends().
+BootStatus apply_heap_pools(const char* spec, size_t len, HeapDesc* heaps, size_t count);
 
 struct ServiceDesc {
   const char* conduit;  // "hvc" or "smc"

@@ -44,6 +44,9 @@ struct PlatformInfo {
   // "hypheap.heap_backends=<heap>:<backend>[,...]": which backend serves which heap
   // (boot::apply_heap_backends()); the value as given, NUL-terminated, empty when absent.
   char heap_backends[96] = {};
+  // "hypheap.heap_pools=<heap>:<bytes>[,...]": the heaps that keep freed buffers lent for
+  // reuse, and how much (boot::apply_heap_pools()); as given, empty when absent.
+  char heap_pools[96] = {};
   // /memreserve/ entries and static /reserved-memory regions.
   MemRange reserved[kMaxReserved];
   size_t reserved_count = 0;

@@ -128,6 +128,7 @@ class CarveoutEnv final : public Env {
   int64_t ffa_retrieve(uint64_t handle) override { return hyp_.ffa_retrieve(handle); }
   int64_t ffa_relinquish(uint64_t handle) override { return hyp_.ffa_relinquish(handle); }
   uint8_t* map(Ipa ipa) override;
+  void zero(uint8_t* p, uint64_t n) override { hyp_.zero(p, n); }
   void fault() override { hyp_.fault(); }
 
  private:

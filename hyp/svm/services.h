@@ -28,6 +28,14 @@ class Env {
   [[nodiscard]] virtual int64_t ffa_relinquish(uint64_t handle) = 0;
   // The secure VM's stage-1 maps its whole IPA space at VA == IPA; tests map a fake RAM.
   virtual uint8_t* map(Ipa ipa) = 0;
+  // Zeroes n bytes at p, mapped by map(): FILL with pattern 0, which a heap pool asks for on
+  // every freed buffer. This portable loop is the tests'; the runtime zeroes whole blocks
+  // with DC ZVA.
+  // (Inline: a key function would put Env's typeinfo in the -fno-rtti library.)
+  virtual void zero(uint8_t* p, uint64_t n) {
+    for (uint64_t i = 0; i < n; i++)
+      p[i] = 0;
+  }
   // FAULT: touches memory outside the stage-2 on purpose. Does not return at EL1.
   virtual void fault() = 0;
 

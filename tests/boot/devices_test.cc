@@ -340,6 +340,57 @@ TEST_F(HeapBackendsTest, AnythingUnknownChangesNothing) {
   }
 }
 
+// ---- which heaps keep freed buffers lent (hypheap.heap_pools=, hypheap,pool-bytes) ----
+
+TEST_F(HeapBackendsTest, PoolPairsSetEachHeapsPoolBytes) {
+  EXPECT_EQ(apply_heap_pools("secure-video:96M", 16, heaps_, 3), BootStatus::kOk);
+  EXPECT_EQ(heaps_[0].pool_bytes, 96ULL << 20);
+  EXPECT_EQ(heaps_[1].pool_bytes, 0U);
+  const std::string two = "trusted-ui:8192,secure-video:1G";
+  EXPECT_EQ(apply_heap_pools(two.data(), two.size(), heaps_, 3), BootStatus::kOk);
+  EXPECT_EQ(heaps_[0].pool_bytes, 1ULL << 30);
+  EXPECT_EQ(heaps_[1].pool_bytes, 8192U);
+  const std::string off = "secure-video:0";
+  EXPECT_EQ(apply_heap_pools(off.data(), off.size(), heaps_, 3), BootStatus::kOk);
+  EXPECT_EQ(heaps_[0].pool_bytes, 0U) << "0: no pool";
+}
+
+TEST_F(HeapBackendsTest, AnyBadPoolPairChangesNothing) {
+  for (const char* bad :
+       {"secure-video", "secure-video:", ":64M", "secure-video:64X", "secure-video:64MB",
+        "secure-video:4097", "secure-video:M", "secure-video:-4096", "nope:64M",
+        "secure-video:64M,", "secure-video:64M,trusted-ui:1", "secure-video:99999999999999G",
+        "secure-video:0x1000"}) {
+    const std::string spec = bad;
+    EXPECT_EQ(apply_heap_pools(spec.data(), spec.size(), heaps_, 3), BootStatus::kBadPolicy) << bad;
+    for (const HeapDesc& h : heaps_)
+      EXPECT_EQ(h.pool_bytes, 0U) << bad << ": " << h.node;
+  }
+}
+
+TEST_F(DevicePlanTest, HostDtbGivesPoolBytesOnlyToHeapsWithAPool) {
+  ASSERT_EQ(plan("qemu-virt-7.2"), BootStatus::kOk);
+  HeapDesc heaps[] = {{"heap-secure-video", "protected,secure-video", {{10, 6}}, 1, false, "hyp"},
+                      {"heap-trusted-ui", "protected,trusted-ui", {{11, 6}}, 1, false, "hyp"}};
+  heaps[0].pool_bytes = 96ULL << 20;
+  std::vector<char> buf(2 << 20);
+  const ServiceDesc service{
+      .conduit = "hvc", .host_vmid = 3, .abi_version = 1, .heaps = heaps, .heap_count = 2};
+  ASSERT_EQ(build_host_dtb(dtb_.data(), buf.data(), buf.size(), nullptr, 0, plan_, service),
+            BootStatus::kOk)
+      << host_dtb_last_error();
+  const int video = fdt_path_offset(buf.data(), "/firmware/hypheap/heap-secure-video");
+  ASSERT_GE(video, 0);
+  int len = 0;
+  const void* prop = fdt_getprop(buf.data(), video, "hypheap,pool-bytes", &len);
+  ASSERT_NE(prop, nullptr);
+  ASSERT_EQ(len, 8);
+  EXPECT_EQ(fdt64_ld(static_cast<const fdt64_t*>(prop)), 96ULL << 20);
+  const int ui = fdt_path_offset(buf.data(), "/firmware/hypheap/heap-trusted-ui");
+  ASSERT_GE(ui, 0);
+  EXPECT_EQ(fdt_getprop(buf.data(), ui, "hypheap,pool-bytes", nullptr), nullptr);
+}
+
 TEST_F(DevicePlanTest, HostDtbNamesEachHeapsBackend) {
   ASSERT_EQ(plan("qemu-virt-7.2"), BootStatus::kOk);
   const HeapDesc heaps[] = {
@@ -365,8 +416,10 @@ TEST_F(DevicePlanTest, HostDtbNamesEachHeapsBackend) {
 TEST_F(DevicePlanTest, HeapBackendsOptionIsReadFromBootargs) {
   ASSERT_EQ(plan("heap-backends"), BootStatus::kOk);
   EXPECT_STREQ(info_.heap_backends, "secure-video:ffa-lend,trusted-ui:hyp");
+  EXPECT_STREQ(info_.heap_pools, "secure-video:96M");
   ASSERT_EQ(plan("unknown-devices"), BootStatus::kOk);
   EXPECT_STREQ(info_.heap_backends, "") << "absent: empty";
+  EXPECT_STREQ(info_.heap_pools, "") << "absent: empty";
 }
 
 }  // namespace

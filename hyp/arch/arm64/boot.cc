@@ -295,6 +295,14 @@ void build_host_dtb() {
       log("hypheap.heap_backends=%s: not <heap>:<backend>[,...] of known ones; ignored", spec);
     }
   }
+  const char* pools = g_platform.heap_pools;
+  if (pools[0] != '\0') {
+    if (boot::apply_heap_pools(pools, strlen(pools), heaps, kNrHeaps) == BootStatus::kOk) {
+      log("heap pools: %s", pools);
+    } else {
+      log("hypheap.heap_pools=%s: not <heap>:<bytes>[K|M|G][,...] of known heaps; ignored", pools);
+    }
+  }
   const boot::ServiceDesc service{
       .conduit = "hvc",
       .host_vmid = HYPHEAP_VMID_HOST,

@@ -9,6 +9,17 @@
 // of its PROFILE (debugfs hypheap/profile: validate, stage-2 writes, TLB
 // maintenance, clean to PoC, scrub) over the same few buffers, per buffer.
 //
+// Where the kernel's share goes: the trace event hypheap_phase (page allocation, zeroing,
+// clean to PoC, descriptor build, the MEM_ASSIGN call as the kernel waits for it, page free,
+// and a pool's zeroing by the secure VM, which runs in a worker after the free), summed over
+// the same few buffers, per buffer.
+//
+// A heap with a pool (hypheap.heap_pools=) is measured twice: warm, in the rounds above
+// (steady state: what it freed the round before is pooled), and cold, in rounds of its own
+// beside the system heap with the pool drained before every sample (outside the timing), so
+// every allocation lends new pages; a heap on the same backend without a pool is the
+// "disabled" case.
+//
 // Then, per heap, what the comparison of backends needs (issue 11,
 // docs/performance.md): host calls into the hypervisor per buffer (STATS
 // HOST_CALLS: MEM_ASSIGN and FF-A alike) and stage-2 leaves written per MiB
@@ -78,6 +89,9 @@ constexpr const char* kHeapLimitBytes = "limit_bytes";
 constexpr const char* kHypProfile = "/sys/kernel/debug/hypheap/profile";
 // The phases of HYPHEAP_PROFILE_*, as the profile file names them ("<phase>_ns").
 constexpr std::array<const char*, 5> kPhases = {"validate", "stage2", "tlb", "clean", "scrub"};
+// The kernel's phases of enum hypheap_phase, as the trace event hypheap_phase names them.
+constexpr std::array<const char*, 7> kKernelPhases = {"alloc", "zero", "clean",     "desc",
+                                                      "hvc",   "free", "pool_scrub"};
 // One page; a typical 1080p NV12 frame (3 MiB); a 4K frame (12 MiB); a large
 // video pool buffer where per-page costs dominate.
 constexpr std::array<size_t, 4> kSizes = {4 * kKiB, 3 * kMiB, 12 * kMiB, 64 * kMiB};
@@ -102,6 +116,8 @@ constexpr uint64_t kLargestCap = 256 * kMiB;
 struct Heap {
   std::string name;
   std::string backend;
+  // "warm" or "cold" for a heap with a pool (docs/kernel.md, "Heap pools"), else empty.
+  std::string pool;
   UniqueFd fd;
   // samples[size index]: alloc+free times in nanoseconds
   std::array<std::vector<int64_t>, kSizes.size()> samples;
@@ -111,6 +127,8 @@ struct Heap {
   std::array<std::optional<double>, kSizes.size()> leaves_per_mib;
   // [size][phase]: microseconds of the hypervisor's phase per alloc+free
   std::array<std::array<std::optional<double>, kPhases.size()>, kSizes.size()> phase_us;
+  // [size][phase]: microseconds of the kernel's phase per alloc+free (trace hypheap_phase)
+  std::array<std::array<std::optional<double>, kKernelPhases.size()>, kSizes.size()> kernel_us;
   std::optional<int64_t> reserved_unused_bytes;
   struct Churn {
     uint64_t held_bytes = 0;
@@ -140,6 +158,17 @@ struct Sample {
   int64_t ns = 0;
   int error = 0;
 };
+
+// A cold sample starts with nothing pooled: the drain (reclaims, outside the timing) first.
+void Prepare(const Heap& heap) {
+  if (heap.pool == "cold") {
+    static_cast<void>(hypheap::guest::DrainPool(heap.name));
+  }
+}
+
+std::string Shown(const Heap& heap) {
+  return heap.pool.empty() ? heap.name : heap.name + " [" + heap.pool + "]";
+}
 
 Sample TimeAllocFree(int heap_fd, size_t len) {
   const int64_t start = NowNs();
@@ -175,19 +204,30 @@ std::optional<int64_t> HypLeafWrites() {
 // Change of a counter per buffer over kCountedBuffers alloc+free; reading the
 // counter may itself cost hypercalls (the hyp file makes STATS calls), so the
 // change across two back-to-back reads is taken off.
-std::optional<double> PerBuffer(std::optional<int64_t> (*read)(), int heap_fd, size_t len,
+// A cold heap's drain before each buffer is left out (its reclaims are not the buffer's).
+std::optional<double> PerBuffer(std::optional<int64_t> (*read)(), const Heap& heap, size_t len,
                                 int& error) {
   const auto first = read();
   const auto second = read();
-  for (int i = 0; i < kCountedBuffers && error == 0; ++i) {
-    error = AllocFree(heap_fd, len);
-  }
-  const auto after = read();
-  if (!first || !second || !after || error != 0) {
+  if (!first || !second) {
     return std::nullopt;
   }
   const int64_t reading_cost = *second - *first;
-  return static_cast<double>(*after - *second - reading_cost) / kCountedBuffers;
+  int64_t sum = 0;
+  for (int i = 0; i < kCountedBuffers && error == 0; ++i) {
+    Prepare(heap);
+    const auto before = read();
+    error = AllocFree(heap.fd.get(), len);
+    const auto after = read();
+    if (!before || !after) {
+      return std::nullopt;
+    }
+    sum += *after - *before - reading_cost;
+  }
+  if (error != 0) {
+    return std::nullopt;
+  }
+  return static_cast<double>(sum) / kCountedBuffers;
 }
 
 void MeasureLatency(std::vector<Heap>& heaps) {
@@ -195,6 +235,7 @@ void MeasureLatency(std::vector<Heap>& heaps) {
     for (size_t s = 0; s < kSizes.size(); ++s) {
       for (size_t i = 0; i < heaps.size(); ++i) {
         Heap& heap = heaps[(i + static_cast<size_t>(round)) % heaps.size()];
+        Prepare(heap);
         const Sample sample = TimeAllocFree(heap.fd.get(), kSizes[s]);
         if (sample.error != 0) {
           if (heap.first_errno[s] == 0) {
@@ -210,24 +251,128 @@ void MeasureLatency(std::vector<Heap>& heaps) {
 
 // Microseconds per buffer of each hypervisor phase over kCountedBuffers
 // alloc+free; nothing when the profile file is missing (an older hypervisor).
-std::array<std::optional<double>, kPhases.size()> PhasesPerBuffer(int heap_fd, size_t len,
+std::array<std::optional<double>, kPhases.size()> PhasesPerBuffer(const Heap& heap, size_t len,
                                                                   int& error) {
   std::array<std::optional<double>, kPhases.size()> out;
-  const Outcome<Counters> before = ReadCounters(kHypProfile);
+  std::array<int64_t, kPhases.size()> sum{};
+  std::array<bool, kPhases.size()> seen{};
   for (int i = 0; i < kCountedBuffers && error == 0; ++i) {
-    error = AllocFree(heap_fd, len);
+    Prepare(heap);
+    const Outcome<Counters> before = ReadCounters(kHypProfile);
+    error = AllocFree(heap.fd.get(), len);
+    const Outcome<Counters> after = ReadCounters(kHypProfile);
+    if (!before.ok() || !after.ok()) {
+      return out;
+    }
+    for (size_t p = 0; p < kPhases.size(); ++p) {
+      const std::string key = std::string(kPhases[p]) + "_ns";
+      const auto b = CounterValue(before.value, key);
+      const auto a = CounterValue(after.value, key);
+      if (a && b) {
+        sum[p] += *a - *b;
+        seen[p] = true;
+      }
+    }
   }
-  const Outcome<Counters> after = ReadCounters(kHypProfile);
-  if (!before.ok() || !after.ok() || error != 0) {
+  if (error != 0) {
     return out;
   }
   for (size_t p = 0; p < kPhases.size(); ++p) {
-    const std::string key = std::string(kPhases[p]) + "_ns";
-    const auto b = CounterValue(before.value, key);
-    const auto a = CounterValue(after.value, key);
-    if (a && b) {
-      out[p] = static_cast<double>(*a - *b) / 1000.0 / kCountedBuffers;
+    if (seen[p]) {
+      out[p] = static_cast<double>(sum[p]) / 1000.0 / kCountedBuffers;
     }
+  }
+  return out;
+}
+
+// tracefs where it is mounted, or where debugfs mounts it by itself; empty without one.
+std::string TraceDir() {
+  for (const char* dir : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}) {
+    if (access((std::string(dir) + "/trace").c_str(), R_OK) == 0) {
+      return dir;
+    }
+  }
+  return {};
+}
+
+bool WriteFile(const std::string& path, const std::string& text, bool truncate = false) {
+  std::ofstream out(path, truncate ? std::ios::trunc : std::ios::out);
+  out << text;
+  out.flush();
+  return static_cast<bool>(out);
+}
+
+// Sums the ns= of each hypheap_phase line of the trace, by phase.
+std::array<int64_t, kKernelPhases.size()> SumTrace(const std::string& dir, bool& any) {
+  std::array<int64_t, kKernelPhases.size()> sum{};
+  std::ifstream in(dir + "/trace");
+  for (std::string line; std::getline(in, line);) {
+    const size_t at = line.find(" hypheap_phase: phase=");
+    if (at == std::string::npos) {
+      continue;
+    }
+    const size_t name = at + std::strlen(" hypheap_phase: phase=");
+    const size_t end = line.find(' ', name);
+    const size_t ns = line.find(" ns=", name);
+    if (end == std::string::npos || ns == std::string::npos) {
+      continue;
+    }
+    const std::string phase = line.substr(name, end - name);
+    for (size_t p = 0; p < kKernelPhases.size(); ++p) {
+      if (phase == kKernelPhases[p]) {
+        sum[p] += std::stoll(line.substr(ns + 4));
+        any = true;
+      }
+    }
+  }
+  return sum;
+}
+
+// A pool's worker zeroes freed buffers after the free: wait (up to 30 s) until it is idle,
+// so its trace lands in the buffers that caused it.
+void WaitForPoolWorker(const Heap& heap) {
+  if (heap.pool.empty()) {
+    return;
+  }
+  for (int i = 0; i < 300; ++i) {
+    const Outcome<Counters> pool = hypheap::guest::PoolStats(heap.name);
+    if (!pool.ok() || CounterValue(pool.value, "unscrubbed_bytes").value_or(0) == 0) {
+      return;
+    }
+    usleep(100 * 1000);
+  }
+}
+
+// Microseconds per buffer of each kernel phase over kCountedBuffers alloc+free; nothing
+// without tracefs or the event (an older driver).
+std::array<std::optional<double>, kKernelPhases.size()> KernelPhasesPerBuffer(const Heap& heap,
+                                                                              size_t len,
+                                                                              int& error) {
+  std::array<std::optional<double>, kKernelPhases.size()> out;
+  const std::string dir = TraceDir();
+  const std::string enable = dir + "/events/hypheap/hypheap_phase/enable";
+  if (dir.empty() || !WriteFile(enable, "1")) {
+    return out;
+  }
+  std::array<int64_t, kKernelPhases.size()> sum{};
+  bool any = false;
+  for (int i = 0; i < kCountedBuffers && error == 0; ++i) {
+    Prepare(heap);
+    WaitForPoolWorker(heap);
+    WriteFile(dir + "/trace", "", true);
+    error = AllocFree(heap.fd.get(), len);
+    WaitForPoolWorker(heap);
+    const auto one = SumTrace(dir, any);
+    for (size_t p = 0; p < kKernelPhases.size(); ++p) {
+      sum[p] += one[p];
+    }
+  }
+  WriteFile(enable, "0");
+  if (error != 0) {
+    return out;
+  }
+  for (size_t p = 0; p < kKernelPhases.size(); ++p) {
+    out[p] = static_cast<double>(sum[p]) / 1000.0 / kCountedBuffers;
   }
   return out;
 }
@@ -236,14 +381,14 @@ void CountHypercalls(std::vector<Heap>& heaps) {
   for (Heap& heap : heaps) {
     for (size_t s = 0; s < kSizes.size(); ++s) {
       int error = 0;
-      heap.driver_calls_per_buffer[s] =
-          PerBuffer(DriverHypercalls, heap.fd.get(), kSizes[s], error);
-      heap.host_calls_per_buffer[s] = PerBuffer(HypHostCalls, heap.fd.get(), kSizes[s], error);
-      const auto leaves = PerBuffer(HypLeafWrites, heap.fd.get(), kSizes[s], error);
+      heap.driver_calls_per_buffer[s] = PerBuffer(DriverHypercalls, heap, kSizes[s], error);
+      heap.host_calls_per_buffer[s] = PerBuffer(HypHostCalls, heap, kSizes[s], error);
+      const auto leaves = PerBuffer(HypLeafWrites, heap, kSizes[s], error);
       if (leaves) {
         heap.leaves_per_mib[s] = *leaves * static_cast<double>(kMiB) / kSizes[s];
       }
-      heap.phase_us[s] = PhasesPerBuffer(heap.fd.get(), kSizes[s], error);
+      heap.phase_us[s] = PhasesPerBuffer(heap, kSizes[s], error);
+      heap.kernel_us[s] = KernelPhasesPerBuffer(heap, kSizes[s], error);
       if (error != 0 && heap.first_errno[s] == 0) {
         heap.first_errno[s] = error;
       }
@@ -444,6 +589,63 @@ const Heap* HashReference(const std::vector<Heap>& heaps) {
   return first;
 }
 
+// Where the kernel's time goes, per buffer: its phases (trace hypheap_phase), the share of
+// the alloc+free median spent in the kernel outside the hypercall ("kernel"), in the
+// MEM_ASSIGN calls as the kernel waits for them ("hvc", the hypervisor's PROFILE inside), and
+// the pool's zeroing by the secure VM, which runs in a worker after the free ("scrub async").
+std::string KernelTable(const std::vector<const Heap*>& heaps) {
+  std::string out = Format("%-30s %-10s %7s %9s %9s %9s %9s %9s %9s %9s %7s %7s\n", "heap",
+                           "backend", "size", "alloc us", "zero us", "clean us", "desc us",
+                           "hvc us", "free us", "scrub us", "kernel", "hvc");
+  for (size_t s = 0; s < kSizes.size(); ++s) {
+    for (const Heap* heap : heaps) {
+      const auto& k = heap->kernel_us[s];
+      std::optional<double> kernel;
+      for (size_t p : {0, 1, 2, 3, 5}) {
+        if (k[p]) {
+          kernel = kernel.value_or(0) + *k[p];
+        }
+      }
+      const auto summary = Summarize(heap->samples[s]);
+      const auto percent = summary ? std::optional(summary->median_us / 100.0) : std::nullopt;
+      out += Format("%-30s %-10s %7s %9s %9s %9s %9s %9s %9s %9s %7s %7s\n", Shown(*heap).c_str(),
+                    heap->backend.c_str(), SizeText(kSizes[s]).c_str(),
+                    Number(k[0], "%.1f").c_str(), Number(k[1], "%.1f").c_str(),
+                    Number(k[2], "%.1f").c_str(), Number(k[3], "%.1f").c_str(),
+                    Number(k[4], "%.1f").c_str(), Number(k[5], "%.1f").c_str(),
+                    Number(k[6], "%.1f").c_str(), Number(Ratio(kernel, percent), "%.0f%%").c_str(),
+                    Number(Ratio(k[4], percent), "%.0f%%").c_str());
+    }
+  }
+  return out;
+}
+
+// The latency table of one pass (its first heap the system heap, the reference).
+std::string LatencyTable(const std::vector<Heap>& heaps, const char* what) {
+  const Heap& system = heaps.front();
+  std::string out = Format(
+      "hh-heap-bench: alloc+free (DMA_HEAP_IOCTL_ALLOC, close) latency%s; %d rounds after %d "
+      "warm-up, heaps interleaved; clock_gettime(CLOCK_MONOTONIC) loop\n",
+      what, kMeasuredRounds, kWarmupRounds);
+  out += Format("%-30s %-10s %7s %11s %11s %9s %9s %9s %10s\n", "heap", "backend", "size",
+                "median us", "p90 us", "x system", "p90 x sys", "calls/buf", "leaves/MiB");
+  for (size_t s = 0; s < kSizes.size(); ++s) {
+    for (const Heap& heap : heaps) {
+      const Row row = LatencyRow(heap, system, s);
+      out += Format(
+          "%-30s %-10s %7s %11s %11s %9s %9s %9s %10s\n", Shown(heap).c_str(), heap.backend.c_str(),
+          SizeText(kSizes[s]).c_str(),
+          Number(row.summary ? std::optional(row.summary->median_us) : std::nullopt, "%.1f")
+              .c_str(),
+          Number(row.summary ? std::optional(row.summary->p90_us) : std::nullopt, "%.1f").c_str(),
+          Number(row.median_ratio, "%.2f").c_str(), Number(row.p90_ratio, "%.2f").c_str(),
+          Number(heap.host_calls_per_buffer[s], "%.2f").c_str(),
+          Number(heap.leaves_per_mib[s], "%.1f").c_str());
+    }
+  }
+  return out;
+}
+
 std::string Table(const std::vector<Heap>& heaps) {
   const Heap& system = heaps.front();
   std::string out = Format(
@@ -456,7 +658,7 @@ std::string Table(const std::vector<Heap>& heaps) {
     for (const Heap& heap : heaps) {
       const Row row = LatencyRow(heap, system, s);
       out += Format(
-          "%-30s %-10s %7s %11s %11s %9s %9s %9s %10s\n", heap.name.c_str(), heap.backend.c_str(),
+          "%-30s %-10s %7s %11s %11s %9s %9s %9s %10s\n", Shown(heap).c_str(), heap.backend.c_str(),
           SizeText(kSizes[s]).c_str(),
           Number(row.summary ? std::optional(row.summary->median_us) : std::nullopt, "%.1f")
               .c_str(),
@@ -482,10 +684,10 @@ std::string Table(const std::vector<Heap>& heaps) {
       }
       const auto summary = Summarize(heap.samples[s]);
       out += Format(
-          "%-30s %-10s %7s %10s %10s %10s %10s %10s %9s\n", heap.name.c_str(), heap.backend.c_str(),
-          SizeText(kSizes[s]).c_str(), Number(ph[0], "%.1f").c_str(), Number(ph[1], "%.1f").c_str(),
-          Number(ph[2], "%.1f").c_str(), Number(ph[3], "%.1f").c_str(),
-          Number(ph[4], "%.1f").c_str(),
+          "%-30s %-10s %7s %10s %10s %10s %10s %10s %9s\n", Shown(heap).c_str(),
+          heap.backend.c_str(), SizeText(kSizes[s]).c_str(), Number(ph[0], "%.1f").c_str(),
+          Number(ph[1], "%.1f").c_str(), Number(ph[2], "%.1f").c_str(),
+          Number(ph[3], "%.1f").c_str(), Number(ph[4], "%.1f").c_str(),
           Number(Ratio(total, summary ? std::optional(summary->median_us / 100.0) : std::nullopt),
                  "%.0f%%")
               .c_str());
@@ -510,32 +712,50 @@ std::string Table(const std::vector<Heap>& heaps) {
 
 // The machine-readable lines: one per (heap, size) of the latency rounds, one
 // per heap for the rest.
+BenchRecord LatencyRecord(const Heap& heap, const Heap& system, size_t s) {
+  const Row row = LatencyRow(heap, system, s);
+  BenchRecord record("latency");
+  record.Text("heap", heap.name)
+      .Text("backend", heap.backend)
+      .Text("pool", heap.pool.empty() ? "none" : heap.pool)
+      .Int("size", static_cast<int64_t>(kSizes[s]))
+      .Int("samples", static_cast<int64_t>(heap.samples[s].size()))
+      .Real("median_us", row.summary ? std::optional(row.summary->median_us) : std::nullopt)
+      .Real("p90_us", row.summary ? std::optional(row.summary->p90_us) : std::nullopt)
+      .Real("median_x_system", row.median_ratio)
+      .Real("p90_x_system", row.p90_ratio)
+      .Real("host_calls_per_buffer", heap.host_calls_per_buffer[s])
+      .Real("driver_calls_per_buffer", heap.driver_calls_per_buffer[s])
+      .Real("s2_leaves_per_mib", heap.leaves_per_mib[s])
+      .Real("hyp_validate_us", heap.phase_us[s][0])
+      .Real("hyp_stage2_us", heap.phase_us[s][1])
+      .Real("hyp_tlb_us", heap.phase_us[s][2])
+      .Real("hyp_clean_us", heap.phase_us[s][3])
+      .Real("hyp_scrub_us", heap.phase_us[s][4]);
+  for (size_t p = 0; p < kKernelPhases.size(); ++p) {
+    record.Real(std::string("kernel_") + kKernelPhases[p] + "_us", heap.kernel_us[s][p]);
+  }
+  return record;
+}
+
+// The cold pass: one latency line per (cold heap, size), its ratio to that pass's system heap.
+std::string ColdJsonLines(const std::vector<Heap>& cold) {
+  std::string out;
+  for (size_t i = 1; i < cold.size(); ++i) {
+    for (size_t s = 0; s < kSizes.size(); ++s) {
+      out += LatencyRecord(cold[i], cold.front(), s).Line();
+    }
+  }
+  return out;
+}
+
 std::string JsonLines(const std::vector<Heap>& heaps) {
   const Heap& system = heaps.front();
   const Heap* hash_reference = HashReference(heaps);
   std::string out;
   for (const Heap& heap : heaps) {
     for (size_t s = 0; s < kSizes.size(); ++s) {
-      const Row row = LatencyRow(heap, system, s);
-      out +=
-          BenchRecord("latency")
-              .Text("heap", heap.name)
-              .Text("backend", heap.backend)
-              .Int("size", static_cast<int64_t>(kSizes[s]))
-              .Int("samples", static_cast<int64_t>(heap.samples[s].size()))
-              .Real("median_us", row.summary ? std::optional(row.summary->median_us) : std::nullopt)
-              .Real("p90_us", row.summary ? std::optional(row.summary->p90_us) : std::nullopt)
-              .Real("median_x_system", row.median_ratio)
-              .Real("p90_x_system", row.p90_ratio)
-              .Real("host_calls_per_buffer", heap.host_calls_per_buffer[s])
-              .Real("driver_calls_per_buffer", heap.driver_calls_per_buffer[s])
-              .Real("s2_leaves_per_mib", heap.leaves_per_mib[s])
-              .Real("hyp_validate_us", heap.phase_us[s][0])
-              .Real("hyp_stage2_us", heap.phase_us[s][1])
-              .Real("hyp_tlb_us", heap.phase_us[s][2])
-              .Real("hyp_clean_us", heap.phase_us[s][3])
-              .Real("hyp_scrub_us", heap.phase_us[s][4])
-              .Line();
+      out += LatencyRecord(heap, system, s).Line();
     }
     BenchRecord record("heap");
     record.Text("heap", heap.name)
@@ -610,8 +830,32 @@ int main() {
   }
   std::fflush(stdout);
 
+  // A heap with a pool is the warm case here, and again cold in a pass of its own.
+  std::vector<Heap> cold;
+  for (Heap& heap : heaps) {
+    if (heap.name == kSystemHeap || !hypheap::guest::HasPool(heap.name)) {
+      continue;
+    }
+    heap.pool = "warm";
+    if (cold.empty()) {
+      Heap& system = cold.emplace_back();
+      system.name = kSystemHeap;
+      system.backend = "system";
+      system.fd = OpenHeap(kSystemHeap).value;
+    }
+    Heap& c = cold.emplace_back();
+    c.name = heap.name;
+    c.backend = heap.backend;
+    c.pool = "cold";
+    c.fd = OpenHeap(heap.name).value;
+  }
+
   MeasureLatency(heaps);
   CountHypercalls(heaps);
+  if (!cold.empty()) {
+    MeasureLatency(cold);
+    CountHypercalls(cold);
+  }
   for (Heap& heap : heaps) {
     heap.reserved_unused_bytes = heap.name == kSystemHeap ? 0 : ReservedUnused(heap.name);
     heap.churn = MeasureChurn(heap);
@@ -625,12 +869,25 @@ int main() {
   } else {
     std::printf("hh-heap-bench: no secure VM device: HASH throughput is n/a\n");
   }
+  std::vector<const Heap*> protected_heaps;
+  for (const std::vector<Heap>* pass : {&heaps, &cold}) {
+    for (const Heap& heap : *pass) {
+      if (heap.name != kSystemHeap) {
+        protected_heaps.push_back(&heap);
+      }
+    }
+  }
+  std::string text = Table(heaps);
+  if (!cold.empty()) {
+    text += LatencyTable(cold, " (cold: pool drained before every sample)");
+  }
+  text += KernelTable(protected_heaps) + JsonLines(heaps) + ColdJsonLines(cold);
   // Each block in one write, so no kernel message lands inside it.
-  if (const int error = WriteAll(STDOUT_FILENO, Table(heaps) + JsonLines(heaps)); error != 0) {
+  if (const int error = WriteAll(STDOUT_FILENO, text); error != 0) {
     std::printf("hh-heap-bench: writing the results: %s\n", std::strerror(error));
     return 1;
   }
-  const bool failed = ReportFailures(heaps);
+  const bool failed = ReportFailures(heaps) | ReportFailures(cold);
   std::fflush(stdout);
   return failed ? 1 : 0;
 }

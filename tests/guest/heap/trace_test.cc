@@ -78,7 +78,8 @@ class TraceTest : public ::testing::Test {
 
 TEST_F(TraceTest, EveryEventIsThere) {
   for (const char* event : {"hypheap_alloc", "hypheap_restrict", "hypheap_unrestrict",
-                            "hypheap_quarantine", "hypheap_retry"}) {
+                            "hypheap_quarantine", "hypheap_retry", "hypheap_phase",
+                            "hypheap_pool_take", "hypheap_pool_put", "hypheap_pool_give_back"}) {
     EXPECT_EQ(access((dir_ + "/events/hypheap/" + event + "/format").c_str(), R_OK), 0) << event;
   }
 }
@@ -88,6 +89,12 @@ TEST_F(TraceTest, OneBufferIsAllocatedLentAndGivenBack) {
   const std::optional<uint32_t> vm = BorrowerOf(heap);
   ASSERT_TRUE(vm.has_value());
   constexpr uint64_t kLen = 68 * kKiB;
+  // With a pool: nothing pooled beforehand, so the buffer is lent anew, and pooled after.
+  const bool pooled = HasPool(heap);
+  if (pooled) {
+    ASSERT_EQ(ErrnoName(DrainPool(heap)), "success");
+    ASSERT_EQ(ErrnoName(WriteTo(dir_ + "/trace", "", O_WRONLY | O_TRUNC)), "success");
+  }
   {
     const Outcome<UniqueFd> buffer = AllocateFromHeap(heap, kLen);
     ASSERT_EQ(ErrnoName(buffer.error), "success");
@@ -104,7 +111,13 @@ TEST_F(TraceTest, OneBufferIsAllocatedLentAndGivenBack) {
   // and reclaims the block after its last buffer), so unrestrict leaves the owners as they were.
   // carveout, by design: the secure VM owns it from ALLOC to FREE, unrestrict changes nothing.
   const bool block = BackendOf(heap) == "ffa-lend" || BackendOf(heap) == "carveout";
-  EXPECT_EQ(Lines("hypheap_unrestrict", {who, block ? owner : host, "ret=0"}).size(), 1U);
+  if (pooled) {
+    // A pool keeps the buffer lent: no give-back, one put.
+    EXPECT_TRUE(Lines("hypheap_unrestrict", {who}).empty());
+    EXPECT_EQ(Lines("hypheap_pool_put", {who}).size(), 1U);
+  } else {
+    EXPECT_EQ(Lines("hypheap_unrestrict", {who, block ? owner : host, "ret=0"}).size(), 1U);
+  }
   EXPECT_TRUE(Lines("hypheap_quarantine", {}).empty());
 }
 

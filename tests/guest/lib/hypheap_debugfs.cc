@@ -1,5 +1,6 @@
 #include "hypheap_debugfs.h"
 
+#include <fcntl.h>
 #include <hypheap/abi.h>
 #include <unistd.h>
 
@@ -166,6 +167,23 @@ bool OnXen() {
   return TransportName() == "xen";
 }
 
+Outcome<Counters> PoolStats(const std::string& heap) {
+  return ReadCounters(kDebugfs + heap + "/pool");
+}
+
+bool HasPool(const std::string& heap) {
+  const Outcome<Counters> pool = PoolStats(heap);
+  return pool.ok() && CounterValue(pool.value, "max_bytes").value_or(0) > 0;
+}
+
+int DrainPool(const std::string& heap) {
+  const Outcome<UniqueFd> fd = OpenFile(kDebugfs + heap + "/pool", O_WRONLY);
+  if (!fd.ok()) {
+    return fd.error;
+  }
+  return WriteAll(fd.value.get(), "drain");
+}
+
 Outcome<HostFaults> HypHostFaults() {
   const Outcome<Counters> stats = HypStats();
   if (!stats.ok()) {
@@ -280,6 +298,11 @@ OwnerCheck CheckSoleOwner(const PhysRange& range, OwnerRule rule, uint32_t vm) {
 }
 
 Outcome<MemoryOut> SnapshotMemoryOut(const std::string& heap) {
+  if (HasPool(heap)) {
+    if (const int error = DrainPool(heap); error != 0) {
+      return {.error = error};
+    }
+  }
   Outcome<Counters> total = TotalStats();
   Outcome<Counters> per_heap = HeapStats(heap);
   Outcome<Counters> hyp = OnXen() ? ReadCounters(std::string(kDebugfs) + "transport") : HypStats();

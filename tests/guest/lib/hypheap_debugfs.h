@@ -46,6 +46,14 @@ std::string TransportName();
 // (pages_lent, pages_shared) are the xen transport's own counts in hypheap/transport.
 bool OnXen();
 
+// The heap's pool (hypheap/<heap>/pool: max_bytes, bytes, hits, misses, puts, refused,
+// shrinks, shrunk_pages, scrub_failures); error ENOENT without the file (an older driver).
+Outcome<Counters> PoolStats(const std::string& heap);
+// Whether the heap keeps freed buffers lent for reuse (its pool's max_bytes is not 0).
+bool HasPool(const std::string& heap);
+// Every buffer the heap's pool holds back to the host (write "drain"); 0 or the errno.
+int DrainPool(const std::string& heap);
+
 // Host accesses the hypervisor refused (STATS HOST_FAULTS, "host_faults") and
 // the aborts it injected back for them (ABORTS_INJECTED, "aborts_injected").
 struct HostFaults {
@@ -113,6 +121,8 @@ struct MemoryOut {
   Counters hyp;
 };
 
+// A heap with a pool is drained first: what a freed buffer left lent is back with the
+// host before the counters are read, as it would be without a pool.
 Outcome<MemoryOut> SnapshotMemoryOut(const std::string& heap);
 
 // Counters that are totals since boot (hypercalls, failures_*, assign_calls,

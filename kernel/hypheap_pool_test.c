@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite "hypheap-pool": a heap's pool (hypheap_pool.c) with the real
+ * heap core and hyp backend over the fake hypervisor, whose books say who
+ * owns each page, and a scrub that zeroes the pages (the fake never takes
+ * them from the host, so the test can write and read them). Hits and
+ * misses are counted exactly, a pooled buffer is zeroed before its reuse
+ * and costs no call, the shrinker and a drain give every pooled page back
+ * to the host, a refused or failed step falls back to today's reclaim,
+ * and a disabled pool changes nothing.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <kunit/test.h>
+#include <linux/dma-mapping.h>
+#include <linux/highmem.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
+#include <linux/sizes.h>
+#include <linux/string.h>
+
+#include "hypheap_fake_hyp.h"
+#include "hypheap_priv.h"
+
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+
+static const struct hypheap_vmperm pt_dst = {
+	.vmid = HYPHEAP_VMID_SECURE_0, .perms = HYPHEAP_PERM_R | HYPHEAP_PERM_W,
+};
+
+/* a 2 MiB block, a 64 KiB block and a page: every order of the backend */
+#define PT_SIZE		(SZ_2M + SZ_64K + SZ_4K)
+#define PT_POOL		(4 * PT_SIZE)
+
+/**
+ * struct pt_ctx - one case's heap and pool on the fake hypervisor
+ * @fh: the fake hypervisor
+ * @pdev: the device the backend would clean pages through
+ * @be: the hyp backend on the fake's conduit
+ * @heap: an unregistered heap served by @be
+ * @scrubs: buffers the fake scrub zeroed
+ * @scrub_fail: the scrub's answer; 0 zeroes
+ */
+struct pt_ctx {
+	struct fake_hyp fh;
+	struct platform_device *pdev;
+	struct hypheap_backend *be;
+	struct hypheap_heap *heap;
+	atomic_t scrubs;
+	int scrub_fail;
+};
+
+static struct pt_ctx *pt_of(struct hypheap_pool *pool)
+{
+	return pool->ops_priv;
+}
+
+static void pt_fill(struct hypheap_mem *mem, u8 byte)
+{
+	struct scatterlist *sg;
+	unsigned int i, j;
+
+	for_each_sgtable_sg(&mem->sgt, sg, i)
+		for (j = 0; j < sg->length >> PAGE_SHIFT; j++) {
+			void *va = kmap_local_page(nth_page(sg_page(sg), j));
+
+			memset(va, byte, PAGE_SIZE);
+			kunmap_local(va);
+		}
+}
+
+/* every byte of @mem is @byte */
+static bool pt_all(struct hypheap_mem *mem, u8 byte)
+{
+	struct scatterlist *sg;
+	unsigned int i, j;
+	bool same = true;
+
+	for_each_sgtable_sg(&mem->sgt, sg, i)
+		for (j = 0; j < sg->length >> PAGE_SHIFT && same; j++) {
+			u8 *va = kmap_local_page(nth_page(sg_page(sg), j));
+
+			same = va[0] == byte &&
+			       !memcmp(va, va + 1, PAGE_SIZE - 1);
+			kunmap_local(va);
+		}
+	return same;
+}
+
+/* What the secure VM's FILL does for the real pool, on pages we can see. */
+static int pt_scrub(struct hypheap_pool *pool, struct hypheap_mem *mem)
+{
+	struct pt_ctx *ctx = pt_of(pool);
+
+	if (ctx->scrub_fail)
+		return ctx->scrub_fail;
+	pt_fill(mem, 0);
+	atomic_inc(&ctx->scrubs);
+	return 0;
+}
+
+static const struct hypheap_pool_ops pt_ops = {
+	.scrub = pt_scrub,
+};
+
+static int pt_init(struct kunit *test)
+{
+	struct pt_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	struct hypheap_conduit *c;
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	test->priv = ctx;
+	c = fake_hyp_conduit(test, &ctx->fh, 64, true);
+	ctx->pdev = platform_device_register_simple("hypheap-kunit-pool", -1,
+						    NULL, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ctx->pdev);
+	KUNIT_ASSERT_EQ(test, dma_set_mask_and_coherent(&ctx->pdev->dev,
+							DMA_BIT_MASK(64)), 0);
+	ctx->be = hypheap_hyp_backend_create(&ctx->pdev->dev, c,
+					     HYPHEAP_VMID_HOST);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ctx->be);
+	ctx->heap = hypheap_heap_create("hypheap-kunit-pool", &pt_dst, 1,
+					HYPHEAP_VMID_HOST);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ctx->heap);
+	ctx->heap->retry_delay = 3600 * HZ;
+	hypheap_heap_set_backend(ctx->heap, ctx->be);
+	return 0;
+}
+
+static void pt_exit(struct kunit *test)
+{
+	struct pt_ctx *ctx = test->priv;
+
+	if (!ctx)
+		return;
+	if (ctx->heap) {
+		ctx->fh.fail_call = 0;
+		hypheap_pool_disable(&ctx->heap->pool);
+		hypheap_heap_retry_quarantine(ctx->heap);
+		if (!hypheap_heap_destroy(ctx->heap))
+			ctx->heap = NULL;
+	}
+	if (ctx->be && !ctx->heap)
+		hypheap_backend_put(ctx->be);
+	if (ctx->pdev)
+		platform_device_unregister(ctx->pdev);
+}
+
+static void pt_enable(struct kunit *test, u64 bytes)
+{
+	struct pt_ctx *ctx = test->priv;
+
+	KUNIT_ASSERT_EQ(test, hypheap_pool_enable(&ctx->heap->pool, ctx->be,
+						  bytes, &pt_ops, ctx), 0);
+}
+
+static struct hypheap_buffer *pt_alloc(struct kunit *test, size_t len)
+{
+	struct pt_ctx *ctx = test->priv;
+	struct hypheap_buffer *buf = hypheap_buffer_alloc(ctx->heap, len);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
+	return buf;
+}
+
+static s64 pt_count(atomic64_t *v)
+{
+	return atomic64_read(v);
+}
+
+/* every page of @buf owned by the heap's VM alone, in the books */
+static bool pt_lent(struct pt_ctx *ctx, struct hypheap_buffer *buf)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sgtable_sg(&buf->mem.sgt, sg, i)
+		if (fake_hyp_owner(&ctx->fh, sg_phys(sg)) !=
+		    HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0))
+			return false;
+	return true;
+}
+
+/*
+ * A miss lends, a free keeps the buffer lent (no call), the same size
+ * again is a hit (no call, the very pages); another size is a miss.
+ */
+static void hits_and_misses_are_counted_exactly(struct kunit *test)
+{
+	struct pt_ctx *ctx = test->priv;
+	struct hypheap_pool *pool = &ctx->heap->pool;
+	struct hypheap_buffer *buf;
+	struct page *first;
+	unsigned int calls;
+
+	pt_enable(test, PT_POOL);
+	buf = pt_alloc(test, PT_SIZE);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->misses), 1);
+	KUNIT_EXPECT_EQ(test, ctx->fh.lends, 1U);
+	first = sg_page(buf->mem.sgt.sgl);
+	calls = ctx->fh.calls;
+	hypheap_buffer_release(buf);
+	KUNIT_EXPECT_EQ(test, ctx->fh.calls, calls);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->puts), 1);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(pool->bytes), (u64)PT_SIZE);
+	KUNIT_EXPECT_EQ(test, hypheap_stat_read(&ctx->heap->stats,
+						HYPHEAP_STAT_LIVE_BUFFERS), 0);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->heap->charged), 0);
+
+	buf = pt_alloc(test, PT_SIZE);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->hits), 1);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->misses), 1);
+	KUNIT_EXPECT_EQ(test, ctx->fh.calls, calls);
+	KUNIT_EXPECT_PTR_EQ(test, sg_page(buf->mem.sgt.sgl), first);
+	KUNIT_EXPECT_TRUE(test, pt_lent(ctx, buf));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(pool->bytes), 0ULL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->heap->charged), (s64)PT_SIZE);
+
+	/* another size finds nothing: a miss, lent anew */
+	hypheap_buffer_release(pt_alloc(test, SZ_64K));
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->misses), 2);
+	KUNIT_EXPECT_EQ(test, ctx->fh.lends, 2U);
+	hypheap_buffer_release(buf);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->puts), 3);
+	KUNIT_EXPECT_EQ(test, ctx->fh.reclaims, 0U);
+	/* and both sizes are hits now */
+	hypheap_buffer_release(pt_alloc(test, SZ_64K));
+	hypheap_buffer_release(pt_alloc(test, PT_SIZE));
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->hits), 3);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->misses), 2);
+	KUNIT_EXPECT_EQ(test, ctx->fh.calls, 2U);
+}
+
+/* The next user of pooled pages finds zeros, never the last one's bytes. */
+static void a_reused_buffer_is_zeroed_first(struct kunit *test)
+{
+	struct pt_ctx *ctx = test->priv;
+	struct hypheap_buffer *buf;
+
+	pt_enable(test, PT_POOL);
+	buf = pt_alloc(test, PT_SIZE);
+	KUNIT_EXPECT_TRUE(test, pt_all(&buf->mem, 0));
+	pt_fill(&buf->mem, 0xA5);	/* what the secure VM left in it */
+	hypheap_buffer_release(buf);
+	buf = pt_alloc(test, PT_SIZE);
+	KUNIT_EXPECT_EQ(test, pt_count(&ctx->heap->pool.hits), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->scrubs), 1);
+	KUNIT_EXPECT_TRUE_MSG(test, pt_all(&buf->mem, 0),
+			      "a pooled buffer came back with old data");
+	hypheap_buffer_release(buf);
+}
+
+/* A buffer the scrub fails on goes back to the host, never to a user. */
+static void an_unscrubbed_buffer_goes_back_to_the_host(struct kunit *test)
+{
+	struct pt_ctx *ctx = test->priv;
+	struct hypheap_pool *pool = &ctx->heap->pool;
+
+	pt_enable(test, PT_POOL);
+	ctx->scrub_fail = -ECANCELED;
+	hypheap_buffer_release(pt_alloc(test, PT_SIZE));
+	flush_work(&pool->scrub_work);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->scrub_failures), 1);
+	KUNIT_EXPECT_EQ(test, ctx->fh.reclaims, 1U);
+	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(&ctx->fh));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(pool->bytes), 0ULL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->heap->charged), 0);
+	ctx->scrub_fail = 0;
+	hypheap_buffer_release(pt_alloc(test, PT_SIZE));
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->hits), 0);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->misses), 2);
+}
+
+/*
+ * The shrinker counts every pooled page and its scan gives every one back
+ * to the host (the books agree), however the pool was filled.
+ */
+static void the_shrinker_gives_every_pooled_page_back(struct kunit *test)
+{
+	struct pt_ctx *ctx = test->priv;
+	struct hypheap_pool *pool = &ctx->heap->pool;
+	struct shrink_control sc = { .gfp_mask = GFP_KERNEL };
+	struct hypheap_buffer *bufs[4];
+	unsigned long count;
+	unsigned int i;
+
+	pt_enable(test, PT_POOL);
+	for (i = 0; i < ARRAY_SIZE(bufs); i++)
+		bufs[i] = pt_alloc(test, i & 1 ? SZ_64K : PT_SIZE);
+	for (i = 0; i < ARRAY_SIZE(bufs); i++)
+		hypheap_buffer_release(bufs[i]);
+	flush_work(&pool->scrub_work);
+	KUNIT_EXPECT_FALSE(test, fake_hyp_all_host(&ctx->fh));
+
+	count = pool->shrinker.count_objects(&pool->shrinker, &sc);
+	KUNIT_EXPECT_EQ(test, count, (2 * PT_SIZE + 2 * SZ_64K) >> PAGE_SHIFT);
+	/* a small scan gives back at least what it asks for, oldest first */
+	sc.nr_to_scan = 1;
+	KUNIT_EXPECT_EQ(test, pool->shrinker.scan_objects(&pool->shrinker, &sc),
+			(unsigned long)PT_SIZE >> PAGE_SHIFT);
+	sc.nr_to_scan = count;
+	KUNIT_EXPECT_EQ(test, pool->shrinker.scan_objects(&pool->shrinker, &sc),
+			(unsigned long)(PT_SIZE + 2 * SZ_64K) >> PAGE_SHIFT);
+	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(&ctx->fh));
+	KUNIT_EXPECT_EQ(test, ctx->fh.reclaims, 4U);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->shrinks), 4);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->shrunk_pages),
+			(s64)(2 * PT_SIZE + 2 * SZ_64K) >> PAGE_SHIFT);
+	KUNIT_EXPECT_EQ(test, pool->shrinker.count_objects(&pool->shrinker, &sc),
+			SHRINK_EMPTY);
+	KUNIT_EXPECT_EQ(test, pool->shrinker.scan_objects(&pool->shrinker, &sc),
+			SHRINK_STOP);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->heap->charged), 0);
+}
+
+/* A pooled buffer whose reclaim fails is quarantined, never freed lent. */
+static void a_failed_give_back_is_quarantined(struct kunit *test)
+{
+	struct pt_ctx *ctx = test->priv;
+	struct hypheap_pool *pool = &ctx->heap->pool;
+
+	pt_enable(test, PT_POOL);
+	hypheap_buffer_release(pt_alloc(test, PT_SIZE));
+	flush_work(&pool->scrub_work);
+	fake_hyp_fail(&ctx->fh, 1, 1, HYPHEAP_ERR_BUSY, false);	/* the next */
+	KUNIT_EXPECT_EQ(test, hypheap_pool_drain(pool),
+			(unsigned long)PT_SIZE >> PAGE_SHIFT);
+	ctx->fh.fail_call = 0;
+	KUNIT_EXPECT_EQ(test, hypheap_stat_read(&ctx->heap->stats,
+						HYPHEAP_STAT_PAGES_QUARANTINED),
+			(s64)PT_SIZE >> PAGE_SHIFT);
+	KUNIT_EXPECT_FALSE(test, fake_hyp_all_host(&ctx->fh));
+	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->heap->charged), (s64)PT_SIZE);
+	KUNIT_EXPECT_EQ(test, hypheap_heap_retry_quarantine(ctx->heap), 0U);
+	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(&ctx->fh));
+	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->heap->charged), 0);
+}
+
+/* Full: a freed buffer that does not fit is reclaimed as without a pool. */
+static void a_full_pool_refuses_and_reclaims(struct kunit *test)
+{
+	struct pt_ctx *ctx = test->priv;
+	struct hypheap_pool *pool = &ctx->heap->pool;
+	struct hypheap_buffer *a, *b;
+
+	pt_enable(test, PT_SIZE);
+	a = pt_alloc(test, PT_SIZE);
+	b = pt_alloc(test, SZ_4K);
+	hypheap_buffer_release(a);
+	hypheap_buffer_release(b);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->puts), 1);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->refused), 1);
+	KUNIT_EXPECT_EQ(test, ctx->fh.reclaims, 1U);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(pool->bytes), (u64)PT_SIZE);
+}
+
+/* Disabled (or disabled again): every free reclaims, nothing is counted. */
+static void a_disabled_pool_is_todays_behaviour(struct kunit *test)
+{
+	struct pt_ctx *ctx = test->priv;
+	struct hypheap_pool *pool = &ctx->heap->pool;
+	unsigned int i;
+
+	for (i = 0; i < 3; i++)
+		hypheap_buffer_release(pt_alloc(test, PT_SIZE));
+	KUNIT_EXPECT_EQ(test, ctx->fh.lends, 3U);
+	KUNIT_EXPECT_EQ(test, ctx->fh.reclaims, 3U);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->hits) + pt_count(&pool->misses) +
+			pt_count(&pool->puts) + pt_count(&pool->refused), 0);
+
+	pt_enable(test, PT_POOL);
+	hypheap_buffer_release(pt_alloc(test, PT_SIZE));
+	KUNIT_EXPECT_EQ(test, ctx->fh.reclaims, 3U);
+	hypheap_pool_disable(pool);
+	KUNIT_EXPECT_EQ(test, ctx->fh.reclaims, 4U);
+	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(&ctx->fh));
+	hypheap_buffer_release(pt_alloc(test, PT_SIZE));
+	KUNIT_EXPECT_EQ(test, ctx->fh.lends, 5U);
+	KUNIT_EXPECT_EQ(test, ctx->fh.reclaims, 5U);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->hits), 0);
+}
+
+static struct kunit_case hypheap_pool_cases[] = {
+	KUNIT_CASE(hits_and_misses_are_counted_exactly),
+	KUNIT_CASE(a_reused_buffer_is_zeroed_first),
+	KUNIT_CASE(an_unscrubbed_buffer_goes_back_to_the_host),
+	KUNIT_CASE(the_shrinker_gives_every_pooled_page_back),
+	KUNIT_CASE(a_failed_give_back_is_quarantined),
+	KUNIT_CASE(a_full_pool_refuses_and_reclaims),
+	KUNIT_CASE(a_disabled_pool_is_todays_behaviour),
+	{}
+};
+
+static struct kunit_suite hypheap_pool_suite = {
+	.name = "hypheap-pool",
+	.init = pt_init,
+	.exit = pt_exit,
+	.test_cases = hypheap_pool_cases,
+};
+
+kunit_test_suite(hypheap_pool_suite);
