@@ -88,10 +88,6 @@ Status Hyp::mark(VmId id, Ipa ipa, uint64_t nr_pages, Mark which, bool set, uint
   PagePool::Reservation res;
   HYP_TRY(pool_.reserve(vm->s2.missing_tables(std::span(&range, 1), true), res));
   TlbBatch tlb(vm->s2);
-  // A page a MEM_ASSIGN in progress changes is on its way out (or in): no call may start
-  // using it. Only setting is refused: a page of an operation has no mark to clear.
-  if (set && pending_overlaps_vm(*vm, MemRange{pa_identity(ipa), range.size}))
-    return Status::kPending;
   for (Ipa cur = range.base; cur < range.end();) {
     const Leaf l = vm->s2.lookup(cur);
     const Ipa end = l.end() < range.end() ? l.end() : range.end();
