@@ -152,7 +152,7 @@ EXPORT_SYMBOL_IF_KUNIT(hypheap_range_iter_fill);
 bool hypheap_status_unchanged(long status)
 {
 	return status == HYPHEAP_STATUS_NOT_SENT ||
-	       (status >= HYPHEAP_ERR_FFA &&
+	       (status >= HYPHEAP_ERR_PENDING_LIMIT &&
 		status <= HYPHEAP_ERR_NOT_SUPPORTED);
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_status_unchanged);
@@ -169,7 +169,8 @@ static int hypheap_call(struct hypheap_conduit *c,
 	hypheap_stat_add(stats, HYPHEAP_STAT_HYPERCALLS, 1);
 	ret = c->ops->assign(c, req, &status);
 	/* failures_<errno> counts operations: the caller's, not each call */
-	if (status != HYPHEAP_OK && status != HYPHEAP_STATUS_NOT_SENT)
+	if (status != HYPHEAP_OK && status != HYPHEAP_STATUS_NOT_SENT &&
+	    status != HYPHEAP_STATUS_PARTIAL)
 		hypheap_stats_hyp_fail(stats, status);
 	*unchanged = !ret || hypheap_status_unchanged(status);
 	return ret;

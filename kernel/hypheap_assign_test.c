@@ -545,7 +545,9 @@ static void hyp_status_has_its_own_counter(struct kunit *test)
 			HYPHEAP_STAT_HYP_MAILBOX);
 	KUNIT_EXPECT_EQ(test, hypheap_hyp_fail_stat(HYPHEAP_ERR_FFA),
 			HYPHEAP_STAT_HYP_FFA);
-	KUNIT_EXPECT_EQ(test, hypheap_hyp_fail_stat(HYPHEAP_ERR_FFA - 1),
+	KUNIT_EXPECT_EQ(test, hypheap_hyp_fail_stat(HYPHEAP_ERR_PENDING_LIMIT),
+			HYPHEAP_STAT_HYP_PENDING_LIMIT);
+	KUNIT_EXPECT_EQ(test, hypheap_hyp_fail_stat(HYPHEAP_ERR_PENDING_LIMIT - 1),
 			HYPHEAP_STAT_HYP_OTHER);
 	KUNIT_EXPECT_EQ(test, hypheap_hyp_fail_stat(HYPHEAP_OK),
 			HYPHEAP_STAT_HYP_OTHER);
@@ -762,11 +764,15 @@ static void abi_errors_leave_pages_alone(struct kunit *test)
 {
 	long st;
 
-	for (st = HYPHEAP_ERR_NOT_SUPPORTED; st >= HYPHEAP_ERR_FFA; st--)
+	for (st = HYPHEAP_ERR_NOT_SUPPORTED; st >= HYPHEAP_ERR_PENDING_LIMIT; st--)
 		KUNIT_EXPECT_TRUE(test, hypheap_status_unchanged(st));
 	KUNIT_EXPECT_TRUE(test, hypheap_status_unchanged(HYPHEAP_STATUS_NOT_SENT));
 	KUNIT_EXPECT_FALSE(test, hypheap_status_unchanged(HYPHEAP_OK));
-	KUNIT_EXPECT_FALSE(test, hypheap_status_unchanged(HYPHEAP_ERR_FFA - 1));
+	/* pieces of a split call changed owner before it failed */
+	KUNIT_EXPECT_FALSE(test, hypheap_status_unchanged(HYPHEAP_STATUS_PARTIAL));
+	KUNIT_EXPECT_FALSE(test, hypheap_status_unchanged(HYPHEAP_PREEMPTED));
+	KUNIT_EXPECT_FALSE(test,
+			   hypheap_status_unchanged(HYPHEAP_ERR_PENDING_LIMIT - 1));
 	KUNIT_EXPECT_FALSE(test, hypheap_status_unchanged(-1000));
 }
 

@@ -71,6 +71,9 @@ static const char * const hypheap_stat_names[HYPHEAP_NR_STATS] = {
 	[HYPHEAP_STAT_HYP_HOST_ACCESS] = "hyp_error_HOST_ACCESS",
 	[HYPHEAP_STAT_HYP_MAILBOX] = "hyp_error_MAILBOX",
 	[HYPHEAP_STAT_HYP_FFA] = "hyp_error_FFA",
+	[HYPHEAP_STAT_HYP_TOKEN] = "hyp_error_TOKEN",
+	[HYPHEAP_STAT_HYP_PENDING] = "hyp_error_PENDING",
+	[HYPHEAP_STAT_HYP_PENDING_LIMIT] = "hyp_error_PENDING_LIMIT",
 	[HYPHEAP_STAT_HYP_OTHER] = "hyp_error_other",
 };
 
@@ -92,11 +95,13 @@ static const char * const hypheap_hyp_stat_names[HYPHEAP_STAT_COUNT] = {
 	[HYPHEAP_STAT_S2_LEAF_WRITES] = "s2_leaf_writes",
 	[HYPHEAP_STAT_HOST_CALLS] = "host_calls",
 	[HYPHEAP_STAT_DMA_FAULTS] = "dma_faults",
+	[HYPHEAP_STAT_PREEMPTED] = "preempted",
+	[HYPHEAP_STAT_PENDING] = "pending",
 };
 
-/* HYPHEAP_ERR_FFA is the last status abi.h defines */
-static_assert(HYPHEAP_STAT_HYP_FFA - HYPHEAP_STAT_HYP_NOT_SUPPORTED ==
-	      -HYPHEAP_ERR_FFA - 1);
+/* HYPHEAP_ERR_PENDING_LIMIT is the last error abi.h defines */
+static_assert(HYPHEAP_STAT_HYP_PENDING_LIMIT - HYPHEAP_STAT_HYP_NOT_SUPPORTED ==
+	      -HYPHEAP_ERR_PENDING_LIMIT - 1);
 
 /* The last answer written through <debugfs>/hypheap/query, for reads. */
 static DEFINE_MUTEX(hypheap_query_lock);
@@ -144,7 +149,7 @@ EXPORT_SYMBOL_IF_KUNIT(hypheap_fail_stat);
 enum hypheap_stat hypheap_hyp_fail_stat(long status)
 {
 	/* the HYPHEAP_STAT_HYP_* counters follow the codes -1, -2, ... */
-	if (status >= HYPHEAP_ERR_FFA && status <= -1)
+	if (status >= HYPHEAP_ERR_PENDING_LIMIT && status <= -1)
 		return HYPHEAP_STAT_HYP_NOT_SUPPORTED + (-status - 1);
 	return HYPHEAP_STAT_HYP_OTHER;
 }

@@ -608,7 +608,7 @@ static bool hhx_answer_defined(u32 fid, const struct arm_smccc_res *res)
 		return s == SMCCC_RET_NOT_SUPPORTED;
 	switch (ARM_SMCCC_OWNER_NUM(fid)) {
 	case ARM_SMCCC_OWNER_VENDOR_HYP:
-		return s >= HYPHEAP_ERR_FFA && s <= HYPHEAP_OK;
+		return s >= HYPHEAP_ERR_PENDING_LIMIT && s <= HYPHEAP_OK;
 	case ARM_SMCCC_OWNER_ARCH:
 		return s == 0 || s == SMCCC_RET_NOT_SUPPORTED;
 	case ARM_SMCCC_OWNER_STANDARD:

@@ -589,6 +589,64 @@ static void reclaimed_pages_read_zero(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, memchr_inv(va, 0, 8 * PAGE_SIZE));
 }
 
+/* One call, never continued: what the hypervisor answers to this call alone. */
+static void hh_raw(bool hvc, u32 fn, unsigned long a1, unsigned long a2,
+		   struct arm_smccc_res *res)
+{
+	if (hvc)
+		arm_smccc_1_1_hvc(fn, a1, a2, res);
+	else
+		arm_smccc_1_1_smc(fn, a1, a2, res);
+}
+
+/*
+ * ABI 1.6: a lend of more than HYPHEAP_PIECE_PAGES pages is done one piece
+ * per call at EL2. After the first, the first 2 MiB are the secure VM's and
+ * the rest still the host's, all flagged as the operation's; another lend of
+ * one of its pages is PENDING, a forged token TOKEN; MEM_CONTINUE ends it.
+ * The reclaim goes in pieces too and leaves every page zero.
+ */
+static void long_calls_are_done_in_pieces(struct kunit *test)
+{
+	struct hh_ctx *ctx = test->priv;
+	struct page *page = hh_pages(test, 10);	/* 4 MiB, aligned: 2 pieces */
+	unsigned int n = 1U << 10;
+	struct hypheap_mem_range r = hh_range(page, n);
+	struct hypheap_mem_range last = hh_range(page + n - 1, 1);
+	u64 pending = HYPHEAP_STATE_EXCLUSIVE | HYPHEAP_STATE_F_PENDING;
+	u64 preempted = hh_stat(test, HYPHEAP_STAT_PREEMPTED);
+	u8 *va = page_address(page);
+	struct arm_smccc_res res;
+	unsigned long token;
+	size_t len;
+
+	memset(va, 0xa5, n * PAGE_SIZE);
+	len = hh_build(ctx->desc, HH_HOST, &hh_lend_svm, 1, &r, 1);
+	hh_raw(ctx->hvc, HYPHEAP_FN_MEM_ASSIGN, virt_to_phys(ctx->desc), len,
+	       &res);
+	KUNIT_ASSERT_EQ(test, (long)res.a0, (long)HYPHEAP_PREEMPTED);
+	token = res.a1;
+	hh_expect_owned(test, page, n / 2, HH_SVM, pending);
+	hh_expect_owned(test, page + n / 2, n / 2, HH_HOST, pending);
+	KUNIT_EXPECT_EQ(test, hh_assign(ctx->hvc, ctx->desc, HH_HOST,
+					&hh_lend_svm, &last, 1),
+			(long)HYPHEAP_ERR_PENDING);
+	hh_raw(ctx->hvc, HYPHEAP_FN_MEM_CONTINUE, token ^ BIT(8), 0, &res);
+	KUNIT_EXPECT_EQ(test, (long)res.a0, (long)HYPHEAP_ERR_TOKEN);
+	hh_raw(ctx->hvc, HYPHEAP_FN_MEM_CONTINUE, token, 0, &res);
+	KUNIT_ASSERT_EQ(test, (long)res.a0, (long)HYPHEAP_OK);
+	KUNIT_EXPECT_EQ(test, res.a1, (unsigned long)HH_SVM);
+	hh_expect_owned(test, page, n, HH_SVM, HYPHEAP_STATE_EXCLUSIVE);
+	/* the reclaim, continued to its end by the helper */
+	KUNIT_ASSERT_EQ(test, hh_assign(ctx->hvc, ctx->desc, HH_SVM,
+					&hh_host_rwx, &r, 1), (long)HYPHEAP_OK);
+	hh_expect_owned(test, page, n, HH_HOST, HYPHEAP_STATE_EXCLUSIVE);
+	KUNIT_EXPECT_NULL(test, memchr_inv(va, 0, n * PAGE_SIZE));
+	KUNIT_EXPECT_EQ(test, hh_stat(test, HYPHEAP_STAT_PREEMPTED) - preempted,
+			2ULL);
+	KUNIT_EXPECT_EQ(test, hh_stat(test, HYPHEAP_STAT_PENDING), 0ULL);
+}
+
 /* ---- hostile descriptors: each has its own status, and changes nothing */
 
 /**
@@ -1099,6 +1157,7 @@ static struct kunit_case hypheap_hyp_cases[] = {
 	KUNIT_CASE(share_keeps_host_access_and_data),
 	KUNIT_CASE(lent_page_faults_on_read),
 	KUNIT_CASE(reclaimed_pages_read_zero),
+	KUNIT_CASE(long_calls_are_done_in_pieces),
 	KUNIT_CASE(hostile_bad_version),
 	KUNIT_CASE(hostile_descriptor_placement),
 	KUNIT_CASE(hostile_oversized),

@@ -10,6 +10,7 @@
 #include <linux/minmax.h>
 #include <linux/of.h>
 #include <linux/of_address.h>
+#include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
@@ -38,6 +39,15 @@ bool hypheap_ktest_conduit_hvc(struct kunit *test)
 	return !strcmp(method, "hvc");
 }
 
+static void hypheap_ktest_raw(bool hvc, u32 fn, unsigned long a1,
+			      unsigned long a2, struct arm_smccc_res *res)
+{
+	if (hvc)
+		arm_smccc_1_1_hvc(fn, a1, a2, res);
+	else
+		arm_smccc_1_1_smc(fn, a1, a2, res);
+}
+
 /**
  * hypheap_ktest_call() - one SMCCC call with two arguments
  * @hvc: conduit: HVC if true, else SMC
@@ -45,14 +55,19 @@ bool hypheap_ktest_conduit_hvc(struct kunit *test)
  * @a1: x1
  * @a2: x2
  * @res: the answer, x0..x3
+ *
+ * A MEM_ASSIGN the hypervisor does in pieces is continued to its end, so
+ * @res is its last answer (never PREEMPTED).
  */
 void hypheap_ktest_call(bool hvc, u32 fn, unsigned long a1, unsigned long a2,
 			struct arm_smccc_res *res)
 {
-	if (hvc)
-		arm_smccc_1_1_hvc(fn, a1, a2, res);
-	else
-		arm_smccc_1_1_smc(fn, a1, a2, res);
+	hypheap_ktest_raw(hvc, fn, a1, a2, res);
+	/* a MEM_ASSIGN done in pieces (ABI 1.6): to the end, as the driver */
+	while (fn == HYPHEAP_FN_MEM_ASSIGN && (long)res->a0 == HYPHEAP_PREEMPTED) {
+		cond_resched();
+		hypheap_ktest_raw(hvc, HYPHEAP_FN_MEM_CONTINUE, res->a1, 0, res);
+	}
 }
 
 /**

@@ -85,6 +85,9 @@ struct seq_file;
  * @HYPHEAP_STAT_HYP_HOST_ACCESS: %HYPHEAP_ERR_HOST_ACCESS (secure-VM calls only)
  * @HYPHEAP_STAT_HYP_MAILBOX: %HYPHEAP_ERR_MAILBOX
  * @HYPHEAP_STAT_HYP_FFA: %HYPHEAP_ERR_FFA
+ * @HYPHEAP_STAT_HYP_TOKEN: %HYPHEAP_ERR_TOKEN
+ * @HYPHEAP_STAT_HYP_PENDING: %HYPHEAP_ERR_PENDING
+ * @HYPHEAP_STAT_HYP_PENDING_LIMIT: %HYPHEAP_ERR_PENDING_LIMIT
  * @HYPHEAP_STAT_HYP_OTHER: any status abi.h does not define
  * @HYPHEAP_NR_STATS: number of counters
  */
@@ -126,6 +129,9 @@ enum hypheap_stat {
 	HYPHEAP_STAT_HYP_HOST_ACCESS,
 	HYPHEAP_STAT_HYP_MAILBOX,
 	HYPHEAP_STAT_HYP_FFA,
+	HYPHEAP_STAT_HYP_TOKEN,
+	HYPHEAP_STAT_HYP_PENDING,
+	HYPHEAP_STAT_HYP_PENDING_LIMIT,
 	HYPHEAP_STAT_HYP_OTHER,
 	HYPHEAP_NR_STATS,
 };
@@ -320,9 +326,15 @@ int hypheap_qcom_assign_ranges(const struct hypheap_assign_req *req,
 
 /*
  * What a transport sets *status to when it refused a request before
- * sending it: nothing changed. Not an abi.h status (those are <= 0).
+ * sending it: nothing changed. Not an abi.h status (those are <= 0, and
+ * HYPHEAP_PREEMPTED, which no transport passes on).
  */
-#define HYPHEAP_STATUS_NOT_SENT	1L
+#define HYPHEAP_STATUS_NOT_SENT	LONG_MAX
+/*
+ * A call done in pieces (ABI 1.6) that failed after some piece changed
+ * owner: only MEM_QUERY can tell which pages did.
+ */
+#define HYPHEAP_STATUS_PARTIAL	(LONG_MAX - 1)
 
 bool hypheap_status_unchanged(long status);
 int hypheap_lend_table(struct hypheap_conduit *c, struct sg_table *sgt,

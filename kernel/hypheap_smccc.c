@@ -16,8 +16,10 @@
 #include <linux/device.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
+#include <linux/delay.h>
 #include <linux/io.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/stddef.h>
 #include <linux/string.h>
@@ -176,6 +178,8 @@ int hypheap_abi_errno(long status)
 	case HYPHEAP_ERR_NO_MEMORY:
 		return -ENOMEM;
 	case HYPHEAP_ERR_BUSY:
+	case HYPHEAP_ERR_PENDING:
+	case HYPHEAP_ERR_PENDING_LIMIT:
 		return -EBUSY;
 	case HYPHEAP_ERR_STAT_INDEX:
 		return -ERANGE;
@@ -204,6 +208,39 @@ static void hypheap_smccc_call(struct hypheap_smccc *s, unsigned long fn,
 		arm_smccc_1_1_smc(fn, a1, a2, res);
 }
 
+/* How long a MEM_CONTINUE refused for want of table pages is retried. */
+#define HYPHEAP_CONTINUE_TRIES	100
+#define HYPHEAP_CONTINUE_PAUSE_MS	10
+
+/*
+ * A MEM_ASSIGN of more than HYPHEAP_PIECE_PAGES pages answers PREEMPTED
+ * after each piece (ABI 1.6), so that the hypervisor never holds this CPU
+ * for more than one piece: continue it to the end, letting the scheduler in
+ * between pieces (the caller holds the conduit's mutex, so it may sleep).
+ * The operation's pages are nobody's to use until it is done, so it is not
+ * given up half way: a piece the hypervisor cannot do yet (its table pool is
+ * short) is retried after a pause. Sets *@partial once a piece changed owner.
+ */
+static void hypheap_smccc_continue(struct hypheap_smccc *s,
+				   struct arm_smccc_res *res, bool *partial)
+{
+	unsigned int tries = 0;
+	unsigned long token;
+
+	while ((long)res->a0 == HYPHEAP_PREEMPTED) {
+		token = res->a1;
+		*partial = true;
+		cond_resched();
+		hypheap_smccc_call(s, HYPHEAP_FN_MEM_CONTINUE, token, 0, res);
+		while ((long)res->a0 == HYPHEAP_ERR_NO_MEMORY &&
+		       ++tries < HYPHEAP_CONTINUE_TRIES) {
+			msleep(HYPHEAP_CONTINUE_PAUSE_MS);
+			hypheap_smccc_call(s, HYPHEAP_FN_MEM_CONTINUE, token, 0,
+					   res);
+		}
+	}
+}
+
 static int hypheap_smccc_assign(struct hypheap_conduit *c,
 				const struct hypheap_assign_req *req,
 				long *status)
@@ -211,6 +248,7 @@ static int hypheap_smccc_assign(struct hypheap_conduit *c,
 	struct hypheap_smccc *s = c->priv;
 	u64 begin = hypheap_phase_begin();
 	struct arm_smccc_res res;
+	bool partial = false;
 	ssize_t len;
 	u64 want;
 
@@ -227,11 +265,18 @@ static int hypheap_smccc_assign(struct hypheap_conduit *c,
 
 	begin = hypheap_phase_begin();
 	hypheap_smccc_call(s, HYPHEAP_FN_MEM_ASSIGN, s->desc_pa, len, &res);
+	hypheap_smccc_continue(s, &res, &partial);
 	hypheap_phase_end(HYPHEAP_PHASE_HVC, begin, len);
 	*status = res.a0;
 	if ((long)res.a0 != HYPHEAP_OK) {
 		pr_debug("MEM_ASSIGN of %u ranges failed: %ld\n",
 			 req->nr_ranges, (long)res.a0);
+		if (partial) {
+			pr_err("MEM_ASSIGN of %u ranges stopped after a piece: %ld\n",
+			       req->nr_ranges, (long)res.a0);
+			*status = HYPHEAP_STATUS_PARTIAL;
+			return -EIO;
+		}
 		return hypheap_abi_errno(res.a0);
 	}
 

@@ -50,7 +50,9 @@ void Hyp::ffa_rxtx_map(FfaRegs& r, bool smc64) {
     return;
   }
   for (const MemRange& p : pages) {
-    if (!host_exclusive(host_.s2.lookup(ipa_identity(p.base)))) {
+    // A page of a MEM_ASSIGN in progress is host-owned until (lend) or after (reclaim) its
+    // piece: the operation's, not the host's to hand to the hyp meanwhile.
+    if (!host_exclusive(host_.s2.lookup(ipa_identity(p.base))) || pending_overlaps(p, nullptr)) {
       set_error(r, ffa::kDenied);
       return;
     }

@@ -57,6 +57,8 @@ Code code_of(Status s) {
       return ffa::kNoMemory;
     case Status::kBusy:
       return ffa::kBusy;
+    case Status::kPending:
+      return ffa::kRetry;  // a MEM_ASSIGN in progress owns a page until it finishes
     case Status::kRangeUnaligned:
     case Status::kRangeSize:
     case Status::kOverlap:

@@ -149,6 +149,12 @@ Status Hyp::stat(uint64_t index, uint64_t* value) const {
     case HYPHEAP_STAT_DMA_FAULTS:
       *value = arch::host_fault_counts().dma_faults;
       break;
+    case HYPHEAP_STAT_PREEMPTED:
+      *value = stats_.preempted.get();
+      break;
+    case HYPHEAP_STAT_PENDING:
+      *value = stats_.pending_now.get();
+      break;
     default:
       return Status::kStatIndex;
   }

@@ -14,6 +14,7 @@
 #include "ffa_memory.h"
 #include "ffa_state.h"
 #include "page_pool.h"
+#include "pending.h"
 #include "platform.h"
 #include "profile.h"
 #include "stats.h"
@@ -59,7 +60,14 @@ class Hyp {
   // The SMCCC entry point (hypercall.cc). `cpu` selects the per-CPU descriptor buffer.
   SmcccResult handle_smccc(unsigned cpu, const SmcccArgs& args);
 
+  // kOk with *new_srcvm, or (a change of more than kPiecePages pages) kPreempted with the
+  // token in *new_srcvm once the first piece is done: mem_continue() does the rest.
   [[nodiscard]] Status mem_assign(unsigned cpu, PhysAddr desc, uint64_t len, uint64_t* new_srcvm);
+  // MEM_CONTINUE: the next piece of the operation `token` names (from any CPU). kOk with the
+  // new srcvm in *out after the last piece, kPreempted with the token before it.
+  [[nodiscard]] Status mem_continue(uint64_t token, uint64_t x2, uint64_t* out);
+  // The operation in progress in `slot`, or nullptr (tests, the invariant checker).
+  const PendingOp* pending_op(size_t slot) const;
   [[nodiscard]] Status mem_query(PhysAddr pa, uint64_t nr_pages, QueryResult* out) const;
   [[nodiscard]] Status stat(uint64_t index, uint64_t* value) const;
 
@@ -144,6 +152,7 @@ class Hyp {
   friend class FfaDispatcher;
   friend class FfaMemory;
   friend class OwnershipEngine;
+  friend class PendingChecker;
 
   Vm* find_secure_vm(VmId id);
   // Every VM lock, in the documented order (host, then secure VMs by ascending id).
@@ -153,6 +162,21 @@ class Hyp {
   enum class Mark : uint8_t { kPin, kHold };
   [[nodiscard]] Status mark(VmId vm, Ipa ipa, uint64_t nr_pages, Mark which, bool set,
                             uint64_t need);
+  // Operations in progress (pending.cc). Under the host lock unless said otherwise.
+  // Whether `r` touches a page of an operation in progress other than `except`.
+  bool pending_overlaps(const MemRange& r, const PendingOp* except) const;
+  // The same for the operations changing `vm`'s pages; under `vm`'s lock alone.
+  bool pending_overlaps_vm(const Vm& vm, const MemRange& r) const;
+  // Whether `pa` is in an operation in progress; narrows *end to where that answer holds.
+  // Under every VM lock (MEM_QUERY).
+  bool pending_at(PhysAddr pa, PhysAddr* end) const;
+  // Records a validated change of more than one piece in `slot`, which must be free (its
+  // reservation already holds the change's table pages). Under the host and VM locks.
+  void start_pending(size_t slot, const OwnershipChange& c, uint64_t new_srcvm);
+  // A free slot (kPendingLimit if none).
+  [[nodiscard]] Status free_pending_slot(size_t* slot) const;
+  // Commits the next piece of `slot`; finishes it after the last. Under the host and VM locks.
+  [[nodiscard]] Status advance_pending(size_t slot, uint64_t* out);
   // Clears every pin and hold of `vm` (its partition aborted). Takes the VM lock.
   void drop_marks(Vm& vm);
   // FF-A pieces that touch the host stage-2 (ffa_mailbox.cc), under the host lock.
@@ -174,6 +198,9 @@ class Hyp {
   Profile profile_;
   FfaState<kMaxCpus> ffa_;
   FfaMemState ffa_mem_;  // under the host lock
+  PendingOp pending_[kMaxPending];
+  uint32_t pending_generation_ = 0;       // under the host lock
+  MemRange piece_[kMaxPieceRanges] = {};  // the piece being committed, under the host lock
 
   // Per-CPU: the descriptor as copied from the host, and its ranges once parsed.
   alignas(16) uint8_t desc_buf_[kMaxCpus][HYPHEAP_DESC_MAX_SIZE] = {};

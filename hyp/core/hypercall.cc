@@ -21,6 +21,12 @@ SmcccResult Hyp::handle_smccc(unsigned cpu, const SmcccArgs& args) {
       out.x[1] = new_srcvm;
       break;
     }
+    case HYPHEAP_FN_MEM_CONTINUE: {
+      uint64_t v = 0;
+      out.x[0] = status_reg(mem_continue(args.x[1], args.x[2], &v));
+      out.x[1] = v;
+      break;
+    }
     case HYPHEAP_FN_MEM_QUERY: {
       QueryResult q;
       const Status s = mem_query(PhysAddr(args.x[1]), args.x[2], &q);

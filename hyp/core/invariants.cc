@@ -394,6 +394,132 @@ class InvariantChecker {
   uint64_t ffa_pages_ = 0;
 };
 
+// Operations in progress (pending.h) against themselves and the stage-2s: each a coherent
+// record of a change of more than one piece, its VM's slot mask naming exactly it, no two
+// sharing a page, and every page of it either wholly in the state the change starts from
+// (not reached yet) or wholly in the one it ends in (committed), never pinned or held, never
+// FF-A memory. Every VM lock must be held.
+class PendingChecker {
+ public:
+  explicit PendingChecker(const Hyp& hyp) : hyp_(hyp) {}
+
+  const char* run(uint64_t* where) const {
+    uint64_t live = 0;
+    for (size_t i = 0; i < kMaxPending; i++) {
+      const PendingOp& op = hyp_.pending_[i];
+      *where = i;
+      for (size_t v = 0; v < hyp_.nr_secure_vms_; v++) {
+        const Vm& vm = hyp_.secure_vms_[v];
+        const bool named = (vm.pending_slots & (1u << i)) != 0;
+        if (named != (op.live && op.change.svm == &vm))
+          return "a VM's pending-slot mask does not match the operations in progress";
+      }
+      if (!op.live)
+        continue;
+      live++;
+      if (const char* err = check_record(op))
+        return err;
+      for (size_t j = 0; j < i; j++) {
+        const PendingOp& o = hyp_.pending_[j];
+        if (!o.live)
+          continue;
+        for (size_t k = 0; k < op.nr_ranges; k++) {
+          if (o.overlaps(op.ranges[k]))
+            return "two operations in progress share a page";
+        }
+      }
+      if (const char* err = check_pages(op, where))
+        return err;
+    }
+    *where = 0;
+    return live == hyp_.stats_.pending_now.get()
+               ? nullptr
+               : "STATS PENDING does not match the operations in progress";
+  }
+
+ private:
+  const char* check_record(const PendingOp& op) const {
+    const OwnershipChange& c = op.change;
+    if (op.generation == 0 || c.svm == nullptr || c.ffa || c.clear || c.self != &op ||
+        c.ranges.data() != op.ranges || c.ranges.size() != op.nr_ranges || op.nr_ranges == 0)
+      return "an operation in progress has an incoherent record";
+    uint64_t pages = 0, done = 0;
+    for (size_t k = 0; k < op.nr_ranges; k++) {
+      const MemRange& r = op.ranges[k];
+      if (r.size == 0 || !is_page_aligned(r.base.value()) || !is_page_aligned(r.size) ||
+          !hyp_.platform_.in_ram(r) || hyp_.platform_.touches_carveout(r) ||
+          (k != 0 && op.ranges[k - 1].end() > r.base))
+        return "an operation in progress has ranges that are not sorted, disjoint RAM pages";
+      pages += r.size / kPageSize;
+      if (k < op.next)
+        done += r.size / kPageSize;
+    }
+    if (op.next >= op.nr_ranges || op.done_bytes >= op.ranges[op.next].size ||
+        !is_page_aligned(op.done_bytes))
+      return "an operation in progress has its cursor outside its ranges";
+    done += op.done_bytes / kPageSize;
+    if (pages != c.pages || pages <= kPiecePages || done != op.pages_done || done == 0)
+      return "an operation in progress has wrong page counts";
+    return nullptr;
+  }
+
+  const char* check_pages(const PendingOp& op, uint64_t* where) const {
+    const OwnershipChange& c = op.change;
+    for (size_t k = 0; k < op.nr_ranges; k++) {
+      const MemRange& r = op.ranges[k];
+      for (PhysAddr cur = r.base; cur < r.end();) {
+        const Leaf h = hyp_.host_.s2.lookup(ipa_identity(cur));
+        const Leaf s = c.svm->s2.lookup(ipa_identity(cur));
+        *where = cur.value();
+        // The cursor splits a range at a page: narrow the run to it.
+        PhysAddr end = pa_identity(h.end() < s.end() ? h.end() : s.end());
+        if (end > r.end())
+          end = r.end();
+        if (k == op.next && op.done_bytes != 0 && cur < r.base + op.done_bytes &&
+            end > r.base + op.done_bytes)
+          end = r.base + op.done_bytes;
+        if (s.valid() && (s.pinned() || s.held() || s.ffa()))
+          return "a page of an operation in progress is pinned, held or FF-A memory";
+        if (!in_state(c, op.done(cur), h, s))
+          return op.done(cur) ? "a committed page of an operation in progress is not in its new "
+                                "state"
+                              : "a page an operation in progress has not reached is not in its "
+                                "old state";
+        cur = end;
+      }
+    }
+    return nullptr;
+  }
+
+  static bool host_owned(const Leaf& h) {
+    return h.valid() && h.state() == PageState::kOwned && h.perms() == kPermsRwx;
+  }
+  static bool lent(const Leaf& h, const Leaf& s, const OwnershipChange& c) {
+    return !h.valid() && h.owner() == c.svm->id && s.valid() && s.state() == PageState::kOwned;
+  }
+  static bool shared(const Leaf& h, const Leaf& s) {
+    return h.valid() && h.state() == PageState::kSharedOwned && s.valid() &&
+           s.state() == PageState::kSharedBorrowed;
+  }
+
+  static bool in_state(const OwnershipChange& c, bool done, const Leaf& h, const Leaf& s) {
+    switch (c.kind) {
+      case Transition::kLend:
+        return done ? lent(h, s, c) && s.perms() == c.svm_perms : host_owned(h) && s.raw == 0;
+      case Transition::kShare:
+        return done ? shared(h, s) && h.perms() == c.host_perms && s.perms() == c.svm_perms
+                    : host_owned(h) && s.raw == 0;
+      case Transition::kReclaimLent:
+        return done ? host_owned(h) && s.raw == 0 : lent(h, s, c);
+      case Transition::kReclaimShared:
+        return done ? host_owned(h) && s.raw == 0 : shared(h, s);
+    }
+    return false;
+  }
+
+  const Hyp& hyp_;
+};
+
 // The FF-A state on its own terms, and where it meets the host stage-2. Every VM lock and
 // the FF-A state lock must be held.
 namespace {
@@ -443,6 +569,8 @@ const char* Hyp::check_ffa_invariants(uint64_t* where) const {
   const char* err = check_ffa(ffa_, host_.s2, where);
   if (err == nullptr)
     err = InvariantChecker::check_ffa_memory(*this, where);
+  if (err == nullptr)
+    err = PendingChecker(*this).run(where);
   arch::spin_unlock(ffa_.lock);
   unlock_all();
   return err;
@@ -457,6 +585,8 @@ const char* Hyp::check_invariants_in(std::span<const MemRange> ranges, uint64_t*
     err = check_ffa(ffa_, host_.s2, where);
   if (err == nullptr)
     err = InvariantChecker::check_ffa_memory(*this, where);
+  if (err == nullptr)
+    err = PendingChecker(*this).run(where);
   arch::spin_unlock(ffa_.lock);
   unlock_all();
   return err;
@@ -471,6 +601,8 @@ const char* Hyp::check_invariants(uint64_t* where) const {
     err = check_ffa(ffa_, host_.s2, where);
   if (err == nullptr)
     err = InvariantChecker::check_ffa_memory(*this, where);
+  if (err == nullptr)
+    err = PendingChecker(*this).run(where);
   arch::spin_unlock(ffa_.lock);
   unlock_all();
   return err;

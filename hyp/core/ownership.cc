@@ -97,6 +97,12 @@ Status OwnershipEngine::check_ranges(const Platform& platform, std::span<MemRang
 }
 
 Status OwnershipEngine::check_states(const OwnershipChange& c) const {
+  // Before any page's state: an operation in progress owns its pages whatever state each is
+  // in, and the host learns that it is waiting for its own call, not that it got a state wrong.
+  for (const MemRange& r : c.ranges) {
+    if (hyp_.pending_overlaps(r, c.self))
+      return Status::kPending;
+  }
   for (const MemRange& r : c.ranges) {
     for (PhysAddr cur = r.base; cur < r.end();) {
       const Leaf h = hyp_.host_.s2.lookup(ipa_identity(cur));
@@ -111,7 +117,7 @@ Status OwnershipEngine::check_states(const OwnershipChange& c) const {
   return Status::kOk;
 }
 
-Status OwnershipEngine::reserve_tables(const OwnershipChange& c, PagePool::Reservation& res) const {
+size_t OwnershipEngine::table_need(const OwnershipChange& c) const {
   const bool host_valid = c.kind != Transition::kLend;
   const bool svm_valid = c.kind == Transition::kLend || c.kind == Transition::kShare;
   TableNeed host_need(hyp_.host_.s2, host_valid);
@@ -128,8 +134,11 @@ Status OwnershipEngine::reserve_tables(const OwnershipChange& c, PagePool::Reser
     if (c.svm->has_dma)
       svm_dma_need.add(ipa_range(r));
   }
-  return hyp_.pool_.reserve(
-      host_need.pages() + svm_need.pages() + host_dma_need.pages() + svm_dma_need.pages(), res);
+  return host_need.pages() + svm_need.pages() + host_dma_need.pages() + svm_dma_need.pages();
+}
+
+Status OwnershipEngine::reserve_tables(const OwnershipChange& c, PagePool::Reservation& res) const {
+  return hyp_.pool_.reserve(table_need(c), res);
 }
 
 // Stage-2 by stage-2, each over every range, so one TLB batch per stage-2 covers the whole

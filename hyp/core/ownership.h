@@ -15,6 +15,7 @@
 namespace hyp {
 
 class Hyp;
+struct PendingOp;
 struct Vm;
 
 enum class Transition : uint8_t {
@@ -37,6 +38,9 @@ struct OwnershipChange {
   bool clear = false;
   std::span<const MemRange> ranges;  // sorted, disjoint (check_ranges)
   uint64_t pages = 0;
+  // A piece of this operation in progress (pending.h): its own pages are not refused as
+  // another operation's.
+  const PendingOp* self = nullptr;
 };
 
 class OwnershipEngine {
@@ -48,9 +52,12 @@ class OwnershipEngine {
   [[nodiscard]] static Status check_ranges(const Platform& platform, std::span<MemRange> ranges,
                                            uint64_t* pages);
   // Under the host lock and the secure VM's lock from here on.
-  // Every page in the state the change starts from: kMailbox, kFfa, kState, kBusy.
+  // No page in an operation in progress (kPending), then every page in the state the change
+  // starts from: kMailbox, kFfa, kState, kBusy.
   [[nodiscard]] Status check_states(const OwnershipChange& c) const;
-  // The worst-case table pages of the commit (kNoMemory if the pool cannot give them).
+  // The worst-case table pages of the commit.
+  size_t table_need(const OwnershipChange& c) const;
+  // Adds table_need() pages to `res` (kNoMemory if the pool cannot give them).
   [[nodiscard]] Status reserve_tables(const OwnershipChange& c, PagePool::Reservation& res) const;
   // Cannot fail once the two above succeeded.
   void commit(const OwnershipChange& c, PagePool::Reservation& res);

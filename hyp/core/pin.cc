@@ -69,6 +69,10 @@ Status Hyp::mark(VmId id, Ipa ipa, uint64_t nr_pages, Mark which, bool set, uint
   // running elsewhere must not set new ones.
   if (set && id.value() == HYPHEAP_VMID_SECURE_0 && ffa_.aborted)
     return Status::kState;
+  // A page a MEM_ASSIGN in progress changes is on its way out (or in): no call may start
+  // using it. Only setting is refused: a page of an operation has no mark to clear.
+  if (set && pending_overlaps_vm(*vm, MemRange{pa_identity(ipa), range.size}))
+    return Status::kPending;
   for (Ipa cur = range.base; cur < range.end();) {
     const Leaf l = vm->s2.lookup(cur);
     if (!l.valid())

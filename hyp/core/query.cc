@@ -16,6 +16,14 @@ class PageDescriber {
 
   // Every VM lock must be held.
   PageView describe(PhysAddr pa) const {
+    PageView v = describe_stage2(pa);
+    if (hyp_.pending_at(pa, &v.end))
+      v.state |= HYPHEAP_STATE_F_PENDING;
+    return v;
+  }
+
+ private:
+  PageView describe_stage2(PhysAddr pa) const {
     const Leaf h = hyp_.host_.s2.lookup(ipa_identity(pa));
     PageView v{0, 0, pa_identity(h.end())};
     if (h.valid()) {
@@ -39,7 +47,6 @@ class PageDescriber {
     return v;
   }
 
- private:
   void add_borrower(PhysAddr pa, PageView* v) const {
     v->state = HYPHEAP_STATE_SHARED;
     for (size_t i = 0; i < hyp_.nr_secure_vms_; i++) {

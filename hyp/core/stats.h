@@ -25,7 +25,9 @@ struct Stats {
   Counter pages_shared;
   Counter pages_reclaimed;
   Counter pages_scrubbed;
-  Counter host_calls;  // hypheap and FF-A calls from the host, answered or refused
+  Counter preempted;    // MEM_ASSIGN/MEM_CONTINUE answers PREEMPTED
+  Counter pending_now;  // operations in progress (pending.h)
+  Counter host_calls;   // hypheap and FF-A calls from the host, answered or refused
 };
 
 }  // namespace hyp

@@ -1,7 +1,9 @@
 // MEM_ASSIGN as a transaction: copy the descriptor, validate everything (including the
 // worst-case table pages, which are reserved), then commit, which cannot fail. Any error
 // returns before the first stage-2 write, so every stage-2 stays exactly as it was. The
-// state checks, reservation and commit are the ownership engine's (ownership.cc).
+// state checks, reservation and commit are the ownership engine's (ownership.cc). A change
+// of more than one piece is recorded as an operation in progress and committed one piece
+// per call (pending.cc).
 #include "descriptor.h"
 #include "hyp.h"
 #include "lock.h"
@@ -30,6 +32,15 @@ class AssignTransaction {
     LockGuard svm_guard(change_.svm->lock);
     OwnershipEngine engine(hyp_);
     HYP_TRY(engine.check_states(change_));
+    if (change_.pages > kPiecePages) {
+      // Too long for one call: the slot, then its reservation, are the last checks.
+      size_t slot = 0;
+      HYP_TRY(hyp_.free_pending_slot(&slot));
+      HYP_TRY(engine.reserve_tables(change_, hyp_.pending_[slot].res));
+      validate.stop();
+      hyp_.start_pending(slot, change_, new_srcvm_);
+      return hyp_.advance_pending(slot, new_srcvm);
+    }
     PagePool::Reservation res;
     HYP_TRY(engine.reserve_tables(change_, res));
     validate.stop();
@@ -136,7 +147,7 @@ Status Hyp::mem_assign(unsigned cpu, PhysAddr desc, uint64_t len, uint64_t* new_
   *new_srcvm = 0;
   AssignTransaction t(*this, cpu);
   const Status s = t.run(desc, len, new_srcvm);
-  if (s != Status::kOk)
+  if (s != Status::kOk && s != Status::kPreempted)
     stats_.assign_failed.add(1);
   return s;
 }

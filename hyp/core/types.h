@@ -113,6 +113,12 @@ enum class [[nodiscard]] Status : int64_t{
     kHostAccess = HYPHEAP_ERR_HOST_ACCESS,
     kMailbox = HYPHEAP_ERR_MAILBOX,
     kFfa = HYPHEAP_ERR_FFA,
+    kToken = HYPHEAP_ERR_TOKEN,
+    kPending = HYPHEAP_ERR_PENDING,
+    kPendingLimit = HYPHEAP_ERR_PENDING_LIMIT,
+    // Not an error: the operation is in progress (MEM_CONTINUE takes it on). HYP_TRY passes it
+    // up like any status that is not kOk.
+    kPreempted = HYPHEAP_PREEMPTED,
 };
 
 #define HYP_TRY(expr)                                        \

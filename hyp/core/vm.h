@@ -15,6 +15,10 @@ struct Vm {
   // stage-1 the ownership engine keeps in step with `s2` under the same lock (dma.h).
   Stage2 dma;
   bool has_dma = false;
+  // Slots of Hyp's operations in progress (pending.h) that change this VM's pages: bit i =
+  // slot i. Changed under the host lock and this lock, so a holder of this lock alone (pin,
+  // hold) reads a stable set and only slots whose own fields are stable under it.
+  uint8_t pending_slots = 0;
   mutable arch::SpinLock lock;
 };
 

@@ -17,7 +17,7 @@
 
 /* Bumped on any incompatible change; also the DT property hypheap,abi-version. */
 #define HYPHEAP_ABI_VERSION_MAJOR 1
-#define HYPHEAP_ABI_VERSION_MINOR 5
+#define HYPHEAP_ABI_VERSION_MINOR 6
 
 /*
  * SMCCC function ids. The hypheap calls are SMC64 fast calls in the vendor-specific
@@ -36,6 +36,10 @@
  * PROFILE     (1.4) in:  x1 = HYPHEAP_PROFILE_* phase
  *             out: x0 = status, x1 = counter ticks spent in it since boot, x2 = how many
  *                  times it was timed, x3 = counter ticks per second
+ * MEM_CONTINUE (1.6) in:  x1 = the token a PREEMPTED MEM_ASSIGN or MEM_CONTINUE answered,
+ *                  x2 = 0 (x3 is not read)
+ *             out: as MEM_ASSIGN: x0 = HYPHEAP_OK (x1 = new source-VM bitmap), or
+ *                  HYPHEAP_PREEMPTED again (x1 = the same token), or an error (x1 = 0)
  * UID         out: x0..x3 = HYPHEAP_UID_0..3
  * REVISION    out: x0 = HYPHEAP_ABI_VERSION_MAJOR, x1 = HYPHEAP_ABI_VERSION_MINOR
  */
@@ -43,6 +47,7 @@
 #define HYPHEAP_FN_MEM_QUERY 0xC6000002U
 #define HYPHEAP_FN_STATS 0xC6000003U
 #define HYPHEAP_FN_PROFILE 0xC6000004U
+#define HYPHEAP_FN_MEM_CONTINUE 0xC6000005U
 #define HYPHEAP_FN_VENDOR_HYP_UID 0x8600FF01U
 #define HYPHEAP_FN_VENDOR_HYP_REVISION 0x8600FF03U
 
@@ -85,6 +90,24 @@
 #define HYPHEAP_ERR_MAILBOX (-21)        /* a page is the host's FF-A RX/TX buffer (mapped) */
 /* Since ABI 1.3. */
 #define HYPHEAP_ERR_FFA (-22)            /* a page belongs to an FF-A MEM_LEND/SHARE transaction */
+/* Since ABI 1.6: operations split into pieces (MEM_ASSIGN answering PREEMPTED). */
+#define HYPHEAP_ERR_TOKEN (-23)          /* MEM_CONTINUE: no operation in progress has this token */
+#define HYPHEAP_ERR_PENDING (-24)        /* a page belongs to a MEM_ASSIGN still in progress */
+#define HYPHEAP_ERR_PENDING_LIMIT (-25)  /* every slot for an operation in progress is taken */
+
+/*
+ * Since ABI 1.6, a MEM_ASSIGN whose ranges add up to more than HYPHEAP_PIECE_PAGES pages is
+ * done in pieces of at most that many pages, one piece per call: the hypervisor never spends
+ * more than one piece's scrub, clean and stage-2 work in a call, whatever the host sends.
+ * Validation is whole and first, as before (a refused call changes nothing); then the first
+ * piece is done and the call answers HYPHEAP_PREEMPTED (positive: not an error) with a token
+ * in x1, to pass to MEM_CONTINUE, from any CPU, until it answers HYPHEAP_OK. Until then every
+ * page of the operation is the operation's: MEM_QUERY flags it HYPHEAP_STATE_F_PENDING, any
+ * other change of it answers HYPHEAP_ERR_PENDING (secure-VM holds and pins too), and each
+ * page is wholly in its old state or wholly in its new one, never between.
+ */
+#define HYPHEAP_PREEMPTED 1
+#define HYPHEAP_PIECE_PAGES 512U /* 2 MiB of 4 KiB pages */
 
 /*
  * VM ids. Each fits a bit of the 64-bit srcvm bitmap (HYPHEAP_VMID_BIT). The host (HLOS)
@@ -112,6 +135,7 @@
 #define HYPHEAP_STATE_F_PINNED 0x100U /* the secure VM holds it: reclaim would be BUSY */
 #define HYPHEAP_STATE_F_HELD 0x200U   /* held by a secure-VM call in progress (SVM_HOLD): BUSY */
 #define HYPHEAP_STATE_F_FFA 0x400U    /* (1.3) lent/shared by FF-A MEM_LEND/SHARE, not MEM_ASSIGN */
+#define HYPHEAP_STATE_F_PENDING 0x800U /* (1.6) part of a MEM_ASSIGN still in progress */
 
 /* STATS indices (x1 of HYPHEAP_FN_STATS). Counters are totals since boot unless noted. */
 #define HYPHEAP_STAT_ASSIGN_CALLS 0      /* MEM_ASSIGN calls, successful or not */
@@ -133,7 +157,10 @@
 #define HYPHEAP_STAT_HOST_CALLS 14       /* host calls into the core: hypheap and FF-A ids */
 /* Since ABI 1.5. */
 #define HYPHEAP_STAT_DMA_FAULTS 15       /* device accesses the hyp's SMMU blocked (0: no SMMU) */
-#define HYPHEAP_STAT_COUNT 16
+/* Since ABI 1.6. */
+#define HYPHEAP_STAT_PREEMPTED 16        /* MEM_ASSIGN/MEM_CONTINUE answers PREEMPTED */
+#define HYPHEAP_STAT_PENDING 17          /* now: MEM_ASSIGN operations in progress */
+#define HYPHEAP_STAT_COUNT 18
 
 /*
  * PROFILE phases (x1 of HYPHEAP_FN_PROFILE, since 1.4): where the ownership changes of

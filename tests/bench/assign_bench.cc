@@ -66,8 +66,12 @@ class Machine {
     len += dests.size() * sizeof(hypheap_vmperm);
     std::memcpy(p + len, ranges.data(), ranges.size() * sizeof(hypheap_mem_range));
     len += ranges.size() * sizeof(hypheap_mem_range);
+    // The whole change, as the kernel's wrapper pays it: MEM_CONTINUE while PREEMPTED (ABI 1.6,
+    // one 2 MiB piece per call).
     const auto t0 = Clock::now();
-    const SmcccResult r = hyp_->handle_smccc(0, {{HYPHEAP_FN_MEM_ASSIGN, kDescPa, len, 0}});
+    SmcccResult r = hyp_->handle_smccc(0, {{HYPHEAP_FN_MEM_ASSIGN, kDescPa, len, 0}});
+    while (int64_t(r.x[0]) == HYPHEAP_PREEMPTED)
+      r = hyp_->handle_smccc(0, {{HYPHEAP_FN_MEM_CONTINUE, r.x[1], 0, 0}});
     const auto t1 = Clock::now();
     if (r.x[0] != 0) {
       std::fprintf(stderr, "MEM_ASSIGN failed: %lld\n", (long long)int64_t(r.x[0]));

@@ -70,8 +70,16 @@ enum class Op : uint8_t {
   // (into the handles the hyp answered; bit 7: the raw u64 instead; bit 6: secure VM 11
   // calls), u64 raw, u32 w3 (RECLAIM's flags, FRAG_TX's length).
   kFfaMemCall = 11,
+  // u8 index (into the tokens PREEMPTED answers gave; bit 7: the raw u64 instead), u8 flags
+  // (kContinueToEnd, kContinueX2, kContinueCpu1), u64 raw: MEM_CONTINUE (ABI 1.6).
+  kContinue = 12,
 };
-inline constexpr uint8_t kNrOps = 12;
+inline constexpr uint8_t kNrOps = 13;
+
+// Bits of kContinue's flags.
+inline constexpr uint8_t kContinueToEnd = 1;  // again while it answers PREEMPTED
+inline constexpr uint8_t kContinueX2 = 2;     // x2 = 1 (reserved)
+inline constexpr uint8_t kContinueCpu1 = 4;   // from CPU 1
 
 // Bits of kFfaMem's corrupt field.
 enum FfaCorrupt : uint16_t {

@@ -167,6 +167,9 @@ class Session {
         case Op::kFfaMemCall:
           ffa_mem_call(in);
           break;
+        case Op::kContinue:
+          continue_op(in);
+          break;
       }
     }
   }
@@ -203,6 +206,49 @@ class Session {
     const SmcccResult r = mem_assign(pa, buf, len, x2);
     if (int64_t(r.x[0]) == HYPHEAP_OK)
       remember(r.x[1], rec);
+    if (int64_t(r.x[0]) == HYPHEAP_PREEMPTED)
+      remember_token(r.x[1], rec);
+  }
+
+  // MEM_CONTINUE of a token the hyp gave (or a raw one). A continuation that finishes is
+  // remembered like a successful assign, so kReclaimPrevious can undo it.
+  void continue_op(Reader& in) {
+    const uint8_t index = in.get<uint8_t>(), flags = in.get<uint8_t>();
+    const uint64_t raw = in.get<uint64_t>();
+    const bool known = (index & 0x80) == 0 && nr_tokens_ != 0;
+    const uint64_t token = known ? tokens_[index % nr_tokens_].token : raw;
+    const unsigned cpu = (flags & kContinueCpu1) ? 1 : 0;
+    SmcccResult r{};
+    do {
+      const Footprint before = footprint();
+      g_calls++;
+      r = hyp_->handle_smccc(
+          cpu, SmcccArgs{{HYPHEAP_FN_MEM_CONTINUE, token, (flags & kContinueX2) ? 1u : 0u, raw}});
+      trace("continue", token, r.x[0]);
+      check_status(r.x[0]);
+      const auto st = int64_t(r.x[0]);
+      if (st != HYPHEAP_OK && st != HYPHEAP_PREEMPTED && (r.x[1] != 0 || !(footprint() == before)))
+        fail("a refused MEM_CONTINUE changed something");
+      if (st == HYPHEAP_PREEMPTED && r.x[1] != token)
+        fail("MEM_CONTINUE answered another token");
+      check("after MEM_CONTINUE");
+    } while ((flags & kContinueToEnd) && int64_t(r.x[0]) == HYPHEAP_PREEMPTED);
+    if (int64_t(r.x[0]) != HYPHEAP_OK)
+      return;
+    // A raw value may be a token the harness has (or one of a raw MEM_ASSIGN, not recorded).
+    for (size_t i = 0; i < nr_tokens_; i++) {
+      if (tokens_[i].token == token) {
+        remember(r.x[1], tokens_[i].rec);
+        tokens_[i] = tokens_[--nr_tokens_];
+        return;
+      }
+    }
+  }
+
+  void remember_token(uint64_t token, const Record& rec) {
+    if (nr_tokens_ == kMaxTokens)
+      fail("more operations in progress than the hyp has slots");
+    tokens_[nr_tokens_++] = Token{token, rec};
   }
 
   void reclaim_previous(Reader& in) {
@@ -223,7 +269,9 @@ class Session {
     append(buf, &len, &hdr, sizeof(hdr));
     append(buf, &len, &dest, sizeof(dest));
     append(buf, &len, rec.ranges, n * sizeof(hypheap_mem_range));
-    (void)mem_assign(kDescPage, buf, len, len);
+    const SmcccResult r = mem_assign(kDescPage, buf, len, len);
+    if (int64_t(r.x[0]) == HYPHEAP_PREEMPTED)
+      remember_token(r.x[1], rec);
   }
 
   void smc(Reader& in) {
@@ -239,9 +287,13 @@ class Session {
     const SmcccResult r = hyp_->handle_smccc(0, a);
     trace("smc", a.x[0], r.x[0]);
     check_status(r.x[0]);
-    // Only MEM_ASSIGN may change a stage-2, and only when it succeeds.
-    if ((uint32_t(a.x[0]) != HYPHEAP_FN_MEM_ASSIGN || int64_t(r.x[0]) != HYPHEAP_OK) &&
-        !(footprint() == before))
+    // Only MEM_ASSIGN and MEM_CONTINUE may change a stage-2, and only when they succeed (or
+    // did a piece). A raw one that did is an operation the harness has no record of, which
+    // is fine: its token is not one the harness continues.
+    const uint32_t fid = uint32_t(a.x[0]);
+    const bool changes = fid == HYPHEAP_FN_MEM_ASSIGN || fid == HYPHEAP_FN_MEM_CONTINUE;
+    const bool done = int64_t(r.x[0]) == HYPHEAP_OK || int64_t(r.x[0]) == HYPHEAP_PREEMPTED;
+    if (!(changes && done) && !(footprint() == before))
       fail("a call that changes nothing changed a stage-2");
     check("after smc");
   }
@@ -784,7 +836,8 @@ class Session {
     const SmcccResult r = hyp_->handle_smccc(0, SmcccArgs{{HYPHEAP_FN_MEM_ASSIGN, pa, x2, 0}});
     trace("assign", pa, r.x[0]);
     check_status(r.x[0]);
-    if (int64_t(r.x[0]) != HYPHEAP_OK && (r.x[1] != 0 || !(footprint() == before)))
+    const auto st = int64_t(r.x[0]);
+    if (st != HYPHEAP_OK && st != HYPHEAP_PREEMPTED && (r.x[1] != 0 || !(footprint() == before)))
       fail("a failed MEM_ASSIGN changed something");
     check("after MEM_ASSIGN");
     return r;
@@ -890,7 +943,7 @@ class Session {
   static void check_status(uint64_t x0) {
     const auto s = int64_t(x0);
     const bool vendor_answer = x0 == HYPHEAP_UID_0 || x0 == HYPHEAP_ABI_VERSION_MAJOR;
-    if (!vendor_answer && (s > HYPHEAP_OK || s < HYPHEAP_ERR_FFA))
+    if (!vendor_answer && (s > HYPHEAP_PREEMPTED || s < HYPHEAP_ERR_PENDING_LIMIT))
       fail("status outside the ABI", x0);
   }
 
@@ -950,6 +1003,14 @@ class Session {
   Hyp* hyp_;
   Record history_[kHistory];
   size_t nr_history_ = 0, next_history_ = 0;
+  // Operations in progress the harness started (kAssign answered PREEMPTED).
+  struct Token {
+    uint64_t token = 0;
+    Record rec;
+  };
+  static constexpr size_t kMaxTokens = kMaxPending;
+  Token tokens_[kMaxTokens];
+  size_t nr_tokens_ = 0;
   // The arch as the harness plays it (FF-A ops).
   struct CpuModel {
     bool in_partition = false;

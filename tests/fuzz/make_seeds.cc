@@ -64,6 +64,11 @@ struct Seed {
   Seed& lend(const std::vector<R>& ranges, uint32_t to = kSvm0) {
     return assign(kHostBit, {{to, kRw}}, ranges);
   }
+  // MEM_CONTINUE of the index-th token the harness holds (bit 7 of index: `raw` instead).
+  Seed& continue_op(uint8_t index, uint8_t flags = kContinueToEnd, uint64_t raw = 0) {
+    w.op(Op::kContinue).put(index).put(flags).put(raw);
+    return *this;
+  }
   Seed& reclaim_previous(uint8_t index, uint8_t variant = 0) {
     w.op(Op::kReclaimPrevious).put(index).put(variant);
     return *this;
@@ -173,7 +178,12 @@ std::vector<Seed> seeds() {
     std::vector<R> sixteen;
     for (uint64_t i = 0; i < 16; i++)
       sixteen.push_back(chunks(2 * i, 1));
-    s.emplace_back("lend_reclaim_2m_chunks").lend(sixteen).reclaim_previous(0);
+    // 16 pieces each way (ABI 1.6): the heap's wrapper continues them to the end.
+    s.emplace_back("lend_reclaim_2m_chunks")
+        .lend(sixteen)
+        .continue_op(0)
+        .reclaim_previous(0)
+        .continue_op(0, kContinueToEnd | kContinueCpu1);
     std::vector<R> scattered;
     for (uint64_t i = 0; i < 64; i++)
       scattered.push_back(pages(2 * i, 1));
@@ -521,6 +531,51 @@ std::vector<Seed> seeds() {
     const uint16_t len = sizeof(hdr) + sizeof(dest) + sizeof(range);
     r.w.op(Op::kRawDescriptor).put(len).put(hdr).put(dest).put(range).put(uint64_t(len));
   }
+  // MEM_ASSIGN in pieces (ABI 1.6). The fuzzer's core has 2 slots; a fresh core's first
+  // operation gets generation 1 in slot 0: token 0x8000000000000100.
+  constexpr uint64_t kFirstToken = 0x8000000000000100ULL;
+  s.emplace_back("pending_lend_reclaim_32m_piece_by_piece")
+      .lend({chunks(0, 16)})
+      .continue_op(0, 0)
+      .continue_op(0, kContinueCpu1)
+      .continue_op(0)
+      .reclaim_previous(0)
+      .continue_op(0);
+  {
+    std::vector<R> nine;  // 567 arena pages: two pieces, in the pages the other ops use
+    for (uint64_t i = 0; i < 9; i++)
+      nine.push_back(pages(64 * i, 63));
+    s.emplace_back("pending_refusals_then_abandoned")
+        .lend(nine)
+        .lend({pages(0, 1)}, kSvm1)                    // PENDING
+        .lend({pages(574, 2)})                         // PENDING (ends in it)
+        .svm_call(0, 0, 1, HYPHEAP_SVM_NEED_R)         // SVM_HOLD of a page it has: PENDING
+        .svm_call(2, 530, 1)                           // SVM_PIN of one not reached: PENDING
+        .pin(0, 0, 1)                                  // PENDING
+        .ffa(0, kMap64, kMailbox, 570, 571, 1)         // DENIED: the operation's
+        .smc(HYPHEAP_FN_MEM_QUERY, kArena, 575)        // F_PENDING
+        .smc(HYPHEAP_FN_STATS, HYPHEAP_STAT_PENDING);  // and never continued
+  }
+  s.emplace_back("pending_forged_and_stale_tokens")
+      .lend({chunks(0, 2)})
+      .continue_op(0x80, 0, 0)
+      .continue_op(0x80, 0, ~0ULL)
+      .continue_op(0x80, 0, kFirstToken + 0x100)  // another generation
+      .continue_op(0x80, 0, kFirstToken + 1)      // a free slot
+      .continue_op(0x80, 0, kFirstToken + 2)      // past the slots
+      .continue_op(0x80, 0, kFirstToken & ~(1ULL << 63))
+      .continue_op(0, kContinueX2)  // DESC_RESERVED
+      .continue_op(0)
+      .continue_op(0x80, 0, kFirstToken);  // finished: stale
+  s.emplace_back("pending_slot_limit")
+      .lend({chunks(0, 2)})
+      .lend({chunks(4, 2)})
+      .lend({chunks(8, 2)})  // PENDING_LIMIT
+      .lend({chunks(8, 1)})  // one piece: no slot
+      .continue_op(1)
+      .lend({chunks(12, 2)})
+      .continue_op(0)
+      .continue_op(0);
   return s;
 }
 

@@ -132,8 +132,22 @@ class HypTest : public ::testing::Test {
     expect_invariants();
     return r;
   }
+  // MEM_CONTINUE of `token` on `cpu`, checked like every call.
+  SmcccResult continue_call(uint64_t token, unsigned cpu = 0) {
+    SmcccResult r = hyp_->handle_smccc(cpu, SmcccArgs{{HYPHEAP_FN_MEM_CONTINUE, token, 0, 0}});
+    expect_invariants();
+    return r;
+  }
+  // MEM_ASSIGN to the end, as the kernel's wrapper does it: MEM_CONTINUE while PREEMPTED.
+  SmcccResult call_to_end(const std::vector<uint8_t>& desc, uint64_t pa = kDescPa,
+                          unsigned cpu = 0) {
+    SmcccResult r = call(desc, pa, cpu);
+    while (int64_t(r.x[0]) == HYPHEAP_PREEMPTED)
+      r = continue_call(r.x[1], cpu);
+    return r;
+  }
   Status assign(const DescBuilder& d, uint64_t pa = kDescPa, unsigned cpu = 0) {
-    return Status(int64_t(call(d.bytes(), pa, cpu).x[0]));
+    return Status(int64_t(call_to_end(d.bytes(), pa, cpu).x[0]));
   }
 
   // Asserts the call fails with `want` and leaves every stage-2 untouched.

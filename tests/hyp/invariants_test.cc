@@ -52,6 +52,27 @@ TEST_F(InvariantsTest, CatchesAHostPageSharedWithTheHypWithoutAMailbox) {
   s2.set_range(r, LeafSpec::normal(PhysAddr(kData), kPermsRwx, PageState::kOwned), res);
 }
 
+// An operation in progress whose cursor says a page is done that its piece never committed
+// (the half state a broken continuation would leave): the pending part of the checker sees
+// the page still lent where the cursor says the host has it back.
+TEST_F(InvariantsTest, CatchesAPageOfAnOperationInProgressOnTheWrongSideOfItsCursor) {
+  constexpr uint64_t kPiece = HYPHEAP_PIECE_PAGES * k4K;
+  ASSERT_EQ(assign(lend(kGigBlock, 2 * kPiece)), Status::kOk);
+  const SmcccResult r = call(reclaim(kSvm0.bit(), kGigBlock, 2 * kPiece).bytes());
+  ASSERT_EQ(int64_t(r.x[0]), HYPHEAP_PREEMPTED);
+  auto* op = const_cast<PendingOp*>(hyp_->pending_op(r.x[1] & 0xff));
+  ASSERT_NE(op, nullptr);
+  op->done_bytes += k4K;
+  op->pages_done += 1;
+  uint64_t where = 0;
+  EXPECT_STREQ(hyp_->check_invariants(&where),
+               "a committed page of an operation in progress is not in its new state");
+  EXPECT_EQ(where, kGigBlock + kPiece);
+  op->done_bytes -= k4K;
+  op->pages_done -= 1;
+  EXPECT_EQ(int64_t(continue_call(r.x[1]).x[0]), HYPHEAP_OK);
+}
+
 TEST_F(InvariantsTest, CatchesAPinLeftInTheAbortedPartition) {
   ASSERT_EQ(assign(lend(kData, k4K)), Status::kOk);
   ASSERT_TRUE(hyp_->ffa_vcpu_booting(0));

@@ -49,7 +49,12 @@ class BenchReportTest(unittest.TestCase):
         records = [latency("system", "system", 4096, 100.0, 1.0),
                    latency("protected,secure-video", "hyp-pages", 4096, 500.0, 5.0),
                    heap("system", "system", 256 << 20, True, None),
-                   heap("protected,secure-video", "hyp-pages", 200 << 20, False, 12.5)]
+                   heap("protected,secure-video", "hyp-pages", 200 << 20, False, 12.5),
+                   {"kind": "irq_latency", "heap": "protected,secure-video",
+                    "backend": "hyp-pages", "size": 64 << 20, "buffers": 3, "idle_samples": 800,
+                    "idle_max_us": 4000.0, "idle_mean_us": 900.0, "busy_samples": 700,
+                    "busy_max_us": 9000.0, "busy_mean_us": 2000.0, "max_x_idle": 2.25,
+                    "hyp_preempted": 93}]
         text = "[    1.0] some kernel line\n"
         for r in records:
             text += "[    2.0] hh-bench-json: " + json.dumps(r) + "\n"
@@ -63,6 +68,8 @@ class BenchReportTest(unittest.TestCase):
         self.assertIn("| protected,secure-video | hyp-pages | 4 KiB | 10.0 | 20.0 | 5.0 | 15.0 | 50.0 "
                       "| 20% |", md)
         self.assertIn("| 200 MiB | 12.50 |", md)
+        self.assertIn("| protected,secure-video | hyp-pages | 64 MiB | 4000 | 9000 | 2.25 | 3 | 93 |",
+                      md)
         self.assertEqual(json.loads(read(os.path.join(out, "comparison.json"))), records)
         svg = os.path.join(out, "comparison.svg")
         if os.path.exists(svg):

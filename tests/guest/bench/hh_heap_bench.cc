@@ -52,6 +52,7 @@
 #include "fd_io.h"
 #include "heap_names.h"
 #include "hypheap_debugfs.h"
+#include "irq_latency.h"
 #include "svm_device.h"
 
 namespace {
@@ -856,6 +857,16 @@ int main() {
     MeasureLatency(cold);
     CountHypercalls(cold);
   }
+  // The host's interrupt latency while each heap allocates and frees 64 MiB buffers, over the
+  // same probe with nothing running (hypheap_latency.ko; n/a without it).
+  std::vector<hypheap::guest::IrqLatency> irq;
+  for (const Heap& heap : heaps) {
+    if (auto l = hypheap::guest::MeasureIrqLatency(heap.fd.get(), heap.name, heap.backend))
+      irq.push_back(std::move(*l));
+  }
+  if (irq.empty())
+    std::printf("hh-heap-bench: no %s (hypheap_latency.ko): interrupt latency is n/a\n",
+                hypheap::guest::kIrqProbe);
   for (Heap& heap : heaps) {
     heap.reserved_unused_bytes = heap.name == kSystemHeap ? 0 : ReservedUnused(heap.name);
     heap.churn = MeasureChurn(heap);
@@ -883,6 +894,19 @@ int main() {
   }
   text += KernelTable(protected_heaps) + JsonLines(heaps) + ColdJsonLines(cold);
   // Each block in one write, so no kernel message lands inside it.
+  std::string irq_text;
+  if (!irq.empty()) {
+    irq_text =
+        "\nTimer interrupt latency on CPU 0 while the heap allocates and frees 64 MiB buffers\n"
+        "(worst of 2 probes of 2 s each kind, hrtimer every 250 us; busy/idle of the maxima)\n"
+        "heap                         backend    idle max us busy max us  x idle  buffers  hyp "
+        "pieces\n";
+    for (const auto& l : irq)
+      irq_text += hypheap::guest::IrqLatencyRow(l);
+    for (const auto& l : irq)
+      irq_text += hypheap::guest::IrqLatencyJson(l);
+  }
+  text += irq_text;
   if (const int error = WriteAll(STDOUT_FILENO, text); error != 0) {
     std::printf("hh-heap-bench: writing the results: %s\n", std::strerror(error));
     return 1;
