@@ -177,6 +177,8 @@ class Hyp {
   [[nodiscard]] Status free_pending_slot(size_t* slot) const;
   // Commits the next piece of `slot`; finishes it after the last. Under the host and VM locks.
   [[nodiscard]] Status advance_pending(size_t slot, uint64_t* out);
+  // Frees `slot` after its first piece was refused (nothing of it done). Same locks.
+  void cancel_pending(size_t slot);
   // Clears every pin and hold of `vm` (its partition aborted). Takes the VM lock.
   void drop_marks(Vm& vm);
   // FF-A pieces that touch the host stage-2 (ffa_mailbox.cc), under the host lock.

@@ -109,6 +109,16 @@ void Hyp::start_pending(size_t slot, const OwnershipChange& c, uint64_t new_srcv
   stats_.pending_now.add(1);
 }
 
+void Hyp::cancel_pending(size_t slot) {
+  PendingOp& op = pending_[slot];
+  if (!op.live || op.pages_done != 0)
+    arch::fatal("cancel_pending: the operation has pieces done");  // a core bug, not input
+  op.res.reset();
+  op.live = false;
+  op.change.svm->pending_slots = uint8_t(op.change.svm->pending_slots & ~(1u << slot));
+  stats_.pending_now.add(-1);
+}
+
 // A piece is at most kPiecePages pages from the cursor, cut at a 2 MiB boundary where the
 // budget allows, so that a piece does not split a block the whole change would have
 // replaced whole (a split the change's table count did not include).

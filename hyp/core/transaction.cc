@@ -39,7 +39,12 @@ class AssignTransaction {
       HYP_TRY(engine.reserve_tables(change_, hyp_.pending_[slot].res));
       validate.stop();
       hyp_.start_pending(slot, change_, new_srcvm_);
-      return hyp_.advance_pending(slot, new_srcvm);
+      const Status st = hyp_.advance_pending(slot, new_srcvm);
+      // A first piece can need tables the whole change did not (it splits a block the change
+      // moves whole); refused, it leaves nothing behind: the call changed nothing.
+      if (st != Status::kOk && st != Status::kPreempted)
+        hyp_.cancel_pending(slot);
+      return st;
     }
     PagePool::Reservation res;
     HYP_TRY(engine.reserve_tables(change_, res));

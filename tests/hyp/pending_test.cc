@@ -312,6 +312,22 @@ TEST_F(PendingTest, LongCallWithoutTablePagesIsNoMemoryAndTakesNoSlot) {
   EXPECT_EQ(stat(HYPHEAP_STAT_PENDING), 0u);
 }
 
+// A first piece can need more tables than the whole change: here it takes the 4 KiB range
+// and 2 MiB - 4 KiB of the aligned 2 MiB block the whole change would move whole, splitting
+// it. When the pool cannot give those, the call is refused, and nothing stays behind: no
+// live operation, no slot, no page marked pending (hostile review of issue 13, H1).
+TEST_F(PendingTest, AFirstPieceWithoutTablePagesLeavesNoOperationBehind) {
+  boot(12);
+  const uint64_t g = kGigBlock + 8 * k2M;
+  auto d = DescBuilder().src(kVmidHost.bit()).dest(kSvm0, kRw);
+  d.range(g + k4K, k4K);
+  d.range(g + k2M, k2M);
+  expect_refused_assign(d, Status::kNoMemory);
+  EXPECT_EQ(stat(HYPHEAP_STAT_PENDING), 0u);
+  // The pages are the host's as before, and free for the next call.
+  EXPECT_EQ(assign(lend(g + k2M, k4K)), Status::kOk);
+}
+
 // Between two pieces another change (of other pages) can make a table the operation's
 // unreached pages share uniform, and merge it away: the next piece must split again, with a
 // table page the operation's count at validation never included. The piece reserves it then;
