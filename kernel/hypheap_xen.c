@@ -141,6 +141,7 @@ static int hypheap_xen_wait(struct hypheap_xen *x, u32 seq)
 {
 	unsigned long deadline = jiffies + HYPHEAP_XEN_REQ_TIMEOUT_S * HZ;
 	unsigned int polls = 0;
+	s32 status;
 
 	/* pairs with the receiver's release of ack_seq after its answer */
 	while (le32_to_cpu(smp_load_acquire(&x->mb->ack_seq)) != seq) {
@@ -155,7 +156,16 @@ static int hypheap_xen_wait(struct hypheap_xen *x, u32 seq)
 		else
 			usleep_range(1000, 2000);
 	}
-	return (s32)le32_to_cpu(READ_ONCE(x->mb->status));
+	status = (s32)le32_to_cpu(READ_ONCE(x->mb->status));
+	if (!status)
+		return 0;
+	/*
+	 * The receiver's word is not dom0's errno: one it chose (positive, or
+	 * one with a meaning here such as -ETIMEDOUT) must not steer dom0.
+	 */
+	pr_warn_ratelimited("receiver dom%u refused request %u (%d)\n", x->domid,
+			    seq, status);
+	return -EREMOTEIO;
 }
 
 static int hypheap_xen_wait_ready(struct hypheap_xen *x)

@@ -167,6 +167,8 @@ TEST_F(PoolTest, DrainGivesEveryPooledPageBackToTheHostScrubbed) {
     ASSERT_TRUE(svm_->Fill(fd.get(), 0x5A).ok());
     ASSERT_EQ(ErrnoName(fd.Close()), "success");
     EXPECT_EQ(Count(heap, "bytes"), static_cast<int64_t>(kLen)) << heap;
+    // Until the worker's FILL is done the secure VM holds the pages (HELD in MEM_QUERY).
+    ASSERT_TRUE(AllScrubbed(heap)) << heap;
     for (const PhysRange& range : listed.ranges) {
       EXPECT_TRUE(VmOwnsRange(range, *vm)) << "a pooled page is the secure VM's";
     }
