@@ -72,9 +72,11 @@ static int hypheap_cma_alloc(struct hypheap_backend *be,
 	/*
 	 * No dirty line may be written back once another VM owns it: the
 	 * hypervisor cleans on lend where the transport says so (after
-	 * unmapping it from us, the moment that counts), else clean here.
+	 * unmapping it from us, the moment that counts), else clean here; it
+	 * does not clean what it shares, which the host keeps.
 	 */
-	if (!cb->lender.conduit->ops->cleans_on_lend)
+	if (!cb->lender.conduit->ops->cleans_on_lend ||
+	    hypheap_use_keeps(use, cb->lender.host.vmid))
 		dma_sync_single_for_device(&cb->dev, dma, mem->len,
 					   DMA_TO_DEVICE);
 	return 0;

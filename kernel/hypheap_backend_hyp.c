@@ -27,15 +27,16 @@
  * @be: the backend
  * @dev: device whose streaming DMA mapping cleans pages to PoC
  * @lender: the conduit and the host
- * @clean: clean new pages to PoC through @dev's DMA API; false when the
- *	hypervisor cleans them on lend (the hypheap transport), which makes
- *	the host's clean redundant
+ * @clean: @dev's DMA API can clean new pages to PoC
+ * @hyp_cleans: the transport's hypervisor cleans what it lends (the hypheap
+ *	ABI), which makes the host's clean redundant for a lend, not a share
  */
 struct hypheap_hyp_backend {
 	struct hypheap_backend be;
 	struct device *dev;
 	struct hypheap_lender lender;
 	bool clean;
+	bool hyp_cleans;
 };
 
 /*
@@ -164,7 +165,8 @@ static int hypheap_hyp_alloc(struct hypheap_backend *be,
 	 * coherency here, through the streaming DMA API of a non-coherent
 	 * device.
 	 */
-	if (!hb->clean)
+	if (!hb->clean ||
+	    (hb->hyp_cleans && !hypheap_use_keeps(use, hb->lender.host.vmid)))
 		return 0;
 	begin = hypheap_phase_begin();
 	ret = dma_map_sgtable(hb->dev, &mem->sgt, DMA_TO_DEVICE, 0);
@@ -257,7 +259,8 @@ struct hypheap_backend *hypheap_hyp_backend_create(struct device *dev,
 	hb->lender.conduit = c;
 	hb->lender.host.vmid = host_vmid;
 	hb->lender.host.perms = HYPHEAP_PERM_RWX;
-	hb->clean = clean && !c->ops->cleans_on_lend;
+	hb->clean = clean;
+	hb->hyp_cleans = c->ops->cleans_on_lend;
 	hypheap_backend_init(&hb->be, &hypheap_hyp_ops, "hyp-pages", hb);
 	return &hb->be;
 }

@@ -404,6 +404,17 @@ struct hypheap_use {
 	struct hypheap_stats *stats;
 };
 
+/* Whether @use leaves @vmid (the host) among the owners: a share, not a lend. */
+static inline bool hypheap_use_keeps(const struct hypheap_use *use, u32 vmid)
+{
+	unsigned int i;
+
+	for (i = 0; i < use->nr_dst; i++)
+		if (use->dst[i].vmid == vmid)
+			return true;
+	return false;
+}
+
 /*
  * Use cases, numbered as the upstream TEE heap numbers them (the FF-A
  * memory tag and the secure VM's name for a block): a heap's comes from
