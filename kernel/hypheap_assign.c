@@ -269,6 +269,12 @@ static int hypheap_resync(struct hypheap_conduit *c, struct sg_table *sgt,
 	int ret = 0, err;
 
 	lockdep_assert_held(&c->lock);
+	/* an unfinished operation's pages would only answer PENDING */
+	if (c->ops->resume) {
+		err = c->ops->resume(c);
+		if (err)
+			return err;
+	}
 	hypheap_range_iter_init(&it, sgt);
 	while (hypheap_range_iter_fill(&it, &r, 1)) {
 		phys_addr_t pa = r.base;

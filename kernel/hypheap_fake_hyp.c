@@ -26,6 +26,12 @@ u64 fake_hyp_owner(struct fake_hyp *fh, phys_addr_t pa)
 	return entry ? xa_to_value(entry) : fh->host;
 }
 
+static bool fake_hyp_pinned(struct fake_hyp *fh, phys_addr_t pa)
+{
+	return pa >= fh->pinned &&
+	       pa - fh->pinned < fh->pinned_pages * PAGE_SIZE;
+}
+
 static bool fake_hyp_failing(struct fake_hyp *fh)
 {
 	return fh->fail_call && fh->calls >= fh->fail_call &&
@@ -78,6 +84,13 @@ static int fake_hyp_assign(struct hypheap_conduit *c,
 				*status = HYPHEAP_ERR_STATE;
 				return hypheap_abi_errno(*status);
 			}
+	for (i = 0; i < req->nr_ranges; i++)
+		for (off = 0; off < req->ranges[i].size; off += PAGE_SIZE)
+			if (to == fh->host &&
+			    fake_hyp_pinned(fh, req->ranges[i].base + off)) {
+				*status = HYPHEAP_ERR_BUSY;
+				return hypheap_abi_errno(*status);
+			}
 	fake_hyp_apply(fh, req, to);
 	return 0;
 }
@@ -86,16 +99,20 @@ static int fake_hyp_query(struct hypheap_conduit *c, phys_addr_t addr,
 			  u64 nr_pages, struct hypheap_query *q, long *status)
 {
 	struct fake_hyp *fh = c->priv;
+	bool pinned = fake_hyp_pinned(fh, addr);
 	u64 n;
 
 	fh->queries++;
 	q->owners = fake_hyp_owner(fh, addr);
 	for (n = 1; n < nr_pages; n++)
-		if (fake_hyp_owner(fh, addr + n * PAGE_SIZE) != q->owners)
+		if (fake_hyp_owner(fh, addr + n * PAGE_SIZE) != q->owners ||
+		    fake_hyp_pinned(fh, addr + n * PAGE_SIZE) != pinned)
 			break;
 	q->pages = n;
 	q->state = (q->owners & fh->host) && q->owners != fh->host ?
 		   HYPHEAP_STATE_SHARED : HYPHEAP_STATE_EXCLUSIVE;
+	if (pinned)
+		q->state |= HYPHEAP_STATE_F_PINNED;
 	return 0;
 }
 

@@ -30,6 +30,9 @@
  * @fail_errno: the errno then returned; 0: hypheap_abi_errno(@fail_status)
  * @fail_applies: the first failing call changes the pages anyway (an
  *	answer the driver cannot trust); the others change nothing
+ * @pinned: first page the secure VM pins (MEM_QUERY flags it PINNED, a
+ *	reclaim naming it answers BUSY, as the hypervisor does)
+ * @pinned_pages: how many from @pinned; 0: none
  */
 struct fake_hyp {
 	struct xarray owners;
@@ -43,6 +46,8 @@ struct fake_hyp {
 	long fail_status;
 	int fail_errno;
 	bool fail_applies;
+	phys_addr_t pinned;
+	u64 pinned_pages;
 };
 
 struct hypheap_conduit *fake_hyp_conduit(struct kunit *test,

@@ -87,6 +87,47 @@ static bool hypheap_pool_mem_charged(struct hypheap_mem *mem)
 }
 
 /*
+ * Does the secure VM still pin or hold a page of @mem? A buffer freed while
+ * pinned is still in the secure VM's use (a pin outlives the buffer when its
+ * owner did not unpin: an in-kernel user's bug, a file whose unpin failed at
+ * close): zeroing it would write under that use, and handing it out again
+ * would give one memory to two users. Asked once per freed buffer, in the
+ * worker, not on the allocation path; the host cannot pin a pooled buffer
+ * (a pin names a live dma-buf), so the answer stays true until it is reused.
+ * Return: 1 (pinned, held, or MEM_QUERY cannot tell), 0 (neither).
+ */
+static int hypheap_pool_mem_busy(struct hypheap_pool *pool,
+				 struct hypheap_mem *mem)
+{
+	struct hypheap_conduit *c = pool->conduit;
+	struct hypheap_range_iter it;
+	struct hypheap_range r;
+
+	if (!c->ops->query)
+		return 1;
+	hypheap_range_iter_init_mem(&it, mem);
+	while (hypheap_range_iter_fill(&it, &r, 1)) {
+		u64 left = r.size >> PAGE_SHIFT;
+		phys_addr_t pa = r.base;
+
+		while (left) {
+			struct hypheap_query q = {};
+			long status = HYPHEAP_OK;
+
+			if (c->ops->query(c, pa, left, &q, &status) ||
+			    !q.pages || q.pages > left ||
+			    q.state & (HYPHEAP_STATE_F_PINNED |
+				       HYPHEAP_STATE_F_HELD |
+				       HYPHEAP_STATE_F_PENDING))
+				return 1;
+			pa += q.pages << PAGE_SHIFT;
+			left -= q.pages;
+		}
+	}
+	return 0;
+}
+
+/*
  * Give one pooled buffer back to the host through the core's own path
  * (reclaim, which the hypervisor scrubs, then free; quarantine if the
  * reclaim fails). The pool uncharged it from the heap when it took it;
@@ -121,9 +162,15 @@ static void hypheap_pool_scrub_work(struct work_struct *work)
 		if (!buf)
 			return;
 
-		begin = hypheap_phase_begin();
-		ret = pool->ops->scrub(pool, &buf->mem);
-		hypheap_phase_end(HYPHEAP_PHASE_POOL_SCRUB, begin, buf->mem.len);
+		if (hypheap_pool_mem_busy(pool, &buf->mem)) {
+			atomic64_inc(&pool->pinned);
+			ret = -EBUSY;
+		} else {
+			begin = hypheap_phase_begin();
+			ret = pool->ops->scrub(pool, &buf->mem);
+			hypheap_phase_end(HYPHEAP_PHASE_POOL_SCRUB, begin,
+					  buf->mem.len);
+		}
 		spin_lock(&pool->lock);
 		pool->scrubbing--;
 		pool->unscrubbed -= buf->mem.len;
@@ -134,7 +181,7 @@ static void hypheap_pool_scrub_work(struct work_struct *work)
 		}
 		pool->bytes -= buf->mem.len;
 		spin_unlock(&pool->lock);
-		if (ret) {
+		if (ret && ret != -EBUSY) {
 			atomic64_inc(&pool->scrub_failures);
 			pr_warn_ratelimited("%s: pool: the secure VM did not zero a freed buffer (%d); giving it back\n",
 					    pool->heap->name, ret);
@@ -347,6 +394,8 @@ static unsigned long hypheap_pool_scan(struct shrinker *s,
  * hypheap_pool_enable() - let a heap keep freed buffers lent
  * @pool: the heap's pool, disabled
  * @be: the backend whose buffers it keeps (a reference is taken)
+ * @c: the conduit @be lends through (a reference is taken): its MEM_QUERY
+ *	tells a buffer the secure VM still pins, which is never reused
  * @max_bytes: the most bytes it holds, > 0
  * @ops: how it zeroes a buffer before reuse
  * @priv: for @ops
@@ -354,12 +403,12 @@ static unsigned long hypheap_pool_scan(struct shrinker *s,
  * Return: 0, -EBUSY if enabled already, or register_shrinker()'s errno.
  */
 int hypheap_pool_enable(struct hypheap_pool *pool, struct hypheap_backend *be,
-			u64 max_bytes, const struct hypheap_pool_ops *ops,
-			void *priv)
+			struct hypheap_conduit *c, u64 max_bytes,
+			const struct hypheap_pool_ops *ops, void *priv)
 {
 	int ret;
 
-	if (!max_bytes)
+	if (!max_bytes || !c->ops->query)
 		return -EINVAL;
 	mutex_lock(&pool->config_lock);
 	if (pool->be) {
@@ -375,6 +424,8 @@ int hypheap_pool_enable(struct hypheap_pool *pool, struct hypheap_backend *be,
 		goto out;
 	pool->ops = ops;
 	pool->ops_priv = priv;
+	hypheap_conduit_get(c);
+	pool->conduit = c;
 	hypheap_backend_get(be);
 	spin_lock(&pool->lock);
 	pool->be = be;
@@ -409,6 +460,8 @@ void hypheap_pool_disable(struct hypheap_pool *pool)
 	spin_lock(&pool->lock);
 	pool->be = NULL;	/* no take from now on */
 	spin_unlock(&pool->lock);
+	hypheap_conduit_put(pool->conduit);
+	pool->conduit = NULL;
 	hypheap_backend_put(be);
 out:
 	mutex_unlock(&pool->config_lock);
@@ -429,10 +482,11 @@ void hypheap_pool_show(struct seq_file *m, struct hypheap_pool *pool)
 	seq_printf(m, "hits: %lld\nmisses: %lld\nputs: %lld\nrefused: %lld\n",
 		   atomic64_read(&pool->hits), atomic64_read(&pool->misses),
 		   atomic64_read(&pool->puts), atomic64_read(&pool->refused));
-	seq_printf(m, "shrinks: %lld\nshrunk_pages: %lld\nscrub_failures: %lld\n",
+	seq_printf(m, "shrinks: %lld\nshrunk_pages: %lld\nscrub_failures: %lld\npinned: %lld\n",
 		   atomic64_read(&pool->shrinks),
 		   atomic64_read(&pool->shrunk_pages),
-		   atomic64_read(&pool->scrub_failures));
+		   atomic64_read(&pool->scrub_failures),
+		   atomic64_read(&pool->pinned));
 }
 
 #ifdef HYPHEAP_HAVE_FFA

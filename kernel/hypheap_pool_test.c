@@ -37,7 +37,8 @@ static const struct hypheap_vmperm pt_dst = {
  * struct pt_ctx - one case's heap and pool on the fake hypervisor
  * @fh: the fake hypervisor
  * @pdev: the device the backend would clean pages through
- * @be: the hyp backend on the fake's conduit
+ * @c: the fake's conduit
+ * @be: the hyp backend on it
  * @heap: an unregistered heap served by @be
  * @scrubs: buffers the fake scrub zeroed
  * @scrub_fail: the scrub's answer; 0 zeroes
@@ -45,6 +46,7 @@ static const struct hypheap_vmperm pt_dst = {
 struct pt_ctx {
 	struct fake_hyp fh;
 	struct platform_device *pdev;
+	struct hypheap_conduit *c;
 	struct hypheap_backend *be;
 	struct hypheap_heap *heap;
 	atomic_t scrubs;
@@ -112,6 +114,7 @@ static int pt_init(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	test->priv = ctx;
 	c = fake_hyp_conduit(test, &ctx->fh, 64, true);
+	ctx->c = c;
 	ctx->pdev = platform_device_register_simple("hypheap-kunit-pool", -1,
 						    NULL, 0);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ctx->pdev);
@@ -152,7 +155,8 @@ static void pt_enable(struct kunit *test, u64 bytes)
 	struct pt_ctx *ctx = test->priv;
 
 	KUNIT_ASSERT_EQ(test, hypheap_pool_enable(&ctx->heap->pool, ctx->be,
-						  bytes, &pt_ops, ctx), 0);
+						  ctx->c, bytes, &pt_ops, ctx),
+			0);
 }
 
 static struct hypheap_buffer *pt_alloc(struct kunit *test, size_t len)
@@ -337,6 +341,48 @@ static void a_failed_give_back_is_quarantined(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->heap->charged), 0);
 }
 
+/*
+ * A buffer freed while the secure VM pins a page of it (a pin that outlived
+ * its user: an in-kernel caller's, a file whose unpin failed at close) is
+ * still in the secure VM's use: it must not be zeroed under that use nor
+ * handed to the next allocation. It goes back the ordinary way, whose
+ * reclaim the hypervisor refuses BUSY, so it waits in the quarantine until
+ * the pin goes, then comes back to the host.
+ */
+static void a_pinned_buffer_is_never_pooled(struct kunit *test)
+{
+	struct pt_ctx *ctx = test->priv;
+	struct hypheap_pool *pool = &ctx->heap->pool;
+	struct hypheap_buffer *buf;
+	struct page *first;
+
+	pt_enable(test, PT_POOL);
+	buf = pt_alloc(test, PT_SIZE);
+	first = sg_page(buf->mem.sgt.sgl);
+	ctx->fh.pinned = sg_phys(buf->mem.sgt.sgl) + SZ_64K;
+	ctx->fh.pinned_pages = 1;
+	hypheap_buffer_release(buf);
+	flush_work(&pool->scrub_work);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&ctx->scrubs), 0,
+			    "a pinned buffer was zeroed under its user");
+	KUNIT_EXPECT_EQ(test, READ_ONCE(pool->bytes), 0ULL);
+	KUNIT_EXPECT_EQ(test, hypheap_stat_read(&ctx->heap->stats,
+						HYPHEAP_STAT_PAGES_QUARANTINED),
+			(s64)PT_SIZE >> PAGE_SHIFT);
+
+	buf = pt_alloc(test, PT_SIZE);
+	KUNIT_EXPECT_EQ_MSG(test, pt_count(&pool->hits), 0,
+			    "a pinned buffer was handed out again");
+	KUNIT_EXPECT_PTR_NE(test, sg_page(buf->mem.sgt.sgl), first);
+	hypheap_buffer_release(buf);
+
+	ctx->fh.pinned_pages = 0;	/* the secure VM lets go */
+	KUNIT_EXPECT_EQ(test, hypheap_heap_retry_quarantine(ctx->heap), 0U);
+	hypheap_pool_drain(pool);
+	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(&ctx->fh));
+	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->heap->charged), 0);
+}
+
 /* Full: a freed buffer that does not fit is reclaimed as without a pool. */
 static void a_full_pool_refuses_and_reclaims(struct kunit *test)
 {
@@ -387,6 +433,7 @@ static struct kunit_case hypheap_pool_cases[] = {
 	KUNIT_CASE(an_unscrubbed_buffer_goes_back_to_the_host),
 	KUNIT_CASE(the_shrinker_gives_every_pooled_page_back),
 	KUNIT_CASE(a_failed_give_back_is_quarantined),
+	KUNIT_CASE(a_pinned_buffer_is_never_pooled),
 	KUNIT_CASE(a_full_pool_refuses_and_reclaims),
 	KUNIT_CASE(a_disabled_pool_is_todays_behaviour),
 	{}

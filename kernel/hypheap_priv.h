@@ -251,6 +251,10 @@ struct hypheap_conduit;
  *	refused the request itself. A failure is taken to have changed
  *	nothing only with one of those; any other (a bare errno, a status
  *	abi.h does not define) has an unknown outcome.
+ * @resume: continue what an earlier @assign left in progress, optional.
+ *	Called with the conduit lock held, before a MEM_QUERY resync reads who
+ *	owns what (pages of an operation in progress are nobody's to take).
+ *	Returns 0 once nothing is left in progress, else an errno
  * @query: MEM_QUERY, optional; same return and @status convention. Counts
  *	in kernel pages (PAGE_SIZE), both @nr_pages and the answer's
  *	@q->pages; the transport converts to its ABI's unit
@@ -267,6 +271,7 @@ struct hypheap_transport_ops {
 	bool cleans_on_lend;
 	int (*assign)(struct hypheap_conduit *c,
 		      const struct hypheap_assign_req *req, long *status);
+	int (*resume)(struct hypheap_conduit *c);
 	int (*query)(struct hypheap_conduit *c, phys_addr_t addr,
 		     u64 nr_pages, struct hypheap_query *q, long *status);
 	int (*stat)(struct hypheap_conduit *c, unsigned int index, u64 *value,
@@ -307,6 +312,14 @@ ssize_t hypheap_desc_encode(void *desc, size_t cap,
 			    const struct hypheap_assign_req *req);
 int hypheap_abi_errno(long status);
 struct hypheap_conduit *hypheap_smccc_create(struct device *dev, bool hvc);
+struct arm_smccc_res;
+/* what stands in for HVC in a KUnit case (hypheap_smccc_create_fake()) */
+typedef void (*hypheap_smccc_call_fn)(void *ctx, unsigned long fn,
+				      unsigned long a1, unsigned long a2,
+				      struct arm_smccc_res *res);
+struct hypheap_conduit *hypheap_smccc_create_fake(struct device *dev,
+						  hypheap_smccc_call_fn call,
+						  void *ctx);
 struct hypheap_conduit *hypheap_qcom_create(struct device *dev);
 struct hypheap_conduit *hypheap_xen_create(struct device *dev);
 int hypheap_xen_receiver_op(phys_addr_t addr, size_t size, u32 op, u32 arg,
@@ -572,6 +585,8 @@ struct hypheap_pool_ops {
  * @scrub_work: zeroes @dirty, moves it to @clean
  * @ops: how it zeroes
  * @ops_priv: for @ops
+ * @conduit: the hypervisor that lent the buffers (a reference), whose
+ *	MEM_QUERY says whether the secure VM still pins or holds one
  * @shrinker: gives buffers back under memory pressure
  * @hits: allocations served from the pool
  * @misses: allocations the pool could not serve (enabled, same backend)
@@ -580,6 +595,8 @@ struct hypheap_pool_ops {
  * @shrinks: buffers it gave back to the host (shrinker, drain, disable)
  * @shrunk_pages: their pages
  * @scrub_failures: buffers the secure VM did not zero (given back)
+ * @pinned: buffers given back because the secure VM pinned or held a page
+ *	(or MEM_QUERY could not tell) when they were freed
  */
 struct hypheap_pool {
 	struct hypheap_heap *heap;
@@ -595,6 +612,7 @@ struct hypheap_pool {
 	struct work_struct scrub_work;
 	const struct hypheap_pool_ops *ops;
 	void *ops_priv;
+	struct hypheap_conduit *conduit;
 	struct shrinker shrinker;
 	atomic64_t hits;
 	atomic64_t misses;
@@ -603,12 +621,13 @@ struct hypheap_pool {
 	atomic64_t shrinks;
 	atomic64_t shrunk_pages;
 	atomic64_t scrub_failures;
+	atomic64_t pinned;
 };
 
 void hypheap_pool_init(struct hypheap_pool *pool, struct hypheap_heap *heap);
 int hypheap_pool_enable(struct hypheap_pool *pool, struct hypheap_backend *be,
-			u64 max_bytes, const struct hypheap_pool_ops *ops,
-			void *priv);
+			struct hypheap_conduit *c, u64 max_bytes,
+			const struct hypheap_pool_ops *ops, void *priv);
 void hypheap_pool_disable(struct hypheap_pool *pool);
 struct hypheap_buffer *hypheap_pool_take(struct hypheap_pool *pool,
 					 struct hypheap_backend *be,

@@ -156,7 +156,7 @@ static int hypheap_probe_pool(struct device *dev, struct device_node *np,
 	if (be == d->backend && heap->nr_dst == 1 &&
 	    heap->dst[0].vmid == HYPHEAP_VMID_SECURE_0 &&
 	    heap->dst[0].perms & HYPHEAP_PERM_W) {
-		ret = hypheap_pool_enable(&heap->pool, be, bytes,
+		ret = hypheap_pool_enable(&heap->pool, be, d->conduit, bytes,
 					  &hypheap_pool_svm_ops, NULL);
 		if (ret)
 			dev_err(dev, "heap %s: no pool: %d\n", heap->name, ret);

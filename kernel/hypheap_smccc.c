@@ -89,18 +89,33 @@ static_assert(PAGE_SIZE % HYPHEAP_PAGE_SIZE == 0);
 /* Ranges a descriptor always has room for, whatever its destinations. */
 #define HYPHEAP_SMCCC_RANGES	HYPHEAP_DESC_MAX_RANGES(HYPHEAP_DESC_MAX_DESTS)
 
+/*
+ * Operations in progress the transport keeps for later: the hypervisor has
+ * 4 slots (docs/abi.md), and one conduit has one call in flight at a time.
+ */
+#define HYPHEAP_SMCCC_STALLED	8
+
 /**
  * struct hypheap_smccc - SMCCC transport data
  * @desc: descriptor buffer, %HYPHEAP_DESC_MAX_SIZE bytes
  * @desc_pa: its physical address
  * @used: bytes of @desc the last descriptor used
  * @hvc: call with HVC (true) or SMC
+ * @call: instead of HVC or SMC, a KUnit case's fake hypervisor
+ * @call_ctx: for @call
+ * @stalled: tokens of operations left in progress (a piece refused
+ *	NO_MEMORY for longer than the transport waits), under the conduit lock
+ * @nr_stalled: how many
  */
 struct hypheap_smccc {
 	void *desc;
 	phys_addr_t desc_pa;
 	size_t used;
 	bool hvc;
+	hypheap_smccc_call_fn call;
+	void *call_ctx;
+	unsigned long stalled[HYPHEAP_SMCCC_STALLED];
+	unsigned int nr_stalled;
 };
 
 /**
@@ -202,24 +217,44 @@ static void hypheap_smccc_call(struct hypheap_smccc *s, unsigned long fn,
 			       unsigned long a1, unsigned long a2,
 			       struct arm_smccc_res *res)
 {
-	if (s->hvc)
+	if (IS_ENABLED(CONFIG_KUNIT) && s->call)
+		s->call(s->call_ctx, fn, a1, a2, res);
+	else if (s->hvc)
 		arm_smccc_1_1_hvc(fn, a1, a2, res);
 	else
 		arm_smccc_1_1_smc(fn, a1, a2, res);
 }
 
-/* How long a MEM_CONTINUE refused for want of table pages is retried. */
+/* How long a MEM_CONTINUE refused for want of table pages is waited for. */
 #define HYPHEAP_CONTINUE_TRIES	100
 #define HYPHEAP_CONTINUE_PAUSE_MS	10
+
+/*
+ * Keep the token of an operation that cannot go on now. Its pages are the
+ * operation's until it ends (neither side may use them), so dropping the
+ * token would lose them for good: hypheap_smccc_resume() continues it, which
+ * every MEM_QUERY resync (the failed call's recovery, the quarantine's
+ * retries) and the next call do first. Return: false when there is no room.
+ */
+static bool hypheap_smccc_stall(struct hypheap_smccc *s, unsigned long token)
+{
+	if (s->nr_stalled == ARRAY_SIZE(s->stalled))
+		return false;
+	s->stalled[s->nr_stalled++] = token;
+	pr_warn_ratelimited("MEM_CONTINUE refused NO_MEMORY for %u ms: operation %#lx kept for later\n",
+			    HYPHEAP_CONTINUE_TRIES * HYPHEAP_CONTINUE_PAUSE_MS,
+			    token);
+	return true;
+}
 
 /*
  * A MEM_ASSIGN of more than HYPHEAP_PIECE_PAGES pages answers PREEMPTED
  * after each piece (ABI 1.6), so that the hypervisor never holds this CPU
  * for more than one piece: continue it to the end, letting the scheduler in
  * between pieces (the caller holds the conduit's mutex, so it may sleep).
- * The operation's pages are nobody's to use until it is done, so it is not
- * given up half way: a piece the hypervisor cannot do yet (its table pool is
- * short) is retried after a pause. Sets *@partial once a piece changed owner.
+ * A piece the hypervisor cannot do yet (its table pool is short) is retried
+ * after a pause; past the wait the token is kept (hypheap_smccc_stall()) and
+ * the call fails after a piece. Sets *@partial once a piece changed owner.
  */
 static void hypheap_smccc_continue(struct hypheap_smccc *s,
 				   struct arm_smccc_res *res, bool *partial)
@@ -232,13 +267,45 @@ static void hypheap_smccc_continue(struct hypheap_smccc *s,
 		*partial = true;
 		cond_resched();
 		hypheap_smccc_call(s, HYPHEAP_FN_MEM_CONTINUE, token, 0, res);
-		while ((long)res->a0 == HYPHEAP_ERR_NO_MEMORY &&
-		       ++tries < HYPHEAP_CONTINUE_TRIES) {
+		while ((long)res->a0 == HYPHEAP_ERR_NO_MEMORY) {
+			if (++tries >= HYPHEAP_CONTINUE_TRIES &&
+			    hypheap_smccc_stall(s, token))
+				return;
 			msleep(HYPHEAP_CONTINUE_PAUSE_MS);
 			hypheap_smccc_call(s, HYPHEAP_FN_MEM_CONTINUE, token, 0,
 					   res);
 		}
 	}
+}
+
+/*
+ * Continue every operation hypheap_smccc_continue() kept, without waiting:
+ * one the hypervisor still cannot do stays kept. TOKEN means nothing is in
+ * progress under that token any more (it ended): forgotten too.
+ */
+static int hypheap_smccc_resume(struct hypheap_conduit *c)
+{
+	struct hypheap_smccc *s = c->priv;
+	struct arm_smccc_res res;
+	unsigned int i = 0;
+	int ret = 0;
+
+	lockdep_assert_held(&c->lock);
+	while (i < s->nr_stalled) {
+		do {
+			cond_resched();
+			hypheap_smccc_call(s, HYPHEAP_FN_MEM_CONTINUE,
+					   s->stalled[i], 0, &res);
+		} while ((long)res.a0 == HYPHEAP_PREEMPTED);
+		if ((long)res.a0 == HYPHEAP_OK ||
+		    (long)res.a0 == HYPHEAP_ERR_TOKEN) {
+			s->stalled[i] = s->stalled[--s->nr_stalled];
+			continue;
+		}
+		ret = hypheap_abi_errno(res.a0);
+		i++;
+	}
+	return ret;
 }
 
 static int hypheap_smccc_assign(struct hypheap_conduit *c,
@@ -253,6 +320,9 @@ static int hypheap_smccc_assign(struct hypheap_conduit *c,
 	u64 want;
 
 	lockdep_assert_held(&c->lock);
+	/* what is left in progress may hold pages this call names */
+	if (s->nr_stalled)
+		hypheap_smccc_resume(c);
 	len = hypheap_desc_encode(s->desc, HYPHEAP_DESC_MAX_SIZE, req);
 	if (len < 0) {
 		*status = HYPHEAP_STATUS_NOT_SENT;
@@ -339,6 +409,9 @@ static void hypheap_smccc_destroy(struct hypheap_conduit *c)
 {
 	struct hypheap_smccc *s = c->priv;
 
+	if (s->nr_stalled)
+		pr_err("%u operations left in progress: their pages stay lost\n",
+		       s->nr_stalled);
 	free_pages((unsigned long)s->desc, HYPHEAP_DESC_ORDER);
 	kfree(s);
 }
@@ -348,6 +421,7 @@ static const struct hypheap_transport_ops hypheap_smccc_ops = {
 	.lends = true,
 	.cleans_on_lend = true,
 	.assign = hypheap_smccc_assign,
+	.resume = hypheap_smccc_resume,
 	.query = hypheap_smccc_query,
 	.stat = hypheap_smccc_stat,
 	.profile = hypheap_smccc_profile,
@@ -380,17 +454,9 @@ static int hypheap_smccc_identify(struct device *dev, struct hypheap_smccc *s)
 	return 0;
 }
 
-/**
- * hypheap_smccc_create() - find the hypheap hypervisor and make a conduit
- * @dev: the probing device, for logs
- * @hvc: use HVC (true) or SMC as the SMCCC conduit
- *
- * Checks the SMCCC vendor hypervisor UID and the ABI revision before
- * trusting the conduit.
- *
- * Return: the conduit with one reference, or an ERR_PTR().
- */
-struct hypheap_conduit *hypheap_smccc_create(struct device *dev, bool hvc)
+static struct hypheap_conduit *
+__hypheap_smccc_create(struct device *dev, bool hvc, hypheap_smccc_call_fn call,
+		       void *call_ctx)
 {
 	struct hypheap_conduit *c;
 	struct hypheap_smccc *s;
@@ -400,6 +466,8 @@ struct hypheap_conduit *hypheap_smccc_create(struct device *dev, bool hvc)
 	if (!s)
 		return ERR_PTR(-ENOMEM);
 	s->hvc = hvc;
+	s->call = call;
+	s->call_ctx = call_ctx;
 
 	ret = hypheap_smccc_identify(dev, s);
 	if (ret)
@@ -427,3 +495,39 @@ err_free:
 	kfree(s);
 	return ERR_PTR(ret);
 }
+
+/**
+ * hypheap_smccc_create() - find the hypheap hypervisor and make a conduit
+ * @dev: the probing device, for logs
+ * @hvc: use HVC (true) or SMC as the SMCCC conduit
+ *
+ * Checks the SMCCC vendor hypervisor UID and the ABI revision before
+ * trusting the conduit.
+ *
+ * Return: the conduit with one reference, or an ERR_PTR().
+ */
+struct hypheap_conduit *hypheap_smccc_create(struct device *dev, bool hvc)
+{
+	return __hypheap_smccc_create(dev, hvc, NULL, NULL);
+}
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/**
+ * hypheap_smccc_create_fake() - the SMCCC transport over a fake hypervisor
+ * @dev: for logs
+ * @call: answers every call the transport would make with HVC
+ * @ctx: for @call
+ *
+ * For KUnit: the real transport (encoding, MEM_CONTINUE, what it keeps of
+ * an operation it could not finish), with @call in place of the CPU's HVC.
+ *
+ * Return: as hypheap_smccc_create().
+ */
+struct hypheap_conduit *hypheap_smccc_create_fake(struct device *dev,
+						  hypheap_smccc_call_fn call,
+						  void *ctx)
+{
+	return __hypheap_smccc_create(dev, true, call, ctx);
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_smccc_create_fake);
+#endif
