@@ -284,6 +284,14 @@ uint8_t* Carveout::map(Ipa ipa) {
   return mem_ + offset;
 }
 
+bool Carveout::clean_mine(uint8_t* p, uint64_t n) const {
+  const auto a = reinterpret_cast<uintptr_t>(p), m = reinterpret_cast<uintptr_t>(mem_);
+  if (mem_ == nullptr || a < m || a - m >= (pages_ << kPageShift))
+    return false;
+  clean_(p, n);
+  return true;
+}
+
 int64_t CarveoutEnv::hold(Ipa ipa, uint64_t pages, uint32_t need) {
   return ours(ipa, pages) ? pool_->hold(ipa, pages, need) : hyp_.hold(ipa, pages, need);
 }
@@ -302,6 +310,11 @@ int64_t CarveoutEnv::unpin(Ipa ipa, uint64_t pages) {
 
 uint8_t* CarveoutEnv::map(Ipa ipa) {
   return ours(ipa, 1) ? pool_->map(ipa) : hyp_.map(ipa);
+}
+
+void CarveoutEnv::clean_to_poc(uint8_t* p, uint64_t n) {
+  if (pool_ == nullptr || !pool_->clean_mine(p, n))
+    hyp_.clean_to_poc(p, n);
 }
 
 }  // namespace hyp::svm

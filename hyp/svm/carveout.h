@@ -59,6 +59,8 @@ class Carveout {
   // A page of the pool, for the services' accesses. One not held is the services' bug: it
   // is counted (violations()), and the page is still returned.
   uint8_t* map(Ipa ipa);
+  // Cleans [p, p + n) to PoC if map() gave it (the pool's memory): true; else false.
+  bool clean_mine(uint8_t* p, uint64_t n) const;
 
   // For tests and the fuzzer.
   size_t nr_buffers() const { return nr_; }
@@ -129,6 +131,7 @@ class CarveoutEnv final : public Env {
   int64_t ffa_relinquish(uint64_t handle) override { return hyp_.ffa_relinquish(handle); }
   uint8_t* map(Ipa ipa) override;
   void zero(uint8_t* p, uint64_t n) override { hyp_.zero(p, n); }
+  void clean_to_poc(uint8_t* p, uint64_t n) override;
   void fault() override { hyp_.fault(); }
 
  private:

@@ -188,7 +188,9 @@ void decrypt(Env& env, const Args& args, uint64_t offset) {
   while (!src.done()) {
     const uint64_t a = src.chunk(), b = dst.chunk();
     const uint64_t n = a < b ? a : b;
-    ctr.apply(env.map(src.where()), env.map(dst.where()), n);
+    uint8_t* out = env.map(dst.where());
+    ctr.apply(env.map(src.where()), out, n);
+    env.clean_to_poc(out, n);  // a secure decoder may read it without snooping
     src.advance(n);
     dst.advance(n);
   }
@@ -220,6 +222,9 @@ void fill(Env& env, const Args& args) {
       env.zero(p, n);
     else
       set_bytes(p, n, args.pattern());
+    // A pooled buffer's next user may hand it to a device that does not snoop: the zeros must
+    // be in memory, not only in this CPU's cache (Env::clean_to_poc).
+    env.clean_to_poc(p, n);
     c.advance(n);
   }
 }

@@ -36,6 +36,12 @@ class Env {
     for (uint64_t i = 0; i < n; i++)
       p[i] = 0;
   }
+  // Cleans n bytes at p, mapped by map(), to the point of coherency. What FILL and DECRYPT
+  // wrote may be read next by a device of the secure VM that does not snoop the caches (its
+  // SMMU table maps what the VM owns): without it the device would read what the memory held
+  // before (the previous buffer's bytes, for a pooled one) and a dirty line written back
+  // later would land over the device's own writes.
+  virtual void clean_to_poc(uint8_t* p, uint64_t n) = 0;
   // FAULT: touches memory outside the stage-2 on purpose. Does not return at EL1.
   virtual void fault() = 0;
 

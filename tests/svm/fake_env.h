@@ -166,10 +166,37 @@ class FakeEnv final : public Env {
     return at(ipa.value());
   }
 
+  // Remembers what was cleaned, as IPA ranges; cleaning a page not held is the services' bug.
+  void clean_to_poc(uint8_t* p, uint64_t n) override {
+    const uint64_t ipa = uint64_t(p - ram_.data()) + kBase;
+    if (p < ram_.data() || ipa + n > end() || n == 0) {
+      violation("clean outside RAM", ipa);
+      return;
+    }
+    for (uint64_t a = ipa & ~(k4K - 1); a < ipa + n; a += k4K)
+      if (!page(a).held)
+        violation("clean of a page not held", a);
+    cleans_.push_back({ipa, n});
+  }
+  // Whether every byte of [ipa, ipa + n) was cleaned since clear_cleans().
+  bool cleaned(uint64_t ipa, uint64_t n) const {
+    std::vector<bool> seen(n, false);
+    for (const auto& [a, len] : cleans_)
+      for (uint64_t x = a; x < a + len; x++)
+        if (x >= ipa && x < ipa + n)
+          seen[x - ipa] = true;
+    for (bool b : seen)
+      if (!b)
+        return false;
+    return true;
+  }
+  void clear_cleans() { cleans_.clear(); }
+
   void fault() override { nr_faults_++; }
 
  private:
   PageState& page(uint64_t ipa) { return pages_[(ipa - kBase) / k4K]; }
+  std::vector<std::pair<uint64_t, uint64_t>> cleans_;
 
   void violation(const char* what, uint64_t where) {
     char buf[128];

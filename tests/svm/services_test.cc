@@ -552,6 +552,36 @@ TEST_F(ServicesTest, FillWritesThePatternAndNothingElse) {
     ASSERT_EQ(x, 0xa5);
 }
 
+// What FILL writes reaches the point of coherency: a device of the secure VM that does not
+// snoop (its SMMU maps the VM's pages) reads the zeros of a pooled buffer, not the last
+// buffer's bytes, and no dirty line lands later over what the device wrote.
+TEST_F(ServicesTest, FillCleansEveryByteItWroteToThePointOfCoherency) {
+  for (const uint32_t pattern : {0u, 0xa5u}) {
+    env_.clear_cleans();
+    Block b(HYPHEAP_SVM_OP_FILL);
+    b.pattern(pattern).add_dst(kLent, 2 * k4K).add_dst(kLent + 5 * k4K, k4K);
+    ASSERT_EQ(run(b), HYPHEAP_SVM_OK);
+    EXPECT_TRUE(env_.cleaned(kLent, 2 * k4K)) << "pattern " << pattern;
+    EXPECT_TRUE(env_.cleaned(kLent + 5 * k4K, k4K)) << "pattern " << pattern;
+    EXPECT_FALSE(env_.cleaned(kLent + 2 * k4K, k4K)) << "cleaned what it did not write";
+  }
+}
+
+// The same for DECRYPT's plaintext, which a secure decoder reads next.
+TEST_F(ServicesTest, DecryptCleansThePlaintextToThePointOfCoherency) {
+  const uint8_t iv[8] = {1, 1, 2, 3, 5, 8, 13, 21};
+  std::vector<uint8_t> plain(2 * k4K, 0x42);
+  const auto cipher = openssl_ctr(kKey, iv, plain.data(), plain.size());
+  Block b(HYPHEAP_SVM_OP_DECRYPT);
+  b.iv(iv).add_src(kShared, 2 * k4K).add_dst(kLent, 2 * k4K);
+  write(b.src, cipher);
+  env_.clear_cleans();
+  ASSERT_EQ(run(b), HYPHEAP_SVM_OK);
+  EXPECT_EQ(bytes_of(b.dst), plain);
+  EXPECT_TRUE(env_.cleaned(kLent, 2 * k4K));
+  EXPECT_FALSE(env_.cleaned(kShared, 2 * k4K)) << "cleaned the ciphertext";
+}
+
 // --- PIN / UNPIN ---
 
 TEST_F(ServicesTest, PinThenUnpin) {

@@ -15,6 +15,18 @@ namespace hyp::svm {
 
 namespace {
 
+// To the point of coherency: whatever reads it next, with or without the caches (a device
+// that does not snoop, FREE's pool, the host after a reclaim), finds what was written.
+void clean_to_poc(uint8_t* p, uint64_t len) {
+  uint64_t ctr;
+  asm volatile("mrs %0, ctr_el0" : "=r"(ctr));
+  const uint64_t line = uint64_t{4} << ((ctr >> 16) & 0xf);  // DminLine, in words
+  const uint64_t end = reinterpret_cast<uint64_t>(p) + len;
+  for (uint64_t a = reinterpret_cast<uint64_t>(p) & ~(line - 1); a < end; a += line)
+    asm volatile("dc cvac, %0" ::"r"(a) : "memory");
+  asm volatile("dsb sy" ::: "memory");
+}
+
 // The services' world at EL1: every Env call is one HVC to the hyp, memory is reached at
 // VA == IPA through the stage-1 identity map of RAM.
 class HypEnv final : public Env {
@@ -41,9 +53,8 @@ class HypEnv final : public Env {
   }
   uint8_t* map(Ipa ipa) override { return reinterpret_cast<uint8_t*>(ipa.value()); }
   // DC ZVA a block at a time (HCR_EL2.TDZ is clear for the partition), where DCZID_EL0
-  // allows it and the range is whole blocks (FILL's are whole pages); no clean: the next
-  // reader is this VM through the same cacheable mapping, and the hyp scrubs and cleans
-  // anything it gives back to the host.
+  // allows it and the range is whole blocks (FILL's are whole pages). The zeros stay in the
+  // cache: FILL cleans them to PoC afterwards (Env::clean_to_poc), as it does any pattern.
   void zero(uint8_t* p, uint64_t n) override {
     uint64_t dczid;
     asm volatile("mrs %0, dczid_el0" : "=r"(dczid));
@@ -56,6 +67,7 @@ class HypEnv final : public Env {
       asm volatile("dc zva, %0" ::"r"(p + i) : "memory");
     asm volatile("dsb ish" ::: "memory");
   }
+  void clean_to_poc(uint8_t* p, uint64_t n) override { svm::clean_to_poc(p, n); }
   // An IPA the stage-2 never maps: the load takes a stage-2 fault at EL2, which aborts the
   // partition. If it ever returned, the vectors' own report would end it all the same.
   void fault() override {
@@ -81,18 +93,6 @@ constinit Config g_config;
 // Every vCPU's calls share it (the streaming HASH contexts); zero at boot (.bss).
 constinit Shared g_shared;
 constinit Carveout g_carveout;
-
-// FREE's scrub goes to the point of coherency: whatever reads the pool next, with or without
-// its caches, finds the zeros.
-void clean_to_poc(uint8_t* p, uint64_t len) {
-  uint64_t ctr;
-  asm volatile("mrs %0, ctr_el0" : "=r"(ctr));
-  const uint64_t line = uint64_t{4} << ((ctr >> 16) & 0xf);  // DminLine, in words
-  const uint64_t end = reinterpret_cast<uint64_t>(p) + len;
-  for (uint64_t a = reinterpret_cast<uint64_t>(p) & ~(line - 1); a < end; a += line)
-    asm volatile("dc cvac, %0" ::"r"(a) : "memory");
-  asm volatile("dsb sy" ::: "memory");
-}
 
 bool is_direct_req(uint64_t fid) {
   return fid == kFfaMsgSendDirectReq32 || fid == kFfaMsgSendDirectReq64;
