@@ -288,7 +288,8 @@ bool Carveout::clean_mine(uint8_t* p, uint64_t n) const {
   const auto a = reinterpret_cast<uintptr_t>(p), m = reinterpret_cast<uintptr_t>(mem_);
   if (mem_ == nullptr || a < m || a - m >= (pages_ << kPageShift))
     return false;
-  clean_(p, n);
+  if (clean_)
+    clean_(p, n);
   return true;
 }
 

@@ -59,7 +59,7 @@ class Carveout {
   // A page of the pool, for the services' accesses. One not held is the services' bug: it
   // is counted (violations()), and the page is still returned.
   uint8_t* map(Ipa ipa);
-  // Cleans [p, p + n) to PoC if map() gave it (the pool's memory): true; else false.
+  // Whether map() gave [p, p + n) (the pool's memory); if so, cleaned to PoC with init's clean.
   bool clean_mine(uint8_t* p, uint64_t n) const;
 
   // For tests and the fuzzer.
