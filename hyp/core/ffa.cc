@@ -16,6 +16,10 @@ using ffa::set_success;
 
 constexpr uint16_t kHostId = HYPHEAP_FFA_ID_HOST;
 constexpr uint16_t kSvmId = HYPHEAP_FFA_ID_SVM;
+// The secure VM's second endpoint, its OP-TEE face (docs/hypervisor.md): the same vCPUs
+// serve it. FFA_INTERRUPT and FFA_RUN name a vCPU by the VM's first id whichever endpoint
+// the request went to, since a vCPU belongs to the VM, not to an endpoint.
+constexpr uint16_t kOpteeId = HYPHEAP_FFA_ID_OPTEE;
 constexpr VmId kPartitionVm{HYPHEAP_VMID_SECURE_0};
 
 constexpr bool is_smc64(uint32_t fid) {
@@ -329,8 +333,10 @@ class FfaDispatcher {
   // FFA_MSG_SEND_DIRECT_REQ from the host: vCPU `cpu` takes it on this CPU if it is waiting.
   FfaOutcome direct_request(unsigned cpu, FfaRegs& r, uint32_t fid) {
     const auto w1 = uint32_t(r.x[1]);
-    if (w1 >> 16 != kHostId || (w1 & 0xffff) != kSvmId || !has_partition() ||
-        uint32_t(r.x[2]) != 0) {
+    const auto dst = uint16_t(w1 & 0xffff);
+    // OP-TEE's FF-A ABI is defined in w-registers only: its endpoint takes SMC32 alone.
+    const bool dst_ok = dst == kSvmId || (dst == kOpteeId && !is_smc64(fid));
+    if (w1 >> 16 != kHostId || !dst_ok || !has_partition() || uint32_t(r.x[2]) != 0) {
       set_error(r, ffa::kInvalidParameters);
       return {};
     }
@@ -346,6 +352,7 @@ class FfaDispatcher {
     }
     enter(cpu, cpu, v);
     v.width64 = is_smc64(fid);
+    v.dst = dst;
     set_message(r, fid, w1, r);
     return {FfaNext::kEnterPartition, uint16_t(cpu)};
   }
@@ -353,7 +360,9 @@ class FfaDispatcher {
   // Under the state lock, from the running vCPU.
   FfaOutcome direct_response(unsigned cpu, unsigned vcpu, FfaVcpu& v, FfaRegs& r, uint32_t fid) {
     const auto w1 = uint32_t(r.x[1]);
-    if (is_smc64(fid) != v.width64 || w1 != ffa::pack_ids(kSvmId, kHostId) ||
+    // From the endpoint the request went to: the host's driver for the other one would
+    // take it for an answer of its own.
+    if (is_smc64(fid) != v.width64 || w1 != ffa::pack_ids(v.dst, kHostId) ||
         uint32_t(r.x[2]) != 0) {
       set_error(r, ffa::kInvalidParameters);
       return {};

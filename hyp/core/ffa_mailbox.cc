@@ -121,16 +121,37 @@ void Hyp::ffa_rx_release(FfaRegs& r) {
 void Hyp::ffa_partition_info_get(FfaRegs& r) {
   const uint32_t uuid[4] = {uint32_t(r.x[1]), uint32_t(r.x[2]), uint32_t(r.x[3]), uint32_t(r.x[4])};
   const auto flags = uint32_t(r.x[5]);
-  static constexpr uint32_t kOurs[4] = {HYPHEAP_SVM_UUID_0, HYPHEAP_SVM_UUID_1, HYPHEAP_SVM_UUID_2,
-                                        HYPHEAP_SVM_UUID_3};
+  // The secure VM's two endpoints, in id order: its own services, and its OP-TEE face (for
+  // Linux's optee driver: a partition that matched both UUIDs would be bound by whichever
+  // driver came first, docs/hypervisor.md "The OP-TEE face").
+  static constexpr PartitionInfo kEndpoints[] = {
+      {HYPHEAP_FFA_ID_SVM,
+       0,
+       0,
+       {HYPHEAP_SVM_UUID_0, HYPHEAP_SVM_UUID_1, HYPHEAP_SVM_UUID_2, HYPHEAP_SVM_UUID_3}},
+      {HYPHEAP_FFA_ID_OPTEE,
+       0,
+       0,
+       {HYPHEAP_OPTEE_UUID_0, HYPHEAP_OPTEE_UUID_1, HYPHEAP_OPTEE_UUID_2, HYPHEAP_OPTEE_UUID_3}},
+  };
+  constexpr uint32_t kNrEndpoints = sizeof(kEndpoints) / sizeof(kEndpoints[0]);
   const bool null = (uuid[0] | uuid[1] | uuid[2] | uuid[3]) == 0;
-  const bool ours = std::memcmp(uuid, kOurs, sizeof(uuid)) == 0;
   const bool exists = find_secure_vm(VmId(HYPHEAP_VMID_SECURE_0)) != nullptr;
-  if ((flags & ~ffa::kInfoCountOnly) != 0 || !(null || (ours && exists))) {
+  uint32_t first = 0, count = 0;
+  if (null) {
+    count = exists ? kNrEndpoints : 0;
+  } else {
+    for (uint32_t i = 0; i < kNrEndpoints; i++) {
+      if (exists && std::memcmp(uuid, kEndpoints[i].uuid, sizeof(uuid)) == 0) {
+        first = i;
+        count = 1;
+      }
+    }
+  }
+  if ((flags & ~ffa::kInfoCountOnly) != 0 || (!null && count == 0)) {
     set_error(r, ffa::kInvalidParameters);
     return;
   }
-  const uint32_t count = exists ? 1 : 0;
   const uint32_t version = __atomic_load_n(&ffa_.host_version, __ATOMIC_RELAXED);
   const bool v11 = version >= ffa::kVersion11;
   // Honoured at any version: Linux 6.1.0 sets it while speaking v1.0.
@@ -147,18 +168,18 @@ void Hyp::ffa_partition_info_get(FfaRegs& r) {
     set_error(r, ffa::kBusy);
     return;
   }
-  const PartitionInfo info{HYPHEAP_FFA_ID_SVM,
-                           uint16_t(ffa_vcpu_count()),
-                           v11 ? ffa::kPropDirectReqRecv | ffa::kPropAarch64
-                               : ffa::kPropDirectReqRecv & ffa::kPropMaskV10,
-                           {kOurs[0], kOurs[1], kOurs[2], kOurs[3]}};
   const uint32_t size = v11 ? ffa::kInfoDescSize11 : ffa::kInfoDescSize10;
-  // The whole page, so nothing the host left there looks like a second descriptor. The
+  // The whole page, so nothing the host left there looks like another descriptor. The
   // host may write it meanwhile (it owns the mapping); that only spoils its own answer.
   auto* rx = static_cast<uint8_t*>(arch::phys_to_virt(ffa_.rx));
   std::memset(rx, 0, kPageSize);
-  if (count != 0)
-    std::memcpy(rx, &info, size);
+  for (uint32_t i = 0; i < count; i++) {
+    PartitionInfo info = kEndpoints[first + i];
+    info.exec_contexts = uint16_t(ffa_vcpu_count());
+    info.properties = v11 ? ffa::kPropDirectReqRecv | ffa::kPropAarch64
+                          : ffa::kPropDirectReqRecv & ffa::kPropMaskV10;
+    std::memcpy(rx + i * size, &info, size);
+  }
   ffa_.rx_full = true;
   set_success(r, count, v11 ? size : 0);
 }

@@ -124,7 +124,8 @@ Code parse_header(const uint8_t* d, uint32_t len, bool v11, bool lend, Header* h
     return ffa::kDenied;
   if (h->receiver == h->sender)
     return ffa::kInvalidParameters;
-  if (h->receiver != HYPHEAP_FFA_ID_SVM)
+  // Either endpoint of the secure VM; its OP-TEE face takes shares only (argument pages).
+  if (h->receiver != HYPHEAP_FFA_ID_SVM && (h->receiver != HYPHEAP_FFA_ID_OPTEE || lend))
     return ffa::kDenied;
   // The sender must say RO or RW, and nothing about execution: the partition never
   // executes what the host gives it.
@@ -315,6 +316,20 @@ class FfaMemory {
     return Status::kOk;
   }
 
+  // SVM_FFA_REGION: where a live transaction to the partition's endpoint `receiver` starts.
+  Status region(VmId caller, uint64_t handle, uint64_t receiver, Ipa* first, uint64_t* pages) {
+    if (caller != kPartitionVm ||
+        (receiver != HYPHEAP_FFA_ID_SVM && receiver != HYPHEAP_FFA_ID_OPTEE))
+      return Status::kNotMapped;
+    LockGuard guard(hyp_.host_.lock);
+    const FfaTxn* t = find(handle);
+    if (t == nullptr || t->state != FfaTxnState::kLive || t->receiver != receiver)
+      return Status::kNotMapped;
+    *first = ipa_identity(t->first_page);
+    *pages = t->pages;
+    return Status::kOk;
+  }
+
   FfaMemInfo info(uint64_t handle) {
     LockGuard guard(hyp_.host_.lock);
     const FfaTxn* t = find(handle);
@@ -355,6 +370,7 @@ class FfaMemory {
     }
     if (sum != total_pages)
       return ffa::kInvalidParameters;
+    const PhysAddr first_page = ranges[0].base;  // before check_ranges sorts them
     const std::span<MemRange> span(ranges, count);
     uint64_t pages = 0;
     if (const Code c = code_of(OwnershipEngine::check_ranges(hyp_.platform_, span, &pages));
@@ -405,6 +421,8 @@ class FfaMemory {
     rec->pages = pages;
     rec->tag = h.tag;
     rec->perms = perms;
+    rec->receiver = h.receiver;
+    rec->first_page = first_page;
     std::memcpy(&st_.ranges[st_.nr_ranges], ranges, n * sizeof(MemRange));
     st_.nr_ranges += n;
     *handle = handle_of(*rec);
@@ -510,6 +528,11 @@ Status Hyp::ffa_mem_retrieve(VmId caller, uint64_t handle) {
 
 Status Hyp::ffa_mem_relinquish(VmId caller, uint64_t handle) {
   return FfaMemory(*this, 0).mark(caller, handle, false);
+}
+
+Status Hyp::ffa_mem_region(VmId caller, uint64_t handle, uint64_t receiver, Ipa* first,
+                           uint64_t* pages) {
+  return FfaMemory(*this, 0).region(caller, handle, receiver, first, pages);
 }
 
 FfaMemInfo Hyp::ffa_mem_info(uint64_t handle) const {

@@ -47,9 +47,11 @@ struct FfaTxn {
   uint32_t received = 0;   // (assembling)
   uint32_t first = 0;      // (live) ranges[first, first + nr_ranges)
   uint32_t nr_ranges = 0;
-  uint64_t pages = 0;  // (live)
-  uint64_t tag = 0;    // (live) the sender's tag (Linux: the use case)
-  Perms perms;         // (live) the partition's: R or RW
+  uint64_t pages = 0;     // (live)
+  uint64_t tag = 0;       // (live) the sender's tag (Linux: the use case)
+  Perms perms;            // (live) the partition's: R or RW
+  uint16_t receiver = 0;  // (live) the partition's FF-A id it went to
+  PhysAddr first_page;    // (live) the first constituent's, in the sender's order
 };
 
 struct FfaMemState {

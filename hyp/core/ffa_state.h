@@ -35,6 +35,7 @@ struct FfaVcpu {
   VcpuState state = VcpuState::kOff;
   bool width64 = false;  // the request in flight is SMC64 (its response must be too)
   uint16_t cpu = 0;      // where it runs (kRunning)
+  uint16_t dst = 0;      // the partition's FF-A id the request in flight went to
 };
 
 // What a physical CPU runs, as far as FF-A is concerned: the host, or vCPU `vcpu`.

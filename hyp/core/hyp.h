@@ -112,6 +112,9 @@ class Hyp {
   // LEND/SHARE time either way.
   [[nodiscard]] Status ffa_mem_retrieve(VmId caller, uint64_t handle);
   [[nodiscard]] Status ffa_mem_relinquish(VmId caller, uint64_t handle);
+  // SVM_FFA_REGION: the first page and size of a live transaction to `receiver`.
+  [[nodiscard]] Status ffa_mem_region(VmId caller, uint64_t handle, uint64_t receiver, Ipa* first,
+                                      uint64_t* pages);
   // The record of `handle` (state kFree if there is none).
   FfaMemInfo ffa_mem_info(uint64_t handle) const;
   // How many records are in `state` (tests: a refused call left none behind).

@@ -88,6 +88,14 @@ SmcccResult Hyp::handle_partition_smccc(VmId caller, unsigned cpu, const SmcccAr
     case HYPHEAP_FN_SVM_FFA_RELINQUISH:
       s = ffa_mem_relinquish(caller, args.x[1]);
       break;
+    case HYPHEAP_FN_SVM_FFA_REGION: {
+      Ipa first;
+      uint64_t n = 0;
+      s = ffa_mem_region(caller, args.x[1], args.x[2], &first, &n);
+      if (s == Status::kOk)
+        return SmcccResult{{status_reg(s), first.value(), n, 0}};
+      break;
+    }
     default:  // SVM_ABORT included: the arch aborts the partition itself
       break;
   }

@@ -129,6 +129,9 @@ class CarveoutEnv final : public Env {
   int64_t unpin(Ipa ipa, uint64_t pages) override;
   int64_t ffa_retrieve(uint64_t handle) override { return hyp_.ffa_retrieve(handle); }
   int64_t ffa_relinquish(uint64_t handle) override { return hyp_.ffa_relinquish(handle); }
+  int64_t ffa_region(uint64_t handle, uint16_t receiver, Ipa* first, uint64_t* pages) override {
+    return hyp_.ffa_region(handle, receiver, first, pages);
+  }
   uint8_t* map(Ipa ipa) override;
   void zero(uint8_t* p, uint64_t n) override { hyp_.zero(p, n); }
   void clean_to_poc(uint8_t* p, uint64_t n) override;

@@ -26,6 +26,10 @@ class Env {
   // FF-A memory lent to the secure VM (SVM_FFA_RETRIEVE / SVM_FFA_RELINQUISH of a handle).
   [[nodiscard]] virtual int64_t ffa_retrieve(uint64_t handle) = 0;
   [[nodiscard]] virtual int64_t ffa_relinquish(uint64_t handle) = 0;
+  // SVM_FFA_REGION: the first page and size of a live share/lend to this VM's endpoint
+  // `receiver`.
+  [[nodiscard]] virtual int64_t ffa_region(uint64_t handle, uint16_t receiver, Ipa* first,
+                                           uint64_t* pages) = 0;
   // The secure VM's stage-1 maps its whole IPA space at VA == IPA; tests map a fake RAM.
   virtual uint8_t* map(Ipa ipa) = 0;
   // Zeroes n bytes at p, mapped by map(): FILL with pattern 0, which a heap pool asks for on

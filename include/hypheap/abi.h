@@ -17,7 +17,7 @@
 
 /* Bumped on any incompatible change; also the DT property hypheap,abi-version. */
 #define HYPHEAP_ABI_VERSION_MAJOR 1
-#define HYPHEAP_ABI_VERSION_MINOR 6
+#define HYPHEAP_ABI_VERSION_MINOR 7
 
 /*
  * SMCCC function ids. The hypheap calls are SMC64 fast calls in the vendor-specific
@@ -235,6 +235,12 @@ struct hypheap_mem_range {
 #define HYPHEAP_FFA_ID_HYP 0x0000U  /* FF-A id 0: the hypervisor itself */
 #define HYPHEAP_FFA_ID_HOST 0x0001U /* the host (primary VM) */
 #define HYPHEAP_FFA_ID_SVM 0x800aU  /* 0x8000 (secure-side id) | HYPHEAP_VMID_SECURE_0 */
+/*
+ * Since ABI 1.7: the same secure VM's second endpoint, its OP-TEE face (docs/hypervisor.md,
+ * "The OP-TEE face"): the one Linux's optee driver binds to. 0x8100 | the VM, so it never
+ * reads as the first endpoint of another VM (0x800b would be VM 11's).
+ */
+#define HYPHEAP_FFA_ID_OPTEE 0x810aU
 
 /*
  * Partition UUID 2e7d6c2a-5f0b-4c1e-9a3d-8b4f61c07e55, as FFA_PARTITION_INFO_GET takes it in
@@ -245,6 +251,12 @@ struct hypheap_mem_range {
 #define HYPHEAP_SVM_UUID_1 0x1e4c0b5fU
 #define HYPHEAP_SVM_UUID_2 0x4f8b3d9aU
 #define HYPHEAP_SVM_UUID_3 0x557ec061U
+
+/* OP-TEE's UUID 486178e0-e7f8-11e3-bc5e-0002a5d5c51b (HYPHEAP_FFA_ID_OPTEE), packed the same way. */
+#define HYPHEAP_OPTEE_UUID_0 0xe0786148U
+#define HYPHEAP_OPTEE_UUID_1 0xe311f8e7U
+#define HYPHEAP_OPTEE_UUID_2 0x02005ebcU
+#define HYPHEAP_OPTEE_UUID_3 0x1bc5d5a5U
 
 /*
  * Direct request (either width):  data0 = HYPHEAP_SVM_OP_*,
@@ -457,6 +469,12 @@ struct hypheap_svm_args {
  *              caller holds the region (it is already mapped); FFA_MEM_RECLAIM answers
  *              DENIED until SVM_FFA_RELINQUISH.
  * SVM_FFA_RELINQUISH  x1 = handle: the caller no longer holds the region.
+ * Since ABI 1.7:
+ * SVM_FFA_REGION      x1 = handle, x2 = the caller's FF-A id the region was given to
+ *              (HYPHEAP_FFA_ID_SVM or HYPHEAP_FFA_ID_OPTEE) -> x1 = IPA of the region's first
+ *              page (its first constituent, in the sender's order), x2 = its pages. NOT_MAPPED
+ *              for a handle that is no live MEM_SHARE/LEND to that id. Marks nothing: a
+ *              caller that touches the page holds it first (SVM_HOLD).
  */
 #define HYPHEAP_FN_SVM_HOLD 0xC6000010U
 #define HYPHEAP_FN_SVM_RELEASE 0xC6000011U
@@ -465,6 +483,7 @@ struct hypheap_svm_args {
 #define HYPHEAP_FN_SVM_ABORT 0xC6000014U
 #define HYPHEAP_FN_SVM_FFA_RETRIEVE 0xC6000015U
 #define HYPHEAP_FN_SVM_FFA_RELINQUISH 0xC6000016U
+#define HYPHEAP_FN_SVM_FFA_REGION 0xC6000017U
 
 #define HYPHEAP_SVM_NEED_R 0x1U         /* readable by the secure VM */
 #define HYPHEAP_SVM_NEED_W 0x2U         /* writable by the secure VM */

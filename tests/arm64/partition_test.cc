@@ -65,6 +65,10 @@ TEST(PartitionExitTest, TheCoreAnswersHoldToUnpinTheArchAbort) {
   EXPECT_TRUE(is_svm_core_call(HYPHEAP_FN_SVM_RELEASE));
   EXPECT_TRUE(is_svm_core_call(HYPHEAP_FN_SVM_PIN));
   EXPECT_TRUE(is_svm_core_call(HYPHEAP_FN_SVM_UNPIN));
+  EXPECT_TRUE(is_svm_core_call(HYPHEAP_FN_SVM_FFA_RETRIEVE));
+  EXPECT_TRUE(is_svm_core_call(HYPHEAP_FN_SVM_FFA_RELINQUISH));
+  EXPECT_TRUE(is_svm_core_call(HYPHEAP_FN_SVM_FFA_REGION));
+  EXPECT_FALSE(is_svm_core_call(HYPHEAP_FN_SVM_FFA_REGION + 1));
   EXPECT_FALSE(is_svm_core_call(HYPHEAP_FN_SVM_ABORT));
   EXPECT_FALSE(is_svm_core_call(HYPHEAP_FN_SVM_HOLD - 1));
   EXPECT_FALSE(is_svm_core_call(HYPHEAP_FN_MEM_ASSIGN));

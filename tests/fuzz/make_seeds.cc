@@ -380,6 +380,25 @@ std::vector<Seed> seeds() {
       .svm_ffa(0, kResp64, kReq)
       .ffa(1, kReq32, kReq)
       .svm_ffa(1, kResp32, kReq);
+  // The OP-TEE endpoint as Linux's optee driver reaches it: found by its UUID, SMC32
+  // requests answered from 0x810a; then what it refuses (SMC64, an answer from 0x800a).
+  s.emplace_back("ffa_optee_endpoint")
+      .boot(0)
+      .ffa(0, kMap64, kMailbox, 100, 101, 1)
+      .ffa(0, kInfo, 0, HYPHEAP_OPTEE_UUID_0, HYPHEAP_OPTEE_UUID_1, HYPHEAP_OPTEE_UUID_2,
+           HYPHEAP_OPTEE_UUID_3)
+      .ffa(0, kRxRelease)
+      .ffa(0, kInfo)
+      .ffa(0, kRxRelease)
+      .ffa(0, kReq64, kZeroX2, 0x0001810a)
+      .ffa(0, kReq32, kZeroX2, 0x0001810a, 0, 0)
+      .svm_ffa(0, kResp32, kZeroX2, 0x800a0001)
+      .svm_ffa(0, kResp64, kZeroX2, 0x810a0001)
+      .svm_ffa(0, kResp32, kZeroX2, 0x810a0001, 0, 1)
+      .ffa(0, kReq32, kZeroX2, 0x0001810a, 0, 0x80000000u)
+      .event(FfaEvent::kPreempt, 0)
+      .ffa(0, kRun, kIdsX1, 0)
+      .svm_ffa(0, kResp32, kZeroX2, 0x810a0001);
   s.emplace_back("ffa_direct_errors")
       .ffa(0, kReq64, kReq)
       .event(FfaEvent::kBoot, 0)

@@ -10,6 +10,9 @@ namespace {
 constexpr uint64_t kTx = kData + 32 * k4K, kRx = kData + 33 * k4K;
 constexpr uint32_t kUuid[4] = {HYPHEAP_SVM_UUID_0, HYPHEAP_SVM_UUID_1, HYPHEAP_SVM_UUID_2,
                                HYPHEAP_SVM_UUID_3};
+// OP-TEE's 486178e0-e7f8-11e3-bc5e-0002a5d5c51b: the secure VM's second endpoint.
+constexpr uint32_t kOpteeUuid[4] = {HYPHEAP_OPTEE_UUID_0, HYPHEAP_OPTEE_UUID_1,
+                                    HYPHEAP_OPTEE_UUID_2, HYPHEAP_OPTEE_UUID_3};
 
 class FfaMailboxTest : public FfaFixture {
  protected:
@@ -112,7 +115,7 @@ TEST_F(FfaMailboxTest, InfoCountOnlyAtV10LeavesRxAlone) {
   // A count-only call needs no mailbox, and the release Linux sends after it is spurious.
   FfaRegs r = info(ffa::kInfoCountOnly);
   EXPECT_EQ(r.x[0], ffa::kSuccess32);
-  EXPECT_EQ(r.x[2], 1u);
+  EXPECT_EQ(r.x[2], 2u);  // both endpoints of the secure VM
   EXPECT_EQ(r.x[3], 0u);
   map();
   std::memset(mem(kRx), 0xee, k4K);
@@ -122,17 +125,19 @@ TEST_F(FfaMailboxTest, InfoCountOnlyAtV10LeavesRxAlone) {
   expect_rejected(regs(ffa::kRxRelease), ffa::kDenied);  // spurious: tolerated, no change
 }
 
-TEST_F(FfaMailboxTest, InfoAtV10WritesOneEightByteDescriptorAndHoldsRxUntilRelease) {
+TEST_F(FfaMailboxTest, InfoAtV10WritesEightByteDescriptorsAndHoldsRxUntilRelease) {
   EXPECT_EQ(host(0, ffa::kVersion, ffa::kVersion10).x[0], ffa::kVersion11);
   map();
   std::memset(mem(kRx), 0xee, k4K);
   FfaRegs r = info();
   EXPECT_EQ(r.x[0], ffa::kSuccess32);
-  EXPECT_EQ(r.x[2], 1u);
+  EXPECT_EQ(r.x[2], 2u);
   EXPECT_EQ(r.x[3], 0u);
-  const uint8_t want[8] = {0x0a, 0x80, uint8_t(Hyp::kMaxCpus), 0, 1, 0, 0, 0};
-  EXPECT_EQ(std::memcmp(mem(kRx), want, 8), 0);
-  for (uint64_t i = 8; i < k4K; i++)
+  // 0x800a, then the OP-TEE face 0x810a: both take direct requests on every vCPU.
+  const uint8_t want[16] = {0x0a, 0x80, uint8_t(Hyp::kMaxCpus), 0, 1, 0, 0, 0,
+                            0x0a, 0x81, uint8_t(Hyp::kMaxCpus), 0, 1, 0, 0, 0};
+  EXPECT_EQ(std::memcmp(mem(kRx), want, 16), 0);
+  for (uint64_t i = 16; i < k4K; i++)
     ASSERT_EQ(mem(kRx)[i], 0) << i;
   // The host owns RX now: another call waits for the release.
   const FfaRegs busy = regs(ffa::kPartitionInfoGet);
@@ -164,6 +169,48 @@ TEST_F(FfaMailboxTest, InfoAtV11AddsTheUuidAndTheSize) {
   EXPECT_EQ(mem(kRx)[23], 0x55);
 }
 
+TEST_F(FfaMailboxTest, InfoByUuidNamesOneEndpointEach) {
+  EXPECT_EQ(host(0, ffa::kVersion, ffa::kVersion10).x[0], ffa::kVersion11);
+  map();
+  // What Linux's bus asks for each driver's UUID: the OP-TEE one names 0x810a alone, so the
+  // optee driver binds to that device and hypheap's to 0x800a.
+  FfaRegs r = info(0, kOpteeUuid);
+  EXPECT_EQ(r.x[2], 1u);
+  const uint8_t optee[8] = {0x0a, 0x81, uint8_t(Hyp::kMaxCpus), 0, 1, 0, 0, 0};
+  EXPECT_EQ(std::memcmp(mem(kRx), optee, 8), 0);
+  for (uint64_t i = 8; i < k4K; i++)
+    ASSERT_EQ(mem(kRx)[i], 0) << i;
+  EXPECT_EQ(host(0, ffa::kRxRelease).x[0], ffa::kSuccess32);
+  r = info(0, kUuid);
+  EXPECT_EQ(r.x[2], 1u);
+  uint16_t id = 0;
+  std::memcpy(&id, mem(kRx), 2);
+  EXPECT_EQ(id, HYPHEAP_FFA_ID_SVM);
+  EXPECT_EQ(host(0, ffa::kRxRelease).x[0], ffa::kSuccess32);
+  EXPECT_EQ(info(ffa::kInfoCountOnly, kOpteeUuid).x[2], 1u);
+  // v1.1: the descriptor carries the UUID asked for.
+  EXPECT_EQ(host(0, ffa::kVersion, ffa::kVersion11).x[0], ffa::kVersion11);
+  r = info(0, kOpteeUuid);
+  EXPECT_EQ(r.x[3], 24u);
+  EXPECT_EQ(std::memcmp(mem(kRx) + 8, kOpteeUuid, 16), 0);
+  EXPECT_EQ(mem(kRx)[8], 0x48);  // 48 61 78 e0 ...: the bytes as the string spells them
+  EXPECT_EQ(mem(kRx)[23], 0x1b);
+  EXPECT_EQ(host(0, ffa::kRxRelease).x[0], ffa::kSuccess32);
+  r = info();
+  EXPECT_EQ(r.x[2], 2u);
+  EXPECT_EQ(std::memcmp(mem(kRx) + 8, kUuid, 16), 0);
+  EXPECT_EQ(std::memcmp(mem(kRx) + 24 + 8, kOpteeUuid, 16), 0);
+}
+
+TEST_F(FfaMailboxTest, InfoRejectsANearMissOfTheOpteeUuid) {
+  map();
+  uint32_t near[4] = {kOpteeUuid[0], kOpteeUuid[1], kOpteeUuid[2], kOpteeUuid[3] ^ 1};
+  expect_rejected(regs(ffa::kPartitionInfoGet, near[0], near[1], near[2], near[3]),
+                  ffa::kInvalidParameters);
+  expect_rejected(regs(ffa::kPartitionInfoGet, near[0], near[1], near[2], near[3], 1),
+                  ffa::kInvalidParameters);
+}
+
 TEST_F(FfaMailboxTest, InfoRejectsOtherUuidsFlagsAndAMissingMailbox) {
   const uint32_t other[4] = {HYPHEAP_SVM_UUID_0, HYPHEAP_SVM_UUID_1, HYPHEAP_SVM_UUID_2, 0};
   expect_rejected(regs(ffa::kPartitionInfoGet, other[0], other[1], other[2], other[3]),
@@ -188,15 +235,18 @@ TEST_F(FfaMailboxTest, Linux61ProbeSequence) {
   EXPECT_EQ(host(0, ffa::kVersion, ffa::kVersion10).x[0], ffa::kVersion11);
   EXPECT_EQ(host(0, ffa::kIdGet).x[2], HYPHEAP_FFA_ID_HOST);
   EXPECT_EQ(host(0, ffa::kRxtxMap64, kTx, kRx, 1).x[0], ffa::kSuccess32);
-  EXPECT_EQ(info(ffa::kInfoCountOnly).x[2], 1u);
+  EXPECT_EQ(info(ffa::kInfoCountOnly).x[2], 2u);
   (void)host(0, ffa::kRxRelease);
-  EXPECT_EQ(info().x[2], 1u);
+  EXPECT_EQ(info().x[2], 2u);
   EXPECT_EQ(host(0, ffa::kRxRelease).x[0], ffa::kSuccess32);
   // Both succeed, so the driver sets mem_ops_native and uses the SMC64 ids.
   EXPECT_EQ(host(0, ffa::kFeatures, ffa::kMemLend64).x[0], ffa::kSuccess32);
   EXPECT_EQ(host(0, ffa::kFeatures, ffa::kMemShare64).x[0], ffa::kSuccess32);
-  // The bus matches the driver's UUID, then the driver talks to the partition.
+  // The bus matches each driver's UUID (hypheap's, the optee driver's), then each driver
+  // talks to its endpoint.
   EXPECT_EQ(info(0, kUuid).x[2], 1u);
+  EXPECT_EQ(host(0, ffa::kRxRelease).x[0], ffa::kSuccess32);
+  EXPECT_EQ(info(0, kOpteeUuid).x[2], 1u);
   EXPECT_EQ(host(0, ffa::kRxRelease).x[0], ffa::kSuccess32);
   EXPECT_EQ(host(0, ffa::kRxtxUnmap, uint64_t(HYPHEAP_FFA_ID_HOST) << 16).x[0], ffa::kSuccess32);
 }

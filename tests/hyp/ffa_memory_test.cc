@@ -631,6 +631,79 @@ TEST_F(FfaMemoryTest, ReclaimIsDeniedUntilThePartitionRelinquishes) {
   EXPECT_EQ(svm(HYPHEAP_FN_SVM_FFA_RELINQUISH, h), Status::kNotMapped);
 }
 
+// --- the OP-TEE endpoint (HYPHEAP_FFA_ID_OPTEE): Linux's optee driver shares its argument
+// pages with it, and the secure VM finds them by handle (SVM_FFA_REGION) -------------------
+
+SmcccResult region(Hyp& hyp, uint64_t handle, uint64_t receiver, VmId caller = kSvm0) {
+  return hyp.handle_partition_smccc(caller, 0, {{HYPHEAP_FN_SVM_FFA_REGION, handle, receiver, 0}});
+}
+
+TEST_F(FfaMemoryTest, ShareToTheOpteeEndpointIsTheSecureVmsAndRegionNamesIt) {
+  FfaDesc d = one();
+  d.receiver = HYPHEAP_FFA_ID_OPTEE;
+  const uint64_t h = ok(send(ffa::kMemShare64, d.bytes()));
+  EXPECT_EQ(host_leaf(kPages).state(), PageState::kSharedOwned);
+  EXPECT_EQ(svm_leaf(kPages).state(), PageState::kSharedBorrowed);
+  EXPECT_EQ(svm_leaf(kPages).perms(), Perms(kRw));
+  SmcccResult r = region(*hyp_, h, HYPHEAP_FFA_ID_OPTEE);
+  EXPECT_EQ(int64_t(r.x[0]), HYPHEAP_OK);
+  EXPECT_EQ(r.x[1], kPages);
+  EXPECT_EQ(r.x[2], 1u);
+  // Only for the endpoint it went to, only to the secure VM, only a handle issued.
+  for (const SmcccResult& bad :
+       {region(*hyp_, h, HYPHEAP_FFA_ID_SVM), region(*hyp_, h, 0x800b),
+        region(*hyp_, h, HYPHEAP_FFA_ID_OPTEE, kSvm1),
+        region(*hyp_, h + 0x100, HYPHEAP_FFA_ID_OPTEE),
+        region(*hyp_, h ^ (1ULL << 63), HYPHEAP_FFA_ID_OPTEE),
+        region(*hyp_, h | (uint64_t(HYPHEAP_FFA_ID_OPTEE) << 32), HYPHEAP_FFA_ID_OPTEE)}) {
+    EXPECT_EQ(int64_t(bad.x[0]), HYPHEAP_ERR_NOT_MAPPED);
+    EXPECT_EQ(bad.x[1], 0u);
+    EXPECT_EQ(bad.x[2], 0u);
+  }
+  // The face holds the page while it writes the answer: a reclaim meanwhile is BUSY.
+  ASSERT_EQ(hyp_->hold(kSvm0, Ipa(kPages), 1, HYPHEAP_SVM_NEED_W | HYPHEAP_SVM_NEED_SHARED),
+            Status::kOk);
+  expect_refused(regs(ffa::kMemReclaim, uint32_t(h), h >> 32), ffa::kBusy);
+  ASSERT_EQ(hyp_->release(kSvm0, Ipa(kPages), 1), Status::kOk);
+  EXPECT_EQ(ffa_reclaim(h).x[0], ffa::kSuccess32);
+  EXPECT_EQ(int64_t(region(*hyp_, h, HYPHEAP_FFA_ID_OPTEE).x[0]), HYPHEAP_ERR_NOT_MAPPED);
+  EXPECT_EQ(svm_leaf(kPages).raw, 0u);
+}
+
+// The argument sits at offset 0 of the region, which is its first constituent as the sender
+// listed them, not its lowest address.
+TEST_F(FfaMemoryTest, RegionStartsAtTheFirstConstituentInTheSendersOrder) {
+  FfaDesc d = FfaDesc().con(kPages + 5 * k4K).con(kPages, 2);
+  d.receiver = HYPHEAP_FFA_ID_OPTEE;
+  const uint64_t h = ok(send(ffa::kMemShare64, d.bytes()));
+  const SmcccResult r = region(*hyp_, h, HYPHEAP_FFA_ID_OPTEE);
+  EXPECT_EQ(int64_t(r.x[0]), HYPHEAP_OK);
+  EXPECT_EQ(r.x[1], kPages + 5 * k4K);
+  EXPECT_EQ(r.x[2], 3u);
+  EXPECT_EQ(ffa_reclaim(h).x[0], ffa::kSuccess32);
+}
+
+TEST_F(FfaMemoryTest, TheOpteeEndpointTakesSharesFromTheHostOnly) {
+  FfaDesc d = one();
+  d.receiver = HYPHEAP_FFA_ID_OPTEE;
+  // No lend: the face has no use for memory the host cannot read.
+  expect_desc_refused(ffa::kMemLend64, d, ffa::kDenied);
+  expect_desc_refused(ffa::kMemLend32, d, ffa::kDenied);
+  d.sender = HYPHEAP_FFA_ID_OPTEE;
+  expect_desc_refused(ffa::kMemShare64, d, ffa::kDenied);
+  d.sender = kPart;
+  expect_desc_refused(ffa::kMemShare64, d, ffa::kDenied);
+  d.sender = 0;
+  expect_desc_refused(ffa::kMemShare64, d, ffa::kDenied);
+  // A lend to the services' endpoint is no share of the OP-TEE one.
+  const uint64_t h = ok(send(ffa::kMemLend64, one().bytes()));
+  EXPECT_EQ(int64_t(region(*hyp_, h, HYPHEAP_FFA_ID_OPTEE).x[0]), HYPHEAP_ERR_NOT_MAPPED);
+  const SmcccResult r = region(*hyp_, h, HYPHEAP_FFA_ID_SVM);
+  EXPECT_EQ(int64_t(r.x[0]), HYPHEAP_OK);
+  EXPECT_EQ(r.x[1], kPages);
+  EXPECT_EQ(ffa_reclaim(h).x[0], ffa::kSuccess32);
+}
+
 TEST_F(FfaMemoryTest, AnAbortedPartitionHoldsNothing) {
   ASSERT_TRUE(hyp_->ffa_vcpu_booting(0));
   const uint64_t h = ok(send(ffa::kMemLend64, one(kPages, 2).bytes()));

@@ -220,6 +220,61 @@ TEST_F(FfaStateTest, ResponseRejectsWrongIdsFlagsAndWidth) {
   (void)respond(0, 0);
 }
 
+// The secure VM's second endpoint (Linux's optee driver binds to it): SMC32 only, and the
+// answer must come from the endpoint the request went to.
+constexpr uint32_t kOpteeReqIds = ffa::pack_ids(HYPHEAP_FFA_ID_HOST, HYPHEAP_FFA_ID_OPTEE);
+constexpr uint32_t kOpteeRespIds = ffa::pack_ids(HYPHEAP_FFA_ID_OPTEE, HYPHEAP_FFA_ID_HOST);
+
+TEST_F(FfaStateTest, OpteeEndpointTakesSmc32RequestsAndAnswersAsItself) {
+  boot_partition();
+  FfaRegs r = regs(ffa::kDirectReq32, kOpteeReqIds, 0, 0, 0, 0, 0, 0);
+  ASSERT_EQ(hyp_->ffa_host_call(0, r).next, FfaNext::kEnterPartition);
+  EXPECT_EQ(r.x[0], ffa::kDirectReq32);
+  EXPECT_EQ(r.x[1], kOpteeReqIds);  // the vCPU learns which endpoint was asked
+  // Not from the other endpoint, nor in the other width: the vCPU keeps the request.
+  expect_partition_rejects(0, 0, regs(ffa::kDirectResp32, kRespIds), ffa::kInvalidParameters);
+  expect_partition_rejects(0, 0, regs(ffa::kDirectResp64, kOpteeRespIds), ffa::kInvalidParameters);
+  FfaRegs resp = regs(ffa::kDirectResp32, kOpteeRespIds, 0, 1, 0, 0, 0, 0);
+  ASSERT_EQ(hyp_->ffa_partition_call(0, 0, resp).next, FfaNext::kReturnToHost);
+  EXPECT_EQ(resp.x[0], ffa::kDirectResp32);
+  EXPECT_EQ(resp.x[1], kOpteeRespIds);
+  EXPECT_EQ(resp.x[3], 1u);
+  EXPECT_EQ(hyp_->ffa_vcpu_state(0), VcpuState::kWaiting);
+  // And the first endpoint's requests are answered by the first endpoint only.
+  (void)request(0);
+  expect_partition_rejects(0, 0, regs(ffa::kDirectResp64, kOpteeRespIds), ffa::kInvalidParameters);
+  (void)respond(0, 0);
+}
+
+TEST_F(FfaStateTest, OpteeEndpointRefusesSmc64AndBadIds) {
+  boot_partition();
+  // OP-TEE's FF-A ABI is w-registers only.
+  expect_host_rejects(0, regs(ffa::kDirectReq64, kOpteeReqIds), ffa::kInvalidParameters);
+  expect_host_rejects(
+      0, regs(ffa::kDirectReq32, ffa::pack_ids(HYPHEAP_FFA_ID_OPTEE, HYPHEAP_FFA_ID_OPTEE)),
+      ffa::kInvalidParameters);
+  expect_host_rejects(0, regs(ffa::kDirectReq32, ffa::pack_ids(HYPHEAP_FFA_ID_HOST, 0x810b)),
+                      ffa::kInvalidParameters);
+  expect_host_rejects(0, regs(ffa::kDirectReq32, kOpteeReqIds, 1), ffa::kInvalidParameters);
+}
+
+TEST_F(FfaStateTest, PreemptedOpteeRequestResumesAndStillAnswersAsOptee) {
+  boot_partition();
+  FfaRegs r = regs(ffa::kDirectReq32, kOpteeReqIds, 0, 0x80000000u, 0, 0, 0, 0);
+  ASSERT_EQ(hyp_->ffa_host_call(0, r).next, FfaNext::kEnterPartition);
+  FfaRegs irq{};
+  hyp_->ffa_partition_preempted(0, 0, irq);
+  // The vCPU is the VM's, named by its first id; Linux's driver passes w1 back to FFA_RUN.
+  EXPECT_EQ(irq.x[0], ffa::kInterrupt);
+  EXPECT_EQ(irq.x[1], ffa::pack_ids(HYPHEAP_FFA_ID_SVM, 0));
+  FfaRegs run = regs(ffa::kRun, irq.x[1]);
+  ASSERT_EQ(hyp_->ffa_host_call(0, run).next, FfaNext::kResumePartition);
+  expect_partition_rejects(0, 0, regs(ffa::kDirectResp32, kRespIds), ffa::kInvalidParameters);
+  FfaRegs resp = regs(ffa::kDirectResp32, kOpteeRespIds);
+  ASSERT_EQ(hyp_->ffa_partition_call(0, 0, resp).next, FfaNext::kReturnToHost);
+  EXPECT_EQ(resp.x[1], kOpteeRespIds);
+}
+
 TEST_F(FfaStateTest, BootingVcpuMayOnlyWait) {
   ASSERT_TRUE(hyp_->ffa_vcpu_booting(0));
   expect_partition_rejects(0, 0, regs(ffa::kDirectResp64, kRespIds), ffa::kDenied);

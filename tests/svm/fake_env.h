@@ -47,7 +47,15 @@ class FakeEnv final : public Env {
   void set_pinned(uint64_t ipa, bool pinned) { page(ipa).pinned = pinned; }
   // FF-A memory: `handle` is a live lend to the secure VM, not retrieved; or no longer lent.
   void ffa_lend(uint64_t handle) { ffa_[handle] = false; }
-  void ffa_reclaim(uint64_t handle) { ffa_.erase(handle); }
+  void ffa_reclaim(uint64_t handle) {
+    ffa_.erase(handle);
+    regions_.erase(handle);
+  }
+  // `handle` is a live share of `nr` pages from `first` to this VM's endpoint `receiver`
+  // (SVM_FFA_REGION answers it); the pages themselves are set() apart.
+  void ffa_share(uint64_t handle, uint16_t receiver, uint64_t first, uint64_t nr) {
+    regions_[handle] = Region{receiver, first, nr};
+  }
   // Whether the secure VM holds `handle` (retrieved and not relinquished).
   bool ffa_held(uint64_t handle) const {
     const auto it = ffa_.find(handle);
@@ -153,6 +161,20 @@ class FakeEnv final : public Env {
   // retrieved (retrieve) or not retrieved (relinquish).
   int64_t ffa_retrieve(uint64_t handle) override { return ffa_mark("retrieve", handle, true); }
   int64_t ffa_relinquish(uint64_t handle) override { return ffa_mark("relinquish", handle, false); }
+  // As the hyp's SVM_FFA_REGION: NOT_MAPPED unless a live share to that endpoint.
+  int64_t ffa_region(uint64_t handle, uint16_t receiver, Ipa* first, uint64_t* nr) override {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "region(0x%llx,0x%x) ", (unsigned long long)handle, receiver);
+    log_ += buf;
+    if (int64_t s; take_injected(&s))
+      return s;
+    const auto it = regions_.find(handle);
+    if (it == regions_.end() || it->second.receiver != receiver)
+      return HYPHEAP_ERR_NOT_MAPPED;
+    *first = Ipa(it->second.first);
+    *nr = it->second.pages;
+    return HYPHEAP_OK;
+  }
 
   uint8_t* map(Ipa ipa) override {
     if (ipa.value() < kBase || ipa.value() >= end()) {
@@ -274,6 +296,11 @@ class FakeEnv final : public Env {
   std::vector<PageState> pages_;
   std::vector<std::pair<size_t, int64_t>> injected_;  // (call number, status)
   std::map<uint64_t, bool> ffa_;                      // live lends: handle -> retrieved
+  struct Region {
+    uint16_t receiver;
+    uint64_t first, pages;
+  };
+  std::map<uint64_t, Region> regions_;  // live shares SVM_FFA_REGION answers for
   size_t nr_calls_ = 0;
   std::vector<std::string> violations_;
   std::string log_;

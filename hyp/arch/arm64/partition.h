@@ -70,11 +70,12 @@ constexpr PartitionExit classify_partition_exit(Esr esr) {
   return PartitionExit::kAbort;
 }
 
-// The calls of the secure VM's own that the core answers (HYPHEAP_FN_SVM_HOLD..UNPIN);
-// SVM_ABORT is the arch's.
+// The calls of the secure VM's own that the core answers (HYPHEAP_FN_SVM_HOLD..UNPIN and the
+// SVM_FFA_* ones); SVM_ABORT is the arch's.
 constexpr bool is_svm_core_call(uint32_t fid) {
   return (fid >= HYPHEAP_FN_SVM_HOLD && fid <= HYPHEAP_FN_SVM_UNPIN) ||
-         fid == HYPHEAP_FN_SVM_FFA_RETRIEVE || fid == HYPHEAP_FN_SVM_FFA_RELINQUISH;
+         fid == HYPHEAP_FN_SVM_FFA_RETRIEVE || fid == HYPHEAP_FN_SVM_FFA_RELINQUISH ||
+         fid == HYPHEAP_FN_SVM_FFA_REGION;
 }
 
 // Why the partition was aborted, for the log line.

@@ -9,6 +9,7 @@
 #include "hvc.h"
 #include "layout.h"
 #include "svm/carveout.h"
+#include "svm/optee.h"
 #include "svm/services.h"
 
 namespace hyp::svm {
@@ -50,6 +51,15 @@ class HypEnv final : public Env {
   }
   int64_t ffa_relinquish(uint64_t handle) override {
     return call(HYPHEAP_FN_SVM_FFA_RELINQUISH, handle, 0, 0);
+  }
+  int64_t ffa_region(uint64_t handle, uint16_t receiver, Ipa* first, uint64_t* pages) override {
+    const HvcRegs r = hvc({{HYPHEAP_FN_SVM_FFA_REGION, handle, receiver, 0, 0, 0, 0, 0}});
+    const auto status = static_cast<int64_t>(r.x[0]);
+    if (status == HYPHEAP_OK) {
+      *first = Ipa(r.x[1]);
+      *pages = r.x[2];
+    }
+    return status;
   }
   uint8_t* map(Ipa ipa) override { return reinterpret_cast<uint8_t*>(ipa.value()); }
   // DC ZVA a block at a time (HCR_EL2.TDZ is clear for the partition), where DCZID_EL0
@@ -116,12 +126,16 @@ bool is_direct_req(uint64_t fid) {
     const bool wide = r.x[0] == kFfaMsgSendDirectReq64;
     const uint64_t mask = wide ? ~0ull : 0xffffffffull;
     const auto sender = static_cast<uint16_t>(r.x[1] >> 16);
+    // The hyp lets through requests to this VM's two endpoints only (the OP-TEE one in
+    // SMC32 alone); the answer comes from the endpoint asked.
+    const auto endpoint = static_cast<uint16_t>(r.x[1] & 0xffff);
     const Message req{{r.x[3] & mask, r.x[4] & mask, r.x[5] & mask, r.x[6] & mask, r.x[7] & mask}};
-    const Message resp = dispatch(g_env, g_config, g_shared, sender, req);
+    const Message resp = endpoint == HYPHEAP_FFA_ID_OPTEE
+                             ? optee_dispatch(g_env, req)
+                             : dispatch(g_env, g_config, g_shared, sender, req);
     HvcRegs out{{wide ? kFfaMsgSendDirectResp64 : kFfaMsgSendDirectResp32,
-                 (uint64_t{HYPHEAP_FFA_ID_SVM} << 16) | sender, 0, resp.data[0] & mask,
-                 resp.data[1] & mask, resp.data[2] & mask, resp.data[3] & mask,
-                 resp.data[4] & mask}};
+                 (uint64_t{endpoint} << 16) | sender, 0, resp.data[0] & mask, resp.data[1] & mask,
+                 resp.data[2] & mask, resp.data[3] & mask, resp.data[4] & mask}};
     r = hvc(out);
   }
 }
