@@ -86,6 +86,15 @@ u64 hypheap_default_limit(void)
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_default_limit);
 
+/* The upstream TEE heap's names, which pick the use case (and so the memory). */
+static const char * const hypheap_use_names[] = {
+	[HYPHEAP_USE_SECURE_VIDEO] = "protected,secure-video",
+	[HYPHEAP_USE_TRUSTED_UI] = "protected,trusted-ui",
+	[HYPHEAP_USE_SECURE_VIDEO_RECORD] = "protected,secure-video-record",
+};
+
+#define HYPHEAP_USE_PREFIX "protected,"
+
 /**
  * hypheap_use_case() - the use case of a heap, from its name
  * @heap_name: the heap's name
@@ -97,20 +106,45 @@ EXPORT_SYMBOL_IF_KUNIT(hypheap_default_limit);
  */
 u32 hypheap_use_case(const char *heap_name)
 {
-	static const char * const names[] = {
-		[HYPHEAP_USE_SECURE_VIDEO] = "protected,secure-video",
-		[HYPHEAP_USE_TRUSTED_UI] = "protected,trusted-ui",
-		[HYPHEAP_USE_SECURE_VIDEO_RECORD] =
-			"protected,secure-video-record",
-	};
 	u32 i;
 
-	for (i = HYPHEAP_USE_SECURE_VIDEO; i < ARRAY_SIZE(names); i++)
-		if (!strcmp(heap_name, names[i]))
+	for (i = HYPHEAP_USE_SECURE_VIDEO; i < ARRAY_SIZE(hypheap_use_names); i++)
+		if (!strcmp(heap_name, hypheap_use_names[i]))
 			return i;
 	return HYPHEAP_USE_NONE;
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_use_case);
+
+/**
+ * hypheap_heap_use_case() - the use case a heap's memory is for
+ * @heap_name: the heap's name
+ * @use_case: its hypheap,use-case ("secure-video", "trusted-ui" or
+ *	"secure-video-record"), or NULL when it has none
+ *
+ * A heap with a use case's name has that one. A heap with another name
+ * (a benchmark heap beside the real one, docs/dt-binding.md) has the one
+ * it names, else none.
+ *
+ * Return: a HYPHEAP_USE_* value, or -EINVAL for a @use_case that is not
+ * one of the three or not the one the name says.
+ */
+int hypheap_heap_use_case(const char *heap_name, const char *use_case)
+{
+	u32 by_name = hypheap_use_case(heap_name);
+	u32 i;
+
+	if (!use_case)
+		return by_name;
+	for (i = HYPHEAP_USE_SECURE_VIDEO; i < ARRAY_SIZE(hypheap_use_names); i++)
+		if (!strcmp(use_case, hypheap_use_names[i] +
+				      strlen(HYPHEAP_USE_PREFIX)))
+			break;
+	if (i == ARRAY_SIZE(hypheap_use_names) ||
+	    (by_name != HYPHEAP_USE_NONE && by_name != i))
+		return -EINVAL;
+	return i;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_heap_use_case);
 
 /**
  * hypheap_heap_dst_check() - can a heap lend to these destinations?

@@ -774,7 +774,38 @@ static void mixed_table_is_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, hstat(ctx, HYPHEAP_STAT_LIVE_BUFFERS), 0);
 }
 
+/*
+ * The name picks the use case; hypheap,use-case gives one to a heap with
+ * another name, and may not contradict a use case's name.
+ */
+static void use_case_from_name_or_property(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, hypheap_heap_use_case("protected,secure-video", NULL),
+			HYPHEAP_USE_SECURE_VIDEO);
+	KUNIT_EXPECT_EQ(test, hypheap_heap_use_case("protected,bench-carveout", NULL),
+			HYPHEAP_USE_NONE);
+	KUNIT_EXPECT_EQ(test, hypheap_heap_use_case("protected,bench-carveout",
+						    "secure-video"),
+			HYPHEAP_USE_SECURE_VIDEO);
+	KUNIT_EXPECT_EQ(test, hypheap_heap_use_case("vendor,heap",
+						    "secure-video-record"),
+			HYPHEAP_USE_SECURE_VIDEO_RECORD);
+	KUNIT_EXPECT_EQ(test, hypheap_heap_use_case("protected,trusted-ui",
+						    "trusted-ui"),
+			HYPHEAP_USE_TRUSTED_UI);
+	KUNIT_EXPECT_EQ(test, hypheap_heap_use_case("protected,trusted-ui",
+						    "secure-video"), -EINVAL);
+	KUNIT_EXPECT_EQ(test, hypheap_heap_use_case("protected,bench-hyp",
+						    "protected,secure-video"),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, hypheap_heap_use_case("protected,bench-hyp", ""),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, hypheap_heap_use_case("protected,bench-hyp",
+						    "secure-video-"), -EINVAL);
+}
+
 static struct kunit_case hypheap_core_cases[] = {
+	KUNIT_CASE(use_case_from_name_or_property),
 	KUNIT_CASE(alloc_then_release_balances),
 	KUNIT_CASE(zero_length_is_rejected),
 	KUNIT_CASE(alloc_failure_leaks_nothing),

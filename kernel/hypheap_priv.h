@@ -431,7 +431,8 @@ static inline bool hypheap_use_keeps(const struct hypheap_use *use, u32 vmid)
 /*
  * Use cases, numbered as the upstream TEE heap numbers them (the FF-A
  * memory tag and the secure VM's name for a block): a heap's comes from
- * its name (hypheap_use_case()).
+ * its name (hypheap_use_case()), or from its hypheap,use-case when the
+ * name is not a use case's (hypheap_heap_use_case()).
  */
 #define HYPHEAP_USE_NONE		0
 #define HYPHEAP_USE_SECURE_VIDEO	1
@@ -439,6 +440,7 @@ static inline bool hypheap_use_keeps(const struct hypheap_use *use, u32 vmid)
 #define HYPHEAP_USE_SECURE_VIDEO_RECORD	3
 
 u32 hypheap_use_case(const char *heap_name);
+int hypheap_heap_use_case(const char *heap_name, const char *use_case);
 
 /**
  * struct hypheap_backend_ops - what a heap needs from a memory provider

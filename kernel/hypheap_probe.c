@@ -175,13 +175,21 @@ static struct hypheap_heap *hypheap_probe_heap(struct device *dev,
 					       u32 host_vmid)
 {
 	struct hypheap_vmperm vm[HYPHEAP_MAX_DEST];
+	const char *name, *use_name = NULL;
 	struct hypheap_heap *heap;
-	const char *name;
+	int nr, ret, use_case;
 	u64 limit;
-	int nr, ret;
 
 	if (of_property_read_string(np, "hypheap,heap-name", &name)) {
 		dev_err(dev, "%pOF: no hypheap,heap-name\n", np);
+		return ERR_PTR(-EINVAL);
+	}
+	ret = of_property_read_string(np, "hypheap,use-case", &use_name);
+	use_case = ret && ret != -EINVAL ? ret :
+		   hypheap_heap_use_case(name, use_name);
+	if (use_case < 0) {
+		dev_err(dev, "%pOF: hypheap,use-case must be \"secure-video\", \"trusted-ui\" or \"secure-video-record\", and the name's if it has one\n",
+			np);
 		return ERR_PTR(-EINVAL);
 	}
 	nr = hypheap_parse_vmperms(dev, np, vm);
@@ -200,8 +208,9 @@ static struct hypheap_heap *hypheap_probe_heap(struct device *dev,
 	if (heap) {
 		/* bound before: the destinations must not have changed */
 		if (heap->nr_dst != nr ||
-		    memcmp(heap->dst, vm, nr * sizeof(*vm))) {
-			dev_err(dev, "heap %s exists with other destinations\n",
+		    memcmp(heap->dst, vm, nr * sizeof(*vm)) ||
+		    heap->use.use_case != use_case) {
+			dev_err(dev, "heap %s exists with other destinations or use case\n",
 				name);
 			return ERR_PTR(-EINVAL);
 		}
@@ -213,6 +222,7 @@ static struct hypheap_heap *hypheap_probe_heap(struct device *dev,
 	heap = hypheap_heap_create(name, vm, nr, host_vmid);
 	if (IS_ERR(heap))
 		return heap;
+	heap->use.use_case = use_case;
 	heap->limit = limit;
 	hypheap_heap_set_backend(heap, be);
 	ret = hypheap_heap_register(heap);

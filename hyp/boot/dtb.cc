@@ -53,19 +53,26 @@ bool contains_word(const char* s, int len, const char* word) {
   return false;
 }
 
-// The value of the word starting with `key` ("name=") into out (NUL-terminated, cut to
-// fit); out stays empty when there is no such word.
-void copy_option_value(const char* s, int len, const char* key, char* out, size_t cap) {
+// The value of the word starting with `key` ("name=") into out (NUL-terminated); out stays
+// empty when there is no such word. False, and out empty, when the value does not fit: a
+// value cut short could still parse, as something other than what was asked for.
+bool copy_option_value(const char* s, int len, const char* key, char* out, size_t cap) {
   const int n = static_cast<int>(strlen(key));
   for (int i = 0; i + n <= len; ++i) {
     if ((i != 0 && s[i - 1] != ' ') || memcmp(s + i, key, n) != 0)
       continue;
     size_t j = 0;
-    for (int k = i + n; k < len && s[k] != ' ' && s[k] != '\0' && j + 1 < cap; ++k)
+    for (int k = i + n; k < len && s[k] != ' ' && s[k] != '\0'; ++k) {
+      if (j + 1 == cap) {
+        out[0] = '\0';
+        return false;
+      }
       out[j++] = s[k];
+    }
     out[j] = '\0';
-    return;
+    return true;
   }
+  return true;
 }
 
 BootStatus read_chosen(const void* fdt, PlatformInfo* out) {
@@ -83,10 +90,19 @@ BootStatus read_chosen(const void* fdt, PlatformInfo* out) {
   out->svm_boot_fault_test =
       bootargs && contains_word(bootargs, len, "hypheap.svm_boot_fault_test");
   if (bootargs) {
-    copy_option_value(bootargs, len, "hypheap.heap_backends=", out->heap_backends,
-                      sizeof(out->heap_backends));
-    copy_option_value(bootargs, len, "hypheap.heap_pools=", out->heap_pools,
-                      sizeof(out->heap_pools));
+    struct {
+      const char* key;
+      char* value;
+      size_t cap;
+    } const options[] = {
+        {"hypheap.heap_backends=", out->heap_backends, sizeof(out->heap_backends)},
+        {"hypheap.heap_pools=", out->heap_pools, sizeof(out->heap_pools)},
+        {"hypheap.bench_heaps=", out->bench_heaps, sizeof(out->bench_heaps)},
+    };
+    for (const auto& o : options) {
+      if (!copy_option_value(bootargs, len, o.key, o.value, o.cap))
+        out->overlong_option = o.key;
+    }
   }
   bool has_start = false;
   bool has_end = false;

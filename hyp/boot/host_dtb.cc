@@ -143,16 +143,35 @@ BootStatus add_host_cma(void* fdt, MemRange range, uint32_t* phandle) {
   return edit.status();
 }
 
-// The backends the driver has, and whether each is served from the host CMA pool.
+// The backends the driver has, whether each is served from the host CMA pool, and the
+// node and heap name of its benchmark heap (add_bench_heaps()).
 struct BackendName {
   const char* name;
   bool from_host_cma;
+  const char* bench_node;
+  const char* bench_heap;
 };
 constexpr BackendName kBackends[] = {
-    {"hyp", false}, {"cma", true}, {"ffa-lend", true}, {"carveout", false}};
+    {"hyp", false, "heap-bench-hyp", "protected,bench-hyp"},
+    {"cma", true, "heap-bench-cma", "protected,bench-cma"},
+    {"ffa-lend", true, "heap-bench-ffa-lend", "protected,bench-ffa-lend"},
+    {"carveout", false, "heap-bench-carveout", "protected,bench-carveout"},
+};
+static_assert(sizeof(kBackends) / sizeof(kBackends[0]) == kMaxBenchHeaps);
+
+// A benchmark heap stands in for this use case's heap (docs/dt-binding.md).
+constexpr const char* kBenchUseCase = "secure-video";
 
 bool same(const char* s, size_t len, const char* word) {
   return strlen(word) == len && memcmp(s, word, len) == 0;
+}
+
+const BackendName* find_backend(const char* name, size_t len) {
+  for (const BackendName& b : kBackends) {
+    if (same(name, len, b.name))
+      return &b;
+  }
+  return nullptr;
 }
 
 BootStatus add_service(void* fdt, const ServiceDesc& service, uint32_t cma_phandle) {
@@ -185,6 +204,9 @@ BootStatus add_service(void* fdt, const ServiceDesc& service, uint32_t cma_phand
     }
     if (heap.pool_bytes != 0) {
       edit([&](void* f) { return fdt_setprop_u64(f, sub, "hypheap,pool-bytes", heap.pool_bytes); });
+    }
+    if (heap.use_case != nullptr) {
+      edit([&](void* f) { return fdt_setprop_string(f, sub, "hypheap,use-case", heap.use_case); });
     }
   }
   return edit.status();
@@ -313,6 +335,10 @@ BootStatus for_each_heap_pair(const char* spec, size_t len, HeapDesc* heaps, siz
     }
     if (p.heap == count || !value(spec + colon + 1, end - colon - 1, &p.change))
       return BootStatus::kBadPolicy;
+    for (size_t i = 0; i < nr; ++i) {
+      if (pairs[i].heap == p.heap)
+        return BootStatus::kBadPolicy;  // which one was meant?
+    }
     pairs[nr++] = p;
     at = end + 1;
   }
@@ -325,10 +351,7 @@ BootStatus apply_heap_backends(const char* spec, size_t len, HeapDesc* heaps, si
   return for_each_heap_pair<const BackendName*>(
       spec, len, heaps, count,
       [](const char* v, size_t n, const BackendName** out) {
-        for (const BackendName& b : kBackends) {
-          if (same(v, n, b.name))
-            *out = &b;
-        }
+        *out = find_backend(v, n);
         return *out != nullptr;
       },
       [](HeapDesc& heap, const BackendName* b) {
@@ -365,6 +388,38 @@ BootStatus apply_heap_pools(const char* spec, size_t len, HeapDesc* heaps, size_
         return true;
       },
       [](HeapDesc& heap, uint64_t bytes) { heap.pool_bytes = bytes; });
+}
+
+BootStatus add_bench_heaps(const char* spec, size_t len, VmPerm dest, HeapDesc* heaps,
+                           size_t* count, size_t capacity) {
+  const BackendName* chosen[kMaxBenchHeaps];
+  size_t nr = 0;
+  for (size_t at = 0, end = 0; len > 0; at = end + 1) {
+    for (end = at; end < len && spec[end] != ',';)
+      ++end;
+    const BackendName* b = find_backend(spec + at, end - at);
+    if (b == nullptr)
+      return BootStatus::kBadPolicy;  // unknown, or empty (",", a trailing comma)
+    for (size_t i = 0; i < nr; ++i) {
+      if (chosen[i] == b)
+        return BootStatus::kBadPolicy;  // one heap per backend: its node name is the backend's
+    }
+    chosen[nr++] = b;  // at most one of each, so never past kMaxBenchHeaps
+    if (end == len)
+      break;
+  }
+  if (*count > capacity || nr > capacity - *count)
+    return BootStatus::kBadPolicy;
+  for (size_t i = 0; i < nr; ++i) {
+    heaps[(*count)++] = HeapDesc{.node = chosen[i]->bench_node,
+                                 .heap_name = chosen[i]->bench_heap,
+                                 .vmperms = {dest},
+                                 .vmperm_count = 1,
+                                 .from_host_cma = chosen[i]->from_host_cma,
+                                 .backend = chosen[i]->name,
+                                 .use_case = kBenchUseCase};
+  }
+  return BootStatus::kOk;
 }
 
 }  // namespace hyp::boot

@@ -38,19 +38,34 @@ struct HeapDesc {
   // hypheap,pool-bytes: freed buffers the heap keeps lent to its secure VM for reuse
   // (docs/dt-binding.md); 0 leaves the property out (no pool).
   uint64_t pool_bytes = 0;
+  // hypheap,use-case: the use case whose memory the heap serves, for a heap whose name is
+  // not the use case's own (a benchmark heap); nullptr leaves it out (the name says it).
+  const char* use_case = nullptr;
 };
 
 // Applies the value of the "hypheap.heap_backends=" boot option (`len` bytes at `spec`):
 // comma-separated <heap>:<backend> pairs, <heap> a node name of `heaps` without its
 // "heap-" prefix, <backend> one of the driver's; a cma or ffa-lend heap is served from the
 // host CMA pool, a hyp or carveout one not. All or nothing: kBadPolicy, and `heaps`
-// unchanged, for a heap or backend it does not know or a malformed pair.
+// unchanged, for a heap or backend it does not know, a heap named twice or a malformed pair.
 BootStatus apply_heap_backends(const char* spec, size_t len, HeapDesc* heaps, size_t count);
 
 // Applies the value of the "hypheap.heap_pools=" boot option: comma-separated
 // <heap>:<bytes> pairs, <bytes> decimal with an optional K, M or G suffix, a multiple of
 // 4 KiB (0: no pool). All or nothing, as apply_heap_backends().
 BootStatus apply_heap_pools(const char* spec, size_t len, HeapDesc* heaps, size_t count);
+
+// The heaps "hypheap.bench_heaps=" adds for the comparison benchmark, one per backend:
+// node "heap-bench-<backend>", heap name "protected,bench-<backend>", lent to `dest`, use
+// case "secure-video", served by <backend> (and the host CMA pool as above).
+inline constexpr size_t kMaxBenchHeaps = 4;
+
+// Appends to `heaps` (`*count` of `capacity` in use) the heaps of the value of
+// "hypheap.bench_heaps=": comma-separated distinct backend names. All or nothing:
+// kBadPolicy, and `heaps` and `*count` unchanged, for an unknown or repeated backend, an
+// empty name, or more heaps than `capacity` holds.
+BootStatus add_bench_heaps(const char* spec, size_t len, VmPerm dest, HeapDesc* heaps,
+                           size_t* count, size_t capacity);
 
 struct ServiceDesc {
   const char* conduit;  // "hvc" or "smc"

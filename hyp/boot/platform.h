@@ -47,6 +47,12 @@ struct PlatformInfo {
   // "hypheap.heap_pools=<heap>:<bytes>[,...]": the heaps that keep freed buffers lent for
   // reuse, and how much (boot::apply_heap_pools()); as given, empty when absent.
   char heap_pools[96] = {};
+  // "hypheap.bench_heaps=<backend>[,...]": heaps added for the comparison benchmark
+  // (boot::add_bench_heaps()); as given, empty when absent.
+  char bench_heaps[48] = {};
+  // The last of the options above whose value did not fit (that value is left empty, so the
+  // option is ignored, never applied cut short); nullptr when all fitted.
+  const char* overlong_option = nullptr;
   // /memreserve/ entries and static /reserved-memory regions.
   MemRange reserved[kMaxReserved];
   size_t reserved_count = 0;

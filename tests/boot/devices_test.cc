@@ -340,6 +340,78 @@ TEST_F(HeapBackendsTest, AnythingUnknownChangesNothing) {
   }
 }
 
+// Found in review: "secure-video:hyp,secure-video:cma" took the last pair; a heap named twice
+// is a typo in the command line, not a choice.
+TEST_F(HeapBackendsTest, AHeapNamedTwiceChangesNothing) {
+  for (const char* bad : {"secure-video:cma,secure-video:cma",
+                          "secure-video:ffa-lend,trusted-ui:hyp,"
+                          "secure-video:carveout"}) {
+    EXPECT_EQ(apply(bad), BootStatus::kBadPolicy) << bad;
+    EXPECT_EQ(backends(), "hyp hyp cma+cma ") << bad;
+    const std::string pools = "trusted-ui:8K,trusted-ui:16K";
+    EXPECT_EQ(apply_heap_pools(pools.data(), pools.size(), heaps_, 3), BootStatus::kBadPolicy);
+    EXPECT_EQ(heaps_[1].pool_bytes, 0U);
+  }
+}
+
+// ---- heaps for the comparison benchmark (hypheap.bench_heaps=) ----
+
+class BenchHeapsTest : public HeapBackendsTest {
+ protected:
+  BootStatus add(const std::string& spec, size_t capacity = 7) {
+    return add_bench_heaps(spec.data(), spec.size(), {10, 6}, table_, &count_, capacity);
+  }
+  std::string added() const {
+    std::string out;
+    for (size_t i = 3; i < count_; ++i) {
+      const HeapDesc& h = table_[i];
+      out += std::string(h.node) + "=" + h.heap_name + "/" + h.backend +
+             (h.from_host_cma ? "+cma" : "") + "/" + (h.use_case ? h.use_case : "-") + "/" +
+             std::to_string(h.vmperms[0].vmid) + ":" + std::to_string(h.vmperms[0].perms) + " ";
+    }
+    return out;
+  }
+
+  HeapDesc table_[7] = {heaps_[0], heaps_[1], heaps_[2]};
+  size_t count_ = 3;
+};
+
+TEST_F(BenchHeapsTest, EachBackendAddsOneHeapForTheSecureVideoUseCase) {
+  EXPECT_EQ(add("ffa-lend,carveout"), BootStatus::kOk);
+  EXPECT_EQ(added(),
+            "heap-bench-ffa-lend=protected,bench-ffa-lend/ffa-lend+cma/secure-video/10:6 "
+            "heap-bench-carveout=protected,bench-carveout/carveout/secure-video/10:6 ");
+  EXPECT_EQ(table_[0].use_case, nullptr) << "the production heaps are left as they were";
+  EXPECT_STREQ(table_[2].backend, "cma");
+  count_ = 3;
+  EXPECT_EQ(add("hyp,cma,ffa-lend,carveout"), BootStatus::kOk);
+  EXPECT_EQ(count_, 7U);
+  EXPECT_EQ(added().substr(0, 60), "heap-bench-hyp=protected,bench-hyp/hyp/secure-video/10:6 hea");
+  count_ = 3;
+  EXPECT_EQ(add(""), BootStatus::kOk);
+  EXPECT_EQ(count_, 3U);
+}
+
+TEST_F(BenchHeapsTest, AnythingUnknownOrRepeatedAddsNothing) {
+  for (const char* bad :
+       {"ffa", "ffa-lend,", ",ffa-lend", "ffa-lend,,carveout", "carveout,carveout", "hyp,cma,hyp",
+        "secure-video:hyp", "ffa-lend carveout", "FFA-LEND", "ffa-lend,nope"}) {
+    EXPECT_EQ(add(bad), BootStatus::kBadPolicy) << bad;
+    EXPECT_EQ(count_, 3U) << bad;
+    EXPECT_EQ(table_[3].node, nullptr) << bad;
+  }
+}
+
+TEST_F(BenchHeapsTest, MoreThanTheTableHoldsAddsNothing) {
+  EXPECT_EQ(add("ffa-lend,carveout", 4), BootStatus::kBadPolicy);
+  EXPECT_EQ(count_, 3U);
+  EXPECT_EQ(table_[3].node, nullptr);
+  EXPECT_EQ(add("ffa-lend", 4), BootStatus::kOk);
+  EXPECT_EQ(count_, 4U);
+  EXPECT_EQ(add("carveout", 4), BootStatus::kBadPolicy) << "full";
+  EXPECT_EQ(count_, 4U);
+}
+
 // ---- which heaps keep freed buffers lent (hypheap.heap_pools=, hypheap,pool-bytes) ----
 
 TEST_F(HeapBackendsTest, PoolPairsSetEachHeapsPoolBytes) {
@@ -413,11 +485,67 @@ TEST_F(DevicePlanTest, HostDtbNamesEachHeapsBackend) {
   EXPECT_EQ(fdt_getprop(buf.data(), ui, "hypheap,backend", nullptr), nullptr);
 }
 
+TEST_F(DevicePlanTest, HostDtbGivesAUseCaseOnlyToHeapsWithOne) {
+  ASSERT_EQ(plan("qemu-virt-7.2"), BootStatus::kOk);
+  HeapDesc heaps[3] = {{"heap-secure-video", "protected,secure-video", {{10, 6}}, 1, false, "hyp"}};
+  size_t count = 1;
+  const std::string spec = "carveout";
+  ASSERT_EQ(add_bench_heaps(spec.data(), spec.size(), {10, 6}, heaps, &count, 3), BootStatus::kOk);
+  std::vector<char> buf(2 << 20);
+  const ServiceDesc service{
+      .conduit = "hvc", .host_vmid = 3, .abi_version = 1, .heaps = heaps, .heap_count = count};
+  ASSERT_EQ(build_host_dtb(dtb_.data(), buf.data(), buf.size(), nullptr, 0, plan_, service),
+            BootStatus::kOk)
+      << host_dtb_last_error();
+  const int bench = fdt_path_offset(buf.data(), "/firmware/hypheap/heap-bench-carveout");
+  ASSERT_GE(bench, 0);
+  auto text = [&](int node, const char* prop) {
+    const char* v = static_cast<const char*>(fdt_getprop(buf.data(), node, prop, nullptr));
+    return std::string(v ? v : "(none)");
+  };
+  EXPECT_EQ(text(bench, "hypheap,heap-name"), "protected,bench-carveout");
+  EXPECT_EQ(text(bench, "hypheap,backend"), "carveout");
+  EXPECT_EQ(text(bench, "hypheap,use-case"), "secure-video");
+  EXPECT_EQ(text(bench, "memory-region"), "(none)");
+  const int video = fdt_path_offset(buf.data(), "/firmware/hypheap/heap-secure-video");
+  ASSERT_GE(video, 0);
+  EXPECT_EQ(text(video, "hypheap,use-case"), "(none)") << "its name says it";
+}
+
+// Found in review: a value longer than its buffer was cut to fit and applied, and a cut value
+// can still parse, as something else: here "secure-video:0...040960" (not a page multiple,
+// refused) cut to "secure-video:0...04096" (one page, accepted).
+TEST_F(DevicePlanTest, AnOptionTooLongIsIgnoredNotCut) {
+  ASSERT_EQ(plan("heap-backends"), BootStatus::kOk);
+  EXPECT_EQ(info_.overlong_option, nullptr);
+  // 95 bytes fit the buffer (96 with the NUL): the value is cut at "...:4096" of "40960".
+  std::string pools = "trusted-ui:8K,secure-video-record:8K,secure-video:";
+  pools += std::string(95 - pools.size() - 4, '0') + "4096";
+  ASSERT_EQ(pools.size(), 95U);
+  const std::string bootargs = "console=ttyAMA0 hypheap.heap_pools=" + pools + "0 quiet";
+  dtb_.resize(dtb_.size() + 4096);
+  ASSERT_EQ(fdt_open_into(dtb_.data(), dtb_.data(), static_cast<int>(dtb_.size())), 0);
+  const int chosen = fdt_path_offset(dtb_.data(), "/chosen");
+  ASSERT_GE(chosen, 0);
+  ASSERT_EQ(fdt_setprop_string(dtb_.data(), chosen, "bootargs", bootargs.c_str()), 0);
+  ASSERT_EQ(replan(), BootStatus::kOk);
+  EXPECT_STREQ(info_.heap_pools, "") << "never the first 95 bytes";
+  EXPECT_STREQ(info_.overlong_option, "hypheap.heap_pools=");
+  // One byte less fits, as it is.
+  const std::string fits = "console=ttyAMA0 hypheap.heap_pools=" + pools + " quiet";
+  ASSERT_EQ(fdt_setprop_string(dtb_.data(), chosen, "bootargs", fits.c_str()), 0);
+  ASSERT_EQ(replan(), BootStatus::kOk);
+  EXPECT_EQ(info_.heap_pools, pools);
+  EXPECT_EQ(info_.overlong_option, nullptr);
+}
+
 TEST_F(DevicePlanTest, HeapBackendsOptionIsReadFromBootargs) {
   ASSERT_EQ(plan("heap-backends"), BootStatus::kOk);
   EXPECT_STREQ(info_.heap_backends, "secure-video:ffa-lend,trusted-ui:hyp");
   EXPECT_STREQ(info_.heap_pools, "secure-video:96M");
+  EXPECT_STREQ(info_.bench_heaps, "ffa-lend,carveout");
   ASSERT_EQ(plan("unknown-devices"), BootStatus::kOk);
+  EXPECT_STREQ(info_.bench_heaps, "") << "absent: empty";
   EXPECT_STREQ(info_.heap_backends, "") << "absent: empty";
   EXPECT_STREQ(info_.heap_pools, "") << "absent: empty";
 }

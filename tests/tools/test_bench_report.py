@@ -77,6 +77,47 @@ class BenchReportTest(unittest.TestCase):
         else:
             self.assertIn("matplotlib is missing", result.stderr)
 
+    def test_every_backend_reaches_the_tables_and_the_plot(self):
+        backends = [("system", "system"), ("protected,secure-video", "hyp-pages"),
+                    ("protected,secure-video-record", "hyp-cma"),
+                    ("protected,bench-ffa-lend", "ffa-lend"),
+                    ("protected,bench-carveout", "carveout")]
+        records = []
+        for size in (4096, 3 << 20):
+            for i, (name, backend) in enumerate(backends):
+                records.append(latency(name, backend, size, 100.0 * (i + 1), float(i + 1)))
+        for i, (name, backend) in enumerate(backends):
+            records.append(heap(name, backend, 64 << 20, False, None if i == 0 else 10.0 + i))
+            records.append({"kind": "burst", "heap": name, "backend": backend, "pool": "none",
+                            "size": 4096, "buffers": 32, "repeats": 3,
+                            "us_per_buffer": 50.0 * (i + 1), "x_system": float(i + 1),
+                            "host_calls_per_buffer": 0.0 if i == 0 else 4.0 / 32,
+                            "driver_calls_per_buffer": 0.0, "s2_leaves_per_mib": 8.0,
+                            "errno": None})
+        records.append({"kind": "burst", "heap": "protected,bench-carveout",
+                        "backend": "carveout", "pool": "none", "size": 3 << 20, "buffers": 8,
+                        "repeats": 0, "us_per_buffer": None, "x_system": None,
+                        "host_calls_per_buffer": None, "driver_calls_per_buffer": None,
+                        "s2_leaves_per_mib": None, "errno": 12})
+        text = "".join("hh-bench-json: " + json.dumps(r) + "\n" for r in records)
+        result, out = self.run_tool(text)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        md = read(os.path.join(out, "comparison.md"))
+        for name, backend in backends:
+            self.assertIn(f"| {name} | {backend} | 3 MiB |", md)
+            self.assertIn(f"| {name} | {backend} | 4 KiB | 32 |", md)
+        self.assertIn("| protected,bench-ffa-lend | ffa-lend | 4 KiB | 32 | 200.0 | 4.00 | 0.12 "
+                      "| 0.00 | 8.0 |", md)
+        self.assertIn("| protected,bench-carveout | carveout | 3 MiB | 8 | failed (errno 12) |", md)
+        svg_path = os.path.join(out, "comparison.svg")
+        if not os.path.exists(svg_path):
+            self.assertIn("matplotlib is missing", result.stderr)
+            return
+        svg = read(svg_path)
+        for name, backend in backends[1:]:
+            self.assertIn(f"{backend} ({name})", svg)
+        self.assertIn("32 x 4 KiB held", svg)
+
     def test_a_log_without_results_fails(self):
         result, _ = self.run_tool("[    1.0] hh-heap-bench: open failed\n")
         self.assertEqual(result.returncode, 1)

@@ -28,6 +28,9 @@
 // not use; the largest buffer it still serves after a churn of mixed sizes;
 // and the secure VM's HASH throughput on one of its buffers.
 //
+// And bursts: many buffers of one size held at once, then freed (the calls a backend that
+// sub-allocates from a lent block amortises over its buffers).
+//
 // Prints a table for people and one "hh-bench-json:" line per result for
 // tools/bench-report. Never a timed assertion: exits 0 when every allocation
 // of the latency rounds succeeded and the results were printed, 1 otherwise.
@@ -113,6 +116,15 @@ constexpr uint64_t kChurnBytes = 72 * kMiB;
 // Largest-buffer search: MiB granularity, never more than this (a quarter of
 // the guest's RAM, the default heap limit).
 constexpr uint64_t kLargestCap = 256 * kMiB;
+// Bursts: many buffers of one size held at once, then all freed, as a decoder allocates its
+// frame pool. A backend that lends a block and sub-allocates (ffa-lend) pays its calls once
+// per block there, where the one-at-a-time rounds above pay them for every buffer.
+struct Burst {
+  size_t size;
+  int buffers;
+};
+constexpr std::array<Burst, 2> kBursts = {{{4 * kKiB, 32}, {3 * kMiB, 8}}};
+constexpr int kBurstRepeats = 3;
 
 struct Heap {
   std::string name;
@@ -139,6 +151,14 @@ struct Heap {
   std::optional<Churn> churn;
   std::array<std::optional<double>, kHashSizes.size()> hash_mib_per_s;
   std::array<int64_t, kHashSizes.size()> hash_status{};
+  struct BurstResult {
+    std::vector<int64_t> ns_per_buffer;  // one per repeat
+    std::optional<double> host_calls_per_buffer;
+    std::optional<double> driver_calls_per_buffer;
+    std::optional<double> leaves_per_mib;
+    int error = 0;
+  };
+  std::array<BurstResult, kBursts.size()> bursts;
 };
 
 int64_t NowNs() {
@@ -202,6 +222,23 @@ std::optional<int64_t> HypLeafWrites() {
   return ReadCounter(HypStats(), kHypLeafWrites);
 }
 
+// The heaps with a pool: their worker zeroes freed buffers after the free, with host calls
+// and stage-2 changes of its own that would land in whichever heap's counting window is open.
+std::vector<std::string> g_pooled_heaps;
+
+// Waits (up to 30 s each) until no pool has a freed buffer left to zero.
+void QuietPools() {
+  for (const std::string& name : g_pooled_heaps) {
+    for (int i = 0; i < 300; ++i) {
+      const Outcome<Counters> pool = hypheap::guest::PoolStats(name);
+      if (!pool.ok() || CounterValue(pool.value, "unscrubbed_bytes").value_or(0) == 0) {
+        break;
+      }
+      usleep(100 * 1000);
+    }
+  }
+}
+
 // Change of a counter per buffer over kCountedBuffers alloc+free; reading the
 // counter may itself cost hypercalls (the hyp file makes STATS calls), so the
 // change across two back-to-back reads is taken off.
@@ -217,6 +254,7 @@ std::optional<double> PerBuffer(std::optional<int64_t> (*read)(), const Heap& he
   int64_t sum = 0;
   for (int i = 0; i < kCountedBuffers && error == 0; ++i) {
     Prepare(heap);
+    QuietPools();
     const auto before = read();
     error = AllocFree(heap.fd.get(), len);
     const auto after = read();
@@ -369,8 +407,8 @@ std::array<std::optional<double>, kKernelPhases.size()> KernelPhasesPerBuffer(co
     }
   }
   WriteFile(enable, "0");
-  if (error != 0) {
-    return out;
+  if (error != 0 || !any) {
+    return out;  // no event: a backend the trace does not cover (ffa-lend, carveout)
   }
   for (size_t p = 0; p < kKernelPhases.size(); ++p) {
     out[p] = static_cast<double>(sum[p]) / 1000.0 / kCountedBuffers;
@@ -392,6 +430,66 @@ void CountHypercalls(std::vector<Heap>& heaps) {
       heap.kernel_us[s] = KernelPhasesPerBuffer(heap, kSizes[s], error);
       if (error != 0 && heap.first_errno[s] == 0) {
         heap.first_errno[s] = error;
+      }
+    }
+  }
+}
+
+// kBursts on every heap, heaps interleaved as in the rounds: per repeat, the time from the
+// first allocation to the last close, per buffer, and the counters' change per buffer (read
+// outside the timing, less what reading them costs).
+void MeasureBursts(std::vector<Heap>& heaps) {
+  for (int repeat = 0; repeat < kBurstRepeats; ++repeat) {
+    for (size_t b = 0; b < kBursts.size(); ++b) {
+      for (size_t i = 0; i < heaps.size(); ++i) {
+        Heap& heap = heaps[(i + static_cast<size_t>(repeat)) % heaps.size()];
+        Heap::BurstResult& out = heap.bursts[b];
+        if (out.error != 0) {
+          continue;
+        }
+        const auto reads = [] {
+          return std::array{HypHostCalls(), DriverHypercalls(), HypLeafWrites()};
+        };
+        QuietPools();
+        const auto twice = reads();
+        const auto before = reads();
+        std::vector<UniqueFd> held;
+        const int64_t start = NowNs();
+        for (int n = 0; n < kBursts[b].buffers && out.error == 0; ++n) {
+          Outcome<UniqueFd> buffer = Allocate(heap.fd.get(), {.len = kBursts[b].size});
+          if (buffer.ok()) {
+            held.push_back(std::move(buffer.value));
+          } else {
+            out.error = buffer.error;
+          }
+        }
+        for (UniqueFd& fd : held) {
+          if (const int error = fd.Close(); error != 0 && out.error == 0) {
+            out.error = error;
+          }
+        }
+        const int64_t ns = NowNs() - start;
+        const auto after = reads();
+        if (out.error != 0) {
+          continue;
+        }
+        out.ns_per_buffer.push_back(ns / kBursts[b].buffers);
+        if (repeat != kBurstRepeats - 1) {
+          continue;  // the counters of the last repeat, when every heap is warm
+        }
+        std::array<std::optional<double>, 3> per;
+        for (size_t c = 0; c < per.size(); ++c) {
+          if (twice[c] && before[c] && after[c]) {
+            // reads() once cost before - twice
+            const int64_t reading = *before[c] - *twice[c];
+            per[c] = static_cast<double>(*after[c] - *before[c] - reading) / kBursts[b].buffers;
+          }
+        }
+        out.host_calls_per_buffer = per[0];
+        out.driver_calls_per_buffer = per[1];
+        if (per[2]) {
+          out.leaves_per_mib = *per[2] * static_cast<double>(kMiB) / kBursts[b].size;
+        }
       }
     }
   }
@@ -784,6 +882,46 @@ std::string JsonLines(const std::vector<Heap>& heaps) {
   return out;
 }
 
+// One "burst" line per (heap, burst): median over the repeats, and its ratio to the system
+// heap's (the first heap).
+std::string BurstLines(const std::vector<Heap>& heaps, std::string* table) {
+  std::string out;
+  *table = Format("%-30s %-10s %7s %7s %12s %9s %10s %10s %10s\n", "heap (burst)", "backend",
+                  "size", "buffers", "us/buffer", "x system", "calls/buf", "MEM/buf", "leaves/MiB");
+  for (size_t b = 0; b < kBursts.size(); ++b) {
+    std::optional<double> system;
+    for (const Heap& heap : heaps) {
+      const Heap::BurstResult& r = heap.bursts[b];
+      const auto summary = Summarize(r.ns_per_buffer);
+      const auto us = summary ? std::optional(summary->median_us) : std::nullopt;
+      if (heap.name == kSystemHeap) {
+        system = us;
+      }
+      BenchRecord record("burst");
+      record.Text("heap", heap.name)
+          .Text("backend", heap.backend)
+          .Text("pool", heap.pool.empty() ? "none" : heap.pool)
+          .Int("size", static_cast<int64_t>(kBursts[b].size))
+          .Int("buffers", kBursts[b].buffers)
+          .Int("repeats", static_cast<int64_t>(r.ns_per_buffer.size()))
+          .Real("us_per_buffer", us)
+          .Real("x_system", Ratio(us, system))
+          .Real("host_calls_per_buffer", r.host_calls_per_buffer)
+          .Real("driver_calls_per_buffer", r.driver_calls_per_buffer)
+          .Real("s2_leaves_per_mib", r.leaves_per_mib)
+          .Int("errno", r.error != 0 ? std::optional<int64_t>(r.error) : std::nullopt);
+      out += record.Line();
+      *table += Format("%-30s %-10s %7s %7d %12s %9s %10s %10s %10s\n", Shown(heap).c_str(),
+                       heap.backend.c_str(), SizeText(kBursts[b].size).c_str(), kBursts[b].buffers,
+                       Number(us, "%.1f").c_str(), Number(Ratio(us, system), "%.2f").c_str(),
+                       Number(r.host_calls_per_buffer, "%.2f").c_str(),
+                       Number(r.driver_calls_per_buffer, "%.2f").c_str(),
+                       Number(r.leaves_per_mib, "%.1f").c_str());
+    }
+  }
+  return out;
+}
+
 bool ReportFailures(const std::vector<Heap>& heaps) {
   bool failed = false;
   for (const Heap& heap : heaps) {
@@ -791,6 +929,14 @@ bool ReportFailures(const std::vector<Heap>& heaps) {
       if (heap.first_errno[s] != 0) {
         std::printf("hh-heap-bench: %s %s: allocation failed: %s\n", heap.name.c_str(),
                     SizeText(kSizes[s]).c_str(), std::strerror(heap.first_errno[s]));
+        failed = true;
+      }
+    }
+    for (size_t b = 0; b < kBursts.size(); ++b) {
+      if (heap.bursts[b].error != 0) {
+        std::printf("hh-heap-bench: %s burst of %d x %s: %s\n", heap.name.c_str(),
+                    kBursts[b].buffers, SizeText(kBursts[b].size).c_str(),
+                    std::strerror(heap.bursts[b].error));
         failed = true;
       }
     }
@@ -837,6 +983,7 @@ int main() {
     if (heap.name == kSystemHeap || !hypheap::guest::HasPool(heap.name)) {
       continue;
     }
+    g_pooled_heaps.push_back(heap.name);
     heap.pool = "warm";
     if (cold.empty()) {
       Heap& system = cold.emplace_back();
@@ -853,6 +1000,7 @@ int main() {
 
   MeasureLatency(heaps);
   CountHypercalls(heaps);
+  MeasureBursts(heaps);
   if (!cold.empty()) {
     MeasureLatency(cold);
     CountHypercalls(cold);
@@ -892,7 +1040,10 @@ int main() {
   if (!cold.empty()) {
     text += LatencyTable(cold, " (cold: pool drained before every sample)");
   }
-  text += KernelTable(protected_heaps) + JsonLines(heaps) + ColdJsonLines(cold);
+  std::string burst_table;
+  const std::string burst_lines = BurstLines(heaps, &burst_table);
+  text += KernelTable(protected_heaps) + burst_table + JsonLines(heaps) + ColdJsonLines(cold) +
+          burst_lines;
   // Each block in one write, so no kernel message lands inside it.
   std::string irq_text;
   if (!irq.empty()) {
