@@ -16,6 +16,15 @@
  * again by itself), so this transport keeps them: MEM_QUERY answers from
  * them, and every request is checked against them in full before anything
  * changes, as the hypheap hypervisor does.
+ *
+ * A frame is dom0's again only once Xen has ended its grant (nobody maps
+ * it) and, if it was lent, put it back in dom0's p2m. A page for which
+ * either could not be done stays in the books, its step recorded, until a
+ * later reclaim finishes it: never freed, never repopulated while granted.
+ *
+ * The mailbox (one reserved grant reference) outlives a conduit: a driver
+ * bound again while buffers of the first binding live gets the same state,
+ * and the last conduit with nothing lent retires the page (DETACH).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -30,12 +39,14 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
+#include <xen/features.h>
 #include <xen/grant_table.h>
 #include <xen/mem-reservation.h>
 #include <xen/page.h>
 #include <xen/xen.h>
 
 #include "hypheap_priv.h"
+#include "hypheap_xen.h"
 #include "hypheap_xen_proto.h"
 
 static_assert(sizeof(struct hypheap_xen_mailbox) <= XEN_PAGE_SIZE);
@@ -47,11 +58,21 @@ static_assert(PAGE_SIZE == XEN_PAGE_SIZE);
 #define HYPHEAP_XEN_READY_TIMEOUT_S	120
 #define HYPHEAP_XEN_REQ_TIMEOUT_S	60
 
-/* book entries: xa_mk_value(ref << 2 | state) */
+/* how long the receiver may take to let go of a retired mailbox */
+#define HYPHEAP_XEN_DETACH_TRIES	10
+
+/* book entries: xa_mk_value(ref << 4 | step << 2 | state) */
 enum hypheap_xen_state {
 	HYPHEAP_XEN_PENDING = 1,	/* checked, in a request being done */
 	HYPHEAP_XEN_SHARED = 2,
 	HYPHEAP_XEN_LENT = 3,
+};
+
+/* How far the way back of a shared or lent page got. */
+enum hypheap_xen_step {
+	HYPHEAP_XEN_MAPPED = 0,		/* granted; the receiver maps it */
+	HYPHEAP_XEN_UNMAPPED = 1,	/* it answered UNMAP, Xen says it still maps it */
+	HYPHEAP_XEN_ENDED = 2,		/* grant ended, frame not back in dom0's p2m */
 };
 
 /* Where a lend or reclaim spends its time (debugfs hypheap/transport). */
@@ -75,23 +96,30 @@ static const char * const hypheap_xen_phase_names[HYPHEAP_XEN_NR_PHASES] = {
 };
 
 /**
- * struct hypheap_xen - one xen conduit
+ * struct hypheap_xen - the xen transport's state, shared by its conduits
+ * @lock: one request at a time; the books and the counters
+ * @users: conduits over it (hypheap_xen_lock)
  * @domid: the receiver domain
  * @mbox_page: the mailbox page, granted to @domid as HYPHEAP_XEN_MAILBOX_REF
  * @mb: its address
  * @seq: last request number
  * @ready: the receiver answered once
  * @broken: a request timed out: its outcome is unknown, nothing more is sent
- * @books: pfn -> grant ref and state of every page lent or shared
+ * @books: pfn -> grant ref, step and state of every page lent or shared
  * @grants: grants dom0 holds for the receiver now
  * @pages_lent: pages out of dom0's p2m now
  * @pages_shared: pages shared now
  * @decrease_calls: XENMEM_decrease_reservation calls
  * @populate_calls: XENMEM_populate_physmap calls
- * @scrubbed: pages the receiver zeroed before unmapping
+ * @scrubbed: pages the receiver says it zeroed before unmapping
+ * @end_refused: grants Xen would not end (still mapped), since boot
+ * @populate_short: frames XENMEM_populate_physmap did not give back
  * @ns: wall time spent in each &enum hypheap_xen_phase since boot
+ * @fault: failures the tests asked for (kernel/hypheap_xen.h)
  */
 struct hypheap_xen {
+	struct mutex lock; /* requests, books, counters */
+	unsigned int users;
 	domid_t domid;
 	struct page *mbox_page;
 	struct hypheap_xen_mailbox *mb;
@@ -105,15 +133,31 @@ struct hypheap_xen {
 	u64 decrease_calls;
 	u64 populate_calls;
 	u64 scrubbed;
+	u64 end_refused;
+	u64 populate_short;
 	u64 ns[HYPHEAP_XEN_NR_PHASES];
+	struct hypheap_xen_faults fault;
 };
+
+/* The one state of the mailbox's reference: created once, reused. */
+static DEFINE_MUTEX(hypheap_xen_lock);
+static struct hypheap_xen *hypheap_xen_cur;
+
+static bool hypheap_xen_fault(unsigned long *at, unsigned long i)
+{
+	if (!IS_ENABLED(CONFIG_KUNIT) || *at != i + 1)
+		return false;
+	*at = 0;
+	return true;
+}
 
 /* What one request is, from its owners and destinations. */
 enum hypheap_xen_kind { HYPHEAP_XEN_LEND, HYPHEAP_XEN_SHARE, HYPHEAP_XEN_RECLAIM };
 
-static void *hypheap_xen_entry(u32 ref, enum hypheap_xen_state st)
+static void *hypheap_xen_entry(u32 ref, enum hypheap_xen_state st,
+			       enum hypheap_xen_step step)
 {
-	return xa_mk_value(((unsigned long)ref << 2) | st);
+	return xa_mk_value(((unsigned long)ref << 4) | (step << 2) | st);
 }
 
 static enum hypheap_xen_state hypheap_xen_entry_state(void *e)
@@ -121,9 +165,22 @@ static enum hypheap_xen_state hypheap_xen_entry_state(void *e)
 	return xa_to_value(e) & 3;
 }
 
+static enum hypheap_xen_step hypheap_xen_entry_step(void *e)
+{
+	return (xa_to_value(e) >> 2) & 3;
+}
+
 static u32 hypheap_xen_entry_ref(void *e)
 {
-	return xa_to_value(e) >> 2;
+	return xa_to_value(e) >> 4;
+}
+
+/* Record where page @pfn now is; the books already hold it (no allocation). */
+static void hypheap_xen_book_set(struct hypheap_xen *x, unsigned long pfn,
+				 u32 ref, enum hypheap_xen_state st,
+				 enum hypheap_xen_step step)
+{
+	xa_store(&x->books, pfn, hypheap_xen_entry(ref, st, step), GFP_KERNEL);
 }
 
 /* Adds the time since @t to @phase; returns now. */
@@ -192,7 +249,7 @@ static int hypheap_xen_wait_ready(struct hypheap_xen *x)
  * @flags: %HYPHEAP_XEN_F_*
  * @arg: the op's argument
  * @refs: dom0's grant references, @nr of them
- * @nr: 1 to %HYPHEAP_XEN_MAX_REFS
+ * @nr: 1 to %HYPHEAP_XEN_MAX_REFS; 0 for the ops without references
  * @sum: the receiver's checksum, if not NULL
  *
  * Return: the receiver's answer (0 or -errno), -ENODEV before the receiver
@@ -209,7 +266,7 @@ static int hypheap_xen_request(struct hypheap_xen *x, u32 op, u32 flags,
 
 	if (x->broken)
 		return -EIO;
-	if (!nr || nr > HYPHEAP_XEN_MAX_REFS)
+	if (nr > HYPHEAP_XEN_MAX_REFS || !nr != !hypheap_xen_op_has_refs(op))
 		return -EINVAL;
 	ret = hypheap_xen_wait_ready(x);
 	if (ret)
@@ -219,7 +276,10 @@ static int hypheap_xen_request(struct hypheap_xen *x, u32 op, u32 flags,
 	WRITE_ONCE(mb->arg, cpu_to_le32(arg));
 	WRITE_ONCE(mb->nr, cpu_to_le32(nr));
 	for (i = 0; i < nr; i++)
-		WRITE_ONCE(mb->refs[i], cpu_to_le32(refs[i]));
+		WRITE_ONCE(mb->refs[i],
+			   cpu_to_le32(op == HYPHEAP_XEN_OP_MAP &&
+				       hypheap_xen_fault(&x->fault.map_bad_at, i) ?
+				       U32_MAX : refs[i]));
 	/* the request is written before the receiver can see its number */
 	smp_store_release(&mb->req_seq, cpu_to_le32(++x->seq));
 	ret = hypheap_xen_wait(x, x->seq);
@@ -352,7 +412,8 @@ static long hypheap_xen_book_new(struct hypheap_xen *x,
 
 	for (i = 0; i < n; i++) {
 		ret = xa_insert(&x->books, pfns[i],
-				hypheap_xen_entry(0, HYPHEAP_XEN_PENDING),
+				hypheap_xen_entry(0, HYPHEAP_XEN_PENDING,
+						  HYPHEAP_XEN_MAPPED),
 				GFP_KERNEL);
 		if (!ret)
 			continue;
@@ -411,27 +472,31 @@ static long hypheap_xen_book_reclaim(struct hypheap_xen *x, u64 srcvm,
 	return status;
 }
 
-static void hypheap_xen_end_grants(struct hypheap_xen *x, const u32 *refs,
-				   unsigned long n)
+/*
+ * End the grant of @ref if Xen says nobody maps it (quietly: a receiver
+ * that still maps it is not dom0's bug), and free the reference.
+ */
+static bool hypheap_xen_end_grant(struct hypheap_xen *x, u32 ref)
 {
-	unsigned long i;
-
-	for (i = 0; i < n; i++) {
-		/* only once the receiver let go; anything else is a bug of ours */
-		if (WARN_ON(!gnttab_end_foreign_access_ref(refs[i])))
-			continue;
-		gnttab_free_grant_reference(refs[i]);
-		x->grants--;
+	if (!gnttab_try_end_foreign_access(ref)) {
+		x->end_refused++;
+		return false;
 	}
+	x->grants--;
+	return true;
 }
 
 /* XENMEM_populate_physmap of the same frames, in pieces: how many came back. */
 static unsigned long hypheap_xen_populate(struct hypheap_xen *x,
 					  xen_pfn_t *frames, unsigned long n)
 {
-	unsigned long done = 0;
+	unsigned long done;
 	int len, got;
 
+	for (done = 0; done < n; done++)
+		if (hypheap_xen_fault(&x->fault.populate_at, done))
+			n = done;
+	done = 0;
 	while (done < n) {
 		len = min_t(unsigned long, n - done, HYPHEAP_XEN_MAX_REFS);
 		x->populate_calls++;
@@ -447,9 +512,13 @@ static unsigned long hypheap_xen_populate(struct hypheap_xen *x,
 static unsigned long hypheap_xen_decrease(struct hypheap_xen *x,
 					  xen_pfn_t *frames, unsigned long n)
 {
-	unsigned long done = 0;
+	unsigned long done;
 	int len, got;
 
+	for (done = 0; done < n; done++)
+		if (hypheap_xen_fault(&x->fault.decrease_at, done))
+			n = done;
+	done = 0;
 	while (done < n) {
 		len = min_t(unsigned long, n - done, HYPHEAP_XEN_MAX_REFS);
 		x->decrease_calls++;
@@ -462,11 +531,96 @@ static unsigned long hypheap_xen_decrease(struct hypheap_xen *x,
 	return done;
 }
 
+/*
+ * Undo a lend or share that failed after @granted pages were granted, the
+ * receiver mapped the first @mapped, and Xen took the first @gone out of
+ * dom0's p2m (their gfns in @frames). Every page that can be made dom0's
+ * alone again is; one that cannot stays in the books as what it is now: lent
+ * (Xen did not put the frame back), or shared (the receiver still maps it,
+ * or may). *@status says which: nothing changed, or PARTIAL.
+ */
+static int hypheap_xen_undo_give(struct hypheap_xen *x,
+				 const unsigned long *pfns, const u32 *refs,
+				 xen_pfn_t *frames, unsigned long n,
+				 unsigned long granted, unsigned long mapped,
+				 unsigned long gone, int err, long *status)
+{
+	unsigned long i, back = 0, kept = 0, piece = 0, first = 0, done;
+	u32 urefs[64];
+	int ret;
+
+	/* the frames first, while the receiver's mapping still pins them */
+	if (gone) {
+		back = hypheap_xen_populate(x, frames, gone);
+		if (back != gone) {
+			x->populate_short += gone - back;
+			pr_err("XENMEM_populate_physmap gave back %lu of %lu pages: they stay lent\n",
+			       back, gone);
+		}
+		for (i = back; i < gone; i++)
+			hypheap_xen_book_set(x, pfns[i], refs[i], HYPHEAP_XEN_LENT,
+					     HYPHEAP_XEN_MAPPED);
+		x->pages_lent += gone - back;
+		kept += gone - back;
+	}
+
+	/* the receiver unmaps the rest, in pieces of urefs */
+	for (i = 0; i <= mapped; i++) {
+		if (i < mapped && (i < back || i >= gone)) {
+			if (!piece)
+				first = i;
+			urefs[piece++] = refs[i];
+		}
+		if (!piece || (i < mapped && piece < ARRAY_SIZE(urefs)))
+			continue;
+		ret = hypheap_xen_request(x, HYPHEAP_XEN_OP_UNMAP, 0, 0, urefs,
+					  piece, NULL);
+		if (ret == -ETIMEDOUT)
+			return ret;	/* unknown: x->broken, pages PENDING */
+		if (ret) {
+			/* it keeps these and the rest: shared, as they are */
+			for (done = first; done < mapped; done++) {
+				if (done >= back && done < gone)
+					continue;
+				hypheap_xen_book_set(x, pfns[done], refs[done],
+						     HYPHEAP_XEN_SHARED,
+						     HYPHEAP_XEN_MAPPED);
+				x->pages_shared++;
+				kept++;
+			}
+			break;
+		}
+		piece = 0;
+	}
+
+	/* end the grants nobody maps: one Xen will not end stays shared */
+	for (i = 0; i < granted; i++) {
+		if (hypheap_xen_entry_state(xa_load(&x->books, pfns[i])) !=
+		    HYPHEAP_XEN_PENDING)
+			continue;	/* kept above */
+		if (hypheap_xen_end_grant(x, refs[i])) {
+			xa_erase(&x->books, pfns[i]);
+			continue;
+		}
+		hypheap_xen_book_set(x, pfns[i], refs[i], HYPHEAP_XEN_SHARED,
+				     HYPHEAP_XEN_UNMAPPED);
+		x->pages_shared++;
+		kept++;
+	}
+	for (i = granted; i < n; i++)
+		xa_erase(&x->books, pfns[i]);
+	if (kept)
+		pr_err("a failed lend or share left %lu of %lu pages with the receiver\n",
+		       kept, n);
+	*status = kept ? HYPHEAP_STATUS_PARTIAL : HYPHEAP_STATUS_NOT_SENT;
+	return err;
+}
+
 static int hypheap_xen_give(struct hypheap_xen *x, enum hypheap_xen_kind kind,
 			    bool ro, const unsigned long *pfns,
 			    unsigned long n, long *status)
 {
-	unsigned long i, mapped = 0, gone;
+	unsigned long i, granted = 0, mapped = 0, gone = 0;
 	enum hypheap_xen_state st;
 	xen_pfn_t *frames = NULL;
 	u32 *refs;
@@ -478,30 +632,32 @@ static int hypheap_xen_give(struct hypheap_xen *x, enum hypheap_xen_kind kind,
 		frames = kvmalloc_array(n, sizeof(*frames), GFP_KERNEL);
 	if (!refs || (kind == HYPHEAP_XEN_LEND && !frames)) {
 		ret = -ENOMEM;
-		goto undo_books;
+		goto undo;
 	}
 	t = ktime_get_ns();
-	for (i = 0; i < n; i++) {
-		ref = gnttab_grant_foreign_access(x->domid,
-						  pfn_to_gfn(pfns[i]), ro);
+	for (granted = 0; granted < n; granted++) {
+		ref = hypheap_xen_fault(&x->fault.grant_at, granted) ? -ENOSPC :
+		      gnttab_grant_foreign_access(x->domid,
+						  pfn_to_gfn(pfns[granted]),
+						  ro);
 		if (ref < 0) {
 			/* grants are 4 KiB each, and the table is finite */
 			ret = ref;
-			hypheap_xen_end_grants(x, refs, i);
-			goto undo_books;
+			goto undo;
 		}
-		refs[i] = ref;
+		refs[granted] = ref;
 		x->grants++;
 	}
 	t = hypheap_xen_lap(x, HYPHEAP_XEN_PH_GRANT, t);
 	/* the receiver maps before dom0 lets go: Xen looks the frame up then */
-	ret = hypheap_xen_request_all(x, HYPHEAP_XEN_OP_MAP, 0, refs, n,
+	ret = hypheap_xen_request_all(x, HYPHEAP_XEN_OP_MAP,
+				      ro ? HYPHEAP_XEN_F_READONLY : 0, refs, n,
 				      &mapped);
 	t = hypheap_xen_lap(x, HYPHEAP_XEN_PH_MAP, t);
 	if (ret == -ETIMEDOUT)
 		goto unknown;
 	if (ret)
-		goto undo_map;
+		goto undo;
 
 	if (kind == HYPHEAP_XEN_LEND) {
 		for (i = 0; i < n; i++)
@@ -512,9 +668,7 @@ static int hypheap_xen_give(struct hypheap_xen *x, enum hypheap_xen_kind kind,
 			pr_err("XENMEM_decrease_reservation took %lu of %lu pages\n",
 			       gone, n);
 			ret = -EIO;
-			if (hypheap_xen_populate(x, frames, gone) != gone)
-				goto unknown;
-			goto undo_map;
+			goto undo;
 		}
 		x->pages_lent += n;
 	} else {
@@ -522,26 +676,21 @@ static int hypheap_xen_give(struct hypheap_xen *x, enum hypheap_xen_kind kind,
 	}
 	st = kind == HYPHEAP_XEN_LEND ? HYPHEAP_XEN_LENT : HYPHEAP_XEN_SHARED;
 	for (i = 0; i < n; i++)
-		xa_store(&x->books, pfns[i], hypheap_xen_entry(refs[i], st),
-			 GFP_KERNEL);
+		hypheap_xen_book_set(x, pfns[i], refs[i], st,
+				     HYPHEAP_XEN_MAPPED);
 	kvfree(frames);
 	kvfree(refs);
 	return 0;
 
-undo_map:
-	if (mapped) {
-		unsigned long back;
-		int err = hypheap_xen_request_all(x, HYPHEAP_XEN_OP_UNMAP, 0,
-						  refs, mapped, &back);
-
-		if (err)
-			goto unknown;
+undo:
+	if (!refs) {
+		for (i = 0; i < n; i++)
+			xa_erase(&x->books, pfns[i]);
+		*status = HYPHEAP_STATUS_NOT_SENT;
+	} else {
+		ret = hypheap_xen_undo_give(x, pfns, refs, frames, n, granted,
+					    mapped, gone, ret, status);
 	}
-	hypheap_xen_end_grants(x, refs, n);
-undo_books:
-	for (i = 0; i < n; i++)
-		xa_erase(&x->books, pfns[i]);
-	*status = HYPHEAP_STATUS_NOT_SENT;
 	kvfree(frames);
 	kvfree(refs);
 	return ret;
@@ -554,21 +703,117 @@ unknown:
 	return ret ? ret : -EIO;
 }
 
+/*
+ * Take back one piece of a reclaim, each page from where its way back
+ * stopped last time: the receiver scrubs (a lend) and unmaps what it maps,
+ * dom0 ends every grant Xen says nobody maps, and Xen puts the lent frames
+ * whose grant ended back in dom0's p2m. Pages that came back leave the
+ * books (*@back counts them); the others stay, at their step.
+ *
+ * Return: 0 once every page came back; -EREMOTEIO/-ETIMEDOUT/-EIO when the
+ * receiver refused or did not answer the UNMAP (nothing of the piece
+ * changed, or unknown); -EBUSY when a grant is still mapped; -EIO when Xen
+ * did not give every frame back.
+ */
+static int hypheap_xen_reclaim_piece(struct hypheap_xen *x,
+				     enum hypheap_xen_state st,
+				     const unsigned long *pfns,
+				     const u32 *refs, unsigned long len,
+				     u32 *scratch, xen_pfn_t *frames,
+				     unsigned long *back)
+{
+	unsigned long i, k = 0, ended = 0, got, stuck = 0;
+	u64 t = ktime_get_ns(), scrubbed = 0;
+	void *e;
+	int ret;
+
+	for (i = 0; i < len; i++)
+		if (hypheap_xen_entry_step(xa_load(&x->books, pfns[i])) ==
+		    HYPHEAP_XEN_MAPPED)
+			scratch[k++] = refs[i];
+	if (k) {
+		ret = hypheap_xen_request(x, HYPHEAP_XEN_OP_UNMAP,
+					  st == HYPHEAP_XEN_LENT ?
+					  HYPHEAP_XEN_F_SCRUB : 0, 0, scratch,
+					  k, &scrubbed);
+		t = hypheap_xen_lap(x, HYPHEAP_XEN_PH_UNMAP, t);
+		if (ret)
+			return ret;
+		x->scrubbed += scrubbed;
+	}
+
+	/* all or none per page: a grant Xen will not end stays granted */
+	for (i = 0; i < len; i++) {
+		e = xa_load(&x->books, pfns[i]);
+		if (hypheap_xen_entry_step(e) == HYPHEAP_XEN_ENDED)
+			continue;
+		if (!hypheap_xen_end_grant(x, refs[i])) {
+			hypheap_xen_book_set(x, pfns[i], refs[i], st,
+					     HYPHEAP_XEN_UNMAPPED);
+			stuck++;
+			continue;
+		}
+		if (st == HYPHEAP_XEN_SHARED) {
+			xa_erase(&x->books, pfns[i]);
+			x->pages_shared--;
+			(*back)++;
+		} else {
+			hypheap_xen_book_set(x, pfns[i], 0, st,
+					     HYPHEAP_XEN_ENDED);
+		}
+	}
+	t = hypheap_xen_lap(x, HYPHEAP_XEN_PH_END, t);
+	if (stuck)
+		pr_warn_ratelimited("receiver dom%u answered UNMAP but still maps %lu pages: kept, never freed\n",
+				    x->domid, stuck);
+
+	/* only frames whose grant ended go back into dom0's p2m */
+	if (st == HYPHEAP_XEN_LENT) {
+		for (i = 0; i < len; i++)
+			if (hypheap_xen_entry_step(xa_load(&x->books, pfns[i])) ==
+			    HYPHEAP_XEN_ENDED)
+				frames[ended++] = pfn_to_gfn(pfns[i]);
+		got = ended ? hypheap_xen_populate(x, frames, ended) : 0;
+		hypheap_xen_lap(x, HYPHEAP_XEN_PH_POPULATE, t);
+		if (got != ended) {
+			pr_err("XENMEM_populate_physmap gave back %lu of %lu pages: the others stay out\n",
+			       got, ended);
+			x->populate_short += ended - got;
+		}
+		/* Xen populates in order: the first @got ENDED pages are back */
+		for (i = 0; i < len && got; i++) {
+			if (hypheap_xen_entry_step(xa_load(&x->books, pfns[i])) !=
+			    HYPHEAP_XEN_ENDED)
+				continue;
+			xa_erase(&x->books, pfns[i]);
+			x->pages_lent--;
+			(*back)++;
+			got--;
+			ended--;
+		}
+	}
+	if (stuck)
+		return -EBUSY;
+	return st == HYPHEAP_XEN_LENT && ended ? -EIO : 0;
+}
+
 static int hypheap_xen_take_back(struct hypheap_xen *x, u64 srcvm,
 				 const unsigned long *pfns, unsigned long n,
 				 long *status)
 {
+	unsigned long i, off, len, back = 0;
 	enum hypheap_xen_state st;
-	unsigned long i, off, len, got;
 	xen_pfn_t *frames;
+	u32 *refs, *scratch;
 	long check;
-	u32 *refs;
-	int ret = 0;
-	u64 t;
+	int ret = 0, err;
 
 	refs = kvmalloc_array(n, sizeof(*refs), GFP_KERNEL);
-	frames = kvmalloc_array(n, sizeof(*frames), GFP_KERNEL);
-	if (!refs || !frames) {
+	frames = kvmalloc_array(min_t(unsigned long, n, HYPHEAP_XEN_MAX_REFS),
+				sizeof(*frames), GFP_KERNEL);
+	scratch = kmalloc_array(HYPHEAP_XEN_MAX_REFS, sizeof(*scratch),
+				GFP_KERNEL);
+	if (!refs || !frames || !scratch) {
 		ret = -ENOMEM;
 		*status = HYPHEAP_STATUS_NOT_SENT;
 		goto out;
@@ -580,47 +825,34 @@ static int hypheap_xen_take_back(struct hypheap_xen *x, u64 srcvm,
 		goto out;
 	}
 
-	/* piece by piece; a piece that came back stays back (never undone) */
+	/* piece by piece; a page that came back stays back (never undone) */
 	for (off = 0; off < n; off += len) {
 		len = min_t(unsigned long, n - off, HYPHEAP_XEN_MAX_REFS);
-		t = ktime_get_ns();
-		ret = hypheap_xen_request(x, HYPHEAP_XEN_OP_UNMAP,
-					  st == HYPHEAP_XEN_LENT ?
-					  HYPHEAP_XEN_F_SCRUB : 0, 0,
-					  refs + off, len, NULL);
-		t = hypheap_xen_lap(x, HYPHEAP_XEN_PH_UNMAP, t);
-		if (ret)
+		err = hypheap_xen_reclaim_piece(x, st, pfns + off, refs + off,
+						len, scratch, frames, &back);
+		/* a refused or unanswered UNMAP ends the request there */
+		if (err == -EREMOTEIO || err == -ETIMEDOUT ||
+		    (err && x->broken)) {
+			ret = err;
 			break;
-		hypheap_xen_end_grants(x, refs + off, len);
-		t = hypheap_xen_lap(x, HYPHEAP_XEN_PH_END, t);
-		if (st == HYPHEAP_XEN_LENT) {
-			x->scrubbed += len;
-			for (i = 0; i < len; i++)
-				frames[i] = pfn_to_gfn(pfns[off + i]);
-			got = hypheap_xen_populate(x, frames, len);
-			hypheap_xen_lap(x, HYPHEAP_XEN_PH_POPULATE, t);
-			if (got != len) {
-				pr_err("XENMEM_populate_physmap gave back %lu of %lu pages\n",
-				       got, len);
-				x->broken = true;
-				ret = -EIO;
-				break;
-			}
-			x->pages_lent -= len;
-		} else {
-			x->pages_shared -= len;
 		}
-		for (i = 0; i < len; i++)
-			xa_erase(&x->books, pfns[off + i]);
+		ret = ret ?: err;
 	}
 	if (ret) {
-		for (i = off; i < n; i++)
+		for (i = 0; i < n; i++)
 			xa_clear_mark(&x->books, pfns[i], XA_MARK_0);
-		/* nothing came back for sure only if the first piece was refused */
-		if (!off && ret != -ETIMEDOUT && !x->broken)
+		if (ret == -ETIMEDOUT || x->broken)
+			;	/* unknown: *status stays OK, MEM_QUERY tells */
+		else if (back)
+			*status = HYPHEAP_STATUS_PARTIAL;
+		else if (ret == -EREMOTEIO && !off)
 			*status = HYPHEAP_STATUS_NOT_SENT;
+		else
+			/* no page changed owner, some moved on their way back */
+			*status = HYPHEAP_ERR_BUSY;
 	}
 out:
+	kfree(scratch);
 	kvfree(frames);
 	kvfree(refs);
 	return ret;
@@ -638,10 +870,6 @@ static int hypheap_xen_assign(struct hypheap_conduit *c,
 	long check;
 	int ret;
 
-	if (x->broken) {
-		*status = HYPHEAP_STATUS_NOT_SENT;
-		return -EIO;
-	}
 	check = hypheap_xen_classify(req, &kind, &ro);
 	if (check == HYPHEAP_OK)
 		check = hypheap_xen_check_ranges(req);
@@ -657,7 +885,11 @@ static int hypheap_xen_assign(struct hypheap_conduit *c,
 	}
 	hypheap_xen_req_pfns(req, pfns);
 
-	if (kind == HYPHEAP_XEN_RECLAIM) {
+	mutex_lock(&x->lock);
+	if (x->broken) {
+		*status = HYPHEAP_STATUS_NOT_SENT;
+		ret = -EIO;
+	} else if (kind == HYPHEAP_XEN_RECLAIM) {
 		ret = hypheap_xen_take_back(x, req->srcvm, pfns, n, status);
 	} else {
 		check = hypheap_xen_book_new(x, pfns, n, &err);
@@ -671,6 +903,7 @@ static int hypheap_xen_assign(struct hypheap_conduit *c,
 			ret = hypheap_xen_give(x, kind, ro, pfns, n, status);
 		}
 	}
+	mutex_unlock(&x->lock);
 	kvfree(pfns);
 	return ret;
 }
@@ -687,15 +920,18 @@ static int hypheap_xen_query(struct hypheap_conduit *c, phys_addr_t addr,
 	u64 owners = 0, state = 0, o, s;
 	void *e;
 
+	mutex_lock(&x->lock);
 	for (i = 0; i < nr_pages; i++) {
 		if (!hypheap_xen_is_ram(PFN_PHYS(pfn + i), PAGE_SIZE)) {
 			if (!i) {
+				mutex_unlock(&x->lock);
 				*status = HYPHEAP_ERR_OUTSIDE_RAM;
 				return hypheap_abi_errno(*status);
 			}
 			break;
 		}
 		e = xa_load(&x->books, pfn + i);
+		/* a page on its way back is not back: its step does not matter */
 		switch (e ? hypheap_xen_entry_state(e) : 0) {
 		case HYPHEAP_XEN_LENT:
 			o = svm;
@@ -721,49 +957,123 @@ static int hypheap_xen_query(struct hypheap_conduit *c, phys_addr_t addr,
 			break;
 		}
 	}
+	mutex_unlock(&x->lock);
 	q->owners = owners;
 	q->state = state;
 	q->pages = i;
 	return 0;
 }
 
+/* Pages the receiver still maps after UNMAP, and frames not given back. */
+static void hypheap_xen_count_steps(struct hypheap_xen *x, u64 *held,
+				    u64 *unreturned)
+{
+	unsigned long pfn;
+	void *e;
+
+	*held = 0;
+	*unreturned = 0;
+	xa_for_each(&x->books, pfn, e) {
+		if (hypheap_xen_entry_step(e) == HYPHEAP_XEN_UNMAPPED)
+			(*held)++;
+		else if (hypheap_xen_entry_step(e) == HYPHEAP_XEN_ENDED)
+			(*unreturned)++;
+	}
+}
+
 static void hypheap_xen_show(struct hypheap_conduit *c, struct seq_file *m)
 {
 	struct hypheap_xen *x = c->priv;
+	u64 held, unreturned;
 	unsigned int i;
 
-	mutex_lock(&c->lock);
+	mutex_lock(&x->lock);
+	hypheap_xen_count_steps(x, &held, &unreturned);
 	seq_printf(m, "receiver_domid: %u\n", x->domid);
 	seq_printf(m, "receiver_ready: %d\n",
 		   le32_to_cpu(READ_ONCE(x->mb->ready)) == HYPHEAP_XEN_VERSION);
 	seq_printf(m, "receiver_mapped: %llu\n",
 		   le64_to_cpu(READ_ONCE(x->mb->mapped)));
 	seq_printf(m, "broken: %d\n", x->broken);
+	seq_printf(m, "conduits: %u\n", x->users);
 	seq_printf(m, "grants: %llu\n", x->grants);
 	seq_printf(m, "grant_frames_max: %u\n", gnttab_max_grant_frames());
 	seq_printf(m, "pages_lent: %llu\n", x->pages_lent);
 	seq_printf(m, "pages_shared: %llu\n", x->pages_shared);
+	seq_printf(m, "pages_held_by_receiver: %llu\n", held);
+	seq_printf(m, "pages_not_repopulated: %llu\n", unreturned);
+	seq_printf(m, "end_grant_refused: %llu\n", x->end_refused);
+	seq_printf(m, "populate_short: %llu\n", x->populate_short);
 	seq_printf(m, "pages_scrubbed_by_receiver: %llu\n", x->scrubbed);
 	seq_printf(m, "decrease_reservation_calls: %llu\n", x->decrease_calls);
 	seq_printf(m, "populate_physmap_calls: %llu\n", x->populate_calls);
 	for (i = 0; i < HYPHEAP_XEN_NR_PHASES; i++)
 		seq_printf(m, "%s_ns: %llu\n", hypheap_xen_phase_names[i],
 			   x->ns[i]);
-	mutex_unlock(&c->lock);
+	mutex_unlock(&x->lock);
+}
+
+/*
+ * Retire the mailbox: the receiver must never attach to this page again
+ * (magic cleared), unmaps it after its answer, and only then can dom0 end
+ * the grant and free the page. Return: whether it could.
+ */
+static bool hypheap_xen_retire_mailbox(struct hypheap_xen *x)
+{
+	unsigned int tries;
+
+	WRITE_ONCE(x->mb->magic, 0);
+	mutex_lock(&x->lock);
+	/* a receiver that does not serve would not answer: nothing to ask */
+	if (!x->broken && (x->ready || le32_to_cpu(READ_ONCE(x->mb->ready)) ==
+				       HYPHEAP_XEN_VERSION))
+		hypheap_xen_request(x, HYPHEAP_XEN_OP_DETACH, 0, 0, NULL, 0,
+				    NULL);
+	mutex_unlock(&x->lock);
+	/* each failed end warns: let it unmap first (a hypercall away) */
+	for (tries = 0; tries < HYPHEAP_XEN_DETACH_TRIES; tries++) {
+		msleep(tries ? 1000 : 200);
+		if (gnttab_end_foreign_access_ref(HYPHEAP_XEN_MAILBOX_REF))
+			return true;
+	}
+	return false;
+}
+
+static void hypheap_xen_free(struct hypheap_xen *x)
+{
+	xa_destroy(&x->books);
+	mutex_destroy(&x->lock);
+	kfree(x);
 }
 
 static void hypheap_xen_destroy(struct hypheap_conduit *c)
 {
 	struct hypheap_xen *x = c->priv;
 
+	mutex_lock(&hypheap_xen_lock);
+	if (--x->users) {
+		mutex_unlock(&hypheap_xen_lock);
+		return;
+	}
+	/* what is still lent or shared needs this state to come back */
+	if (!xa_empty(&x->books)) {
+		pr_warn("last xen conduit gone with pages still with dom%u: the mailbox stays for the next one\n",
+			x->domid);
+		mutex_unlock(&hypheap_xen_lock);
+		return;
+	}
+	hypheap_xen_cur = NULL;
 	/* a page the receiver may still map is never freed */
-	if (gnttab_end_foreign_access_ref(HYPHEAP_XEN_MAILBOX_REF))
+	if (hypheap_xen_retire_mailbox(x)) {
 		__free_page(x->mbox_page);
-	else
-		pr_err("receiver dom%u still maps the mailbox: page leaked\n",
-		       x->domid);
-	xa_destroy(&x->books);
-	kfree(x);
+		pr_info("mailbox of dom%u retired\n", x->domid);
+	} else {
+		pr_err("receiver dom%u still maps the mailbox: page leaked, grant ref %u stays taken\n",
+		       x->domid, HYPHEAP_XEN_MAILBOX_REF);
+	}
+	/* held until the reference is free: a new conduit checks it */
+	mutex_unlock(&hypheap_xen_lock);
+	hypheap_xen_free(x);
 }
 
 static const struct hypheap_transport_ops hypheap_xen_ops = {
@@ -777,16 +1087,62 @@ static const struct hypheap_transport_ops hypheap_xen_ops = {
 	.destroy = hypheap_xen_destroy,
 };
 
+/* A new state: the mailbox page granted under the reserved reference. */
+static struct hypheap_xen *hypheap_xen_new(struct device *dev, u32 domid)
+{
+	struct hypheap_xen *x;
+
+	/*
+	 * Reclaim puts a frame back at the gfn it had (populate_physmap of
+	 * gpfn == mfn): only a direct-mapped dom0 gets its own frame back.
+	 */
+	if (!xen_feature(XENFEAT_direct_mapped)) {
+		dev_err(dev, "dom0 is not direct-mapped (no XENFEAT_direct_mapped): the xen transport cannot give lent frames back\n");
+		return ERR_PTR(-ENODEV);
+	}
+	/*
+	 * An earlier hypheap whose receiver never let go left the reference
+	 * granted: never grant it over a live mapping (ending it otherwise
+	 * is harmless, nobody else uses a reserved reference).
+	 */
+	if (!gnttab_end_foreign_access_ref(HYPHEAP_XEN_MAILBOX_REF)) {
+		dev_err(dev, "grant ref %u is still mapped (an earlier mailbox): not reused\n",
+			HYPHEAP_XEN_MAILBOX_REF);
+		return ERR_PTR(-EBUSY);
+	}
+	x = kzalloc(sizeof(*x), GFP_KERNEL);
+	if (!x)
+		return ERR_PTR(-ENOMEM);
+	mutex_init(&x->lock);
+	x->domid = domid;
+	xa_init(&x->books);
+	x->mbox_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!x->mbox_page) {
+		hypheap_xen_free(x);
+		return ERR_PTR(-ENOMEM);
+	}
+	x->mb = page_address(x->mbox_page);
+	x->mb->magic = cpu_to_le32(HYPHEAP_XEN_MAGIC);
+	gnttab_grant_foreign_access_ref(HYPHEAP_XEN_MAILBOX_REF, domid,
+					xen_page_to_gfn(x->mbox_page), 0);
+	return x;
+}
+
 /**
  * hypheap_xen_create() - make a conduit over Xen grants (dom0 only)
  * @dev: the probing device; its node's hypheap,xen-domid names the receiver
  *
- * Return: the conduit, or an ERR_PTR() (-ENODEV outside a Xen dom0).
+ * A conduit made while another lives, or while pages lent through one are
+ * still out, shares its mailbox and books.
+ *
+ * Return: the conduit, or an ERR_PTR() (-ENODEV outside a direct-mapped
+ * Xen dom0, -EBUSY while the mailbox's reference is taken otherwise).
  */
 struct hypheap_conduit *hypheap_xen_create(struct device *dev)
 {
 	struct hypheap_conduit *c;
 	struct hypheap_xen *x;
+	bool fresh = false;
 	u32 domid;
 
 	if (!xen_initial_domain()) {
@@ -798,31 +1154,40 @@ struct hypheap_conduit *hypheap_xen_create(struct device *dev)
 		dev_err(dev, "hypheap,xen-domid missing or invalid\n");
 		return ERR_PTR(-EINVAL);
 	}
-	x = kzalloc(sizeof(*x), GFP_KERNEL);
-	if (!x)
-		return ERR_PTR(-ENOMEM);
-	x->domid = domid;
-	xa_init(&x->books);
-	x->mbox_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
-	if (!x->mbox_page) {
-		kfree(x);
-		return ERR_PTR(-ENOMEM);
+	mutex_lock(&hypheap_xen_lock);
+	x = hypheap_xen_cur;
+	if (x && x->domid != domid) {
+		dev_err(dev, "the mailbox serves dom%u, not dom%u\n", x->domid,
+			domid);
+		x = ERR_PTR(-EBUSY);
+	} else if (!x) {
+		x = hypheap_xen_new(dev, domid);
+		fresh = true;
 	}
-	x->mb = page_address(x->mbox_page);
-	x->mb->magic = cpu_to_le32(HYPHEAP_XEN_MAGIC);
-	gnttab_grant_foreign_access_ref(HYPHEAP_XEN_MAILBOX_REF, domid,
-					xen_page_to_gfn(x->mbox_page), 0);
+	if (IS_ERR(x)) {
+		mutex_unlock(&hypheap_xen_lock);
+		return ERR_CAST(x);
+	}
 	c = hypheap_conduit_create(&hypheap_xen_ops, x, HYPHEAP_XEN_RANGES);
 	if (IS_ERR(c)) {
-		gnttab_end_foreign_access_ref(HYPHEAP_XEN_MAILBOX_REF);
-		__free_page(x->mbox_page);
-		kfree(x);
+		if (fresh) {
+			gnttab_end_foreign_access_ref(HYPHEAP_XEN_MAILBOX_REF);
+			__free_page(x->mbox_page);
+			hypheap_xen_free(x);
+		}
+		mutex_unlock(&hypheap_xen_lock);
 		return c;
 	}
-	dev_info(dev, "xen transport: receiver dom%u, mailbox grant ref %u, %u grant frames at most\n",
-		 domid, HYPHEAP_XEN_MAILBOX_REF, gnttab_max_grant_frames());
+	x->users++;
+	hypheap_xen_cur = x;
+	mutex_unlock(&hypheap_xen_lock);
+	dev_info(dev, "xen transport: receiver dom%u, mailbox grant ref %u%s, %u grant frames at most\n",
+		 domid, HYPHEAP_XEN_MAILBOX_REF,
+		 fresh ? "" : " (the earlier conduit's)",
+		 gnttab_max_grant_frames());
 	return c;
 }
+EXPORT_SYMBOL_IF_KUNIT(hypheap_xen_create);
 
 /**
  * hypheap_xen_receiver_op() - ask the receiver about a range dom0 gave it
@@ -866,17 +1231,18 @@ int hypheap_xen_receiver_op(phys_addr_t addr, size_t size, u32 op, u32 arg,
 		hypheap_conduit_put(c);
 		return -ENOMEM;
 	}
-	mutex_lock(&c->lock);
+	mutex_lock(&x->lock);
 	for (i = 0; i < n && !ret; i++) {
 		e = xa_load(&x->books, PHYS_PFN(addr) + i);
-		if (!e || hypheap_xen_entry_state(e) == HYPHEAP_XEN_PENDING)
+		if (!e || hypheap_xen_entry_state(e) == HYPHEAP_XEN_PENDING ||
+		    hypheap_xen_entry_step(e) == HYPHEAP_XEN_ENDED)
 			ret = -ENOENT;
 		else
 			refs[i] = hypheap_xen_entry_ref(e);
 	}
 	if (!ret)
 		ret = hypheap_xen_request(x, op, 0, arg, refs, n, &part);
-	mutex_unlock(&c->lock);
+	mutex_unlock(&x->lock);
 	/* the receiver chains in refs order, which is address order here */
 	if (!ret && sum)
 		*sum = part;
@@ -904,6 +1270,7 @@ int hypheap_xen_raw_request(u32 op, u32 flags, u32 arg, const u32 *refs,
 			    unsigned int nr, u64 *sum)
 {
 	struct hypheap_conduit *c = hypheap_get_default_conduit();
+	struct hypheap_xen *x;
 	int ret;
 
 	if (!c)
@@ -912,9 +1279,10 @@ int hypheap_xen_raw_request(u32 op, u32 flags, u32 arg, const u32 *refs,
 		hypheap_conduit_put(c);
 		return -ENODEV;
 	}
-	mutex_lock(&c->lock);
-	ret = hypheap_xen_request(c->priv, op, flags, arg, refs, nr, sum);
-	mutex_unlock(&c->lock);
+	x = c->priv;
+	mutex_lock(&x->lock);
+	ret = hypheap_xen_request(x, op, flags, arg, refs, nr, sum);
+	mutex_unlock(&x->lock);
 	hypheap_conduit_put(c);
 	return ret;
 }
@@ -954,7 +1322,7 @@ void hypheap_xen_log_phases(const char *why)
 		return;
 	if (c->ops == &hypheap_xen_ops) {
 		x = c->priv;
-		mutex_lock(&c->lock);
+		mutex_lock(&x->lock);
 		pr_info("%s: grant %llu us, receiver map %llu us, decrease_reservation %llu us, receiver scrub+unmap %llu us, end grant %llu us, populate_physmap %llu us\n",
 			why, x->ns[HYPHEAP_XEN_PH_GRANT] / 1000,
 			x->ns[HYPHEAP_XEN_PH_MAP] / 1000,
@@ -962,8 +1330,68 @@ void hypheap_xen_log_phases(const char *why)
 			x->ns[HYPHEAP_XEN_PH_UNMAP] / 1000,
 			x->ns[HYPHEAP_XEN_PH_END] / 1000,
 			x->ns[HYPHEAP_XEN_PH_POPULATE] / 1000);
-		mutex_unlock(&c->lock);
+		mutex_unlock(&x->lock);
 	}
 	hypheap_conduit_put(c);
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_xen_log_phases);
+
+static struct hypheap_xen *hypheap_xen_get(struct hypheap_conduit **c)
+{
+	*c = hypheap_get_default_conduit();
+	if (*c && (*c)->ops == &hypheap_xen_ops)
+		return (*c)->priv;
+	if (*c)
+		hypheap_conduit_put(*c);
+	return NULL;
+}
+
+/**
+ * hypheap_xen_inject() - make the next requests fail as @f says
+ * @f: the failures, each once
+ *
+ * Return: 0, or -ENODEV without a xen conduit.
+ */
+int hypheap_xen_inject(const struct hypheap_xen_faults *f)
+{
+	struct hypheap_conduit *c;
+	struct hypheap_xen *x = hypheap_xen_get(&c);
+
+	if (!x)
+		return -ENODEV;
+	mutex_lock(&x->lock);
+	x->fault = *f;
+	mutex_unlock(&x->lock);
+	hypheap_conduit_put(c);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_xen_inject);
+
+/**
+ * hypheap_xen_counts() - the transport's counts
+ * @n: filled
+ *
+ * Return: 0, or -ENODEV without a xen conduit.
+ */
+int hypheap_xen_counts(struct hypheap_xen_counts *n)
+{
+	struct hypheap_conduit *c;
+	struct hypheap_xen *x = hypheap_xen_get(&c);
+
+	if (!x)
+		return -ENODEV;
+	mutex_lock(&x->lock);
+	*n = (struct hypheap_xen_counts){
+		.grants = x->grants,
+		.pages_lent = x->pages_lent,
+		.pages_shared = x->pages_shared,
+		.end_refused = x->end_refused,
+		.populate_short = x->populate_short,
+		.broken = x->broken,
+	};
+	hypheap_xen_count_steps(x, &n->held, &n->unreturned);
+	mutex_unlock(&x->lock);
+	hypheap_conduit_put(c);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_xen_counts);

@@ -23,31 +23,57 @@
 /* dom0's grant reference of the mailbox page: reserved, never allocated */
 #define HYPHEAP_XEN_MAILBOX_REF	7U
 #define HYPHEAP_XEN_MAGIC	0x68687865U	/* "hhxe" */
-#define HYPHEAP_XEN_VERSION	1U
+#define HYPHEAP_XEN_VERSION	2U
 
 /**
  * enum hypheap_xen_op - what dom0 asks of the receiver
- * @HYPHEAP_XEN_OP_MAP: map every reference of @refs, all or none
+ * @HYPHEAP_XEN_OP_MAP: map every reference of @refs, all or none; with
+ *	%HYPHEAP_XEN_F_READONLY read-only (the grants are)
  * @HYPHEAP_XEN_OP_UNMAP: unmap them (all known to be mapped, or none is
- *	touched); with %HYPHEAP_XEN_F_SCRUB zero each page first
+ *	touched); with %HYPHEAP_XEN_F_SCRUB zero each writable page first.
+ *	@sum: the pages zeroed
  * @HYPHEAP_XEN_OP_SUM: checksum of the mapped pages, in @refs order
- * @HYPHEAP_XEN_OP_FILL: write @arg's low byte over the mapped pages
+ * @HYPHEAP_XEN_OP_FILL: write @arg's low byte over the mapped pages (all
+ *	mapped writable, or none is written)
+ * @HYPHEAP_XEN_OP_PROBE_WRITE: for the tests: try to write each page
+ *	through Xen without the receiver's mapping, once by a second, writable
+ *	map and once by GNTTABOP_copy (the same byte back). @sum: the writes
+ *	Xen refused, maps in the low 32 bits, copies in the high
+ * @HYPHEAP_XEN_OP_KEEP: for the tests: the next @arg UNMAP requests answer
+ *	0 but keep the mappings (a receiver that lies); no @refs
+ * @HYPHEAP_XEN_OP_LETGO: unmap every mapping KEEP kept; no @refs
+ * @HYPHEAP_XEN_OP_DETACH: dom0 retires this mailbox page: the receiver
+ *	answers, unmaps it and maps the reference again until a page with
+ *	%HYPHEAP_XEN_MAGIC is there; no @refs
  */
 enum hypheap_xen_op {
 	HYPHEAP_XEN_OP_MAP = 1,
 	HYPHEAP_XEN_OP_UNMAP = 2,
 	HYPHEAP_XEN_OP_SUM = 3,
 	HYPHEAP_XEN_OP_FILL = 4,
+	HYPHEAP_XEN_OP_PROBE_WRITE = 5,
+	HYPHEAP_XEN_OP_KEEP = 6,
+	HYPHEAP_XEN_OP_LETGO = 7,
+	HYPHEAP_XEN_OP_DETACH = 8,
 };
 
+/* the ops that carry no references (@nr is 0) */
+static inline bool hypheap_xen_op_has_refs(u32 op)
+{
+	return op != HYPHEAP_XEN_OP_KEEP && op != HYPHEAP_XEN_OP_LETGO &&
+	       op != HYPHEAP_XEN_OP_DETACH;
+}
+
 #define HYPHEAP_XEN_F_SCRUB	0x1U
+#define HYPHEAP_XEN_F_READONLY	0x2U
 
 #define HYPHEAP_XEN_HEADER_BYTES	56
 #define HYPHEAP_XEN_MAX_REFS	((4096 - HYPHEAP_XEN_HEADER_BYTES) / 4)
 
 /**
  * struct hypheap_xen_mailbox - the shared page (little endian)
- * @magic: %HYPHEAP_XEN_MAGIC, written by dom0 before it grants the page
+ * @magic: %HYPHEAP_XEN_MAGIC, written by dom0 before it grants the page,
+ *	cleared before it retires the page (DETACH)
  * @ready: the receiver's %HYPHEAP_XEN_VERSION once it serves requests
  * @req_seq: dom0: bumped after each request is written
  * @ack_seq: receiver: set to @req_seq once the request is answered
@@ -57,7 +83,7 @@ enum hypheap_xen_op {
  * @status: the receiver's answer: 0 or a negative errno
  * @arg: the op's argument (FILL: the byte)
  * @sum: the receiver's answer to SUM: hypheap_xen_sum() of the pages,
- *	chained in @refs order
+ *	chained in @refs order; to UNMAP and PROBE_WRITE: counts (above)
  * @mapped: the receiver's answer: pages it maps now
  * @refs: dom0's grant references, one 4 KiB page each
  */

@@ -14,11 +14,16 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <kunit/test.h>
+#include <linux/device.h>
+#include <linux/dma-mapping.h>
 #include <linux/gfp.h>
 #include <linux/ktime.h>
 #include <linux/sizes.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/of.h>
+#include <linux/of_platform.h>
+#include <linux/platform_device.h>
 #include <linux/string.h>
 #include <xen/grant_table.h>
 #include <xen/interface/grant_table.h>
@@ -27,6 +32,7 @@
 #include <xen/xen.h>
 
 #include "hypheap_priv.h"
+#include "hypheap_xen.h"
 #include "hypheap_xen_proto.h"
 
 #define LEND_PAGES	4
@@ -178,6 +184,13 @@ static void xen_share_keeps_dom0_access(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, hypheap_xen_receiver_op(pa, PAGE_SIZE,
 						      HYPHEAP_XEN_OP_FILL, 0x77,
 						      NULL), 0);
+	KUNIT_EXPECT_TRUE(test, all_bytes(page, 1, 0x77));
+	/* a writable grant: Xen lets the receiver write by every way */
+	KUNIT_EXPECT_EQ(test, hypheap_xen_receiver_op(pa, PAGE_SIZE,
+						      HYPHEAP_XEN_OP_PROBE_WRITE,
+						      0, &seen), 0);
+	KUNIT_EXPECT_EQ_MSG(test, seen, 0ULL,
+			    "Xen refused a write to a writable grant");
 	KUNIT_EXPECT_TRUE(test, all_bytes(page, 1, 0x77));
 	src = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST) |
 	      HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0);
@@ -361,6 +374,552 @@ static void xen_lend_reclaim_4mib_timed(struct kunit *test)
 	__free_pages(page, 10);
 }
 
+static const u64 host_bit = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST);
+static const u64 svm_bit = HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0);
+
+static int lend(phys_addr_t pa, unsigned int n)
+{
+	u64 src = host_bit;
+
+	return hypheap_assign_mem(pa, n * PAGE_SIZE, &src, &to_svm, 1);
+}
+
+static int reclaim(phys_addr_t pa, unsigned int n, u64 owners)
+{
+	u64 src = owners;
+
+	return hypheap_assign_mem(pa, n * PAGE_SIZE, &src, &to_host, 1);
+}
+
+/* Who the transport's books say owns each of @n pages at @pa. */
+static u64 owners_of(struct kunit *test, phys_addr_t pa)
+{
+	struct hypheap_query q = {};
+
+	KUNIT_EXPECT_EQ(test, hypheap_mem_query(pa, 1, &q, NULL), 0);
+	return q.owners;
+}
+
+static struct hypheap_xen_counts counts(struct kunit *test)
+{
+	struct hypheap_xen_counts n = {};
+
+	KUNIT_EXPECT_EQ(test, hypheap_xen_counts(&n), 0);
+	return n;
+}
+
+static void inject(struct kunit *test, const struct hypheap_xen_faults *f)
+{
+	KUNIT_ASSERT_EQ(test, hypheap_xen_inject(f), 0);
+}
+
+/* The receiver's test hooks, outside the books. */
+static int receiver_keeps_next_unmap(void)
+{
+	return hypheap_xen_raw_request(HYPHEAP_XEN_OP_KEEP, 0, 1, NULL, 0,
+				       NULL);
+}
+
+static int receiver_lets_go(void)
+{
+	return hypheap_xen_raw_request(HYPHEAP_XEN_OP_LETGO, 0, 0, NULL, 0,
+				       NULL);
+}
+
+/*
+ * After a request that failed and said nothing changed: every page is
+ * dom0's again, in its p2m and in the books, the transport's counts are as
+ * they were, and the same pages lend and come back as before.
+ */
+static void expect_all_host(struct kunit *test, struct page *page,
+			    unsigned int n, const struct hypheap_xen_counts *was,
+			    const char *what)
+{
+	struct hypheap_xen_counts now = counts(test);
+	struct page *probe = alloc_page(GFP_KERNEL);
+	phys_addr_t pa = page_to_phys(page);
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, probe);
+	for (i = 0; i < n; i++) {
+		KUNIT_EXPECT_EQ_MSG(test, p2m_copy_status(page_to_pfn(page) + i,
+							  probe),
+				    GNTST_okay, "%s: page %u", what, i);
+		KUNIT_EXPECT_EQ_MSG(test, owners_of(test, pa + i * PAGE_SIZE),
+				    host_bit, "%s: page %u", what, i);
+	}
+	KUNIT_EXPECT_EQ_MSG(test, now.grants, was->grants, "%s", what);
+	KUNIT_EXPECT_EQ_MSG(test, now.pages_lent, was->pages_lent, "%s", what);
+	KUNIT_EXPECT_EQ_MSG(test, now.pages_shared, was->pages_shared, "%s",
+			    what);
+	KUNIT_EXPECT_EQ_MSG(test, now.held, was->held, "%s", what);
+	KUNIT_EXPECT_EQ_MSG(test, now.unreturned, was->unreturned, "%s", what);
+	KUNIT_EXPECT_FALSE_MSG(test, now.broken, "%s", what);
+	KUNIT_EXPECT_EQ_MSG(test, lend(pa, n), 0, "%s: lending again", what);
+	KUNIT_EXPECT_EQ_MSG(test, reclaim(pa, n, svm_bit), 0,
+			    "%s: reclaiming again", what);
+	__free_page(probe);
+}
+
+/*
+ * A read-only share: the receiver maps it read-only (Xen refuses a
+ * writable map of a read-only grant), reads it, and every write it tries
+ * is refused: its own FILL, a second writable map, GNTTABOP_copy into it.
+ */
+static void xen_read_only_share_is_mapped_read_only(struct kunit *test)
+{
+	static const struct hypheap_vmperm ro_share[] = {
+		{ .vmid = HYPHEAP_VMID_HOST, .perms = HYPHEAP_PERM_RWX },
+		{ .vmid = HYPHEAP_VMID_SECURE_0, .perms = HYPHEAP_PERM_R },
+	};
+	struct page *page = alloc_page(GFP_KERNEL);
+	u64 src = host_bit, seen = 0;
+	phys_addr_t pa;
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pa = page_to_phys(page);
+	fill_pattern(page, 1, 0x31);
+	KUNIT_ASSERT_EQ(test, hypheap_assign_mem(pa, PAGE_SIZE, &src, ro_share,
+						 2), 0);
+	KUNIT_EXPECT_EQ(test, hypheap_xen_receiver_op(pa, PAGE_SIZE,
+						      HYPHEAP_XEN_OP_SUM, 0,
+						      &seen), 0);
+	KUNIT_EXPECT_EQ(test, seen, local_sum(page, 1));
+	KUNIT_EXPECT_EQ(test, hypheap_xen_receiver_op(pa, PAGE_SIZE,
+						      HYPHEAP_XEN_OP_FILL, 0x99,
+						      NULL), -EREMOTEIO);
+	KUNIT_EXPECT_EQ(test, hypheap_xen_receiver_op(pa, PAGE_SIZE,
+						      HYPHEAP_XEN_OP_PROBE_WRITE,
+						      0, &seen), 0);
+	KUNIT_EXPECT_EQ_MSG(test, seen, (1ULL << 32) | 1,
+			    "writes Xen refused (copies << 32 | maps): %#llx",
+			    seen);
+	KUNIT_EXPECT_TRUE(test, all_bytes(page, 1, 0x31));
+	kunit_info(test, "read-only share: the receiver reads it, Xen refused its writable map and its copy into it\n");
+	KUNIT_EXPECT_EQ(test, reclaim(pa, 1, host_bit | svm_bit), 0);
+	KUNIT_EXPECT_TRUE(test, all_bytes(page, 1, 0x31));
+	__free_page(page);
+}
+
+/* A read-only lend: mapped read-only, out of dom0's p2m, not scrubbed. */
+static void xen_read_only_lend(struct kunit *test)
+{
+	static const struct hypheap_vmperm to_svm_ro = {
+		.vmid = HYPHEAP_VMID_SECURE_0, .perms = HYPHEAP_PERM_R,
+	};
+	struct page *page = alloc_pages(GFP_KERNEL, 1), *probe;
+	u64 src = host_bit, seen = 0, want;
+	phys_addr_t pa;
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	probe = alloc_page(GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, probe);
+	pa = page_to_phys(page);
+	fill_pattern(page, 2, 0x51);
+	want = local_sum(page, 2);
+	KUNIT_ASSERT_EQ(test, hypheap_assign_mem(pa, 2 * PAGE_SIZE, &src,
+						 &to_svm_ro, 1), 0);
+	KUNIT_EXPECT_EQ(test, p2m_copy_status(page_to_pfn(page), probe),
+			GNTST_bad_page);
+	KUNIT_EXPECT_EQ(test, hypheap_xen_receiver_op(pa, 2 * PAGE_SIZE,
+						      HYPHEAP_XEN_OP_FILL, 0x99,
+						      NULL), -EREMOTEIO);
+	KUNIT_EXPECT_EQ(test, hypheap_xen_receiver_op(pa, 2 * PAGE_SIZE,
+						      HYPHEAP_XEN_OP_PROBE_WRITE,
+						      0, &seen), 0);
+	KUNIT_EXPECT_EQ(test, seen, (2ULL << 32) | 2);
+	KUNIT_EXPECT_EQ(test, reclaim(pa, 2, svm_bit), 0);
+	KUNIT_EXPECT_EQ(test, p2m_copy_status(page_to_pfn(page), probe),
+			GNTST_okay);
+	/* nothing to scrub: the receiver could not write */
+	KUNIT_EXPECT_EQ(test, local_sum(page, 2), want);
+	__free_page(probe);
+	__free_pages(page, 1);
+}
+
+/* The undo of a lend whose grant of page 3 fails: nothing changed. */
+static void xen_lend_undo_grant_fails_midway(struct kunit *test)
+{
+	struct hypheap_xen_faults f = { .grant_at = 3 };
+	struct page *page = alloc_pages(GFP_KERNEL, 2);
+	struct hypheap_xen_counts was;
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	was = counts(test);
+	inject(test, &f);
+	KUNIT_EXPECT_EQ(test, lend(page_to_phys(page), 4), -ENOSPC);
+	expect_all_host(test, page, 4, &was, "grant 3 fails");
+	__free_pages(page, 2);
+}
+
+/* The undo of a lend the receiver refuses to map: nothing changed. */
+static void xen_lend_undo_map_refused(struct kunit *test)
+{
+	struct hypheap_xen_faults f = { .map_bad_at = 2 };
+	struct page *page = alloc_pages(GFP_KERNEL, 2);
+	struct hypheap_xen_counts was;
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	was = counts(test);
+	inject(test, &f);
+	KUNIT_EXPECT_EQ(test, lend(page_to_phys(page), 4), -EREMOTEIO);
+	expect_all_host(test, page, 4, &was, "map refused");
+	__free_pages(page, 2);
+}
+
+/* The undo of a lend Xen took only 2 pages of: nothing changed. */
+static void xen_lend_undo_decrease_short(struct kunit *test)
+{
+	struct hypheap_xen_faults f = { .decrease_at = 3 };
+	struct page *page = alloc_pages(GFP_KERNEL, 2);
+	struct hypheap_xen_counts was;
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	was = counts(test);
+	inject(test, &f);
+	KUNIT_EXPECT_EQ(test, lend(page_to_phys(page), 4), -EIO);
+	expect_all_host(test, page, 4, &was, "decrease short");
+	__free_pages(page, 2);
+}
+
+/*
+ * The same undo with a receiver that answers UNMAP but keeps its
+ * mappings: no grant can be ended, so no page is dom0's alone. The lend
+ * says so (-ENOTRECOVERABLE), the books say the receiver shares them, and
+ * once it lets go a reclaim brings every page back.
+ */
+static void xen_lend_undo_keeps_grants_it_cannot_end(struct kunit *test)
+{
+	struct hypheap_xen_faults f = { .decrease_at = 3 };
+	struct page *page = alloc_pages(GFP_KERNEL, 2);
+	struct hypheap_xen_counts was, now;
+	phys_addr_t pa;
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pa = page_to_phys(page);
+	was = counts(test);
+	inject(test, &f);
+	KUNIT_ASSERT_EQ(test, receiver_keeps_next_unmap(), 0);
+	KUNIT_EXPECT_EQ(test, lend(pa, 4), -ENOTRECOVERABLE);
+	now = counts(test);
+	KUNIT_EXPECT_EQ(test, now.held, was.held + 4);
+	KUNIT_EXPECT_EQ(test, now.grants, was.grants + 4);
+	KUNIT_EXPECT_GE(test, now.end_refused, was.end_refused + 4);
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_EQ_MSG(test, owners_of(test, pa + i * PAGE_SIZE),
+				    host_bit | svm_bit, "page %u", i);
+	/* still the receiver's to map: not dom0's to free */
+	KUNIT_EXPECT_NE(test, reclaim(pa, 4, host_bit | svm_bit), 0);
+	KUNIT_EXPECT_EQ(test, counts(test).held, was.held + 4);
+	KUNIT_ASSERT_EQ(test, receiver_lets_go(), 0);
+	KUNIT_EXPECT_EQ(test, reclaim(pa, 4, host_bit | svm_bit), 0);
+	expect_all_host(test, page, 4, &was, "after the receiver let go");
+	__free_pages(page, 2);
+}
+
+/*
+ * The undo of a short decrease whose repopulate is short too: the page
+ * Xen did not give back stays lent (out of dom0's p2m, in the books), the
+ * others are dom0's; a reclaim of that page brings it back later.
+ */
+static void xen_lend_undo_populate_short(struct kunit *test)
+{
+	struct hypheap_xen_faults f = { .decrease_at = 3, .populate_at = 2 };
+	struct page *page = alloc_pages(GFP_KERNEL, 2), *probe;
+	struct hypheap_xen_counts was;
+	phys_addr_t pa;
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	probe = alloc_page(GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, probe);
+	pa = page_to_phys(page);
+	was = counts(test);
+	inject(test, &f);
+	KUNIT_EXPECT_EQ(test, lend(pa, 4), -ENOTRECOVERABLE);
+	KUNIT_EXPECT_FALSE(test, counts(test).broken);
+	KUNIT_EXPECT_EQ(test, owners_of(test, pa), host_bit);
+	KUNIT_EXPECT_EQ(test, owners_of(test, pa + PAGE_SIZE), svm_bit);
+	KUNIT_EXPECT_EQ(test, owners_of(test, pa + 2 * PAGE_SIZE), host_bit);
+	KUNIT_EXPECT_EQ(test, p2m_copy_status(page_to_pfn(page) + 1, probe),
+			GNTST_bad_page);
+	KUNIT_EXPECT_EQ(test, counts(test).pages_lent, was.pages_lent + 1);
+	KUNIT_EXPECT_EQ(test, reclaim(pa + PAGE_SIZE, 1, svm_bit), 0);
+	expect_all_host(test, page, 4, &was, "after the reclaim of page 1");
+	__free_page(probe);
+	__free_pages(page, 2);
+}
+
+/**
+ * struct xen_heap - a heap of the test's own on the xen conduit
+ * @pdev: the device the backend cleans pages through
+ * @c: the default conduit (xen)
+ * @be: the hyp backend on it
+ * @heap: an unregistered heap served by @be
+ */
+struct xen_heap {
+	struct platform_device *pdev;
+	struct hypheap_conduit *c;
+	struct hypheap_backend *be;
+	struct hypheap_heap *heap;
+};
+
+static void xen_heap_setup(struct kunit *test, struct xen_heap *h)
+{
+	h->c = hypheap_get_default_conduit();
+	KUNIT_ASSERT_NOT_NULL(test, h->c);
+	h->pdev = platform_device_register_simple("hypheap-kunit-xen", -1,
+						  NULL, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, h->pdev);
+	KUNIT_ASSERT_EQ(test, dma_set_mask_and_coherent(&h->pdev->dev,
+							DMA_BIT_MASK(64)), 0);
+	h->be = hypheap_hyp_backend_create(&h->pdev->dev, h->c,
+					   HYPHEAP_VMID_HOST);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, h->be);
+	h->heap = hypheap_heap_create("hypheap-kunit-xen", &to_svm, 1,
+				      HYPHEAP_VMID_HOST);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, h->heap);
+	/* the case retries by hand */
+	h->heap->retry_delay = 3600 * HZ;
+	hypheap_heap_set_backend(h->heap, h->be);
+}
+
+static void xen_heap_teardown(struct xen_heap *h)
+{
+	/* a heap that keeps quarantined pages is leaked, never freed */
+	if (h->heap && !hypheap_heap_destroy(h->heap))
+		h->heap = NULL;
+	if (h->be && !h->heap)
+		hypheap_backend_put(h->be);
+	if (h->pdev)
+		platform_device_unregister(h->pdev);
+	if (h->c)
+		hypheap_conduit_put(h->c);
+}
+
+static s64 heap_stat(struct xen_heap *h, enum hypheap_stat s)
+{
+	return hypheap_stat_read(&h->heap->stats, s);
+}
+
+/*
+ * A receiver that answers UNMAP but keeps mapping the pages: dom0 cannot
+ * end their grants, so the reclaim fails, the buffer is quarantined (never
+ * freed, never put back in dom0's p2m), and the transport serves other
+ * buffers meanwhile. Once the receiver lets go, one retry frees it.
+ */
+static void xen_reclaim_refuses_while_the_receiver_keeps_a_mapping(struct kunit *test)
+{
+	struct hypheap_xen_counts was, now;
+	struct hypheap_buffer *buf, *other;
+	struct xen_heap h = {};
+	struct scatterlist *sg;
+	unsigned long pfn[4];
+	unsigned int i, j, n;
+	struct page *probe;
+	u64 seen = 0;
+	int refs;
+
+	xen_heap_setup(test, &h);
+	probe = alloc_page(GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, probe);
+	was = counts(test);
+	buf = hypheap_buffer_alloc(h.heap, 4 * PAGE_SIZE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, buf);
+	n = 0;
+	for_each_sgtable_sg(&buf->mem.sgt, sg, i)
+		for (j = 0; j < sg->length >> PAGE_SHIFT && n < 4; j++)
+			pfn[n++] = page_to_pfn(sg_page(sg)) + j;
+	KUNIT_ASSERT_EQ(test, n, 4U);
+
+	KUNIT_ASSERT_EQ(test, receiver_keeps_next_unmap(), 0);
+	hypheap_buffer_release(buf);
+	KUNIT_EXPECT_EQ(test, heap_stat(&h, HYPHEAP_STAT_PAGES_QUARANTINED), 4);
+	KUNIT_EXPECT_EQ(test, heap_stat(&h, HYPHEAP_STAT_LIVE_BUFFERS), 0);
+	now = counts(test);
+	KUNIT_EXPECT_EQ(test, now.held, was.held + 4);
+	KUNIT_EXPECT_GE(test, now.end_refused, was.end_refused + 4);
+	KUNIT_EXPECT_EQ(test, now.pages_lent, was.pages_lent + 4);
+	for (i = 0; i < 4; i++) {
+		KUNIT_EXPECT_EQ_MSG(test, p2m_copy_status(pfn[i], probe),
+				    GNTST_bad_page,
+				    "pfn %#lx is back in dom0's p2m while the receiver maps it",
+				    pfn[i]);
+		KUNIT_EXPECT_EQ(test, owners_of(test, PFN_PHYS(pfn[i])),
+				svm_bit);
+		/* still the buffer's: not freed to the page allocator */
+		refs = page_ref_count(pfn_to_page(pfn[i]));
+		KUNIT_EXPECT_GT(test, refs, 0);
+	}
+	/* a retry changes nothing while the receiver holds on */
+	KUNIT_EXPECT_EQ(test, hypheap_heap_retry_quarantine(h.heap), 1U);
+	KUNIT_EXPECT_EQ(test, p2m_copy_status(pfn[0], probe), GNTST_bad_page);
+
+	/* other buffers are lent and come back meanwhile */
+	other = hypheap_buffer_alloc(h.heap, 2 * PAGE_SIZE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, other);
+	KUNIT_EXPECT_EQ(test,
+			hypheap_xen_receiver_op(sg_phys(other->mem.sgt.sgl),
+						PAGE_SIZE, HYPHEAP_XEN_OP_SUM,
+						0, &seen), 0);
+	hypheap_buffer_release(other);
+	KUNIT_EXPECT_EQ(test, heap_stat(&h, HYPHEAP_STAT_PAGES_QUARANTINED), 4);
+
+	KUNIT_ASSERT_EQ(test, receiver_lets_go(), 0);
+	KUNIT_EXPECT_EQ(test, hypheap_heap_retry_quarantine(h.heap), 0U);
+	KUNIT_EXPECT_EQ(test, heap_stat(&h, HYPHEAP_STAT_PAGES_QUARANTINED), 0);
+	now = counts(test);
+	KUNIT_EXPECT_EQ(test, now.held, was.held);
+	KUNIT_EXPECT_EQ(test, now.grants, was.grants);
+	KUNIT_EXPECT_EQ(test, now.pages_lent, was.pages_lent);
+	__free_page(probe);
+	xen_heap_teardown(&h);
+}
+
+/*
+ * Xen gives back only 2 of 4 frames on reclaim: those 2 stay out of dom0's
+ * p2m and in the books, and only they; the transport serves other
+ * requests, and a later reclaim brings the 2 back.
+ */
+static void xen_reclaim_populate_short_keeps_serving(struct kunit *test)
+{
+	struct hypheap_xen_faults f = { .populate_at = 3 };
+	struct page *page = alloc_pages(GFP_KERNEL, 2), *other, *probe;
+	struct hypheap_xen_counts was;
+	phys_addr_t pa;
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	other = alloc_page(GFP_KERNEL);
+	probe = alloc_page(GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, other);
+	KUNIT_ASSERT_NOT_NULL(test, probe);
+	pa = page_to_phys(page);
+	was = counts(test);
+	KUNIT_ASSERT_EQ(test, lend(pa, 4), 0);
+	inject(test, &f);
+	KUNIT_EXPECT_EQ(test, reclaim(pa, 4, svm_bit), -ENOTRECOVERABLE);
+	KUNIT_EXPECT_FALSE(test, counts(test).broken);
+	KUNIT_EXPECT_EQ(test, counts(test).unreturned, was.unreturned + 2);
+	KUNIT_EXPECT_EQ(test, counts(test).pages_lent, was.pages_lent + 2);
+	for (i = 0; i < 4; i++) {
+		KUNIT_EXPECT_EQ_MSG(test, p2m_copy_status(page_to_pfn(page) + i,
+							  probe),
+				    i < 2 ? GNTST_okay : GNTST_bad_page,
+				    "page %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, owners_of(test, pa + i * PAGE_SIZE),
+				    i < 2 ? host_bit : svm_bit, "page %u", i);
+	}
+	/* the transport goes on */
+	KUNIT_EXPECT_EQ(test, lend(page_to_phys(other), 1), 0);
+	KUNIT_EXPECT_EQ(test, reclaim(page_to_phys(other), 1, svm_bit), 0);
+	/* and the 2 frames come back */
+	KUNIT_EXPECT_EQ(test, reclaim(pa + 2 * PAGE_SIZE, 2, svm_bit), 0);
+	expect_all_host(test, page, 4, &was, "after the second reclaim");
+	__free_page(probe);
+	__free_page(other);
+	__free_pages(page, 2);
+}
+
+static struct device *hypheap_device(struct kunit *test)
+{
+	struct platform_device *pdev;
+	struct device_node *np;
+
+	np = of_find_compatible_node(NULL, NULL, "hypheap,hypervisor");
+	KUNIT_ASSERT_NOT_NULL(test, np);
+	pdev = of_find_device_by_node(np);
+	of_node_put(np);
+	KUNIT_ASSERT_NOT_NULL(test, pdev);
+	return &pdev->dev;
+}
+
+/* What a working transport does: a lend the receiver sees, a reclaim. */
+static void expect_transport_works(struct kunit *test, const char *what)
+{
+	struct page *page = alloc_page(GFP_KERNEL);
+	u64 seen = 0, want;
+	phys_addr_t pa;
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pa = page_to_phys(page);
+	fill_pattern(page, 1, 0x6a);
+	/* before the lend: dom0 reading a lent page is an oops */
+	want = local_sum(page, 1);
+	KUNIT_EXPECT_EQ_MSG(test, lend(pa, 1), 0, "%s", what);
+	KUNIT_EXPECT_EQ_MSG(test, hypheap_xen_receiver_op(pa, PAGE_SIZE,
+							  HYPHEAP_XEN_OP_SUM, 0,
+							  &seen), 0,
+			    "%s", what);
+	KUNIT_EXPECT_EQ_MSG(test, seen, want, "%s", what);
+	KUNIT_EXPECT_EQ_MSG(test, reclaim(pa, 1, svm_bit), 0, "%s", what);
+	__free_page(page);
+}
+
+/*
+ * A second xen conduit (the driver bound again while buffers of the first
+ * live) shares the first's mailbox and books: it never grants the
+ * mailbox's reference over again while the receiver maps it.
+ */
+static void xen_second_conduit_shares_the_mailbox(struct kunit *test)
+{
+	struct device *dev = hypheap_device(test);
+	struct page *page = alloc_page(GFP_KERNEL);
+	struct hypheap_range range;
+	struct hypheap_assign_req req = {
+		.srcvm = host_bit, .dst = &to_svm, .nr_dst = 1,
+		.ranges = &range, .nr_ranges = 1,
+	};
+	struct hypheap_conduit *c2;
+	long status = HYPHEAP_OK;
+	u64 seen = 0, want;
+	int ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	fill_pattern(page, 1, 0x24);
+	want = local_sum(page, 1);
+	range.base = page_to_phys(page);
+	range.size = PAGE_SIZE;
+	c2 = hypheap_xen_create(dev);
+	put_device(dev);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, c2);
+	mutex_lock(&c2->lock);
+	ret = c2->ops->assign(c2, &req, &status);
+	mutex_unlock(&c2->lock);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	if (!ret) {
+		/* the first conduit sees the second's lend */
+		KUNIT_EXPECT_EQ(test, hypheap_xen_receiver_op(range.base,
+							      PAGE_SIZE,
+							      HYPHEAP_XEN_OP_SUM,
+							      0, &seen), 0);
+		KUNIT_EXPECT_EQ(test, seen, want);
+		KUNIT_EXPECT_EQ(test, reclaim(range.base, 1, svm_bit), 0);
+	}
+	hypheap_conduit_put(c2);
+	expect_transport_works(test, "after the second conduit went");
+	__free_page(page);
+}
+
+/*
+ * The driver unbound and bound again (what a reload does): the old
+ * conduit retires the mailbox (the receiver unmaps it, dom0 ends its grant
+ * and frees it), the new one grants a new page under the same reference,
+ * and the receiver serves that one.
+ */
+static void xen_rebind_retires_and_reattaches_the_mailbox(struct kunit *test)
+{
+	struct device *dev = hypheap_device(test);
+
+	expect_transport_works(test, "before the unbind");
+	device_release_driver(dev);
+	KUNIT_EXPECT_EQ(test, hypheap_xen_receiver_domid(), -ENODEV);
+	KUNIT_EXPECT_EQ(test, device_attach(dev), 1);
+	put_device(dev);
+	KUNIT_ASSERT_GT(test, hypheap_xen_receiver_domid(), 0);
+	expect_transport_works(test, "after the driver bound again");
+}
+
 static struct kunit_case xen_cases[] = {
 	KUNIT_CASE(xen_lend_removes_frames_from_dom0),
 	KUNIT_CASE(xen_share_keeps_dom0_access),
@@ -369,6 +928,17 @@ static struct kunit_case xen_cases[] = {
 	KUNIT_CASE(xen_does_not_scrub_a_returned_frame),
 	KUNIT_CASE(xen_grants_are_per_page_and_bounded),
 	KUNIT_CASE(xen_lend_reclaim_4mib_timed),
+	KUNIT_CASE(xen_read_only_share_is_mapped_read_only),
+	KUNIT_CASE(xen_read_only_lend),
+	KUNIT_CASE(xen_lend_undo_grant_fails_midway),
+	KUNIT_CASE(xen_lend_undo_map_refused),
+	KUNIT_CASE(xen_lend_undo_decrease_short),
+	KUNIT_CASE(xen_lend_undo_keeps_grants_it_cannot_end),
+	KUNIT_CASE(xen_reclaim_refuses_while_the_receiver_keeps_a_mapping),
+	KUNIT_CASE(xen_lend_undo_populate_short),
+	KUNIT_CASE(xen_reclaim_populate_short_keeps_serving),
+	KUNIT_CASE(xen_second_conduit_shares_the_mailbox),
+	KUNIT_CASE(xen_rebind_retires_and_reattaches_the_mailbox),
 	{}
 };
 

@@ -9,11 +9,23 @@
 # download after adding the arm64 architecture to dpkg: nothing is installed on the
 # build machine, the .deb is only unpacked (dpkg -x) into $HYPHEAP_CACHE/xen-<version>.
 # Adding the architecture and apt-get update need root (or passwordless sudo).
+#
+# Only the versions pinned below are taken, each checked against its SHA256 (the
+# archive's, from apt-cache show): the newest of them apt offers. A version the archive
+# no longer has (a security update replaced it) needs a new pin here, and a run of the
+# xen scenarios with it.
 set -euo pipefail
 
 cache=${HYPHEAP_CACHE:-$HOME/.cache/hypheap}
 pkg=xen-hypervisor-4.17-arm64:arm64
 binary=boot/xen-4.17-arm64
+
+# "version sha256-of-the-.deb" lines, newest first; only versions the xen scenarios passed on
+pins="4.17.7+13-g2445b30a44-0+deb12u1 f76507aca2df2c1870d492406724e812f2b7ab822ee9a24c7634fc3e2cb1100e"
+
+pinned_sha() {
+	awk -v v="$1" '$1 == v { print $2 }' <<<"$pins"
+}
 
 SUDO=
 if [ "$(id -u)" -ne 0 ]; then
@@ -29,15 +41,27 @@ need_root() {
 	fi
 }
 
-# The candidate version, once the arm64 package lists are there.
-candidate() {
-	apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ { print $2 }'
+# Every version apt offers, once the arm64 package lists are there.
+offered() {
+	apt-cache show "$pkg" 2>/dev/null | awk '/^Version:/ { print $2 }'
+}
+
+# The newest pinned version apt offers, or nothing.
+pinned_offered() {
+	local v have
+	have=$(offered)
+	while read -r v _; do
+		if grep -qxF "$v" <<<"$have"; then
+			echo "$v"
+			return
+		fi
+	done <<<"$pins"
 }
 
 ensure_lists() {
-	local v
-	v=$(candidate)
-	if [ -n "$v" ] && [ "$v" != "(none)" ]; then
+	local v log
+	v=$(pinned_offered)
+	if [ -n "$v" ]; then
 		echo "$v"
 		return
 	fi
@@ -46,29 +70,32 @@ ensure_lists() {
 		$SUDO dpkg --add-architecture arm64
 	fi
 	need_root "apt-get update" "apt-get update"
-	if ! $SUDO apt-get update -qq >/tmp/hypheap-xen-apt-update.log 2>&1; then
+	log=$(mktemp)
+	if ! $SUDO apt-get update -qq >"$log" 2>&1; then
 		echo "xen: 'apt-get update' failed; last lines of its log:" >&2
-		tail -n 5 /tmp/hypheap-xen-apt-update.log >&2
+		tail -n 5 "$log" >&2
+		rm -f "$log"
 		exit 1
 	fi
-	v=$(candidate)
-	if [ -z "$v" ] || [ "$v" = "(none)" ]; then
-		echo "xen: no candidate for $pkg after apt-get update" >&2
+	rm -f "$log"
+	v=$(pinned_offered)
+	if [ -z "$v" ]; then
+		echo "xen: apt offers none of the pinned versions of $pkg ($(offered | tr '\n' ' ')); pin one in tools/xen.sh" >&2
 		exit 1
 	fi
 	echo "$v"
 }
 
-# The newest unpacked version, whatever apt says now: a warm run asks nothing.
+# The newest unpacked pinned version, whatever apt says now: a warm run asks nothing.
 cached_dir() {
 	local d
 	for d in "$cache"/xen-*; do
-		if [ -f "$d/.done" ]; then echo "$d"; fi
+		if [ -f "$d/.done" ] && [ -n "$(pinned_sha "${d##*/xen-}")" ]; then echo "$d"; fi
 	done | sort -V | tail -n 1
 }
 
 fetch() {
-	local d v tmp deb
+	local d v tmp deb sha
 	d=$(cached_dir)
 	if [ -n "$d" ]; then
 		echo "$d/$binary"
@@ -77,13 +104,19 @@ fetch() {
 	v=$(ensure_lists)
 	d=$cache/xen-$v
 	tmp=$(mktemp -d "$cache/.xen.XXXXXX")
-	(cd "$tmp" && apt-get download -q "$pkg=$v" >/tmp/hypheap-xen-download.log 2>&1) || {
+	(cd "$tmp" && apt-get download -q "$pkg=$v" >"$tmp/download.log" 2>&1) || {
 		echo "xen: apt-get download $pkg=$v failed:" >&2
-		tail -n 5 /tmp/hypheap-xen-download.log >&2
+		tail -n 5 "$tmp/download.log" >&2
 		rm -rf "$tmp"
 		exit 1
 	}
 	deb=$(ls "$tmp"/*.deb)
+	sha=$(sha256sum "$deb" | cut -d' ' -f1)
+	if [ "$sha" != "$(pinned_sha "$v")" ]; then
+		echo "xen: $(basename "$deb") has SHA256 $sha, not the pinned $(pinned_sha "$v")" >&2
+		rm -rf "$tmp"
+		exit 1
+	fi
 	mkdir -p "$tmp/root"
 	dpkg -x "$deb" "$tmp/root"
 	# The arm64 Image header ("ARM\x64" at 0x38): QEMU loads it as a kernel.
