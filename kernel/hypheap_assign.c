@@ -269,12 +269,13 @@ static int hypheap_resync(struct hypheap_conduit *c, struct sg_table *sgt,
 	int ret = 0, err;
 
 	lockdep_assert_held(&c->lock);
-	/* an unfinished operation's pages would only answer PENDING */
-	if (c->ops->resume) {
-		err = c->ops->resume(c);
-		if (err)
-			return err;
-	}
+	/*
+	 * An unfinished operation's pages would only answer PENDING. One that
+	 * still cannot go on stays kept, and only its own pages stay pending:
+	 * the rest of @sgt comes back regardless.
+	 */
+	if (c->ops->resume)
+		c->ops->resume(c);
 	hypheap_range_iter_init(&it, sgt);
 	while (hypheap_range_iter_fill(&it, &r, 1)) {
 		phys_addr_t pa = r.base;
@@ -540,6 +541,34 @@ int hypheap_assign_mem(phys_addr_t mem_addr, size_t mem_sz, u64 *srcvm,
 EXPORT_SYMBOL_GPL(hypheap_assign_mem);
 
 /**
+ * hypheap_conduit_query() - MEM_QUERY through @c, after what it kept
+ * @c: conduit
+ * @addr: first page
+ * @nr_pages: pages to look at, at least 1
+ * @q: the answer, filled on success
+ * @status: the raw status the hypervisor answered
+ *
+ * Gives an operation the transport kept in progress its chance to end
+ * first, so that a caller told to ask after -ENOTRECOVERABLE is not answered
+ * PENDING for ever on an idle conduit. If the conduit is busy, its call in
+ * progress resumes them itself, so this never waits for it.
+ *
+ * Return: as hypheap_mem_query().
+ */
+int hypheap_conduit_query(struct hypheap_conduit *c, phys_addr_t addr,
+			  u64 nr_pages, struct hypheap_query *q, long *status)
+{
+	if (!c->ops->query)
+		return -EOPNOTSUPP;
+	if (c->ops->resume && mutex_trylock(&c->lock)) {
+		c->ops->resume(c);
+		mutex_unlock(&c->lock);
+	}
+	return c->ops->query(c, addr, nr_pages, q, status);
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_conduit_query);
+
+/**
  * hypheap_mem_query() - ask the hypervisor who owns physical memory
  * @addr: first page, page aligned
  * @nr_pages: pages to look at, at least 1
@@ -569,8 +598,7 @@ int hypheap_mem_query(phys_addr_t addr, u64 nr_pages,
 	c = hypheap_get_default_conduit();
 	if (!c)
 		return -ENODEV;
-	ret = c->ops->query ? c->ops->query(c, addr, nr_pages, q, &st) :
-			      -EOPNOTSUPP;
+	ret = hypheap_conduit_query(c, addr, nr_pages, q, &st);
 	hypheap_conduit_put(c);
 	if (status)
 		*status = st;

@@ -357,6 +357,8 @@ int hypheap_lend_table(struct hypheap_conduit *c, struct sg_table *sgt,
 int hypheap_reclaim_table(struct hypheap_conduit *c, struct sg_table *sgt,
 			  const struct hypheap_vmperm *host, u64 lent_to,
 			  u64 *owners, struct hypheap_stats *stats);
+int hypheap_conduit_query(struct hypheap_conduit *c, phys_addr_t addr,
+			  u64 nr_pages, struct hypheap_query *q, long *status);
 
 /* ---- backends (hypheap_backend*.c) ---- */
 

@@ -93,7 +93,7 @@ static_assert(PAGE_SIZE % HYPHEAP_PAGE_SIZE == 0);
  * Operations in progress the transport keeps for later: the hypervisor has
  * 4 slots (docs/abi.md), and one conduit has one call in flight at a time.
  */
-#define HYPHEAP_SMCCC_STALLED	8
+#define HYPHEAP_SMCCC_STALLED	HYPHEAP_PENDING_MAX
 
 /**
  * struct hypheap_smccc - SMCCC transport data
@@ -236,14 +236,18 @@ static void hypheap_smccc_call(struct hypheap_smccc *s, unsigned long fn,
  * every MEM_QUERY resync (the failed call's recovery, the quarantine's
  * retries) and the next call do first. Return: false when there is no room.
  */
-static bool hypheap_smccc_stall(struct hypheap_smccc *s, unsigned long token)
+static bool hypheap_smccc_stall(struct hypheap_smccc *s, unsigned long token,
+				long answer)
 {
-	if (s->nr_stalled == ARRAY_SIZE(s->stalled))
+	/*
+	 * Each live operation is kept at most once and leaves when it ends,
+	 * and the hypervisor never has more than HYPHEAP_PENDING_MAX live.
+	 */
+	if (WARN_ON_ONCE(s->nr_stalled == ARRAY_SIZE(s->stalled)))
 		return false;
 	s->stalled[s->nr_stalled++] = token;
-	pr_warn_ratelimited("MEM_CONTINUE refused NO_MEMORY for %u ms: operation %#lx kept for later\n",
-			    HYPHEAP_CONTINUE_TRIES * HYPHEAP_CONTINUE_PAUSE_MS,
-			    token);
+	pr_warn_ratelimited("MEM_CONTINUE answered %ld: operation %#lx kept for later\n",
+			    answer, token);
 	return true;
 }
 
@@ -267,14 +271,27 @@ static void hypheap_smccc_continue(struct hypheap_smccc *s,
 		*partial = true;
 		cond_resched();
 		hypheap_smccc_call(s, HYPHEAP_FN_MEM_CONTINUE, token, 0, res);
-		while ((long)res->a0 == HYPHEAP_ERR_NO_MEMORY) {
-			if (++tries >= HYPHEAP_CONTINUE_TRIES &&
-			    hypheap_smccc_stall(s, token))
-				return;
+		while ((long)res->a0 == HYPHEAP_ERR_NO_MEMORY &&
+		       ++tries < HYPHEAP_CONTINUE_TRIES) {
 			msleep(HYPHEAP_CONTINUE_PAUSE_MS);
 			hypheap_smccc_call(s, HYPHEAP_FN_MEM_CONTINUE, token, 0,
 					   res);
 		}
+		/*
+		 * Any refusal but TOKEN leaves the operation in progress
+		 * (docs/abi.md, MEM_CONTINUE): keep its token. Only if there
+		 * were no room (never: see hypheap_smccc_stall()) wait and try
+		 * again rather than lose its pages.
+		 */
+		if ((long)res->a0 == HYPHEAP_OK ||
+		    (long)res->a0 == HYPHEAP_PREEMPTED ||
+		    (long)res->a0 == HYPHEAP_ERR_TOKEN)
+			continue;
+		if (hypheap_smccc_stall(s, token, (long)res->a0))
+			return;
+		msleep(HYPHEAP_CONTINUE_PAUSE_MS);
+		res->a0 = HYPHEAP_PREEMPTED;
+		res->a1 = token;
 	}
 }
 

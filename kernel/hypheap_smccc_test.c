@@ -42,6 +42,7 @@ MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
  * @op_total: pages in all
  * @op_gen: generation, in the token
  * @no_memory: MEM_CONTINUE answers NO_MEMORY this many more times
+ * @refuse_state: then answers STATE (changing nothing) this many more times
  * @continues: MEM_CONTINUE calls so far
  * @pieces: pieces done so far
  */
@@ -56,6 +57,7 @@ struct st_hyp {
 	u64 op_total;
 	unsigned long op_gen;
 	unsigned int no_memory;
+	unsigned int refuse_state;
 	unsigned int continues;
 	unsigned int pieces;
 };
@@ -153,6 +155,16 @@ static void st_assign(struct st_hyp *h, phys_addr_t desc_pa,
 		res->a0 = HYPHEAP_ERR_PENDING_LIMIT;
 		return;
 	}
+	res->a0 = HYPHEAP_OK;
+	res->a1 = to;
+	if (total <= HYPHEAP_PIECE_PAGES) {
+		/* one piece: done in the call, whatever else is in progress */
+		for (i = 0; i < hdr->nr_ranges; i++)
+			for (off = 0; off < r[i].size; off += PAGE_SIZE)
+				*st_slot(h, r[i].addr + off) = to;
+		h->pieces++;
+		return;
+	}
 	h->op_to = to;
 	h->op_nr = hdr->nr_ranges;
 	for (i = 0; i < hdr->nr_ranges; i++) {
@@ -162,11 +174,6 @@ static void st_assign(struct st_hyp *h, phys_addr_t desc_pa,
 	h->op_done = 0;
 	h->op_total = total;
 	st_piece(h);
-	if (h->op_done == total) {
-		res->a0 = HYPHEAP_OK;
-		res->a1 = to;
-		return;
-	}
 	h->op_live = true;
 	h->op_gen++;
 	res->a0 = HYPHEAP_PREEMPTED;
@@ -184,6 +191,11 @@ static void st_continue(struct st_hyp *h, unsigned long token,
 	if (h->no_memory) {
 		h->no_memory--;
 		res->a0 = HYPHEAP_ERR_NO_MEMORY;
+		return;
+	}
+	if (h->refuse_state) {
+		h->refuse_state--;
+		res->a0 = HYPHEAP_ERR_STATE;
 		return;
 	}
 	st_piece(h);
@@ -396,7 +408,7 @@ static void a_reclaim_stalled_past_the_wait_ends_when_memory_returns(struct kuni
 	KUNIT_EXPECT_TRUE(test, ctx->h.op_live);
 
 	/* still short: the retry fails and changes nothing, the token kept */
-	ctx->h.no_memory = 1;
+	ctx->h.no_memory = ST_LONG_SHORTAGE;
 	KUNIT_EXPECT_NE(test, hypheap_reclaim_table(ctx->c, &ctx->sgt,
 						    &st_hostperm, lent_to,
 						    &owners, NULL), 0);
@@ -412,10 +424,106 @@ static void a_reclaim_stalled_past_the_wait_ends_when_memory_returns(struct kuni
 	KUNIT_EXPECT_EQ(test, st_count(&ctx->h, st_host), ST_PAGES);
 }
 
+/*
+ * Any refusal of a MEM_CONTINUE but TOKEN leaves the operation in progress,
+ * not only NO_MEMORY: the token is kept for those too, so the failed lend's
+ * own recovery ends the operation and brings every page back. A dropped
+ * token leaves the operation in progress for ever instead.
+ */
+static void a_lend_refused_after_a_piece_keeps_its_token(struct kunit *test)
+{
+	struct st_ctx *ctx = test->priv;
+
+	ctx->h.refuse_state = 1;
+	KUNIT_EXPECT_NE(test, hypheap_lend_table(ctx->c, &ctx->sgt,
+						 &st_hostperm, &st_dst, 1,
+						 NULL), 0);
+	KUNIT_EXPECT_FALSE_MSG(test, ctx->h.op_live,
+			       "the operation was left in progress");
+	KUNIT_EXPECT_EQ(test, st_count(&ctx->h, st_host), ST_PAGES);
+}
+
+/*
+ * A caller told to ask MEM_QUERY after -ENOTRECOVERABLE, on a conduit
+ * nothing else calls, sees the operation end once memory is back, not its
+ * pages PENDING for ever.
+ */
+static void a_query_lets_a_kept_operation_end(struct kunit *test)
+{
+	struct st_ctx *ctx = test->priv;
+	struct hypheap_query q = {};
+	long status;
+
+	ctx->h.no_memory = ST_LONG_SHORTAGE;
+	KUNIT_EXPECT_EQ(test, hypheap_lend_table(ctx->c, &ctx->sgt,
+						 &st_hostperm, &st_dst, 1,
+						 NULL), -ENOTRECOVERABLE);
+	ctx->h.no_memory = 0;
+	KUNIT_ASSERT_EQ(test, hypheap_conduit_query(ctx->c, ctx->h.base[2], 1,
+						    &q, &status), 0);
+	KUNIT_EXPECT_FALSE_MSG(test, ctx->h.op_live,
+			       "the operation was left in progress");
+	KUNIT_EXPECT_EQ(test, q.state & HYPHEAP_STATE_F_PENDING, 0ULL);
+	KUNIT_EXPECT_EQ(test, q.owners,
+			HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0));
+}
+
+/* @sgt: blocks @first.. of @ctx, @n of them */
+static void st_table(struct kunit *test, struct st_ctx *ctx,
+		     struct sg_table *sgt, unsigned int first, unsigned int n)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	KUNIT_ASSERT_EQ(test, sg_alloc_table(sgt, n, GFP_KERNEL), 0);
+	for_each_sgtable_sg(sgt, sg, i)
+		sg_set_page(sg, ctx->pages[first + i], SZ_2M, 0);
+}
+
+/*
+ * An operation that still cannot go on keeps only its own pages: another
+ * buffer's recovery (a reclaim with unknown owners) is not held up by it.
+ */
+static void a_kept_operation_holds_up_no_other_buffer(struct kunit *test)
+{
+	struct st_ctx *ctx = test->priv;
+	u64 lent_to = HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0), owners = 0;
+	struct sg_table two, one;
+	int ret;
+
+	st_table(test, ctx, &two, 0, 2);
+	st_table(test, ctx, &one, 2, 1);
+	ctx->h.no_memory = 10 * ST_LONG_SHORTAGE;
+	KUNIT_EXPECT_EQ(test, hypheap_lend_table(ctx->c, &two, &st_hostperm,
+						 &st_dst, 1, NULL),
+			-ENOTRECOVERABLE);
+	/* one piece: no MEM_CONTINUE, done in the call */
+	KUNIT_EXPECT_EQ(test, hypheap_lend_table(ctx->c, &one, &st_hostperm,
+						 &st_dst, 1, NULL), 0);
+	ret = hypheap_reclaim_table(ctx->c, &one, &st_hostperm, lent_to,
+				    &owners, NULL);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, owners, st_host);
+	KUNIT_EXPECT_TRUE(test, ctx->h.op_live);
+
+	ctx->h.no_memory = 0;
+	owners = 0;
+	KUNIT_EXPECT_EQ(test, hypheap_reclaim_table(ctx->c, &two, &st_hostperm,
+						    lent_to, &owners, NULL),
+			0);
+	KUNIT_EXPECT_FALSE(test, ctx->h.op_live);
+	KUNIT_EXPECT_EQ(test, st_count(&ctx->h, st_host), ST_PAGES);
+	sg_free_table(&two);
+	sg_free_table(&one);
+}
+
 static struct kunit_case hypheap_smccc_cases[] = {
 	KUNIT_CASE(a_long_lend_and_reclaim_go_piece_by_piece),
 	KUNIT_CASE(a_lend_stalled_past_the_wait_ends_when_memory_returns),
 	KUNIT_CASE(a_reclaim_stalled_past_the_wait_ends_when_memory_returns),
+	KUNIT_CASE(a_lend_refused_after_a_piece_keeps_its_token),
+	KUNIT_CASE(a_query_lets_a_kept_operation_end),
+	KUNIT_CASE(a_kept_operation_holds_up_no_other_buffer),
 	{}
 };
 

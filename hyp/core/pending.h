@@ -33,7 +33,8 @@ namespace hyp {
 
 inline constexpr uint64_t kPiecePages = HYPHEAP_PIECE_PAGES_BUILD;
 inline constexpr size_t kMaxPending = HYPHEAP_MAX_PENDING;
-static_assert(kMaxPending > 0 && kMaxPending <= 8, "a VM's slot mask is 8 bits");
+static_assert(kMaxPending > 0 && kMaxPending <= HYPHEAP_PENDING_MAX,
+              "a VM's slot mask is 8 bits, and the kernel keeps at most this many tokens");
 // A piece never covers more than this many ranges (one page each at worst).
 inline constexpr size_t kMaxPieceRanges = HYPHEAP_PIECE_PAGES_BUILD < HYPHEAP_DESC_MAX_RANGES(1)
                                               ? HYPHEAP_PIECE_PAGES_BUILD

@@ -108,6 +108,11 @@
  */
 #define HYPHEAP_PREEMPTED 1
 #define HYPHEAP_PIECE_PAGES 512U /* 2 MiB of 4 KiB pages */
+/*
+ * Operations in progress at once never exceed this (the hypervisor has 4 slots, and a VM's
+ * slot mask is 8 bits), so a caller that keeps every live token has room for all of them.
+ */
+#define HYPHEAP_PENDING_MAX 8U
 
 /*
  * VM ids. Each fits a bit of the 64-bit srcvm bitmap (HYPHEAP_VMID_BIT). The host (HLOS)
