@@ -661,3 +661,4 @@ int hypheap_hyp_profile(unsigned int phase, struct hypheap_profile *p,
 	hypheap_conduit_put(c);
 	return ret;
 }
+EXPORT_SYMBOL_IF_KUNIT(hypheap_hyp_profile);

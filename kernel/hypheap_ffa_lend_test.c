@@ -18,6 +18,8 @@
 #include <linux/delay.h>
 #include <linux/dma-buf.h>
 #include <linux/file.h>
+#include <linux/ktime.h>
+#include <linux/math64.h>
 #include <linux/platform_device.h>
 #include <linux/random.h>
 #include <linux/scatterlist.h>
@@ -159,6 +161,120 @@ static void protmem_refusals_and_reclaim(struct kunit *test)
 	KUNIT_EXPECT_EQ_MSG(test, i, 1U << order, "page %u not zeroed", i);
 	sg_free_table(&sgt);
 	__free_pages(page, order);
+	hypheap_svm_put(svm);
+}
+
+/* Ticks and times of one PROFILE phase, or zeroes without one. */
+static struct hypheap_profile fl_profile(unsigned int phase)
+{
+	struct hypheap_profile p = {};
+	long status;
+
+	if (hypheap_hyp_profile(phase, &p, &status))
+		memset(&p, 0, sizeof(p));
+	return p;
+}
+
+static u64 fl_ticks_us(u64 ticks, u64 hz)
+{
+	return hz ? div64_u64(ticks * USEC_PER_SEC, hz) : 0;
+}
+
+#define FL_BIG_ORDER	10	/* 4 MiB: the largest the buddy allocator gives */
+#define FL_BIG_CHUNKS	16	/* 64 MiB, the largest block the backend lends */
+#define FL_PIECE	SZ_2M	/* HYPHEAP_PIECE_PAGES pages */
+
+/*
+ * A 64 MiB FF-A lend and its reclaim through Linux's own driver, each
+ * bounded by the hyp to one 2 MiB piece per hypercall: the lend's clean is
+ * timed once per piece (the driver follows FFA_MEM_OP_PAUSE with
+ * FFA_MEM_OP_RESUME), the reclaim answers RETRY until its last piece, and
+ * then every page is the host's and zeroed. Prints what each took.
+ */
+static void protmem_lend_and_reclaim_64m_in_pieces(struct kunit *test)
+{
+	const size_t chunk = PAGE_SIZE << FL_BIG_ORDER;
+	const size_t total = chunk * FL_BIG_CHUNKS;
+	struct hypheap_svm *svm = fl_svm(test);
+	struct hypheap_protmem_config cfg;
+	struct hypheap_profile c0, c1, s0, s1;
+	struct page *pages[FL_BIG_CHUNKS] = {};
+	u64 handle, t, lend_ns, call_ns, max_ns = 0, sum_ns = 0;
+	unsigned int calls = 0, i, j;
+	struct scatterlist *sg;
+	struct sg_table sgt;
+	long status;
+	int ret;
+
+	ret = hypheap_svm_protmem_config(svm, HYPHEAP_USE_SECURE_VIDEO, &cfg,
+					 &status);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	for (i = 0; i < FL_BIG_CHUNKS; i++) {
+		pages[i] = alloc_pages(GFP_KERNEL | __GFP_NOWARN, FL_BIG_ORDER);
+		if (!pages[i])
+			break;
+		for (j = 0; j < 1U << FL_BIG_ORDER; j++)
+			memset(page_address(nth_page(pages[i], j)), 0xa5,
+			       PAGE_SIZE);
+	}
+	if (i < FL_BIG_CHUNKS) {
+		while (i--)
+			__free_pages(pages[i], FL_BIG_ORDER);
+		hypheap_svm_put(svm);
+		kunit_skip(test, "no 64 MiB in 4 MiB chunks to lend");
+	}
+	KUNIT_ASSERT_EQ(test, sg_alloc_table(&sgt, FL_BIG_CHUNKS, GFP_KERNEL),
+			0);
+	for_each_sgtable_sg(&sgt, sg, i)
+		sg_set_page(sg, pages[i], chunk, 0);
+
+	c0 = fl_profile(HYPHEAP_PROFILE_CLEAN);
+	t = ktime_get_ns();
+	ret = hypheap_svm_protmem_lend(svm, &cfg, &sgt,
+				       HYPHEAP_USE_SECURE_VIDEO, &handle);
+	lend_ns = ktime_get_ns() - t;
+	c1 = fl_profile(HYPHEAP_PROFILE_CLEAN);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	if (c0.hz)
+		KUNIT_EXPECT_GE(test, c1.times - c0.times,
+				(u64)(total / FL_PIECE));
+
+	/* by hand, to time each call: the backend's loop is the same */
+	s0 = fl_profile(HYPHEAP_PROFILE_SCRUB);
+	do {
+		t = ktime_get_ns();
+		ret = hypheap_svm_ffa(svm)->ops->mem_ops->memory_reclaim(handle,
+									 0);
+		call_ns = ktime_get_ns() - t;
+		max_ns = max(max_ns, call_ns);
+		sum_ns += call_ns;
+		calls++;
+		cond_resched();
+	} while (ret == -EAGAIN && calls <= total / PAGE_SIZE);
+	s1 = fl_profile(HYPHEAP_PROFILE_SCRUB);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, calls, (unsigned int)(total / FL_PIECE));
+
+	kunit_info(test,
+		   "64 MiB FFA_MEM_LEND: %llu us in memory_lend(), hyp clean %llu us in %llu piece(s); FFA_MEM_RECLAIM: %u call(s), longest %llu us, all %llu us, hyp scrub %llu us in %llu piece(s)\n",
+		   div_u64(lend_ns, NSEC_PER_USEC),
+		   fl_ticks_us(c1.ticks - c0.ticks, c0.hz), c1.times - c0.times,
+		   calls, div_u64(max_ns, NSEC_PER_USEC),
+		   div_u64(sum_ns, NSEC_PER_USEC),
+		   fl_ticks_us(s1.ticks - s0.ticks, s0.hz), s1.times - s0.times);
+
+	for (i = 0; ret == 0 && i < FL_BIG_CHUNKS; i++)
+		for (j = 0; j < 1U << FL_BIG_ORDER; j++)
+			if (memchr_inv(page_address(nth_page(pages[i], j)), 0,
+				       PAGE_SIZE)) {
+				KUNIT_FAIL(test, "chunk %u page %u not zeroed",
+					   i, j);
+				break;
+			}
+	sg_free_table(&sgt);
+	/* a block not given back stays out of the allocator */
+	for (i = 0; ret == 0 && i < FL_BIG_CHUNKS; i++)
+		__free_pages(pages[i], FL_BIG_ORDER);
 	hypheap_svm_put(svm);
 }
 
@@ -486,6 +602,7 @@ static void backend_refuses_other_heaps(struct kunit *test)
 static struct kunit_case hypheap_ffa_lend_cases[] = {
 	KUNIT_CASE(protmem_config_answers),
 	KUNIT_CASE(protmem_refusals_and_reclaim),
+	KUNIT_CASE(protmem_lend_and_reclaim_64m_in_pieces),
 	KUNIT_CASE(backend_suballocates_one_block),
 	KUNIT_CASE(backend_zeroes_a_freed_slice_before_reuse),
 	KUNIT_CASE(backend_never_reuses_a_slice_it_could_not_zero),

@@ -13,6 +13,8 @@
 
 #include <kunit/visibility.h>
 #include <linux/arm_ffa.h>
+#include <linux/bits.h>
+#include <linux/sched.h>
 #include <linux/scatterlist.h>
 
 #include "hypheap_priv.h"
@@ -153,17 +155,43 @@ int hypheap_svm_protmem_release(struct hypheap_svm *svm, u64 handle,
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_svm_protmem_release);
 
+/*
+ * Calls of one reclaim before it gives up with -EAGAIN: 2 MiB each, so 128
+ * GiB, past any block; only a hyp short of table pages for a piece (which it
+ * answers RETRY without progress) gets that far.
+ */
+#define HYPHEAP_PROTMEM_RECLAIM_CALLS	BIT(16)
+
 /**
  * hypheap_svm_protmem_reclaim() - take a lent block back with FF-A
  * @svm: the partition
  * @handle: the FF-A memory handle
  *
+ * The hyp reclaims a block of more than 2 MiB one 2 MiB piece per call,
+ * so that no call holds the CPU longer than one piece's scrub, and answers
+ * FFA_ERROR(RETRY), -EAGAIN here, until the last piece: the block stays the
+ * reclaim's (MEM_QUERY says pending) and this calls again, letting the
+ * scheduler in between.
+ *
  * Return: 0, the block is the host's again (zeroed by the hyp); or the
  * errno of memory_reclaim(): -EACCES (DENIED: the partition holds it),
- * -EBUSY (pinned or in use by a call), -EINVAL (no such handle)...
+ * -EBUSY (pinned or in use by a call), -EINVAL (no such handle), -ENOMEM
+ * (no table pages, or every slot for a long call taken: nothing done),
+ * -EAGAIN (still in progress after HYPHEAP_PROTMEM_RECLAIM_CALLS calls;
+ * a later call continues it)...
  */
 int hypheap_svm_protmem_reclaim(struct hypheap_svm *svm, u64 handle)
 {
-	return hypheap_svm_ffa(svm)->ops->mem_ops->memory_reclaim(handle, 0);
+	const struct ffa_mem_ops *ops = hypheap_svm_ffa(svm)->ops->mem_ops;
+	unsigned int calls;
+	int ret = -EAGAIN;
+
+	for (calls = 0; calls < HYPHEAP_PROTMEM_RECLAIM_CALLS; calls++) {
+		ret = ops->memory_reclaim(handle, 0);
+		if (ret != -EAGAIN)
+			break;
+		cond_resched();
+	}
+	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_svm_protmem_reclaim);

@@ -56,10 +56,12 @@ void version(FfaRegs& r, uint32_t* negotiated) {
 }
 
 constexpr uint32_t kHostFeatures[] = {
-    ffa::kError,      ffa::kSuccess32, ffa::kInterrupt,   ffa::kVersion,     ffa::kFeatures,
-    ffa::kRxRelease,  ffa::kRxtxMap32, ffa::kRxtxMap64,   ffa::kRxtxUnmap,   ffa::kPartitionInfoGet,
-    ffa::kIdGet,      ffa::kRun,       ffa::kDirectReq32, ffa::kDirectReq64, ffa::kMemShare32,
-    ffa::kMemShare64, ffa::kMemLend32, ffa::kMemLend64,   ffa::kMemFragTx,   ffa::kMemReclaim,
+    ffa::kError,       ffa::kSuccess32,        ffa::kInterrupt,  ffa::kVersion,
+    ffa::kFeatures,    ffa::kRxRelease,        ffa::kRxtxMap32,  ffa::kRxtxMap64,
+    ffa::kRxtxUnmap,   ffa::kPartitionInfoGet, ffa::kIdGet,      ffa::kRun,
+    ffa::kDirectReq32, ffa::kDirectReq64,      ffa::kMemShare32, ffa::kMemShare64,
+    ffa::kMemLend32,   ffa::kMemLend64,        ffa::kMemFragTx,  ffa::kMemReclaim,
+    ffa::kMemOpResume,
 };
 constexpr uint32_t kPartitionFeatures[] = {
     ffa::kError, ffa::kSuccess32, ffa::kVersion,      ffa::kFeatures,
@@ -127,6 +129,9 @@ class FfaDispatcher {
         break;
       case ffa::kMemFragTx:
         hyp_.ffa_mem_frag_tx(cpu, r);
+        break;
+      case ffa::kMemOpResume:
+        hyp_.ffa_mem_resume(cpu, r);
         break;
       case ffa::kMemReclaim:
         hyp_.ffa_mem_reclaim(cpu, r);

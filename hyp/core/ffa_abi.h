@@ -38,6 +38,10 @@ inline constexpr uint32_t kMemShare64 = 0xC4000073u;
 inline constexpr uint32_t kMemRetrieveReq32 = 0x84000074u;
 inline constexpr uint32_t kMemRelinquish = 0x84000076u;
 inline constexpr uint32_t kMemReclaim = 0x84000077u;
+// v1.0's time slicing of a memory transaction: the relayer answers PAUSE (w1/w2 = the
+// handle) after a part of the work, the sender calls RESUME with the same w1/w2.
+inline constexpr uint32_t kMemOpPause = 0x84000078u;
+inline constexpr uint32_t kMemOpResume = 0x84000079u;
 inline constexpr uint32_t kMemFragRx = 0x8400007Au;
 inline constexpr uint32_t kMemFragTx = 0x8400007Bu;
 

@@ -9,6 +9,13 @@
 // Every call runs under the host lock, which orders it against MEM_ASSIGN and the mailbox
 // calls and protects the records; the state checks and the commit also hold the
 // partition's VM lock. Nothing is read from TX after the one copy each fragment gets.
+//
+// A transaction of more than one piece (kPiecePages) is an operation in progress
+// (pending.cc), one piece per call, so that no call holds its CPU longer than MEM_ASSIGN's
+// may: a LEND/SHARE answers FFA_MEM_OP_PAUSE (w1/w2 = the handle) until its last piece,
+// which FFA_MEM_OP_RESUME answers with SUCCESS; a RECLAIM answers FFA_ERROR(RETRY) until
+// its last piece, which the same RECLAIM answers with SUCCESS. Meanwhile the record
+// (kSending, kReclaiming) and the operation own the pages (docs/hyp-core.md).
 #include <cstring>
 
 #include "ffa_abi.h"
@@ -58,7 +65,9 @@ Code code_of(Status s) {
     case Status::kBusy:
       return ffa::kBusy;
     case Status::kPending:
-      return ffa::kRetry;  // a MEM_ASSIGN in progress owns a page until it finishes
+      return ffa::kRetry;  // an operation in progress owns a page until it finishes
+    case Status::kPendingLimit:
+      return ffa::kNoMemory;  // every slot for an operation in progress is taken
     case Status::kRangeUnaligned:
     case Status::kRangeSize:
     case Status::kOverlap:
@@ -176,11 +185,9 @@ class FfaMemory {
     }
     if (frag == total) {
       uint64_t handle = 0;
-      const Code c = complete(copy, total, v11, lend, nullptr, &handle);
-      if (c != kPass)
-        set_error(r, c);
-      else
-        set_success(r, uint32_t(handle), uint32_t(handle >> 32));
+      bool paused = false;
+      const Code c = complete(copy, total, v11, lend, nullptr, &handle, &paused);
+      answer_sent(r, c, handle, paused);
       return;
     }
     // The first of several fragments: keep it until the rest has arrived.
@@ -239,13 +246,38 @@ class FfaMemory {
     // Complete: from here on it is a single-fragment send of the assembled bytes, and the
     // record it already has becomes the live one (or is dropped).
     uint64_t out = 0;
-    c = complete(buf, t->total_len, t->v11, t->lend, t, &out);
-    if (c != kPass) {
+    bool paused = false;
+    c = complete(buf, t->total_len, t->v11, t->lend, t, &out, &paused);
+    if (c != kPass)
       drop(*t);
-      set_error(r, c);
+    answer_sent(r, c, out, paused);
+  }
+
+  // FFA_MEM_OP_RESUME: w1/w2 the handle a PAUSE answer gave. The next piece of that
+  // LEND/SHARE; SUCCESS (w2/w3 the handle) after its last, else PAUSE again.
+  void resume(FfaRegs& r) {
+    const uint64_t handle = uint32_t(r.x[1]) | uint64_t(uint32_t(r.x[2])) << 32;
+    LockGuard guard(hyp_.host_.lock);
+    FfaTxn* t = find(handle);
+    if (t == nullptr || t->state != FfaTxnState::kSending) {
+      // Nothing paused under that handle: never issued, done, reclaimed, or not paused.
+      set_error(r, ffa::kInvalidParameters);
       return;
     }
-    set_success(r, uint32_t(out), uint32_t(out >> 32));
+    LockGuard svm_guard(partition()->lock);
+    uint64_t out = 0;
+    const Status s = hyp_.advance_pending(t->slot, &out);
+    if (s == Status::kOk) {
+      t->state = FfaTxnState::kLive;
+      set_success(r, uint32_t(handle), uint32_t(handle >> 32));
+    } else if (s == Status::kPreempted || s == Status::kNoMemory) {
+      // NO_MEMORY: a change in between merged a table this piece must split again and the
+      // pool has none now. The piece did nothing; an error would leave Linux with a lend it
+      // believes failed and pages it would free while they are half lent, so ask again.
+      set_pause(r, handle);
+    } else {
+      set_error(r, code_of(s));  // a core bug (the pages changed under the operation)
+    }
   }
 
   // FFA_MEM_RECLAIM: w1/w2 handle, w3 flags (bit 0: clear).
@@ -270,10 +302,18 @@ class FfaMemory {
       set_error(r, ffa::kInvalidParameters);
       return;
     }
-    Vm* svm = hyp_.find_secure_vm(kPartitionVm);
-    if (svm == nullptr)
-      arch::fatal("ffa: a live memory transaction without its partition");
+    if (t->state == FfaTxnState::kSending) {
+      // Its LEND/SHARE has not finished: the sender resumes it first (it has no handle
+      // until then but the PAUSE answer's).
+      set_error(r, ffa::kDenied);
+      return;
+    }
+    Vm* svm = partition();
     LockGuard svm_guard(svm->lock);
+    if (t->state == FfaTxnState::kReclaiming) {
+      continue_reclaim(r, *t);
+      return;
+    }
     // An aborted partition holds nothing any more (its marks are gone too).
     if (t->retrieved && !hyp_.ffa_.aborted) {
       set_error(r, ffa::kDenied);
@@ -282,19 +322,39 @@ class FfaMemory {
     OwnershipChange c = change_of(*t, svm);
     OwnershipEngine engine(hyp_);
     PagePool::Reservation res;
+    const bool pieces = c.pages > kPiecePages;
+    size_t slot = 0;
     Status s = engine.check_states(c);
+    if (s == Status::kOk && pieces)
+      s = hyp_.free_pending_slot(&slot);
     if (s == Status::kOk)
-      s = engine.reserve_tables(c, res);
+      s = engine.reserve_tables(c, pieces ? hyp_.pending_[slot].res : res);
     if (s != Status::kOk) {
-      // BUSY (pinned or held) and NO_MEMORY are the only refusals of a coherent record.
-      set_error(r, s == Status::kBusy       ? ffa::kBusy
-                   : s == Status::kNoMemory ? ffa::kNoMemory
-                                            : ffa::kDenied);
+      // BUSY (pinned or held), NO_MEMORY and (as NO_MEMORY) no free slot are the only
+      // refusals of a coherent record.
+      set_error(r, s == Status::kBusy                                     ? ffa::kBusy
+                   : s == Status::kNoMemory || s == Status::kPendingLimit ? ffa::kNoMemory
+                                                                          : ffa::kDenied);
       return;
     }
-    engine.commit(c, res);
-    free_live(*t);
-    set_success(r);
+    if (!pieces) {
+      engine.commit(c, res);
+      free_live(*t);
+      set_success(r);
+      return;
+    }
+    hyp_.start_pending(slot, c, 0, handle);
+    uint64_t out = 0;
+    s = hyp_.advance_pending(slot, &out);
+    if (s != Status::kPreempted) {
+      // The first piece can need tables the whole reclaim did not: nothing was done.
+      hyp_.cancel_pending(slot);
+      set_error(r, s == Status::kNoMemory ? ffa::kNoMemory : ffa::kDenied);
+      return;
+    }
+    t->state = FfaTxnState::kReclaiming;
+    t->slot = uint8_t(slot);
+    set_error(r, ffa::kRetry);
   }
 
   Status mark(VmId caller, uint64_t handle, bool retrieve) {
@@ -306,6 +366,9 @@ class FfaMemory {
     LockGuard guard(hyp_.host_.lock);
     LockGuard svm_guard(svm->lock);
     FfaTxn* t = find(handle);
+    // The pages are on their way in or out: nothing to take or give back until they are.
+    if (t != nullptr && (t->state == FfaTxnState::kSending || t->state == FfaTxnState::kReclaiming))
+      return Status::kPending;
     if (t == nullptr || t->state != FfaTxnState::kLive)
       return Status::kNotMapped;
     if (retrieve && hyp_.ffa_.aborted)
@@ -342,8 +405,8 @@ class FfaMemory {
   // The whole descriptor is in `d` (`total` bytes, the first fragment's part already
   // passed parse_header): check the rest, then commit. `t` is the record of a fragmented
   // send (the caller drops it on failure), nullptr for a single fragment.
-  Code complete(const uint8_t* d, uint32_t total, bool v11, bool lend, FfaTxn* t,
-                uint64_t* handle) {
+  Code complete(const uint8_t* d, uint32_t total, bool v11, bool lend, FfaTxn* t, uint64_t* handle,
+                bool* paused) {
     Header h;
     if (const Code c = parse_header(d, total, v11, lend, &h); c != kPass)
       return c;
@@ -404,15 +467,33 @@ class FfaMemory {
     PagePool::Reservation res;
     if (const Code code = code_of(engine.check_states(c)); code != kPass)
       return code;
-    if (const Code code = code_of(engine.reserve_tables(c, res)); code != kPass)
+    const bool pieces = pages > kPiecePages;
+    size_t slot = 0;
+    if (pieces) {
+      if (const Code code = code_of(hyp_.free_pending_slot(&slot)); code != kPass)
+        return code;
+    }
+    if (const Code code = code_of(engine.reserve_tables(c, pieces ? hyp_.pending_[slot].res : res));
+        code != kPass)
       return code;
-    engine.commit(c, res);
+    const uint32_t generation = t != nullptr ? t->generation : take_generation();
+    if (pieces) {
+      hyp_.start_pending(slot, c, 0, ffa_mem_handle(generation, rec - st_.txns));
+      uint64_t out = 0;
+      if (const Status s = hyp_.advance_pending(slot, &out); s != Status::kPreempted) {
+        // The first piece can need tables the whole change did not: nothing was done.
+        hyp_.cancel_pending(slot);
+        return code_of(s);
+      }
+    } else {
+      engine.commit(c, res);
+    }
 
     if (rec->state == FfaTxnState::kAssembling)
       st_.buf_used[rec->buf] = false;
-    const uint32_t generation = t != nullptr ? t->generation : take_generation();
     *rec = FfaTxn{};
-    rec->state = FfaTxnState::kLive;
+    rec->state = pieces ? FfaTxnState::kSending : FfaTxnState::kLive;
+    rec->slot = uint8_t(slot);
     rec->lend = lend;
     rec->clear = c.clear;
     rec->generation = generation;
@@ -426,7 +507,43 @@ class FfaMemory {
     std::memcpy(&st_.ranges[st_.nr_ranges], ranges, n * sizeof(MemRange));
     st_.nr_ranges += n;
     *handle = handle_of(*rec);
+    *paused = pieces;
     return kPass;
+  }
+
+  // The answer to a LEND/SHARE whose descriptor is complete (complete() said `c`).
+  static void answer_sent(FfaRegs& r, Code c, uint64_t handle, bool paused) {
+    if (c != kPass)
+      set_error(r, c);
+    else if (paused)
+      set_pause(r, handle);
+    else
+      set_success(r, uint32_t(handle), uint32_t(handle >> 32));
+  }
+
+  // The next piece of a RECLAIM in progress (under both locks): RETRY until its last,
+  // then the record goes and SUCCESS.
+  void continue_reclaim(FfaRegs& r, FfaTxn& t) {
+    uint64_t out = 0;
+    const Status s = hyp_.advance_pending(t.slot, &out);
+    if (s == Status::kOk) {
+      free_live(t);
+      set_success(r);
+    } else if (s == Status::kPreempted || s == Status::kNoMemory) {
+      // NO_MEMORY: this piece must split a table a change in between merged, and the pool
+      // has none now; nothing was done, and the sender retries either way.
+      set_error(r, ffa::kRetry);
+    } else {
+      set_error(r, code_of(s));  // a core bug (the pages changed under the operation)
+    }
+  }
+
+  // The partition of a transaction that has a record past assembly (so it exists).
+  Vm* partition() {
+    Vm* svm = hyp_.find_secure_vm(kPartitionVm);
+    if (svm == nullptr)
+      arch::fatal("ffa: a live memory transaction without its partition");
+    return svm;
   }
 
   // Merges sorted, disjoint ranges that touch; returns how many are left.
@@ -491,10 +608,17 @@ class FfaMemory {
                  (st_.nr_ranges - first - n) * sizeof(MemRange));
     st_.nr_ranges -= n;
     for (FfaTxn& o : st_.txns) {
-      if (o.state == FfaTxnState::kLive && o.first > first)
+      if (ffa_txn_holds_pages(o.state) && o.first > first)
         o.first -= n;
     }
     t = FfaTxn{};
+  }
+
+  static void set_pause(FfaRegs& r, uint64_t handle) {
+    ffa::clear(r);
+    r.x[0] = ffa::kMemOpPause;
+    r.x[1] = uint32_t(handle);
+    r.x[2] = uint32_t(handle >> 32);
   }
 
   static void set_frag_rx(FfaRegs& r, uint64_t handle, uint32_t offset) {
@@ -516,6 +640,10 @@ void Hyp::ffa_mem_send(unsigned cpu, FfaRegs& regs, uint32_t fid) {
 
 void Hyp::ffa_mem_frag_tx(unsigned cpu, FfaRegs& regs) {
   FfaMemory(*this, cpu).frag_tx(regs);
+}
+
+void Hyp::ffa_mem_resume(unsigned cpu, FfaRegs& regs) {
+  FfaMemory(*this, cpu).resume(regs);
 }
 
 void Hyp::ffa_mem_reclaim(unsigned cpu, FfaRegs& regs) {

@@ -33,7 +33,15 @@ enum class FfaTxnState : uint8_t {
   kFree,
   kAssembling,  // fragments arriving (FRAG_RX answered); nothing checked past the header
   kLive,        // validated and committed: the pages are the partition's (lend) or shared
+  // More than one piece (pending.h), the operation in progress in `slot` owning the pages:
+  kSending,     // a LEND/SHARE answered FFA_MEM_OP_PAUSE, continued by FFA_MEM_OP_RESUME
+  kReclaiming,  // a RECLAIM answered FFA_ERROR(RETRY), continued by the same RECLAIM
 };
+
+// The states in which a record owns ranges of the store and pages of the stage-2s.
+constexpr bool ffa_txn_holds_pages(FfaTxnState s) {
+  return s == FfaTxnState::kLive || s == FfaTxnState::kSending || s == FfaTxnState::kReclaiming;
+}
 
 struct FfaTxn {
   FfaTxnState state = FfaTxnState::kFree;
@@ -42,16 +50,19 @@ struct FfaTxn {
   bool v11 = false;        // (assembling) the descriptor is in the v1.1 layout
   bool retrieved = false;  // (live) the partition holds it: RECLAIM answers DENIED
   uint8_t buf = 0;         // (assembling) its buffer
+  uint8_t slot = 0;        // (sending, reclaiming) its operation in progress
   uint32_t generation = 0;
   uint32_t total_len = 0;  // (assembling)
   uint32_t received = 0;   // (assembling)
-  uint32_t first = 0;      // (live) ranges[first, first + nr_ranges)
+  // (live, sending, reclaiming) ranges[first, first + nr_ranges)
+  uint32_t first = 0;
   uint32_t nr_ranges = 0;
-  uint64_t pages = 0;     // (live)
-  uint64_t tag = 0;       // (live) the sender's tag (Linux: the use case)
-  Perms perms;            // (live) the partition's: R or RW
-  uint16_t receiver = 0;  // (live) the partition's FF-A id it went to
-  PhysAddr first_page;    // (live) the first constituent's, in the sender's order
+  uint64_t pages = 0;     // (live, sending, reclaiming)
+  uint64_t tag = 0;       // (live, sending, reclaiming) the sender's tag (Linux: the use case)
+  Perms perms;            // (live, sending, reclaiming) the partition's: R or RW
+  uint16_t receiver = 0;  // (live, sending, reclaiming) the partition's FF-A id it went to
+  PhysAddr
+      first_page;  // (live, sending, reclaiming) the first constituent's, in the sender's order
 };
 
 struct FfaMemState {

@@ -175,7 +175,9 @@ class Hyp {
   bool pending_at(PhysAddr pa, PhysAddr* end) const;
   // Records a validated change of more than one piece in `slot`, which must be free (its
   // reservation already holds the change's table pages). Under the host and VM locks.
-  void start_pending(size_t slot, const OwnershipChange& c, uint64_t new_srcvm);
+  // `ffa_handle`: the FF-A transaction it moves, 0 for MEM_ASSIGN.
+  void start_pending(size_t slot, const OwnershipChange& c, uint64_t new_srcvm,
+                     uint64_t ffa_handle = 0);
   // A free slot (kPendingLimit if none).
   [[nodiscard]] Status free_pending_slot(size_t* slot) const;
   // Commits the next piece of `slot`; finishes it after the last. Under the host and VM locks.
@@ -189,9 +191,11 @@ class Hyp {
   void ffa_rxtx_unmap(FfaRegs& regs);
   void ffa_rx_release(FfaRegs& regs);
   void ffa_partition_info_get(FfaRegs& regs);
-  // FF-A memory from the host (ffa_memory.cc): MEM_SHARE/LEND, FRAG_TX, RECLAIM.
+  // FF-A memory from the host (ffa_memory.cc): MEM_SHARE/LEND, FRAG_TX, MEM_OP_RESUME,
+  // RECLAIM.
   void ffa_mem_send(unsigned cpu, FfaRegs& regs, uint32_t fid);
   void ffa_mem_frag_tx(unsigned cpu, FfaRegs& regs);
+  void ffa_mem_resume(unsigned cpu, FfaRegs& regs);
   void ffa_mem_reclaim(unsigned cpu, FfaRegs& regs);
 
   Platform platform_;

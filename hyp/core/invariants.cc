@@ -1,6 +1,8 @@
 // The invariant checker: reads every stage-2 and proves the ownership record is coherent.
 // Tests run it whole after every call; the fuzzer runs it on what each call wrote and whole
 // at the end of each input. It is not on any hypercall path.
+#include <cstring>
+
 #include "ffa_abi.h"
 #include "hyp.h"
 
@@ -77,8 +79,16 @@ class InvariantChecker {
     if (shared_ != hyp_.stats_.pages_shared.get())
       return "PAGES_SHARED does not match the stage-2s";
     uint64_t recorded = 0;
-    for (const FfaTxn& t : hyp_.ffa_mem_.txns)
-      recorded += t.state == FfaTxnState::kLive ? t.pages : 0;
+    for (const FfaTxn& t : hyp_.ffa_mem_.txns) {
+      // One in progress has marked the pages it lent or shared, or not yet reclaimed.
+      const PendingOp* op = hyp_.pending_op(t.slot);
+      if (t.state == FfaTxnState::kLive)
+        recorded += t.pages;
+      else if (t.state == FfaTxnState::kSending && op != nullptr)
+        recorded += op->pages_done;
+      else if (t.state == FfaTxnState::kReclaiming && op != nullptr)
+        recorded += t.pages - op->pages_done;
+    }
     if (ffa_pages_ != recorded)
       return "pages marked as FF-A memory are not exactly the live transactions' pages";
     return nullptr;
@@ -107,17 +117,35 @@ class InvariantChecker {
         assembling[t.buf]++;
         continue;
       }
+      if (!ffa_txn_holds_pages(t.state))
+        return "an FF-A memory record in no known state";
       if (svm == nullptr || t.nr_ranges == 0 || t.first + uint64_t(t.nr_ranges) > m.nr_ranges)
         return "a live FF-A transaction's ranges are outside the range store";
       for (size_t j = 0; j < kFfaMemMaxTransactions; j++) {
         const FfaTxn& o = m.txns[j];
-        if (j != i && o.state == FfaTxnState::kLive && o.first < t.first + t.nr_ranges &&
+        if (j != i && ffa_txn_holds_pages(o.state) && o.first < t.first + t.nr_ranges &&
             t.first < o.first + o.nr_ranges)
           return "two live FF-A transactions share stored ranges";
       }
       ranges += t.nr_ranges;
-      if (const char* err = check_live(hyp, *svm, t, where))
+      // One in progress: its pages are the operation's to check (PendingChecker).
+      const char* err = t.state == FfaTxnState::kLive ? check_live(hyp, *svm, t, where)
+                                                      : check_in_progress(hyp, *svm, t, i);
+      if (err != nullptr)
         return err;
+    }
+    // And each FF-A operation in progress has its record.
+    for (size_t slot = 0; slot < kMaxPending; slot++) {
+      const PendingOp* op = hyp.pending_op(slot);
+      *where = slot;
+      if (op == nullptr || op->ffa_handle == 0)
+        continue;
+      const size_t i = op->ffa_handle & 0xff;
+      const FfaTxn* t = i < kFfaMemMaxTransactions ? &m.txns[i] : nullptr;
+      if (t == nullptr || ffa_mem_handle(t->generation, i) != op->ffa_handle ||
+          (t->state != FfaTxnState::kSending && t->state != FfaTxnState::kReclaiming) ||
+          t->slot != slot)
+        return "an FF-A operation in progress has no record that names it";
     }
     for (size_t b = 0; b < kFfaMemMaxInFlight; b++) {
       if (assembling[b] != (m.buf_used[b] ? 1u : 0u))
@@ -126,6 +154,26 @@ class InvariantChecker {
     *where = 0;
     if (ranges != m.nr_ranges)
       return "the FF-A range store holds ranges of no live transaction";
+    return nullptr;
+  }
+
+  // A record with an operation in progress: the operation moves exactly its ranges, the
+  // way its kind and permissions say.
+  static const char* check_in_progress(const Hyp& hyp, const Vm& svm, const FfaTxn& t,
+                                       size_t index) {
+    const PendingOp* op = hyp.pending_op(t.slot);
+    const bool sending = t.state == FfaTxnState::kSending;
+    const Transition kind = sending
+                                ? (t.lend ? Transition::kLend : Transition::kShare)
+                                : (t.lend ? Transition::kReclaimLent : Transition::kReclaimShared);
+    if (op == nullptr || op->ffa_handle != ffa_mem_handle(t.generation, index))
+      return "an FF-A transaction in progress has no operation in progress";
+    const OwnershipChange& c = op->change;
+    if (c.kind != kind || c.svm != &svm || !c.ffa || c.pages != t.pages ||
+        c.clear != (sending && t.clear) || (sending && c.svm_perms != t.perms) ||
+        op->nr_ranges != t.nr_ranges ||
+        std::memcmp(op->ranges, &hyp.ffa_mem_.ranges[t.first], t.nr_ranges * sizeof(MemRange)) != 0)
+      return "an FF-A transaction in progress and its operation differ";
     return nullptr;
   }
 
@@ -397,8 +445,8 @@ class InvariantChecker {
 // Operations in progress (pending.h) against themselves and the stage-2s: each a coherent
 // record of a change of more than one piece, its VM's slot mask naming exactly it, no two
 // sharing a page, and every page of it either wholly in the state the change starts from
-// (not reached yet) or wholly in the one it ends in (committed), never pinned or held, never
-// FF-A memory. Every VM lock must be held.
+// (not reached yet) or wholly in the one it ends in (committed), never pinned or held, FF-A
+// memory exactly when the operation is an FF-A transaction's. Every VM lock must be held.
 class PendingChecker {
  public:
   explicit PendingChecker(const Hyp& hyp) : hyp_(hyp) {}
@@ -440,7 +488,9 @@ class PendingChecker {
  private:
   const char* check_record(const PendingOp& op) const {
     const OwnershipChange& c = op.change;
-    if (op.generation == 0 || c.svm == nullptr || c.ffa || c.clear || c.self != &op ||
+    // Only an FF-A LEND may zero; only FF-A's operations move FF-A pages.
+    if (op.generation == 0 || c.svm == nullptr || c.ffa != (op.ffa_handle != 0) ||
+        (c.clear && !(c.ffa && c.kind == Transition::kLend)) || c.self != &op ||
         c.ranges.data() != op.ranges || c.ranges.size() != op.nr_ranges || op.nr_ranges == 0)
       return "an operation in progress has an incoherent record";
     uint64_t pages = 0, done = 0;
@@ -478,8 +528,9 @@ class PendingChecker {
         if (k == op.next && op.done_bytes != 0 && cur < r.base + op.done_bytes &&
             end > r.base + op.done_bytes)
           end = r.base + op.done_bytes;
-        if (s.valid() && (s.pinned() || s.held() || s.ffa()))
-          return "a page of an operation in progress is pinned, held or FF-A memory";
+        if (s.valid() && (s.pinned() || s.held() || s.ffa() != c.ffa))
+          return "a page of an operation in progress is pinned, held or of the other kind "
+                 "(FF-A or MEM_ASSIGN)";
         if (!in_state(c, op.done(cur), h, s))
           return op.done(cur) ? "a committed page of an operation in progress is not in its new "
                                 "state"

@@ -89,7 +89,8 @@ Status Hyp::free_pending_slot(size_t* slot) const {
   return Status::kPendingLimit;
 }
 
-void Hyp::start_pending(size_t slot, const OwnershipChange& c, uint64_t new_srcvm) {
+void Hyp::start_pending(size_t slot, const OwnershipChange& c, uint64_t new_srcvm,
+                        uint64_t ffa_handle) {
   PendingOp& op = pending_[slot];
   op.nr_ranges = c.ranges.size();
   for (size_t i = 0; i < op.nr_ranges; i++)
@@ -98,6 +99,7 @@ void Hyp::start_pending(size_t slot, const OwnershipChange& c, uint64_t new_srcv
   op.change.ranges = std::span<const MemRange>(op.ranges, op.nr_ranges);
   op.change.self = &op;
   op.new_srcvm = new_srcvm;
+  op.ffa_handle = ffa_handle;
   op.next = 0;
   op.done_bytes = 0;
   op.pages_done = 0;
@@ -115,6 +117,7 @@ void Hyp::cancel_pending(size_t slot) {
     arch::fatal("cancel_pending: the operation has pieces done");  // a core bug, not input
   op.res.reset();
   op.live = false;
+  op.ffa_handle = 0;
   op.change.svm->pending_slots = uint8_t(op.change.svm->pending_slots & ~(1u << slot));
   stats_.pending_now.add(-1);
 }
@@ -173,6 +176,7 @@ Status Hyp::advance_pending(size_t slot, uint64_t* out) {
   *out = op.new_srcvm;
   op.res.reset();
   op.live = false;
+  op.ffa_handle = 0;
   op.change.svm->pending_slots = uint8_t(op.change.svm->pending_slots & ~(1u << slot));
   stats_.pending_now.add(-1);
   return Status::kOk;
@@ -190,7 +194,8 @@ Status Hyp::mem_continue(uint64_t token, uint64_t x2, uint64_t* out) {
     return Status::kToken;
   LockGuard host_guard(host_.lock);
   PendingOp& op = pending_[slot];
-  if (!op.live || op.generation != generation)
+  // An FF-A transaction's operation is continued by FF-A's calls, which keep its record.
+  if (!op.live || op.generation != generation || op.ffa_handle != 0)
     return Status::kToken;
   LockGuard svm_guard(op.change.svm->lock);
   return advance_pending(size_t(slot), out);

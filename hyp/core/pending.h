@@ -1,6 +1,8 @@
-// MEM_ASSIGN operations in progress (ABI 1.6): a change of more than one piece's pages is
-// validated whole, then done one piece per call (MEM_ASSIGN, then MEM_CONTINUE with the
-// token), so no call holds its CPU longer than one piece of scrub, clean and stage-2 work.
+// Operations in progress (ABI 1.6): a change of more than one piece's pages is validated
+// whole, then done one piece per call, so no call holds its CPU longer than one piece of
+// scrub, clean and stage-2 work: MEM_ASSIGN, then MEM_CONTINUE with the token; FF-A's
+// MEM_LEND/SHARE, then FFA_MEM_OP_RESUME, and MEM_RECLAIM, then MEM_RECLAIM again, with the
+// transaction's handle (ffa_memory.cc).
 //
 // Between calls each page of the operation is wholly in its old state (not reached yet) or
 // wholly in its new one (its piece committed): a piece is one complete ownership change,
@@ -53,6 +55,9 @@ struct PendingOp {
   uint32_t generation = 0;
   OwnershipChange change;  // ranges points into `ranges` below
   uint64_t new_srcvm = 0;  // what the call answers when the last piece is done
+  // The FF-A transaction this operation moves (its record names this slot), or 0 for a
+  // MEM_ASSIGN's: only FF-A's own calls continue it, never MEM_CONTINUE.
+  uint64_t ffa_handle = 0;
   size_t nr_ranges = 0;
   // The cursor: ranges before `next` are done, and the first `done_bytes` of ranges[next].
   size_t next = 0;

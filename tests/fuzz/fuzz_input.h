@@ -63,12 +63,13 @@ enum class Op : uint8_t {
   // many 16-byte units), u8 nr_ranges (% 9) {u8 RangeKind, u64 a, u64 b} * nr_ranges (the
   // size becomes a page count), u16 scattered (% 1100), u64 base: an FF-A MEM_SHARE/LEND
   // of a v1.0 (or v1.1) descriptor written into TX (mapped first unless kNoAutoMap), its
-  // later fragments sent with FRAG_TX while the hyp answers FRAG_RX. `scattered` adds one
-  // page every other page from arena page `base`.
+  // later fragments sent with FRAG_TX while the hyp answers FRAG_RX, then resumed with
+  // FFA_MEM_OP_RESUME while it answers FFA_MEM_OP_PAUSE (unless kFcStayPaused). `scattered`
+  // adds one page every other page from arena page `base`.
   kFfaMem = 10,
-  // u8 which (0 RECLAIM, 1 FRAG_TX, 2 SVM_FFA_RETRIEVE, 3 SVM_FFA_RELINQUISH), u8 index
-  // (into the handles the hyp answered; bit 7: the raw u64 instead; bit 6: secure VM 11
-  // calls), u64 raw, u32 w3 (RECLAIM's flags, FRAG_TX's length).
+  // u8 which (% 5: 0 RECLAIM, 1 FRAG_TX, 2 SVM_FFA_RETRIEVE, 3 SVM_FFA_RELINQUISH,
+  // 4 FFA_MEM_OP_RESUME), u8 index (into the handles the hyp answered; bit 7: the raw u64
+  // instead; bit 6: secure VM 11 calls), u64 raw, u32 w3 (RECLAIM's flags, FRAG_TX's length).
   kFfaMemCall = 11,
   // u8 index (into the tokens PREEMPTED answers gave; bit 7: the raw u64 instead), u8 flags
   // (kContinueToEnd, kContinueX2, kContinueCpu1), u64 raw: MEM_CONTINUE (ABI 1.6).
@@ -98,6 +99,7 @@ enum FfaCorrupt : uint16_t {
   kFcBuffer = 4096,       // x3 = a page address (not TX)
   kFcNoAutoMap = 8192,    // do not map the mailbox first
   kFcAbandon = 16384,     // stop after the first fragment
+  kFcStayPaused = 32768,  // answered FFA_MEM_OP_PAUSE: leave it paused (kFfaMemCall resumes)
 };
 
 // kFfaHost and kFfaPartition fid selectors.

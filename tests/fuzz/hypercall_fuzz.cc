@@ -375,7 +375,11 @@ class Session {
 
   static bool is_mem_call(uint32_t fid) {
     return fid == ffa::kMemShare32 || fid == ffa::kMemShare64 || fid == ffa::kMemLend32 ||
-           fid == ffa::kMemLend64 || fid == ffa::kMemFragTx || fid == ffa::kMemReclaim;
+           fid == ffa::kMemLend64 || fid == ffa::kMemFragTx || fid == ffa::kMemReclaim ||
+           fid == ffa::kMemOpResume;
+  }
+  static bool is_retry(const FfaRegs& r) {
+    return r.x[0] == ffa::kError && int32_t(uint32_t(r.x[2])) == ffa::kRetry;
   }
 
   // An FF-A call from the host on `cpu` (which runs the host), followed as the arch would.
@@ -408,9 +412,15 @@ class Session {
         fail("a host call returned to the host as if from the partition");
     }
     const bool ok = r.x[0] == ffa::kSuccess32;
+    const bool paused = r.x[0] == ffa::kMemOpPause;
     const bool maps = fid == ffa::kRxtxMap32 || fid == ffa::kRxtxMap64 || fid == ffa::kRxtxUnmap;
-    if (!(footprint() == fp) && !((maps || is_mem_call(fid)) && ok))
+    // A piece of a long transaction changes the stage-2s too: PAUSE after a send's piece,
+    // RETRY after a reclaim's.
+    const bool piece = is_mem_call(fid) && (paused || (fid == ffa::kMemReclaim && is_retry(r)));
+    if (!(footprint() == fp) && !((maps || is_mem_call(fid)) && ok) && !piece)
       fail("an FF-A call other than a successful RXTX_MAP/UNMAP or memory call changed a stage-2");
+    if (paused && (!is_mem_call(fid) || fid == ffa::kMemReclaim))
+      fail("FFA_MEM_OP_PAUSE from a call that is not a send or a resume");
     if ((fid == ffa::kRxtxMap32 || fid == ffa::kRxtxMap64) && ok) {
       rx_ = fid == ffa::kRxtxMap32 ? uint32_t(args.x[2]) : args.x[2];
       tx_ = fid == ffa::kRxtxMap32 ? uint32_t(args.x[1]) : args.x[1];
@@ -421,7 +431,7 @@ class Session {
     if (fid == ffa::kPartitionInfoGet && ok && (args.x[5] & 1) == 0)
       g_memory.touch(rx_);
     // A handle the hyp gave out, for later calls on it.
-    if (is_mem_call(fid) && fid != ffa::kMemReclaim && (ok || r.x[0] == ffa::kMemFragRx))
+    if (is_mem_call(fid) && fid != ffa::kMemReclaim && (ok || r.x[0] == ffa::kMemFragRx || paused))
       remember_handle(ok ? (r.x[2] | r.x[3] << 32) : (r.x[1] | r.x[2] << 32));
     check("after an FF-A host call");
     check_ffa();
@@ -536,6 +546,14 @@ class Session {
       f.x[3] = n + ((corrupt & kFcFragLies) ? 16 : 0);
       r = call_host(cpu, f);
     }
+    // As Linux's driver: RESUME with the PAUSE answer's w1/w2 until it is something else.
+    for (int i = 0; i < 64 && r.x[0] == ffa::kMemOpPause && !(corrupt & kFcStayPaused); i++) {
+      FfaRegs f{};
+      f.x[0] = ffa::kMemOpResume;
+      f.x[1] = r.x[1];
+      f.x[2] = r.x[2];
+      r = call_host(cpu, f);
+    }
   }
 
   // Writes into TX as the host would: only if the host can write the page.
@@ -547,12 +565,12 @@ class Session {
   }
 
   void ffa_mem_call(Reader& in) {
-    const uint8_t which = in.get<uint8_t>() % 4, index = in.get<uint8_t>();
+    const uint8_t which = in.get<uint8_t>() % 5, index = in.get<uint8_t>();
     const uint64_t raw = in.get<uint64_t>();
     const auto w3 = in.get<uint32_t>();
     const uint64_t h =
         (index & 0x80) || nr_handles_ == 0 ? raw : handles_[(index & 0x3f) % nr_handles_];
-    if (which >= 2) {
+    if (which == 2 || which == 3) {
       const uint32_t fid = which == 2 ? HYPHEAP_FN_SVM_FFA_RETRIEVE : HYPHEAP_FN_SVM_FFA_RELINQUISH;
       const Footprint fp = footprint();
       g_calls++;
@@ -570,7 +588,7 @@ class Session {
     if (cpus_[cpu].in_partition)
       return;
     FfaRegs r{};
-    r.x[0] = which == 0 ? ffa::kMemReclaim : ffa::kMemFragTx;
+    r.x[0] = which == 0 ? ffa::kMemReclaim : which == 1 ? ffa::kMemFragTx : ffa::kMemOpResume;
     r.x[1] = uint32_t(h);
     r.x[2] = h >> 32;
     r.x[3] = w3;
@@ -735,7 +753,7 @@ class Session {
       return;
     }
     if (x0 == ffa::kSuccess32 || x0 == ffa::kInterrupt || x0 == ffa::kDirectResp32 ||
-        x0 == ffa::kMemFragRx) {
+        x0 == ffa::kMemFragRx || x0 == ffa::kMemOpPause) {
       for (unsigned i = 1; i < 8; i++) {
         if (r.x[i] >> 32 != 0)
           fail("a 32-bit FF-A answer with an upper half set", i);

@@ -120,7 +120,7 @@ struct Seed {
     w.put(scattered).put(base);
     return *this;
   }
-  // which: 0 RECLAIM, 1 FRAG_TX, 2 SVM_FFA_RETRIEVE, 3 SVM_FFA_RELINQUISH.
+  // which: 0 RECLAIM, 1 FRAG_TX, 2 SVM_FFA_RETRIEVE, 3 SVM_FFA_RELINQUISH, 4 MEM_OP_RESUME.
   Seed& ffa_mem_call(uint8_t which, uint8_t index, uint32_t w3 = 0, uint64_t raw = 0) {
     w.op(Op::kFfaMemCall).put(which).put(index).put(raw).put(w3);
     return *this;
@@ -586,6 +586,35 @@ std::vector<Seed> seeds() {
       .continue_op(0, kContinueX2)  // DESC_RESERVED
       .continue_op(0)
       .continue_op(0x80, 0, kFirstToken);  // finished: stale
+  // FF-A transactions of more than one piece: a LEND of 4 MiB (2 MiB chunks) left paused
+  // after its first piece, everything else tried on it, resumed from both CPUs, then its
+  // RECLAIM answered RETRY piece by piece; a fragmented SHARE of 600 scattered pages paused
+  // after its last FRAG_TX; the slot limit (the fuzzer's core has 2) as NO_MEMORY.
+  s.emplace_back("ffa_mem_lend_in_pieces_paused_resumed_reclaimed")
+      .ffa_mem(3, {chunks(0, 2)}, kFcStayPaused)
+      .lend({chunks(1, 1)})         // MEM_ASSIGN of a page not reached: PENDING
+      .ffa_mem_call(1, 0, 16)       // FRAG_TX: not assembling
+      .ffa_mem_call(0, 0)           // RECLAIM of a send in progress: DENIED
+      .ffa_mem_call(2, 0)           // the partition's retrieve: PENDING
+      .ffa_mem_call(4, 0x80, 0, 1)  // RESUME of no handle
+      .smc(HYPHEAP_FN_MEM_QUERY, kBank1, 1024)
+      .ffa_mem_call(4, 1)    // the last piece, from CPU 1: SUCCESS
+      .ffa_mem_call(4, 0)    // not paused any more
+      .ffa_mem_call(0, 0)    // RETRY
+      .lend({chunks(0, 1)})  // PENDING
+      .ffa_mem_call(3, 0)    // the partition's relinquish: PENDING
+      .ffa_mem_call(4, 0)    // RESUME of a reclaim: INVALID_PARAMETERS
+      .ffa_mem_call(0, 1)    // the last piece, from CPU 1: SUCCESS
+      .ffa_mem_call(0, 0);   // gone
+  s.emplace_back("ffa_mem_fragmented_share_in_pieces_and_slot_limit")
+      .ffa_mem(2, {}, kFcStayPaused, 600, 0)
+      .lend({chunks(4, 2)})        // the second slot
+      .ffa_mem(3, {chunks(8, 2)})  // no slot: NO_MEMORY
+      .ffa_mem_call(4, 0)          // resumed to its end
+      .continue_op(0)
+      .ffa_mem_call(0, 0)                             // RETRY
+      .ffa_mem_call(0, 0)                             // SUCCESS
+      .ffa_mem(3, {chunks(8, 2)}, 0, 0, 0, 2, 0, 1);  // CLEAR, resumed to its end
   s.emplace_back("pending_slot_limit")
       .lend({chunks(0, 2)})
       .lend({chunks(4, 2)})

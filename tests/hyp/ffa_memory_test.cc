@@ -114,7 +114,8 @@ class FfaMemoryTest : public FfaFixture {
     to_tx(d, off, std::min<size_t>(n, k4K));
     return host(0, ffa::kMemFragTx, uint32_t(handle), handle >> 32, w3 == ~0ULL ? n : w3);
   }
-  // Sends all of `d`, one page-sized fragment at a time; returns the last answer.
+  // Sends all of `d`, one page-sized fragment at a time, and resumes it while it is paused
+  // (as Linux 6.1's ffa_mem_first_frag()/ffa_mem_next_frag() do); returns the last answer.
   FfaRegs send_all(uint32_t fid, const std::vector<uint8_t>& d) {
     FfaRegs r = send(fid, d);
     size_t off = std::min<size_t>(d.size(), k4K);
@@ -124,6 +125,21 @@ class FfaMemoryTest : public FfaFixture {
       r = frag_tx(frag_handle(r), d, off, n);
       off += n;
     }
+    return resume_all(r);
+  }
+  FfaRegs resume(uint64_t handle, unsigned cpu = 0) {
+    return host(cpu, ffa::kMemOpResume, uint32_t(handle), handle >> 32);
+  }
+  FfaRegs resume_all(FfaRegs r) {
+    while (r.x[0] == ffa::kMemOpPause)
+      r = resume(frag_handle(r));
+    return r;
+  }
+  // RECLAIM until it is no longer RETRY (as the ffa-lend backend does).
+  FfaRegs reclaim_all(uint64_t handle) {
+    FfaRegs r = ffa_reclaim(handle);
+    while (r.x[0] == ffa::kError && int32_t(r.x[2]) == ffa::kRetry)
+      r = ffa_reclaim(handle);
     return r;
   }
   uint64_t ok(const FfaRegs& r) {
@@ -470,7 +486,7 @@ TEST_F(FfaMemoryTest, TheLargestDescriptorIsFourFragments) {
   const uint64_t h = ok(r);
   EXPECT_EQ(hyp_->ffa_mem_info(h).pages, 1020u);
   expect_desc_refused(ffa::kMemShare64, scattered(1021, kData + 4096 * k4K), ffa::kNoMemory);
-  EXPECT_EQ(ffa_reclaim(h).x[0], ffa::kSuccess32);
+  EXPECT_EQ(reclaim_all(h).x[0], ffa::kSuccess32);
 }
 
 TEST_F(FfaMemoryTest, AdjacentConstituentsAreStoredAsOneRange) {
@@ -734,7 +750,7 @@ TEST_F(FfaMemoryTest, RecordAndRangeLimitsAreNoMemory) {
   to_tx(d, 0, d.size());
   expect_refused(regs(ffa::kMemShare64, d.size(), d.size()), ffa::kNoMemory);
   // Freeing the first compacts the store; the others keep their pages.
-  ASSERT_EQ(ffa_reclaim(handles[0]).x[0], ffa::kSuccess32);
+  ASSERT_EQ(reclaim_all(handles[0]).x[0], ffa::kSuccess32);
   ok(send(ffa::kMemShare64, d));
   for (size_t i = 1; i < 4; i++)
     EXPECT_EQ(hyp_->ffa_mem_info(handles[i]).pages, 1020u);
@@ -791,6 +807,346 @@ TEST_F(FfaMemoryTest, TwoCpusFfaAndMemAssignConcurrently) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_GT(ffa_wins.load(), 0);
   EXPECT_EQ(hyp_->ffa_mem_records(FfaTxnState::kLive), 0u);
+  expect_invariants();
+}
+
+// --- transactions of more than one piece (operations in progress, pending.h) ---------------
+
+constexpr uint64_t k64M = 32 * k2M;
+constexpr uint64_t kPiece = kPiecePages * k4K;
+
+// Page by page with memcmp (a byte loop over 64 MiB at every boundary is slow under ASan).
+bool all_bytes(const uint8_t* p, uint64_t size, uint8_t value) {
+  uint8_t page[k4K];
+  std::memset(page, value, sizeof(page));
+  for (uint64_t off = 0; off < size; off += k4K) {
+    if (std::memcmp(p + off, page, size - off < k4K ? size - off : k4K) != 0)
+      return false;
+  }
+  return true;
+}
+
+class FfaPiecesTest : public FfaMemoryTest {
+ protected:
+  // The operation in progress that moves FF-A transaction `h`, with its slot.
+  const PendingOp* op_of(uint64_t h, size_t* slot = nullptr) const {
+    for (size_t i = 0; i < kMaxPending; i++) {
+      const PendingOp* op = hyp_->pending_op(i);
+      if (op != nullptr && op->ffa_handle == h) {
+        if (slot != nullptr)
+          *slot = i;
+        return op;
+      }
+    }
+    return nullptr;
+  }
+  uint64_t stat(unsigned index) const {
+    uint64_t v = 0;
+    EXPECT_EQ(hyp_->stat(index, &v), Status::kOk);
+    return v;
+  }
+  // A partition call to retrieve or relinquish `h`.
+  Status svm_mark(uint32_t fid, uint64_t h) {
+    return Status(int64_t(hyp_->handle_partition_smccc(kSvm0, 0, {{fid, h, 0, 0}}).x[0]));
+  }
+  // Everything else the host or the partition may try on the pages or the handle of the
+  // operation in progress that moves `h`, at a piece boundary: each refused with its own
+  // code, nothing changed. `tail` is a page the operation has not reached.
+  void expect_others_refused(uint64_t h, uint64_t tail, bool sending) {
+    const Snapshot before = snapshot();
+    size_t slot = 0;
+    const PendingOp* op = op_of(h, &slot);
+    ASSERT_NE(op, nullptr);
+    const uint64_t token = op->token(slot);
+    // MEM_CONTINUE does not continue FF-A's operations, even with the slot's own token.
+    EXPECT_EQ(int64_t(hyp_->handle_smccc(1, {{HYPHEAP_FN_MEM_CONTINUE, token, 0, 0}}).x[0]),
+              int64_t(Status::kToken));
+    // MEM_ASSIGN of a page not reached yet, either way.
+    expect_rejected(lend(tail, k4K), Status::kPending);
+    expect_rejected(reclaim(kSvm0.bit(), tail, k4K), Status::kPending);
+    // The partition can neither take the transaction nor pin or hold its pages.
+    EXPECT_EQ(svm_mark(HYPHEAP_FN_SVM_FFA_RETRIEVE, h), Status::kPending);
+    EXPECT_EQ(svm_mark(HYPHEAP_FN_SVM_FFA_RELINQUISH, h), Status::kPending);
+    EXPECT_EQ(hyp_->pin(kSvm0, Ipa(tail), 1), Status::kPending);
+    // The wrong continuation of each: a RESUME of a reclaim, a RECLAIM of a send, FRAG_TX.
+    if (sending)
+      expect_refused(regs(ffa::kMemReclaim, uint32_t(h), h >> 32), ffa::kDenied, 1);
+    else
+      expect_refused(regs(ffa::kMemOpResume, uint32_t(h), h >> 32), ffa::kInvalidParameters, 1);
+    expect_refused(regs(ffa::kMemFragTx, uint32_t(h), h >> 32, 16), ffa::kInvalidParameters, 1);
+    // A LEND of a page of it through FF-A is RETRY (the operation owns it until its end).
+    const std::vector<uint8_t> d = one(tail).bytes();
+    to_tx(d, 0, d.size());
+    expect_refused(regs(ffa::kMemLend64, d.size(), d.size()), ffa::kRetry, 1);
+    EXPECT_TRUE(snapshot() == before);
+    EXPECT_EQ(op_of(h), op);
+  }
+};
+
+// The attack: one LEND of 64 MiB, which before the split cleaned 64 MiB to PoC in one call
+// with the host's interrupts masked at EL2. Now every call does one piece at most and
+// answers FFA_MEM_OP_PAUSE with the handle in w1/w2; Linux's driver resumes it (on either
+// CPU), and between two calls each page is still the host's or already the partition's,
+// all flagged as the operation's, none of them usable by anything else.
+TEST_F(FfaPiecesTest, LendOfSixtyFourMegabytesPausesAfterEveryPiece) {
+  std::memset(mem(kGigBlock), 0x11, k64M);
+  fake::reset_counters();
+  FfaRegs r = send(ffa::kMemLend64, one(kGigBlock, k64M / k4K).bytes());
+  ASSERT_EQ(r.x[0], ffa::kMemOpPause);
+  const uint64_t h = frag_handle(r);
+  EXPECT_EQ(h >> 63, 1u);
+  unsigned calls = 1;
+  uint64_t done = 0;
+  while (true) {
+    const fake::Counters c = fake::counters();
+    EXPECT_LE(c.clean_bytes + c.clean_inval_bytes, kPiece) << "call " << calls;
+    EXPECT_EQ(c.scrub_bytes, 0u);
+    EXPECT_LE(c.pte_writes, 8u) << "call " << calls;
+    done += c.clean_inval_bytes;
+    if (r.x[0] != ffa::kMemOpPause)
+      break;
+    EXPECT_EQ(frag_handle(r), h);
+    for (unsigned i = 3; i < 18; i++)
+      EXPECT_EQ(r.x[i], 0u) << i;
+    EXPECT_EQ(hyp_->ffa_mem_info(h).state, FfaTxnState::kSending);
+    EXPECT_EQ(stat(HYPHEAP_STAT_PENDING), 1u);
+    const QueryResult head = query(kGigBlock, k64M / k4K);
+    EXPECT_EQ(head.owners, kSvm0.bit());
+    EXPECT_EQ(head.state,
+              uint64_t(HYPHEAP_STATE_EXCLUSIVE | HYPHEAP_STATE_F_FFA | HYPHEAP_STATE_F_PENDING));
+    EXPECT_EQ(head.pages * k4K, done);
+    const QueryResult tail = query(kGigBlock + done, (k64M - done) / k4K);
+    EXPECT_EQ(tail.owners, kVmidHost.bit());
+    EXPECT_EQ(tail.state, uint64_t(HYPHEAP_STATE_EXCLUSIVE | HYPHEAP_STATE_F_PENDING));
+    EXPECT_EQ(tail.pages * k4K, k64M - done);
+    expect_others_refused(h, kGigBlock + done, true);
+    fake::reset_counters();
+    r = resume(h, calls % 2);
+    calls++;
+  }
+  EXPECT_EQ(ok(r), h);
+  EXPECT_EQ(calls, k64M / kPiece);
+  EXPECT_EQ(done, k64M);
+  EXPECT_EQ(stat(HYPHEAP_STAT_PENDING), 0u);
+  EXPECT_EQ(stat(HYPHEAP_STAT_PAGES_LENT), k64M / k4K);
+  const FfaMemInfo info = hyp_->ffa_mem_info(h);
+  EXPECT_EQ(info.state, FfaTxnState::kLive);
+  EXPECT_EQ(info.pages, k64M / k4K);
+  const QueryResult q = query(kGigBlock, k64M / k4K);
+  EXPECT_EQ(q.owners, kSvm0.bit());
+  EXPECT_EQ(q.state, uint64_t(HYPHEAP_STATE_EXCLUSIVE | HYPHEAP_STATE_F_FFA));
+  EXPECT_EQ(q.pages, k64M / k4K);
+  // A live transaction is not paused any more.
+  expect_refused(regs(ffa::kMemOpResume, uint32_t(h), h >> 32), ffa::kInvalidParameters);
+}
+
+// Its reclaim: FFA_ERROR(RETRY) after each piece, SUCCESS after the last. At every
+// boundary what is done is the host's and zero, the rest still the partition's with its
+// bytes, and every other call (another transaction's reclaim included) behaves.
+TEST_F(FfaPiecesTest, ReclaimOfSixtyFourMegabytesRetriesUntilEveryPageIsTheHostsAndZero) {
+  const uint64_t h = ok(send_all(ffa::kMemLend64, one(kGigBlock, k64M / k4K).bytes()));
+  std::memset(mem(kGigBlock), 0xC3, k64M);
+  const uint64_t small = ok(send(ffa::kMemLend64, one(kPages, 4).bytes()));
+  const uint64_t scrubbed = stat(HYPHEAP_STAT_PAGES_SCRUBBED);
+  fake::reset_counters();
+  FfaRegs r = ffa_reclaim(h);
+  unsigned calls = 1;
+  uint64_t done = 0;
+  while (true) {
+    const fake::Counters c = fake::counters();
+    EXPECT_LE(c.scrub_bytes, kPiece) << "call " << calls;
+    EXPECT_LE(c.clean_bytes + c.clean_inval_bytes, kPiece) << "call " << calls;
+    EXPECT_LE(c.pte_writes, 8u) << "call " << calls;
+    done += c.scrub_bytes;
+    if (r.x[0] != ffa::kError || int32_t(r.x[2]) != ffa::kRetry)
+      break;
+    expect_error(r, ffa::kRetry);
+    EXPECT_EQ(hyp_->ffa_mem_info(h).state, FfaTxnState::kReclaiming);
+    const QueryResult head = query(kGigBlock, k64M / k4K);
+    EXPECT_EQ(head.owners, kVmidHost.bit());
+    EXPECT_EQ(head.state, uint64_t(HYPHEAP_STATE_EXCLUSIVE | HYPHEAP_STATE_F_PENDING));
+    EXPECT_EQ(head.pages * k4K, done);
+    EXPECT_TRUE(all_bytes(mem(kGigBlock), done, 0));
+    const QueryResult tail = query(kGigBlock + done, (k64M - done) / k4K);
+    EXPECT_EQ(tail.owners, kSvm0.bit());
+    EXPECT_EQ(tail.state,
+              uint64_t(HYPHEAP_STATE_EXCLUSIVE | HYPHEAP_STATE_F_FFA | HYPHEAP_STATE_F_PENDING));
+    EXPECT_TRUE(all_bytes(mem(kGigBlock + done), k64M - done, 0xC3));
+    EXPECT_FALSE(host_leaf(kGigBlock + done).valid());
+    expect_others_refused(h, kGigBlock + done, false);
+    if (calls == 3) {
+      // Another transaction comes and goes in between, untouched by this one.
+      EXPECT_EQ(ffa_reclaim(small).x[0], ffa::kSuccess32);
+      ok(send(ffa::kMemShare64, one(kPages, 4).bytes()));
+    }
+    fake::reset_counters();
+    r = host(calls % 2, ffa::kMemReclaim, uint32_t(h), h >> 32);
+    calls++;
+  }
+  EXPECT_EQ(r.x[0], ffa::kSuccess32);
+  EXPECT_EQ(calls, k64M / kPiece);
+  EXPECT_EQ(done, k64M);
+  EXPECT_EQ(stat(HYPHEAP_STAT_PAGES_SCRUBBED) - scrubbed, k64M / k4K + 4);  // and `small`
+  EXPECT_EQ(stat(HYPHEAP_STAT_PENDING), 0u);
+  EXPECT_EQ(hyp_->ffa_mem_info(h).state, FfaTxnState::kFree);
+  const QueryResult q = query(kGigBlock, k64M / k4K);
+  EXPECT_EQ(q.owners, kVmidHost.bit());
+  EXPECT_EQ(q.state, uint64_t(HYPHEAP_STATE_EXCLUSIVE));
+  EXPECT_EQ(q.pages, k64M / k4K);
+  EXPECT_TRUE(all_bytes(mem(kGigBlock), k64M, 0));
+  EXPECT_EQ(host_leaf(kGigBlock).level, 1u) << "the host's 1 GiB block came back whole";
+  expect_refused(regs(ffa::kMemReclaim, uint32_t(h), h >> 32), ffa::kInvalidParameters);
+}
+
+// A share and a fragmented lend of scattered pages take the same path, as does a
+// lend with CLEAR (zeroed piece by piece before the partition maps it).
+TEST_F(FfaPiecesTest, ShareFragmentedAndClearingSendsAreSplitToo) {
+  const uint64_t shared = ok(send_all(ffa::kMemShare64, one(kGigBlock, 4 * kPiecePages).bytes()));
+  EXPECT_EQ(query(kGigBlock, 1).state, uint64_t(HYPHEAP_STATE_SHARED | HYPHEAP_STATE_F_FFA));
+  FfaRegs r = ffa_reclaim(shared);
+  expect_error(r, ffa::kRetry);
+  EXPECT_EQ(reclaim_all(shared).x[0], ffa::kSuccess32);
+
+  FfaDesc d = scattered(1020, kGigBlock);
+  FfaRegs f = send(ffa::kMemLend64, d.bytes());
+  ASSERT_EQ(f.x[0], ffa::kMemFragRx);
+  const uint64_t h = frag_handle(f);
+  const std::vector<uint8_t> b = d.bytes();
+  for (size_t off = k4K; off < b.size(); off += k4K) {
+    f = frag_tx(h, b, off, std::min<size_t>(b.size() - off, k4K));
+    if (f.x[0] != ffa::kMemFragRx)
+      break;
+  }
+  ASSERT_EQ(f.x[0], ffa::kMemOpPause);  // the last FRAG_TX is answered PAUSE, as the first
+  EXPECT_EQ(frag_handle(f), h);
+  EXPECT_EQ(ok(resume_all(f)), h);
+  EXPECT_EQ(reclaim_all(h).x[0], ffa::kSuccess32);
+
+  std::memset(mem(kGigBlock), 0x33, k64M);
+  FfaDesc c = one(kGigBlock, k64M / k4K);
+  c.flags = ffa::kMemFlagClear;
+  r = send(ffa::kMemLend64, c.bytes());
+  ASSERT_EQ(r.x[0], ffa::kMemOpPause);
+  EXPECT_TRUE(all_bytes(mem(kGigBlock), kPiece, 0));
+  EXPECT_TRUE(all_bytes(mem(kGigBlock + kPiece), k64M - kPiece, 0x33));
+  const uint64_t cleared = ok(resume_all(r));
+  EXPECT_TRUE(all_bytes(mem(kGigBlock), k64M, 0));
+  EXPECT_EQ(reclaim_all(cleared).x[0], ffa::kSuccess32);
+}
+
+// Bad continuations, each answered with its own code, changing nothing: a RESUME of a handle
+// never issued, of another record, of a stale generation, of a live transaction; a RESUME
+// from the partition (not one of its calls); and nothing is left half done.
+TEST_F(FfaPiecesTest, BadResumesAreRefusedAndChangeNothing) {
+  const uint64_t live = ok(send(ffa::kMemLend64, one(kPages).bytes()));
+  const FfaRegs r = send(ffa::kMemShare64, one(kGigBlock, k64M / k4K).bytes());
+  ASSERT_EQ(r.x[0], ffa::kMemOpPause);
+  const uint64_t h = frag_handle(r);
+  for (const uint64_t bad : {uint64_t(0), uint64_t(~0ULL), uint64_t(h + 1), uint64_t(h + 0x100),
+                             uint64_t(h ^ (1ULL << 63)), uint64_t(h | (1ULL << 40)), live})
+    expect_refused(regs(ffa::kMemOpResume, uint32_t(bad), bad >> 32), ffa::kInvalidParameters);
+  // From the partition (booting, then running a request): not a call it may make.
+  ASSERT_TRUE(hyp_->ffa_vcpu_booting(0));
+  const Snapshot before = snapshot();
+  FfaRegs p = regs(ffa::kMemOpResume, uint32_t(h), h >> 32);
+  EXPECT_EQ(hyp_->ffa_partition_call(0, 0, p).next, FfaNext::kReturn);
+  expect_error(p, ffa::kNotSupported);
+  p = regs(ffa::kMsgWait);
+  ASSERT_EQ(hyp_->ffa_partition_call(0, 0, p).next, FfaNext::kReturnToHost);
+  FfaRegs req = regs(ffa::kDirectReq32, ffa::pack_ids(kHost, kPart));
+  ASSERT_EQ(hyp_->ffa_host_call(0, req).next, FfaNext::kEnterPartition);
+  p = regs(ffa::kMemOpResume, uint32_t(h), h >> 32);
+  EXPECT_EQ(hyp_->ffa_partition_call(0, 0, p).next, FfaNext::kReturn);
+  expect_error(p, ffa::kNotSupported);
+  p = regs(ffa::kMemReclaim, uint32_t(h), h >> 32);
+  EXPECT_EQ(hyp_->ffa_partition_call(0, 0, p).next, FfaNext::kReturn);
+  expect_error(p, ffa::kNotSupported);
+  EXPECT_TRUE(snapshot() == before);
+  EXPECT_EQ(hyp_->ffa_mem_info(h).state, FfaTxnState::kSending);
+  expect_invariants();
+  EXPECT_EQ(ok(resume_all(resume(h, 1))), h);
+  EXPECT_EQ(reclaim_all(h).x[0], ffa::kSuccess32);
+  EXPECT_EQ(ffa_reclaim(live).x[0], ffa::kSuccess32);
+}
+
+// With every slot for an operation in progress taken (MEM_ASSIGN's here), a send or reclaim
+// that needs more than one piece is NO_MEMORY and changes nothing; one piece still works.
+TEST_F(FfaPiecesTest, NoFreeSlotIsNoMemoryAndChangesNothing) {
+  const uint64_t big = ok(send_all(ffa::kMemLend64, one(kGigBlock + k64M, 1024).bytes()));
+  std::vector<uint64_t> tokens;
+  for (size_t i = 0; i < kMaxPending; i++) {
+    const SmcccResult s = call(lend(kGigBlock + i * 4 * k2M, 4 * k2M).bytes());
+    ASSERT_EQ(int64_t(s.x[0]), HYPHEAP_PREEMPTED);
+    tokens.push_back(s.x[1]);
+  }
+  expect_desc_refused(ffa::kMemLend64, one(kGigBlock + 2 * k64M, 1024), ffa::kNoMemory);
+  expect_refused(regs(ffa::kMemReclaim, uint32_t(big), big >> 32), ffa::kNoMemory);
+  const uint64_t small = ok(send(ffa::kMemLend64, one(kPages, kPiecePages).bytes()));
+  EXPECT_EQ(ffa_reclaim(small).x[0], ffa::kSuccess32);
+  for (const uint64_t t : tokens) {
+    SmcccResult s = continue_call(t);
+    while (int64_t(s.x[0]) == HYPHEAP_PREEMPTED)
+      s = continue_call(t);
+    EXPECT_EQ(int64_t(s.x[0]), HYPHEAP_OK);
+  }
+  EXPECT_EQ(reclaim_all(big).x[0], ffa::kSuccess32);
+}
+
+// Two CPUs drive the same operation with real threads (both resume one paused send, then
+// both reclaim the transaction), a third runs the whole invariant checker all along: the
+// host lock orders their pieces, exactly one of them sees the end, the other is told the
+// handle is not (or no longer) in progress, and no moment shows a half state.
+TEST_F(FfaPiecesTest, TwoCpusOnTheSameHandleCannotInterleaveIntoAHalfState) {
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> checks{0};
+  std::thread checker([&] {
+    while (!stop.load()) {
+      uint64_t where = 0;
+      const char* err = hyp_->check_invariants(&where);
+      ASSERT_EQ(err, nullptr) << err << " at 0x" << std::hex << where;
+      checks++;
+    }
+  });
+  // RESUME while it answers PAUSE, RECLAIM while it answers RETRY.
+  auto drive = [&](unsigned cpu, uint32_t fid, uint64_t h) {
+    while (true) {
+      FfaRegs r = regs(fid, uint32_t(h), h >> 32);
+      (void)hyp_->ffa_host_call(cpu, r);
+      const bool more = fid == ffa::kMemOpResume
+                            ? r.x[0] == ffa::kMemOpPause
+                            : r.x[0] == ffa::kError && int32_t(r.x[2]) == ffa::kRetry;
+      if (!more)
+        return r;
+      std::this_thread::yield();
+    }
+  };
+  for (int round = 0; round < 3; round++) {
+    const FfaRegs first = send(ffa::kMemLend64, one(kGigBlock, 8 * kPiecePages).bytes());
+    ASSERT_EQ(first.x[0], ffa::kMemOpPause);
+    const uint64_t h = frag_handle(first);
+    FfaRegs got[2];
+    std::thread a([&] { got[0] = drive(0, ffa::kMemOpResume, h); });
+    std::thread b([&] { got[1] = drive(1, ffa::kMemOpResume, h); });
+    a.join();
+    b.join();
+    const int winner = got[0].x[0] == ffa::kSuccess32 ? 0 : 1;
+    ASSERT_EQ(got[winner].x[0], ffa::kSuccess32) << round;
+    expect_error(got[1 - winner], ffa::kInvalidParameters);
+    std::memset(mem(kGigBlock), 0xC3, 8 * kPiece);
+    std::thread c([&] { got[0] = drive(0, ffa::kMemReclaim, h); });
+    std::thread d([&] { got[1] = drive(1, ffa::kMemReclaim, h); });
+    c.join();
+    d.join();
+    const int reclaimer = got[0].x[0] == ffa::kSuccess32 ? 0 : 1;
+    ASSERT_EQ(got[reclaimer].x[0], ffa::kSuccess32) << round;
+    expect_error(got[1 - reclaimer], ffa::kInvalidParameters);
+    EXPECT_TRUE(all_bytes(mem(kGigBlock), 8 * kPiece, 0));
+    EXPECT_EQ(query(kGigBlock, 8 * kPiecePages).owners, kVmidHost.bit());
+  }
+  stop = true;
+  checker.join();
+  EXPECT_GT(checks.load(), 0u);
+  EXPECT_EQ(stat(HYPHEAP_STAT_PENDING), 0u);
   expect_invariants();
 }
 
