@@ -346,6 +346,7 @@ static const struct hypheap_backend_ops hypheap_carveout_ops = {
 	.restrict_buf = hypheap_carveout_restrict,
 	.unrestrict_buf = hypheap_carveout_restrict,
 	.destroy = hypheap_carveout_destroy,
+	.use_ok = hypheap_carveout_use_ok,
 };
 
 /**

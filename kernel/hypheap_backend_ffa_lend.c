@@ -448,6 +448,7 @@ static const struct hypheap_backend_ops hypheap_ffa_ops = {
 	.restrict_buf = hypheap_ffa_restrict,
 	.unrestrict_buf = hypheap_ffa_restrict,
 	.destroy = hypheap_ffa_destroy,
+	.use_ok = hypheap_ffa_use_ok,
 };
 
 /**

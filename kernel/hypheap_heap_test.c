@@ -518,4 +518,174 @@ static struct kunit_suite hypheap_cma_suite = {
 	.test_cases = hypheap_cma_cases,
 };
 
-kunit_test_suites(&hypheap_heap_suite, &hypheap_cma_suite);
+/* ---- what the probe refuses, and what it leaves out (docs/dt-binding.md) ---- */
+
+/* hypheap.bench_heaps=hyp in the kunit scenario: a heap whose use case is a property. */
+#define HT_BENCH_HEAP	"protected,bench-hyp"
+
+/* The child of /firmware/hypheap that makes heap @heap. */
+static struct device_node *ht_heap_node(struct kunit *test, const char *heap)
+{
+	struct device_node *fw, *np, *found = NULL;
+	const char *name;
+
+	fw = of_find_node_by_path("/firmware/hypheap");
+	KUNIT_ASSERT_NOT_NULL(test, fw);
+	for_each_available_child_of_node(fw, np) {
+		if (!of_property_read_string(np, "hypheap,heap-name", &name) &&
+		    !strcmp(name, heap)) {
+			found = np;
+			break;
+		}
+	}
+	of_node_put(fw);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, found, "no DT node for heap %s", heap);
+	return found;
+}
+
+static struct platform_device *ht_hypheap_pdev(struct kunit *test)
+{
+	struct device_node *fw = of_find_node_by_path("/firmware/hypheap");
+	struct platform_device *pdev;
+
+	KUNIT_ASSERT_NOT_NULL(test, fw);
+	pdev = of_find_device_by_node(fw);
+	of_node_put(fw);
+	KUNIT_ASSERT_NOT_NULL(test, pdev);
+	return pdev;
+}
+
+/* 0 when @heap hands out a 4 KiB buffer, else the error. */
+static int ht_alloc_4k(const char *heap)
+{
+	struct dma_buf *dmabuf = hypheap_alloc_dmabuf(heap, SZ_4K,
+						       O_RDWR | O_CLOEXEC);
+
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	dma_buf_put(dmabuf);
+	return 0;
+}
+
+/*
+ * Probe again with @np's hypheap,use-case made @len bytes of @value (a
+ * property added when the node has none), then as it was. Returns
+ * device_attach()'s answer for the changed DT; @heap_err and @bench_err get
+ * what a 4 KiB allocation from HT_HEAP and HT_BENCH_HEAP then returns.
+ * The DT has no OF_DYNAMIC here: the value is swapped in place and an
+ * added property, once removed, stays on the node's deadprops (leaked).
+ */
+static int ht_probe_with_use_case(struct kunit *test, struct device_node *np,
+				  const char *value, int len, int *heap_err,
+				  int *bench_err)
+{
+	struct platform_device *pdev = ht_hypheap_pdev(test);
+	struct property *prop = of_find_property(np, "hypheap,use-case", NULL);
+	struct property *added = NULL;
+	void *old_value = NULL;
+	int old_len = 0, attached;
+
+	device_release_driver(&pdev->dev);
+	if (prop) {
+		old_value = prop->value;
+		old_len = prop->length;
+		prop->value = (void *)value;
+		prop->length = len;
+	} else {
+		added = kzalloc(sizeof(*added), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, added);
+		added->name = "hypheap,use-case";
+		added->value = (void *)value;
+		added->length = len;
+		KUNIT_EXPECT_EQ(test, of_add_property(np, added), 0);
+	}
+	attached = device_attach(&pdev->dev);
+	*heap_err = ht_alloc_4k(HT_HEAP);
+	*bench_err = ht_alloc_4k(HT_BENCH_HEAP);
+
+	device_release_driver(&pdev->dev);
+	if (prop) {
+		prop->value = old_value;
+		prop->length = old_len;
+	} else {
+		KUNIT_EXPECT_EQ(test, of_remove_property(np, added), 0);
+	}
+	KUNIT_EXPECT_EQ(test, device_attach(&pdev->dev), 1);
+	KUNIT_EXPECT_EQ(test, ht_alloc_4k(HT_HEAP), 0);
+	KUNIT_EXPECT_EQ(test, ht_alloc_4k(HT_BENCH_HEAP), 0);
+	put_device(&pdev->dev);
+	return attached;
+}
+
+/*
+ * A production heap's hypheap,use-case that is not a readable string, empty
+ * (-ENODATA) or without its NUL (-EILSEQ), fails the probe: it must not
+ * fall back to the use case of the name as if the property were absent.
+ */
+static void probe_refuses_unreadable_use_case(struct kunit *test)
+{
+	static const char unterminated[] = "secure-video";
+	struct device_node *np = ht_heap_node(test, HT_HEAP);
+	int heap_err, bench_err;
+
+	KUNIT_EXPECT_NE(test, ht_probe_with_use_case(test, np, "", 0,
+						     &heap_err, &bench_err), 1);
+	KUNIT_EXPECT_EQ(test, heap_err, -ENODEV);
+	KUNIT_EXPECT_NE(test, ht_probe_with_use_case(test, np, unterminated,
+						     strlen(unterminated),
+						     &heap_err, &bench_err), 1);
+	KUNIT_EXPECT_EQ(test, heap_err, -ENODEV);
+	of_node_put(np);
+}
+
+/*
+ * A heap keeps the use case it was first bound with: binding again with
+ * another leaves it out (its allocations fail), rather than serve the old
+ * one under the new property. The production heaps still bind.
+ */
+static void rebind_refuses_another_use_case(struct kunit *test)
+{
+	static const char other[] = "trusted-ui";
+	struct device_node *np = ht_heap_node(test, HT_BENCH_HEAP);
+	int heap_err, bench_err;
+
+	KUNIT_EXPECT_EQ(test, ht_alloc_4k(HT_BENCH_HEAP), 0);
+	KUNIT_EXPECT_EQ(test, ht_probe_with_use_case(test, np, other,
+						     sizeof(other), &heap_err,
+						     &bench_err), 1);
+	KUNIT_EXPECT_EQ(test, heap_err, 0);
+	KUNIT_EXPECT_EQ(test, bench_err, -ENODEV);
+	of_node_put(np);
+}
+
+/*
+ * A benchmark heap the driver refuses is left out alone: the production
+ * heaps bind and allocate all the same.
+ */
+static void refused_bench_heap_leaves_the_others_bound(struct kunit *test)
+{
+	static const char bad[] = "no-such-use";
+	struct device_node *np = ht_heap_node(test, HT_BENCH_HEAP);
+	int heap_err, bench_err;
+
+	KUNIT_EXPECT_EQ(test, ht_probe_with_use_case(test, np, bad, sizeof(bad),
+						     &heap_err, &bench_err), 1);
+	KUNIT_EXPECT_EQ(test, heap_err, 0);
+	KUNIT_EXPECT_EQ(test, ht_alloc_4k(HT_CMA_HEAP), 0);
+	KUNIT_EXPECT_EQ(test, bench_err, -ENODEV);
+	of_node_put(np);
+}
+
+static struct kunit_case hypheap_probe_cases[] = {
+	KUNIT_CASE(probe_refuses_unreadable_use_case),
+	KUNIT_CASE(rebind_refuses_another_use_case),
+	KUNIT_CASE(refused_bench_heap_leaves_the_others_bound),
+	{}
+};
+
+static struct kunit_suite hypheap_probe_suite = {
+	.name = "hypheap-probe",
+	.test_cases = hypheap_probe_cases,
+};
+
+kunit_test_suites(&hypheap_heap_suite, &hypheap_cma_suite, &hypheap_probe_suite);

@@ -459,6 +459,9 @@ int hypheap_heap_use_case(const char *heap_name, const char *use_case);
  * @unrestrict_buf: undo @restrict_buf. On failure the core quarantines
  *	the buffer and calls this again later.
  * @destroy: the last reference is gone
+ * @use_ok: optional; whether the backend can serve a heap of @use (its
+ *	destinations and use case) at all. The probe refuses to bind a heap
+ *	it returns false for, rather than fail its every allocation.
  *
  * A backend touches only what these hand it: the heap behind @use is not
  * its business. The core never looks at the pages of @mem: what it does
@@ -475,6 +478,7 @@ struct hypheap_backend_ops {
 			      struct hypheap_mem *mem,
 			      const struct hypheap_use *use);
 	void (*destroy)(struct hypheap_backend *be);
+	bool (*use_ok)(const struct hypheap_use *use);
 };
 
 /**

@@ -177,6 +177,7 @@ static struct hypheap_heap *hypheap_probe_heap(struct device *dev,
 	struct hypheap_vmperm vm[HYPHEAP_MAX_DEST];
 	const char *name, *use_name = NULL;
 	struct hypheap_heap *heap;
+	struct hypheap_use use;
 	int nr, ret, use_case;
 	u64 limit;
 
@@ -198,6 +199,13 @@ static struct hypheap_heap *hypheap_probe_heap(struct device *dev,
 	if (hypheap_heap_dst_check(vm, nr, host_vmid)) {
 		dev_err(dev, "%pOF: hypheap,vmperms: the hypervisor lends to one secure VM, shared with the host or not\n",
 			np);
+		return ERR_PTR(-EINVAL);
+	}
+	use = (struct hypheap_use){ .name = name, .dst = vm, .nr_dst = nr,
+				    .use_case = use_case };
+	if (be->ops->use_ok && !be->ops->use_ok(&use)) {
+		dev_err(dev, "%pOF: backend %s cannot serve this heap's destinations or use case (docs/dt-binding.md)\n",
+			np, be->name);
 		return ERR_PTR(-EINVAL);
 	}
 	ret = hypheap_parse_limit(dev, np, &limit);
@@ -284,6 +292,28 @@ hypheap_probe_backend(struct device *dev, struct device_node *np,
 	return ERR_PTR(-EINVAL);
 }
 
+/*
+ * A benchmark heap (hypheap,use-case on a name without a use case of its
+ * own: docs/dt-binding.md) that cannot bind, its backend missing on this
+ * platform (no CMA, no FF-A) or refusing it, is left out with a warning:
+ * the production heaps bind all the same. A production heap that cannot
+ * bind still fails the probe, and so does a deferral, to be retried whole.
+ */
+static bool hypheap_probe_skip(struct device *dev, struct device_node *np,
+			       int err)
+{
+	const char *name;
+
+	if (err == -EPROBE_DEFER ||
+	    !of_find_property(np, "hypheap,use-case", NULL) ||
+	    of_property_read_string(np, "hypheap,heap-name", &name) ||
+	    hypheap_use_case(name) != HYPHEAP_USE_NONE)
+		return false;
+	dev_warn(dev, "%pOF: benchmark heap left out (%d); the other heaps bind\n",
+		 np, err);
+	return true;
+}
+
 static void hypheap_unbind_heaps(struct hypheap_drvdata *d)
 {
 	unsigned int i;
@@ -350,13 +380,22 @@ static int hypheap_probe_claimed(struct platform_device *pdev)
 		if (IS_ERR(heap)) {
 			if (!IS_ERR(be))
 				hypheap_backend_put(be);
-			of_node_put(child);
 			ret = PTR_ERR(heap);
+			if (hypheap_probe_skip(dev, child, ret))
+				continue;
+			of_node_put(child);
 			goto err_heaps;
 		}
 		d->backends[d->nr_heaps] = be;
 		d->heaps[d->nr_heaps++] = heap;
 		ret = hypheap_probe_pool(dev, child, heap, be, d);
+		if (ret && hypheap_probe_skip(dev, child, ret)) {
+			d->nr_heaps--;
+			hypheap_pool_disable(&heap->pool);
+			hypheap_heap_set_backend(heap, NULL);
+			hypheap_backend_put(be);
+			continue;
+		}
 		if (ret) {
 			of_node_put(child);
 			goto err_heaps;

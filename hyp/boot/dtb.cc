@@ -99,9 +99,11 @@ BootStatus read_chosen(const void* fdt, PlatformInfo* out) {
         {"hypheap.heap_pools=", out->heap_pools, sizeof(out->heap_pools)},
         {"hypheap.bench_heaps=", out->bench_heaps, sizeof(out->bench_heaps)},
     };
+    static_assert(sizeof(options) / sizeof(options[0]) <= PlatformInfo::kMaxOverlong);
+    out->overlong_count = 0;
     for (const auto& o : options) {
       if (!copy_option_value(bootargs, len, o.key, o.value, o.cap))
-        out->overlong_option = o.key;
+        out->overlong_options[out->overlong_count++] = o.key;
     }
   }
   bool has_start = false;

@@ -330,7 +330,10 @@ BootStatus for_each_heap_pair(const char* spec, size_t len, HeapDesc* heaps, siz
     Pair p{count, {}};
     for (size_t i = 0; i < count; ++i) {
       const char* node = heaps[i].node;
-      if (strlen(node) > 5 && memcmp(node, "heap-", 5) == 0 && same(heap, heap_len, node + 5))
+      // A bench heap (the one kind with a use case apart from its name) keeps its name's
+      // backend and no pool, whichever heaps `count` takes in.
+      if (heaps[i].use_case == nullptr && strlen(node) > 5 && memcmp(node, "heap-", 5) == 0 &&
+          same(heap, heap_len, node + 5))
         p.heap = i;
     }
     if (p.heap == count || !value(spec + colon + 1, end - colon - 1, &p.change))
@@ -404,7 +407,9 @@ BootStatus add_bench_heaps(const char* spec, size_t len, VmPerm dest, HeapDesc* 
       if (chosen[i] == b)
         return BootStatus::kBadPolicy;  // one heap per backend: its node name is the backend's
     }
-    chosen[nr++] = b;  // at most one of each, so never past kMaxBenchHeaps
+    if (nr == kMaxBenchHeaps)
+      return BootStatus::kBadPolicy;
+    chosen[nr++] = b;
     if (end == len)
       break;
   }

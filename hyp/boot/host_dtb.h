@@ -48,6 +48,8 @@ struct HeapDesc {
 // "heap-" prefix, <backend> one of the driver's; a cma or ffa-lend heap is served from the
 // host CMA pool, a hyp or carveout one not. All or nothing: kBadPolicy, and `heaps`
 // unchanged, for a heap or backend it does not know, a heap named twice or a malformed pair.
+// A bench heap (add_bench_heaps(): one with a use_case) cannot be named, even among `count`;
+// the hyp passes the production heaps' count.
 BootStatus apply_heap_backends(const char* spec, size_t len, HeapDesc* heaps, size_t count);
 
 // Applies the value of the "hypheap.heap_pools=" boot option: comma-separated

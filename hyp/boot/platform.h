@@ -50,9 +50,11 @@ struct PlatformInfo {
   // "hypheap.bench_heaps=<backend>[,...]": heaps added for the comparison benchmark
   // (boot::add_bench_heaps()); as given, empty when absent.
   char bench_heaps[48] = {};
-  // The last of the options above whose value did not fit (that value is left empty, so the
-  // option is ignored, never applied cut short); nullptr when all fitted.
-  const char* overlong_option = nullptr;
+  // The options above whose value did not fit, in the order above (each value is left empty,
+  // so the option is ignored, never applied cut short); each one is logged.
+  static constexpr size_t kMaxOverlong = 3;
+  const char* overlong_options[kMaxOverlong] = {};
+  size_t overlong_count = 0;
   // /memreserve/ entries and static /reserved-memory regions.
   MemRange reserved[kMaxReserved];
   size_t reserved_count = 0;

@@ -118,6 +118,42 @@ class BenchReportTest(unittest.TestCase):
             self.assertIn(f"{backend} ({name})", svg)
         self.assertIn("32 x 4 KiB held", svg)
 
+    def test_a_negative_count_is_refused(self):
+        # A count per buffer cannot drop: a negative one means a counting window caught
+        # another heap's pool worker (or missed its own), so no table may show it.
+        for key in ("host_calls_per_buffer", "driver_calls_per_buffer", "s2_leaves_per_mib"):
+            bad = latency("protected,secure-video", "hyp-pages", 4096, 500.0, 5.0)
+            bad["pool"] = "warm"
+            bad[key] = -0.75
+            text = "".join("hh-bench-json: " + json.dumps(r) + "\n"
+                           for r in (latency("system", "system", 4096, 100.0, 1.0), bad))
+            result, out = self.run_tool(text)
+            self.assertNotEqual(result.returncode, 0, key)
+            self.assertIn(f"negative {key}", result.stderr)
+            self.assertIn("protected,secure-video [warm] 4 KiB", result.stderr)
+            self.assertFalse(os.path.exists(os.path.join(out, "comparison.md")), key)
+            self.dir.cleanup()
+        burst = {"kind": "burst", "heap": "protected,bench-ffa-lend", "backend": "ffa-lend",
+                 "pool": "none", "size": 4096, "buffers": 32, "repeats": 3,
+                 "us_per_buffer": 50.0, "x_system": 1.0, "host_calls_per_buffer": -0.03,
+                 "driver_calls_per_buffer": 0.0, "s2_leaves_per_mib": 8.0, "errno": None}
+        result, _ = self.run_tool("hh-bench-json: " + json.dumps(burst) + "\n")
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("negative host_calls_per_buffer", result.stderr)
+
+    def test_a_missing_value_is_plotted_as_missing(self):
+        records = [latency("system", "system", 4096, 100.0, 1.0),
+                   latency("protected,secure-video", "hyp-pages", 4096, 500.0, 5.0),
+                   latency("protected,bench-carveout", "carveout", 4096, 300.0, None)]
+        text = "".join("hh-bench-json: " + json.dumps(r) + "\n" for r in records)
+        result, out = self.run_tool(text)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        svg_path = os.path.join(out, "comparison.svg")
+        if not os.path.exists(svg_path):
+            self.skipTest("no matplotlib")
+        # The carveout bar has no ratio: labelled n/a, not drawn as a 0.
+        self.assertTrue("n/a" in read(svg_path), "no n/a label in the plot")
+
     def test_a_log_without_results_fails(self):
         result, _ = self.run_tool("[    1.0] hh-heap-bench: open failed\n")
         self.assertEqual(result.returncode, 1)

@@ -291,14 +291,15 @@ void build_host_dtb() {
        "cma"},
   };
   size_t nr_heaps = kNrProductionHeaps;
-  if (g_platform.overlong_option != nullptr) {
-    log("%s: value too long; ignored", g_platform.overlong_option);
+  for (size_t i = 0; i < g_platform.overlong_count; ++i) {
+    log("%s: value too long; ignored", g_platform.overlong_options[i]);
   }
   // The boot options change the production heaps only: a benchmark heap's name says its
   // backend, so no option may give it another.
   const char* spec = g_platform.heap_backends;
   if (spec[0] != '\0') {
-    if (boot::apply_heap_backends(spec, strlen(spec), heaps, nr_heaps) == BootStatus::kOk) {
+    if (boot::apply_heap_backends(spec, strlen(spec), heaps, kNrProductionHeaps) ==
+        BootStatus::kOk) {
       log("heap backends: %s", spec);
     } else {
       log("hypheap.heap_backends=%s: not <heap>:<backend>[,...] of known ones; ignored", spec);
@@ -306,7 +307,8 @@ void build_host_dtb() {
   }
   const char* pools = g_platform.heap_pools;
   if (pools[0] != '\0') {
-    if (boot::apply_heap_pools(pools, strlen(pools), heaps, nr_heaps) == BootStatus::kOk) {
+    if (boot::apply_heap_pools(pools, strlen(pools), heaps, kNrProductionHeaps) ==
+        BootStatus::kOk) {
       log("heap pools: %s", pools);
     } else {
       log("hypheap.heap_pools=%s: not <heap>:<bytes>[K|M|G][,...] of known heaps; ignored", pools);
