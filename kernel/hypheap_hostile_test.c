@@ -37,7 +37,7 @@
 #define HHX_SVM0	HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_0)
 #define HHX_SVM1	HYPHEAP_VMID_BIT(HYPHEAP_VMID_SECURE_1)
 #define HHX_CALLS	100000
-#define HHX_SECONDS	60	/* TCG can be slow: stop early rather than time out */
+#define HHX_SECONDS	240	/* a hang guard, well inside the scenario's 480 s */
 #define HHX_PROBE_ORDER	2	/* four probe pages */
 #define HHX_DESC_ORDER	4	/* 64 KiB: any length up to the maximum is host RAM */
 #define HHX_MAX_CARVE	8
