@@ -306,7 +306,11 @@ class FfaMemory {
     LockGuard guard(hyp_.host_.lock);
     LockGuard svm_guard(svm->lock);
     FfaTxn* t = find(handle);
-    if (t == nullptr || t->state != FfaTxnState::kLive)
+    // Only a lend to the services' endpoint is the partition's to take (PROTMEM lends its
+    // blocks). A share, above all one to the OP-TEE face, is its sender's: marking it would
+    // make that sender's reclaim DENIED, and Linux 6.1's optee frees the page regardless.
+    if (t == nullptr || t->state != FfaTxnState::kLive || t->receiver != HYPHEAP_FFA_ID_SVM ||
+        !t->lend)
       return Status::kNotMapped;
     if (retrieve && hyp_.ffa_.aborted)
       return Status::kState;
