@@ -366,10 +366,15 @@ class FfaMemory {
     LockGuard guard(hyp_.host_.lock);
     LockGuard svm_guard(svm->lock);
     FfaTxn* t = find(handle);
+    // Only a lend to the services' endpoint is the partition's to take (PROTMEM lends its
+    // blocks). A share, above all one to the OP-TEE face, is its sender's: marking it would
+    // make that sender's reclaim DENIED, and Linux 6.1's optee frees the page regardless.
+    if (t == nullptr || t->receiver != HYPHEAP_FFA_ID_SVM || !t->lend)
+      return Status::kNotMapped;
     // The pages are on their way in or out: nothing to take or give back until they are.
-    if (t != nullptr && (t->state == FfaTxnState::kSending || t->state == FfaTxnState::kReclaiming))
+    if (t->state == FfaTxnState::kSending || t->state == FfaTxnState::kReclaiming)
       return Status::kPending;
-    if (t == nullptr || t->state != FfaTxnState::kLive)
+    if (t->state != FfaTxnState::kLive)
       return Status::kNotMapped;
     if (retrieve && hyp_.ffa_.aborted)
       return Status::kState;

@@ -107,12 +107,12 @@ class Hyp {
   SmcccResult handle_partition_smccc(VmId caller, unsigned cpu, const SmcccArgs& args);
 
   // The partition's side of FF-A memory (ffa_memory.cc; SVM_FFA_RETRIEVE/RELINQUISH): it
-  // holds the region of a live transaction (lent or shared to it), so RECLAIM answers
-  // DENIED, until it relinquishes. Not holding it is the default: the pages are mapped at
-  // LEND/SHARE time either way.
+  // holds the region of a live lend to HYPHEAP_FFA_ID_SVM (never a share: that is its
+  // sender's to reclaim), so RECLAIM answers DENIED, until it relinquishes. Not holding it is the
+  // default: the pages are mapped at LEND/SHARE time either way.
   [[nodiscard]] Status ffa_mem_retrieve(VmId caller, uint64_t handle);
   [[nodiscard]] Status ffa_mem_relinquish(VmId caller, uint64_t handle);
-  // SVM_FFA_REGION: the first page and size of a live transaction to `receiver`.
+  // SVM_FFA_REGION: the first page of a live transaction to `receiver`, and its total pages.
   [[nodiscard]] Status ffa_mem_region(VmId caller, uint64_t handle, uint64_t receiver, Ipa* first,
                                       uint64_t* pages);
   // The record of `handle` (state kFree if there is none).

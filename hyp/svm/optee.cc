@@ -55,6 +55,15 @@ Message call_with_arg(Env& env, const Message& req) {
   const int64_t held = env.hold(page, 1, HYPHEAP_SVM_NEED_W | HYPHEAP_SVM_NEED_SHARED);
   if (held != HYPHEAP_OK)
     return reply(held == HYPHEAP_ERR_BUSY ? kFfaDenied : kFfaInvalidParameters);
+  // The host may have reclaimed the handle and shared the page again between the lookup and
+  // the hold. Held, the page cannot be reclaimed, so a second lookup naming it is stable.
+  Ipa again;
+  if (env.ffa_region(handle_of(req), HYPHEAP_FFA_ID_OPTEE, &again, &pages) != HYPHEAP_OK ||
+      again != page) {
+    if (env.release(page, 1) != HYPHEAP_OK)
+      return reply(kFfaDenied);
+    return reply(kFfaInvalidParameters);
+  }
   uint8_t* arg = env.map(page);
   const uint32_t result = msg_result(read32(arg + kArgCmd), read32(arg + kArgNumParams));
   write32(arg + kArgRet, result);

@@ -470,14 +470,15 @@ struct hypheap_svm_args {
  * SVM_ABORT    x1 = ESR_EL1, x2 = FAR_EL1, x3 = ELR_EL1: the secure VM's own vectors took
  *              an exception it cannot handle; the hyp aborts the partition (never returns).
  * Since ABI 1.3:
- * SVM_FFA_RETRIEVE    x1 = FF-A memory handle of a live MEM_LEND/SHARE to the caller: the
- *              caller holds the region (it is already mapped); FFA_MEM_RECLAIM answers
- *              DENIED until SVM_FFA_RELINQUISH.
+ * SVM_FFA_RETRIEVE    x1 = FF-A memory handle of a live MEM_LEND to HYPHEAP_FFA_ID_SVM
+ *              (a share is never the caller's to hold): the caller holds the region (it
+ *              is already mapped); FFA_MEM_RECLAIM answers DENIED until SVM_FFA_RELINQUISH.
  * SVM_FFA_RELINQUISH  x1 = handle: the caller no longer holds the region.
  * Since ABI 1.7:
  * SVM_FFA_REGION      x1 = handle, x2 = the caller's FF-A id the region was given to
  *              (HYPHEAP_FFA_ID_SVM or HYPHEAP_FFA_ID_OPTEE) -> x1 = IPA of the region's first
- *              page (its first constituent, in the sender's order), x2 = its pages. NOT_MAPPED
+ *              page (its first constituent, in the sender's order), x2 = the pages of all
+ *              its constituents (which need not follow x1). NOT_MAPPED
  *              for a handle that is no live MEM_SHARE/LEND to that id. Marks nothing: a
  *              caller that touches the page holds it first (SVM_HOLD).
  */

@@ -687,7 +687,8 @@ TEST_F(FfaMemoryTest, ShareToTheOpteeEndpointIsTheSecureVmsAndRegionNamesIt) {
 }
 
 // The argument sits at offset 0 of the region, which is its first constituent as the sender
-// listed them, not its lowest address.
+// listed them, not its lowest address. x2 counts the whole transaction, not the run from x1:
+// here one page follows x1 and the other two lie below it.
 TEST_F(FfaMemoryTest, RegionStartsAtTheFirstConstituentInTheSendersOrder) {
   FfaDesc d = FfaDesc().con(kPages + 5 * k4K).con(kPages, 2);
   d.receiver = HYPHEAP_FFA_ID_OPTEE;
@@ -695,7 +696,7 @@ TEST_F(FfaMemoryTest, RegionStartsAtTheFirstConstituentInTheSendersOrder) {
   const SmcccResult r = region(*hyp_, h, HYPHEAP_FFA_ID_OPTEE);
   EXPECT_EQ(int64_t(r.x[0]), HYPHEAP_OK);
   EXPECT_EQ(r.x[1], kPages + 5 * k4K);
-  EXPECT_EQ(r.x[2], 3u);
+  EXPECT_EQ(r.x[2], 3u);  // 1 + 2, over two constituents that do not touch
   EXPECT_EQ(ffa_reclaim(h).x[0], ffa::kSuccess32);
 }
 
@@ -1147,6 +1148,82 @@ TEST_F(FfaPiecesTest, TwoCpusOnTheSameHandleCannotInterleaveIntoAHalfState) {
   checker.join();
   EXPECT_GT(checks.load(), 0u);
   EXPECT_EQ(stat(HYPHEAP_STAT_PENDING), 0u);
+  expect_invariants();
+}
+
+// --- what the partition may take, and REGION's edges ---------------------------------------
+
+Status svm_mark(Hyp& hyp, uint32_t fid, uint64_t handle) {
+  return Status(int64_t(hyp.handle_partition_smccc(kSvm0, 0, {{fid, handle, 0, 0}}).x[0]));
+}
+
+// The host names a share to the OP-TEE face in a PROTMEM_ASSIGN: were it marked retrieved,
+// the optee driver's reclaim would be DENIED, and Linux 6.1 frees the page anyway while VM 10
+// still maps it. Only a lend to the services' endpoint is the partition's to take (PROTMEM
+// lends its blocks), so a share to either endpoint is no transaction it can retrieve.
+TEST_F(FfaMemoryTest, OnlyALendToTheServicesEndpointIsRetrieved) {
+  FfaDesc d = one();
+  d.receiver = HYPHEAP_FFA_ID_OPTEE;
+  const uint64_t optee = ok(send(ffa::kMemShare64, d.bytes()));
+  const uint64_t shared = ok(send(ffa::kMemShare64, one(kPages + k4K).bytes()));
+  const Snapshot before = snapshot();
+  for (const uint64_t h : {optee, shared}) {
+    EXPECT_EQ(svm_mark(*hyp_, HYPHEAP_FN_SVM_FFA_RELINQUISH, h), Status::kNotMapped);
+    EXPECT_EQ(svm_mark(*hyp_, HYPHEAP_FN_SVM_FFA_RETRIEVE, h), Status::kNotMapped);
+    EXPECT_FALSE(hyp_->ffa_mem_info(h).retrieved);
+  }
+  EXPECT_TRUE(snapshot() == before);
+  expect_invariants();
+  EXPECT_EQ(ffa_reclaim(optee).x[0], ffa::kSuccess32);
+  EXPECT_EQ(ffa_reclaim(shared).x[0], ffa::kSuccess32);
+  EXPECT_EQ(svm_leaf(kPages).raw, 0u);
+}
+
+// A transaction still being assembled has no region yet: its constituents are unchecked
+// bytes in a buffer. Once complete, a fragmented share to the face is found like any other.
+TEST_F(FfaMemoryTest, AFragmentedShareToTheOpteeEndpointHasARegionOnlyOnceComplete) {
+  FfaDesc d = scattered(300);
+  d.receiver = HYPHEAP_FFA_ID_OPTEE;
+  const std::vector<uint8_t> b = d.bytes();
+  const FfaRegs r = send(ffa::kMemShare64, b);
+  ASSERT_EQ(r.x[0], ffa::kMemFragRx);
+  const uint64_t h = frag_handle(r);
+  for (const uint64_t receiver : {HYPHEAP_FFA_ID_OPTEE, HYPHEAP_FFA_ID_SVM}) {
+    const SmcccResult bad = region(*hyp_, h, receiver);
+    EXPECT_EQ(int64_t(bad.x[0]), HYPHEAP_ERR_NOT_MAPPED);
+    EXPECT_EQ(bad.x[1], 0u);
+    EXPECT_EQ(bad.x[2], 0u);
+  }
+  EXPECT_EQ(svm_mark(*hyp_, HYPHEAP_FN_SVM_FFA_RETRIEVE, h), Status::kNotMapped);
+  EXPECT_EQ(ok(frag_tx(h, b, k4K, b.size() - k4K)), h);
+  EXPECT_EQ(svm_leaf(kData + 2048 * k4K).state(), PageState::kSharedBorrowed);
+  const SmcccResult good = region(*hyp_, h, HYPHEAP_FFA_ID_OPTEE);
+  EXPECT_EQ(int64_t(good.x[0]), HYPHEAP_OK);
+  EXPECT_EQ(good.x[1], kData + 2048 * k4K);
+  EXPECT_EQ(good.x[2], 300u);
+  EXPECT_EQ(int64_t(region(*hyp_, h, HYPHEAP_FFA_ID_SVM).x[0]), HYPHEAP_ERR_NOT_MAPPED);
+  EXPECT_EQ(svm_mark(*hyp_, HYPHEAP_FN_SVM_FFA_RETRIEVE, h), Status::kNotMapped);
+  EXPECT_EQ(ffa_reclaim(h).x[0], ffa::kSuccess32);
+  EXPECT_EQ(svm_leaf(kData + 2048 * k4K).raw, 0u);
+}
+
+// REGION marks nothing, so after an abort it still names a live share; what keeps the dead
+// partition off the page is SVM_HOLD's refusal, and the host reclaims it as usual.
+TEST_F(FfaMemoryTest, RegionAfterTheAbortNamesThePageButNothingCanHoldIt) {
+  ASSERT_TRUE(hyp_->ffa_vcpu_booting(0));
+  FfaDesc d = one();
+  d.receiver = HYPHEAP_FFA_ID_OPTEE;
+  const uint64_t h = ok(send(ffa::kMemShare64, d.bytes()));
+  FfaRegs r{};
+  hyp_->ffa_partition_aborted(0, 0, r);
+  ASSERT_TRUE(hyp_->ffa_aborted());
+  const SmcccResult got = region(*hyp_, h, HYPHEAP_FFA_ID_OPTEE);
+  EXPECT_EQ(int64_t(got.x[0]), HYPHEAP_OK);
+  EXPECT_EQ(got.x[1], kPages);
+  EXPECT_EQ(hyp_->hold(kSvm0, Ipa(kPages), 1, HYPHEAP_SVM_NEED_W | HYPHEAP_SVM_NEED_SHARED),
+            Status::kState);
+  EXPECT_EQ(ffa_reclaim(h).x[0], ffa::kSuccess32);
+  EXPECT_EQ(int64_t(region(*hyp_, h, HYPHEAP_FFA_ID_OPTEE).x[0]), HYPHEAP_ERR_NOT_MAPPED);
   expect_invariants();
 }
 

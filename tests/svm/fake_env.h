@@ -45,21 +45,20 @@ class FakeEnv final : public Env {
     }
   }
   void set_pinned(uint64_t ipa, bool pinned) { page(ipa).pinned = pinned; }
-  // FF-A memory: `handle` is a live lend to the secure VM, not retrieved; or no longer lent.
-  void ffa_lend(uint64_t handle) { ffa_[handle] = false; }
-  void ffa_reclaim(uint64_t handle) {
-    ffa_.erase(handle);
-    regions_.erase(handle);
+  // FF-A memory, one record per handle as the hyp keeps it: `handle` is a live lend of `nr`
+  // pages from `first` to the services' endpoint, not retrieved; a live share to this VM's
+  // endpoint `receiver`; or no longer either. The pages themselves are set() apart.
+  void ffa_lend(uint64_t handle, uint64_t first = 0, uint64_t nr = 0) {
+    txns_[handle] = Txn{HYPHEAP_FFA_ID_SVM, true, first, nr, false};
   }
-  // `handle` is a live share of `nr` pages from `first` to this VM's endpoint `receiver`
-  // (SVM_FFA_REGION answers it); the pages themselves are set() apart.
   void ffa_share(uint64_t handle, uint16_t receiver, uint64_t first, uint64_t nr) {
-    regions_[handle] = Region{receiver, first, nr};
+    txns_[handle] = Txn{receiver, false, first, nr, false};
   }
+  void ffa_reclaim(uint64_t handle) { txns_.erase(handle); }
   // Whether the secure VM holds `handle` (retrieved and not relinquished).
   bool ffa_held(uint64_t handle) const {
-    const auto it = ffa_.find(handle);
-    return it != ffa_.end() && it->second;
+    const auto it = txns_.find(handle);
+    return it != txns_.end() && it->second.retrieved;
   }
   uint8_t* at(uint64_t ipa) { return ram_.data() + (ipa - kBase); }
   const std::vector<uint8_t>& ram() const { return ram_; }
@@ -72,6 +71,9 @@ class FakeEnv final : public Env {
   void clear_injected() { injected_.clear(); }
   // Runs after every successful release (a host that rewrites the block once it is copied).
   std::function<void(uint64_t ipa)> on_release;
+  // Runs after every successful SVM_FFA_REGION answer (a host on another CPU that reclaims
+  // and re-shares between the lookup and what the services do with it).
+  std::function<void(uint64_t handle)> on_region;
 
   // --- what tests check ---
   const std::vector<std::string>& violations() const { return violations_; }
@@ -157,22 +159,25 @@ class FakeEnv final : public Env {
   int64_t pin(Ipa ipa, uint64_t nr) override { return pin_common("pin", ipa, nr, true); }
   int64_t unpin(Ipa ipa, uint64_t nr) override { return pin_common("unpin", ipa, nr, false); }
 
-  // As the hyp's mark of a lend: NOT_MAPPED for no live lend, STATE for one already
-  // retrieved (retrieve) or not retrieved (relinquish).
+  // As the hyp's mark of a lend: NOT_MAPPED for no live lend to the services' endpoint (a
+  // share, to either endpoint, included), STATE for one already retrieved (retrieve) or not
+  // retrieved (relinquish).
   int64_t ffa_retrieve(uint64_t handle) override { return ffa_mark("retrieve", handle, true); }
   int64_t ffa_relinquish(uint64_t handle) override { return ffa_mark("relinquish", handle, false); }
-  // As the hyp's SVM_FFA_REGION: NOT_MAPPED unless a live share to that endpoint.
+  // As the hyp's SVM_FFA_REGION: NOT_MAPPED unless a live lend or share to that endpoint.
   int64_t ffa_region(uint64_t handle, uint16_t receiver, Ipa* first, uint64_t* nr) override {
     char buf[64];
     std::snprintf(buf, sizeof(buf), "region(0x%llx,0x%x) ", (unsigned long long)handle, receiver);
     log_ += buf;
     if (int64_t s; take_injected(&s))
       return s;
-    const auto it = regions_.find(handle);
-    if (it == regions_.end() || it->second.receiver != receiver)
+    const auto it = txns_.find(handle);
+    if (it == txns_.end() || it->second.receiver != receiver)
       return HYPHEAP_ERR_NOT_MAPPED;
     *first = Ipa(it->second.first);
     *nr = it->second.pages;
+    if (on_region)
+      on_region(handle);
     return HYPHEAP_OK;
   }
 
@@ -263,12 +268,12 @@ class FakeEnv final : public Env {
     log_ += buf;
     if (int64_t s; take_injected(&s))
       return s;
-    const auto it = ffa_.find(handle);
-    if (it == ffa_.end())
+    const auto it = txns_.find(handle);
+    if (it == txns_.end() || !it->second.lend || it->second.receiver != HYPHEAP_FFA_ID_SVM)
       return HYPHEAP_ERR_NOT_MAPPED;
-    if (it->second == retrieve)
+    if (it->second.retrieved == retrieve)
       return HYPHEAP_ERR_STATE;
-    it->second = retrieve;
+    it->second.retrieved = retrieve;
     return HYPHEAP_OK;
   }
 
@@ -295,12 +300,13 @@ class FakeEnv final : public Env {
   std::vector<uint8_t> ram_;
   std::vector<PageState> pages_;
   std::vector<std::pair<size_t, int64_t>> injected_;  // (call number, status)
-  std::map<uint64_t, bool> ffa_;                      // live lends: handle -> retrieved
-  struct Region {
+  struct Txn {
     uint16_t receiver;
+    bool lend;
     uint64_t first, pages;
+    bool retrieved;
   };
-  std::map<uint64_t, Region> regions_;  // live shares SVM_FFA_REGION answers for
+  std::map<uint64_t, Txn> txns_;  // live FF-A lends and shares, by handle
   size_t nr_calls_ = 0;
   std::vector<std::string> violations_;
   std::string log_;

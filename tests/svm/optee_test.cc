@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <utility>
 #include <vector>
 
 #include "fake_env.h"
@@ -92,7 +94,7 @@ TEST_F(OpteeTest, OpenSessionIsItemNotFoundWrittenIntoTheArgument) {
   EXPECT_TRUE(env_.was_held_for_write(kArg));
   EXPECT_EQ(env_.log(),
             "region(0x8000000000000105,0x810a) hold(0x80001000,1,10) "
-            "release(0x80001000,1,0) ");
+            "region(0x8000000000000105,0x810a) release(0x80001000,1,0) ");
 }
 
 TEST_F(OpteeTest, OtherMessagesGetTheirResultInTheArgument) {
@@ -153,7 +155,7 @@ TEST_F(OpteeTest, AnArgumentInUseIsDenied) {
 
 TEST_F(OpteeTest, ABrokenReleaseIsNeverASuccess) {
   put_arg(kMsgOpenSession, 2);
-  env_.inject(2, HYPHEAP_ERR_STATE);  // region, hold, then the release
+  env_.inject(3, HYPHEAP_ERR_STATE);  // region, hold, region again, then the release
   const Message m =
       optee_dispatch(env_, Message{{kCallWithArg, uint32_t(kHandle), kHandle >> 32, 0, 0}});
   EXPECT_EQ(m.data[0], kFfaDenied);
@@ -187,6 +189,46 @@ TEST_F(OpteeTest, UnknownFunctionsAndMustBeZeroWords) {
   expect_refused(kYielding | 2, 0, 0, 0, 0, kFfaNotSupported);
   expect_refused(0xffffffff, 0, 0, 0, 0, kFfaNotSupported);
   EXPECT_EQ(env_.log(), "");
+}
+
+// The host reclaims the argument on another CPU between the face's lookup and its hold, and
+// shares the same page to VM 10 again: the hold then succeeds on a page that is no longer
+// H's. Asked again once the page is held (a held page cannot be reclaimed), the hyp no
+// longer names it for H, and the face refuses with RAM and the holds as they were.
+TEST_F(OpteeTest, AnArgumentReclaimedAndResharedBeforeTheHoldIsRefused) {
+  constexpr uint64_t kOther = 0x8000'0000'0000'0206;
+  const std::function<void()> races[] = {
+      [&] {  // to the services' endpoint, RW
+        env_.ffa_reclaim(kHandle);
+        env_.ffa_share(kOther, HYPHEAP_FFA_ID_SVM, kArg, 1);
+      },
+      [&] {  // to the face again: the driver's next argument, under another handle
+        env_.ffa_reclaim(kHandle);
+        env_.ffa_share(kOther, HYPHEAP_FFA_ID_OPTEE, kArg, 1);
+      },
+      [&] {  // H now starts elsewhere (not the hyp's handles: the fake's, for the comparison)
+        env_.ffa_share(kHandle, HYPHEAP_FFA_ID_OPTEE, kBase + 2 * k4K, 1);
+      },
+  };
+  for (const auto& race : races) {
+    env_.ffa_reclaim(kOther);
+    env_.ffa_share(kHandle, HYPHEAP_FFA_ID_OPTEE, kArg, 1);
+    put_arg(kMsgOpenSession, 2);
+    bool first = true;
+    env_.on_region = [&](uint64_t) {
+      if (std::exchange(first, false))
+        race();
+    };
+    const std::vector<uint8_t> before = env_.ram();
+    const size_t holds = env_.nr_holds();
+    const Message m = call_with_arg();  // no hold left, no violation
+    env_.on_region = nullptr;
+    EXPECT_EQ(m.data[0], kFfaInvalidParameters);
+    EXPECT_EQ(m.data[1], 0u);
+    EXPECT_EQ(env_.ram(), before);
+    EXPECT_EQ(env_.nr_holds(), holds + 1) << "the race is after the hold's lookup";
+    EXPECT_EQ(env_.nr_held(), 0u);
+  }
 }
 
 }  // namespace

@@ -143,5 +143,17 @@ TEST_F(ProtmemTest, OnlyItsOpsAreItsOwn) {
             HYPHEAP_SVM_ERR_NOT_SUPPORTED);
 }
 
+// The host names a share in an ASSIGN (above all the optee driver's argument, shared to the
+// OP-TEE face): the hyp marks only a lend to the services' endpoint, and the fake as it does.
+TEST_F(ProtmemTest, AssignRefusesAShareToEitherEndpoint) {
+  env_.ffa_share(kOther, HYPHEAP_FFA_ID_OPTEE, kBase, 1);
+  EXPECT_EQ(status(assign(kOther)), HYPHEAP_SVM_ERR_PROTMEM_NOT_LENT);
+  EXPECT_EQ(status(release(kOther)), HYPHEAP_SVM_ERR_PROTMEM_NOT_LENT);
+  env_.ffa_share(kOther, HYPHEAP_FFA_ID_SVM, kBase, 1);
+  EXPECT_EQ(status(assign(kOther)), HYPHEAP_SVM_ERR_PROTMEM_NOT_LENT);
+  EXPECT_FALSE(env_.ffa_held(kOther));
+  EXPECT_FALSE(env_.ffa_held(kHandle));
+}
+
 }  // namespace
 }  // namespace hyp::svm::testing
