@@ -433,12 +433,6 @@ static int receiver_refuses_next_unmaps(unsigned int n)
 				       NULL);
 }
 
-static int receiver_holds_next_mailbox(unsigned int seconds)
-{
-	return hypheap_xen_raw_request(HYPHEAP_XEN_OP_HOLD, 0, seconds, NULL,
-				       0, NULL);
-}
-
 /* The mailbox counts, which outlive the conduits. */
 static struct hypheap_xen_counts mailbox_counts(void)
 {
@@ -991,39 +985,6 @@ static bool bind_within(struct device *dev, unsigned int seconds)
 	return false;
 }
 
-#define HOLD_S	25
-
-/*
- * A receiver that keeps the retired mailbox mapped longer than dom0 waits
- * (10 tries, about 9.2 s): dom0 leaks the page rather than free it, and
- * refuses a new mailbox under the reference (-EBUSY) while it is mapped;
- * once the receiver let go, the driver binds again.
- */
-static void xen_unbind_leaks_a_mailbox_the_receiver_holds(struct kunit *test)
-{
-	struct device *dev = hypheap_device(test);
-	struct hypheap_xen_counts was = mailbox_counts(), now;
-	struct hypheap_conduit *c;
-
-	KUNIT_ASSERT_EQ(test, receiver_holds_next_mailbox(HOLD_S), 0);
-	device_release_driver(dev);
-	KUNIT_EXPECT_EQ(test, hypheap_xen_receiver_domid(), -ENODEV);
-	now = mailbox_counts();
-	KUNIT_EXPECT_EQ(test, now.mailboxes_leaked, was.mailboxes_leaked + 1);
-	KUNIT_EXPECT_EQ(test, now.mailboxes_retired, was.mailboxes_retired);
-	/* still held: no new mailbox under the reference */
-	c = hypheap_xen_create(dev);
-	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(c), -EBUSY);
-	if (!IS_ERR(c))
-		hypheap_conduit_put(c);
-	KUNIT_EXPECT_NE(test, device_attach(dev), 1);
-	KUNIT_EXPECT_EQ(test, hypheap_xen_receiver_domid(), -ENODEV);
-	KUNIT_EXPECT_TRUE(test, bind_within(dev, 2 * HOLD_S));
-	put_device(dev);
-	KUNIT_ASSERT_GT(test, hypheap_xen_receiver_domid(), 0);
-	expect_transport_works(test, "after the receiver let go");
-}
-
 /*
  * A conduit creation that fails while the receiver could attach: the
  * mailbox page is never freed under a live mapping (it is granted only
@@ -1069,7 +1030,6 @@ static struct kunit_case xen_cases[] = {
 	KUNIT_CASE(xen_second_conduit_shares_the_mailbox),
 	KUNIT_CASE(xen_lend_undo_unmap_refused_keeps_pages_mapped),
 	KUNIT_CASE(xen_rebind_retires_and_reattaches_the_mailbox),
-	KUNIT_CASE(xen_unbind_leaks_a_mailbox_the_receiver_holds),
 	KUNIT_CASE(xen_create_failure_never_frees_a_mapped_mailbox),
 	{}
 };
