@@ -142,6 +142,11 @@ struct hypheap_xen {
 /* The one state of the mailbox's reference: created once, reused. */
 static DEFINE_MUTEX(hypheap_xen_lock);
 static struct hypheap_xen *hypheap_xen_cur;
+/* mailbox pages retired and freed, and never freed, since boot (the lock) */
+static u64 hypheap_xen_mailboxes_retired;
+static u64 hypheap_xen_mailboxes_leaked;
+/* KUnit: the next conduit creation fails (hypheap_xen_fail_next_create()) */
+static bool hypheap_xen_create_fault;
 
 static bool hypheap_xen_fault(unsigned long *at, unsigned long i)
 {
@@ -1007,6 +1012,10 @@ static void hypheap_xen_show(struct hypheap_conduit *c, struct seq_file *m)
 	seq_printf(m, "pages_scrubbed_by_receiver: %llu\n", x->scrubbed);
 	seq_printf(m, "decrease_reservation_calls: %llu\n", x->decrease_calls);
 	seq_printf(m, "populate_physmap_calls: %llu\n", x->populate_calls);
+	seq_printf(m, "mailboxes_retired: %llu\n",
+		   READ_ONCE(hypheap_xen_mailboxes_retired));
+	seq_printf(m, "mailboxes_leaked: %llu\n",
+		   READ_ONCE(hypheap_xen_mailboxes_leaked));
 	for (i = 0; i < HYPHEAP_XEN_NR_PHASES; i++)
 		seq_printf(m, "%s_ns: %llu\n", hypheap_xen_phase_names[i],
 			   x->ns[i]);
@@ -1066,8 +1075,10 @@ static void hypheap_xen_destroy(struct hypheap_conduit *c)
 	/* a page the receiver may still map is never freed */
 	if (hypheap_xen_retire_mailbox(x)) {
 		__free_page(x->mbox_page);
+		hypheap_xen_mailboxes_retired++;
 		pr_info("mailbox of dom%u retired\n", x->domid);
 	} else {
+		hypheap_xen_mailboxes_leaked++;
 		pr_err("receiver dom%u still maps the mailbox: page leaked, grant ref %u stays taken\n",
 		       x->domid, HYPHEAP_XEN_MAILBOX_REF);
 	}
@@ -1087,7 +1098,7 @@ static const struct hypheap_transport_ops hypheap_xen_ops = {
 	.destroy = hypheap_xen_destroy,
 };
 
-/* A new state: the mailbox page granted under the reserved reference. */
+/* A new state, its mailbox page not granted yet (hypheap_xen_grant_mailbox()). */
 static struct hypheap_xen *hypheap_xen_new(struct device *dev, u32 domid)
 {
 	struct hypheap_xen *x;
@@ -1123,9 +1134,42 @@ static struct hypheap_xen *hypheap_xen_new(struct device *dev, u32 domid)
 	}
 	x->mb = page_address(x->mbox_page);
 	x->mb->magic = cpu_to_le32(HYPHEAP_XEN_MAGIC);
-	gnttab_grant_foreign_access_ref(HYPHEAP_XEN_MAILBOX_REF, domid,
-					xen_page_to_gfn(x->mbox_page), 0);
 	return x;
+}
+
+/*
+ * Let the receiver map a new state's mailbox: only once its conduit
+ * exists, so that no failure after it has to take a page back from a
+ * receiver that may map it.
+ */
+static void hypheap_xen_grant_mailbox(struct hypheap_xen *x)
+{
+	gnttab_grant_foreign_access_ref(HYPHEAP_XEN_MAILBOX_REF, x->domid,
+					xen_page_to_gfn(x->mbox_page), 0);
+}
+
+/*
+ * The KUnit fault of a failed conduit creation, as slow as one that waits
+ * for memory: long enough for the receiver to attach to a mailbox granted
+ * by then.
+ */
+static bool hypheap_xen_create_fails(struct hypheap_xen *x)
+{
+	unsigned int i;
+
+	if (!IS_ENABLED(CONFIG_KUNIT) || !hypheap_xen_create_fault)
+		return false;
+	hypheap_xen_create_fault = false;
+	for (i = 0; i < 50; i++) {
+		/* pairs with the receiver's release of ready once it serves */
+		if (le32_to_cpu(smp_load_acquire(&x->mb->ready)) ==
+		    HYPHEAP_XEN_VERSION)
+			break;
+		msleep(100);
+	}
+	pr_info("conduit creation fails (KUnit fault), receiver %s\n",
+		i < 50 ? "attached" : "not attached");
+	return true;
 }
 
 /**
@@ -1168,16 +1212,19 @@ struct hypheap_conduit *hypheap_xen_create(struct device *dev)
 		mutex_unlock(&hypheap_xen_lock);
 		return ERR_CAST(x);
 	}
-	c = hypheap_conduit_create(&hypheap_xen_ops, x, HYPHEAP_XEN_RANGES);
+	c = hypheap_xen_create_fails(x) ? ERR_PTR(-ENOMEM) :
+	    hypheap_conduit_create(&hypheap_xen_ops, x, HYPHEAP_XEN_RANGES);
 	if (IS_ERR(c)) {
+		/* never granted: nobody else can have seen the page */
 		if (fresh) {
-			gnttab_end_foreign_access_ref(HYPHEAP_XEN_MAILBOX_REF);
 			__free_page(x->mbox_page);
 			hypheap_xen_free(x);
 		}
 		mutex_unlock(&hypheap_xen_lock);
 		return c;
 	}
+	if (fresh)
+		hypheap_xen_grant_mailbox(x);
 	x->users++;
 	hypheap_xen_cur = x;
 	mutex_unlock(&hypheap_xen_lock);
@@ -1368,20 +1415,46 @@ int hypheap_xen_inject(const struct hypheap_xen_faults *f)
 EXPORT_SYMBOL_IF_KUNIT(hypheap_xen_inject);
 
 /**
+ * hypheap_xen_fail_next_create() - make the next conduit creation fail
+ *
+ * Once, with -ENOMEM, after waiting up to 5 s for the receiver to serve
+ * the mailbox (if it can see one by then).
+ */
+void hypheap_xen_fail_next_create(void)
+{
+	mutex_lock(&hypheap_xen_lock);
+	hypheap_xen_create_fault = true;
+	mutex_unlock(&hypheap_xen_lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_xen_fail_next_create);
+
+/**
  * hypheap_xen_counts() - the transport's counts
- * @n: filled
+ * @n: filled; the mailbox counts also without a conduit
  *
  * Return: 0, or -ENODEV without a xen conduit.
  */
 int hypheap_xen_counts(struct hypheap_xen_counts *n)
 {
 	struct hypheap_conduit *c;
-	struct hypheap_xen *x = hypheap_xen_get(&c);
+	struct hypheap_xen *x;
+	u64 retired, leaked;
 
+	mutex_lock(&hypheap_xen_lock);
+	retired = hypheap_xen_mailboxes_retired;
+	leaked = hypheap_xen_mailboxes_leaked;
+	mutex_unlock(&hypheap_xen_lock);
+	*n = (struct hypheap_xen_counts){
+		.mailboxes_retired = retired,
+		.mailboxes_leaked = leaked,
+	};
+	x = hypheap_xen_get(&c);
 	if (!x)
 		return -ENODEV;
 	mutex_lock(&x->lock);
 	*n = (struct hypheap_xen_counts){
+		.mailboxes_retired = retired,
+		.mailboxes_leaked = leaked,
 		.grants = x->grants,
 		.pages_lent = x->pages_lent,
 		.pages_shared = x->pages_shared,

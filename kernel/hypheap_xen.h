@@ -37,6 +37,9 @@ struct hypheap_xen_faults {
  * @end_refused: grants that could not be ended, since boot
  * @populate_short: frames populate_physmap did not give back, since boot
  * @broken: a request timed out, nothing more is sent
+ * @mailboxes_retired: mailbox pages retired and freed, since boot
+ * @mailboxes_leaked: mailbox pages never freed (the receiver did not let
+ *	go of one it was asked to retire), since boot
  */
 struct hypheap_xen_counts {
 	u64 grants;
@@ -47,9 +50,12 @@ struct hypheap_xen_counts {
 	u64 end_refused;
 	u64 populate_short;
 	bool broken;
+	u64 mailboxes_retired;
+	u64 mailboxes_leaked;
 };
 
 int hypheap_xen_inject(const struct hypheap_xen_faults *f);
+void hypheap_xen_fail_next_create(void);
 int hypheap_xen_counts(struct hypheap_xen_counts *n);
 
 #endif /* _HYPHEAP_XEN_H */

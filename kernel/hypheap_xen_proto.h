@@ -45,6 +45,11 @@
  * @HYPHEAP_XEN_OP_DETACH: dom0 retires this mailbox page: the receiver
  *	answers, unmaps it and maps the reference again until a page with
  *	%HYPHEAP_XEN_MAGIC is there; no @refs
+ * @HYPHEAP_XEN_OP_HOLD: for the tests: after answering the next DETACH,
+ *	keep the mailbox mapped @arg seconds (a receiver slow to let go); no
+ *	@refs
+ * @HYPHEAP_XEN_OP_REFUSE: for the tests: the next @arg UNMAP requests
+ *	answer -EBUSY and touch nothing; no @refs
  */
 enum hypheap_xen_op {
 	HYPHEAP_XEN_OP_MAP = 1,
@@ -55,13 +60,16 @@ enum hypheap_xen_op {
 	HYPHEAP_XEN_OP_KEEP = 6,
 	HYPHEAP_XEN_OP_LETGO = 7,
 	HYPHEAP_XEN_OP_DETACH = 8,
+	HYPHEAP_XEN_OP_HOLD = 9,
+	HYPHEAP_XEN_OP_REFUSE = 10,
 };
 
 /* the ops that carry no references (@nr is 0) */
 static inline bool hypheap_xen_op_has_refs(u32 op)
 {
 	return op != HYPHEAP_XEN_OP_KEEP && op != HYPHEAP_XEN_OP_LETGO &&
-	       op != HYPHEAP_XEN_OP_DETACH;
+	       op != HYPHEAP_XEN_OP_DETACH && op != HYPHEAP_XEN_OP_HOLD &&
+	       op != HYPHEAP_XEN_OP_REFUSE;
 }
 
 #define HYPHEAP_XEN_F_SCRUB	0x1U

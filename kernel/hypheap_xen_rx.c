@@ -67,6 +67,9 @@ static unsigned long hypheap_xen_rx_nr_mapped;
  * touches them.
  */
 static unsigned int hypheap_xen_rx_keep;
+/* OP_REFUSE: UNMAP requests still to refuse; OP_HOLD: seconds to hold a retired mailbox */
+static unsigned int hypheap_xen_rx_refuse;
+static unsigned int hypheap_xen_rx_hold_s;
 static LIST_HEAD(hypheap_xen_rx_kept);
 
 /*
@@ -285,6 +288,11 @@ static int hypheap_xen_rx_unmap(const u32 *refs, unsigned int nr, bool scrub,
 	bool *ro;
 	int ret;
 
+	if (hypheap_xen_rx_refuse) {
+		hypheap_xen_rx_refuse--;
+		pr_info("REFUSE: refused UNMAP of %u grants\n", nr);
+		return -EBUSY;
+	}
 	ret = hypheap_xen_rx_lookup(refs, nr, false);
 	if (ret)
 		return ret;
@@ -495,6 +503,14 @@ static int hypheap_xen_rx_serve(struct hypheap_xen_mailbox *mb, u32 op)
 	case HYPHEAP_XEN_OP_DETACH:
 		ret = 0;
 		break;
+	case HYPHEAP_XEN_OP_HOLD:
+		hypheap_xen_rx_hold_s = le32_to_cpu(mb->arg);
+		ret = 0;
+		break;
+	case HYPHEAP_XEN_OP_REFUSE:
+		hypheap_xen_rx_refuse = le32_to_cpu(mb->arg);
+		ret = 0;
+		break;
 	default:
 		ret = -EOPNOTSUPP;
 	}
@@ -590,6 +606,12 @@ static int hypheap_xen_rx_thread(void *data)
 		if (!mb)
 			break;
 		again = hypheap_xen_rx_serve_mailbox(mb);
+		if (again && hypheap_xen_rx_hold_s) {
+			pr_info("HOLD: keeping the retired mailbox %u s\n",
+				hypheap_xen_rx_hold_s);
+			msleep_interruptible(hypheap_xen_rx_hold_s * 1000);
+			hypheap_xen_rx_hold_s = 0;
+		}
 		/* dom0 ends the grant, and frees the page, only after this */
 		hypheap_xen_rx_unmap_pages(&page, &h, NULL, 1);
 		/*

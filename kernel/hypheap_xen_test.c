@@ -17,6 +17,7 @@
 #include <linux/device.h>
 #include <linux/dma-mapping.h>
 #include <linux/gfp.h>
+#include <linux/delay.h>
 #include <linux/ktime.h>
 #include <linux/sizes.h>
 #include <linux/mm.h>
@@ -426,6 +427,21 @@ static int receiver_lets_go(void)
 				       NULL);
 }
 
+static int receiver_refuses_next_unmaps(unsigned int n)
+{
+	return hypheap_xen_raw_request(HYPHEAP_XEN_OP_REFUSE, 0, n, NULL, 0,
+				       NULL);
+}
+
+/* The mailbox counts, which outlive the conduits. */
+static struct hypheap_xen_counts mailbox_counts(void)
+{
+	struct hypheap_xen_counts n = {};
+
+	hypheap_xen_counts(&n);
+	return n;
+}
+
 /*
  * After a request that failed and said nothing changed: every page is
  * dom0's again, in its p2m and in the books, the transport's counts are as
@@ -650,6 +666,42 @@ static void xen_lend_undo_populate_short(struct kunit *test)
 	__free_pages(page, 2);
 }
 
+#define UNDO_PAGES	70
+
+/*
+ * The undo of a short decrease whose UNMAP the receiver refuses (the
+ * first of two pieces, 64 + 6 pages): it keeps every page mapped, so all
+ * stay shared, at their first step (mapped: the next reclaim asks it to
+ * unmap them), and one reclaim brings all 70 back.
+ */
+static void xen_lend_undo_unmap_refused_keeps_pages_mapped(struct kunit *test)
+{
+	struct hypheap_xen_faults f = { .decrease_at = 3 };
+	struct page *page = alloc_pages(GFP_KERNEL, 7);
+	struct hypheap_xen_counts was, now;
+	phys_addr_t pa;
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pa = page_to_phys(page);
+	was = counts(test);
+	inject(test, &f);
+	KUNIT_ASSERT_EQ(test, receiver_refuses_next_unmaps(1), 0);
+	KUNIT_EXPECT_EQ(test, lend(pa, UNDO_PAGES), -ENOTRECOVERABLE);
+	now = counts(test);
+	KUNIT_EXPECT_FALSE(test, now.broken);
+	KUNIT_EXPECT_EQ(test, now.held, was.held);
+	KUNIT_EXPECT_EQ(test, now.pages_shared, was.pages_shared + UNDO_PAGES);
+	KUNIT_EXPECT_EQ(test, now.pages_lent, was.pages_lent);
+	KUNIT_EXPECT_EQ(test, now.grants, was.grants + UNDO_PAGES);
+	for (i = 0; i < UNDO_PAGES; i++)
+		KUNIT_EXPECT_EQ_MSG(test, owners_of(test, pa + i * PAGE_SIZE),
+				    host_bit | svm_bit, "page %u", i);
+	KUNIT_EXPECT_EQ(test, reclaim(pa, UNDO_PAGES, host_bit | svm_bit), 0);
+	expect_all_host(test, page, UNDO_PAGES, &was, "after the reclaim");
+	__free_pages(page, 7);
+}
+
 /**
  * struct xen_heap - a heap of the test's own on the xen conduit
  * @pdev: the device the backend cleans pages through
@@ -718,7 +770,6 @@ static void xen_reclaim_refuses_while_the_receiver_keeps_a_mapping(struct kunit 
 	unsigned int i, j, n;
 	struct page *probe;
 	u64 seen = 0;
-	int refs;
 
 	xen_heap_setup(test, &h);
 	probe = alloc_page(GFP_KERNEL);
@@ -747,9 +798,6 @@ static void xen_reclaim_refuses_while_the_receiver_keeps_a_mapping(struct kunit 
 				    pfn[i]);
 		KUNIT_EXPECT_EQ(test, owners_of(test, PFN_PHYS(pfn[i])),
 				svm_bit);
-		/* still the buffer's: not freed to the page allocator */
-		refs = page_ref_count(pfn_to_page(pfn[i]));
-		KUNIT_EXPECT_GT(test, refs, 0);
 	}
 	/* a retry changes nothing while the receiver holds on */
 	KUNIT_EXPECT_EQ(test, hypheap_heap_retry_quarantine(h.heap), 1U);
@@ -910,14 +958,56 @@ static void xen_second_conduit_shares_the_mailbox(struct kunit *test)
 static void xen_rebind_retires_and_reattaches_the_mailbox(struct kunit *test)
 {
 	struct device *dev = hypheap_device(test);
+	struct hypheap_xen_counts was = mailbox_counts(), now;
 
 	expect_transport_works(test, "before the unbind");
 	device_release_driver(dev);
 	KUNIT_EXPECT_EQ(test, hypheap_xen_receiver_domid(), -ENODEV);
+	now = mailbox_counts();
+	KUNIT_EXPECT_EQ(test, now.mailboxes_retired, was.mailboxes_retired + 1);
+	KUNIT_EXPECT_EQ(test, now.mailboxes_leaked, was.mailboxes_leaked);
 	KUNIT_EXPECT_EQ(test, device_attach(dev), 1);
 	put_device(dev);
 	KUNIT_ASSERT_GT(test, hypheap_xen_receiver_domid(), 0);
 	expect_transport_works(test, "after the driver bound again");
+}
+
+/* Bind again, for up to @seconds while the reference is busy; whether it bound. */
+static bool bind_within(struct device *dev, unsigned int seconds)
+{
+	unsigned int i;
+
+	for (i = 0; i <= seconds; i++) {
+		if (device_attach(dev) == 1 && hypheap_xen_receiver_domid() > 0)
+			return true;
+		ssleep(1);
+	}
+	return false;
+}
+
+/*
+ * A conduit creation that fails while the receiver could attach: the
+ * mailbox page is never freed under a live mapping (it is granted only
+ * once the conduit exists), and the next bind works.
+ */
+static void xen_create_failure_never_frees_a_mapped_mailbox(struct kunit *test)
+{
+	struct device *dev = hypheap_device(test);
+	struct hypheap_xen_counts was, now;
+
+	device_release_driver(dev);
+	KUNIT_EXPECT_EQ(test, hypheap_xen_receiver_domid(), -ENODEV);
+	was = mailbox_counts();
+	hypheap_xen_fail_next_create();
+	KUNIT_EXPECT_NE(test, device_attach(dev), 1);
+	KUNIT_EXPECT_EQ(test, hypheap_xen_receiver_domid(), -ENODEV);
+	now = mailbox_counts();
+	KUNIT_EXPECT_EQ(test, now.mailboxes_leaked, was.mailboxes_leaked);
+	/* the reference is free: a freed page the receiver maps would hold it */
+	KUNIT_EXPECT_TRUE(test, bind_within(dev, 5));
+	put_device(dev);
+	KUNIT_ASSERT_GT(test, hypheap_xen_receiver_domid(), 0);
+	expect_transport_works(test, "after the failed creation");
 }
 
 static struct kunit_case xen_cases[] = {
@@ -938,7 +1028,9 @@ static struct kunit_case xen_cases[] = {
 	KUNIT_CASE(xen_lend_undo_populate_short),
 	KUNIT_CASE(xen_reclaim_populate_short_keeps_serving),
 	KUNIT_CASE(xen_second_conduit_shares_the_mailbox),
+	KUNIT_CASE(xen_lend_undo_unmap_refused_keeps_pages_mapped),
 	KUNIT_CASE(xen_rebind_retires_and_reattaches_the_mailbox),
+	KUNIT_CASE(xen_create_failure_never_frees_a_mapped_mailbox),
 	{}
 };
 

@@ -87,6 +87,8 @@ ensure_lists() {
 }
 
 # The newest unpacked pinned version, whatever apt says now: a warm run asks nothing.
+# The unpacked tree is trusted by its name and .done alone: the .deb's sha256 is checked
+# only when it is unpacked, never again, so whoever can write the cache can change Xen.
 cached_dir() {
 	local d
 	for d in "$cache"/xen-*; do
