@@ -33,9 +33,11 @@ constexpr uint64_t type_bit(unsigned level) {
 constexpr uint64_t leaf_attrs(uint64_t pte) {
   return pte & ~(pte::kOaMask | pte::kTableOrPage);
 }
+// Bits the table walker ignores (Arm ARM D8.3, "reserved for software use"): a TLB entry
+// cached before a change of them translates exactly as one cached after it.
+constexpr uint64_t kSoftwareBits = pte::kStateMask | pte::kPinned | pte::kHeld;
 // Bits a valid entry may change without break-before-make: permissions and software bits.
-constexpr uint64_t kInPlaceBits =
-    pte::kS2apR | pte::kS2apW | pte::kXn | pte::kStateMask | pte::kPinned | pte::kHeld;
+constexpr uint64_t kInPlaceBits = pte::kS2apR | pte::kS2apW | pte::kXn | kSoftwareBits;
 
 uint64_t* table_va(uint64_t table_pte) {
   return static_cast<uint64_t*>(arch::phys_to_virt(PhysAddr(table_pte & pte::kOaMask)));
@@ -193,10 +195,14 @@ class Stage2Editor {
       make(e, value);
       return;
     }
-    // Valid to invalid, or a permission/software-bit change: one store, and the stale
-    // translation only has to be gone when the batch is flushed.
+    // Valid to invalid, or a permission change: one store, and the stale translation only
+    // has to be gone when the batch is flushed. A change of software bits alone (a hold, a
+    // pin, a page's sharing state) needs no invalidation: what the TLBs may hold translates
+    // the same. Under TCG every invalidation empties QEMU's TLBs, so a secure VM's
+    // SVM_HOLD/RELEASE around each service call used to cost more than the call's work.
     write(e, value);
-    tlb_.add(Ipa(e.base));
+    if (((old ^ value) & ~kSoftwareBits) != 0)
+      tlb_.add(Ipa(e.base));
   }
 
   // Replace a table entry (and the tables below it) by a leaf.

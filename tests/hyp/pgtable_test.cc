@@ -203,6 +203,38 @@ TEST_F(Stage2Test, PermissionChangeIsInPlaceWithOneTlbInvalidation) {
 
 // --- TLB maintenance --------------------------------------------------------------------
 
+// The walker ignores software bits: a TLB entry cached before the change translates as the
+// new descriptor does, so nothing is owed (and under TCG each invalidation empties QEMU's
+// TLBs). The ordering model agrees: no invalidation is pending after the call.
+TEST_F(Stage2Test, SoftwareBitsAloneChangeInPlaceWithoutTlbMaintenance) {
+  set(k1G, k2M, rwx(k1G));
+  fake::reset_counters();
+  set(k1G, k2M,
+      LeafSpec::normal(PhysAddr(k1G), kPermsRwx, PageState::kSharedOwned,
+                       /*pinned=*/true, /*held=*/true, /*ffa=*/false));
+  EXPECT_EQ(fake::counters().pte_writes, 1u);
+  EXPECT_EQ(fake::counters().tlb_ipa, 0u);
+  EXPECT_EQ(fake::counters().tlb_vm, 0u);
+  EXPECT_EQ(fake::pending_invalidations(), 0u);
+  EXPECT_EQ(fake::counters().bbm_violations, 0u);
+  const Leaf l = s2_.lookup(Ipa(k1G));
+  EXPECT_EQ(l.level, 2u);
+  EXPECT_TRUE(l.pinned());
+  EXPECT_TRUE(l.held());
+  EXPECT_EQ(l.state(), PageState::kSharedOwned);
+}
+
+// A software bit and a permission in one change: the permission still needs its invalidation.
+TEST_F(Stage2Test, SoftwareBitsWithAPermissionChangeStillInvalidate) {
+  set(k1G, k2M, rwx(k1G));
+  fake::reset_counters();
+  set(k1G, k2M,
+      LeafSpec::normal(PhysAddr(k1G), Perms(HYPHEAP_PERM_R), PageState::kOwned,
+                       /*pinned=*/false, /*held=*/true, /*ffa=*/false));
+  EXPECT_EQ(fake::counters().tlb_ipa, 1u);
+  EXPECT_EQ(fake::pending_invalidations(), 0u);
+}
+
 TEST_F(Stage2Test, UnmappingScatteredPagesInOneBatchWaitsForCompletionOnce) {
   set(k1G, k2M, rwx(0x8000'0000 + k4K));  // misaligned output: 512 page entries
   fake::reset_counters();

@@ -87,6 +87,9 @@ constexpr unsigned kLastLevel = 3;
 constexpr uint64_t kOaMask = 0x0000'FFFF'FFFF'F000ULL;
 // Bits a valid stage-2 descriptor may change in place: S2AP, XN and the software bits.
 constexpr uint64_t kInPlaceBits = (3ULL << 6) | (3ULL << 53) | (0xFULL << 55);
+// Bits 58:55, which the walker ignores: a TLB entry from before a change of them alone
+// translates as the new descriptor does, so no invalidation is owed for it.
+constexpr uint64_t kSoftwareBits = 0xFULL << 55;
 // Software bits 56:55: 0 means the VM owns the page alone (hyp/core/pgtable.h, PageState).
 constexpr unsigned kStateShift = 55;
 constexpr uint16_t kHostVmid = 0;  // Hyp::init gives the host VMID 0
@@ -587,7 +590,8 @@ void check_write(const arch::Stage2Hw& hw, uint64_t* ptep, uint64_t old, uint64_
     g_counters.bbm_violations++;  // made again before the break was invalidated
   // The TLBs may now disagree with the tables until an invalidation covers this entry;
   // what they may hold is the oldest valid value since the last one.
-  if (old_valid && old != value && it == g.pending.end()) {
+  const bool software_only = old_valid && new_valid && ((old ^ value) & ~kSoftwareBits) == 0;
+  if (old_valid && old != value && !software_only && it == g.pending.end()) {
     g.pending.emplace(ptep, Pending{hw.vmid, uint8_t(level), ipa, old});
     vm.pending++;
   }
