@@ -71,6 +71,16 @@
  */
 #define HYPHEAP_SVM_CHUNK_BYTES	SZ_1M
 /*
+ * FILL's requests are twice that: zeroing is some 10x faster than HASH, and
+ * a 2 MiB request of a 2 MiB block (the hyp backend allocates those first,
+ * largest first, so chunk boundaries fall on block boundaries) holds the
+ * whole block. A 1 MiB hold made the hypervisor split the secure VM's block
+ * mapping and merge it back on release, a break-before-make and a VMID-wide
+ * TLB invalidation each way, which cost more than the zeroing under TCG.
+ * 2 MiB is also the issue-13 bound of one hypervisor call's scrub.
+ */
+#define HYPHEAP_SVM_FILL_CHUNK_BYTES	SZ_2M
+/*
  * DECRYPT's ciphertext goes through a bounce of at most one chunk, in at most
  * this many runs, so that its runs and the destination's share one block.
  */
@@ -411,7 +421,10 @@ static int hypheap_svm_send_chunk(struct hypheap_svm *svm, u32 op, bool dst,
 	if (ret)
 		return ret;
 	req.args->pattern = pattern;
-	if (!hypheap_svm_take(&req, dst, cur, HYPHEAP_SVM_CHUNK_BYTES,
+	if (!hypheap_svm_take(&req, dst, cur,
+			      op == HYPHEAP_SVM_OP_FILL ?
+			      HYPHEAP_SVM_FILL_CHUNK_BYTES :
+			      HYPHEAP_SVM_CHUNK_BYTES,
 			      HYPHEAP_SVM_ARGS_MAX_RANGES)) {
 		hypheap_svm_req_abort(&req);
 		return -EINVAL; /* a table shorter than its buffer */

@@ -203,6 +203,43 @@ static void fill_then_hash_matches_kernel_sha256(struct kunit *test)
 }
 
 /*
+ * A FILL of a buffer of 2 MiB blocks (what a heap pool asks for every freed
+ * buffer) holds whole blocks: the hypervisor changes their hold bit in
+ * place and never splits the secure VM's block mapping. With 1 MiB requests
+ * every hold split a block and every release merged it back, two
+ * break-before-makes and two VMID-wide TLB invalidations per request.
+ */
+static void fill_of_whole_blocks_splits_nothing(struct kunit *test)
+{
+	struct hypheap_svm *svm = svm_get(test);
+	struct dma_buf *buf = svm_alloc(test, SVM_HEAP, 2 * SZ_2M);
+	struct hypheap_buffer *hb = hypheap_buffer_of(buf);
+	bool hvc = hypheap_ktest_conduit_hvc(test);
+	struct scatterlist *sg;
+	u64 splits, merges;
+	unsigned int i;
+	long status;
+
+	for_each_sgtable_sg(&hb->mem.sgt, sg, i)
+		if (sg->length != SZ_2M || !IS_ALIGNED(sg_phys(sg), SZ_2M)) {
+			dma_buf_put(buf);
+			hypheap_svm_put(svm);
+			kunit_skip(test, "no 2 MiB blocks to be had");
+		}
+	splits = hypheap_ktest_stat(test, hvc, HYPHEAP_STAT_BLOCK_SPLITS);
+	merges = hypheap_ktest_stat(test, hvc, HYPHEAP_STAT_BLOCK_MERGES);
+	KUNIT_EXPECT_EQ(test, hypheap_svm_fill(svm, buf, 0, &status), 0);
+	KUNIT_EXPECT_EQ(test, hypheap_ktest_stat(test, hvc,
+						 HYPHEAP_STAT_BLOCK_SPLITS),
+			splits);
+	KUNIT_EXPECT_EQ(test, hypheap_ktest_stat(test, hvc,
+						 HYPHEAP_STAT_BLOCK_MERGES),
+			merges);
+	dma_buf_put(buf);
+	hypheap_svm_put(svm);
+}
+
+/*
  * Ciphertext made by the kernel's ctr(aes) with the test key; the secure VM
  * decrypts it into a lent buffer the host cannot read; its HASH of the
  * plaintext equals the kernel's SHA-256 of the plaintext.
@@ -1673,6 +1710,7 @@ static void ffa_run_from_both_cpus_resumes_the_saved_context(struct kunit *test)
 static struct kunit_case hypheap_svm_cases[] = {
 	KUNIT_CASE(info_names_the_partition),
 	KUNIT_CASE(fill_then_hash_matches_kernel_sha256),
+	KUNIT_CASE(fill_of_whole_blocks_splits_nothing),
 	KUNIT_CASE(decrypt_matches_kernel_aes_ctr),
 	KUNIT_CASE(buffer_of_another_vm_is_not_owned),
 	KUNIT_CASE(raw_argument_block_rejections),
