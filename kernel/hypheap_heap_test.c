@@ -176,9 +176,14 @@ static void ht_one_buffer(struct kunit *test, size_t size)
 	/* largest first: every free 2 MiB block the allocator just had */
 	KUNIT_EXPECT_GE_MSG(test, blocks_2m, free_2m,
 			    "%u free 2 MiB blocks a moment before", free_2m);
-	/* lending whole 2 MiB blocks splits nothing; each smaller run may */
+	/*
+	 * Lending whole 2 MiB blocks splits nothing. A smaller run (aligned to
+	 * its size, so inside one 2 MiB block) may split one block of the
+	 * host's stage-2, which loses it, and one of the secure VM's, which
+	 * gains it.
+	 */
 	KUNIT_EXPECT_LE(test, ht_hyp(test, HYPHEAP_STAT_BLOCK_SPLITS) - splits,
-			(u64)small);
+			2 * (u64)small);
 
 	ht_put(dmabuf);
 	KUNIT_EXPECT_EQ(test, ht_count(heap, HYPHEAP_STAT_HYPERCALLS),
