@@ -18,7 +18,10 @@
 // (steady state: what it freed the round before is pooled), and cold, in rounds of its own
 // beside the system heap with the pool drained before every sample (outside the timing), so
 // every allocation lends new pages; a heap on the same backend without a pool is the
-// "disabled" case.
+// "disabled" case. And a third time, steady: back-to-back alloc+free with no pause, so each
+// allocation waits for the secure VM's zeroing of the buffer freed just before it, which the
+// warm rounds leave out (their pause lets the worker finish): the pool's throughput, its
+// zeroing counted in, against the system heap's, back to back too.
 //
 // Then, per heap, what the comparison of backends needs (issue 11,
 // docs/performance.md): host calls into the hypervisor per buffer (STATS
@@ -101,6 +104,11 @@ constexpr std::array<const char*, 7> kKernelPhases = {"alloc", "zero", "clean", 
 constexpr std::array<size_t, 4> kSizes = {4 * kKiB, 3 * kMiB, 12 * kMiB, 64 * kMiB};
 constexpr int kWarmupRounds = 2;
 constexpr int kMeasuredRounds = 15;
+// The steady pass: per (heap, size), kSteadyBursts runs of kSteadyPerBurst + 1 back-to-back
+// alloc+free, heaps interleaved run by run. The first of a run is left out: the pause before
+// it (the other heaps' run) let the worker zero what this heap freed last.
+constexpr int kSteadyBursts = 5;
+constexpr int kSteadyPerBurst = 3;
 // Buffers per (heap, size) for the hypercall counts; they are integers per
 // buffer when the driver batches as designed, so a few suffice.
 constexpr int kCountedBuffers = 4;
@@ -303,6 +311,29 @@ void MeasureLatency(std::vector<Heap>& heaps) {
           }
         } else if (round >= kWarmupRounds) {
           heap.samples[s].push_back(sample.ns);
+        }
+      }
+    }
+  }
+}
+
+// The steady pass (heaps.front() is the system heap): see kSteadyBursts.
+void MeasureSteady(std::vector<Heap>& heaps) {
+  for (size_t s = 0; s < kSizes.size(); ++s) {
+    for (int burst = 0; burst < kSteadyBursts; ++burst) {
+      for (size_t i = 0; i < heaps.size(); ++i) {
+        Heap& heap = heaps[(i + static_cast<size_t>(burst)) % heaps.size()];
+        for (int k = 0; k <= kSteadyPerBurst; ++k) {
+          const Sample sample = TimeAllocFree(heap.fd.get(), kSizes[s]);
+          if (sample.error != 0) {
+            if (heap.first_errno[s] == 0) {
+              heap.first_errno[s] = sample.error;
+            }
+            break;
+          }
+          if (k > 0) {
+            heap.samples[s].push_back(sample.ns);
+          }
         }
       }
     }
@@ -734,13 +765,14 @@ std::string KernelTable(const std::vector<const Heap*>& heaps) {
   return out;
 }
 
-// The latency table of one pass (its first heap the system heap, the reference).
-std::string LatencyTable(const std::vector<Heap>& heaps, const char* what) {
+// The latency table of one pass (its first heap the system heap, the reference); `how` says
+// how its samples were taken.
+std::string LatencyTable(const std::vector<Heap>& heaps, const char* what, const std::string& how) {
   const Heap& system = heaps.front();
   std::string out = Format(
-      "hh-heap-bench: alloc+free (DMA_HEAP_IOCTL_ALLOC, close) latency%s; %d rounds after %d "
-      "warm-up, heaps interleaved; clock_gettime(CLOCK_MONOTONIC) loop\n",
-      what, kMeasuredRounds, kWarmupRounds);
+      "hh-heap-bench: alloc+free (DMA_HEAP_IOCTL_ALLOC, close) latency%s; %s, heaps "
+      "interleaved; clock_gettime(CLOCK_MONOTONIC) loop\n",
+      what, how.c_str());
   out += Format("%-30s %-10s %7s %11s %11s %9s %9s %9s %10s\n", "heap", "backend", "size",
                 "median us", "p90 us", "x system", "p90 x sys", "calls/buf", "leaves/MiB");
   for (size_t s = 0; s < kSizes.size(); ++s) {
@@ -852,12 +884,13 @@ BenchRecord LatencyRecord(const Heap& heap, const Heap& system, size_t s) {
   return record;
 }
 
-// The cold pass: one latency line per (cold heap, size), its ratio to that pass's system heap.
-std::string ColdJsonLines(const std::vector<Heap>& cold) {
+// The cold or steady pass: one latency line per (heap, size), its ratio to that pass's
+// system heap.
+std::string PassJsonLines(const std::vector<Heap>& pass) {
   std::string out;
-  for (size_t i = 1; i < cold.size(); ++i) {
+  for (size_t i = 1; i < pass.size(); ++i) {
     for (size_t s = 0; s < kSizes.size(); ++s) {
-      out += LatencyRecord(cold[i], cold.front(), s).Line();
+      out += LatencyRecord(pass[i], pass.front(), s).Line();
     }
   }
   return out;
@@ -992,25 +1025,30 @@ int main() {
   }
   std::fflush(stdout);
 
-  // A heap with a pool is the warm case here, and again cold in a pass of its own.
-  std::vector<Heap> cold;
+  // A heap with a pool is the warm case here, and again cold and steady in passes of their
+  // own, each with the system heap first.
+  std::vector<Heap> cold, steady;
+  auto add_to = [](std::vector<Heap>& pass, const Heap& heap, const char* pool) {
+    if (pass.empty()) {
+      Heap& system = pass.emplace_back();
+      system.name = kSystemHeap;
+      system.backend = "system";
+      system.fd = OpenHeap(kSystemHeap).value;
+    }
+    Heap& c = pass.emplace_back();
+    c.name = heap.name;
+    c.backend = heap.backend;
+    c.pool = pool;
+    c.fd = OpenHeap(heap.name).value;
+  };
   for (Heap& heap : heaps) {
     if (heap.name == kSystemHeap || !hypheap::guest::HasPool(heap.name)) {
       continue;
     }
     g_pooled_heaps.push_back(heap.name);
     heap.pool = "warm";
-    if (cold.empty()) {
-      Heap& system = cold.emplace_back();
-      system.name = kSystemHeap;
-      system.backend = "system";
-      system.fd = OpenHeap(kSystemHeap).value;
-    }
-    Heap& c = cold.emplace_back();
-    c.name = heap.name;
-    c.backend = heap.backend;
-    c.pool = "cold";
-    c.fd = OpenHeap(heap.name).value;
+    add_to(cold, heap, "cold");
+    add_to(steady, heap, "steady");
   }
 
   MeasureLatency(heaps);
@@ -1019,6 +1057,8 @@ int main() {
   if (!cold.empty()) {
     MeasureLatency(cold);
     CountHypercalls(cold);
+    QuietPools();
+    MeasureSteady(steady);
   }
   // The host's interrupt latency while each heap allocates and frees 64 MiB buffers, over the
   // same probe with nothing running (hypheap_latency.ko; n/a without it).
@@ -1053,12 +1093,18 @@ int main() {
   }
   std::string text = Table(heaps);
   if (!cold.empty()) {
-    text += LatencyTable(cold, " (cold: pool drained before every sample)");
+    text += LatencyTable(cold, " (cold: pool drained before every sample)",
+                         Format("%d rounds after %d warm-up", kMeasuredRounds, kWarmupRounds));
+    text += LatencyTable(
+        steady,
+        " (steady: back to back, each allocation waits for the zeroing of the "
+        "buffer freed before it)",
+        Format("%d runs of %d, the first of each left out", kSteadyBursts, kSteadyPerBurst + 1));
   }
   std::string burst_table;
   const std::string burst_lines = BurstLines(heaps, &burst_table);
-  text += KernelTable(protected_heaps) + burst_table + JsonLines(heaps) + ColdJsonLines(cold) +
-          burst_lines;
+  text += KernelTable(protected_heaps) + burst_table + JsonLines(heaps) + PassJsonLines(cold) +
+          PassJsonLines(steady) + burst_lines;
   // Each block in one write, so no kernel message lands inside it.
   std::string irq_text;
   if (!irq.empty()) {
@@ -1077,7 +1123,7 @@ int main() {
     std::printf("hh-heap-bench: writing the results: %s\n", std::strerror(error));
     return 1;
   }
-  const bool failed = ReportFailures(heaps) | ReportFailures(cold);
+  const bool failed = ReportFailures(heaps) | ReportFailures(cold) | ReportFailures(steady);
   std::fflush(stdout);
   return failed ? 1 : 0;
 }
