@@ -112,7 +112,7 @@ static int fake_hyp_query(struct hypheap_conduit *c, phys_addr_t addr,
 	q->state = (q->owners & fh->host) && q->owners != fh->host ?
 		   HYPHEAP_STATE_SHARED : HYPHEAP_STATE_EXCLUSIVE;
 	if (pinned)
-		q->state |= HYPHEAP_STATE_F_PINNED;
+		q->state |= fh->pinned_flag ?: HYPHEAP_STATE_F_PINNED;
 	return 0;
 }
 

@@ -33,6 +33,9 @@
  * @pinned: first page the secure VM pins (MEM_QUERY flags it PINNED, a
  *	reclaim naming it answers BUSY, as the hypervisor does)
  * @pinned_pages: how many from @pinned; 0: none
+ * @pinned_flag: what MEM_QUERY says of them: %HYPHEAP_STATE_F_PINNED when 0,
+ *	else this (%HYPHEAP_STATE_F_HELD: a service call uses them;
+ *	%HYPHEAP_STATE_F_PENDING: an operation in progress changes them)
  */
 struct fake_hyp {
 	struct xarray owners;
@@ -48,6 +51,7 @@ struct fake_hyp {
 	bool fail_applies;
 	phys_addr_t pinned;
 	u64 pinned_pages;
+	u32 pinned_flag;
 };
 
 struct hypheap_conduit *fake_hyp_conduit(struct kunit *test,

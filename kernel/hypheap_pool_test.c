@@ -349,7 +349,12 @@ static void a_failed_give_back_is_quarantined(struct kunit *test)
  * reclaim the hypervisor refuses BUSY, so it waits in the quarantine until
  * the pin goes, then comes back to the host.
  */
-static void a_pinned_buffer_is_never_pooled(struct kunit *test)
+/*
+ * A buffer the secure VM still uses when it is freed, one page of it
+ * answering @flag to MEM_QUERY, is neither zeroed nor handed out again: it
+ * waits in quarantine until the secure VM lets go.
+ */
+static void pt_busy_buffer_is_never_pooled(struct kunit *test, u32 flag)
 {
 	struct pt_ctx *ctx = test->priv;
 	struct hypheap_pool *pool = &ctx->heap->pool;
@@ -361,6 +366,7 @@ static void a_pinned_buffer_is_never_pooled(struct kunit *test)
 	first = sg_page(buf->mem.sgt.sgl);
 	ctx->fh.pinned = sg_phys(buf->mem.sgt.sgl) + SZ_64K;
 	ctx->fh.pinned_pages = 1;
+	ctx->fh.pinned_flag = flag;
 	hypheap_buffer_release(buf);
 	flush_work(&pool->scrub_work);
 	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&ctx->scrubs), 0,
@@ -381,6 +387,23 @@ static void a_pinned_buffer_is_never_pooled(struct kunit *test)
 	hypheap_pool_drain(pool);
 	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(&ctx->fh));
 	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->heap->charged), 0);
+}
+
+static void a_pinned_buffer_is_never_pooled(struct kunit *test)
+{
+	pt_busy_buffer_is_never_pooled(test, HYPHEAP_STATE_F_PINNED);
+}
+
+/* held: a service call of the secure VM is using the page right now */
+static void a_held_buffer_is_never_pooled(struct kunit *test)
+{
+	pt_busy_buffer_is_never_pooled(test, HYPHEAP_STATE_F_HELD);
+}
+
+/* pending: a MEM_ASSIGN in progress (kept token) still changes the page */
+static void a_pending_buffer_is_never_pooled(struct kunit *test)
+{
+	pt_busy_buffer_is_never_pooled(test, HYPHEAP_STATE_F_PENDING);
 }
 
 /* Full: a freed buffer that does not fit is reclaimed as without a pool. */
@@ -434,6 +457,8 @@ static struct kunit_case hypheap_pool_cases[] = {
 	KUNIT_CASE(the_shrinker_gives_every_pooled_page_back),
 	KUNIT_CASE(a_failed_give_back_is_quarantined),
 	KUNIT_CASE(a_pinned_buffer_is_never_pooled),
+	KUNIT_CASE(a_held_buffer_is_never_pooled),
+	KUNIT_CASE(a_pending_buffer_is_never_pooled),
 	KUNIT_CASE(a_full_pool_refuses_and_reclaims),
 	KUNIT_CASE(a_disabled_pool_is_todays_behaviour),
 	{}
