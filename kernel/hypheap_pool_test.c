@@ -29,8 +29,8 @@ static const struct hypheap_vmperm pt_dst = {
 	.vmid = HYPHEAP_VMID_SECURE_0, .perms = HYPHEAP_PERM_R | HYPHEAP_PERM_W,
 };
 
-/* a 2 MiB block, a 64 KiB block and a page: every order of the backend */
-#define PT_SIZE		(SZ_2M + SZ_64K + SZ_4K)
+/* a 2 MiB, a 1 MiB and a 64 KiB block and a page: every order of the backend */
+#define PT_SIZE		(SZ_2M + SZ_1M + SZ_64K + SZ_4K)
 #define PT_POOL		(4 * PT_SIZE)
 
 /**

@@ -25,8 +25,8 @@ static const struct hypheap_vmperm rt_dst = {
 	.vmid = HYPHEAP_VMID_SECURE_0, .perms = HYPHEAP_PERM_R | HYPHEAP_PERM_W,
 };
 
-/* Single pages, a 64 KiB block and a 2 MiB block: three ranges, or more. */
-#define RT_SIZE		(SZ_2M + SZ_64K + SZ_4K)
+/* Single pages and a 64 KiB, a 1 MiB and a 2 MiB block: four ranges, or more. */
+#define RT_SIZE		(SZ_2M + SZ_1M + SZ_64K + SZ_4K)
 
 /**
  * struct rt_ctx - one case's heap on the fake hypervisor

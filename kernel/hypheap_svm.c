@@ -63,7 +63,8 @@
  */
 #define HYPHEAP_SVM_BUSY_TRIES	1000
 /*
- * A request names at most this many bytes, so that one FF-A call stays short
+ * A request names at most this many bytes (FILL: twice that, below), so that
+ * one FF-A call stays short
  * (Linux 6.1's FFA_RUN loop never reschedules): between two chunks the client
  * calls cond_resched(). 1 MiB is about 80 ms of HASH under TCG (13 MiB/s,
  * docs/kernel.md), well under a millisecond on hardware. A power of two, so
@@ -71,13 +72,14 @@
  */
 #define HYPHEAP_SVM_CHUNK_BYTES	SZ_1M
 /*
- * FILL's requests are twice that: zeroing is some 10x faster than HASH, and
- * a 2 MiB request of a 2 MiB block (the hyp backend allocates those first,
- * largest first, so chunk boundaries fall on block boundaries) holds the
- * whole block. A 1 MiB hold made the hypervisor split the secure VM's block
- * mapping and merge it back on release, a break-before-make and a VMID-wide
- * TLB invalidation each way, which cost more than the zeroing under TCG.
- * 2 MiB is also the issue-13 bound of one hypervisor call's scrub.
+ * FILL's requests are twice that: zeroing and cleaning take some 2 ms a MiB
+ * under TCG (docs/performance.md), so a 2 MiB request keeps the caller's CPU
+ * about as long as a 1 MiB HASH or less. A 2 MiB request of a 2 MiB block
+ * (the hyp backend allocates those first, largest first, so chunk
+ * boundaries fall on block boundaries) holds the whole block. A 1 MiB hold
+ * made the hypervisor split the secure VM's block mapping and merge it back
+ * on release, a break-before-make and a VMID-wide TLB invalidation each
+ * way, which cost more than the zeroing under TCG.
  */
 #define HYPHEAP_SVM_FILL_CHUNK_BYTES	SZ_2M
 /*

@@ -33,8 +33,12 @@ constexpr uint64_t type_bit(unsigned level) {
 constexpr uint64_t leaf_attrs(uint64_t pte) {
   return pte & ~(pte::kOaMask | pte::kTableOrPage);
 }
-// Bits the table walker ignores (Arm ARM D8.3, "reserved for software use"): a TLB entry
-// cached before a change of them translates exactly as one cached after it.
+// The software bits 58:55 (Arm ARM D8.3, "reserved for software use"), which the table walker
+// ignores: a TLB entry cached before a change of them alone translates exactly as one cached
+// after it, so such a change owes no invalidation. That holds because nothing but this editor
+// writes descriptors (under the VM's lock) and no hardware interprets or updates them:
+// vtcr_for() sets no HA/HD/HWU, and the SMMU's context descriptors no HA/HD. Bit 59 (kFfa),
+// ignored by the walker too, is left out on purpose: an entry never changes it in place.
 constexpr uint64_t kSoftwareBits = pte::kStateMask | pte::kPinned | pte::kHeld;
 // Bits a valid entry may change without break-before-make: permissions and software bits.
 constexpr uint64_t kInPlaceBits = pte::kS2apR | pte::kS2apW | pte::kXn | kSoftwareBits;
