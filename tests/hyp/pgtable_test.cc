@@ -225,8 +225,10 @@ TEST_F(Stage2Test, SoftwareBitsAloneChangeInPlaceWithoutTlbMaintenance) {
 }
 
 // A software bit and a permission in one change: the permission still needs its invalidation.
+// Write alone is taken away (execute stays off both ways), so only S2AP[1] and the hold differ.
 TEST_F(Stage2Test, SoftwareBitsWithAPermissionChangeStillInvalidate) {
-  set(k1G, k2M, rwx(k1G));
+  set(k1G, k2M,
+      LeafSpec::normal(PhysAddr(k1G), Perms(HYPHEAP_PERM_R | HYPHEAP_PERM_W), PageState::kOwned));
   fake::reset_counters();
   set(k1G, k2M,
       LeafSpec::normal(PhysAddr(k1G), Perms(HYPHEAP_PERM_R), PageState::kOwned,
