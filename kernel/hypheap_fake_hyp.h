@@ -35,7 +35,9 @@
  * @pinned_pages: how many from @pinned; 0: none
  * @pinned_flag: what MEM_QUERY says of them: %HYPHEAP_STATE_F_PINNED when 0,
  *	else this (%HYPHEAP_STATE_F_HELD: a service call uses them;
- *	%HYPHEAP_STATE_F_PENDING: an operation in progress changes them)
+ *	%HYPHEAP_STATE_F_PENDING: an operation in progress changes them); a
+ *	reclaim naming them answers BUSY whichever (the hypervisor answers
+ *	PENDING for the last, which the driver treats alike: -EBUSY)
  */
 struct fake_hyp {
 	struct xarray owners;

@@ -25,7 +25,10 @@ static const struct hypheap_vmperm rt_dst = {
 	.vmid = HYPHEAP_VMID_SECURE_0, .perms = HYPHEAP_PERM_R | HYPHEAP_PERM_W,
 };
 
-/* Single pages and a 64 KiB, a 1 MiB and a 2 MiB block: four ranges, or more. */
+/*
+ * Single pages and a 64 KiB, a 1 MiB and a 2 MiB block: one to four ranges
+ * (blocks that happen to be contiguous merge into one).
+ */
 #define RT_SIZE		(SZ_2M + SZ_1M + SZ_64K + SZ_4K)
 
 /**

@@ -74,7 +74,7 @@
 /*
  * FILL's requests are twice that: zeroing and cleaning take some 2 ms a MiB
  * under TCG (docs/performance.md), so a 2 MiB request keeps the caller's CPU
- * about as long as a 1 MiB HASH or less. A 2 MiB request of a 2 MiB block
+ * for some 5 ms, a fraction of a 1 MiB HASH. A 2 MiB request of a 2 MiB block
  * (the hyp backend allocates those first, largest first, so chunk
  * boundaries fall on block boundaries) holds the whole block. A 1 MiB hold
  * made the hypervisor split the secure VM's block mapping and merge it back

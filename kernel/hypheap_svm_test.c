@@ -212,14 +212,21 @@ static void fill_then_hash_matches_kernel_sha256(struct kunit *test)
 static void fill_of_whole_blocks_splits_nothing(struct kunit *test)
 {
 	struct hypheap_svm *svm = svm_get(test);
-	struct dma_buf *buf = svm_alloc(test, SVM_HEAP, 2 * SZ_2M);
-	struct hypheap_buffer *hb = hypheap_buffer_of(buf);
 	bool hvc = hypheap_ktest_conduit_hvc(test);
+	struct hypheap_buffer *hb;
 	struct scatterlist *sg;
+	struct dma_buf *buf;
 	u64 splits, merges;
 	unsigned int i;
 	long status;
 
+	/*
+	 * The counters are the whole hyp's: the reclaim of an earlier case's
+	 * buffer (a kthread's last fput is deferred) must not land in them.
+	 */
+	flush_delayed_fput();
+	buf = svm_alloc(test, SVM_HEAP, 2 * SZ_2M);
+	hb = hypheap_buffer_of(buf);
 	for_each_sgtable_sg(&hb->mem.sgt, sg, i)
 		if (sg->length != SZ_2M || !IS_ALIGNED(sg_phys(sg), SZ_2M)) {
 			dma_buf_put(buf);

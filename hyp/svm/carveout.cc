@@ -38,13 +38,14 @@ bool serves(uint64_t use_case) {
 
 }  // namespace
 
-bool Carveout::init(Ipa base, uint64_t size, uint8_t* mem, CleanFn clean) {
+bool Carveout::init(Ipa base, uint64_t size, uint8_t* mem, CleanFn clean, ZeroFn zero) {
   if (size == 0 || !is_page_aligned(base.value()) || !is_page_aligned(size) ||
       size > (kMaxPages << kPageShift) || size > ~uint64_t(0) - base.value() || !mem)
     return false;
   base_ = base;
   mem_ = mem;
   clean_ = clean;
+  zero_ = zero;
   for (uint64_t& w : fresh_)
     w = ~uint64_t(0);
   // Last: vCPU 0 sets it up before any other vCPU runs; present() from here on.
@@ -189,7 +190,10 @@ Message Carveout::free(uint64_t base) {
 
 void Carveout::scrub(uint64_t first, uint64_t pages) {
   uint8_t* p = mem_ + (first << kPageShift);
-  __builtin_memset(p, 0, pages << kPageShift);
+  if (zero_)
+    zero_(p, pages << kPageShift);
+  else
+    __builtin_memset(p, 0, pages << kPageShift);
   if (clean_)
     clean_(p, pages << kPageShift);
 }

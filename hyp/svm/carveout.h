@@ -34,6 +34,9 @@ class Carveout {
   static constexpr uint64_t kMaxPages = 32768;  // 128 MiB
   // Writes back a range of the pool to the point of coherency (dc cvac at EL1).
   using CleanFn = void (*)(uint8_t* p, uint64_t len);
+  // Zeroes whole pages; without one, memset (the host tests'). The secure VM's is DC ZVA: its
+  // freestanding memset stores a byte at a time.
+  using ZeroFn = void (*)(uint8_t* p, uint64_t len);
 
   constexpr Carveout() = default;
   Carveout(const Carveout&) = delete;
@@ -43,7 +46,8 @@ class Carveout {
   // two seconds under TCG, on every boot): ALLOC zeroes what no buffer has covered since, so
   // nothing of a previous boot survives into a buffer. False, and no pool, if the range is
   // empty, not whole pages or larger than kMaxPages.
-  [[nodiscard]] bool init(Ipa base, uint64_t size, uint8_t* mem, CleanFn clean);
+  [[nodiscard]] bool init(Ipa base, uint64_t size, uint8_t* mem, CleanFn clean,
+                          ZeroFn zero = nullptr);
   bool present() const { return pages_ != 0; }
 
   // CARVEOUT_INFO / ALLOC / FREE, validated in full before anything changes.
@@ -103,6 +107,7 @@ class Carveout {
   uint64_t pages_ = 0;
   uint8_t* mem_ = nullptr;
   CleanFn clean_ = nullptr;
+  ZeroFn zero_ = nullptr;
   Buffer buffers_[kMaxBuffers] = {};  // sorted by first page; [0, nr_) used
   size_t nr_ = 0;
   Bitmap held_ = {};

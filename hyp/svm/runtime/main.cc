@@ -28,6 +28,27 @@ void clean_to_poc(uint8_t* p, uint64_t len) {
   asm volatile("dsb sy" ::: "memory");
 }
 
+// DC ZVA a block at a time (HCR_EL2.TDZ is clear for the partition), where DCZID_EL0 allows
+// it and the range is whole blocks; else false. The zeros stay in the cache: the callers clean
+// them to PoC afterwards.
+bool zero_by_blocks(uint8_t* p, uint64_t n) {
+  uint64_t dczid;
+  asm volatile("mrs %0, dczid_el0" : "=r"(dczid));
+  const uint64_t block = uint64_t{4} << (dczid & 0xf);
+  if ((dczid & 0x10) != 0 || reinterpret_cast<uint64_t>(p) % block != 0 || n % block != 0)
+    return false;
+  for (uint64_t i = 0; i < n; i += block)
+    asm volatile("dc zva, %0" ::"r"(p + i) : "memory");
+  asm volatile("dsb ish" ::: "memory");
+  return true;
+}
+
+// The carve-out pool's zeroing of whole pages (Carveout::ZeroFn).
+void zero_pages(uint8_t* p, uint64_t n) {
+  if (!zero_by_blocks(p, n))
+    __builtin_memset(p, 0, n);
+}
+
 // The services' world at EL1: every Env call is one HVC to the hyp, memory is reached at
 // VA == IPA through the stage-1 identity map of RAM.
 class HypEnv final : public Env {
@@ -62,20 +83,11 @@ class HypEnv final : public Env {
     return status;
   }
   uint8_t* map(Ipa ipa) override { return reinterpret_cast<uint8_t*>(ipa.value()); }
-  // DC ZVA a block at a time (HCR_EL2.TDZ is clear for the partition), where DCZID_EL0
-  // allows it and the range is whole blocks (FILL's are whole pages). The zeros stay in the
-  // cache: FILL cleans them to PoC afterwards (Env::clean_to_poc), as it does any pattern.
+  // FILL's ranges are whole pages: DC ZVA (zero_by_blocks). FILL cleans the zeros to PoC
+  // afterwards (Env::clean_to_poc), as it does any pattern.
   void zero(uint8_t* p, uint64_t n) override {
-    uint64_t dczid;
-    asm volatile("mrs %0, dczid_el0" : "=r"(dczid));
-    const uint64_t block = uint64_t{4} << (dczid & 0xf);
-    if ((dczid & 0x10) != 0 || reinterpret_cast<uint64_t>(p) % block != 0 || n % block != 0) {
+    if (!zero_by_blocks(p, n))
       Env::zero(p, n);
-      return;
-    }
-    for (uint64_t i = 0; i < n; i += block)
-      asm volatile("dc zva, %0" ::"r"(p + i) : "memory");
-    asm volatile("dsb ish" ::: "memory");
   }
   void clean_to_poc(uint8_t* p, uint64_t n) override { svm::clean_to_poc(p, n); }
   // An IPA the stage-2 never maps: the load takes a stage-2 fault at EL2, which aborts the
@@ -154,7 +166,7 @@ extern "C" [[noreturn]] void svm_main(const hyp::svm::BootInfo* info, uint64_t v
     // is left out: CARVEOUT_* then answer NO_POOL.
     if (info->pool.size != 0 &&
         g_carveout.init(hyp::Ipa(info->pool.base), info->pool.size,
-                        reinterpret_cast<uint8_t*>(info->pool.base), clean_to_poc))
+                        reinterpret_cast<uint8_t*>(info->pool.base), clean_to_poc, zero_pages))
       g_config.carveout = &g_carveout;
     if (info->flags & kBootFlagFaultAtBoot) {
       g_env.fault();

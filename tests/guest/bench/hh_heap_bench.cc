@@ -140,8 +140,8 @@ struct Heap {
   // "warm", "cold" or "steady" for a heap with a pool (docs/kernel.md, "Heap pools"), else
   // empty.
   std::string pool;
-  // Steady pass: allocations the pool missed (a lend, not a wait for the zeroing).
-  int64_t steady_misses = 0;
+  // Steady pass, per size: allocations the pool missed (a lend, not a wait for the zeroing).
+  std::array<int64_t, kSizes.size()> steady_misses{};
   UniqueFd fd;
   // samples[size index]: alloc+free times in nanoseconds
   std::array<std::vector<int64_t>, kSizes.size()> samples;
@@ -326,7 +326,7 @@ std::optional<int64_t> PoolMisses(const Heap& heap) {
 }
 
 // The steady pass (heaps.front() is the system heap): see kSteadyBursts. Each size starts
-// with the pools drained, so a buffer of it always fits whatever the pool's limit, and each
+// with the pools drained, so a buffer of it fits whenever the pool holds one of its size, and each
 // run with every pool idle, so no worker's zeroing slows another heap's run (the system
 // heap's above all: the reference); both outside the timing. A sample the pool missed is
 // counted: it would be a lend, not a wait.
@@ -334,7 +334,10 @@ void MeasureSteady(std::vector<Heap>& heaps) {
   for (size_t s = 0; s < kSizes.size(); ++s) {
     for (const Heap& heap : heaps) {
       if (!heap.pool.empty()) {
-        static_cast<void>(hypheap::guest::DrainPool(heap.name));
+        if (const int error = hypheap::guest::DrainPool(heap.name); error != 0) {
+          std::printf("hh-heap-bench: steady pass: draining %s's pool: %s\n", heap.name.c_str(),
+                      std::strerror(error));
+        }
       }
     }
     for (int burst = 0; burst < kSteadyBursts; ++burst) {
@@ -356,7 +359,7 @@ void MeasureSteady(std::vector<Heap>& heaps) {
         }
         // The first allocation of a run may miss (its size's pool was just drained).
         if (const auto after = PoolMisses(heap); after && misses_before) {
-          heap.steady_misses += std::max<int64_t>(0, *after - *misses_before - (burst == 0));
+          heap.steady_misses[s] += std::max<int64_t>(0, *after - *misses_before - (burst == 0));
         }
       }
     }
@@ -901,7 +904,10 @@ BenchRecord LatencyRecord(const Heap& heap, const Heap& system, size_t s) {
       .Real("hyp_stage2_us", heap.phase_us[s][1])
       .Real("hyp_tlb_us", heap.phase_us[s][2])
       .Real("hyp_clean_us", heap.phase_us[s][3])
-      .Real("hyp_scrub_us", heap.phase_us[s][4]);
+      .Real("hyp_scrub_us", heap.phase_us[s][4])
+      .Real("pool_misses", heap.pool == "steady"
+                               ? std::optional(static_cast<double>(heap.steady_misses[s]))
+                               : std::nullopt);
   for (size_t p = 0; p < kKernelPhases.size(); ++p) {
     record.Real(std::string("kernel_") + kKernelPhases[p] + "_us", heap.kernel_us[s][p]);
   }
@@ -1084,11 +1090,14 @@ int main() {
     QuietPools();
     MeasureSteady(steady);
     for (const Heap& heap : steady) {
-      if (heap.steady_misses != 0) {
-        std::printf(
-            "hh-heap-bench: steady pass: %s missed its pool %lld times (those samples "
-            "lent new pages)\n",
-            heap.name.c_str(), static_cast<long long>(heap.steady_misses));
+      for (size_t s = 0; s < kSizes.size(); ++s) {
+        if (heap.steady_misses[s] != 0) {
+          std::printf(
+              "hh-heap-bench: steady pass: %s %s missed its pool %lld times (those "
+              "samples lent new pages)\n",
+              heap.name.c_str(), SizeText(kSizes[s]).c_str(),
+              static_cast<long long>(heap.steady_misses[s]));
+        }
       }
     }
   }

@@ -37,11 +37,19 @@ void* memmove(void* dst, const void* src, size_t n) {
   return dst;
 }
 
+// Eight bytes a store between an unaligned head and tail: a table page or a secure-VM buffer
+// is cleared with 512 stores a page, not 4096. Every store is naturally aligned, so it is
+// also right where memory is Device (the MMU still off).
 void* memset(void* dst, int c, size_t n) {
   auto* d = static_cast<unsigned char*>(dst);
-  while (n--) {
-    *d++ = static_cast<unsigned char>(c);
-  }
+  const auto byte = static_cast<unsigned char>(c);
+  for (; n != 0 && reinterpret_cast<uintptr_t>(d) % sizeof(uint64_t) != 0; n--)
+    *d++ = byte;
+  const uint64_t word = uint64_t{byte} * 0x0101010101010101ULL;
+  for (; n >= sizeof(uint64_t); n -= sizeof(uint64_t), d += sizeof(uint64_t))
+    *reinterpret_cast<uint64_t*>(d) = word;
+  for (; n != 0; n--)
+    *d++ = byte;
   return dst;
 }
 
