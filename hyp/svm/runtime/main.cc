@@ -5,6 +5,7 @@
 
 #include <hypheap/abi.h>
 
+#include "arch/arm64/cache.h"
 #include "boot_info.h"
 #include "hvc.h"
 #include "layout.h"
@@ -19,33 +20,13 @@ namespace {
 // To the point of coherency: whatever reads it next, with or without the caches (a device
 // that does not snoop, FREE's pool, the host after a reclaim), finds what was written.
 void clean_to_poc(uint8_t* p, uint64_t len) {
-  uint64_t ctr;
-  asm volatile("mrs %0, ctr_el0" : "=r"(ctr));
-  const uint64_t line = uint64_t{4} << ((ctr >> 16) & 0xf);  // DminLine, in words
-  const uint64_t end = reinterpret_cast<uint64_t>(p) + len;
-  for (uint64_t a = reinterpret_cast<uint64_t>(p) & ~(line - 1); a < end; a += line)
-    asm volatile("dc cvac, %0" ::"r"(a) : "memory");
-  asm volatile("dsb sy" ::: "memory");
-}
-
-// DC ZVA a block at a time (HCR_EL2.TDZ is clear for the partition), where DCZID_EL0 allows
-// it and the range is whole blocks; else false. The zeros stay in the cache: the callers clean
-// them to PoC afterwards.
-bool zero_by_blocks(uint8_t* p, uint64_t n) {
-  uint64_t dczid;
-  asm volatile("mrs %0, dczid_el0" : "=r"(dczid));
-  const uint64_t block = uint64_t{4} << (dczid & 0xf);
-  if ((dczid & 0x10) != 0 || reinterpret_cast<uint64_t>(p) % block != 0 || n % block != 0)
-    return false;
-  for (uint64_t i = 0; i < n; i += block)
-    asm volatile("dc zva, %0" ::"r"(p + i) : "memory");
-  asm volatile("dsb ish" ::: "memory");
-  return true;
+  arm64::clean_dcache_to_poc(p, len);
 }
 
 // The carve-out pool's zeroing of whole pages (Carveout::ZeroFn).
+// DC ZVA where it can (HCR_EL2.TDZ is clear for the partition).
 void zero_pages(uint8_t* p, uint64_t n) {
-  if (!zero_by_blocks(p, n))
+  if (!arm64::zero_by_blocks(p, n))
     __builtin_memset(p, 0, n);
 }
 
@@ -83,10 +64,10 @@ class HypEnv final : public Env {
     return status;
   }
   uint8_t* map(Ipa ipa) override { return reinterpret_cast<uint8_t*>(ipa.value()); }
-  // FILL's ranges are whole pages: DC ZVA (zero_by_blocks). FILL cleans the zeros to PoC
+  // FILL's ranges are whole pages: DC ZVA (arm64::zero_by_blocks). FILL cleans the zeros to PoC
   // afterwards (Env::clean_to_poc), as it does any pattern.
   void zero(uint8_t* p, uint64_t n) override {
-    if (!zero_by_blocks(p, n))
+    if (!arm64::zero_by_blocks(p, n))
       Env::zero(p, n);
   }
   void clean_to_poc(uint8_t* p, uint64_t n) override { svm::clean_to_poc(p, n); }

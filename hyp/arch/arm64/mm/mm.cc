@@ -6,6 +6,7 @@
 
 // The EL2 runtime's panic (hyp/arch/arm64, another owner): prints "[hyp] FATAL ..." and
 // powers the machine off. Linked into the same image as this library.
+#include "arch/arm64/cache.h"
 #include "arch/arm64/fatal.h"
 // The secure VM's vCPUs (hyp/arch/arm64/vcpu.h): vm_stopped stops them.
 #include "arch/arm64/partition_stop.h"
@@ -146,30 +147,13 @@ void dcache_clean_inval_poc(void* va, size_t size) {
   dsb_sy();
 }
 
-// DC ZVA a block at a time where DCZID_EL0 allows it (DZP clear; EL2 is never trapped, HCR_EL2.TDZ
-// is for EL1 and EL0) and the range is whole blocks, which every scrub is: whole pages of RAM,
-// Normal memory in the hyp's map (DC ZVA faults on Device memory). One instruction per block
-// where the libc-free memset stores a byte at a time; under TCG every store is an emulated
-// instruction, and the reclaim's scrub was most of a protected buffer's alloc+free. Else 8-byte
-// stores. The DSB completes the zeros before the caller's clean to PoC.
+// Every scrub is whole pages of RAM, Normal memory in the hyp's map: DC ZVA
+// (arm64::zero_by_blocks), else the freestanding memset's 8-byte stores. It was that memset
+// when it stored a byte at a time, and the reclaim's scrub was then most of a protected
+// buffer's alloc+free under TCG. The DSB completes the zeros before the caller's clean to PoC.
 void scrub(void* va, size_t size) {
-  uint64_t dczid;
-  asm volatile("mrs %0, dczid_el0" : "=r"(dczid));
-  const uint64_t block = uint64_t{4} << (dczid & 0xf);
-  const auto start = reinterpret_cast<uintptr_t>(va);
-  if ((dczid & 0x10) == 0 && start % block == 0 && size % block == 0) {
-    for (uintptr_t p = start; p < start + size; p += block)
-      asm volatile("dc zva, %0" ::"r"(p) : "memory");
-  } else {
-    auto* b = static_cast<volatile uint8_t*>(va);
-    size_t i = 0;
-    for (; i < size && (start + i) % sizeof(uint64_t) != 0; i++)
-      b[i] = 0;
-    for (; i + sizeof(uint64_t) <= size; i += sizeof(uint64_t))
-      *reinterpret_cast<volatile uint64_t*>(start + i) = 0;
-    for (; i < size; i++)
-      b[i] = 0;
-  }
+  if (!arm64::zero_by_blocks(va, size))
+    __builtin_memset(va, 0, size);
   dsb_ish();
 }
 
