@@ -564,6 +564,8 @@ class PendingChecker {
         return done ? host_owned(h) && s.raw == 0 : lent(h, s, c);
       case Transition::kReclaimShared:
         return done ? host_owned(h) && s.raw == 0 : shared(h, s);
+      case Transition::kScrubLent:
+        return lent(h, s, c) && s.perms() == c.svm_perms;  // a scrub moves no page
     }
     return false;
   }

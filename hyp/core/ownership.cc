@@ -39,6 +39,13 @@ Status check_run(const OwnershipChange& c, const Leaf& h, const Leaf& s) {
           s.state() != PageState::kSharedBorrowed)
         return Status::kState;
       return s.pinned() ? Status::kBusy : Status::kOk;
+    case Transition::kScrubLent:
+      if (h.valid() || h.owner() != c.svm->id || !s.valid() || s.state() != PageState::kOwned)
+        return Status::kState;
+      // The descriptor names the mapping the pages keep: a scrub never changes it.
+      if (s.perms() != c.svm_perms)
+        return Status::kPerms;
+      return s.pinned() ? Status::kBusy : Status::kOk;
   }
   return Status::kState;
 }
@@ -118,6 +125,8 @@ Status OwnershipEngine::check_states(const OwnershipChange& c) const {
 }
 
 size_t OwnershipEngine::table_need(const OwnershipChange& c) const {
+  if (c.kind == Transition::kScrubLent)
+    return 0;  // writes no table
   const bool host_valid = c.kind != Transition::kLend;
   const bool svm_valid = c.kind == Transition::kLend || c.kind == Transition::kShare;
   TableNeed host_need(hyp_.host_.s2, host_valid);
@@ -260,6 +269,18 @@ void OwnershipEngine::commit(const OwnershipChange& c, PagePool::Reservation& re
       flush_svm();
       map_back_in_host();
       break;
+    case Transition::kScrubLent:
+      // The host has had no mapping since the lend (its clean then pushed out every line it
+      // could have dirtied), so only the secure VM's own writes are here to be zeroed. Its
+      // CPUs and devices keep their mappings: check_states refused a pinned or held page,
+      // the only marks of a page in use, and neither can be taken before this call ends
+      // (both need the secure VM's lock, and refuse a page of an operation in progress).
+      {
+        PhaseTimer t(prof, Phase::kScrub);
+        for (const MemRange& r : c.ranges)
+          arch::scrub_in_place(svm.hw(), arch::phys_to_virt(r.base), r.size);
+      }
+      break;
   }
   // What is still owed (the VM that gained access), here rather than in the destructors.
   flush_host();
@@ -284,6 +305,9 @@ void OwnershipEngine::commit(const OwnershipChange& c, PagePool::Reservation& re
     case Transition::kReclaimShared:
       st.pages_shared.add(-n);
       st.pages_reclaimed.add(n);
+      break;
+    case Transition::kScrubLent:
+      st.pages_scrubbed.add(n);
       break;
   }
 }

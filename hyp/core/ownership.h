@@ -1,8 +1,9 @@
 // The ownership engine: one change of page ownership between the host and one secure VM
-// (lend, share, and their reclaims), checked against both stage-2s, with its table pages
-// reserved, then committed. MEM_ASSIGN (transaction.cc) and FF-A's MEM_LEND/SHARE/RECLAIM
-// (ffa_memory.cc) each parse and validate their own descriptor into an OwnershipChange and
-// hand it here, so both make the same transitions with the same TLB and cache maintenance.
+// (lend, share, their reclaims, and the scrub of a lend in place), checked against both stage-2s,
+// with its table pages reserved, then committed. MEM_ASSIGN (transaction.cc) and FF-A's
+// MEM_LEND/SHARE/RECLAIM (ffa_memory.cc) each parse and validate their own descriptor into an
+// OwnershipChange and hand it here, so both make the same transitions with the same TLB and cache
+// maintenance.
 #pragma once
 
 #include <cstdint>
@@ -23,13 +24,18 @@ enum class Transition : uint8_t {
   kShare,          // {host} -> {host, svm}
   kReclaimLent,    // {svm} -> {host}
   kReclaimShared,  // {host, svm} -> {host}
+  // {svm} -> {svm}: a lend stays lent, mapped as it is, and comes out zeroed and cleaned to
+  // PoC, as if reclaimed and lent again with nothing in between (a heap pool's reuse). No
+  // stage-2 or DMA table changes, so no table and no TLB invalidation: the host never gains
+  // the pages, and the secure VM keeps them because they are still its own.
+  kScrubLent,
 };
 
 struct OwnershipChange {
   Transition kind = Transition::kLend;
   Vm* svm = nullptr;
   Perms host_perms;  // kShare: what the host keeps
-  Perms svm_perms;   // kLend, kShare: what the secure VM gets
+  Perms svm_perms;   // kLend, kShare: what the secure VM gets; kScrubLent: what it has
   // The pages belong to an FF-A transaction (pte::kFfa in the secure VM's entries). A page
   // whose FF-A mark differs from this is refused with kFfa: MEM_ASSIGN never moves FF-A's
   // pages, FF-A never moves MEM_ASSIGN's.

@@ -76,7 +76,7 @@ class AssignTransaction {
     return Status::kOk;
   }
 
-  // Resolves the destinations and srcvm into one of the four supported transitions.
+  // Resolves the destinations and srcvm into one of the five supported transitions.
   Status plan(const Descriptor& d) {
     uint64_t dest_bits = 0;
     Vm* dest_svm = nullptr;
@@ -113,6 +113,11 @@ class AssignTransaction {
       change_.svm = src_svm;
       // Reclaimed memory returns to the host's normal mapping, nothing less.
       return host_perms == kPermsRwx ? Status::kOk : Status::kPerms;
+    }
+    if (src_svm != nullptr && d.srcvm == src_svm->id.bit() && dest_bits == d.srcvm) {
+      change_.kind = Transition::kScrubLent;  // {svm} -> {svm}, perms as they are (checked)
+      change_.svm = src_svm;
+      return Status::kOk;
     }
     return Status::kDestSet;
   }

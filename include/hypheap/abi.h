@@ -17,7 +17,7 @@
 
 /* Bumped on any incompatible change; also the DT property hypheap,abi-version. */
 #define HYPHEAP_ABI_VERSION_MAJOR 1
-#define HYPHEAP_ABI_VERSION_MINOR 7
+#define HYPHEAP_ABI_VERSION_MINOR 8
 
 /*
  * SMCCC function ids. The hypheap calls are SMC64 fast calls in the vendor-specific
@@ -194,6 +194,10 @@
  * semantics): {host} to lend or share, {secure VM} or {host, secure VM} to reclaim.
  * Destination sets: {secure VM} = lend, {host, secure VM} = share, {host} with perms RWX =
  * reclaim. On success x1 returns the bitmap of the destinations, to pass as srcvm later.
+ * Since 1.8, srcvm {secure VM} with destinations {that secure VM, with the perms it was lent}
+ * = scrub in place: the pages stay lent and mapped as they are, and come out zeroed and
+ * cleaned to PoC (a heap pool's reuse); BUSY if the VM pins or holds one, PERMS if the perms
+ * differ from the lend's.
  */
 #define HYPHEAP_DESC_VERSION 0x48480001U /* "HH" magic in the top half, version 1 below */
 #define HYPHEAP_DESC_MAX_SIZE 65536U

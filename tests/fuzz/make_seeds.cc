@@ -201,6 +201,28 @@ std::vector<Seed> seeds() {
       .reclaim_previous(0)
       .pin(0, 1, 1, true)
       .reclaim_previous(0);
+  // A heap pool's reuse (ABI 1.8): the scrub of a lend in place, BUSY while a page is
+  // pinned, PERMS when the perms are not the lend's, then the reclaim.
+  {
+    const uint64_t svm0_bit = HYPHEAP_VMID_BIT(kSvm0);
+    s.emplace_back("lend_scrub_in_place_busy_perms_reclaim")
+        .lend({pages(0, 4)})
+        .assign(svm0_bit, {{kSvm0, kRw}}, {pages(0, 4)})
+        .pin(0, 1, 1)
+        .assign(svm0_bit, {{kSvm0, kRw}}, {pages(0, 4)})
+        .pin(0, 1, 1, true)
+        .assign(svm0_bit, {{kSvm0, HYPHEAP_PERM_R}}, {pages(0, 4)})
+        .assign(svm0_bit, {{kSvm0, kRw}}, {pages(2, 4)})
+        .reclaim_previous(0);
+    s.emplace_back("pending_scrub_in_place_32m_piece_by_piece")
+        .lend({chunks(0, 16)})
+        .continue_op(0)
+        .assign(svm0_bit, {{kSvm0, kRw}}, {chunks(0, 16)})
+        .pin(0, 0, 1)
+        .continue_op(0)
+        .reclaim_previous(0)
+        .continue_op(0);
+  }
   s.emplace_back("share_pin_busy")
       .assign(kHostBit, {{kHost, kRwx}, {kSvm0, kRw}}, {pages(0, 2)})
       .pin(0, 0, 2)

@@ -256,6 +256,51 @@ TEST_F(OrderingTest, ScrubBeforeTheSecureVmsInvalidationCompletedIsAViolation) {
   EXPECT_TRUE(reported("scrub of PA")) << fake::ordering_report();
 }
 
+// MEM_ASSIGN's scrub in place: the secure VM that owns the page keeps its mapping (and its
+// devices theirs); the zeros are cleaned within the call, so nothing is owed afterwards.
+TEST_F(OrderingTest, ScrubInPlaceLetsTheOwnerAloneKeepItsMapping) {
+  arch::write_pte(host_, &host_l2_[8], uint64_t(1) << pte::kOwnerShift);
+  arch::write_pte(svm_, &svm_l2_[8], kOwnedBlock | kPage);
+  fake::vms_running();
+  std::memset(va(), 0xC3, k2M);
+  arch::scrub_in_place(svm_, va(), k2M);
+  EXPECT_EQ(violations(), 0u) << fake::ordering_report();
+  EXPECT_EQ(static_cast<uint8_t*>(va())[k2M - 1], 0);
+  EXPECT_EQ(fake::counters().clean_bytes, k2M);
+}
+
+// A share: the host would read the zeros being written, or keep its own lines over them.
+TEST_F(OrderingTest, ScrubInPlaceOfAPageAnotherVmMapsIsAViolation) {
+  constexpr uint64_t kShared = uint64_t(1) << pte::kStateShift;    // SHARED_OWNED
+  constexpr uint64_t kBorrowed = uint64_t(2) << pte::kStateShift;  // SHARED_BORROWED
+  arch::write_pte(host_, &host_l2_[8], kOwnedBlock | kShared | kPage);
+  arch::write_pte(svm_, &svm_l2_[8], kOwnedBlock | kBorrowed | kPage);
+  fake::vms_running();
+  arch::scrub_in_place(svm_, va(), k2M);
+  EXPECT_GE(violations(), 1u);
+  EXPECT_TRUE(reported("scrub of PA")) << fake::ordering_report();
+  EXPECT_TRUE(reported("while vm0 maps it")) << fake::ordering_report();
+}
+
+TEST_F(OrderingTest, ScrubInPlaceWhileAnotherVmMayStillReachThePageIsAViolation) {
+  arch::write_pte(host_, &host_l2_[8], kOwnedBlock | kPage);
+  fake::vms_running();
+  arch::write_pte(host_, &host_l2_[8], uint64_t(1) << pte::kOwnerShift);  // not invalidated
+  arch::write_pte(svm_, &svm_l2_[8], kOwnedBlock | kPage);
+  const uint64_t before = violations();
+  arch::scrub_in_place(svm_, va(), k2M);
+  EXPECT_GT(violations(), before);
+  EXPECT_TRUE(reported("invalidation has not completed")) << fake::ordering_report();
+}
+
+TEST_F(OrderingTest, ScrubInPlaceForTheHostIsAViolation) {
+  arch::write_pte(host_, &host_l2_[8], kOwnedBlock | kPage);
+  fake::vms_running();
+  arch::scrub_in_place(host_, va(), k2M);
+  EXPECT_EQ(violations(), 1u);
+  EXPECT_TRUE(reported("not a secure VM's CPUs")) << fake::ordering_report();
+}
+
 TEST_F(OrderingTest, SharedPagesNeedNoCleanWhenTheBorrowerLeaves) {
   constexpr uint64_t kShared = uint64_t(1) << pte::kStateShift;    // SHARED_OWNED
   constexpr uint64_t kBorrowed = uint64_t(2) << pte::kStateShift;  // SHARED_BORROWED

@@ -423,6 +423,7 @@ TEST_F(FfaMemoryTest, MemAssignRefusesFfaPagesWithItsOwnStatus) {
   HypTest::expect_rejected(share(kPages + k4K, k4K), Status::kFfa);
   HypTest::expect_rejected(lend(kPages + 4 * k4K, k4K), Status::kFfa);
   HypTest::expect_rejected(reclaim(kSvm0.bit(), kPages, 2 * k4K), Status::kFfa);
+  HypTest::expect_rejected(scrub(kPages, 2 * k4K), Status::kFfa);
   HypTest::expect_rejected(reclaim(kVmidHost.bit() | kSvm0.bit(), kPages + 4 * k4K, k4K),
                            Status::kFfa);
   // Secure VM 11 never had them: a plain state mismatch, as before.

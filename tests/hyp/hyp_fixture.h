@@ -72,6 +72,11 @@ inline DescBuilder reclaim(uint64_t srcvm, uint64_t addr, uint64_t size) {
   return DescBuilder().src(srcvm).dest(kVmidHost, HYPHEAP_PERM_RWX).range(addr, size);
 }
 
+// The scrub of a lend in place: srcvm and destination the same secure VM, perms as lent.
+inline DescBuilder scrub(uint64_t addr, uint64_t size, VmId vm = kSvm0, uint32_t perms = kRw) {
+  return DescBuilder().src(vm.bit()).dest(vm, perms).range(addr, size);
+}
+
 // A register-level SMCCC call on CPU 0.
 inline SmcccResult smc(Hyp& h, uint64_t x0, uint64_t x1 = 0, uint64_t x2 = 0) {
   return h.handle_smccc(0, SmcccArgs{{x0, x1, x2, 0}});

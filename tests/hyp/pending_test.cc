@@ -120,6 +120,54 @@ TEST_F(PendingTest, ReclaimOfSixtyFourMegabytesScrubsAtMostOnePiecePerCall) {
   EXPECT_EQ(host_leaf(kGigBlock).level, 1u) << "the host's 1 GiB block came back whole";
 }
 
+// A pool's scrub of a 64 MiB buffer in place: one piece of zeroing per call, and at every
+// boundary the pages are all still the secure VM's, flagged as the operation's, with no
+// stage-2 write anywhere; the secure VM can neither pin nor hold one until the last piece,
+// so no page it starts to use is zeroed under it.
+TEST_F(PendingTest, ScrubOfSixtyFourMegabytesZeroesOnePiecePerCallAndRefusesPinsMeanwhile) {
+  lend_secrets(kGigBlock);
+  const Snapshot lent = snapshot();
+  fake::reset_counters();
+  SmcccResult r = call(scrub(kGigBlock, k64M).bytes());
+  unsigned calls = 1;
+  uint64_t done = 0;
+  while (true) {
+    const fake::Counters c = fake::counters();
+    EXPECT_LE(c.scrub_bytes, kPiece) << "call " << calls;
+    EXPECT_EQ(c.pte_writes + c.tlb_ipa + c.tlb_vm, 0u) << "call " << calls;
+    done += c.scrub_bytes;
+    if (int64_t(r.x[0]) != kPreempted)
+      break;
+    const QueryResult q = query(kGigBlock, k64M / k4K);
+    EXPECT_EQ(q.owners, kSvm0.bit());
+    EXPECT_EQ(q.state, uint64_t(HYPHEAP_STATE_EXCLUSIVE | HYPHEAP_STATE_F_PENDING));
+    EXPECT_EQ(q.pages, k64M / k4K);
+    EXPECT_TRUE(all(mem(kGigBlock), done, 0));
+    EXPECT_TRUE(all(mem(kGigBlock + done), k64M - done, 0xC3));
+    for (const uint64_t at : {kGigBlock, kGigBlock + done, kGigBlock + k64M - k4K}) {
+      for (const uint64_t fid : {HYPHEAP_FN_SVM_PIN, HYPHEAP_FN_SVM_HOLD}) {
+        const SmcccResult s =
+            hyp_->handle_partition_smccc(kSvm0, 0, SmcccArgs{{fid, at, 1, HYPHEAP_SVM_NEED_R}});
+        EXPECT_EQ(int64_t(s.x[0]), HYPHEAP_ERR_PENDING);
+      }
+    }
+    expect_refused_assign(reclaim(kSvm0.bit(), kGigBlock + done, k4K), Status::kPending);
+    expect_refused_assign(scrub(kGigBlock, k4K), Status::kPending);
+    EXPECT_TRUE(snapshot() == lent);
+    fake::reset_counters();
+    r = continue_call(r.x[1], calls % 2);
+    calls++;
+  }
+  EXPECT_EQ(int64_t(r.x[0]), HYPHEAP_OK);
+  EXPECT_EQ(r.x[1], kSvm0.bit());
+  EXPECT_EQ(calls, k64M / kPiece);
+  EXPECT_EQ(done, k64M);
+  EXPECT_TRUE(all(mem(kGigBlock), k64M, 0));
+  EXPECT_TRUE(snapshot() == lent) << "a scrub moved a page";
+  EXPECT_EQ(query(kGigBlock, k64M / k4K).state, uint64_t(HYPHEAP_STATE_EXCLUSIVE));
+  EXPECT_EQ(hyp_->pin(kSvm0, Ipa(kGigBlock), 1), Status::kOk) << "its pages are usable again";
+}
+
 // Every transition and layout, including one that starts off the 2 MiB grid and one of the
 // descriptor's 4094 scattered pages: no call does more than one piece of scrub, clean or
 // stage-2 work (at most 4 leaves per page, both stage-2s, each way).
@@ -145,6 +193,7 @@ TEST_F(PendingTest, EveryTransitionAndLayoutIsBoundedPerCall) {
       pages += s / k4K;
     const DescBuilder steps[] = {
         with(DescBuilder().src(kVmidHost.bit()).dest(kSvm0, kRw), l),
+        with(DescBuilder().src(kSvm0.bit()).dest(kSvm0, kRw), l),  // scrub in place
         with(DescBuilder().src(kSvm0.bit()).dest(kVmidHost, HYPHEAP_PERM_RWX), l),
         with(DescBuilder()
                  .src(kVmidHost.bit())

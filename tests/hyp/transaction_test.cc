@@ -429,6 +429,104 @@ TEST_F(TransactionTest, RejectsUnshareOfAPinnedPageAsBusy) {
   expect_rejected(reclaim(kVmidHost.bit() | kSvm0.bit(), kData, k4K), Status::kBusy);
 }
 
+// --- Scrub in place ({svm} -> {svm}) ------------------------------------------------------
+
+bool all_bytes(const uint8_t* p, uint64_t size, uint8_t value) {
+  for (uint64_t i = 0; i < size; i++) {
+    if (p[i] != value)
+      return false;
+  }
+  return true;
+}
+
+// A heap pool's reuse: the pages stay the secure VM's, every stage-2 and the table pool stay
+// exactly as they were (no TLB maintenance owed or done), and the bytes are zero and cleaned.
+TEST_F(TransactionTest, ScrubOfALendZeroesItInPlaceAndChangesNoMapping) {
+  ASSERT_EQ(assign(lend(kData, 3 * k4K)), Status::kOk);
+  ASSERT_EQ(assign(lend(kData + 3 * k4K, k4K)), Status::kOk);  // its own lend: one range each
+  std::memset(mem(kData), 0xC3, 4 * k4K);                      // the last user's secrets
+  std::memset(mem(kData + 4 * k4K), 0x77, k4K);                // the host's own, next to them
+  uint64_t scrubbed = 0;
+  ASSERT_EQ(hyp_->stat(HYPHEAP_STAT_PAGES_SCRUBBED, &scrubbed), Status::kOk);
+  const Snapshot before = snapshot();
+  fake::reset_counters();
+
+  const SmcccResult r = call(scrub(kData + 3 * k4K, k4K).range(kData, 3 * k4K).bytes());
+
+  ASSERT_EQ(int64_t(r.x[0]), HYPHEAP_OK);
+  EXPECT_EQ(r.x[1], kSvm0.bit()) << "srcvm for the next call: still the secure VM's";
+  EXPECT_TRUE(all_bytes(mem(kData), 4 * k4K, 0));
+  EXPECT_TRUE(all_bytes(mem(kData + 4 * k4K), k4K, 0x77));
+  EXPECT_TRUE(snapshot() == before) << "a scrub moved a page";
+  const fake::Counters c = fake::counters();
+  EXPECT_EQ(c.scrub_bytes, 4 * k4K);
+  EXPECT_EQ(c.clean_bytes, 4 * k4K);
+  EXPECT_EQ(c.pte_writes + c.tlb_ipa + c.tlb_vm, 0u);
+  uint64_t after = 0;
+  ASSERT_EQ(hyp_->stat(HYPHEAP_STAT_PAGES_SCRUBBED, &after), Status::kOk);
+  EXPECT_EQ(after - scrubbed, 4u);
+  const QueryResult q = query(kData, 4);
+  EXPECT_EQ(q.owners, kSvm0.bit());
+  EXPECT_EQ(q.pages, 4u);
+  // Nothing to undo: the buffer reclaims as any lend does.
+  EXPECT_EQ(assign(reclaim(kSvm0.bit(), kData, 4 * k4K)), Status::kOk);
+}
+
+TEST_F(TransactionTest, ScrubOfALendToTheSecondSecureVmNamesThatVm) {
+  ASSERT_EQ(assign(lend(kData, k4K, kSvm1)), Status::kOk);
+  std::memset(mem(kData), 0xC3, k4K);
+  EXPECT_EQ(assign(scrub(kData, k4K, kSvm1)), Status::kOk);
+  EXPECT_TRUE(all_bytes(mem(kData), k4K, 0));
+}
+
+// Each refusal has its own status, and leaves every stage-2 and every byte as it was.
+TEST_F(TransactionTest, ScrubRefusalsEachHaveTheirStatusAndKeepTheBytes) {
+  ASSERT_EQ(assign(lend(kData, 4 * k4K)), Status::kOk);
+  ASSERT_EQ(assign(share(kData + 4 * k4K, k4K)), Status::kOk);
+  ASSERT_EQ(assign(lend(kData + 5 * k4K, k4K, kSvm1)), Status::kOk);
+  std::memset(mem(kData), 0xC3, 8 * k4K);
+  auto refused = [&](const DescBuilder& d, Status want) {
+    SCOPED_TRACE(int64_t(want));
+    expect_rejected(d, want);
+    EXPECT_TRUE(all_bytes(mem(kData), 8 * k4K, 0xC3)) << "a refused scrub zeroed a page";
+  };
+  refused(scrub(kData + 6 * k4K, k4K), Status::kState);      // the host's
+  refused(scrub(kData + 3 * k4K, 2 * k4K), Status::kState);  // the last page is a share
+  refused(scrub(kData + 5 * k4K, k4K), Status::kState);      // secure VM 11's
+  refused(scrub(kData, 4 * k4K, kSvm0, HYPHEAP_PERM_R), Status::kPerms);  // not as lent
+  refused(scrub(kData, 4 * k4K, kSvm0, HYPHEAP_PERM_RWX), Status::kPerms);
+  refused(scrub(kData, 4 * k4K, kSvm0, 0), Status::kPerms);
+  refused(scrub(kSvmCarveout, k4K), Status::kProtected);  // its own memory: not a lend
+  refused(scrub(kData, k4K).range(kData, k4K), Status::kOverlap);
+  // A share in place ({host, svm} -> {host, svm}) is no scrub: the host can read it anyway.
+  refused(DescBuilder()
+              .src(kVmidHost.bit() | kSvm0.bit())
+              .dest(kVmidHost, HYPHEAP_PERM_RWX)
+              .dest(kSvm0, HYPHEAP_PERM_R)
+              .range(kData + 4 * k4K, k4K),
+          Status::kDestSet);
+  refused(scrub(kData, k4K).dest(kVmidHost, HYPHEAP_PERM_RWX), Status::kDestSet);
+  refused(scrub(kData, k4K).src(kSvm0.bit() | kSvm1.bit()), Status::kDestSet);
+  refused(scrub(kData, k4K).src(kSvm1.bit()), Status::kDestSet);
+}
+
+// A page in the secure VM's use (pinned, or held by one of its calls) is never zeroed under
+// it: the whole call is BUSY, the rest of the buffer untouched too.
+TEST_F(TransactionTest, ScrubOfAPinnedOrHeldPageIsBusyAndZeroesNothing) {
+  ASSERT_EQ(assign(lend(kData, 4 * k4K)), Status::kOk);
+  std::memset(mem(kData), 0xC3, 4 * k4K);
+  ASSERT_EQ(hyp_->pin(kSvm0, Ipa(kData + 2 * k4K), 1), Status::kOk);
+  expect_rejected(scrub(kData, 4 * k4K), Status::kBusy);
+  EXPECT_TRUE(all_bytes(mem(kData), 4 * k4K, 0xC3));
+  ASSERT_EQ(hyp_->unpin(kSvm0, Ipa(kData + 2 * k4K), 1), Status::kOk);
+  ASSERT_EQ(hyp_->hold(kSvm0, Ipa(kData + 3 * k4K), 1, HYPHEAP_SVM_NEED_R), Status::kOk);
+  expect_rejected(scrub(kData, 4 * k4K), Status::kBusy);
+  EXPECT_TRUE(all_bytes(mem(kData), 4 * k4K, 0xC3));
+  ASSERT_EQ(hyp_->release(kSvm0, Ipa(kData + 3 * k4K), 1), Status::kOk);
+  EXPECT_EQ(assign(scrub(kData, 4 * k4K)), Status::kOk);
+  EXPECT_TRUE(all_bytes(mem(kData), 4 * k4K, 0));
+}
+
 // --- Atomicity ----------------------------------------------------------------------------
 
 TEST_F(TransactionTest, LongDescriptorWithBadLastRangeChangesNothing) {

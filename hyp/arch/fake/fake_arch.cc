@@ -480,9 +480,13 @@ void linked(VmModel& vm, uint64_t table_pa, unsigned level) {
 
 // Cache maintenance or scrub of PA [lo, hi): no VM may reach it, or it could dirty the
 // lines again (or read the old data) after the operation.
-void maintained(OpKind kind, uint64_t lo, uint64_t hi) {
+// `owner`: a VM (CPUs and devices) allowed to keep reaching it (arch::scrub_in_place), or
+// none.
+void maintained(OpKind kind, uint64_t lo, uint64_t hi, const VmModel* owner = nullptr) {
   const char* what = kind == OpKind::kScrub ? "scrub" : "clean to PoC";
   for (auto& [id, vm] : g.vms) {
+    if (owner != nullptr && vm.owner == owner->vmid)
+      continue;
     if (maps(vm, lo, hi))
       violation("%s of PA [0x%llx, 0x%llx) while vm%u maps it", what, (unsigned long long)lo,
                 (unsigned long long)hi, id);
@@ -981,6 +985,26 @@ void scrub(void* va, size_t size) {
     const uint64_t pa = virt_to_phys(va).value();
     fake::log_op(fake::OpKind::kScrub, 0, 0, pa, size);
     fake::maintained(fake::OpKind::kScrub, pa, pa + size);
+  }
+  std::memset(va, 0, size);
+}
+
+void scrub_in_place(const Stage2Hw& owner, void* va, size_t size) {
+  fake::g_counters.scrub_bytes += size;
+  fake::g_counters.clean_bytes += size;
+  if (size == 0)
+    return;
+  if (HYPHEAP_FAKE_CHECK_TLB) {
+    std::lock_guard guard(fake::g.lock);
+    const uint64_t pa = virt_to_phys(va).value();
+    const fake::VmModel& vm = fake::vm_for(owner);
+    if (owner.smmu || vm.owner == fake::kHostVmid)
+      fake::violation("scrub in place of PA [0x%llx, 0x%llx) for vm%u, not a secure VM's CPUs",
+                      (unsigned long long)pa, (unsigned long long)(pa + size), owner.vmid);
+    fake::log_op(fake::OpKind::kScrub, 0, 0, pa, size);
+    fake::maintained(fake::OpKind::kScrub, pa, pa + size, &vm);
+    fake::log_op(fake::OpKind::kClean, 0, 0, pa, size);
+    fake::maintained(fake::OpKind::kClean, pa, pa + size, &vm);
   }
   std::memset(va, 0, size);
 }
