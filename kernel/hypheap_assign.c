@@ -377,6 +377,48 @@ int hypheap_lend_table(struct hypheap_conduit *c, struct sg_table *sgt,
 EXPORT_SYMBOL_IF_KUNIT(hypheap_lend_table);
 
 /**
+ * hypheap_scrub_table() - zero a lent sg_table in place, keeping it lent
+ * @c: conduit to the hypervisor
+ * @sgt: memory lent to @vm alone (a secure VM); each entry page aligned
+ * @vm: that VM, with the perms it was lent with
+ * @stats: heap counters to account calls and failures to (may be NULL)
+ *
+ * MEM_ASSIGN from {@vm} to {@vm} (ABI 1.8), in as few calls as the conduit
+ * allows: the pages stay @vm's and mapped as they are, and come out zeroed
+ * and cleaned to PoC. No call moves a page, whatever it answers, so a
+ * failure needs no undo: only some pages may not be zeroed.
+ *
+ * Return: 0 when every page is zero; -EOPNOTSUPP when the hypervisor cannot;
+ * -EBUSY when @vm pins or holds a page (or an operation in progress has
+ * one), checked by the hypervisor in the same call as the zeroing;
+ * otherwise the errno of the first failure.
+ */
+int hypheap_scrub_table(struct hypheap_conduit *c, struct sg_table *sgt,
+			const struct hypheap_vmperm *vm,
+			struct hypheap_stats *stats)
+{
+	struct hypheap_assign_req req = {
+		.srcvm = HYPHEAP_VMID_BIT(vm->vmid),
+		.dst = vm,
+		.nr_dst = 1,
+		.ranges = c->ranges,
+	};
+	unsigned int done = 0;
+	bool unchanged;
+	int ret;
+
+	if (!c->scrubs_in_place)
+		return -EOPNOTSUPP;
+	if (hypheap_vmperm_check(vm, 1))
+		return -EINVAL;
+	mutex_lock(&c->lock);
+	ret = hypheap_call_batches(c, &req, sgt, stats, &unchanged, &done);
+	mutex_unlock(&c->lock);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_scrub_table);
+
+/**
  * hypheap_reclaim_table() - give every page of an sg_table back to the host
  * @c: conduit to the hypervisor
  * @sgt: memory; each entry page aligned

@@ -15,6 +15,7 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
 #include <linux/err.h>
+#include <linux/file.h>
 #include <linux/jiffies.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
@@ -621,6 +622,25 @@ struct hypheap_heap *hypheap_heap_find(const char *name)
 	return found;
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_heap_find);
+
+/**
+ * hypheap_heaps_quiesce() - let every registered heap's pool go idle
+ *
+ * For a test that counts the hypervisor's calls: a buffer freed before it
+ * (a kthread's last fput is deferred) is zeroed now by its pool's worker,
+ * with a call of its own, and not in the middle of the count.
+ */
+void hypheap_heaps_quiesce(void)
+{
+	struct hypheap_heap *heap;
+
+	flush_delayed_fput();
+	mutex_lock(&hypheap_heaps_lock);
+	list_for_each_entry(heap, &hypheap_heaps, node)
+		flush_work(&heap->pool.scrub_work);
+	mutex_unlock(&hypheap_heaps_lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_heaps_quiesce);
 
 /**
  * hypheap_alloc_dmabuf() - allocate a protected dma-buf from the kernel

@@ -6,6 +6,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <kunit/resource.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
 
 #include <hypheap/abi.h>
@@ -56,6 +57,18 @@ static void fake_hyp_apply(struct fake_hyp *fh,
 		}
 }
 
+/* The scrub in place zeroes what it names: the test's own pages. */
+static void fake_hyp_zero(const struct hypheap_assign_req *req)
+{
+	unsigned int i;
+	u64 off;
+
+	for (i = 0; i < req->nr_ranges; i++)
+		for (off = 0; off < req->ranges[i].size; off += PAGE_SIZE)
+			clear_highpage(pfn_to_page(PHYS_PFN(req->ranges[i].base +
+							    off)));
+}
+
 static int fake_hyp_assign(struct hypheap_conduit *c,
 			   const struct hypheap_assign_req *req, long *status)
 {
@@ -69,6 +82,8 @@ static int fake_hyp_assign(struct hypheap_conduit *c,
 		fh->lends++;
 	else if (to == fh->host)
 		fh->reclaims++;
+	else if (to == req->srcvm)
+		fh->scrubs++;
 
 	if (fake_hyp_failing(fh)) {
 		if (fh->fail_applies && fh->calls == fh->fail_call)
@@ -86,11 +101,15 @@ static int fake_hyp_assign(struct hypheap_conduit *c,
 			}
 	for (i = 0; i < req->nr_ranges; i++)
 		for (off = 0; off < req->ranges[i].size; off += PAGE_SIZE)
-			if (to == fh->host &&
+			if ((to == fh->host || to == req->srcvm) &&
 			    fake_hyp_pinned(fh, req->ranges[i].base + off)) {
 				*status = HYPHEAP_ERR_BUSY;
 				return hypheap_abi_errno(*status);
 			}
+	if (to == req->srcvm) {
+		fake_hyp_zero(req);
+		return 0;
+	}
 	fake_hyp_apply(fh, req, to);
 	return 0;
 }
@@ -167,6 +186,7 @@ struct hypheap_conduit *fake_hyp_conduit(struct kunit *test,
 	c = hypheap_conduit_create(query ? &fake_hyp_ops : &fake_hyp_noquery_ops,
 				   fh, max_ranges);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, c);
+	c->scrubs_in_place = true;
 	if (!kunit_alloc_resource(test, fake_hyp_res_init, fake_hyp_res_free,
 				  GFP_KERNEL, c)) {
 		hypheap_conduit_put(c);

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * A fake hypervisor behind a conduit, for the KUnit suites of
- * hypheap_kunit.ko: it keeps who owns each page in its books (the pages
- * are never touched), applies MEM_ASSIGN all or nothing as the ABI says,
- * answers MEM_QUERY from the books, and fails chosen calls on demand, with
- * or without having changed the pages first.
+ * hypheap_kunit.ko: it keeps who owns each page in its books (it touches
+ * the pages only to zero them, for a scrub in place), applies MEM_ASSIGN
+ * all or nothing as the ABI says, answers MEM_QUERY from the books, and
+ * fails chosen calls on demand, with or without having changed the pages
+ * first.
  */
 #ifndef HYPHEAP_FAKE_HYP_H
 #define HYPHEAP_FAKE_HYP_H
@@ -22,6 +23,7 @@
  * @calls: MEM_ASSIGN calls so far
  * @lends: of which calls from the host (lend or share)
  * @reclaims: of which calls back to the host
+ * @scrubs: of which scrubs in place ({vm} -> {vm}), which zero the pages
  * @queries: MEM_QUERY calls so far
  * @fail_call: first call (1-based, counting @calls) to fail; 0: none
  * @fail_count: calls to fail from @fail_call on (0 counts as 1)
@@ -45,6 +47,7 @@ struct fake_hyp {
 	unsigned int calls;
 	unsigned int lends;
 	unsigned int reclaims;
+	unsigned int scrubs;
 	unsigned int queries;
 	unsigned int fail_call;
 	unsigned int fail_count;

@@ -162,8 +162,8 @@ static void hypheap_pool_scrub_work(struct work_struct *work)
 		if (!buf)
 			return;
 
-		if (hypheap_pool_mem_busy(pool, &buf->mem)) {
-			atomic64_inc(&pool->pinned);
+		if (!pool->ops->refuses_busy &&
+		    hypheap_pool_mem_busy(pool, &buf->mem)) {
 			ret = -EBUSY;
 		} else {
 			begin = hypheap_phase_begin();
@@ -171,6 +171,8 @@ static void hypheap_pool_scrub_work(struct work_struct *work)
 			hypheap_phase_end(HYPHEAP_PHASE_POOL_SCRUB, begin,
 					  buf->mem.len);
 		}
+		if (ret == -EBUSY)
+			atomic64_inc(&pool->pinned);
 		spin_lock(&pool->lock);
 		pool->scrubbing--;
 		pool->unscrubbed -= buf->mem.len;
@@ -183,8 +185,9 @@ static void hypheap_pool_scrub_work(struct work_struct *work)
 		spin_unlock(&pool->lock);
 		if (ret && ret != -EBUSY) {
 			atomic64_inc(&pool->scrub_failures);
-			pr_warn_ratelimited("%s: pool: the secure VM did not zero a freed buffer (%d); giving it back\n",
-					    pool->heap->name, ret);
+			pr_warn_ratelimited("%s: pool: %s did not zero a freed buffer (%d); giving it back\n",
+					    pool->heap->name, pool->ops->name,
+					    ret);
 		}
 		hypheap_pool_give_back(pool, buf);
 	}
@@ -478,6 +481,7 @@ void hypheap_pool_show(struct seq_file *m, struct hypheap_pool *pool)
 	spin_lock(&pool->lock);
 	seq_printf(m, "max_bytes: %llu\nbytes: %llu\nunscrubbed_bytes: %llu\n",
 		   pool->max_bytes, pool->bytes, pool->unscrubbed);
+	seq_printf(m, "zeroed_by: %s\n", pool->ops ? pool->ops->name : "-");
 	spin_unlock(&pool->lock);
 	seq_printf(m, "hits: %lld\nmisses: %lld\nputs: %lld\nrefused: %lld\n",
 		   atomic64_read(&pool->hits), atomic64_read(&pool->misses),
@@ -488,6 +492,29 @@ void hypheap_pool_show(struct seq_file *m, struct hypheap_pool *pool)
 		   atomic64_read(&pool->scrub_failures),
 		   atomic64_read(&pool->pinned));
 }
+
+/*
+ * The hypervisor zeroes the buffer in place (MEM_ASSIGN {vm} -> {vm}, ABI
+ * 1.8), at EL2, and refuses it whole if the secure VM pins or holds a page:
+ * the check and the zeroing are one step, so no pin can come between them.
+ */
+static int hypheap_pool_hyp_scrub(struct hypheap_pool *pool,
+				  struct hypheap_mem *mem)
+{
+	struct hypheap_heap *heap = pool->heap;
+
+	if (heap->nr_dst != 1)
+		return -EINVAL;
+	return hypheap_scrub_table(pool->conduit, &mem->sgt, &heap->dst[0],
+				   &heap->stats);
+}
+
+const struct hypheap_pool_ops hypheap_pool_hyp_ops = {
+	.name = "hypervisor",
+	.scrub = hypheap_pool_hyp_scrub,
+	.refuses_busy = true,
+};
+EXPORT_SYMBOL_IF_KUNIT(hypheap_pool_hyp_ops);
 
 #ifdef HYPHEAP_HAVE_FFA
 /* The secure VM zeroes the buffer with its FILL service (pattern 0). */
@@ -506,6 +533,7 @@ static int hypheap_pool_svm_scrub(struct hypheap_pool *pool,
 }
 
 const struct hypheap_pool_ops hypheap_pool_svm_ops = {
+	.name = "secure-vm",
 	.scrub = hypheap_pool_svm_scrub,
 };
 #endif

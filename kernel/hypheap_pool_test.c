@@ -103,6 +103,7 @@ static int pt_scrub(struct hypheap_pool *pool, struct hypheap_mem *mem)
 }
 
 static const struct hypheap_pool_ops pt_ops = {
+	.name = "kunit",
 	.scrub = pt_scrub,
 };
 
@@ -450,6 +451,109 @@ static void a_disabled_pool_is_todays_behaviour(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pt_count(&pool->hits), 0);
 }
 
+/*
+ * The pool a 1.8 hypervisor gives a heap: the scrub in place. A freed
+ * buffer is zeroed by one call per batch of ranges (the fake's conduit
+ * takes 64), stays lent, is not asked about with MEM_QUERY, and is the
+ * next allocation of its size with no call.
+ */
+static void the_hypervisor_zeroes_a_freed_buffer_in_place(struct kunit *test)
+{
+	struct pt_ctx *ctx = test->priv;
+	struct hypheap_pool *pool = &ctx->heap->pool;
+	struct hypheap_buffer *buf;
+	unsigned int lends, queries;
+	struct page *first;
+
+	KUNIT_ASSERT_EQ(test, hypheap_pool_enable(pool, ctx->be, ctx->c,
+						  PT_POOL,
+						  &hypheap_pool_hyp_ops, NULL),
+			0);
+	buf = pt_alloc(test, PT_SIZE);
+	first = sg_page(buf->mem.sgt.sgl);
+	pt_fill(&buf->mem, 0xc3);	/* the last user's secrets */
+	lends = ctx->fh.lends;
+	queries = ctx->fh.queries;
+	hypheap_buffer_release(buf);
+	flush_work(&pool->scrub_work);
+	KUNIT_EXPECT_EQ(test, ctx->fh.scrubs, 1U);
+	KUNIT_EXPECT_EQ(test, ctx->fh.reclaims, 0U);
+	KUNIT_EXPECT_EQ_MSG(test, ctx->fh.queries, queries,
+			    "the scrub refuses a pinned page itself");
+
+	buf = pt_alloc(test, PT_SIZE);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->hits), 1);
+	KUNIT_EXPECT_PTR_EQ(test, sg_page(buf->mem.sgt.sgl), first);
+	KUNIT_EXPECT_TRUE_MSG(test, pt_all(&buf->mem, 0),
+			      "a reused buffer kept its last user's bytes");
+	KUNIT_EXPECT_TRUE(test, pt_lent(ctx, buf));
+	KUNIT_EXPECT_EQ(test, ctx->fh.lends, lends);
+	KUNIT_EXPECT_EQ(test, ctx->fh.scrubs, 1U);
+	hypheap_buffer_release(buf);
+	hypheap_pool_drain(pool);
+	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(&ctx->fh));
+}
+
+/*
+ * A pinned page makes the hypervisor refuse the whole scrub: nothing is
+ * zeroed under the secure VM's use, the buffer is counted as pinned and
+ * given back (quarantined while the pin lasts), never reused.
+ */
+static void the_hypervisor_refuses_a_pinned_buffer_whole(struct kunit *test)
+{
+	struct pt_ctx *ctx = test->priv;
+	struct hypheap_pool *pool = &ctx->heap->pool;
+	struct hypheap_buffer *buf;
+	struct page *first;
+
+	KUNIT_ASSERT_EQ(test, hypheap_pool_enable(pool, ctx->be, ctx->c,
+						  PT_POOL,
+						  &hypheap_pool_hyp_ops, NULL),
+			0);
+	buf = pt_alloc(test, PT_SIZE);
+	first = sg_page(buf->mem.sgt.sgl);
+	pt_fill(&buf->mem, 0xc3);
+	ctx->fh.pinned = sg_phys(buf->mem.sgt.sgl) + SZ_64K;
+	ctx->fh.pinned_pages = 1;
+	hypheap_buffer_release(buf);
+	flush_work(&pool->scrub_work);
+	KUNIT_EXPECT_EQ(test, ctx->fh.scrubs, 1U);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->pinned), 1);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->scrub_failures), 0);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(pool->bytes), 0ULL);
+	KUNIT_EXPECT_EQ(test, hypheap_stat_read(&ctx->heap->stats,
+						HYPHEAP_STAT_PAGES_QUARANTINED),
+			(s64)PT_SIZE >> PAGE_SHIFT);
+
+	buf = pt_alloc(test, PT_SIZE);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->hits), 0);
+	KUNIT_EXPECT_PTR_NE(test, sg_page(buf->mem.sgt.sgl), first);
+	hypheap_buffer_release(buf);
+	ctx->fh.pinned_pages = 0;
+	KUNIT_EXPECT_EQ(test, hypheap_heap_retry_quarantine(ctx->heap), 0U);
+	hypheap_pool_drain(pool);
+	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(&ctx->fh));
+}
+
+/* A conduit without the scrub in place: the pool gives the buffer back. */
+static void without_the_scrub_in_place_the_buffer_goes_back(struct kunit *test)
+{
+	struct pt_ctx *ctx = test->priv;
+	struct hypheap_pool *pool = &ctx->heap->pool;
+
+	ctx->c->scrubs_in_place = false;
+	KUNIT_ASSERT_EQ(test, hypheap_pool_enable(pool, ctx->be, ctx->c,
+						  PT_POOL,
+						  &hypheap_pool_hyp_ops, NULL),
+			0);
+	hypheap_buffer_release(pt_alloc(test, PT_SIZE));
+	flush_work(&pool->scrub_work);
+	KUNIT_EXPECT_EQ(test, ctx->fh.scrubs, 0U);
+	KUNIT_EXPECT_EQ(test, ctx->fh.reclaims, 1U);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->scrub_failures), 1);
+	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(&ctx->fh));
+}
+
 static struct kunit_case hypheap_pool_cases[] = {
 	KUNIT_CASE(hits_and_misses_are_counted_exactly),
 	KUNIT_CASE(a_reused_buffer_is_zeroed_first),
@@ -461,6 +565,9 @@ static struct kunit_case hypheap_pool_cases[] = {
 	KUNIT_CASE(a_pending_buffer_is_never_pooled),
 	KUNIT_CASE(a_full_pool_refuses_and_reclaims),
 	KUNIT_CASE(a_disabled_pool_is_todays_behaviour),
+	KUNIT_CASE(the_hypervisor_zeroes_a_freed_buffer_in_place),
+	KUNIT_CASE(the_hypervisor_refuses_a_pinned_buffer_whole),
+	KUNIT_CASE(without_the_scrub_in_place_the_buffer_goes_back),
 	{}
 };
 

@@ -290,11 +290,14 @@ struct hypheap_transport_ops {
  * @lock: serialises calls and the use of @ranges
  * @ranges: scratch of @max_ranges entries, owned by the conduit
  * @ref: references (backends, the global assign entry)
+ * @scrubs_in_place: the hypervisor takes MEM_ASSIGN {vm} -> {vm}, the scrub
+ *	of a lend in place (ABI 1.8; hypheap_scrub_table())
  */
 struct hypheap_conduit {
 	const struct hypheap_transport_ops *ops;
 	void *priv;
 	unsigned int max_ranges;
+	bool scrubs_in_place;
 	struct mutex lock; /* serialises calls and @ranges */
 	struct hypheap_range *ranges;
 	struct kref ref;
@@ -354,6 +357,9 @@ int hypheap_lend_table(struct hypheap_conduit *c, struct sg_table *sgt,
 		       const struct hypheap_vmperm *host,
 		       const struct hypheap_vmperm *dst, unsigned int nr_dst,
 		       struct hypheap_stats *stats);
+int hypheap_scrub_table(struct hypheap_conduit *c, struct sg_table *sgt,
+			const struct hypheap_vmperm *vm,
+			struct hypheap_stats *stats);
 int hypheap_reclaim_table(struct hypheap_conduit *c, struct sg_table *sgt,
 			  const struct hypheap_vmperm *host, u64 lent_to,
 			  u64 *owners, struct hypheap_stats *stats);
@@ -569,12 +575,19 @@ struct hypheap_pool;
 
 /**
  * struct hypheap_pool_ops - how a pool makes a freed buffer fit for reuse
+ * @name: who zeroes, for debugfs
  * @scrub: zero every byte of @mem where only the heap's VMs can reach it
  *	(the host cannot touch the pages); may sleep. 0, or an errno: the
- *	buffer is then given back to the host (the hypervisor scrubs it)
+ *	buffer is then given back to the host (the hypervisor scrubs it);
+ *	-EBUSY: the secure VM pins or holds a page
+ * @refuses_busy: @scrub itself refuses a buffer the secure VM pins or
+ *	holds, in the same step as the zeroing: the pool asks MEM_QUERY
+ *	first only when this is false
  */
 struct hypheap_pool_ops {
+	const char *name;
 	int (*scrub)(struct hypheap_pool *pool, struct hypheap_mem *mem);
+	bool refuses_busy;
 };
 
 /**
@@ -645,6 +658,7 @@ unsigned long hypheap_pool_shrink(struct hypheap_pool *pool,
 				  unsigned long pages);
 unsigned long hypheap_pool_drain(struct hypheap_pool *pool);
 void hypheap_pool_show(struct seq_file *m, struct hypheap_pool *pool);
+extern const struct hypheap_pool_ops hypheap_pool_hyp_ops;
 #ifdef HYPHEAP_HAVE_FFA
 extern const struct hypheap_pool_ops hypheap_pool_svm_ops;
 #endif
@@ -730,6 +744,7 @@ struct hypheap_heap *hypheap_heap_create(const char *name,
 int hypheap_heap_destroy(struct hypheap_heap *heap);
 int hypheap_heap_register(struct hypheap_heap *heap);
 struct hypheap_heap *hypheap_heap_find(const char *name);
+void hypheap_heaps_quiesce(void);
 void hypheap_heap_set_backend(struct hypheap_heap *heap,
 			      struct hypheap_backend *be);
 u64 hypheap_default_limit(void);

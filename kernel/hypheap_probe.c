@@ -136,36 +136,48 @@ static int hypheap_parse_pool(struct device *dev, struct device_node *np,
 }
 
 /*
- * A heap pool keeps freed buffers lent and has the secure VM zero them
- * (FILL), so it needs the kernel-pages backend and a heap lent to the
- * secure VM alone, writable by it: no other VM runs a FILL, and a share
- * would leave pooled pages visible to the host.
+ * A heap pool keeps freed buffers lent, so it needs the kernel-pages
+ * backend and a heap lent to one secure VM alone (a share would leave
+ * pooled pages visible to the host). The hypervisor zeroes a buffer in
+ * place where it can (ABI 1.8); an older one leaves that to the secure
+ * VM's FILL, which needs VM 10 (the only one that runs a FILL) and write
+ * access.
  */
 static int hypheap_probe_pool(struct device *dev, struct device_node *np,
 			      struct hypheap_heap *heap,
 			      struct hypheap_backend *be,
 			      struct hypheap_drvdata *d)
 {
+	const struct hypheap_pool_ops *ops = NULL;
 	u64 bytes;
 	int ret;
 
 	ret = hypheap_parse_pool(dev, np, &bytes);
 	if (ret || !bytes)
 		return ret;
+	/* one destination: a secure VM alone (hypheap_heap_dst_check()) */
+	if (be == d->backend && heap->nr_dst == 1) {
+		if (d->conduit->scrubs_in_place)
+			ops = &hypheap_pool_hyp_ops;
 #ifdef HYPHEAP_HAVE_FFA
-	if (be == d->backend && heap->nr_dst == 1 &&
-	    heap->dst[0].vmid == HYPHEAP_VMID_SECURE_0 &&
-	    heap->dst[0].perms & HYPHEAP_PERM_W) {
-		ret = hypheap_pool_enable(&heap->pool, be, d->conduit, bytes,
-					  &hypheap_pool_svm_ops, NULL);
-		if (ret)
-			dev_err(dev, "heap %s: no pool: %d\n", heap->name, ret);
-		return ret;
-	}
+		else if (heap->dst[0].vmid == HYPHEAP_VMID_SECURE_0 &&
+			 heap->dst[0].perms & HYPHEAP_PERM_W)
+			ops = &hypheap_pool_svm_ops;
 #endif
-	dev_err(dev, "%pOF: hypheap,pool-bytes needs backend \"hyp\", a heap lent to VM %u alone and writable, and the secure VM's client (FF-A)\n",
-		np, HYPHEAP_VMID_SECURE_0);
-	return -EINVAL;
+	}
+	if (!ops) {
+		dev_err(dev, "%pOF: hypheap,pool-bytes needs backend \"hyp\", a heap lent to one secure VM alone, and a hypervisor of ABI 1.8 (or the secure VM's client, FF-A, and a heap lent to VM %u writable)\n",
+			np, HYPHEAP_VMID_SECURE_0);
+		return -EINVAL;
+	}
+	ret = hypheap_pool_enable(&heap->pool, be, d->conduit, bytes, ops,
+				  NULL);
+	if (ret)
+		dev_err(dev, "heap %s: no pool: %d\n", heap->name, ret);
+	else
+		dev_info(dev, "heap %s: pool of %llu bytes, zeroed by: %s\n",
+			 heap->name, bytes, ops->name);
+	return ret;
 }
 
 /* Find or make the heap of one child node and bind it to @be. */

@@ -116,6 +116,7 @@ struct hypheap_smccc {
 	void *call_ctx;
 	unsigned long stalled[HYPHEAP_SMCCC_STALLED];
 	unsigned int nr_stalled;
+	unsigned long abi_minor;
 };
 
 /**
@@ -468,6 +469,7 @@ static int hypheap_smccc_identify(struct device *dev, struct hypheap_smccc *s)
 	}
 	dev_info(dev, "hypheap hypervisor ABI %lu.%lu over %s\n", res.a0,
 		 res.a1, s->hvc ? "hvc" : "smc");
+	s->abi_minor = res.a1;
 	return 0;
 }
 
@@ -504,6 +506,8 @@ __hypheap_smccc_create(struct device *dev, bool hvc, hypheap_smccc_call_fn call,
 		ret = PTR_ERR(c);
 		goto err_pages;
 	}
+	/* a 1.7 hypervisor answers DEST_SET to it: never asked */
+	c->scrubs_in_place = s->abi_minor >= 8;
 	return c;
 
 err_pages:

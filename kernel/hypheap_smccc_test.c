@@ -60,6 +60,8 @@ struct st_hyp {
 	unsigned int refuse_state;
 	unsigned int continues;
 	unsigned int pieces;
+	unsigned int calls;
+	unsigned long minor;
 };
 
 static const u64 st_host = HYPHEAP_VMID_BIT(HYPHEAP_VMID_HOST);
@@ -239,6 +241,7 @@ static void st_call(void *ctx, unsigned long fn, unsigned long a1,
 	struct st_hyp *h = ctx;
 
 	memset(res, 0, sizeof(*res));
+	h->calls++;
 	switch (fn) {
 	case HYPHEAP_FN_VENDOR_HYP_UID:
 		res->a0 = HYPHEAP_UID_0;
@@ -248,7 +251,7 @@ static void st_call(void *ctx, unsigned long fn, unsigned long a1,
 		break;
 	case HYPHEAP_FN_VENDOR_HYP_REVISION:
 		res->a0 = HYPHEAP_ABI_VERSION_MAJOR;
-		res->a1 = HYPHEAP_ABI_VERSION_MINOR;
+		res->a1 = h->minor ?: HYPHEAP_ABI_VERSION_MINOR;
 		break;
 	case HYPHEAP_FN_MEM_ASSIGN:
 		st_assign(h, a1, res);
@@ -517,6 +520,29 @@ static void a_kept_operation_holds_up_no_other_buffer(struct kunit *test)
 	sg_free_table(&one);
 }
 
+/*
+ * The scrub in place is ABI 1.8: a conduit to a 1.7 hypervisor never sends
+ * it (that one would answer DEST_SET), one to 1.8 does.
+ */
+static void only_a_1_8_hypervisor_is_asked_to_scrub_in_place(struct kunit *test)
+{
+	struct st_ctx *ctx = test->priv;
+	struct st_hyp *old = kunit_kzalloc(test, sizeof(*old), GFP_KERNEL);
+	struct hypheap_conduit *c;
+
+	KUNIT_ASSERT_NOT_NULL(test, old);
+	old->minor = 7;
+	KUNIT_EXPECT_TRUE(test, ctx->c->scrubs_in_place);
+	c = hypheap_smccc_create_fake(NULL, st_call, old);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, c);
+	KUNIT_EXPECT_FALSE(test, c->scrubs_in_place);
+	old->calls = 0;
+	KUNIT_EXPECT_EQ(test, hypheap_scrub_table(c, &ctx->sgt, &st_dst, NULL),
+			-EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, old->calls, 0U);
+	hypheap_conduit_put(c);
+}
+
 static struct kunit_case hypheap_smccc_cases[] = {
 	KUNIT_CASE(a_long_lend_and_reclaim_go_piece_by_piece),
 	KUNIT_CASE(a_lend_stalled_past_the_wait_ends_when_memory_returns),
@@ -524,6 +550,7 @@ static struct kunit_case hypheap_smccc_cases[] = {
 	KUNIT_CASE(a_lend_refused_after_a_piece_keeps_its_token),
 	KUNIT_CASE(a_query_lets_a_kept_operation_end),
 	KUNIT_CASE(a_kept_operation_holds_up_no_other_buffer),
+	KUNIT_CASE(only_a_1_8_hypervisor_is_asked_to_scrub_in_place),
 	{}
 };
 

@@ -148,7 +148,7 @@
 #define HYPHEAP_STAT_PAGES_LENT 2        /* now: pages exclusively owned by secure VMs via assign */
 #define HYPHEAP_STAT_PAGES_SHARED 3      /* now: pages the host shares with a secure VM */
 #define HYPHEAP_STAT_PAGES_RECLAIMED 4   /* pages given back to the host */
-#define HYPHEAP_STAT_PAGES_SCRUBBED 5    /* pages zeroed on reclaim */
+#define HYPHEAP_STAT_PAGES_SCRUBBED 5    /* pages zeroed: reclaim, CLEAR lend, scrub in place */
 #define HYPHEAP_STAT_BLOCK_SPLITS 6      /* block entries replaced by a table */
 #define HYPHEAP_STAT_BLOCK_MERGES 7      /* tables folded back into a block entry */
 #define HYPHEAP_STAT_TABLE_PAGES_USED 8  /* now: stage-2 table pages in use */

@@ -1,10 +1,10 @@
 // A heap's pool (docs/kernel.md, "Heap pools"): a freed buffer stays lent to the secure VM
-// and the next allocation of its size takes it back without a hypercall, zeroed by the secure
-// VM first: its SHA-256, computed by the secure VM, is that of zeros whatever the last user
-// wrote. A pooled page is the secure VM's, never the host's, until the pool gives it back
-// (a drain, or the shrinker under memory pressure: drop_caches), scrubbed by the hypervisor.
-// Runs on every protected heap with a pool; fails when the kernel command line asks for a
-// pool (hypheap.heap_pools=) that no heap has.
+// and the next allocation of its size takes it back without a lend or a reclaim, zeroed first
+// by the hypervisor in place (MEM_ASSIGN {svm} -> {svm}, ABI 1.8): its SHA-256, computed by
+// the secure VM, is that of zeros whatever the last user wrote. A pooled page is the secure VM's,
+// never the host's, until the pool gives it back (a drain, or the shrinker under memory pressure:
+// drop_caches), scrubbed by the hypervisor. Runs on every protected heap with a pool; fails when
+// the kernel command line asks for a pool (hypheap.heap_pools=) that no heap has.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -72,6 +72,17 @@ int64_t Driver(const char* key) {
   return total.ok() ? CounterValue(total.value, key).value_or(-1) : -1;
 }
 
+// Who zeroes the heap's freed buffers (the pool's "zeroed_by:" line).
+std::string ZeroedBy(const std::string& heap) {
+  std::ifstream in("/sys/kernel/debug/hypheap/" + heap + "/pool");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("zeroed_by: ", 0) == 0) {
+      return line.substr(11);
+    }
+  }
+  return "";
+}
+
 // The pool's worker zeroes freed buffers after the free returns; what it holds is on no list
 // a shrinker could scan. Waits (up to 60 s) until it has zeroed everything freed so far.
 bool AllScrubbed(const std::string& heap) {
@@ -118,9 +129,10 @@ class PoolTest : public ::testing::Test {
   std::optional<SvmDevice> svm_;
 };
 
-// Free, then the same size again: the very pages, no MEM_ASSIGN, one hit after one miss,
-// and the secure VM hashes zeros where it had written 0xA5.
-TEST_F(PoolTest, SameSizeAgainIsAHitWithoutAHypercallAndHashesAsZeros) {
+// Free, then the same size again: the very pages, one hit after one miss, no lend and no
+// reclaim: the only calls are the hypervisor's scrub in place (every page of the buffer
+// scrubbed once, none moved), and the secure VM hashes zeros where it had written 0xA5.
+TEST_F(PoolTest, SameSizeAgainIsAHitZeroedInPlaceAndHashesAsZeros) {
   const std::array<uint8_t, 32> zeros = ZerosDigest(kLen);
   for (const std::string& heap : heaps_) {
     const int64_t hits = Count(heap, "hits");
@@ -134,8 +146,12 @@ TEST_F(PoolTest, SameSizeAgainIsAHitWithoutAHypercallAndHashesAsZeros) {
     const SvmDigest dirty = svm_->Hash(first.get());
     ASSERT_TRUE(dirty.answer.ok()) << ErrnoName(dirty.answer.error);
     ASSERT_NE(dirty.digest, zeros) << "FILL 0xA5 did not change the buffer";
+    EXPECT_EQ(ZeroedBy(heap), "hypervisor") << heap;
     const int64_t calls = Driver("hypercalls");
     const int64_t assigns = Hyp("assign_calls");
+    const int64_t lent = Hyp("pages_lent");
+    const int64_t reclaimed = Hyp("pages_reclaimed");
+    const int64_t scrubbed = Hyp("pages_scrubbed");
     ASSERT_EQ(ErrnoName(first.Close()), "success");
 
     UniqueFd second;
@@ -143,8 +159,12 @@ TEST_F(PoolTest, SameSizeAgainIsAHitWithoutAHypercallAndHashesAsZeros) {
     ASSERT_NO_FATAL_FAILURE(AllocateListed(heap, kLen, second, second_listed));
     EXPECT_EQ(Count(heap, "hits"), hits + 1) << heap;
     EXPECT_EQ(Count(heap, "misses"), misses + 1) << heap;
-    EXPECT_EQ(Driver("hypercalls"), calls) << heap << ": free + alloc made hypercalls";
-    EXPECT_EQ(Hyp("assign_calls"), assigns) << heap;
+    EXPECT_EQ(Hyp("pages_lent"), lent) << heap << ": free + alloc moved pages";
+    EXPECT_EQ(Hyp("pages_reclaimed"), reclaimed) << heap;
+    EXPECT_EQ(Hyp("pages_scrubbed") - scrubbed, int64_t(kLen / 4096)) << heap;
+    const int64_t scrub_calls = Hyp("assign_calls") - assigns;
+    EXPECT_GE(scrub_calls, 1) << heap;
+    EXPECT_EQ(Driver("hypercalls") - calls, scrub_calls) << heap << ": a call besides the scrub";
     ASSERT_EQ(second_listed.ranges.size(), first_listed.ranges.size());
     for (size_t i = 0; i < first_listed.ranges.size(); ++i) {
       EXPECT_EQ(second_listed.ranges[i].pa, first_listed.ranges[i].pa) << "not the pooled pages";
