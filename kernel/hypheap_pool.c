@@ -7,10 +7,12 @@
  * The host never sees a pooled page: it stays in the secure VM's stage-2
  * (and PageOffline) from its first lend until the pool gives it back with
  * an ordinary reclaim, which the hypervisor scrubs. Before a pooled buffer
- * is handed out again the secure VM zeroes it (its FILL service, pattern
- * 0; the host cannot write the pages), in a worker, so that freeing stays
- * cheap and the allocation that follows finds it clean. A buffer the
- * secure VM could not zero is given back to the host instead.
+ * is handed out again it is zeroed where the host cannot write: by the
+ * hypervisor in place (ABI 1.8), or by the secure VM's FILL on an older
+ * one. A worker does it after the free, so that freeing stays cheap; an
+ * allocation that finds its size only among buffers not zeroed yet zeroes
+ * one itself. A buffer that could not be zeroed is given back to the host
+ * instead.
  *
  * Bounded by the heap's hypheap,pool-bytes (docs/dt-binding.md), emptied
  * under memory pressure by a shrinker, and counted in debugfs
@@ -142,12 +144,41 @@ static void hypheap_pool_give_back(struct hypheap_pool *pool,
 	hypheap_buffer_reclaim(buf);
 }
 
+/*
+ * Zero one buffer taken off the dirty list (by the worker, or by an
+ * allocation that found it there). Return: 0, or why it was not zeroed
+ * (-EBUSY: pinned, held or pending), counted.
+ */
+static int hypheap_pool_zero(struct hypheap_pool *pool,
+			     struct hypheap_buffer *buf)
+{
+	u64 begin;
+	int ret;
+
+	if (!pool->ops->refuses_busy &&
+	    hypheap_pool_mem_busy(pool, &buf->mem)) {
+		ret = -EBUSY;
+	} else {
+		begin = hypheap_phase_begin();
+		ret = pool->ops->scrub(pool, &buf->mem);
+		hypheap_phase_end(HYPHEAP_PHASE_POOL_SCRUB, begin,
+				  buf->mem.len);
+	}
+	if (ret == -EBUSY) {
+		atomic64_inc(&pool->pinned);
+	} else if (ret) {
+		atomic64_inc(&pool->scrub_failures);
+		pr_warn_ratelimited("%s: pool: %s did not zero a freed buffer (%d); giving it back\n",
+				    pool->heap->name, pool->ops->name, ret);
+	}
+	return ret;
+}
+
 static void hypheap_pool_scrub_work(struct work_struct *work)
 {
 	struct hypheap_pool *pool = container_of(work, struct hypheap_pool,
 						 scrub_work);
 	struct hypheap_buffer *buf;
-	u64 begin;
 	int ret;
 
 	for (;;) {
@@ -162,17 +193,7 @@ static void hypheap_pool_scrub_work(struct work_struct *work)
 		if (!buf)
 			return;
 
-		if (!pool->ops->refuses_busy &&
-		    hypheap_pool_mem_busy(pool, &buf->mem)) {
-			ret = -EBUSY;
-		} else {
-			begin = hypheap_phase_begin();
-			ret = pool->ops->scrub(pool, &buf->mem);
-			hypheap_phase_end(HYPHEAP_PHASE_POOL_SCRUB, begin,
-					  buf->mem.len);
-		}
-		if (ret == -EBUSY)
-			atomic64_inc(&pool->pinned);
+		ret = hypheap_pool_zero(pool, buf);
 		spin_lock(&pool->lock);
 		pool->scrubbing--;
 		pool->unscrubbed -= buf->mem.len;
@@ -183,12 +204,6 @@ static void hypheap_pool_scrub_work(struct work_struct *work)
 		}
 		pool->bytes -= buf->mem.len;
 		spin_unlock(&pool->lock);
-		if (ret && ret != -EBUSY) {
-			atomic64_inc(&pool->scrub_failures);
-			pr_warn_ratelimited("%s: pool: %s did not zero a freed buffer (%d); giving it back\n",
-					    pool->heap->name, pool->ops->name,
-					    ret);
-		}
 		hypheap_pool_give_back(pool, buf);
 	}
 }
@@ -215,9 +230,13 @@ void hypheap_pool_init(struct hypheap_pool *pool, struct hypheap_heap *heap)
  * @be: the backend the heap allocates from now
  * @len: bytes, page aligned
  *
- * Only a buffer of exactly @len bytes, from @be, already zeroed by the
- * secure VM; one the worker is still zeroing is waited for. Counts a hit
- * or a miss whenever the pool is enabled for @be.
+ * Only a buffer of exactly @len bytes, from @be, zeroed before it is
+ * returned. A zeroed one is taken first. Else one still waiting for the
+ * worker is taken off the dirty list and zeroed here, by the allocating
+ * task: back-to-back alloc+free would otherwise wait for the worker to be
+ * scheduled and to wake it, on another CPU, for every buffer. Else, when
+ * the worker is zeroing one, it is waited for once. Counts a hit or a
+ * miss whenever the pool is enabled for @be.
  *
  * Return: the buffer, still lent to the heap's VMs, not charged to the
  * heap; or NULL (the caller allocates and lends a new one).
@@ -226,7 +245,7 @@ struct hypheap_buffer *hypheap_pool_take(struct hypheap_pool *pool,
 					 struct hypheap_backend *be,
 					 size_t len)
 {
-	struct hypheap_buffer *buf, *found = NULL;
+	struct hypheap_buffer *buf, *found = NULL, *dirty = NULL;
 	bool waiting = false, waited = false;
 
 	if (!READ_ONCE(pool->max_bytes) || READ_ONCE(pool->be) != be)
@@ -243,17 +262,33 @@ again:
 				found = buf;
 				break;
 			}
-		if (found) {
-			list_del_init(&found->qnode);
+		if (!found)
+			list_for_each_entry(buf, &pool->dirty, qnode)
+				if (buf->mem.len == len) {
+					dirty = buf;
+					break;
+				}
+		if (found || dirty) {
+			list_del_init(&(found ?: dirty)->qnode);
 			pool->bytes -= len;
 		} else {
-			/* one being zeroed, or waiting for it, will do */
+			/* the worker holds one: it may be this size */
 			waiting = pool->scrubbing;
-			list_for_each_entry(buf, &pool->dirty, qnode)
-				waiting |= buf->mem.len == len;
 		}
+		if (dirty)
+			pool->unscrubbed -= len;
 	}
 	spin_unlock(&pool->lock);
+	if (dirty) {
+		/* off every list: the pool no longer counts it */
+		if (!hypheap_pool_zero(pool, dirty)) {
+			found = dirty;
+		} else {
+			hypheap_pool_give_back(pool, dirty);
+			dirty = NULL;
+			goto again;	/* another may be fit */
+		}
+	}
 	if (!found && waiting && !waited) {
 		flush_work(&pool->scrub_work);
 		waited = true;

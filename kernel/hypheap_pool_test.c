@@ -13,6 +13,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <kunit/test.h>
+#include <linux/completion.h>
 #include <linux/dma-mapping.h>
 #include <linux/highmem.h>
 #include <linux/module.h>
@@ -42,6 +43,11 @@ static const struct hypheap_vmperm pt_dst = {
  * @heap: an unregistered heap served by @be
  * @scrubs: buffers the fake scrub zeroed
  * @scrub_fail: the scrub's answer; 0 zeroes
+ * @calls: scrubs begun
+ * @gated: the first scrub signals @entered, then waits for @gate
+ * @entered: the first scrub has begun
+ * @gate: lets the first scrub go on
+ * @scrubber: the task of the last scrub
  */
 struct pt_ctx {
 	struct fake_hyp fh;
@@ -51,6 +57,11 @@ struct pt_ctx {
 	struct hypheap_heap *heap;
 	atomic_t scrubs;
 	int scrub_fail;
+	atomic_t calls;
+	bool gated;
+	struct completion entered;
+	struct completion gate;
+	struct task_struct *scrubber;
 };
 
 static struct pt_ctx *pt_of(struct hypheap_pool *pool)
@@ -97,6 +108,11 @@ static int pt_scrub(struct hypheap_pool *pool, struct hypheap_mem *mem)
 
 	if (ctx->scrub_fail)
 		return ctx->scrub_fail;
+	if (ctx->gated && atomic_inc_return(&ctx->calls) == 1) {
+		complete(&ctx->entered);
+		wait_for_completion(&ctx->gate);
+	}
+	WRITE_ONCE(ctx->scrubber, current);
 	pt_fill(mem, 0);
 	atomic_inc(&ctx->scrubs);
 	return 0;
@@ -114,6 +130,8 @@ static int pt_init(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	test->priv = ctx;
+	init_completion(&ctx->entered);
+	init_completion(&ctx->gate);
 	c = fake_hyp_conduit(test, &ctx->fh, 64, true);
 	ctx->c = c;
 	ctx->pdev = platform_device_register_simple("hypheap-kunit-pool", -1,
@@ -138,6 +156,7 @@ static void pt_exit(struct kunit *test)
 
 	if (!ctx)
 		return;
+	complete_all(&ctx->gate);	/* a gated scrub never stays blocked */
 	if (ctx->heap) {
 		ctx->fh.fail_call = 0;
 		hypheap_pool_disable(&ctx->heap->pool);
@@ -452,6 +471,48 @@ static void a_disabled_pool_is_todays_behaviour(struct kunit *test)
 }
 
 /*
+ * Back to back, an allocation does not wait for the worker: while the
+ * worker is busy zeroing one buffer, the next freed buffer of the size is
+ * taken off the dirty list and zeroed by the allocating task itself, and
+ * is the hit.
+ */
+static void an_allocation_zeroes_a_waiting_buffer_itself(struct kunit *test)
+{
+	struct pt_ctx *ctx = test->priv;
+	struct hypheap_pool *pool = &ctx->heap->pool;
+	struct hypheap_buffer *a, *b, *buf;
+	struct page *first;
+
+	ctx->gated = true;
+	pt_enable(test, PT_POOL);
+	a = pt_alloc(test, PT_SIZE);
+	b = pt_alloc(test, PT_SIZE);
+	first = sg_page(b->mem.sgt.sgl);
+	pt_fill(&b->mem, 0xc3);
+	hypheap_buffer_release(a);
+	wait_for_completion(&ctx->entered);	/* the worker holds a */
+	hypheap_buffer_release(b);		/* b waits on the dirty list */
+
+	buf = pt_alloc(test, PT_SIZE);
+	KUNIT_EXPECT_PTR_EQ(test, sg_page(buf->mem.sgt.sgl), first);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, READ_ONCE(ctx->scrubber), current,
+				"the allocation waited for the worker");
+	KUNIT_EXPECT_TRUE(test, pt_all(&buf->mem, 0));
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->hits), 1);
+	KUNIT_EXPECT_TRUE(test, pt_lent(ctx, buf));
+	KUNIT_EXPECT_EQ(test, ctx->fh.lends, 2U);
+
+	complete(&ctx->gate);
+	flush_work(&pool->scrub_work);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->scrubs), 2);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(pool->bytes), (u64)PT_SIZE);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(pool->unscrubbed), 0ULL);
+	hypheap_buffer_release(buf);
+	hypheap_pool_drain(pool);
+	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(&ctx->fh));
+}
+
+/*
  * The pool a 1.8 hypervisor gives a heap: the scrub in place. A freed
  * buffer is zeroed by one call per batch of ranges (the fake's conduit
  * takes 64), stays lent, is not asked about with MEM_QUERY, and is the
@@ -565,6 +626,7 @@ static struct kunit_case hypheap_pool_cases[] = {
 	KUNIT_CASE(a_pending_buffer_is_never_pooled),
 	KUNIT_CASE(a_full_pool_refuses_and_reclaims),
 	KUNIT_CASE(a_disabled_pool_is_todays_behaviour),
+	KUNIT_CASE(an_allocation_zeroes_a_waiting_buffer_itself),
 	KUNIT_CASE(the_hypervisor_zeroes_a_freed_buffer_in_place),
 	KUNIT_CASE(the_hypervisor_refuses_a_pinned_buffer_whole),
 	KUNIT_CASE(without_the_scrub_in_place_the_buffer_goes_back),
