@@ -383,21 +383,23 @@ EXPORT_SYMBOL_IF_KUNIT(hypheap_lend_table);
  * @vm: that VM, with the perms it was lent with
  * @stats: heap counters to account calls and failures to (may be NULL)
  *
- * MEM_ASSIGN from {@vm} to {@vm} (ABI 1.8), in as few calls as the conduit
- * allows: the pages stay @vm's and mapped as they are, and come out zeroed
- * and cleaned to PoC. No call moves a page, whatever it answers, so a
- * failure needs no undo: only some pages may not be zeroed.
+ * MEM_ASSIGN with %HYPHEAP_DESC_F_SCRUB from {@vm} to {@vm} (ABI 1.8), in
+ * as few calls as the conduit allows: the pages stay @vm's and mapped as
+ * they are, and come out zeroed, cleaned and invalidated to PoC. No call
+ * moves a page, whatever it answers, so a failure needs no undo: only some
+ * pages may not be zeroed.
  *
  * Return: 0 when every page is zero; -EOPNOTSUPP when the hypervisor cannot;
  * -EBUSY when @vm pins or holds a page (or an operation in progress has
- * one), checked by the hypervisor in the same call as the zeroing;
- * otherwise the errno of the first failure.
+ * one, or every slot for one is taken), checked by the hypervisor in the
+ * same call as the zeroing; otherwise the errno of the first failure.
  */
 int hypheap_scrub_table(struct hypheap_conduit *c, struct sg_table *sgt,
 			const struct hypheap_vmperm *vm,
 			struct hypheap_stats *stats)
 {
 	struct hypheap_assign_req req = {
+		.flags = HYPHEAP_DESC_F_SCRUB,
 		.srcvm = HYPHEAP_VMID_BIT(vm->vmid),
 		.dst = vm,
 		.nr_dst = 1,

@@ -626,10 +626,11 @@ EXPORT_SYMBOL_IF_KUNIT(hypheap_heap_find);
 /**
  * hypheap_heaps_quiesce() - let every registered heap's pool go idle
  *
- * For a test that counts the hypervisor's calls: a buffer freed before it
+ * For KUnit alone: a test that counts the hypervisor's calls: a buffer freed before it
  * (a kthread's last fput is deferred) is zeroed now by its pool's worker,
  * with a call of its own, and not in the middle of the count.
  */
+#if IS_ENABLED(CONFIG_KUNIT)
 void hypheap_heaps_quiesce(void)
 {
 	struct hypheap_heap *heap;
@@ -641,6 +642,7 @@ void hypheap_heaps_quiesce(void)
 	mutex_unlock(&hypheap_heaps_lock);
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_heaps_quiesce);
+#endif
 
 /**
  * hypheap_alloc_dmabuf() - allocate a protected dma-buf from the kernel

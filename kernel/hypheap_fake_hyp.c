@@ -75,6 +75,7 @@ static int fake_hyp_assign(struct hypheap_conduit *c,
 	struct fake_hyp *fh = c->priv;
 	u64 to = hypheap_vmperm_bitmap(req->dst, req->nr_dst);
 	unsigned int i;
+	bool scrub, in_place;
 	u64 off;
 
 	fh->calls++;
@@ -82,7 +83,7 @@ static int fake_hyp_assign(struct hypheap_conduit *c,
 		fh->lends++;
 	else if (to == fh->host)
 		fh->reclaims++;
-	else if (to == req->srcvm)
+	else if (req->flags & HYPHEAP_DESC_F_SCRUB)
 		fh->scrubs++;
 
 	if (fake_hyp_failing(fh)) {
@@ -92,6 +93,16 @@ static int fake_hyp_assign(struct hypheap_conduit *c,
 		return fh->fail_errno ?: hypheap_abi_errno(fh->fail_status);
 	}
 	/* validate everything, then change everything */
+	if (req->flags & ~HYPHEAP_DESC_F_SCRUB) {
+		*status = HYPHEAP_ERR_DESC_RESERVED;
+		return hypheap_abi_errno(*status);
+	}
+	scrub = req->flags & HYPHEAP_DESC_F_SCRUB;
+	in_place = to == req->srcvm;
+	if (scrub != in_place || (scrub && to & fh->host)) {
+		*status = HYPHEAP_ERR_DEST_SET;
+		return hypheap_abi_errno(*status);
+	}
 	for (i = 0; i < req->nr_ranges; i++)
 		for (off = 0; off < req->ranges[i].size; off += PAGE_SIZE)
 			if (fake_hyp_owner(fh, req->ranges[i].base + off) !=
@@ -106,7 +117,7 @@ static int fake_hyp_assign(struct hypheap_conduit *c,
 				*status = HYPHEAP_ERR_BUSY;
 				return hypheap_abi_errno(*status);
 			}
-	if (to == req->srcvm) {
+	if (req->flags & HYPHEAP_DESC_F_SCRUB) {
 		fake_hyp_zero(req);
 		return 0;
 	}

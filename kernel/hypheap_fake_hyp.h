@@ -23,7 +23,8 @@
  * @calls: MEM_ASSIGN calls so far
  * @lends: of which calls from the host (lend or share)
  * @reclaims: of which calls back to the host
- * @scrubs: of which scrubs in place ({vm} -> {vm}), which zero the pages
+ * @scrubs: of which scrubs in place (%HYPHEAP_DESC_F_SCRUB, {vm} -> {vm}),
+ *	which zero the pages
  * @queries: MEM_QUERY calls so far
  * @fail_call: first call (1-based, counting @calls) to fail; 0: none
  * @fail_count: calls to fail from @fail_call on (0 counts as 1)

@@ -459,6 +459,56 @@ static void lend_query_reclaim_round_trip(struct kunit *test)
 			calls + 2);
 }
 
+/*
+ * ABI 1.8 at EL2: the scrub in place of a lend keeps it lent (owners, state
+ * and PAGES_LENT as they were), counts its pages scrubbed, and is refused
+ * without its flag (DEST_SET) or with perms other than the lend's (PERMS).
+ */
+static void scrub_in_place_keeps_the_lend(struct kunit *test)
+{
+	static const struct hypheap_vmperm read_only = {
+		HYPHEAP_VMID_SECURE_0, HYPHEAP_PERM_R,
+	};
+	struct hh_ctx *ctx = test->priv;
+	struct hypheap_assign_hdr *hdr = ctx->desc;
+	struct page *page = hh_pages(test, 2);
+	struct hypheap_mem_range r = hh_range(page, 4);
+	phys_addr_t pa = virt_to_phys(ctx->desc);
+	u64 lent, scrubbed, owners;
+	size_t len;
+
+	len = hh_build(ctx->desc, HH_HOST, &hh_lend_svm, 1, &r, 1);
+	KUNIT_ASSERT_EQ(test, hh_assign_at(ctx->hvc, pa, len, &owners),
+			(long)HYPHEAP_OK);
+	lent = hh_stat(test, HYPHEAP_STAT_PAGES_LENT);
+	scrubbed = hh_stat(test, HYPHEAP_STAT_PAGES_SCRUBBED);
+
+	len = hh_build(ctx->desc, HH_SVM, &hh_lend_svm, 1, &r, 1);
+	KUNIT_EXPECT_EQ(test, hh_assign_at(ctx->hvc, pa, len, &owners),
+			(long)HYPHEAP_ERR_DEST_SET);
+	len = hh_build(ctx->desc, HH_SVM, &read_only, 1, &r, 1);
+	hdr->flags = HYPHEAP_DESC_F_SCRUB;
+	KUNIT_EXPECT_EQ(test, hh_assign_at(ctx->hvc, pa, len, &owners),
+			(long)HYPHEAP_ERR_PERMS);
+	KUNIT_EXPECT_EQ(test, hh_stat(test, HYPHEAP_STAT_PAGES_SCRUBBED),
+			scrubbed);
+
+	len = hh_build(ctx->desc, HH_SVM, &hh_lend_svm, 1, &r, 1);
+	hdr->flags = HYPHEAP_DESC_F_SCRUB;
+	KUNIT_ASSERT_EQ(test, hh_assign_at(ctx->hvc, pa, len, &owners),
+			(long)HYPHEAP_OK);
+	KUNIT_EXPECT_EQ(test, owners, HH_SVM);
+	hh_expect_owned(test, page, 4, HH_SVM, HYPHEAP_STATE_EXCLUSIVE);
+	KUNIT_EXPECT_EQ(test, hh_stat(test, HYPHEAP_STAT_PAGES_LENT), lent);
+	KUNIT_EXPECT_EQ(test, hh_stat(test, HYPHEAP_STAT_PAGES_SCRUBBED),
+			scrubbed + 4);
+
+	len = hh_build(ctx->desc, HH_SVM, &hh_host_rwx, 1, &r, 1);
+	KUNIT_EXPECT_EQ(test, hh_assign_at(ctx->hvc, pa, len, &owners),
+			(long)HYPHEAP_OK);
+	hh_expect_owned(test, page, 4, HH_HOST, HYPHEAP_STATE_EXCLUSIVE);
+}
+
 /* One phase of the hypervisor's PROFILE, read raw: ticks, times, ticks per second. */
 static void hh_profile(struct kunit *test, unsigned int phase, u64 out[3])
 {
@@ -808,9 +858,13 @@ static void hostile_reserved_fields(struct kunit *test)
 
 	hh_hostile_init(test, &h);
 	len = hh_build(ctx->desc, HH_HOST, &hh_lend_svm, 1, h.r, 1);
-	hdr->flags = 1;
+	hdr->flags = 0x8000;
 	hh_expect_refused(test, &h, virt_to_phys(ctx->desc), len,
 			  HYPHEAP_ERR_DESC_RESERVED);
+	/* the scrub flag (1.8) names one transition, and a lend is not it */
+	hdr->flags = HYPHEAP_DESC_F_SCRUB;
+	hh_expect_refused(test, &h, virt_to_phys(ctx->desc), len,
+			  HYPHEAP_ERR_DEST_SET);
 	hdr->flags = 0;
 	hdr->reserved = 0x80000000;
 	hh_expect_refused(test, &h, virt_to_phys(ctx->desc), len,
@@ -1164,6 +1218,7 @@ static struct kunit_case hypheap_hyp_cases[] = {
 	KUNIT_CASE(hostile_bad_version),
 	KUNIT_CASE(hostile_descriptor_placement),
 	KUNIT_CASE(hostile_oversized),
+	KUNIT_CASE(scrub_in_place_keeps_the_lend),
 	KUNIT_CASE(hostile_reserved_fields),
 	KUNIT_CASE(hostile_unaligned_range),
 	KUNIT_CASE(hostile_range_size),

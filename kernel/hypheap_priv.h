@@ -205,6 +205,7 @@ unsigned int hypheap_range_iter_fill(struct hypheap_range_iter *it,
  * @nr_ranges: entries in @ranges
  */
 struct hypheap_assign_req {
+	u16 flags;	/* HYPHEAP_DESC_F_* */
 	u64 srcvm;
 	const struct hypheap_vmperm *dst;
 	unsigned int nr_dst;

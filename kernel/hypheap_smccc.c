@@ -147,6 +147,7 @@ ssize_t hypheap_desc_encode(void *desc, size_t cap,
 	memset(hdr, 0, sizeof(*hdr));
 	hdr->version = cpu_to_le32(HYPHEAP_DESC_VERSION);
 	hdr->nr_dests = cpu_to_le16(req->nr_dst);
+	hdr->flags = cpu_to_le16(req->flags);
 	hdr->nr_ranges = cpu_to_le32(req->nr_ranges);
 	hdr->srcvm = cpu_to_le64(req->srcvm);
 

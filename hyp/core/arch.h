@@ -59,10 +59,10 @@ void dcache_clean_inval_poc(void* va, size_t size);
 // anyone maps them again.
 void scrub(void* va, size_t size);
 
-// Zeroes memory that the VM of `owner` keeps mapped and owns alone, then cleans the zeros to
-// PoC: the scrub of a lend in place (MEM_ASSIGN {svm} -> {svm}). The owner's CPUs and
-// devices may reach the pages throughout (what they write meanwhile is their own, in their
-// own memory); no other VM may. The fake arch holds every other VM to scrub()'s rule and
+// Zeroes memory that the VM of `owner` keeps mapped and owns alone, then cleans and
+// invalidates the zeros to PoC: the scrub of a lend in place (MEM_ASSIGN {svm} -> {svm}). The
+// owner's CPUs and devices may reach the pages throughout (what they write meanwhile is their own,
+// in their own memory); no other VM may. The fake arch holds every other VM to scrub()'s rule and
 // lets only the owner's mappings stand.
 void scrub_in_place(const Stage2Hw& owner, void* va, size_t size);
 

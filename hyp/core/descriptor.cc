@@ -13,7 +13,7 @@ T read_at(std::span<const uint8_t> bytes, size_t offset) {
 Status check_header(const hypheap_assign_hdr& hdr, size_t len) {
   if (hdr.version != HYPHEAP_DESC_VERSION)
     return Status::kBadVersion;
-  if (hdr.flags != 0 || hdr.reserved != 0)
+  if ((hdr.flags & ~HYPHEAP_DESC_F_SCRUB) != 0 || hdr.reserved != 0)
     return Status::kDescReserved;
   if (hdr.nr_dests == 0 || hdr.nr_dests > HYPHEAP_DESC_MAX_DESTS)
     return Status::kDestSet;
@@ -36,6 +36,7 @@ Status parse_descriptor(std::span<const uint8_t> bytes, std::span<MemRange> scra
     return Status::kDescLen;
 
   out->srcvm = hdr.srcvm;
+  out->scrub = (hdr.flags & HYPHEAP_DESC_F_SCRUB) != 0;
   out->nr_dests = hdr.nr_dests;
   size_t offset = sizeof(hypheap_assign_hdr);
   for (size_t i = 0; i < out->nr_dests; i++, offset += sizeof(hypheap_vmperm)) {

@@ -20,6 +20,7 @@ struct Descriptor {
   Dest dests[HYPHEAP_DESC_MAX_DESTS];
   size_t nr_dests = 0;
   std::span<MemRange> ranges;  // in the caller's scratch array, in descriptor order
+  bool scrub = false;          // HYPHEAP_DESC_F_SCRUB
 };
 
 // Checks the framing (version, reserved fields, counts against `bytes.size()`) and decodes

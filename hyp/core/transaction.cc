@@ -102,6 +102,15 @@ class AssignTransaction {
     HYP_TRY(resolve_srcvm(d.srcvm, &src_svm));
     new_srcvm_ = dest_bits;
     change_.host_perms = host_perms;
+    // The one destructive call that moves nothing says so: without the flag, srcvm == dests
+    // is no transition; with it, nothing else is.
+    if (d.scrub) {
+      if (src_svm == nullptr || d.srcvm != src_svm->id.bit() || dest_bits != d.srcvm)
+        return Status::kDestSet;
+      change_.kind = Transition::kScrubLent;  // {svm} -> {svm}, perms as they are (checked)
+      change_.svm = src_svm;
+      return Status::kOk;
+    }
     if (d.srcvm == kVmidHost.bit() && dest_svm != nullptr) {
       change_.kind = (dest_bits & kVmidHost.bit()) ? Transition::kShare : Transition::kLend;
       change_.svm = dest_svm;
@@ -113,11 +122,6 @@ class AssignTransaction {
       change_.svm = src_svm;
       // Reclaimed memory returns to the host's normal mapping, nothing less.
       return host_perms == kPermsRwx ? Status::kOk : Status::kPerms;
-    }
-    if (src_svm != nullptr && d.srcvm == src_svm->id.bit() && dest_bits == d.srcvm) {
-      change_.kind = Transition::kScrubLent;  // {svm} -> {svm}, perms as they are (checked)
-      change_.svm = src_svm;
-      return Status::kOk;
     }
     return Status::kDestSet;
   }

@@ -141,6 +141,8 @@ inline constexpr uint8_t kBadVersion = 1, kNonzeroFlags = 2, kNonzeroReserved = 
                          kLengthShort = 16;
 // x2 is edge(sel, nudge bytes) instead of the descriptor's length (corrupt bit).
 inline constexpr uint8_t kLengthEdge = 32;
+// flags |= HYPHEAP_DESC_F_SCRUB (ABI 1.8; kNonzeroFlags sets a bit no ABI defines).
+inline constexpr uint8_t kScrubFlag = 64;
 
 // How a range's (a, b) become (address, size).
 enum class RangeKind : uint8_t {

@@ -191,7 +191,8 @@ class Session {
       rec.ranges[i] = decode_range(in);
     hdr.nr_ranges = uint32_t(rec.nr_ranges);
     hdr.version ^= (corrupt & kBadVersion) ? 0x100 : 0;
-    hdr.flags = (corrupt & kNonzeroFlags) ? 1 : 0;
+    hdr.flags = uint16_t(((corrupt & kNonzeroFlags) ? 0x8000 : 0) |
+                         ((corrupt & kScrubFlag) ? HYPHEAP_DESC_F_SCRUB : 0));
     hdr.reserved = (corrupt & kNonzeroReserved) ? 1 : 0;
 
     uint8_t buf[HYPHEAP_DESC_SIZE(HYPHEAP_DESC_MAX_DESTS + 1, kMaxRanges)];
@@ -203,7 +204,13 @@ class Session {
     x2 += (corrupt & kLengthLong) ? 16 : 0;
     x2 -= (corrupt & kLengthShort) ? 16 : 0;
     x2 = (corrupt & kLengthEdge) ? edge_len : x2;
+    const Footprint before = footprint();
     const SmcccResult r = mem_assign(pa, buf, len, x2);
+    // The scrub in place moves nothing: not one stage-2 entry, not one table page.
+    const Footprint after = footprint();
+    if ((hdr.flags & HYPHEAP_DESC_F_SCRUB) && int64_t(r.x[0]) == HYPHEAP_OK &&
+        (after.pte_writes != before.pte_writes || after.pool_used != before.pool_used))
+      fail("a scrub in place wrote a stage-2 entry or took a table page");
     if (int64_t(r.x[0]) == HYPHEAP_OK)
       remember(r.x[1], rec);
     if (int64_t(r.x[0]) == HYPHEAP_PREEMPTED)
@@ -873,14 +880,18 @@ class Session {
   // through arch::write_pte (the fake counts every store, even one that puts back the old
   // value, and fake::verify_tables() after every call proves no store bypassed it) and
   // takes table pages only from the pool. Reading every leaf instead, as before, cost more
-  // than everything else an execution does.
+  // than everything else an execution does. And what it may leave in memory: a scrub or a
+  // clean (the scrub in place changes memory alone, no stage-2 entry).
   struct Footprint {
     uint64_t pte_writes = 0;
     size_t pool_used = 0;
+    uint64_t scrub_bytes = 0, clean_bytes = 0, clean_inval_bytes = 0;
     bool operator==(const Footprint&) const = default;
   };
   Footprint footprint() const {
-    return Footprint{fake::counters().pte_writes, hyp_->pool().used_pages()};
+    const fake::Counters c = fake::counters();
+    return Footprint{c.pte_writes, hyp_->pool().used_pages(), c.scrub_bytes, c.clean_bytes,
+                     c.clean_inval_bytes};
   }
 
   struct State {

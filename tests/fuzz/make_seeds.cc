@@ -207,17 +207,20 @@ std::vector<Seed> seeds() {
     const uint64_t svm0_bit = HYPHEAP_VMID_BIT(kSvm0);
     s.emplace_back("lend_scrub_in_place_busy_perms_reclaim")
         .lend({pages(0, 4)})
-        .assign(svm0_bit, {{kSvm0, kRw}}, {pages(0, 4)})
+        .assign(svm0_bit, {{kSvm0, kRw}}, {pages(0, 4)})  // no flag: DEST_SET
+        .assign(svm0_bit, {{kSvm0, kRw}}, {pages(0, 4)}, Place::kHostPage, kScrubFlag)
         .pin(0, 1, 1)
-        .assign(svm0_bit, {{kSvm0, kRw}}, {pages(0, 4)})
+        .assign(svm0_bit, {{kSvm0, kRw}}, {pages(0, 4)}, Place::kHostPage, kScrubFlag)
         .pin(0, 1, 1, true)
-        .assign(svm0_bit, {{kSvm0, HYPHEAP_PERM_R}}, {pages(0, 4)})
-        .assign(svm0_bit, {{kSvm0, kRw}}, {pages(2, 4)})
+        .assign(svm0_bit, {{kSvm0, HYPHEAP_PERM_R}}, {pages(0, 4)}, Place::kHostPage, kScrubFlag)
+        .assign(svm0_bit, {{kSvm0, kRw}}, {pages(2, 4)}, Place::kHostPage, kScrubFlag)
         .reclaim_previous(0);
+    // chunks(a, n) is n % 5 blocks of 2 MiB: four runs of 8 MiB make the 32 MiB.
+    const std::vector<R> m32{chunks(0, 4), chunks(4, 4), chunks(8, 4), chunks(12, 4)};
     s.emplace_back("pending_scrub_in_place_32m_piece_by_piece")
-        .lend({chunks(0, 16)})
+        .lend(m32)
         .continue_op(0)
-        .assign(svm0_bit, {{kSvm0, kRw}}, {chunks(0, 16)})
+        .assign(svm0_bit, {{kSvm0, kRw}}, m32, Place::kHostPage, kScrubFlag)
         .pin(0, 0, 1)
         .continue_op(0)
         .reclaim_previous(0)
@@ -576,7 +579,7 @@ std::vector<Seed> seeds() {
   // operation gets generation 1 in slot 0: token 0x8000000000000100.
   constexpr uint64_t kFirstToken = 0x8000000000000100ULL;
   s.emplace_back("pending_lend_reclaim_32m_piece_by_piece")
-      .lend({chunks(0, 16)})
+      .lend({chunks(0, 4), chunks(4, 4), chunks(8, 4), chunks(12, 4)})
       .continue_op(0, 0)
       .continue_op(0, kContinueCpu1)
       .continue_op(0)

@@ -266,7 +266,7 @@ TEST_F(OrderingTest, ScrubInPlaceLetsTheOwnerAloneKeepItsMapping) {
   arch::scrub_in_place(svm_, va(), k2M);
   EXPECT_EQ(violations(), 0u) << fake::ordering_report();
   EXPECT_EQ(static_cast<uint8_t*>(va())[k2M - 1], 0);
-  EXPECT_EQ(fake::counters().clean_bytes, k2M);
+  EXPECT_EQ(fake::counters().clean_inval_bytes, k2M);
 }
 
 // A share: the host would read the zeros being written, or keep its own lines over them.

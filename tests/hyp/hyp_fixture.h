@@ -38,6 +38,10 @@ struct DescBuilder {
     dests.push_back({vm.value(), perms});
     return *this;
   }
+  DescBuilder& flags(uint16_t f) {
+    hdr.flags = f;
+    return *this;
+  }
   DescBuilder& range(uint64_t addr, uint64_t size) {
     ranges.push_back({addr, size});
     return *this;
@@ -72,9 +76,10 @@ inline DescBuilder reclaim(uint64_t srcvm, uint64_t addr, uint64_t size) {
   return DescBuilder().src(srcvm).dest(kVmidHost, HYPHEAP_PERM_RWX).range(addr, size);
 }
 
-// The scrub of a lend in place: srcvm and destination the same secure VM, perms as lent.
+// The scrub of a lend in place: HYPHEAP_DESC_F_SCRUB, srcvm and destination the same secure
+// VM, perms as lent.
 inline DescBuilder scrub(uint64_t addr, uint64_t size, VmId vm = kSvm0, uint32_t perms = kRw) {
-  return DescBuilder().src(vm.bit()).dest(vm, perms).range(addr, size);
+  return DescBuilder().flags(HYPHEAP_DESC_F_SCRUB).src(vm.bit()).dest(vm, perms).range(addr, size);
 }
 
 // A register-level SMCCC call on CPU 0.

@@ -193,7 +193,7 @@ TEST_F(PendingTest, EveryTransitionAndLayoutIsBoundedPerCall) {
       pages += s / k4K;
     const DescBuilder steps[] = {
         with(DescBuilder().src(kVmidHost.bit()).dest(kSvm0, kRw), l),
-        with(DescBuilder().src(kSvm0.bit()).dest(kSvm0, kRw), l),  // scrub in place
+        with(DescBuilder().flags(HYPHEAP_DESC_F_SCRUB).src(kSvm0.bit()).dest(kSvm0, kRw), l),
         with(DescBuilder().src(kSvm0.bit()).dest(kVmidHost, HYPHEAP_PERM_RWX), l),
         with(DescBuilder()
                  .src(kVmidHost.bit())

@@ -188,9 +188,9 @@ TEST_F(TransactionTest, RejectsUnknownDescriptorVersion) {
 }
 
 TEST_F(TransactionTest, RejectsNonzeroFlags) {
-  auto d = lend(kData, k4K);
-  d.hdr.flags = 1;
-  expect_rejected(d, Status::kDescReserved);
+  expect_rejected(lend(kData, k4K).flags(0x8000), Status::kDescReserved);
+  ASSERT_EQ(assign(lend(kData, k4K)), Status::kOk);
+  expect_rejected(scrub(kData, k4K).flags(HYPHEAP_DESC_F_SCRUB | 2), Status::kDescReserved);
 }
 
 TEST_F(TransactionTest, RejectsNonzeroReservedField) {
@@ -460,7 +460,8 @@ TEST_F(TransactionTest, ScrubOfALendZeroesItInPlaceAndChangesNoMapping) {
   EXPECT_TRUE(snapshot() == before) << "a scrub moved a page";
   const fake::Counters c = fake::counters();
   EXPECT_EQ(c.scrub_bytes, 4 * k4K);
-  EXPECT_EQ(c.clean_bytes, 4 * k4K);
+  EXPECT_EQ(c.clean_inval_bytes, 4 * k4K) << "no line of the zeros or of before stays cached";
+  EXPECT_EQ(c.clean_bytes, 0u);
   EXPECT_EQ(c.pte_writes + c.tlb_ipa + c.tlb_vm, 0u);
   uint64_t after = 0;
   ASSERT_EQ(hyp_->stat(HYPHEAP_STAT_PAGES_SCRUBBED, &after), Status::kOk);
@@ -508,6 +509,17 @@ TEST_F(TransactionTest, ScrubRefusalsEachHaveTheirStatusAndKeepTheBytes) {
   refused(scrub(kData, k4K).dest(kVmidHost, HYPHEAP_PERM_RWX), Status::kDestSet);
   refused(scrub(kData, k4K).src(kSvm0.bit() | kSvm1.bit()), Status::kDestSet);
   refused(scrub(kData, k4K).src(kSvm1.bit()), Status::kDestSet);
+  // The destructive call is only ever asked for by its flag, and the flag names only it.
+  refused(scrub(kData, 4 * k4K).flags(0), Status::kDestSet);
+  refused(lend(kData + 6 * k4K, k4K).flags(HYPHEAP_DESC_F_SCRUB), Status::kDestSet);
+  refused(reclaim(kSvm0.bit(), kData, 4 * k4K).flags(HYPHEAP_DESC_F_SCRUB), Status::kDestSet);
+  refused(DescBuilder()
+              .flags(HYPHEAP_DESC_F_SCRUB)
+              .src(kVmidHost.bit() | kSvm0.bit())
+              .dest(kVmidHost, HYPHEAP_PERM_RWX)
+              .dest(kSvm0, HYPHEAP_PERM_R)
+              .range(kData + 4 * k4K, k4K),
+          Status::kDestSet);
 }
 
 // A page in the secure VM's use (pinned, or held by one of its calls) is never zeroed under

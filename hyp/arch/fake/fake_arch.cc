@@ -991,7 +991,7 @@ void scrub(void* va, size_t size) {
 
 void scrub_in_place(const Stage2Hw& owner, void* va, size_t size) {
   fake::g_counters.scrub_bytes += size;
-  fake::g_counters.clean_bytes += size;
+  fake::g_counters.clean_inval_bytes += size;
   if (size == 0)
     return;
   if (HYPHEAP_FAKE_CHECK_TLB) {
@@ -1003,8 +1003,8 @@ void scrub_in_place(const Stage2Hw& owner, void* va, size_t size) {
                       (unsigned long long)pa, (unsigned long long)(pa + size), owner.vmid);
     fake::log_op(fake::OpKind::kScrub, 0, 0, pa, size);
     fake::maintained(fake::OpKind::kScrub, pa, pa + size, &vm);
-    fake::log_op(fake::OpKind::kClean, 0, 0, pa, size);
-    fake::maintained(fake::OpKind::kClean, pa, pa + size, &vm);
+    fake::log_op(fake::OpKind::kCleanInval, 0, 0, pa, size);
+    fake::maintained(fake::OpKind::kCleanInval, pa, pa + size, &vm);
   }
   std::memset(va, 0, size);
 }

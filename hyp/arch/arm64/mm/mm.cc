@@ -157,11 +157,12 @@ void scrub(void* va, size_t size) {
   dsb_ish();
 }
 
-// The owner keeps its mappings: the same zeros, cleaned at once, with nothing to order
-// against them.
+// The owner keeps its mappings: the same zeros, written back and dropped from the caches
+// at once (as a lend's clean and invalidate leaves a page), with nothing to order against
+// them.
 void scrub_in_place(const Stage2Hw&, void* va, size_t size) {
   scrub(va, size);
-  dcache_clean_poc(va, size);
+  dcache_clean_inval_poc(va, size);
 }
 
 void table_page_freed(PhysAddr) {}
