@@ -24,7 +24,9 @@
  * @lends: of which calls from the host (lend or share)
  * @reclaims: of which calls back to the host
  * @scrubs: of which scrubs in place (%HYPHEAP_DESC_F_SCRUB, {vm} -> {vm}),
- *	which zero the pages
+ *	which zero the pages. Looser than the hypervisor: it keeps no perms
+ *	(a scrub with other perms than the lend's is not refused) and takes
+ *	any owners bitmap without the host as {vm}
  * @queries: MEM_QUERY calls so far
  * @fail_call: first call (1-based, counting @calls) to fail; 0: none
  * @fail_count: calls to fail from @fail_call on (0 counts as 1)

@@ -33,6 +33,7 @@
 #include <linux/seq_file.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
+#include <linux/wait_bit.h>
 #include <linux/workqueue.h>
 
 #include "hypheap_priv.h"
@@ -93,8 +94,10 @@ static bool hypheap_pool_mem_charged(struct hypheap_mem *mem)
  * pinned is still in the secure VM's use (a pin outlives the buffer when its
  * owner did not unpin: an in-kernel user's bug, a file whose unpin failed at
  * close): zeroing it would write under that use, and handing it out again
- * would give one memory to two users. Asked once per freed buffer, in the
- * worker, not on the allocation path; the host cannot pin a pooled buffer
+ * would give one memory to two users. Asked once per freed buffer, before
+ * it is zeroed (by the worker, or by an allocation that takes it off the
+ * dirty list); only for a scrub that does not refuse such a buffer itself
+ * (the FILL path); the host cannot pin a pooled buffer
  * (a pin names a live dma-buf), so the answer stays true until it is reused.
  * Return: 1 (pinned, held, or MEM_QUERY cannot tell), 0 (neither).
  */
@@ -275,17 +278,27 @@ again:
 			/* the worker holds one: it may be this size */
 			waiting = pool->scrubbing;
 		}
-		if (dirty)
+		if (dirty) {
 			pool->unscrubbed -= len;
+			pool->taking++;	/* disable waits for it */
+		}
 	}
 	spin_unlock(&pool->lock);
 	if (dirty) {
 		/* off every list: the pool no longer counts it */
-		if (!hypheap_pool_zero(pool, dirty)) {
+		bool zeroed = !hypheap_pool_zero(pool, dirty);
+
+		if (!zeroed)
+			hypheap_pool_give_back(pool, dirty);
+		spin_lock(&pool->lock);
+		pool->taking--;
+		spin_unlock(&pool->lock);
+		wake_up_var(&pool->taking);
+		if (zeroed) {
 			found = dirty;
 		} else {
-			hypheap_pool_give_back(pool, dirty);
 			dirty = NULL;
+			cond_resched();
 			goto again;	/* another may be fit */
 		}
 	}
@@ -306,8 +319,9 @@ EXPORT_SYMBOL_IF_KUNIT(hypheap_pool_take);
  *
  * Takes @buf when the pool is enabled for its backend, it was lent to the
  * heap's VMs and nothing else (owners known), none of its pages is charged
- * to a memory cgroup and the pool has room; the secure VM then zeroes it
- * in the pool's worker.
+ * to a memory cgroup and the pool has room; the pool's worker then zeroes
+ * it (hypervisor or secure VM, @pool's ops), unless an allocation takes it
+ * first and zeroes it itself.
  *
  * Return: true when the pool took @buf (uncharged from the heap); false:
  * the caller gives it back to the host as without a pool.
@@ -498,6 +512,8 @@ void hypheap_pool_disable(struct hypheap_pool *pool)
 	spin_lock(&pool->lock);
 	pool->be = NULL;	/* no take from now on */
 	spin_unlock(&pool->lock);
+	/* an allocation still zeroing a buffer it took uses the conduit */
+	wait_var_event(&pool->taking, !READ_ONCE(pool->taking));
 	hypheap_conduit_put(pool->conduit);
 	pool->conduit = NULL;
 	hypheap_backend_put(be);

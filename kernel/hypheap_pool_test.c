@@ -16,6 +16,7 @@
 #include <linux/completion.h>
 #include <linux/dma-mapping.h>
 #include <linux/highmem.h>
+#include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/sizes.h>
@@ -44,9 +45,11 @@ static const struct hypheap_vmperm pt_dst = {
  * @scrubs: buffers the fake scrub zeroed
  * @scrub_fail: the scrub's answer; 0 zeroes
  * @calls: scrubs begun
- * @gated: the first scrub signals @entered, then waits for @gate
- * @entered: the first scrub has begun
- * @gate: lets the first scrub go on
+ * @gated: bit n: scrub n + 1 (counted in @calls) signals @entered[n], then
+ *	waits for @gate[n] (10 s at most: a broken pool fails, never hangs)
+ * @entered: scrub n + 1 has begun
+ * @gate: lets scrub n + 1 go on
+ * @conduit_after: the pool's conduit as scrub n + 1 ended
  * @scrubber: the task of the last scrub
  */
 struct pt_ctx {
@@ -58,9 +61,10 @@ struct pt_ctx {
 	atomic_t scrubs;
 	int scrub_fail;
 	atomic_t calls;
-	bool gated;
-	struct completion entered;
-	struct completion gate;
+	unsigned int gated;
+	struct completion entered[2];
+	struct completion gate[2];
+	struct hypheap_conduit *conduit_after[2];
 	struct task_struct *scrubber;
 };
 
@@ -105,16 +109,20 @@ static bool pt_all(struct hypheap_mem *mem, u8 byte)
 static int pt_scrub(struct hypheap_pool *pool, struct hypheap_mem *mem)
 {
 	struct pt_ctx *ctx = pt_of(pool);
+	int n;
 
 	if (ctx->scrub_fail)
 		return ctx->scrub_fail;
-	if (ctx->gated && atomic_inc_return(&ctx->calls) == 1) {
-		complete(&ctx->entered);
-		wait_for_completion(&ctx->gate);
+	n = atomic_inc_return(&ctx->calls) - 1;
+	if (n < 2 && ctx->gated & BIT(n)) {
+		complete(&ctx->entered[n]);
+		wait_for_completion_timeout(&ctx->gate[n], 10 * HZ);
 	}
 	WRITE_ONCE(ctx->scrubber, current);
 	pt_fill(mem, 0);
 	atomic_inc(&ctx->scrubs);
+	if (n < 2)
+		WRITE_ONCE(ctx->conduit_after[n], READ_ONCE(pool->conduit));
 	return 0;
 }
 
@@ -130,8 +138,10 @@ static int pt_init(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	test->priv = ctx;
-	init_completion(&ctx->entered);
-	init_completion(&ctx->gate);
+	init_completion(&ctx->entered[0]);
+	init_completion(&ctx->entered[1]);
+	init_completion(&ctx->gate[0]);
+	init_completion(&ctx->gate[1]);
 	c = fake_hyp_conduit(test, &ctx->fh, 64, true);
 	ctx->c = c;
 	ctx->pdev = platform_device_register_simple("hypheap-kunit-pool", -1,
@@ -156,7 +166,8 @@ static void pt_exit(struct kunit *test)
 
 	if (!ctx)
 		return;
-	complete_all(&ctx->gate);	/* a gated scrub never stays blocked */
+	complete_all(&ctx->gate[0]);	/* a gated scrub never stays blocked */
+	complete_all(&ctx->gate[1]);
 	if (ctx->heap) {
 		ctx->fh.fail_call = 0;
 		hypheap_pool_disable(&ctx->heap->pool);
@@ -483,14 +494,16 @@ static void an_allocation_zeroes_a_waiting_buffer_itself(struct kunit *test)
 	struct hypheap_buffer *a, *b, *buf;
 	struct page *first;
 
-	ctx->gated = true;
+	ctx->gated = BIT(0);
 	pt_enable(test, PT_POOL);
 	a = pt_alloc(test, PT_SIZE);
 	b = pt_alloc(test, PT_SIZE);
 	first = sg_page(b->mem.sgt.sgl);
 	pt_fill(&b->mem, 0xc3);
 	hypheap_buffer_release(a);
-	wait_for_completion(&ctx->entered);	/* the worker holds a */
+	/* the worker holds a */
+	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&ctx->entered[0],
+							  10 * HZ), 0UL);
 	hypheap_buffer_release(b);		/* b waits on the dirty list */
 
 	buf = pt_alloc(test, PT_SIZE);
@@ -502,13 +515,84 @@ static void an_allocation_zeroes_a_waiting_buffer_itself(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, pt_lent(ctx, buf));
 	KUNIT_EXPECT_EQ(test, ctx->fh.lends, 2U);
 
-	complete(&ctx->gate);
+	complete(&ctx->gate[0]);
 	flush_work(&pool->scrub_work);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->scrubs), 2);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(pool->bytes), (u64)PT_SIZE);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(pool->unscrubbed), 0ULL);
 	hypheap_buffer_release(buf);
 	hypheap_pool_drain(pool);
+	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(&ctx->fh));
+}
+
+/* an allocation or a disable on a thread of its own */
+struct pt_job {
+	struct pt_ctx *ctx;
+	struct hypheap_buffer *buf;
+	struct completion done;
+};
+
+static int pt_alloc_thread(void *data)
+{
+	struct pt_job *job = data;
+
+	job->buf = hypheap_buffer_alloc(job->ctx->heap, PT_SIZE);
+	complete(&job->done);
+	return 0;
+}
+
+static int pt_disable_thread(void *data)
+{
+	struct pt_job *job = data;
+
+	hypheap_pool_disable(&job->ctx->heap->pool);
+	complete(&job->done);
+	return 0;
+}
+
+/*
+ * An unbind disables the pool while an allocation is zeroing a buffer it
+ * took off the dirty list (on no list, which a drain would wait for): the
+ * disable waits for it, so the pool's conduit is still there when its
+ * zeroing uses it.
+ */
+static void disable_waits_for_an_allocation_zeroing_a_buffer(struct kunit *test)
+{
+	struct pt_ctx *ctx = test->priv;
+	struct pt_job alloc = { .ctx = ctx }, off = { .ctx = ctx };
+	struct hypheap_buffer *a, *b;
+	struct page *first;
+
+	init_completion(&alloc.done);
+	init_completion(&off.done);
+	ctx->gated = BIT(0) | BIT(1);
+	pt_enable(test, PT_POOL);
+	a = pt_alloc(test, PT_SIZE);
+	b = pt_alloc(test, PT_SIZE);
+	first = sg_page(b->mem.sgt.sgl);
+	hypheap_buffer_release(a);
+	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&ctx->entered[0],
+							  10 * HZ), 0UL);
+	hypheap_buffer_release(b);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(pt_alloc_thread, &alloc,
+						    "pt-alloc")));
+	/* the allocation holds b, zeroing it */
+	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&ctx->entered[1],
+							  10 * HZ), 0UL);
+	complete(&ctx->gate[0]);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(pt_disable_thread, &off,
+						    "pt-disable")));
+	KUNIT_EXPECT_EQ_MSG(test, wait_for_completion_timeout(&off.done, HZ / 2),
+			    0UL, "the pool was disabled under a zeroing");
+	complete(&ctx->gate[1]);
+	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&alloc.done, 10 * HZ),
+			0UL);
+	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&off.done, 10 * HZ),
+			0UL);
+	KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(ctx->conduit_after[1]), ctx->c);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, alloc.buf);
+	KUNIT_EXPECT_PTR_EQ(test, sg_page(alloc.buf->mem.sgt.sgl), first);
+	hypheap_buffer_release(alloc.buf);	/* no pool: reclaimed */
 	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(&ctx->fh));
 }
 
@@ -627,6 +711,7 @@ static struct kunit_case hypheap_pool_cases[] = {
 	KUNIT_CASE(a_full_pool_refuses_and_reclaims),
 	KUNIT_CASE(a_disabled_pool_is_todays_behaviour),
 	KUNIT_CASE(an_allocation_zeroes_a_waiting_buffer_itself),
+	KUNIT_CASE(disable_waits_for_an_allocation_zeroing_a_buffer),
 	KUNIT_CASE(the_hypervisor_zeroes_a_freed_buffer_in_place),
 	KUNIT_CASE(the_hypervisor_refuses_a_pinned_buffer_whole),
 	KUNIT_CASE(without_the_scrub_in_place_the_buffer_goes_back),

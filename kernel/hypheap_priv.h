@@ -554,7 +554,8 @@ struct hypheap_backend *hypheap_cma_backend_create(struct device *parent,
  * @HYPHEAP_PHASE_DESC: building a MEM_ASSIGN descriptor
  * @HYPHEAP_PHASE_HVC: the MEM_ASSIGN hypercall, as the kernel waits for it
  * @HYPHEAP_PHASE_FREE: pages back to the page allocator
- * @HYPHEAP_PHASE_POOL_SCRUB: a pool's zeroing of a freed buffer (worker)
+ * @HYPHEAP_PHASE_POOL_SCRUB: a pool's zeroing of a freed buffer (worker,
+ *	or the allocation that took it)
  */
 enum hypheap_phase {
 	HYPHEAP_PHASE_ALLOC,
@@ -602,6 +603,8 @@ struct hypheap_pool_ops {
  * @bytes: bytes it holds, on the lists or in the worker
  * @unscrubbed: bytes of those not zeroed yet (on @dirty or in the worker)
  * @scrubbing: buffers the worker is zeroing (on no list)
+ * @taking: buffers allocations took off @dirty and are zeroing (on no
+ *	list, not in @bytes); disable waits for none before it drops @conduit
  * @clean: zeroed buffers, oldest first (struct hypheap_buffer qnode)
  * @dirty: buffers waiting to be zeroed, oldest first
  * @scrub_work: zeroes @dirty, moves it to @clean
@@ -629,6 +632,7 @@ struct hypheap_pool {
 	u64 bytes;
 	u64 unscrubbed;
 	unsigned int scrubbing;
+	unsigned int taking;
 	struct list_head clean;
 	struct list_head dirty;
 	struct work_struct scrub_work;

@@ -85,15 +85,15 @@
 #define HYPHEAP_ERR_BUSY (-17)           /* the secure VM pins or holds a page of the range */
 #define HYPHEAP_ERR_STAT_INDEX (-18)     /* STATS index out of range */
 /* Since ABI 1.2: answers to the secure VM's own calls (HYPHEAP_FN_SVM_*). */
-#define HYPHEAP_ERR_NOT_MAPPED (-19)  /* a page is not mapped in the caller as asked */
-#define HYPHEAP_ERR_HOST_ACCESS (-20) /* NEED_EXCLUSIVE, but the host still maps a page */
-#define HYPHEAP_ERR_MAILBOX (-21)     /* a page is the host's FF-A RX/TX buffer (mapped) */
+#define HYPHEAP_ERR_NOT_MAPPED (-19)     /* a page is not mapped in the caller as asked */
+#define HYPHEAP_ERR_HOST_ACCESS (-20)    /* NEED_EXCLUSIVE, but the host still maps a page */
+#define HYPHEAP_ERR_MAILBOX (-21)        /* a page is the host's FF-A RX/TX buffer (mapped) */
 /* Since ABI 1.3. */
-#define HYPHEAP_ERR_FFA (-22) /* a page belongs to an FF-A MEM_LEND/SHARE transaction */
+#define HYPHEAP_ERR_FFA (-22)            /* a page belongs to an FF-A MEM_LEND/SHARE transaction */
 /* Since ABI 1.6: operations split into pieces (MEM_ASSIGN answering PREEMPTED). */
-#define HYPHEAP_ERR_TOKEN (-23)         /* MEM_CONTINUE: no operation in progress has this token */
-#define HYPHEAP_ERR_PENDING (-24)       /* a page belongs to a MEM_ASSIGN still in progress */
-#define HYPHEAP_ERR_PENDING_LIMIT (-25) /* every slot for an operation in progress is taken */
+#define HYPHEAP_ERR_TOKEN (-23)          /* MEM_CONTINUE: no operation in progress has this token */
+#define HYPHEAP_ERR_PENDING (-24)        /* a page belongs to a MEM_ASSIGN still in progress */
+#define HYPHEAP_ERR_PENDING_LIMIT (-25)  /* every slot for an operation in progress is taken */
 
 /*
  * Since ABI 1.6, a MEM_ASSIGN whose ranges add up to more than HYPHEAP_PIECE_PAGES pages is
@@ -143,29 +143,28 @@
 #define HYPHEAP_STATE_F_PENDING 0x800U /* (1.6) part of a MEM_ASSIGN still in progress */
 
 /* STATS indices (x1 of HYPHEAP_FN_STATS). Counters are totals since boot unless noted. */
-#define HYPHEAP_STAT_ASSIGN_CALLS 0     /* MEM_ASSIGN calls, successful or not */
-#define HYPHEAP_STAT_ASSIGN_FAILED 1    /* MEM_ASSIGN calls answered with an error */
-#define HYPHEAP_STAT_PAGES_LENT 2       /* now: pages exclusively owned by secure VMs via assign */
-#define HYPHEAP_STAT_PAGES_SHARED 3     /* now: pages the host shares with a secure VM */
-#define HYPHEAP_STAT_PAGES_RECLAIMED 4  /* pages given back to the host */
-#define HYPHEAP_STAT_PAGES_SCRUBBED 5   /* pages zeroed: reclaim, CLEAR lend, scrub in place */
-#define HYPHEAP_STAT_BLOCK_SPLITS 6     /* block entries replaced by a table */
-#define HYPHEAP_STAT_BLOCK_MERGES 7     /* tables folded back into a block entry */
-#define HYPHEAP_STAT_TABLE_PAGES_USED 8 /* now: stage-2 table pages in use */
-#define HYPHEAP_STAT_TABLE_PAGES_FREE 9 /* now: stage-2 table pages left in the pool */
+#define HYPHEAP_STAT_ASSIGN_CALLS 0      /* MEM_ASSIGN calls, successful or not */
+#define HYPHEAP_STAT_ASSIGN_FAILED 1     /* MEM_ASSIGN calls answered with an error */
+#define HYPHEAP_STAT_PAGES_LENT 2        /* now: pages exclusively owned by secure VMs via assign */
+#define HYPHEAP_STAT_PAGES_SHARED 3      /* now: pages the host shares with a secure VM */
+#define HYPHEAP_STAT_PAGES_RECLAIMED 4   /* pages given back to the host */
+#define HYPHEAP_STAT_PAGES_SCRUBBED 5    /* pages zeroed: reclaim, CLEAR lend, scrub in place */
+#define HYPHEAP_STAT_BLOCK_SPLITS 6      /* block entries replaced by a table */
+#define HYPHEAP_STAT_BLOCK_MERGES 7      /* tables folded back into a block entry */
+#define HYPHEAP_STAT_TABLE_PAGES_USED 8  /* now: stage-2 table pages in use */
+#define HYPHEAP_STAT_TABLE_PAGES_FREE 9  /* now: stage-2 table pages left in the pool */
 /* Since ABI 1.1. Summed over CPUs; see docs/abi.md for how a read relates to "now". */
-#define HYPHEAP_STAT_HOST_FAULTS 10     /* host stage-2 aborts on pages it may not access */
-#define HYPHEAP_STAT_ABORTS_INJECTED 11 /* aborts injected into the host for those */
-#define HYPHEAP_STAT_FAULTS_SPURIOUS 12 /* host stage-2 aborts retried: the access was allowed */
+#define HYPHEAP_STAT_HOST_FAULTS 10      /* host stage-2 aborts on pages it may not access */
+#define HYPHEAP_STAT_ABORTS_INJECTED 11  /* aborts injected into the host for those */
+#define HYPHEAP_STAT_FAULTS_SPURIOUS 12  /* host stage-2 aborts retried: the access was allowed */
 /* Since ABI 1.4: what one buffer costs, whichever path lent it (MEM_ASSIGN or FF-A). */
-#define HYPHEAP_STAT_S2_LEAF_WRITES 13 /* leaf entries written into live stage-2 tables, all VMs \
-                                        */
-#define HYPHEAP_STAT_HOST_CALLS 14     /* host calls into the core: hypheap and FF-A ids */
+#define HYPHEAP_STAT_S2_LEAF_WRITES 13   /* leaf entries written into live stage-2 tables, all VMs */
+#define HYPHEAP_STAT_HOST_CALLS 14       /* host calls into the core: hypheap and FF-A ids */
 /* Since ABI 1.5. */
-#define HYPHEAP_STAT_DMA_FAULTS 15 /* device accesses the hyp's SMMU blocked (0: no SMMU) */
+#define HYPHEAP_STAT_DMA_FAULTS 15       /* device accesses the hyp's SMMU blocked (0: no SMMU) */
 /* Since ABI 1.6. */
-#define HYPHEAP_STAT_PREEMPTED 16 /* MEM_ASSIGN/MEM_CONTINUE answers PREEMPTED */
-#define HYPHEAP_STAT_PENDING 17   /* now: MEM_ASSIGN operations in progress */
+#define HYPHEAP_STAT_PREEMPTED 16        /* MEM_ASSIGN/MEM_CONTINUE answers PREEMPTED */
+#define HYPHEAP_STAT_PENDING 17          /* now: MEM_ASSIGN operations in progress */
 #define HYPHEAP_STAT_COUNT 18
 
 /*
@@ -173,8 +172,7 @@
  * MEM_ASSIGN and FF-A MEM_LEND/SHARE/RECLAIM spend their time, summed over every CPU. An
  * index past the last answers HYPHEAP_ERR_STAT_INDEX.
  */
-#define HYPHEAP_PROFILE_VALIDATE 0 /* MEM_ASSIGN: copy, parse, check, reserve (refused calls too) \
-                                    */
+#define HYPHEAP_PROFILE_VALIDATE 0 /* MEM_ASSIGN: copy, parse, check, reserve (refused calls too) */
 #define HYPHEAP_PROFILE_STAGE2 1   /* stage-2 leaf and table writes, TLB time excluded */
 #define HYPHEAP_PROFILE_TLB 2      /* TLB invalidations of a change, and their waits */
 #define HYPHEAP_PROFILE_CLEAN 3    /* clean+invalidate to PoC of what the host lends */
@@ -209,33 +207,32 @@
 #define HYPHEAP_PAGE_SIZE 4096U
 
 struct hypheap_assign_hdr {
-  uint32_t version;   /* HYPHEAP_DESC_VERSION */
-  uint16_t nr_dests;  /* 1..HYPHEAP_DESC_MAX_DESTS */
-  uint16_t flags;     /* HYPHEAP_DESC_F_* (none before 1.8); other bits must be 0 */
-  uint32_t nr_ranges; /* >= 1 */
-  uint32_t reserved;  /* must be 0 */
-  uint64_t srcvm;     /* bitmap of current owners */
+	uint32_t version;   /* HYPHEAP_DESC_VERSION */
+	uint16_t nr_dests;  /* 1..HYPHEAP_DESC_MAX_DESTS */
+	uint16_t flags;     /* HYPHEAP_DESC_F_* (none before 1.8); other bits must be 0 */
+	uint32_t nr_ranges; /* >= 1 */
+	uint32_t reserved;  /* must be 0 */
+	uint64_t srcvm;     /* bitmap of current owners */
 };
 
 struct hypheap_vmperm {
-  uint32_t vmid;
-  uint32_t perms; /* HYPHEAP_PERM_* */
+	uint32_t vmid;
+	uint32_t perms; /* HYPHEAP_PERM_* */
 };
 
 struct hypheap_mem_range {
-  uint64_t addr; /* physical address, 4 KiB aligned */
-  uint64_t size; /* bytes, 4 KiB multiple, nonzero */
+	uint64_t addr; /* physical address, 4 KiB aligned */
+	uint64_t size; /* bytes, 4 KiB multiple, nonzero */
 };
 
-#define HYPHEAP_DESC_SIZE(nr_dests, nr_ranges)                                      \
-  (sizeof(struct hypheap_assign_hdr) + (nr_dests) * sizeof(struct hypheap_vmperm) + \
-   (nr_ranges) * sizeof(struct hypheap_mem_range))
+#define HYPHEAP_DESC_SIZE(nr_dests, nr_ranges)                                       \
+	(sizeof(struct hypheap_assign_hdr) + (nr_dests) * sizeof(struct hypheap_vmperm) + \
+	 (nr_ranges) * sizeof(struct hypheap_mem_range))
 
 /* With one destination (the common lend), a descriptor carries up to 4094 ranges. */
-#define HYPHEAP_DESC_MAX_RANGES(nr_dests)                       \
-  ((HYPHEAP_DESC_MAX_SIZE - sizeof(struct hypheap_assign_hdr) - \
-    (nr_dests) * sizeof(struct hypheap_vmperm)) /               \
-   sizeof(struct hypheap_mem_range))
+#define HYPHEAP_DESC_MAX_RANGES(nr_dests)                                                 \
+	((HYPHEAP_DESC_MAX_SIZE - sizeof(struct hypheap_assign_hdr) -                     \
+	  (nr_dests) * sizeof(struct hypheap_vmperm)) / sizeof(struct hypheap_mem_range))
 
 /*
  * ---------------------------------------------------------------------------------------
@@ -266,8 +263,7 @@ struct hypheap_mem_range {
 #define HYPHEAP_SVM_UUID_2 0x4f8b3d9aU
 #define HYPHEAP_SVM_UUID_3 0x557ec061U
 
-/* OP-TEE's UUID 486178e0-e7f8-11e3-bc5e-0002a5d5c51b (HYPHEAP_FFA_ID_OPTEE), packed the same way.
- */
+/* OP-TEE's UUID 486178e0-e7f8-11e3-bc5e-0002a5d5c51b (HYPHEAP_FFA_ID_OPTEE), packed the same way. */
 #define HYPHEAP_OPTEE_UUID_0 0xe0786148U
 #define HYPHEAP_OPTEE_UUID_1 0xe311f8e7U
 #define HYPHEAP_OPTEE_UUID_2 0x02005ebcU
@@ -327,10 +323,10 @@ struct hypheap_mem_range {
  * A context is the caller's (its FF-A id) alone; a caller has at most
  * HYPHEAP_SVM_HASH_PER_CLIENT of the HYPHEAP_SVM_HASH_CONTEXTS. Today the hyp admits direct
  * requests from the host alone, so its share is the whole pool; should it admit more
- * endpoints, a share below the pool's size is what keeps one from taking another's. BEGIN when all
- * of the caller's are taken reuses the one it used least recently and is not in a call, whose
- * handle is then stale (so a context a caller lost track of is never lost for good). A handle names
- * one context once: freed or reused, it answers HASH_HANDLE. Handles, byte counts and offsets are
+ * endpoints, a share below the pool's size is what keeps one from taking another's. BEGIN when all of the caller's
+ * are taken reuses the one it used least recently and is not in a call, whose handle is then
+ * stale (so a context a caller lost track of is never lost for good). A handle names one
+ * context once: freed or reused, it answers HASH_HANDLE. Handles, byte counts and offsets are
  * 64-bit: use the 64-bit direct request (Linux 6.1 does), a 32-bit one truncates them.
  */
 #define HYPHEAP_SVM_VERSION 0x00010001U /* 1.1 */
@@ -402,30 +398,29 @@ struct hypheap_mem_range {
 #define HYPHEAP_SVM_OP_CARVEOUT_FREE 0x22U
 
 /* The content key is a test key, built into the secure VM and named as such. */
-#define HYPHEAP_SVM_TEST_KEY                                                                       \
-  {                                                                                                \
-    0x68, 0x79, 0x70, 0x68, 0x65, 0x61, 0x70, 0x2d, 0x74, 0x65, 0x73, 0x74, 0x2d, 0x6b, 0x65, 0x79 \
-  } /* "hypheap-test-key" */
+#define HYPHEAP_SVM_TEST_KEY                                                              \
+	{ 0x68, 0x79, 0x70, 0x68, 0x65, 0x61, 0x70, 0x2d, 0x74, 0x65, 0x73, 0x74, 0x2d, 0x6b, \
+	  0x65, 0x79 } /* "hypheap-test-key" */
 
 #define HYPHEAP_SVM_OK 0
-#define HYPHEAP_SVM_ERR_NOT_SUPPORTED (-1)    /* unknown op (or FAULT in a build without it) */
-#define HYPHEAP_SVM_ERR_ARGS_ADDR (-2)        /* block not 8-byte aligned, or crosses a page */
-#define HYPHEAP_SVM_ERR_ARGS_NOT_SHARED (-3)  /* block's page is not shared by the host */
-#define HYPHEAP_SVM_ERR_ARGS_LEN (-4)         /* length != HYPHEAP_SVM_ARGS_SIZE(counts) */
-#define HYPHEAP_SVM_ERR_ARGS_VERSION (-5)     /* version word is not HYPHEAP_SVM_ARGS_VERSION */
-#define HYPHEAP_SVM_ERR_ARGS_OP (-6)          /* block's op differs from data0 */
-#define HYPHEAP_SVM_ERR_ARGS_RESERVED (-7)    /* reserved field, unused field or data3/4 != 0 */
-#define HYPHEAP_SVM_ERR_RANGE_COUNT (-8)      /* nr_src/nr_dst wrong for the op */
-#define HYPHEAP_SVM_ERR_RANGE_SIZE (-9)       /* zero size, or address + size overflows */
+#define HYPHEAP_SVM_ERR_NOT_SUPPORTED (-1)  /* unknown op (or FAULT in a build without it) */
+#define HYPHEAP_SVM_ERR_ARGS_ADDR (-2)      /* block not 8-byte aligned, or crosses a page */
+#define HYPHEAP_SVM_ERR_ARGS_NOT_SHARED (-3) /* block's page is not shared by the host */
+#define HYPHEAP_SVM_ERR_ARGS_LEN (-4)       /* length != HYPHEAP_SVM_ARGS_SIZE(counts) */
+#define HYPHEAP_SVM_ERR_ARGS_VERSION (-5)   /* version word is not HYPHEAP_SVM_ARGS_VERSION */
+#define HYPHEAP_SVM_ERR_ARGS_OP (-6)        /* block's op differs from data0 */
+#define HYPHEAP_SVM_ERR_ARGS_RESERVED (-7)  /* reserved field, unused field or data3/4 != 0 */
+#define HYPHEAP_SVM_ERR_RANGE_COUNT (-8)    /* nr_src/nr_dst wrong for the op */
+#define HYPHEAP_SVM_ERR_RANGE_SIZE (-9)     /* zero size, or address + size overflows */
 #define HYPHEAP_SVM_ERR_RANGE_UNALIGNED (-10) /* PIN/UNPIN range not 4 KiB aligned */
-#define HYPHEAP_SVM_ERR_OVERLAP (-11)         /* ranges overlap (within or across lists) */
-#define HYPHEAP_SVM_ERR_NOT_OWNED (-12)       /* a page is neither lent nor shared to the SVM */
-#define HYPHEAP_SVM_ERR_HOST_READABLE (-13)   /* a destination page the host can still read */
-#define HYPHEAP_SVM_ERR_LEN_MISMATCH (-14)    /* DECRYPT: src and dst totals differ */
-#define HYPHEAP_SVM_ERR_PIN_STATE (-15)       /* PIN of a pinned page, UNPIN of an unpinned one */
-#define HYPHEAP_SVM_ERR_BUSY (-16)            /* a page is held by another call in progress */
-#define HYPHEAP_SVM_ERR_NO_MEMORY (-17)       /* the hyp is out of table pages for the change */
-#define HYPHEAP_SVM_ERR_PARTIAL_PAGE (-18)    /* part of a page the host cannot read (see above) */
+#define HYPHEAP_SVM_ERR_OVERLAP (-11)       /* ranges overlap (within or across lists) */
+#define HYPHEAP_SVM_ERR_NOT_OWNED (-12)     /* a page is neither lent nor shared to the SVM */
+#define HYPHEAP_SVM_ERR_HOST_READABLE (-13) /* a destination page the host can still read */
+#define HYPHEAP_SVM_ERR_LEN_MISMATCH (-14)  /* DECRYPT: src and dst totals differ */
+#define HYPHEAP_SVM_ERR_PIN_STATE (-15)     /* PIN of a pinned page, UNPIN of an unpinned one */
+#define HYPHEAP_SVM_ERR_BUSY (-16)          /* a page is held by another call in progress */
+#define HYPHEAP_SVM_ERR_NO_MEMORY (-17)     /* the hyp is out of table pages for the change */
+#define HYPHEAP_SVM_ERR_PARTIAL_PAGE (-18)  /* part of a page the host cannot read (see above) */
 /* Since 1.1. */
 #define HYPHEAP_SVM_ERR_HASH_HANDLE (-19)   /* not a live context of the caller (freed, reused) */
 #define HYPHEAP_SVM_ERR_HASH_IN_USE (-20)   /* the context is in another call in progress */
@@ -440,33 +435,33 @@ struct hypheap_mem_range {
 #define HYPHEAP_SVM_ERR_PROTMEM_NOT_HELD (-35) /* RELEASE of a handle it does not hold */
 #define HYPHEAP_SVM_ERR_PROTMEM_HYP (-36)      /* the hyp answered what its ABI does not say */
 /* Carve-out (CARVEOUT_*). */
-#define HYPHEAP_SVM_ERR_CARVEOUT_NO_POOL (-40)  /* the hyp gave this VM no carve-out pool */
-#define HYPHEAP_SVM_ERR_CARVEOUT_LEN (-41)      /* ALLOC length 0, not 4 KiB, or > the pool */
-#define HYPHEAP_SVM_ERR_CARVEOUT_USE_CASE (-42) /* ALLOC for a use case this VM does not serve */
-#define HYPHEAP_SVM_ERR_CARVEOUT_NO_SPACE (-43) /* no free extent that long */
-#define HYPHEAP_SVM_ERR_CARVEOUT_TOO_MANY (-44) /* its table of buffers is full */
+#define HYPHEAP_SVM_ERR_CARVEOUT_NO_POOL (-40)   /* the hyp gave this VM no carve-out pool */
+#define HYPHEAP_SVM_ERR_CARVEOUT_LEN (-41)       /* ALLOC length 0, not 4 KiB, or > the pool */
+#define HYPHEAP_SVM_ERR_CARVEOUT_USE_CASE (-42)  /* ALLOC for a use case this VM does not serve */
+#define HYPHEAP_SVM_ERR_CARVEOUT_NO_SPACE (-43)  /* no free extent that long */
+#define HYPHEAP_SVM_ERR_CARVEOUT_TOO_MANY (-44)  /* its table of buffers is full */
 #define HYPHEAP_SVM_ERR_CARVEOUT_NOT_ALLOCATED (-45) /* FREE of a base it never allocated */
-#define HYPHEAP_SVM_ERR_CARVEOUT_NOT_BASE (-46)      /* FREE inside a buffer, not at its base */
-#define HYPHEAP_SVM_ERR_CARVEOUT_DOUBLE_FREE (-47)   /* FREE of a buffer freed (or being freed) */
-#define HYPHEAP_SVM_ERR_CARVEOUT_PINNED (-48)        /* FREE of a buffer with a page pinned */
-#define HYPHEAP_SVM_ERR_CARVEOUT_HELD (-49)          /* FREE of a buffer a call in progress holds */
+#define HYPHEAP_SVM_ERR_CARVEOUT_NOT_BASE (-46)  /* FREE inside a buffer, not at its base */
+#define HYPHEAP_SVM_ERR_CARVEOUT_DOUBLE_FREE (-47) /* FREE of a buffer freed (or being freed) */
+#define HYPHEAP_SVM_ERR_CARVEOUT_PINNED (-48)    /* FREE of a buffer with a page pinned */
+#define HYPHEAP_SVM_ERR_CARVEOUT_HELD (-49)      /* FREE of a buffer a call in progress holds */
 
 #define HYPHEAP_SVM_ARGS_VERSION 0x53560001U /* "SV" magic in the top half, version 1 */
 #define HYPHEAP_SVM_ARGS_MAX_RANGES 254U     /* so that a block fits one page */
 
 struct hypheap_svm_args {
-  uint32_t version;  /* HYPHEAP_SVM_ARGS_VERSION */
-  uint32_t op;       /* = data0 */
-  uint16_t nr_src;   /* ranges in src[] */
-  uint16_t nr_dst;   /* ranges in dst[] */
-  uint32_t reserved; /* must be 0 */
-  uint8_t iv[8];     /* DECRYPT only, else 0 */
-  uint64_t pattern;  /* FILL only (low byte), else 0 */
-  /* followed by struct hypheap_mem_range src[nr_src], dst[nr_dst] (byte ranges) */
+	uint32_t version;  /* HYPHEAP_SVM_ARGS_VERSION */
+	uint32_t op;       /* = data0 */
+	uint16_t nr_src;   /* ranges in src[] */
+	uint16_t nr_dst;   /* ranges in dst[] */
+	uint32_t reserved; /* must be 0 */
+	uint8_t iv[8];     /* DECRYPT only, else 0 */
+	uint64_t pattern;  /* FILL only (low byte), else 0 */
+	/* followed by struct hypheap_mem_range src[nr_src], dst[nr_dst] (byte ranges) */
 };
 
 #define HYPHEAP_SVM_ARGS_SIZE(nr_src, nr_dst) \
-  (sizeof(struct hypheap_svm_args) + ((nr_src) + (nr_dst)) * sizeof(struct hypheap_mem_range))
+	(sizeof(struct hypheap_svm_args) + ((nr_src) + (nr_dst)) * sizeof(struct hypheap_mem_range))
 
 /*
  * Calls only the secure VM makes to the hyp (vendor-hyp range; the host gets
@@ -530,6 +525,6 @@ HYPHEAP_ABI_ASSERT(sizeof(struct hypheap_svm_args) == 32, "svm args header is 32
 HYPHEAP_ABI_ASSERT(__builtin_offsetof(struct hypheap_svm_args, iv) == 16, "iv @16");
 HYPHEAP_ABI_ASSERT(__builtin_offsetof(struct hypheap_svm_args, pattern) == 24, "pattern @24");
 HYPHEAP_ABI_ASSERT(HYPHEAP_SVM_ARGS_SIZE(HYPHEAP_SVM_ARGS_MAX_RANGES, 0) <= HYPHEAP_PAGE_SIZE,
-                   "an argument block fits one page");
+		   "an argument block fits one page");
 
 #endif /* HYPHEAP_ABI_H */

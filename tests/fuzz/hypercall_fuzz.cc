@@ -44,6 +44,7 @@ struct Record {
   uint64_t srcvm = 0;  // what the call returned in x1
   hypheap_mem_range ranges[kMaxRanges];
   size_t nr_ranges = 0;
+  bool scrub = false;  // HYPHEAP_DESC_F_SCRUB: no piece of it may move a page
 };
 
 // Fake RAM is only ever written by the core (table pages, which init and alloc rewrite, and
@@ -206,11 +207,11 @@ class Session {
     x2 = (corrupt & kLengthEdge) ? edge_len : x2;
     const Footprint before = footprint();
     const SmcccResult r = mem_assign(pa, buf, len, x2);
-    // The scrub in place moves nothing: not one stage-2 entry, not one table page.
-    const Footprint after = footprint();
-    if ((hdr.flags & HYPHEAP_DESC_F_SCRUB) && int64_t(r.x[0]) == HYPHEAP_OK &&
-        (after.pte_writes != before.pte_writes || after.pool_used != before.pool_used))
-      fail("a scrub in place wrote a stage-2 entry or took a table page");
+    // The scrub in place moves nothing, in any piece: not one stage-2 entry, not one table
+    // page.
+    rec.scrub = (hdr.flags & HYPHEAP_DESC_F_SCRUB) != 0;
+    if (rec.scrub)
+      check_moved_nothing(before, "a scrub in place");
     if (int64_t(r.x[0]) == HYPHEAP_OK)
       remember(r.x[1], rec);
     if (int64_t(r.x[0]) == HYPHEAP_PREEMPTED)
@@ -236,6 +237,8 @@ class Session {
       const auto st = int64_t(r.x[0]);
       if (st != HYPHEAP_OK && st != HYPHEAP_PREEMPTED && (r.x[1] != 0 || !(footprint() == before)))
         fail("a refused MEM_CONTINUE changed something");
+      if (known && tokens_[index % nr_tokens_].rec.scrub)
+        check_moved_nothing(before, "a piece of a scrub in place");
       if (st == HYPHEAP_PREEMPTED && r.x[1] != token)
         fail("MEM_CONTINUE answered another token");
       check("after MEM_CONTINUE");
@@ -892,6 +895,14 @@ class Session {
     const fake::Counters c = fake::counters();
     return Footprint{c.pte_writes, hyp_->pool().used_pages(), c.scrub_bytes, c.clean_bytes,
                      c.clean_inval_bytes};
+  }
+
+  void check_moved_nothing(const Footprint& before, const char* what) const {
+    const Footprint after = footprint();
+    if (after.pte_writes != before.pte_writes || after.pool_used != before.pool_used) {
+      std::fprintf(stderr, "hypercall fuzz: %s ", what);
+      fail("wrote a stage-2 entry or took a table page");
+    }
   }
 
   struct State {
