@@ -190,6 +190,17 @@ static void pt_enable(struct kunit *test, u64 bytes)
 			0);
 }
 
+/* the pool a 1.8 hypervisor gives a heap: its scrub in place, over the fake */
+static void pt_enable_hyp(struct kunit *test)
+{
+	struct pt_ctx *ctx = test->priv;
+
+	KUNIT_ASSERT_EQ(test, hypheap_pool_enable(&ctx->heap->pool, ctx->be,
+						  ctx->c, PT_POOL,
+						  &hypheap_pool_hyp_ops, NULL),
+			0);
+}
+
 static struct hypheap_buffer *pt_alloc(struct kunit *test, size_t len)
 {
 	struct pt_ctx *ctx = test->priv;
@@ -610,10 +621,7 @@ static void the_hypervisor_zeroes_a_freed_buffer_in_place(struct kunit *test)
 	unsigned int lends, queries;
 	struct page *first;
 
-	KUNIT_ASSERT_EQ(test, hypheap_pool_enable(pool, ctx->be, ctx->c,
-						  PT_POOL,
-						  &hypheap_pool_hyp_ops, NULL),
-			0);
+	pt_enable_hyp(test);
 	buf = pt_alloc(test, PT_SIZE);
 	first = sg_page(buf->mem.sgt.sgl);
 	pt_fill(&buf->mem, 0xc3);	/* the last user's secrets */
@@ -651,10 +659,7 @@ static void the_hypervisor_refuses_a_pinned_buffer_whole(struct kunit *test)
 	struct hypheap_buffer *buf;
 	struct page *first;
 
-	KUNIT_ASSERT_EQ(test, hypheap_pool_enable(pool, ctx->be, ctx->c,
-						  PT_POOL,
-						  &hypheap_pool_hyp_ops, NULL),
-			0);
+	pt_enable_hyp(test);
 	buf = pt_alloc(test, PT_SIZE);
 	first = sg_page(buf->mem.sgt.sgl);
 	pt_fill(&buf->mem, 0xc3);
@@ -687,10 +692,7 @@ static void without_the_scrub_in_place_the_buffer_goes_back(struct kunit *test)
 	struct hypheap_pool *pool = &ctx->heap->pool;
 
 	ctx->c->scrubs_in_place = false;
-	KUNIT_ASSERT_EQ(test, hypheap_pool_enable(pool, ctx->be, ctx->c,
-						  PT_POOL,
-						  &hypheap_pool_hyp_ops, NULL),
-			0);
+	pt_enable_hyp(test);
 	hypheap_buffer_release(pt_alloc(test, PT_SIZE));
 	flush_work(&pool->scrub_work);
 	KUNIT_EXPECT_EQ(test, ctx->fh.scrubs, 0U);

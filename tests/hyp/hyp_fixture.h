@@ -82,6 +82,15 @@ inline DescBuilder scrub(uint64_t addr, uint64_t size, VmId vm = kSvm0, uint32_t
   return DescBuilder().flags(HYPHEAP_DESC_F_SCRUB).src(vm.bit()).dest(vm, perms).range(addr, size);
 }
 
+// Every one of `size` bytes at `p` is `value`.
+inline bool all_bytes(const uint8_t* p, uint64_t size, uint8_t value) {
+  for (uint64_t i = 0; i < size; i++) {
+    if (p[i] != value)
+      return false;
+  }
+  return true;
+}
+
 // A register-level SMCCC call on CPU 0.
 inline SmcccResult smc(Hyp& h, uint64_t x0, uint64_t x1 = 0, uint64_t x2 = 0) {
   return h.handle_smccc(0, SmcccArgs{{x0, x1, x2, 0}});

@@ -5,14 +5,6 @@ namespace {
 
 using ScrubTest = HypTest;
 
-bool all(const uint8_t* p, uint64_t size, uint8_t value) {
-  for (uint64_t i = 0; i < size; i++) {
-    if (p[i] != value)
-      return false;
-  }
-  return true;
-}
-
 // QEMU keeps RAM across SYSTEM_RESET, and the next boot gives the host every page that is
 // not a carve-out: what a secure VM held must be gone before the reset is forwarded.
 TEST_F(ScrubTest, ZeroesEveryPageASecureVmOwnsAndNothingElse) {
@@ -28,10 +20,10 @@ TEST_F(ScrubTest, ZeroesEveryPageASecureVmOwnsAndNothingElse) {
 
   EXPECT_EQ(hyp_->scrub_secure_pages(), 3 + k2M / k4K);
 
-  EXPECT_TRUE(all(mem(kData), 3 * k4K, 0));
-  EXPECT_TRUE(all(mem(kSvmCarveout), k2M, 0));
-  EXPECT_TRUE(all(mem(kData + 3 * k4K), k4K, 0x5A)) << "a share the host can read anyway";
-  EXPECT_TRUE(all(mem(kData + 4 * k4K), k4K, 0x77));
+  EXPECT_TRUE(all_bytes(mem(kData), 3 * k4K, 0));
+  EXPECT_TRUE(all_bytes(mem(kSvmCarveout), k2M, 0));
+  EXPECT_TRUE(all_bytes(mem(kData + 3 * k4K), k4K, 0x5A)) << "a share the host can read anyway";
+  EXPECT_TRUE(all_bytes(mem(kData + 4 * k4K), k4K, 0x77));
   EXPECT_EQ(fake::counters().clean_bytes, 3 * k4K + k2M);
   EXPECT_TRUE(snapshot() == before) << "scrubbing changes no owner";
 }

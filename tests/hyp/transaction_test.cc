@@ -431,14 +431,6 @@ TEST_F(TransactionTest, RejectsUnshareOfAPinnedPageAsBusy) {
 
 // --- Scrub in place ({svm} -> {svm}) ------------------------------------------------------
 
-bool all_bytes(const uint8_t* p, uint64_t size, uint8_t value) {
-  for (uint64_t i = 0; i < size; i++) {
-    if (p[i] != value)
-      return false;
-  }
-  return true;
-}
-
 // A heap pool's reuse: the pages stay the secure VM's, every stage-2 and the table pool stay
 // exactly as they were (no TLB maintenance owed or done), and the bytes are zero and cleaned.
 TEST_F(TransactionTest, ScrubOfALendZeroesItInPlaceAndChangesNoMapping) {
