@@ -154,6 +154,12 @@ class OrderingTest : public ::testing::Test {
     arch::write_pte(host_, &host_l2_[8], uint64_t(1) << pte::kOwnerShift);
     invalidate(host_);
   }
+  // The host shares the page with the secure VM (SHARED_OWNED / SHARED_BORROWED); both have run.
+  void both_share_the_page() {
+    arch::write_pte(host_, &host_l2_[8], kOwnedBlock | (uint64_t(1) << pte::kStateShift) | kPage);
+    arch::write_pte(svm_, &svm_l2_[8], kOwnedBlock | (uint64_t(2) << pte::kStateShift) | kPage);
+    fake::vms_running();
+  }
   // The secure VM owned the page and has run; it then gives it up, invalidated.
   void svm_gives_up_the_page() {
     arch::write_pte(host_, &host_l2_[8], uint64_t(1) << pte::kOwnerShift);
@@ -271,11 +277,7 @@ TEST_F(OrderingTest, ScrubInPlaceLetsTheOwnerAloneKeepItsMapping) {
 
 // A share: the host would read the zeros being written, or keep its own lines over them.
 TEST_F(OrderingTest, ScrubInPlaceOfAPageAnotherVmMapsIsAViolation) {
-  constexpr uint64_t kShared = uint64_t(1) << pte::kStateShift;    // SHARED_OWNED
-  constexpr uint64_t kBorrowed = uint64_t(2) << pte::kStateShift;  // SHARED_BORROWED
-  arch::write_pte(host_, &host_l2_[8], kOwnedBlock | kShared | kPage);
-  arch::write_pte(svm_, &svm_l2_[8], kOwnedBlock | kBorrowed | kPage);
-  fake::vms_running();
+  both_share_the_page();
   arch::scrub_in_place(svm_, va(), k2M);
   EXPECT_GE(violations(), 1u);
   EXPECT_TRUE(reported("scrub of PA")) << fake::ordering_report();
@@ -302,11 +304,7 @@ TEST_F(OrderingTest, ScrubInPlaceForTheHostIsAViolation) {
 }
 
 TEST_F(OrderingTest, SharedPagesNeedNoCleanWhenTheBorrowerLeaves) {
-  constexpr uint64_t kShared = uint64_t(1) << pte::kStateShift;    // SHARED_OWNED
-  constexpr uint64_t kBorrowed = uint64_t(2) << pte::kStateShift;  // SHARED_BORROWED
-  arch::write_pte(host_, &host_l2_[8], kOwnedBlock | kShared | kPage);
-  arch::write_pte(svm_, &svm_l2_[8], kOwnedBlock | kBorrowed | kPage);
-  fake::vms_running();
+  both_share_the_page();
   arch::write_pte(svm_, &svm_l2_[8], 0);
   invalidate(svm_);
   arch::write_pte(host_, &host_l2_[8], kOwnedBlock | kPage);
