@@ -112,8 +112,8 @@ Status OwnershipEngine::check_states(const OwnershipChange& c) const {
   }
   for (const MemRange& r : c.ranges) {
     for (PhysAddr cur = r.base; cur < r.end();) {
-      const Leaf h = hyp_.host_.s2.lookup(ipa_identity(cur));
-      const Leaf s = c.svm->s2.lookup(ipa_identity(cur));
+      const Leaf h = hyp_.host_.s2.lookup_run(ipa_identity(cur), ipa_identity(r.end()));
+      const Leaf s = c.svm->s2.lookup_run(ipa_identity(cur), ipa_identity(r.end()));
       HYP_TRY(check_run(c, h, s));
       // A hold (a secure-VM call in progress) refuses like a pin, once the state is right.
       if (s.held())

@@ -129,6 +129,34 @@ struct LookupVisitor {
   void table_post(WalkEntry&) {}
 };
 
+// Does the leaf `raw`, starting at `base` right where `run` ends, carry on that run? Only if
+// nothing but its output address differs, and that follows on: then every question a Leaf
+// answers has the same answer over the whole run (pa_of included).
+bool continues_run(const Leaf& run, uint64_t raw, uint64_t base) {
+  if (!is_valid(raw) || !run.valid())
+    return raw == run.raw;
+  const uint64_t oa = (run.raw & pte::kOaMask) + (base - run.base.value());
+  return leaf_attrs(raw) == leaf_attrs(run.raw) && (raw & pte::kOaMask) == oa;
+}
+
+struct RunVisitor {
+  Leaf found;
+  bool started = false;
+  Visit table_pre(WalkEntry&) { return Visit::kDescend; }
+  Visit leaf(WalkEntry& e) {
+    if (!started) {
+      found = Leaf{*e.ptep, e.level, Ipa(e.base), e.size()};
+      started = true;
+      return Visit::kNext;
+    }
+    if (!continues_run(found, *e.ptep, e.base))
+      return Visit::kStop;
+    found.size = e.base + e.size() - found.base.value();
+    return Visit::kNext;
+  }
+  void table_post(WalkEntry&) {}
+};
+
 struct LeafCallbackVisitor {
   pgtable_detail::LeafCallback cb;
   Visit table_pre(WalkEntry&) { return Visit::kDescend; }
@@ -511,6 +539,15 @@ Leaf Stage2::lookup(Ipa ipa) const {
                 .size = kPageSize};
   LookupVisitor v;
   walk_table(root(), start_level_, ipa.value(), ipa.value() + 1, v);
+  return v.found;
+}
+
+Leaf Stage2::lookup_run(Ipa ipa, Ipa limit) const {
+  if (ipa.value() >= ipa_limit() || limit <= ipa)
+    return lookup(ipa);
+  const uint64_t end = limit.value() < ipa_limit() ? limit.value() : ipa_limit();
+  RunVisitor v;
+  walk_table(root(), start_level_, ipa.value(), end, v);
   return v.found;
 }
 

@@ -184,6 +184,13 @@ class Stage2 {
   // The leaf translating `ipa`. At or above ipa_limit(): an empty page-sized leaf.
   Leaf lookup(Ipa ipa) const;
 
+  // lookup(ipa), grown over the leaves after it, up to `limit`, that differ from it in their
+  // output address alone, which follows on: one answer for a run of pages in one state, in
+  // one walk, where lookup() page by page walks from the root for each (a lent 1 MiB is 256
+  // page entries). Its level is the first leaf's; its span ends on a leaf boundary, which
+  // may lie past `limit`.
+  Leaf lookup_run(Ipa ipa, Ipa limit) const;
+
   // Visits every leaf in IPA order, skipping nothing (empty entries included).
   template <typename F>
   void for_each_leaf(F&& fn) const;

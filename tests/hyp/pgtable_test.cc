@@ -81,6 +81,77 @@ TEST_F(Stage2Test, LookupAtOrAboveTheIpaLimitFindsNothing) {
   }
 }
 
+// A lent 1 MiB inside a 2 MiB block is 256 page entries; one run answers for all of them,
+// and it goes on into the pages and blocks after it that are in the same state.
+TEST_F(Stage2Test, RunOfPagesInOneStateIsOneLeafAcrossTablesAndBlocks) {
+  set(k1G + k2M - 256 * k4K, 256 * k4K + 2 * k2M + 4 * k4K, LeafSpec::owned_by(kSvm));
+  const Ipa first(k1G + k2M - 256 * k4K);
+  ASSERT_EQ(s2_.lookup(first).size, k4K);
+  const Leaf all = s2_.lookup_run(first, Ipa(k1G + 4 * k2M));
+  EXPECT_EQ(all.owner(), kSvm);
+  EXPECT_EQ(all.base, first);
+  EXPECT_EQ(all.size, 256 * k4K + 2 * k2M + 4 * k4K);
+  EXPECT_EQ(all.level, 3u) << "the first leaf's";
+
+  // Mapped, the run follows the output address through the page entries and the blocks.
+  set(k1G + k2M - 256 * k4K, 256 * k4K + 2 * k2M + 4 * k4K, rwx(k1G + k2M - 256 * k4K));
+  const Leaf mapped = s2_.lookup_run(first + 8 * k4K, Ipa(k1G + 4 * k2M));
+  EXPECT_TRUE(mapped.valid());
+  EXPECT_EQ(mapped.end(), Ipa(k1G + 3 * k2M + 4 * k4K));
+  EXPECT_EQ(mapped.pa_of(Ipa(k1G + 2 * k2M + 3 * k4K)), PhysAddr(k1G + 2 * k2M + 3 * k4K));
+}
+
+// Everything a state check reads stops the run: owner, validity, state, perms, the pin, the
+// hold and the FF-A bit; so does an output address that jumps.
+TEST_F(Stage2Test, RunStopsAtTheFirstLeafThatDiffersInMoreThanItsAddress) {
+  const uint64_t base = k1G + 4 * k2M;
+  const Ipa limit(base + k2M);
+  struct Case {
+    const char* what;
+    LeafSpec other;
+  };
+  const Case cases[] = {
+      {"owner", LeafSpec::owned_by(VmId(HYPHEAP_VMID_SECURE_1))},
+      {"unmapped", LeafSpec::unmapped()},
+      {"perms", LeafSpec::normal(PhysAddr(base + 5 * k4K), Perms{HYPHEAP_PERM_R | HYPHEAP_PERM_W},
+                                 PageState::kOwned)},
+      {"state", LeafSpec::normal(PhysAddr(base + 5 * k4K), kPermsRwx, PageState::kSharedOwned)},
+      {"pinned", LeafSpec::normal(PhysAddr(base + 5 * k4K), kPermsRwx, PageState::kOwned, true)},
+      {"held",
+       LeafSpec::normal(PhysAddr(base + 5 * k4K), kPermsRwx, PageState::kOwned, false, true)},
+      {"ffa", LeafSpec::normal(PhysAddr(base + 5 * k4K), kPermsRwx, PageState::kOwned, false, false,
+                               true)},
+      {"address", rwx(base + 6 * k4K)},
+  };
+  for (const Case& c : cases) {
+    set(base, k2M, rwx(base));
+    set(base + 5 * k4K, k4K, c.other);
+    const Leaf run = s2_.lookup_run(Ipa(base + k4K), limit);
+    EXPECT_EQ(run.base, Ipa(base + k4K)) << c.what << ": the looked-up page's own leaf";
+    EXPECT_EQ(run.end(), Ipa(base + 5 * k4K)) << c.what;
+    EXPECT_EQ(s2_.lookup_run(Ipa(base + 5 * k4K), limit).end(), Ipa(base + 6 * k4K)) << c.what;
+  }
+  // Owned by one VM and then by another: invalid entries are compared whole.
+  set(base, k2M, LeafSpec::owned_by(kSvm));
+  set(base + 7 * k4K, k4K, LeafSpec::unmapped());
+  EXPECT_EQ(s2_.lookup_run(Ipa(base), limit).end(), Ipa(base + 7 * k4K));
+}
+
+// The walk stops at the limit: the run ends on the first leaf boundary at or past it, and an
+// IPA the tables cannot hold gets lookup()'s answer.
+TEST_F(Stage2Test, RunEndsAtTheLimitAndNothingIsFoundAboveTheIpaSpace) {
+  set(k1G, 8 * k4K, LeafSpec::owned_by(kSvm));
+  EXPECT_EQ(s2_.lookup_run(Ipa(k1G), Ipa(k1G + 3 * k4K)).end(), Ipa(k1G + 3 * k4K));
+  EXPECT_EQ(s2_.lookup_run(Ipa(k1G + k4K), Ipa(k1G + k4K)).size, k4K) << "an empty window";
+  const Leaf above = s2_.lookup_run(Ipa(s2_.ipa_limit()), Ipa(~0ULL));
+  EXPECT_FALSE(above.valid());
+  EXPECT_EQ(above.owner(), VmId(0));
+  EXPECT_EQ(above.size, k4K);
+  // A limit above the IPA space is cut to it, and a run can reach the end of it.
+  set(s2_.ipa_limit() - k2M, k2M, LeafSpec::owned_by(kSvm));
+  EXPECT_EQ(s2_.lookup_run(Ipa(s2_.ipa_limit() - k2M), Ipa(~0ULL)).end(), Ipa(s2_.ipa_limit()));
+}
+
 TEST_F(Stage2Test, AlignedGigabyteBecomesOneLevel1Block) {
   set(k1G, k1G, rwx(k1G));
   const Leaf l = s2_.lookup(Ipa(k1G + 12345 * k4K));
