@@ -638,7 +638,7 @@ void hypheap_heaps_quiesce(void)
 	flush_delayed_fput();
 	mutex_lock(&hypheap_heaps_lock);
 	list_for_each_entry(heap, &hypheap_heaps, node)
-		flush_work(&heap->pool.scrub_work);
+		hypheap_pool_flush(&heap->pool);
 	mutex_unlock(&hypheap_heaps_lock);
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_heaps_quiesce);

@@ -9,10 +9,11 @@
  * an ordinary reclaim, which the hypervisor scrubs. Before a pooled buffer
  * is handed out again it is zeroed where the host cannot write: by the
  * hypervisor in place (ABI 1.8), or by the secure VM's FILL on an older
- * one. A worker does it after the free, so that freeing stays cheap; an
- * allocation that finds its size only among buffers not zeroed yet zeroes
- * one itself. A buffer that could not be zeroed is given back to the host
- * instead.
+ * one. A worker does it a little after the free, so that freeing stays
+ * cheap and a buffer waiting for its next user is zeroed before that user
+ * comes; an allocation that finds its size only among buffers not zeroed
+ * yet zeroes one itself. A buffer that could not be zeroed is given back
+ * to the host instead.
  *
  * Bounded by the heap's hypheap,pool-bytes (docs/dt-binding.md), emptied
  * under memory pressure by a shrinker, and counted in debugfs
@@ -37,6 +38,17 @@
 #include <linux/workqueue.h>
 
 #include "hypheap_priv.h"
+
+/*
+ * How long a freed buffer waits before the worker zeroes it: at least one
+ * whole tick. Freed and allocated again back to back (a codec cycling its
+ * frames), it is zeroed by the allocation, on its own CPU; a worker woken
+ * at once would take it first, on the other CPU, and the allocation would
+ * wait for it and be woken, a hand-off that cost more than the zeroing of
+ * a small buffer. A buffer idle for longer (the next frame is 16 ms away)
+ * is zeroed before it is asked for.
+ */
+#define HYPHEAP_POOL_ZERO_DELAY_MS 2
 
 /* Pages of the pooled buffers, held in the pool or by its worker. */
 static unsigned long hypheap_pool_pages(struct hypheap_pool *pool)
@@ -179,16 +191,26 @@ static int hypheap_pool_zero(struct hypheap_pool *pool,
 
 static void hypheap_pool_scrub_work(struct work_struct *work)
 {
-	struct hypheap_pool *pool = container_of(work, struct hypheap_pool,
+	struct hypheap_pool *pool = container_of(to_delayed_work(work),
+						 struct hypheap_pool,
 						 scrub_work);
 	struct hypheap_buffer *buf;
 	int ret;
 
 	for (;;) {
+		unsigned long now = jiffies, due;
+
 		spin_lock(&pool->lock);
 		buf = list_first_entry_or_null(&pool->dirty,
 					       struct hypheap_buffer, qnode);
-		if (buf) {
+		due = buf ? buf->pooled_at + pool->zero_delay : now;
+		if (buf && pool->max_bytes && !pool->flushing &&
+		    time_before(now, due)) {
+			/* the oldest is still young: come back for it */
+			queue_delayed_work(system_unbound_wq, &pool->scrub_work,
+					   due - now);
+			buf = NULL;
+		} else if (buf) {
 			list_del_init(&buf->qnode);
 			pool->scrubbing++;
 		}
@@ -224,7 +246,8 @@ void hypheap_pool_init(struct hypheap_pool *pool, struct hypheap_heap *heap)
 	mutex_init(&pool->config_lock);
 	INIT_LIST_HEAD(&pool->clean);
 	INIT_LIST_HEAD(&pool->dirty);
-	INIT_WORK(&pool->scrub_work, hypheap_pool_scrub_work);
+	INIT_DELAYED_WORK(&pool->scrub_work, hypheap_pool_scrub_work);
+	pool->zero_delay = msecs_to_jiffies(HYPHEAP_POOL_ZERO_DELAY_MS) + 1;
 }
 
 /**
@@ -236,10 +259,9 @@ void hypheap_pool_init(struct hypheap_pool *pool, struct hypheap_heap *heap)
  * Only a buffer of exactly @len bytes, from @be, zeroed before it is
  * returned. A zeroed one is taken first. Else one still waiting for the
  * worker is taken off the dirty list and zeroed here, by the allocating
- * task: back-to-back alloc+free would otherwise wait for the worker to be
- * scheduled and to wake it, on another CPU, for every buffer. Else, when
- * the worker is zeroing one, it is waited for once. Counts a hit or a
- * miss whenever the pool is enabled for @be.
+ * task (see HYPHEAP_POOL_ZERO_DELAY_MS). Else, when the worker is zeroing
+ * one, it is waited for once. Counts a hit or a miss whenever the pool is
+ * enabled for @be, and each wait.
  *
  * Return: the buffer, still lent to the heap's VMs, not charged to the
  * heap; or NULL (the caller allocates and lends a new one).
@@ -303,7 +325,9 @@ again:
 		}
 	}
 	if (!found && waiting && !waited) {
-		flush_work(&pool->scrub_work);
+		atomic64_inc(&pool->waits);
+		/* the run in progress only, not one queued after it */
+		flush_work(&pool->scrub_work.work);
 		waited = true;
 		goto again;
 	}
@@ -321,7 +345,7 @@ EXPORT_SYMBOL_IF_KUNIT(hypheap_pool_take);
  * heap's VMs and nothing else (owners known), none of its pages is charged
  * to a memory cgroup and the pool has room; the pool's worker then zeroes
  * it (hypervisor or secure VM, @pool's ops), unless an allocation takes it
- * first and zeroes it itself.
+ * first (within @pool's zero_delay) and zeroes it itself.
  *
  * Return: true when the pool took @buf (uncharged from the heap); false:
  * the caller gives it back to the host as without a pool.
@@ -346,7 +370,14 @@ bool hypheap_pool_put(struct hypheap_pool *pool, struct hypheap_buffer *buf)
 		pool->unscrubbed += buf->mem.len;
 		buf->ino = 0;
 		buf->retries = 0;
+		buf->pooled_at = jiffies;
 		list_add_tail(&buf->qnode, &pool->dirty);
+		/*
+		 * Queued under the lock: once disable has set max_bytes to 0
+		 * and drained, no put can queue the worker again after it.
+		 */
+		queue_delayed_work(system_unbound_wq, &pool->scrub_work,
+				   pool->zero_delay);
 		taken = true;
 	}
 	spin_unlock(&pool->lock);
@@ -356,7 +387,6 @@ bool hypheap_pool_put(struct hypheap_pool *pool, struct hypheap_buffer *buf)
 	}
 	atomic64_sub(buf->mem.len, &heap->charged);
 	atomic64_inc(&pool->puts);
-	queue_work(system_unbound_wq, &pool->scrub_work);
 	return true;
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_pool_put);
@@ -408,6 +438,25 @@ unsigned long hypheap_pool_shrink(struct hypheap_pool *pool,
 EXPORT_SYMBOL_IF_KUNIT(hypheap_pool_shrink);
 
 /**
+ * hypheap_pool_flush() - zero every buffer waiting for the worker, now
+ * @pool: the heap's pool
+ *
+ * Runs the worker at once instead of after its delay, and waits for it:
+ * afterwards no buffer freed before the call is in its hands.
+ */
+void hypheap_pool_flush(struct hypheap_pool *pool)
+{
+	spin_lock(&pool->lock);
+	pool->flushing++;	/* the worker takes the young ones too */
+	spin_unlock(&pool->lock);
+	flush_delayed_work(&pool->scrub_work);
+	spin_lock(&pool->lock);
+	pool->flushing--;
+	spin_unlock(&pool->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(hypheap_pool_flush);
+
+/**
  * hypheap_pool_drain() - give every pooled buffer back to the host
  * @pool: the heap's pool
  *
@@ -417,7 +466,7 @@ EXPORT_SYMBOL_IF_KUNIT(hypheap_pool_shrink);
  */
 unsigned long hypheap_pool_drain(struct hypheap_pool *pool)
 {
-	flush_work(&pool->scrub_work);
+	hypheap_pool_flush(pool);
 	return hypheap_pool_shrink(pool, ULONG_MAX);
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_pool_drain);
@@ -534,9 +583,10 @@ void hypheap_pool_show(struct seq_file *m, struct hypheap_pool *pool)
 		   pool->max_bytes, pool->bytes, pool->unscrubbed);
 	seq_printf(m, "zeroed_by: %s\n", pool->ops ? pool->ops->name : "-");
 	spin_unlock(&pool->lock);
-	seq_printf(m, "hits: %lld\nmisses: %lld\nputs: %lld\nrefused: %lld\n",
+	seq_printf(m, "hits: %lld\nmisses: %lld\nwaits: %lld\nputs: %lld\nrefused: %lld\n",
 		   atomic64_read(&pool->hits), atomic64_read(&pool->misses),
-		   atomic64_read(&pool->puts), atomic64_read(&pool->refused));
+		   atomic64_read(&pool->waits), atomic64_read(&pool->puts),
+		   atomic64_read(&pool->refused));
 	seq_printf(m, "shrinks: %lld\nshrunk_pages: %lld\nscrub_failures: %lld\npinned: %lld\n",
 		   atomic64_read(&pool->shrinks),
 		   atomic64_read(&pool->shrunk_pages),

@@ -14,6 +14,7 @@
 
 #include <kunit/test.h>
 #include <linux/completion.h>
+#include <linux/delay.h>
 #include <linux/dma-mapping.h>
 #include <linux/highmem.h>
 #include <linux/kthread.h>
@@ -306,7 +307,7 @@ static void an_unscrubbed_buffer_goes_back_to_the_host(struct kunit *test)
 	pt_enable(test, PT_POOL);
 	ctx->scrub_fail = -ECANCELED;
 	hypheap_buffer_release(pt_alloc(test, PT_SIZE));
-	flush_work(&pool->scrub_work);
+	hypheap_pool_flush(pool);
 	KUNIT_EXPECT_EQ(test, pt_count(&pool->scrub_failures), 1);
 	KUNIT_EXPECT_EQ(test, ctx->fh.reclaims, 1U);
 	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(&ctx->fh));
@@ -336,7 +337,7 @@ static void the_shrinker_gives_every_pooled_page_back(struct kunit *test)
 		bufs[i] = pt_alloc(test, i & 1 ? SZ_64K : PT_SIZE);
 	for (i = 0; i < ARRAY_SIZE(bufs); i++)
 		hypheap_buffer_release(bufs[i]);
-	flush_work(&pool->scrub_work);
+	hypheap_pool_flush(pool);
 	KUNIT_EXPECT_FALSE(test, fake_hyp_all_host(&ctx->fh));
 
 	count = pool->shrinker.count_objects(&pool->shrinker, &sc);
@@ -368,7 +369,7 @@ static void a_failed_give_back_is_quarantined(struct kunit *test)
 
 	pt_enable(test, PT_POOL);
 	hypheap_buffer_release(pt_alloc(test, PT_SIZE));
-	flush_work(&pool->scrub_work);
+	hypheap_pool_flush(pool);
 	fake_hyp_fail(&ctx->fh, 1, 1, HYPHEAP_ERR_BUSY, false);	/* the next */
 	KUNIT_EXPECT_EQ(test, hypheap_pool_drain(pool),
 			(unsigned long)PT_SIZE >> PAGE_SHIFT);
@@ -410,7 +411,7 @@ static void pt_busy_buffer_is_never_pooled(struct kunit *test, u32 flag)
 	ctx->fh.pinned_pages = 1;
 	ctx->fh.pinned_flag = flag;
 	hypheap_buffer_release(buf);
-	flush_work(&pool->scrub_work);
+	hypheap_pool_flush(pool);
 	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&ctx->scrubs), 0,
 			    "a pinned buffer was zeroed under its user");
 	KUNIT_EXPECT_EQ(test, READ_ONCE(pool->bytes), 0ULL);
@@ -527,11 +528,87 @@ static void an_allocation_zeroes_a_waiting_buffer_itself(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx->fh.lends, 2U);
 
 	complete(&ctx->gate[0]);
-	flush_work(&pool->scrub_work);
+	hypheap_pool_flush(pool);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->scrubs), 2);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(pool->bytes), (u64)PT_SIZE);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(pool->unscrubbed), 0ULL);
 	hypheap_buffer_release(buf);
+	hypheap_pool_drain(pool);
+	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(&ctx->fh));
+}
+
+/*
+ * Freed and allocated again within the worker's delay (a codec cycling
+ * its frames), the buffer is zeroed by the allocation, on its own CPU:
+ * the worker does not take it first and make the allocation wait. The
+ * pause stands for the rest of the cycle; a worker without the delay
+ * zeroes the buffer during it.
+ */
+static void within_its_delay_a_freed_buffer_is_left_to_the_allocation(struct kunit *test)
+{
+	struct pt_ctx *ctx = test->priv;
+	struct hypheap_pool *pool = &ctx->heap->pool;
+	struct task_struct *by;
+	struct hypheap_buffer *a;
+	struct page *first;
+	int i;
+
+	pt_enable(test, PT_POOL);
+	pool->zero_delay = 3600 * HZ;
+	a = pt_alloc(test, PT_SIZE);
+	first = sg_page(a->mem.sgt.sgl);
+	for (i = 0; i < 3; i++) {
+		pt_fill(&a->mem, 0xc3);
+		hypheap_buffer_release(a);
+		msleep(50);
+		a = pt_alloc(test, PT_SIZE);
+		by = READ_ONCE(ctx->scrubber);
+		KUNIT_EXPECT_PTR_EQ(test, sg_page(a->mem.sgt.sgl), first);
+		KUNIT_EXPECT_PTR_EQ_MSG(test, by, current, "the worker zeroed it");
+		KUNIT_EXPECT_TRUE(test, pt_all(&a->mem, 0));
+	}
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->hits), 3);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->waits), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->scrubs), 3);
+	KUNIT_EXPECT_EQ(test, ctx->fh.lends, 1U);
+	hypheap_buffer_release(a);
+	hypheap_pool_drain(pool);
+	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(&ctx->fh));
+}
+
+/*
+ * Left alone, a freed buffer is zeroed by the worker once its delay is
+ * over, not before; a flush zeroes it at once, however young.
+ */
+static void an_idle_buffer_is_zeroed_by_the_worker_after_its_delay(struct kunit *test)
+{
+	struct pt_ctx *ctx = test->priv;
+	struct hypheap_pool *pool = &ctx->heap->pool;
+	struct task_struct *by;
+	unsigned long start;
+	int i;
+
+	pt_enable(test, PT_POOL);
+	pool->zero_delay = HZ;
+	start = jiffies;
+	hypheap_buffer_release(pt_alloc(test, PT_SIZE));
+	if (time_before(jiffies, start + HZ / 2))	/* not descheduled */
+		KUNIT_EXPECT_EQ(test, atomic_read(&ctx->scrubs), 0);
+	for (i = 0; i < 100 && READ_ONCE(pool->unscrubbed); i++)
+		msleep(100);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(pool->unscrubbed), 0ULL);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->scrubs), 1);
+	by = READ_ONCE(ctx->scrubber);
+	KUNIT_EXPECT_PTR_NE(test, by, current);
+	KUNIT_EXPECT_GE(test, (long)(jiffies - start), (long)HZ);
+
+	pool->zero_delay = 3600 * HZ;
+	hypheap_buffer_release(pt_alloc(test, PT_SIZE));	/* a hit */
+	hypheap_pool_flush(pool);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(pool->unscrubbed), 0ULL);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->scrubs), 2);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->hits), 1);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->waits), 0);
 	hypheap_pool_drain(pool);
 	KUNIT_EXPECT_TRUE(test, fake_hyp_all_host(&ctx->fh));
 }
@@ -628,7 +705,7 @@ static void the_hypervisor_zeroes_a_freed_buffer_in_place(struct kunit *test)
 	lends = ctx->fh.lends;
 	queries = ctx->fh.queries;
 	hypheap_buffer_release(buf);
-	flush_work(&pool->scrub_work);
+	hypheap_pool_flush(pool);
 	KUNIT_EXPECT_EQ(test, ctx->fh.scrubs, 1U);
 	KUNIT_EXPECT_EQ(test, ctx->fh.reclaims, 0U);
 	KUNIT_EXPECT_EQ_MSG(test, ctx->fh.queries, queries,
@@ -666,7 +743,7 @@ static void the_hypervisor_refuses_a_pinned_buffer_whole(struct kunit *test)
 	ctx->fh.pinned = sg_phys(buf->mem.sgt.sgl) + SZ_64K;
 	ctx->fh.pinned_pages = 1;
 	hypheap_buffer_release(buf);
-	flush_work(&pool->scrub_work);
+	hypheap_pool_flush(pool);
 	KUNIT_EXPECT_EQ(test, ctx->fh.scrubs, 1U);
 	KUNIT_EXPECT_EQ(test, pt_count(&pool->pinned), 1);
 	KUNIT_EXPECT_EQ(test, pt_count(&pool->scrub_failures), 0);
@@ -694,7 +771,7 @@ static void without_the_scrub_in_place_the_buffer_goes_back(struct kunit *test)
 	ctx->c->scrubs_in_place = false;
 	pt_enable_hyp(test);
 	hypheap_buffer_release(pt_alloc(test, PT_SIZE));
-	flush_work(&pool->scrub_work);
+	hypheap_pool_flush(pool);
 	KUNIT_EXPECT_EQ(test, ctx->fh.scrubs, 0U);
 	KUNIT_EXPECT_EQ(test, ctx->fh.reclaims, 1U);
 	KUNIT_EXPECT_EQ(test, pt_count(&pool->scrub_failures), 1);
@@ -713,6 +790,8 @@ static struct kunit_case hypheap_pool_cases[] = {
 	KUNIT_CASE(a_full_pool_refuses_and_reclaims),
 	KUNIT_CASE(a_disabled_pool_is_todays_behaviour),
 	KUNIT_CASE(an_allocation_zeroes_a_waiting_buffer_itself),
+	KUNIT_CASE(within_its_delay_a_freed_buffer_is_left_to_the_allocation),
+	KUNIT_CASE(an_idle_buffer_is_zeroed_by_the_worker_after_its_delay),
 	KUNIT_CASE(disable_waits_for_an_allocation_zeroing_a_buffer),
 	KUNIT_CASE(the_hypervisor_zeroes_a_freed_buffer_in_place),
 	KUNIT_CASE(the_hypervisor_refuses_a_pinned_buffer_whole),

@@ -596,8 +596,8 @@ struct hypheap_pool_ops {
  * struct hypheap_pool - freed buffers of a heap, kept lent for reuse
  * @heap: the heap it belongs to
  * @config_lock: serialises enable and disable
- * @lock: protects @be, @max_bytes, @bytes, @unscrubbed, @scrubbing and the
- *	lists
+ * @lock: protects @be, @max_bytes, @bytes, @unscrubbed, @scrubbing,
+ *	@flushing and the lists
  * @be: the backend whose buffers it keeps (a reference); NULL: disabled
  * @max_bytes: the most bytes it holds (hypheap,pool-bytes); 0: no put
  * @bytes: bytes it holds, on the lists or in the worker
@@ -607,7 +607,12 @@ struct hypheap_pool_ops {
  *	list, not in @bytes); disable waits for none before it drops @conduit
  * @clean: zeroed buffers, oldest first (struct hypheap_buffer qnode)
  * @dirty: buffers waiting to be zeroed, oldest first
- * @scrub_work: zeroes @dirty, moves it to @clean
+ * @scrub_work: zeroes @dirty, moves it to @clean; queued @zero_delay after
+ *	a put, under @lock (no put queues it once @max_bytes is 0)
+ * @zero_delay: jiffies a freed buffer waits for an allocation to take it
+ *	(and zero it itself) before the worker zeroes it
+ * @flushing: hypheap_pool_flush() calls in progress: the worker zeroes
+ *	every buffer, however young
  * @ops: how it zeroes
  * @ops_priv: for @ops
  * @conduit: the hypervisor that lent the buffers (a reference), whose
@@ -615,6 +620,7 @@ struct hypheap_pool_ops {
  * @shrinker: gives buffers back under memory pressure
  * @hits: allocations served from the pool
  * @misses: allocations the pool could not serve (enabled, same backend)
+ * @waits: allocations that waited for the worker's zeroing
  * @puts: freed buffers it took
  * @refused: freed buffers it did not take (full, charged, owners unknown)
  * @shrinks: buffers it gave back to the host (shrinker, drain, disable)
@@ -635,13 +641,16 @@ struct hypheap_pool {
 	unsigned int taking;
 	struct list_head clean;
 	struct list_head dirty;
-	struct work_struct scrub_work;
+	struct delayed_work scrub_work;
+	unsigned long zero_delay;
+	unsigned int flushing;
 	const struct hypheap_pool_ops *ops;
 	void *ops_priv;
 	struct hypheap_conduit *conduit;
 	struct shrinker shrinker;
 	atomic64_t hits;
 	atomic64_t misses;
+	atomic64_t waits;
 	atomic64_t puts;
 	atomic64_t refused;
 	atomic64_t shrinks;
@@ -661,6 +670,7 @@ struct hypheap_buffer *hypheap_pool_take(struct hypheap_pool *pool,
 bool hypheap_pool_put(struct hypheap_pool *pool, struct hypheap_buffer *buf);
 unsigned long hypheap_pool_shrink(struct hypheap_pool *pool,
 				  unsigned long pages);
+void hypheap_pool_flush(struct hypheap_pool *pool);
 unsigned long hypheap_pool_drain(struct hypheap_pool *pool);
 void hypheap_pool_show(struct seq_file *m, struct hypheap_pool *pool);
 extern const struct hypheap_pool_ops hypheap_pool_hyp_ops;
@@ -730,6 +740,7 @@ struct hypheap_heap {
  * @lnode: entry in the heap's live buffers
  * @ino: inode number of the dma-buf file, 0 until exported
  * @retries: failed reclaim attempts
+ * @pooled_at: jiffies when its pool took it, while it waits to be zeroed
  */
 struct hypheap_buffer {
 	struct hypheap_heap *heap;
@@ -739,6 +750,7 @@ struct hypheap_buffer {
 	struct list_head lnode;
 	unsigned long ino;
 	unsigned int retries;
+	unsigned long pooled_at;
 };
 
 int hypheap_heap_dst_check(const struct hypheap_vmperm *dst,
