@@ -111,14 +111,24 @@ Status OwnershipEngine::check_states(const OwnershipChange& c) const {
       return Status::kPending;
   }
   for (const MemRange& r : c.ranges) {
-    for (PhysAddr cur = r.base; cur < r.end();) {
-      const Leaf h = hyp_.host_.s2.lookup_run(ipa_identity(cur), ipa_identity(r.end()));
-      const Leaf s = c.svm->s2.lookup_run(ipa_identity(cur), ipa_identity(r.end()));
+    // Each stage-2 is looked up again only where its run ends: a run looked up again at
+    // every end of the other one would be walked to the range's end once a page when that
+    // other stage-2 changes at every page (alternate perms), not once.
+    const Ipa limit = ipa_identity(r.end());
+    Leaf h = hyp_.host_.s2.lookup_run(ipa_identity(r.base), limit);
+    Leaf s = c.svm->s2.lookup_run(ipa_identity(r.base), limit);
+    for (PhysAddr cur = r.base;;) {
       HYP_TRY(check_run(c, h, s));
       // A hold (a secure-VM call in progress) refuses like a pin, once the state is right.
       if (s.held())
         return Status::kBusy;
       cur = min_end(h.end(), s.end(), r.end());
+      if (cur >= r.end())
+        break;
+      if (h.end() <= ipa_identity(cur))
+        h = hyp_.host_.s2.lookup_run(ipa_identity(cur), limit);
+      if (s.end() <= ipa_identity(cur))
+        s = c.svm->s2.lookup_run(ipa_identity(cur), limit);
     }
   }
   return Status::kOk;

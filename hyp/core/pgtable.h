@@ -187,8 +187,9 @@ class Stage2 {
   // lookup(ipa), grown over the leaves after it, up to `limit`, that differ from it in their
   // output address alone, which follows on: one answer for a run of pages in one state, in
   // one walk, where lookup() page by page walks from the root for each (a lent 1 MiB is 256
-  // page entries). Its level is the first leaf's; its span ends on a leaf boundary, which
-  // may lie past `limit`.
+  // page entries). Only raw, base, end() and what they answer (state, perms, owner, pa_of)
+  // hold for the run: level is the first leaf's, and size is no level's size nor base
+  // aligned to it. The span ends on a leaf boundary, which may lie past `limit`.
   Leaf lookup_run(Ipa ipa, Ipa limit) const;
 
   // Visits every leaf in IPA order, skipping nothing (empty entries included).
