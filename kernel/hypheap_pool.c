@@ -198,12 +198,13 @@ static void hypheap_pool_scrub_work(struct work_struct *work)
 	int ret;
 
 	for (;;) {
-		unsigned long now = jiffies, due;
+		unsigned long now, due;
 
 		spin_lock(&pool->lock);
+		now = jiffies;
 		buf = list_first_entry_or_null(&pool->dirty,
 					       struct hypheap_buffer, qnode);
-		due = buf ? buf->pooled_at + pool->zero_delay : now;
+		due = buf ? buf->pooled_at + READ_ONCE(pool->zero_delay) : now;
 		if (buf && pool->max_bytes && !pool->flushing &&
 		    time_before(now, due)) {
 			/* the oldest is still young: come back for it */
@@ -325,9 +326,12 @@ again:
 		}
 	}
 	if (!found && waiting && !waited) {
-		atomic64_inc(&pool->waits);
-		/* the run in progress only, not one queued after it */
-		flush_work(&pool->scrub_work.work);
+		/*
+		 * The worker's pass in progress (and one queued meanwhile, if
+		 * its timer fired), not a timer still pending.
+		 */
+		if (flush_work(&pool->scrub_work.work))
+			atomic64_inc(&pool->waits);
 		waited = true;
 		goto again;
 	}
@@ -377,7 +381,7 @@ bool hypheap_pool_put(struct hypheap_pool *pool, struct hypheap_buffer *buf)
 		 * and drained, no put can queue the worker again after it.
 		 */
 		queue_delayed_work(system_unbound_wq, &pool->scrub_work,
-				   pool->zero_delay);
+				   READ_ONCE(pool->zero_delay));
 		taken = true;
 	}
 	spin_unlock(&pool->lock);
@@ -460,13 +464,16 @@ EXPORT_SYMBOL_IF_KUNIT(hypheap_pool_flush);
  * hypheap_pool_drain() - give every pooled buffer back to the host
  * @pool: the heap's pool
  *
- * Waits for the worker first, so nothing it holds stays behind.
+ * Stops the worker first: its pass in progress ends, so nothing it holds
+ * stays behind, and no other pass zeroes a buffer the reclaim is about to
+ * scrub anyway. A buffer put meanwhile is given back too, or (put after
+ * the last one was taken) queues the worker again itself.
  *
  * Return: pages given back.
  */
 unsigned long hypheap_pool_drain(struct hypheap_pool *pool)
 {
-	hypheap_pool_flush(pool);
+	cancel_delayed_work_sync(&pool->scrub_work);
 	return hypheap_pool_shrink(pool, ULONG_MAX);
 }
 EXPORT_SYMBOL_IF_KUNIT(hypheap_pool_drain);

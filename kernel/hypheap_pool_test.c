@@ -172,6 +172,9 @@ static void pt_exit(struct kunit *test)
 	if (ctx->heap) {
 		ctx->fh.fail_call = 0;
 		hypheap_pool_disable(&ctx->heap->pool);
+		/* nothing of the pool runs after it, an hour later or ever */
+		KUNIT_EXPECT_FALSE(test,
+				   delayed_work_pending(&ctx->heap->pool.scrub_work));
 		hypheap_heap_retry_quarantine(ctx->heap);
 		if (!hypheap_heap_destroy(ctx->heap))
 			ctx->heap = NULL;
@@ -524,6 +527,7 @@ static void an_allocation_zeroes_a_waiting_buffer_itself(struct kunit *test)
 				"the allocation waited for the worker");
 	KUNIT_EXPECT_TRUE(test, pt_all(&buf->mem, 0));
 	KUNIT_EXPECT_EQ(test, pt_count(&pool->hits), 1);
+	KUNIT_EXPECT_EQ(test, pt_count(&pool->waits), 0);
 	KUNIT_EXPECT_TRUE(test, pt_lent(ctx, buf));
 	KUNIT_EXPECT_EQ(test, ctx->fh.lends, 2U);
 
@@ -554,7 +558,9 @@ static void within_its_delay_a_freed_buffer_is_left_to_the_allocation(struct kun
 	int i;
 
 	pt_enable(test, PT_POOL);
-	pool->zero_delay = 3600 * HZ;
+	/* the real delay outlasts a tick: a timer armed now fires no sooner */
+	KUNIT_EXPECT_GE(test, READ_ONCE(pool->zero_delay), 2UL);
+	WRITE_ONCE(pool->zero_delay, 3600 * HZ);
 	a = pt_alloc(test, PT_SIZE);
 	first = sg_page(a->mem.sgt.sgl);
 	for (i = 0; i < 3; i++) {
@@ -589,7 +595,7 @@ static void an_idle_buffer_is_zeroed_by_the_worker_after_its_delay(struct kunit 
 	int i;
 
 	pt_enable(test, PT_POOL);
-	pool->zero_delay = HZ;
+	WRITE_ONCE(pool->zero_delay, HZ);
 	start = jiffies;
 	hypheap_buffer_release(pt_alloc(test, PT_SIZE));
 	if (time_before(jiffies, start + HZ / 2))	/* not descheduled */
@@ -602,7 +608,7 @@ static void an_idle_buffer_is_zeroed_by_the_worker_after_its_delay(struct kunit 
 	KUNIT_EXPECT_PTR_NE(test, by, current);
 	KUNIT_EXPECT_GE(test, (long)(jiffies - start), (long)HZ);
 
-	pool->zero_delay = 3600 * HZ;
+	WRITE_ONCE(pool->zero_delay, 3600 * HZ);
 	hypheap_buffer_release(pt_alloc(test, PT_SIZE));	/* a hit */
 	hypheap_pool_flush(pool);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(pool->unscrubbed), 0ULL);
