@@ -97,6 +97,7 @@ test: all
 bench: all
 	@cd $(BUILD)/host && ctest --output-on-failure -V -L bench
 	@tools/bench-report --out $(BUILD)/bench $(BUILD)/logs/bench.log
+	@tools/bench-report --out $(BUILD)/bench-a53 $(BUILD)/logs/bench-a53.log
 
 # Not part of make test (each QEMU mutant is a rebuild and a boot): tools/mutants works in a
 # scratch copy of the tree under build/mutants and builds what it needs there itself.

@@ -255,6 +255,13 @@ class QemuRunTest(unittest.TestCase):
         self.assertNotIn("-device", argv)
         self.assertEqual(argv[-1], "-s")
 
+    def test_cpu_replaces_the_configs_model(self):
+        self.serial(GOOD)
+        self.run_tool("--cpu", "cortex-a53")
+        argv = self.qemu_argv()
+        self.assertEqual(argv[argv.index("-cpu") + 1], "cortex-a53")
+        self.assertEqual(argv.count("-cpu"), 1)
+
     def test_command_line_with_hyp_loads_linux_beside_it(self):
         self.serial(GOOD)
         self.run_tool("--hyp", str(self.hyp))
