@@ -39,6 +39,8 @@ KERNEL_IMAGE := $(KERNEL_BUILD)/arch/arm64/boot/Image
 INITRAMFS := $(BUILD)/initramfs.cpio.gz
 XEN_RX_INITRAMFS := $(BUILD)/xen-receiver.cpio.gz
 HYP_IMAGE := $(BUILD)/el2/hyp/arch/arm64/hypheap-hyp.bin
+# make bench's control: the same hyp with no branch-predictor hardening, never for use.
+HYP_UNHARDENED_IMAGE := $(BUILD)/el2-unhardened/hyp/arch/arm64/hypheap-hyp.bin
 XEN_IMAGE := $(shell tools/xen.sh path)
 CMAKE_QUIET := -DCMAKE_RULE_MESSAGES=OFF --no-warn-unused-cli
 
@@ -86,7 +88,8 @@ host: kernel
 		-DHYPHEAP_INITRAMFS=$(INITRAMFS) \
 		-DHYPHEAP_XEN_IMAGE=$(XEN_IMAGE) \
 		-DHYPHEAP_XEN_RX_INITRAMFS=$(XEN_RX_INITRAMFS) \
-		-DHYPHEAP_HYP_IMAGE=$(HYP_IMAGE) >/dev/null
+		-DHYPHEAP_HYP_IMAGE=$(HYP_IMAGE) \
+		-DHYPHEAP_HYP_UNHARDENED_IMAGE=$(HYP_UNHARDENED_IMAGE) >/dev/null
 	@cmake --build $(BUILD)/host -j$(JOBS)
 
 test: all
@@ -95,9 +98,14 @@ test: all
 # The benchmarks, then the comparison table and plot from the benchmark boot's serial log
 # (build/bench/comparison.{md,json,svg}, docs/performance.md).
 bench: all
+	@cmake -S . -B $(BUILD)/el2-unhardened -DCMAKE_BUILD_TYPE=Release $(CMAKE_QUIET) \
+		-DHYPHEAP_MEASURE_UNHARDENED=ON \
+		-DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/aarch64-el2.cmake >/dev/null
+	@cmake --build $(BUILD)/el2-unhardened -j$(JOBS)
 	@cd $(BUILD)/host && ctest --output-on-failure -V -L bench
 	@tools/bench-report --out $(BUILD)/bench $(BUILD)/logs/bench.log
 	@tools/bench-report --out $(BUILD)/bench-a53 $(BUILD)/logs/bench-a53.log
+	@tools/bench-report --out $(BUILD)/bench-unhardened $(BUILD)/logs/bench-unhardened.log
 
 # Not part of make test (each QEMU mutant is a rebuild and a boot): tools/mutants works in a
 # scratch copy of the tree under build/mutants and builds what it needs there itself.

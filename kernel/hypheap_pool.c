@@ -195,6 +195,7 @@ static void hypheap_pool_scrub_work(struct work_struct *work)
 						 struct hypheap_pool,
 						 scrub_work);
 	struct hypheap_buffer *buf;
+	bool disabled;
 	int ret;
 
 	for (;;) {
@@ -215,11 +216,13 @@ static void hypheap_pool_scrub_work(struct work_struct *work)
 			list_del_init(&buf->qnode);
 			pool->scrubbing++;
 		}
+		disabled = !pool->max_bytes;
 		spin_unlock(&pool->lock);
 		if (!buf)
 			return;
 
-		ret = hypheap_pool_zero(pool, buf);
+		/* disabled: going back, and the reclaim scrubs it anyway */
+		ret = disabled ? 0 : hypheap_pool_zero(pool, buf);
 		spin_lock(&pool->lock);
 		pool->scrubbing--;
 		pool->unscrubbed -= buf->mem.len;

@@ -98,17 +98,32 @@ void handle_arch(GuestRegs& regs) {
 
 }  // namespace
 
+// The control of a measurement (make bench's el2-unhardened image, docs/performance.md, "The
+// Cortex-A57's hardening under TCG"): no sequence on any core, so that the benchmark shows
+// what the one this core needs costs under QEMU TCG. Never a product image: the host could
+// train the predictor the hyp's indirect branches use.
+#if defined(HYPHEAP_MEASURE_UNHARDENED) && HYPHEAP_MEASURE_UNHARDENED
+constexpr bool kMeasureUnhardened = true;
+#else
+constexpr bool kMeasureUnhardened = false;
+#endif
+
 void smccc_init_cpu() {
   const uint64_t midr = read_midr_el1();
   const uint64_t pfr0 = read_id_aa64pfr0();
   const bool firmware =
       branch_hardening_needs_firmware(midr, pfr0) && firmware_offers_workaround_1();
-  const BranchHardening mine = branch_hardening(midr, pfr0, firmware);
+  const BranchHardening needed = branch_hardening(midr, pfr0, firmware);
+  const BranchHardening mine = kMeasureUnhardened ? BranchHardening::kNotNeeded : needed;
   if (!g_hardening_chosen) {
     g_hardening_chosen = true;
     __atomic_store_n(&hyp_branch_hardening, static_cast<uint32_t>(mine), __ATOMIC_RELEASE);
     static const char* const kNames[] = {"not needed", "Cortex-A57/A72 sequence", "firmware",
                                          "MISSING: the host is told WORKAROUND_1 is not there"};
+    if (kMeasureUnhardened)
+      log("MEASUREMENT BUILD, NOT FOR USE: branch predictor left unhardened (this core needs: "
+          "%s)",
+          kNames[static_cast<uint32_t>(needed)]);
     log("branch predictor hardening on entry from the host: %s (MIDR %lx)",
         kNames[static_cast<uint32_t>(mine)], midr);
   } else if (mine != hardening()) {
