@@ -557,6 +557,27 @@ TEST_F(TransactionTest, OnePinnedOrHeldPageAnywhereInALongRunIsFound) {
   EXPECT_TRUE(all_bytes(mem(base), size, 0));
 }
 
+// The two stage-2s' runs end at different places: the secure VM's changes at every page
+// (alternate perms), the host's is one run of "lent to VM 10" but for a page left the host's
+// at the far end. Each pair of runs is checked: the scrub is refused at the first R page
+// (PERMS), the reclaim, which takes any perms, only at that last page (STATE), and neither
+// changes anything; without that page the reclaim takes every page back, zeroed.
+TEST_F(TransactionTest, RunsEndingApartInTheTwoStage2sAreEachChecked) {
+  const uint64_t base = kData + k2M - 64 * k4K, pages = 128, size = pages * k4K;
+  auto rw = DescBuilder().src(kVmidHost.bit()).dest(kSvm0, kRw);
+  auto r = DescBuilder().src(kVmidHost.bit()).dest(kSvm0, HYPHEAP_PERM_R);
+  for (uint64_t i = 0; i < pages; i++)
+    (i % 2 ? r : rw).range(base + i * k4K, k4K);
+  ASSERT_EQ(assign(rw), Status::kOk);
+  ASSERT_EQ(assign(r), Status::kOk);
+  std::memset(mem(base), 0xC3, size);
+  expect_rejected(scrub(base, size), Status::kPerms);
+  expect_rejected(reclaim(kSvm0.bit(), base, size + k4K), Status::kState);
+  EXPECT_TRUE(all_bytes(mem(base), size, 0xC3));
+  EXPECT_EQ(assign(reclaim(kSvm0.bit(), base, size)), Status::kOk);
+  EXPECT_TRUE(all_bytes(mem(base), size, 0));
+}
+
 // --- Atomicity ----------------------------------------------------------------------------
 
 TEST_F(TransactionTest, LongDescriptorWithBadLastRangeChangesNothing) {
