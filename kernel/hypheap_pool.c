@@ -226,7 +226,8 @@ static void hypheap_pool_scrub_work(struct work_struct *work)
 		spin_lock(&pool->lock);
 		pool->scrubbing--;
 		pool->unscrubbed -= buf->mem.len;
-		if (!ret && pool->max_bytes) {
+		/* never clean unless zeroed here, whatever max_bytes is now */
+		if (!ret && !disabled && pool->max_bytes) {
 			list_add_tail(&buf->qnode, &pool->clean);
 			spin_unlock(&pool->lock);
 			continue;
