@@ -65,6 +65,7 @@ guest:
 
 hyp:
 	@cmake -S . -B $(BUILD)/el2 -DCMAKE_BUILD_TYPE=Release $(CMAKE_QUIET) \
+		-DHYPHEAP_MEASURE_UNHARDENED=OFF \
 		-DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/aarch64-el2.cmake >/dev/null
 	@cmake --build $(BUILD)/el2 -j$(JOBS)
 

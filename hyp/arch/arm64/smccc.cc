@@ -17,6 +17,9 @@ namespace hyp::arm64 {
 namespace {
 
 bool g_hardening_chosen = false;
+// What the host is told (ARCH_FEATURES): the core's need, even in the measurement build,
+// so that its host makes the same WORKAROUND_1 calls as on a product.
+BranchHardening g_hardening_told = BranchHardening::kMissing;
 
 BranchHardening hardening() {
   return static_cast<BranchHardening>(hyp_branch_hardening);
@@ -56,7 +59,7 @@ int64_t arch_features(uint32_t fid) {
     case smccc::kArchFeatures:
       return 0;
     case smccc::kArchWorkaround1:
-      switch (hardening()) {
+      switch (g_hardening_told) {
         case BranchHardening::kNotNeeded:
           return smccc::kArchWorkaroundUnaffected;
         case BranchHardening::kLocalA57:
@@ -120,12 +123,18 @@ void smccc_init_cpu() {
     __atomic_store_n(&hyp_branch_hardening, static_cast<uint32_t>(mine), __ATOMIC_RELEASE);
     static const char* const kNames[] = {"not needed", "Cortex-A57/A72 sequence", "firmware",
                                          "MISSING: the host is told WORKAROUND_1 is not there"};
-    if (kMeasureUnhardened)
+    g_hardening_told = needed;
+    if (kMeasureUnhardened) {
       log("MEASUREMENT BUILD, NOT FOR USE: branch predictor left unhardened (this core needs: "
           "%s)",
           kNames[static_cast<uint32_t>(needed)]);
-    log("branch predictor hardening on entry from the host: %s (MIDR %lx)",
-        kNames[static_cast<uint32_t>(mine)], midr);
+      log("branch predictor hardening on entry from the host: LEFT OUT, measurement build "
+          "(MIDR %lx)",
+          midr);
+    } else {
+      log("branch predictor hardening on entry from the host: %s (MIDR %lx)",
+          kNames[static_cast<uint32_t>(mine)], midr);
+    }
   } else if (mine != hardening()) {
     log("cpu%u (MIDR %lx) would harden its branch predictor differently from the boot CPU",
         this_cpu().index, midr);
